@@ -1,0 +1,78 @@
+# Baylink: `make up` runs the whole system, `make test` runs every test.
+# Each target does the setup it needs; repeated runs are harmless.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON_BIN ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+KAFKA := deploy/kafka/kafka.sh
+PG := deploy/postgres/pg.sh
+
+.PHONY: help setup protos protos-check kafka-up kafka-down up down test lint bench clean
+
+help:
+	@echo "make up      set up and start Kafka and every service, print their addresses"
+	@echo "make test    run all tests (starts Kafka and PostgreSQL if needed, stops what it started)"
+	@echo "make down    stop everything 'make up' started"
+	@echo "make lint    ruff, mypy on the runtime, buf lint/breaking, generated code up to date"
+	@echo "make bench   benchmarks against the real broker"
+	@echo "make protos  regenerate baylink/*/v1 from protos/"
+
+# -- setup ----------------------------------------------------------------------------
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON_BIN) >/dev/null || { echo "need $(PYTHON_BIN)"; exit 1; }
+	@[ -x $(PY) ] || $(PYTHON_BIN) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $@
+
+setup: $(STAMP)
+	@bash $(KAFKA) fetch
+	@bash scripts/gen_protos.sh --check >/dev/null || bash scripts/gen_protos.sh
+
+protos: $(STAMP)
+	bash scripts/gen_protos.sh
+
+protos-check: $(STAMP)
+	bash scripts/gen_protos.sh --check
+
+# -- running ----------------------------------------------------------------------------
+
+kafka-up: $(STAMP)
+	bash $(KAFKA) start
+	$(VENV)/bin/baylink topics apply
+
+kafka-down:
+	bash $(KAFKA) stop
+
+up: setup kafka-up
+	bash deploy/services.sh start
+
+down:
+	bash deploy/services.sh stop
+	bash $(KAFKA) stop
+	bash $(PG) stop
+
+# -- checks -----------------------------------------------------------------------------
+
+test: setup
+	bash scripts/test.sh
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/buf lint protos
+	bash scripts/buf_breaking.sh
+	bash scripts/gen_protos.sh --check
+
+bench: setup
+	bash scripts/bench.sh
+
+clean: down
+	rm -rf .local

@@ -1,0 +1,1 @@
+"""The ``baylink`` command for operators and developers."""

@@ -1,0 +1,1 @@
+"""The runtime every Baylink service stands on; one copy, never one per service."""

@@ -1,0 +1,43 @@
+"""Request-scoped context carried by ``contextvars``.
+
+The gRPC interceptor sets these at the start of a call; logs and events read
+them, so a flow can be followed across services by its correlation id.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+correlation_id_var: ContextVar[str | None] = ContextVar("baylink_correlation_id", default=None)
+causation_id_var: ContextVar[str | None] = ContextVar("baylink_causation_id", default=None)
+traceparent_var: ContextVar[str | None] = ContextVar("baylink_traceparent", default=None)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def current_correlation_id() -> str | None:
+    return correlation_id_var.get()
+
+
+@contextmanager
+def correlation_scope(
+    correlation_id: str | None, *, causation_id: str | None = None, traceparent: str | None = None
+) -> Iterator[str]:
+    """Run a block under a correlation id (a new one when none is given)."""
+    cid = correlation_id or new_id()
+    tokens = (
+        correlation_id_var.set(cid),
+        causation_id_var.set(causation_id),
+        traceparent_var.set(traceparent),
+    )
+    try:
+        yield cid
+    finally:
+        traceparent_var.reset(tokens[2])
+        causation_id_var.reset(tokens[1])
+        correlation_id_var.reset(tokens[0])

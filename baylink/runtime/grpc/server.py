@@ -1,0 +1,76 @@
+"""A ``grpc.aio`` server with health, reflection and the service interceptor.
+
+Bind to port 0 and read ``GrpcServer.port`` to run many servers side by side in tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import grpc
+from grpc import aio
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1.health import aio as health_aio
+from grpc_reflection.v1alpha import reflection
+
+from baylink.runtime.grpc.interceptors import ServiceInterceptor
+from baylink.runtime.metrics import ServiceMetrics
+
+Register = Callable[[aio.Server], None]
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # documents and certificate chains, with room; larger is refused
+
+
+@dataclass
+class GrpcServer:
+    server: aio.Server
+    port: int
+    health: health_aio.HealthServicer
+    service_names: list[str]
+
+    async def set_serving(self, serving: bool) -> None:
+        status = (
+            health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        for name in ["", *self.service_names]:  # "" is the whole server
+            await self.health.set(name, status)
+
+    async def stop(self, grace: float) -> None:
+        """Refuse new calls; give in-flight calls ``grace`` seconds to finish."""
+        await self.set_serving(False)
+        await self.server.stop(grace)
+
+
+async def start_grpc_server(
+    register: Register,
+    service_names: Sequence[str],
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    metrics: ServiceMetrics | None = None,
+    credentials: grpc.ServerCredentials | None = None,
+) -> GrpcServer:
+    """Start a server with the given servicers registered; health says SERVING once it listens."""
+    server = aio.server(
+        interceptors=[ServiceInterceptor(metrics or ServiceMetrics())],
+        options=[
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.so_reuseport", 0),  # port 0 must mean a port of our own
+        ],
+    )
+    register(server)
+    health = health_aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health, server)
+    names = list(service_names)
+    reflection.enable_server_reflection(
+        [*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME], server
+    )
+    address = f"{host}:{port}"
+    bound = server.add_secure_port(address, credentials) if credentials else server.add_insecure_port(address)
+    if bound == 0:
+        raise OSError(f"cannot listen on {address}")
+    await server.start()
+    grpc_server = GrpcServer(server, bound, health, names)
+    await grpc_server.set_serving(True)
+    return grpc_server

@@ -1,0 +1,165 @@
+"""One service process: database, gRPC server, outbox relay, consumers, metrics.
+
+``ServiceHost.run()`` is what a service's ``__main__`` calls. On SIGTERM (or
+SIGINT) it shuts down in the order that loses nothing:
+
+1. health turns NOT_SERVING, and the server keeps answering for the drain delay
+   so that probes and load balancers see it;
+2. the server refuses new calls and gives in-flight ones the grace period;
+3. consumers stop (their offsets are committed after each transaction);
+4. the relay publishes what was committed, the producer flushes and closes;
+5. the database closes, and the process exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiokafka.errors import KafkaError
+
+from baylink.runtime.consumer import Handler, IdempotentConsumer
+from baylink.runtime.db import Database
+from baylink.runtime.grpc.server import GrpcServer, Register, start_grpc_server
+from baylink.runtime.metrics import MetricsServer, ServiceMetrics
+from baylink.runtime.relay import OutboxRelay
+from baylink.runtime.settings import LOCAL_DIR, ServiceSettings
+
+log = logging.getLogger("baylink.host")
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A consumer group of this service: which topics, which handler."""
+
+    group_id: str
+    topics: Sequence[str]
+    handler: Handler
+
+
+class ServiceHost:
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        *,
+        register: Register,
+        service_names: Sequence[str],
+        db: Database | None = None,
+        metrics: ServiceMetrics | None = None,
+        subscriptions: Sequence[Subscription] = (),
+        migrations: Sequence[Path] = (),
+    ):
+        self.settings = settings
+        self.register = register
+        self.service_names = list(service_names)
+        self.db = db or Database(settings.database_url)
+        self.metrics = metrics or ServiceMetrics()
+        self.subscriptions = list(subscriptions)
+        self.migrations = list(migrations)
+        self.relay = OutboxRelay(
+            self.db,
+            settings.kafka,
+            name=settings.service_name,
+            metrics=self.metrics,
+            batch_size=settings.outbox_batch_size,
+            poll_seconds=settings.outbox_poll_seconds,
+        )
+        self.grpc: GrpcServer | None = None
+        self.metrics_server: MetricsServer | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._consumers: list[IdempotentConsumer] = []
+        self._stopping = asyncio.Event()
+
+    async def start(self) -> None:
+        await self.db.migrate(self.migrations)
+        self.metrics_server = self.metrics.serve(self.settings.metrics_host, self.settings.metrics_port)
+        self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
+        for sub in self.subscriptions:
+            self._tasks.append(asyncio.create_task(self._consume(sub), name=f"consumer-{sub.group_id}"))
+        self.grpc = await start_grpc_server(
+            self.register,
+            self.service_names,
+            host=self.settings.grpc_host,
+            port=self.settings.grpc_port,
+            metrics=self.metrics,
+        )
+        self._announce()
+
+    async def shutdown(self) -> None:
+        s = self.settings
+        if self.grpc is not None:
+            await self.grpc.set_serving(False)
+            log.info("NOT_SERVING; draining", extra={"drain_delay_seconds": s.drain_delay_seconds})
+            await asyncio.sleep(s.drain_delay_seconds)
+            await self.grpc.stop(s.shutdown_grace_seconds)
+        self._stopping.set()
+        for consumer in self._consumers:
+            await consumer.stop()
+        await self.relay.stop()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.metrics_server is not None:
+            self.metrics_server.close()
+        await self.db.dispose()
+        log.info("stopped")
+
+    async def run(self) -> None:
+        """Start, serve until SIGTERM or SIGINT, shut down gracefully."""
+        terminated = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, terminated.set)
+        await self.start()
+        await terminated.wait()
+        log.info("termination requested")
+        await self.shutdown()
+
+    async def _consume(self, sub: Subscription) -> None:
+        """Keep one consumer group running; while Kafka is away, retry with back-off."""
+        s = self.settings
+        backoff = 0.5
+        while not self._stopping.is_set():
+            consumer = IdempotentConsumer(
+                self.db,
+                s.kafka,
+                group_id=sub.group_id,
+                topics=sub.topics,
+                handler=sub.handler,
+                metrics=self.metrics,
+                max_attempts=s.consumer_max_attempts,
+                retry_backoff_seconds=s.consumer_retry_backoff_seconds,
+            )
+            self._consumers.append(consumer)
+            try:
+                await consumer.start()
+                backoff = 0.5
+                await consumer.run()
+            except (KafkaError, OSError) as exc:
+                log.warning(
+                    "consumer interrupted; retrying", extra={"group": sub.group_id, "error": repr(exc)}
+                )
+            finally:
+                await consumer.stop()
+                self._consumers.remove(consumer)
+            if not self._stopping.is_set():
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+
+    def _announce(self) -> None:
+        assert self.grpc is not None and self.metrics_server is not None
+        info = {
+            "service": self.settings.service_name,
+            "grpc": f"{self.settings.grpc_host}:{self.grpc.port}",
+            "metrics": f"http://{self.settings.metrics_host}:{self.metrics_server.port}/metrics",
+        }
+        # `make up` and the tests read the addresses from here.
+        run_dir = LOCAL_DIR / "run"
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / f"{self.settings.service_name}.json").write_text(json.dumps(info))
+        log.info("serving", extra=info)

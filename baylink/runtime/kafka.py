@@ -1,0 +1,64 @@
+"""Kafka clients configured the one way Baylink uses them."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+
+from baylink.runtime.settings import KafkaSettings
+
+
+def new_producer(settings: KafkaSettings, client_id: str) -> AIOKafkaProducer:
+    # Idempotent with acks=all: a retried send never duplicates or reorders a
+    # partition's records, which is what keeps one aggregate's events in order.
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.bootstrap_servers,
+        client_id=client_id,
+        enable_idempotence=True,
+        acks="all",
+        linger_ms=5,
+        max_batch_size=256 * 1024,
+        request_timeout_ms=settings.request_timeout_ms,
+    )
+
+
+def new_consumer(settings: KafkaSettings, group_id: str, topics: Sequence[str]) -> AIOKafkaConsumer:
+    # Offsets are committed by us, after the inbox transaction commits.
+    return AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=settings.bootstrap_servers,
+        group_id=group_id,
+        client_id=group_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
+        request_timeout_ms=max(settings.request_timeout_ms, 40_000),
+    )
+
+
+def new_admin(settings: KafkaSettings, client_id: str = "baylink-admin") -> AIOKafkaAdminClient:
+    return AIOKafkaAdminClient(
+        bootstrap_servers=settings.bootstrap_servers,
+        client_id=client_id,
+        request_timeout_ms=settings.request_timeout_ms,
+    )
+
+
+async def close_quietly(
+    client: AIOKafkaProducer | AIOKafkaConsumer | AIOKafkaAdminClient, timeout: float = 5.0
+) -> None:
+    """Close a client that may never have connected, or whose broker is gone.
+
+    An idempotent producer's ``stop()`` waits to deliver what it holds, forever
+    while the broker is down; past ``timeout`` we give up on it (its rows stay
+    unsent in the outbox and go out again later).
+    """
+    try:
+        result = client.close() if isinstance(client, AIOKafkaAdminClient) else client.stop()
+        if asyncio.iscoroutine(result):
+            await asyncio.wait_for(result, timeout)
+    except Exception:
+        pass

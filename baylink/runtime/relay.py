@@ -1,0 +1,288 @@
+"""The outbox relay: publishes committed outbox rows to Kafka, in order, and marks them sent.
+
+- Rows go out in id order through one idempotent producer (acks=all), so one
+  aggregate's events reach their partition in the order they were committed.
+- Publishing and marking are two steps. A crash between them publishes those
+  rows again on restart; consumers' inboxes make the duplicate harmless.
+- While the broker is down the relay backs off (doubling, capped) and retries;
+  rows keep accumulating in the outbox and go out when it returns.
+- With several replicas of a service, one relay at a time holds a lease row in
+  the database, so order per aggregate survives scale-out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+from sqlalchemy.exc import IntegrityError
+
+from baylink.runtime.db import Database
+from baylink.runtime.kafka import close_quietly, new_producer
+from baylink.runtime.metrics import ServiceMetrics
+from baylink.runtime.outbox import backlog
+from baylink.runtime.schema import outbox, outbox_lease
+from baylink.runtime.settings import KafkaSettings
+
+log = logging.getLogger("baylink.relay")
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    topic: str
+    event_type: str
+    subject: str
+    headers: list[tuple[str, bytes]]
+    payload: bytes
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        db: Database,
+        kafka: KafkaSettings,
+        *,
+        name: str,
+        metrics: ServiceMetrics | None = None,
+        batch_size: int = 500,
+        poll_seconds: float = 0.5,
+        max_backoff_seconds: float = 5.0,
+        lease_seconds: float = 15.0,
+    ):
+        self.db = db
+        self.kafka = kafka
+        self.name = name
+        self.metrics = metrics or ServiceMetrics()
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        self.max_backoff_seconds = max_backoff_seconds
+        self.lease_seconds = lease_seconds
+        self.owner = f"{name}-{uuid.uuid4().hex[:12]}"
+        self._producer: AIOKafkaProducer | None = None
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._leader = False
+
+    def wake(self) -> None:
+        """Tell the relay new rows were committed (it also polls, so this is only for latency)."""
+        self._wake.set()
+
+    # -- the two steps of one round -------------------------------------------------
+
+    async def fetch_unsent(self) -> list[OutboxRow]:
+        query = (
+            sa.select(
+                outbox.c.id,
+                outbox.c.topic,
+                outbox.c.event_type,
+                outbox.c.subject,
+                outbox.c.headers,
+                outbox.c.payload,
+            )
+            .where(outbox.c.sent_at.is_(None))
+            .order_by(outbox.c.id)
+            .limit(self.batch_size)
+        )
+        async with self.db.transaction() as session:
+            result = await session.execute(query)
+            return [
+                OutboxRow(
+                    r.id, r.topic, r.event_type, r.subject, [(k, v.encode()) for k, v in r.headers], r.payload
+                )
+                for r in result
+            ]
+
+    async def publish(self, rows: list[OutboxRow]) -> list[int]:
+        """Send rows and wait for the broker's acks. Returns the ids that were acknowledged.
+
+        On a failure the ids acknowledged before it are still returned, so they
+        are marked and only the rest is retried.
+        """
+        producer = await self._ensure_producer()
+        futures = []
+        first_error: BaseException | None = None
+        try:
+            for row in rows:
+                futures.append(
+                    await producer.send(row.topic, row.payload, key=row.subject.encode(), headers=row.headers)
+                )
+        except KafkaError as exc:  # e.g. no metadata while the broker is down: later rows wait
+            first_error = exc
+        results = await asyncio.gather(*futures, return_exceptions=True)
+        sent: list[int] = []
+        for row, result in zip(rows, results, strict=True):
+            if isinstance(result, BaseException):
+                first_error = first_error or result
+                continue
+            sent.append(row.id)
+            self.metrics.events_produced.labels(row.topic, row.event_type).inc()
+        if first_error is not None:
+            await self._mark_sent(sent)
+            raise first_error
+        return sent
+
+    async def _mark_sent(self, ids: list[int]) -> None:
+        if not ids:
+            return
+        now = datetime.now(UTC)
+        async with self.db.transaction() as session:
+            for start in range(0, len(ids), 900):  # stay under SQLite's bound-parameter limit
+                chunk = ids[start : start + 900]
+                await session.execute(sa.update(outbox).where(outbox.c.id.in_(chunk)).values(sent_at=now))
+
+    async def run_once(self) -> int:
+        """Publish one batch and mark it sent. Returns how many rows went out."""
+        rows = await self.fetch_unsent()
+        if not rows:
+            return 0
+        sent = await self.publish(rows)
+        await self._mark_sent(sent)
+        return len(sent)
+
+    async def drain(self, timeout: float = 10.0) -> int:
+        """Publish everything committed so far (used at shutdown). Returns the count."""
+        total = 0
+        async with asyncio.timeout(timeout):
+            while n := await self.run_once():
+                total += n
+        return total
+
+    # -- the loop ----------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Publish until ``stop()``; survive broker outages and lost leases.
+
+        While the broker is down an idempotent producer keeps a batch and retries
+        it, in order, until the broker returns (it never expires it); a failure
+        to connect at all is retried here with a doubling back-off. Meanwhile a
+        heartbeat renews the lease and keeps the backlog gauge current.
+        """
+        heartbeat = asyncio.create_task(self._heartbeat(), name=f"relay-heartbeat-{self.name}")
+        backoff = 0.0
+        outage_logged = False
+        try:
+            while not self._stopping.is_set():
+                if not self._leader:
+                    await self._sleep(0.2)
+                    continue
+                try:
+                    sent = await self.run_once()
+                except (KafkaError, OSError, TimeoutError) as exc:
+                    await self._drop_producer()
+                    backoff = min(max(backoff * 2, 0.2), self.max_backoff_seconds)
+                    if not outage_logged:
+                        log.warning(
+                            "outbox relay cannot publish; backing off",
+                            extra={"relay": self.name, "error": repr(exc)},
+                        )
+                        outage_logged = True
+                    await self._sleep(backoff)
+                    continue
+                if outage_logged:
+                    log.info("outbox relay publishing again", extra={"relay": self.name})
+                    outage_logged = False
+                backoff = 0.0
+                if sent < self.batch_size:
+                    await self._sleep(self.poll_seconds)
+        finally:
+            heartbeat.cancel()
+            await asyncio.gather(heartbeat, return_exceptions=True)
+
+    async def _heartbeat(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self._leader = await self.hold_lease()
+            except Exception:
+                log.warning("could not renew the relay lease", exc_info=True)
+            await self._report_backlog()
+            await asyncio.sleep(min(1.0, self.lease_seconds / 3))
+
+    async def stop(self, drain_timeout: float = 10.0) -> None:
+        """Stop the loop after a last drain of what is committed; flush and close the producer."""
+        self._stopping.set()
+        self._wake.set()
+        try:
+            if self._leader:  # a replica without the lease leaves the rows to the one that has it
+                await self.drain(drain_timeout)
+        except (KafkaError, OSError, TimeoutError) as exc:
+            log.warning(
+                "outbox relay stopped with events unpublished; they go out on next start",
+                extra={"relay": self.name, "error": repr(exc)},
+            )
+        await self._release_lease()
+        await self._drop_producer()
+
+    # -- helpers -----------------------------------------------------------------------
+
+    async def _ensure_producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            producer = new_producer(self.kafka, client_id=self.owner)
+            try:
+                await producer.start()
+            except BaseException:
+                await close_quietly(producer)
+                raise
+            self._producer = producer
+        return self._producer
+
+    async def _drop_producer(self) -> None:
+        # An idempotent producer that failed is rebuilt rather than reused: its
+        # sequence state may no longer match the broker's.
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            await close_quietly(producer)
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+        self._wake.clear()
+
+    async def _report_backlog(self) -> None:
+        try:
+            async with self.db.transaction() as session:
+                self.metrics.outbox_backlog.set(await backlog(session))
+        except Exception:
+            log.debug("could not read the outbox backlog", exc_info=True)
+
+    async def hold_lease(self) -> bool:
+        """Take or renew the relay lease for this service's outbox. True while we hold it."""
+        now = datetime.now(UTC)
+        values: dict[str, Any] = {
+            "owner": self.owner,
+            "expires_at": now + timedelta(seconds=self.lease_seconds),
+        }
+        async with self.db.transaction() as session:
+            result = await session.execute(
+                sa.update(outbox_lease)
+                .where(outbox_lease.c.name == self.name)
+                .where(sa.or_(outbox_lease.c.owner == self.owner, outbox_lease.c.expires_at < now))
+                .values(**values)
+            )
+            if result.rowcount:  # type: ignore[attr-defined]  # UPDATE yields a CursorResult
+                return True
+        try:
+            async with self.db.transaction() as session:
+                await session.execute(sa.insert(outbox_lease).values(name=self.name, **values))
+            return True
+        except IntegrityError:
+            return False  # another replica holds it
+
+    async def _release_lease(self) -> None:
+        try:
+            async with self.db.transaction() as session:
+                await session.execute(
+                    sa.delete(outbox_lease)
+                    .where(outbox_lease.c.name == self.name)
+                    .where(outbox_lease.c.owner == self.owner)
+                )
+        except Exception:
+            log.debug("could not release the relay lease", exc_info=True)

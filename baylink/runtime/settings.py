@@ -1,0 +1,66 @@
+"""Typed settings: one class per service, validated at start-up.
+
+Each service subclasses ``ServiceSettings`` with ``env_prefix="BAYLINK_<SERVICE>_"``.
+Kafka is cluster-wide, so it has one prefix for all (``BAYLINK_KAFKA_``). Nothing
+else in Baylink reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar, Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+LOCAL_DIR = REPO_ROOT / ".local"
+
+
+class KafkaSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BAYLINK_KAFKA_", extra="forbid")
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    # 1 on the local single-node broker, 3 on a cluster (min.insync.replicas follows).
+    replication_factor: int = Field(default=1, ge=1, le=7)
+    topics_file: Path = REPO_ROOT / "deploy" / "kafka" / "topics.toml"
+    request_timeout_ms: int = Field(default=15_000, ge=1_000)
+    dlq_topic: str = "baylink.dlq.v1"
+
+
+class ServiceSettings(BaseSettings):
+    """What every service process needs; subclasses add their own fields."""
+
+    service_name: ClassVar[str] = "service"
+    model_config = SettingsConfigDict(env_prefix="BAYLINK_SERVICE_", extra="forbid")
+
+    grpc_host: str = "127.0.0.1"  # internal gRPC listens on loopback unless told otherwise
+    grpc_port: int = Field(default=0, ge=0, le=65535)  # 0: the OS picks (tests)
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(default=0, ge=0, le=65535)
+    database_url: str = ""  # empty: a SQLite file under .local/<service>/
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    # Shutdown: NOT_SERVING first, keep answering for drain_delay so probes see
+    # it, then refuse new calls and give in-flight ones shutdown_grace to finish.
+    drain_delay_seconds: float = Field(default=1.0, ge=0, le=60)
+    shutdown_grace_seconds: float = Field(default=10.0, ge=0, le=300)
+
+    outbox_batch_size: int = Field(default=500, ge=1, le=10_000)
+    outbox_poll_seconds: float = Field(default=0.5, gt=0, le=60)
+    consumer_max_attempts: int = Field(default=3, ge=1, le=100)
+    consumer_retry_backoff_seconds: float = Field(default=0.2, ge=0, le=60)
+
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+
+    @model_validator(mode="after")
+    def _default_database(self) -> ServiceSettings:
+        if not self.database_url:
+            path = LOCAL_DIR / self.service_name / f"{self.service_name}.db"
+            self.database_url = f"sqlite+aiosqlite:///{path}"
+        return self
+
+    @property
+    def source(self) -> str:
+        """The CloudEvents ``source`` of this service's events."""
+        return f"/baylink/{self.service_name}"

@@ -1,0 +1,224 @@
+"""Outbox → relay → Kafka → idempotent consumer, against the real broker, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from baylink.runtime.consumer import (
+    DLQ_ATTEMPTS,
+    DLQ_ERROR,
+    DLQ_GROUP,
+    DLQ_OFFSET,
+    DLQ_PARTITION,
+    DLQ_TOPIC,
+    IdempotentConsumer,
+)
+from baylink.runtime.db import Database
+from baylink.runtime.outbox import add_events, backlog
+from baylink.runtime.relay import OutboxRelay
+from baylink.runtime.schema import inbox, outbox
+from baylink.runtime.settings import KafkaSettings
+from tests.integration.runtime.conftest import (
+    apply_effect,
+    create_test_tables,
+    effect,
+    probe_event,
+    read_topic,
+    record,
+    state,
+)
+
+pytestmark = pytest.mark.kafka
+
+
+async def consume_until(
+    consumer: IdempotentConsumer, db: Database, expected: int, timeout: float = 30
+) -> None:
+    """Run the consumer until ``expected`` effects exist (or fail after ``timeout``)."""
+    await consumer.start()
+    task = asyncio.create_task(consumer.run())
+    try:
+        async with asyncio.timeout(timeout):
+            while await count(db, effect) < expected:
+                await asyncio.sleep(0.1)
+        await asyncio.sleep(1.0)  # let any redelivered duplicate arrive too
+    finally:
+        await consumer.stop()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def count(db: Database, table: sa.Table) -> int:
+    async with db.transaction() as session:
+        return int((await session.execute(sa.select(sa.func.count()).select_from(table))).scalar_one())
+
+
+async def test_event_takes_effect_exactly_once_when_the_relay_dies_between_publishing_and_marking(
+    database: Database, kafka_settings: KafkaSettings, new_topic
+) -> None:  # type: ignore[no-untyped-def]
+    await create_test_tables(database)
+    topic = await new_topic("outbox")
+    events = [await record(database, topic, f"agg-{i % 3}", i) for i in range(6)]
+
+    # First relay publishes, then "dies" before marking the rows sent.
+    crashed = OutboxRelay(database, kafka_settings, name="crashing")
+    rows = await crashed.fetch_unsent()
+    assert len(await crashed.publish(rows)) == 6
+    await crashed._drop_producer()
+    async with database.transaction() as session:
+        assert await backlog(session) == 6  # nothing was marked
+
+    # The replacement relay publishes them again and marks them.
+    replacement = OutboxRelay(database, kafka_settings, name="replacement")
+    assert await replacement.drain() == 6
+    await replacement.stop()
+    async with database.transaction() as session:
+        assert await backlog(session) == 0
+
+    published = await read_topic(kafka_settings, topic, expected=12)
+    assert len(published) == 12  # every event really went out twice
+
+    consumer_db = database  # the consumer's tables live beside the producer's here; the inbox is per group
+    consumer = IdempotentConsumer(
+        consumer_db,
+        kafka_settings,
+        group_id=f"g-{uuid.uuid4().hex[:8]}",
+        topics=[topic],
+        handler=apply_effect,
+    )
+    await consume_until(consumer, consumer_db, expected=6)
+    async with consumer_db.transaction() as session:
+        effects = (await session.execute(sa.select(effect.c.aggregate_id, effect.c.sequence))).all()
+        inboxed = (await session.execute(sa.select(inbox.c.event_id))).scalars().all()
+    assert sorted(s for _, s in effects) == list(range(6))  # each event took effect once
+    assert sorted(inboxed) == sorted(e.id for e in events)
+
+
+async def test_state_and_events_commit_together_or_not_at_all(database: Database, new_topic) -> None:  # type: ignore[no-untyped-def]
+    await create_test_tables(database)
+    topic = await new_topic("atomic")
+
+    class Refused(Exception):
+        pass
+
+    with pytest.raises(Refused):
+        async with database.transaction() as session:
+            await session.execute(sa.insert(state).values(aggregate_id="agg", version=1))
+            await add_events(session, [probe_event("agg", 1)], topic=topic)
+            raise Refused()
+    assert await count(database, state) == 0
+    assert await count(database, outbox) == 0
+
+
+async def test_redelivered_events_are_skipped_by_the_inbox(
+    database: Database, kafka_settings: KafkaSettings, new_topic
+) -> None:  # type: ignore[no-untyped-def]
+    await create_test_tables(database)
+    topic = await new_topic("redelivery")
+    for i in range(5):
+        await record(database, topic, "agg", i)
+    relay = OutboxRelay(database, kafka_settings, name="r")
+    await relay.drain()
+    await relay.stop()
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    await consume_until(
+        IdempotentConsumer(database, kafka_settings, group_id=group, topics=[topic], handler=apply_effect),
+        database,
+        expected=5,
+    )
+    # A second consumer of the same group that starts from offset 0 again (lost commits) changes nothing.
+    records = await read_topic(kafka_settings, topic, expected=5)
+    again = IdempotentConsumer(database, kafka_settings, group_id=group, topics=[topic], handler=apply_effect)
+    again._dlq = None
+    await again.process(records)
+    assert await count(database, effect) == 5
+    assert (
+        again.metrics.registry.get_sample_value(
+            "baylink_events_consumed_total", {"group": group, "topic": topic, "outcome": "duplicate"}
+        )
+        == 5
+    )
+
+
+async def test_a_poison_event_goes_to_the_dlq_with_its_error_and_origin_and_consumption_moves_on(
+    database: Database, kafka_settings: KafkaSettings, new_topic
+) -> None:  # type: ignore[no-untyped-def]
+    await create_test_tables(database)
+    topic = await new_topic("poison", partitions=1)
+    dlq_topic = await new_topic("dlq", partitions=1)
+    settings = kafka_settings.model_copy(update={"dlq_topic": dlq_topic})
+    await record(database, topic, "agg", 1)
+    poison = await record(database, topic, "agg", 2, note="poison")
+    await record(database, topic, "agg", 3)
+    relay = OutboxRelay(database, settings, name="r")
+    await relay.drain()
+    await relay.stop()
+
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    consumer = IdempotentConsumer(
+        database,
+        settings,
+        group_id=group,
+        topics=[topic],
+        handler=apply_effect,
+        max_attempts=3,
+        retry_backoff_seconds=0.01,
+    )
+    await consume_until(consumer, database, expected=2)
+
+    async with database.transaction() as session:
+        sequences = (
+            (await session.execute(sa.select(effect.c.sequence).order_by(effect.c.id))).scalars().all()
+        )
+    assert sequences == [1, 3]  # the events after the poison were processed
+    [dead] = await read_topic(settings, dlq_topic, expected=1)
+    headers = {k: v.decode() for k, v in dead.headers}
+    assert headers["ce_id"] == poison.id
+    assert headers[DLQ_ERROR] == "cannot digest this event"
+    assert (headers[DLQ_TOPIC], headers[DLQ_PARTITION], headers[DLQ_OFFSET]) == (topic, "0", "1")
+    assert (headers[DLQ_GROUP], headers[DLQ_ATTEMPTS]) == (group, "3")
+    assert dead.value == poison.data and dead.key == b"agg"
+
+
+async def test_a_record_that_is_not_a_cloudevent_is_dead_lettered_at_once(
+    database: Database, kafka_settings: KafkaSettings, new_topic
+) -> None:  # type: ignore[no-untyped-def]
+    from aiokafka import AIOKafkaProducer
+
+    await create_test_tables(database)
+    topic = await new_topic("garbage", partitions=1)
+    dlq_topic = await new_topic("dlq", partitions=1)
+    settings = kafka_settings.model_copy(update={"dlq_topic": dlq_topic})
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers)
+    await producer.start()
+    await producer.send_and_wait(topic, b"not an event", key=b"x")
+    await producer.stop()
+    await record(database, topic, "agg", 1)
+    relay = OutboxRelay(database, settings, name="r")
+    await relay.drain()
+    await relay.stop()
+
+    consumer = IdempotentConsumer(
+        database, settings, group_id=f"g-{uuid.uuid4().hex[:8]}", topics=[topic], handler=apply_effect
+    )
+    await consume_until(consumer, database, expected=1)
+    [dead] = await read_topic(settings, dlq_topic, expected=1)
+    headers = {k: v.decode() for k, v in dead.headers}
+    assert headers["baylink_dlq_error_type"] == "MalformedEvent"
+    assert headers[DLQ_ATTEMPTS] == "1"
+
+
+async def test_only_the_relay_holding_the_lease_publishes(
+    database: Database, kafka_settings: KafkaSettings
+) -> None:
+    first = OutboxRelay(database, kafka_settings, name="svc", lease_seconds=30)
+    second = OutboxRelay(database, kafka_settings, name="svc", lease_seconds=30)
+    assert await first.hold_lease()
+    assert not await second.hold_lease()
+    assert await first.hold_lease()  # renewal
+    await first.stop(drain_timeout=1)  # releases the lease
+    assert await second.hold_lease()
+    await second.stop(drain_timeout=1)

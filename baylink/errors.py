@@ -73,9 +73,7 @@ class AlreadyExists(BaylinkError):
 class FailedPrecondition(BaylinkError):
     default_reason = "FAILED_PRECONDITION"
 
-    def __init__(
-        self, message: str, violations: Sequence[PreconditionViolation] = (), *, reason: str | None = None
-    ):
+    def __init__(self, message: str, violations: Sequence[PreconditionViolation] = (), *, reason: str | None = None):
         super().__init__(message, reason=reason)
         self.violations = list(violations)
 

@@ -147,9 +147,7 @@ def kafka_producer_perf(kafka: KafkaSettings, events: int, size: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--size", type=int, default=100, help="approximate event body size in bytes")
     args = parser.parse_args()

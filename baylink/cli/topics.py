@@ -48,9 +48,7 @@ def topics(ctx: typer.Context) -> None:
     console.print(table)
     missing = declared_names - {s.name for s in states}
     if missing:
-        console.print(
-            f"[yellow]declared but absent: {', '.join(sorted(missing))} (run `baylink topics apply`)"
-        )
+        console.print(f"[yellow]declared but absent: {', '.join(sorted(missing))} (run `baylink topics apply`)")
         raise typer.Exit(1)
 
 

@@ -172,9 +172,7 @@ class IdempotentConsumer:
             if event.id in seen:  # processed before, or earlier in this very batch
                 outcomes.append("duplicate")
                 continue
-            with correlation_scope(
-                event.correlation_id, causation_id=event.id, traceparent=event.traceparent
-            ):
+            with correlation_scope(event.correlation_id, causation_id=event.id, traceparent=event.traceparent):
                 await self.handler(session, event)
             seen.add(event.id)
             fresh.append(

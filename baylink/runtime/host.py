@@ -141,9 +141,7 @@ class ServiceHost:
                 backoff = 0.5
                 await consumer.run()
             except (KafkaError, OSError) as exc:
-                log.warning(
-                    "consumer interrupted; retrying", extra={"group": sub.group_id, "error": repr(exc)}
-                )
+                log.warning("consumer interrupted; retrying", extra={"group": sub.group_id, "error": repr(exc)})
             finally:
                 await consumer.stop()
                 self._consumers.remove(consumer)

@@ -95,9 +95,7 @@ class OutboxRelay:
         async with self.db.transaction() as session:
             result = await session.execute(query)
             return [
-                OutboxRow(
-                    r.id, r.topic, r.event_type, r.subject, [(k, v.encode()) for k, v in r.headers], r.payload
-                )
+                OutboxRow(r.id, r.topic, r.event_type, r.subject, [(k, v.encode()) for k, v in r.headers], r.payload)
                 for r in result
             ]
 

@@ -62,9 +62,7 @@ def load_declaration(path: Path) -> list[TopicSpec]:
     return specs
 
 
-async def apply_topics(
-    admin: AIOKafkaAdminClient, specs: list[TopicSpec], replication_factor: int
-) -> list[str]:
+async def apply_topics(admin: AIOKafkaAdminClient, specs: list[TopicSpec], replication_factor: int) -> list[str]:
     """Create missing topics, raise partition counts, set configs. Returns what changed."""
     changes: list[str] = []
     existing = {t.name: t for t in await describe_topics(admin, [s.name for s in specs], missing_ok=True)}
@@ -79,12 +77,8 @@ async def apply_topics(
             for topic_error in response.topic_errors:
                 code = topic_error[1]
                 if code and code != TopicAlreadyExistsError.errno:  # already there: another replica's tooling
-                    raise for_code(code)(
-                        f"create {spec.name}: {topic_error[2] if len(topic_error) > 2 else ''}"
-                    )
-            changes.append(
-                f"created {spec.name} ({spec.partitions} partitions, replication {replication_factor})"
-            )
+                    raise for_code(code)(f"create {spec.name}: {topic_error[2] if len(topic_error) > 2 else ''}")
+            changes.append(f"created {spec.name} ({spec.partitions} partitions, replication {replication_factor})")
             continue
         if spec.partitions > state.partitions:
             await admin.create_partitions({spec.name: NewPartitions(spec.partitions)})
@@ -121,9 +115,7 @@ async def describe_topics(
         present.append(topic)
     if not present:
         return []
-    configs = await admin.describe_configs(
-        [ConfigResource(ConfigResourceType.TOPIC, t["topic"]) for t in present]
-    )
+    configs = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, t["topic"]) for t in present])
     values: dict[str, dict[str, str]] = {}
     for response in configs:
         for resource in response.resources:

@@ -12,14 +12,10 @@ from baylink.runtime.grpc.interceptors import CORRELATION_HEADER, TRACEPARENT_HE
 
 
 class _ContextMetadata(aio.UnaryUnaryClientInterceptor, aio.UnaryStreamClientInterceptor):  # type: ignore[misc]
-    async def intercept_unary_unary(
-        self, continuation: Callable[..., Any], details: Any, request: Any
-    ) -> Any:
+    async def intercept_unary_unary(self, continuation: Callable[..., Any], details: Any, request: Any) -> Any:
         return await continuation(_with_context(details), request)
 
-    async def intercept_unary_stream(
-        self, continuation: Callable[..., Any], details: Any, request: Any
-    ) -> Any:
+    async def intercept_unary_stream(self, continuation: Callable[..., Any], details: Any, request: Any) -> Any:
         return await continuation(_with_context(details), request)
 
 
@@ -29,9 +25,7 @@ def _with_context(details: Any) -> Any:
         value = var.get()
         if value and key not in metadata:
             metadata.add(key, value)
-    return aio.ClientCallDetails(
-        details.method, details.timeout, metadata, details.credentials, details.wait_for_ready
-    )
+    return aio.ClientCallDetails(details.method, details.timeout, metadata, details.credentials, details.wait_for_ready)
 
 
 def insecure_channel(target: str) -> aio.Channel:

@@ -75,16 +75,12 @@ def to_status(error: e.BaylinkError, correlation_id: str | None = None) -> grpc.
     elif isinstance(error, e.ResourceExhausted):
         details.append(
             error_details_pb2.QuotaFailure(
-                violations=[
-                    error_details_pb2.QuotaFailure.Violation(subject=error.subject, description=error.message)
-                ]
+                violations=[error_details_pb2.QuotaFailure.Violation(subject=error.subject, description=error.message)]
             )
         )
         if error.retry_after_seconds is not None:
             details.append(
-                error_details_pb2.RetryInfo(
-                    retry_delay=duration_pb2.Duration(seconds=int(error.retry_after_seconds))
-                )
+                error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=int(error.retry_after_seconds)))
             )
     status = status_pb2.Status(code=code.value[0], message=error.message)
     for detail in details:

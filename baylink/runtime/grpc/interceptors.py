@@ -53,11 +53,7 @@ class ServiceInterceptor(aio.ServerInterceptor):  # type: ignore[misc]  # grpc s
         self, handler: grpc.RpcMethodHandler, method: str, metadata: dict[str, Any]
     ) -> grpc.RpcMethodHandler:
         behaviour = handler.unary_unary or handler.stream_unary
-        factory = (
-            grpc.unary_unary_rpc_method_handler
-            if handler.unary_unary
-            else grpc.stream_unary_rpc_method_handler
-        )
+        factory = grpc.unary_unary_rpc_method_handler if handler.unary_unary else grpc.stream_unary_rpc_method_handler
 
         async def wrapped(request: Any, context: aio.ServicerContext) -> Any:
             async with self._call(method, metadata, context):
@@ -74,9 +70,7 @@ class ServiceInterceptor(aio.ServerInterceptor):  # type: ignore[misc]  # grpc s
     ) -> grpc.RpcMethodHandler:
         behaviour = handler.unary_stream or handler.stream_stream
         factory = (
-            grpc.unary_stream_rpc_method_handler
-            if handler.unary_stream
-            else grpc.stream_stream_rpc_method_handler
+            grpc.unary_stream_rpc_method_handler if handler.unary_stream else grpc.stream_stream_rpc_method_handler
         )
 
         async def wrapped(request: Any, context: aio.ServicerContext) -> AsyncIterator[Any]:
@@ -91,9 +85,7 @@ class ServiceInterceptor(aio.ServerInterceptor):  # type: ignore[misc]  # grpc s
         )
 
     @asynccontextmanager
-    async def _call(
-        self, method: str, metadata: dict[str, Any], context: aio.ServicerContext
-    ) -> AsyncIterator[None]:
+    async def _call(self, method: str, metadata: dict[str, Any], context: aio.ServicerContext) -> AsyncIterator[None]:
         cid_in, traceparent = metadata.get(CORRELATION_HEADER), metadata.get(TRACEPARENT_HEADER)
         with correlation_scope(cid_in, traceparent=traceparent) as cid:
             started = time.perf_counter()

@@ -64,14 +64,10 @@ async def apply_effect(session, event: CloudEvent) -> None:  # type: ignore[no-u
     assert isinstance(message, runtime_events_pb2.ProbeRecorded)
     if message.note == "poison":
         raise RuntimeError("cannot digest this event")
-    await session.execute(
-        sa.insert(effect).values(aggregate_id=message.aggregate_id, sequence=message.sequence)
-    )
+    await session.execute(sa.insert(effect).values(aggregate_id=message.aggregate_id, sequence=message.sequence))
 
 
-async def read_topic(
-    kafka: KafkaSettings, topic: str, expected: int, timeout: float = 30
-) -> list[ConsumerRecord]:
+async def read_topic(kafka: KafkaSettings, topic: str, expected: int, timeout: float = 30) -> list[ConsumerRecord]:
     """Every record of a topic from the beginning (no group), waiting for at least ``expected``."""
     consumer = AIOKafkaConsumer(
         topic,

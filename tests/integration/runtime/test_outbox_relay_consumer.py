@@ -35,9 +35,7 @@ from tests.integration.runtime.conftest import (
 pytestmark = pytest.mark.kafka
 
 
-async def consume_until(
-    consumer: IdempotentConsumer, db: Database, expected: int, timeout: float = 30
-) -> None:
+async def consume_until(consumer: IdempotentConsumer, db: Database, expected: int, timeout: float = 30) -> None:
     """Run the consumer until ``expected`` effects exist (or fail after ``timeout``)."""
     await consumer.start()
     task = asyncio.create_task(consumer.run())
@@ -170,9 +168,7 @@ async def test_a_poison_event_goes_to_the_dlq_with_its_error_and_origin_and_cons
     await consume_until(consumer, database, expected=2)
 
     async with database.transaction() as session:
-        sequences = (
-            (await session.execute(sa.select(effect.c.sequence).order_by(effect.c.id))).scalars().all()
-        )
+        sequences = (await session.execute(sa.select(effect.c.sequence).order_by(effect.c.id))).scalars().all()
     assert sequences == [1, 3]  # the events after the poison were processed
     [dead] = await read_topic(settings, dlq_topic, expected=1)
     headers = {k: v.decode() for k, v in dead.headers}
@@ -211,9 +207,7 @@ async def test_a_record_that_is_not_a_cloudevent_is_dead_lettered_at_once(
     assert headers[DLQ_ATTEMPTS] == "1"
 
 
-async def test_only_the_relay_holding_the_lease_publishes(
-    database: Database, kafka_settings: KafkaSettings
-) -> None:
+async def test_only_the_relay_holding_the_lease_publishes(database: Database, kafka_settings: KafkaSettings) -> None:
     first = OutboxRelay(database, kafka_settings, name="svc", lease_seconds=30)
     second = OutboxRelay(database, kafka_settings, name="svc", lease_seconds=30)
     assert await first.hold_lease()

@@ -85,9 +85,7 @@ async def test_invalid_input_is_invalid_argument_with_field_violations(channel: 
     assert status is not None
     bad = error_details_pb2.BadRequest()
     assert any(d.Unpack(bad) for d in status.details if d.Is(bad.DESCRIPTOR))
-    assert [(v.field, v.description) for v in bad.field_violations] == [
-        ("amount.currency", "must be an ISO 4217 code")
-    ]
+    assert [(v.field, v.description) for v in bad.field_violations] == [("amount.currency", "must be an ISO 4217 code")]
 
 
 @pytest.mark.parametrize(
@@ -143,9 +141,7 @@ async def test_calls_are_counted_by_method_and_code(server, channel) -> None:  #
     metrics: ServiceMetrics = server[1]
     value = metrics.registry.get_sample_value
     assert value("baylink_grpc_server_handled_total", {"method": f"/{SERVICE}/Echo", "code": "OK"}) == 1
-    assert (
-        value("baylink_grpc_server_handled_total", {"method": f"/{SERVICE}/Fail", "code": "NOT_FOUND"}) == 1
-    )
+    assert value("baylink_grpc_server_handled_total", {"method": f"/{SERVICE}/Fail", "code": "NOT_FOUND"}) == 1
     assert value("baylink_grpc_server_handling_seconds_count", {"method": f"/{SERVICE}/Echo"}) == 1
 
 

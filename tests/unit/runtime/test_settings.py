@@ -30,9 +30,7 @@ def test_database_defaults_to_a_sqlite_file_of_the_service_under_local(monkeypat
     assert DemoSettings().database_url == f"sqlite+aiosqlite:///{LOCAL_DIR / 'demo' / 'demo.db'}"
 
 
-@pytest.mark.parametrize(
-    ("var", "value"), [("BAYLINK_DEMO_GRPC_PORT", "70000"), ("BAYLINK_DEMO_LOG_LEVEL", "LOUD")]
-)
+@pytest.mark.parametrize(("var", "value"), [("BAYLINK_DEMO_GRPC_PORT", "70000"), ("BAYLINK_DEMO_LOG_LEVEL", "LOUD")])
 def test_invalid_settings_fail_at_start_up_naming_the_field(monkeypatch, var, value) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv(var, value)
     with pytest.raises(ValidationError) as info:

@@ -1,0 +1,55 @@
+"""Topic tooling against the real broker: create from the declaration, re-apply as a no-op, raise partitions."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+
+from baylink.runtime.kafka import close_quietly, new_admin
+from baylink.runtime.settings import KafkaSettings
+from baylink.runtime.topics import TopicSpec, apply_topics, declared, describe_topics
+
+pytestmark = pytest.mark.kafka
+
+
+@pytest.fixture
+async def admin(kafka_settings: KafkaSettings) -> AsyncIterator[AIOKafkaAdminClient]:
+    client = new_admin(kafka_settings)
+    await client.start()
+    yield client
+    await close_quietly(client)
+
+
+async def test_applying_a_declaration_creates_then_changes_nothing_then_raises_partitions(
+    admin: AIOKafkaAdminClient,
+) -> None:
+    name = f"decl.{uuid.uuid4().hex[:10]}"
+    try:
+        first = await apply_topics(admin, [TopicSpec(name, 2, 86_400_000, "compact,delete")], 1)
+        assert first == [f"created {name} (2 partitions, replication 1)"]
+        assert await apply_topics(admin, [TopicSpec(name, 2, 86_400_000, "compact,delete")], 1) == []
+
+        changes = await apply_topics(admin, [TopicSpec(name, 4, 3_600_000, "delete")], 1)
+        assert f"{name}: partitions 2 -> 4" in changes
+        [state] = await describe_topics(admin, [name])
+        assert (state.partitions, state.replication_factor) == (4, 1)
+        assert state.configs == {"retention.ms": "3600000", "cleanup.policy": "delete", "min.insync.replicas": "1"}
+
+        lowered = await apply_topics(admin, [TopicSpec(name, 1, 3_600_000, "delete")], 1)
+        assert lowered == [f"{name}: has 4 partitions, declared 1 (Kafka cannot lower it; left as is)"]
+    finally:
+        await admin.delete_topics([name])
+
+
+async def test_the_declared_topics_are_on_the_broker_as_declared(
+    admin: AIOKafkaAdminClient, kafka_settings: KafkaSettings
+) -> None:
+    specs = declared(kafka_settings)
+    await apply_topics(admin, specs, kafka_settings.replication_factor)
+    states = {s.name: s for s in await describe_topics(admin, [s.name for s in specs])}
+    for spec in specs:
+        assert states[spec.name].partitions == spec.partitions
+        assert states[spec.name].configs["retention.ms"] == str(spec.retention_ms)

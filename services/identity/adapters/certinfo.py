@@ -1,0 +1,39 @@
+"""Facts read off parsed certificates for reports and rules."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from asn1crypto import x509
+from pyhanko_certvalidator.validate import SUPPORTED_EXTENSIONS
+
+from services.identity.domain.report import ChainElement
+
+
+def fingerprint(certificate: x509.Certificate) -> str:
+    return hashlib.sha256(certificate.dump()).hexdigest()
+
+
+def chain_element(certificate: x509.Certificate) -> ChainElement:
+    return ChainElement(
+        fingerprint_sha256=fingerprint(certificate),
+        subject=certificate.subject.human_friendly,
+        issuer=certificate.issuer.human_friendly,
+        serial_hex=format(certificate.serial_number, "x"),
+        not_after=certificate["tbs_certificate"]["validity"]["not_after"].native,
+    )
+
+
+def key_usage(certificate: x509.Certificate) -> frozenset[str] | None:
+    value = certificate.key_usage_value
+    return None if value is None else frozenset(value.native)
+
+
+def unsupported_critical_extensions(certificate: x509.Certificate) -> frozenset[str]:
+    return frozenset(certificate.critical_extensions - SUPPORTED_EXTENSIONS)
+
+
+def validity(certificate: x509.Certificate) -> tuple[datetime, datetime]:
+    period = certificate["tbs_certificate"]["validity"]
+    return period["not_before"].native, period["not_after"].native

@@ -1,0 +1,130 @@
+"""Validation reports in the vocabulary of ETSI EN 319 102-1 (indications and sub-indications)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from services.identity.domain.messages import message_for
+from services.identity.domain.trustlist import Jurisdiction, LocalisedText
+
+
+class Indication(StrEnum):
+    TOTAL_PASSED = "TOTAL_PASSED"
+    TOTAL_FAILED = "TOTAL_FAILED"
+    INDETERMINATE = "INDETERMINATE"
+
+
+class SubIndication(StrEnum):
+    # TOTAL_FAILED
+    FORMAT_FAILURE = "FORMAT_FAILURE"
+    HASH_FAILURE = "HASH_FAILURE"
+    SIG_CRYPTO_FAILURE = "SIG_CRYPTO_FAILURE"
+    REVOKED = "REVOKED"
+    EXPIRED = "EXPIRED"
+    NOT_YET_VALID = "NOT_YET_VALID"
+    # INDETERMINATE
+    SIG_CONSTRAINTS_FAILURE = "SIG_CONSTRAINTS_FAILURE"
+    CHAIN_CONSTRAINTS_FAILURE = "CHAIN_CONSTRAINTS_FAILURE"
+    CERTIFICATE_CHAIN_GENERAL_FAILURE = "CERTIFICATE_CHAIN_GENERAL_FAILURE"
+    CRYPTO_CONSTRAINTS_FAILURE = "CRYPTO_CONSTRAINTS_FAILURE"
+    POLICY_PROCESSING_ERROR = "POLICY_PROCESSING_ERROR"
+    NO_CERTIFICATE_CHAIN_FOUND = "NO_CERTIFICATE_CHAIN_FOUND"
+    REVOKED_CA_NO_POE = "REVOKED_CA_NO_POE"
+    REVOKED_NO_POE = "REVOKED_NO_POE"
+    OUT_OF_BOUNDS_NO_POE = "OUT_OF_BOUNDS_NO_POE"
+    NO_SIGNING_CERTIFICATE_FOUND = "NO_SIGNING_CERTIFICATE_FOUND"
+    TRY_LATER = "TRY_LATER"
+
+
+class Reason(StrEnum):
+    """Why, more precisely than the sub-indication; stable codes that clients can switch on and
+    that select the human message. Several reasons share one EN 319 102-1 sub-indication."""
+
+    OK = "ok"
+    MALFORMED = "malformed"
+    NO_CHAIN = "no_chain"
+    CHAIN_SIGNATURE_INVALID = "chain_signature_invalid"
+    ALGORITHM_NOT_ALLOWED = "algorithm_not_allowed"
+    EXPIRED = "expired"
+    NOT_YET_VALID = "not_yet_valid"
+    ANCHOR_EXPIRED = "anchor_expired"
+    REVOKED = "revoked"
+    CA_REVOKED = "ca_revoked"
+    REVOCATION_UNAVAILABLE = "revocation_unavailable"
+    DEADLINE_EXCEEDED = "deadline_exceeded"
+    KEY_USAGE = "key_usage"
+    CRITICAL_EXTENSION = "critical_extension"
+    CHAIN_CONSTRAINTS = "chain_constraints"
+    POLICY_NOT_RECOGNISED = "policy_not_recognised"
+    SERVICE_WITHDRAWN = "service_withdrawn"
+    SERVICE_NOT_YET_LISTED = "service_not_yet_listed"
+    DIGEST_MISMATCH = "digest_mismatch"
+    SIGNATURE_INVALID = "signature_invalid"
+    SIGNED_ATTRIBUTES = "signed_attributes"
+    SIGNER_NOT_FOUND = "signer_not_found"
+    REVOKED_AFTER_SIGNING = "revoked_after_signing"
+    EXPIRED_AFTER_SIGNING = "expired_after_signing"
+    SIGNED_BEFORE_VALIDITY = "signed_before_validity"
+
+
+@dataclass(frozen=True)
+class ChainElement:
+    fingerprint_sha256: str
+    subject: str
+    issuer: str
+    serial_hex: str
+    not_after: datetime
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """Outcome of validating one certificate at one validation time."""
+
+    indication: Indication
+    sub_indication: SubIndication | None
+    reason: Reason
+    validation_time: datetime
+    chain: tuple[ChainElement, ...] = ()
+    jurisdiction: Jurisdiction | None = None
+    trust_service: LocalisedText | None = None
+    policies: frozenset[str] = frozenset()
+    detail: str = ""
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def passed(self) -> bool:
+        return self.indication is Indication.TOTAL_PASSED
+
+    @property
+    def message(self) -> LocalisedText:
+        return message_for(self.reason.value)
+
+
+@dataclass(frozen=True)
+class SignatureReport:
+    """Outcome of verifying a signature: the cryptographic check plus the signer's certificate
+    validated twice, at the claimed signing time and at the time of verification. The claimed
+    time is only the signer's word (no timestamp proves it), so a relying party decides which
+    of the two it needs; `indication` here is the stricter, at-verification-time answer."""
+
+    indication: Indication
+    sub_indication: SubIndication | None
+    reason: Reason
+    signature_valid: bool
+    signing_time: datetime | None
+    at_signing_time: ValidationReport | None
+    at_verification_time: ValidationReport | None
+    signer_fingerprint_sha256: str = ""
+    digest_algorithm: str = ""
+    signature_algorithm: str = ""
+    detail: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.indication is Indication.TOTAL_PASSED
+
+    @property
+    def message(self) -> LocalisedText:
+        return message_for(self.reason.value)

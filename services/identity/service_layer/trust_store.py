@@ -1,0 +1,147 @@
+"""TrustListStore: load and update the trust list of each jurisdiction, never half-loaded.
+
+A list is accepted only if its signature verifies with a signer certificate that is configured as
+trusted for that jurisdiction, and if it does not go backwards (sequence number, issue date)
+from the list in force. Any refusal leaves the last good list in place and says why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Protocol
+
+from services.identity.domain.errors import InvalidInput
+from services.identity.domain.trustlist import AnchoredService, Jurisdiction, TrustList, anchors
+from services.identity.domain.trustlist_codec import SignedTrustList, decode_document
+
+
+class ListSignatureVerifier(Protocol):
+    def signature_valid(self, signed: SignedTrustList) -> bool: ...
+
+    def signer_valid_at(self, signed: SignedTrustList, moment: datetime) -> bool: ...
+
+    def unreadable_certificates(self, trust_list: TrustList) -> list[int]: ...
+
+
+class LoadOutcome(StrEnum):
+    LOADED = "loaded"
+    UNCHANGED = "unchanged"
+    REFUSED = "refused"
+
+
+class Refusal(StrEnum):
+    MALFORMED = "malformed"
+    BAD_SERVICE_CERTIFICATE = "bad_service_certificate"
+    SIGNATURE_INVALID = "signature_invalid"
+    SIGNER_NOT_TRUSTED = "signer_not_trusted"
+    SIGNER_NOT_VALID = "signer_not_valid"
+    SEQUENCE_BACKWARDS = "sequence_backwards"
+    SEQUENCE_REUSED = "sequence_reused"
+    ISSUE_DATE_BACKWARDS = "issue_date_backwards"
+    NOT_YET_ISSUED = "not_yet_issued"
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    outcome: LoadOutcome
+    jurisdiction: Jurisdiction | None
+    sequence_number: int | None
+    refusal: Refusal | None = None
+    detail: str = ""
+
+    @property
+    def accepted(self) -> bool:
+        return self.outcome is not LoadOutcome.REFUSED
+
+
+class TrustListStore:
+    def __init__(
+        self,
+        trusted_signers: Mapping[Jurisdiction, Iterable[bytes]],
+        verifier: ListSignatureVerifier,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._signers = {
+            j: {hashlib.sha256(der).digest() for der in ders} for j, ders in trusted_signers.items()
+        }
+        self._verifier = verifier
+        self._clock = clock
+        self._lists: dict[Jurisdiction, SignedTrustList] = {}
+        self._digests: dict[Jurisdiction, bytes] = {}
+        self.generation = 0  # bumped on every change so caches keyed on it go stale
+
+    def current(self, jurisdiction: Jurisdiction) -> TrustList | None:
+        signed = self._lists.get(jurisdiction)
+        return signed.trust_list if signed else None
+
+    def lists(self) -> tuple[TrustList, ...]:
+        return tuple(signed.trust_list for signed in self._lists.values())
+
+    def anchored_services(self) -> tuple[AnchoredService, ...]:
+        return anchors(self.lists())
+
+    def load(self, document: bytes) -> LoadResult:
+        try:
+            signed = decode_document(document)
+        except InvalidInput as exc:
+            return LoadResult(
+                LoadOutcome.REFUSED, None, None, Refusal.MALFORMED, f"{exc.field}: {exc.message}"
+            )
+        refusal = self._check(signed)
+        trust_list = signed.trust_list
+        if refusal is not None:
+            return LoadResult(
+                LoadOutcome.REFUSED, trust_list.jurisdiction, trust_list.sequence_number, *refusal
+            )
+        digest = hashlib.sha256(signed.signing_input).digest()
+        if self._digests.get(trust_list.jurisdiction) == digest:
+            return LoadResult(LoadOutcome.UNCHANGED, trust_list.jurisdiction, trust_list.sequence_number)
+        self._lists[trust_list.jurisdiction] = signed
+        self._digests[trust_list.jurisdiction] = digest
+        self.generation += 1
+        return LoadResult(LoadOutcome.LOADED, trust_list.jurisdiction, trust_list.sequence_number)
+
+    def _check(self, signed: SignedTrustList) -> tuple[Refusal, str] | None:
+        trust_list = signed.trust_list
+        signer = hashlib.sha256(signed.signer_certificate_der).digest()
+        if signer not in self._signers.get(trust_list.jurisdiction, set()):
+            return (
+                Refusal.SIGNER_NOT_TRUSTED,
+                f"signer is not a configured {trust_list.jurisdiction} list signer",
+            )
+        if not self._verifier.signature_valid(signed):
+            return Refusal.SIGNATURE_INVALID, "the signature does not verify over the canonical list"
+        now = self._clock()
+        if not self._verifier.signer_valid_at(signed, now):
+            return Refusal.SIGNER_NOT_VALID, "the signer certificate is outside its validity period"
+        if trust_list.issue_date > now:
+            return Refusal.NOT_YET_ISSUED, "the list is dated in the future"
+        unreadable = self._verifier.unreadable_certificates(trust_list)
+        if unreadable:
+            return (
+                Refusal.BAD_SERVICE_CERTIFICATE,
+                f"services {unreadable} carry no readable X.509 certificate",
+            )
+        return self._check_progression(signed)
+
+    def _check_progression(self, signed: SignedTrustList) -> tuple[Refusal, str] | None:
+        new = signed.trust_list
+        current = self._lists.get(new.jurisdiction)
+        if current is None:
+            return None
+        old = current.trust_list
+        if new.sequence_number < old.sequence_number:
+            return (
+                Refusal.SEQUENCE_BACKWARDS,
+                f"sequence {new.sequence_number} < loaded {old.sequence_number}",
+            )
+        if new.issue_date < old.issue_date:
+            return Refusal.ISSUE_DATE_BACKWARDS, "issue date earlier than the loaded list"
+        same_content = current.signing_input == signed.signing_input
+        if new.sequence_number == old.sequence_number and not same_content:
+            return Refusal.SEQUENCE_REUSED, f"sequence {new.sequence_number} already used for another list"
+        return None

@@ -1,0 +1,135 @@
+"""Use case ValidateCertificate: is this certificate trustworthy under the GBA scheme at time T?"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+from asn1crypto import x509
+
+from services.identity.adapters import certinfo, der
+from services.identity.adapters.pkix import PathFailure, PkixEngine
+from services.identity.domain.errors import InvalidInput
+from services.identity.domain.judgement import judge
+from services.identity.domain.policy import ValidationPolicy
+from services.identity.domain.report import ValidationReport
+from services.identity.domain.trustlist import AnchoredService
+from services.identity.service_layer.chain_cache import ChainResultCache
+from services.identity.service_layer.trust_store import TrustListStore
+
+
+@dataclass(frozen=True)
+class ValidateCertificate:
+    certificate: bytes
+    intermediates: tuple[bytes, ...] = ()
+    validation_time: datetime | None = None  # None: now
+    policy: ValidationPolicy = field(default_factory=ValidationPolicy)
+
+
+class CertificateValidator:
+    def __init__(
+        self,
+        store: TrustListStore,
+        engine: PkixEngine,
+        chain_cache: ChainResultCache | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._store = store
+        self._engine = engine
+        self._cache = chain_cache or ChainResultCache(clock=clock)
+        self._clock = clock
+        self._anchors: tuple[int, list[tuple[AnchoredService, x509.Certificate]]] = (-1, [])
+
+    @property
+    def cache(self) -> ChainResultCache:
+        return self._cache
+
+    async def handle(self, command: ValidateCertificate) -> ValidationReport:
+        leaf = der.load_certificate(command.certificate, "certificate")
+        intermediates = der.load_certificates(list(command.intermediates), "intermediates")
+        moment = command.validation_time or self._clock()
+        if moment.tzinfo is None:
+            raise InvalidInput("validation_time", "naive_datetime", "the validation time needs a timezone")
+        return await self.validate_parsed(leaf, intermediates, moment, command.policy)
+
+    async def validate_parsed(
+        self,
+        leaf: x509.Certificate,
+        intermediates: list[x509.Certificate],
+        moment: datetime,
+        policy: ValidationPolicy,
+    ) -> ValidationReport:
+        key = self._cache.key(certinfo.fingerprint(leaf), moment, policy.cache_key(), self._store.generation)
+        cached = self._cache.get(key, moment)
+        if cached is not None:
+            return cached
+        report = await self._validate(leaf, intermediates, moment, policy)
+        self._cache.put(key, report)
+        return report
+
+    async def _validate(
+        self,
+        leaf: x509.Certificate,
+        intermediates: list[x509.Certificate],
+        moment: datetime,
+        policy: ValidationPolicy,
+    ) -> ValidationReport:
+        anchored = [
+            (service, cert)
+            for service, cert in self._anchor_certs()
+            if policy.jurisdictions is None or service.jurisdiction in policy.jurisdictions
+        ]
+        outcome = await self._engine.validate(
+            leaf,
+            intermediates,
+            [cert for _, cert in anchored],
+            moment,
+            policy.revocation_mode,
+            policy.deadline_seconds,
+        )
+        if isinstance(outcome, PathFailure):
+            anchor = _anchor_of(outcome, [service for service, _ in anchored])
+            return ValidationReport(
+                outcome.indication,
+                outcome.sub_indication,
+                outcome.reason,
+                moment,
+                outcome.chain,
+                jurisdiction=anchor.jurisdiction if anchor else None,
+                trust_service=anchor.service.name if anchor else None,
+                detail=outcome.detail,
+                warnings=outcome.warnings,
+            )
+        report = judge(outcome, tuple(service for service, _ in anchored), policy, moment)
+        return self._with_list_warnings(report, moment)
+
+    def _with_list_warnings(self, report: ValidationReport, moment: datetime) -> ValidationReport:
+        if report.jurisdiction is None:
+            return report
+        trust_list = self._store.current(report.jurisdiction)
+        if trust_list is not None and trust_list.is_stale(self._clock()):
+            warning = (
+                f"the {report.jurisdiction} trust list is past its next update ({trust_list.next_update})"
+            )
+            return replace(report, warnings=(*report.warnings, warning))
+        return report
+
+    def _anchor_certs(self) -> list[tuple[AnchoredService, x509.Certificate]]:
+        # Parsed once per trust-list generation: anchors come from verified lists, not callers.
+        generation, parsed = self._anchors
+        if generation != self._store.generation:
+            parsed = [
+                (service, der.load_certificate(service.service.certificate_der, "trust_list.certificate"))
+                for service in self._store.anchored_services()
+            ]
+            self._anchors = (self._store.generation, parsed)
+        return parsed
+
+
+def _anchor_of(failure: PathFailure, services: list[AnchoredService]) -> AnchoredService | None:
+    """The trust-list service the failed chain ended in, if it got that far."""
+    if not failure.chain:
+        return None
+    last = failure.chain[-1].fingerprint_sha256
+    return next((s for s in services if s.service.fingerprint_sha256 == last), None)

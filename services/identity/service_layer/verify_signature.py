@@ -1,0 +1,168 @@
+"""Use case VerifySignature: does this signature verify, and was its signer trustworthy?
+
+The signer's certificate is validated at the claimed signing time and now. Without a timestamp
+the claimed time is only the signer's word, so, as EN 319 102-1 does without proof of existence,
+a certificate that is good at the claimed time but revoked or expired now gives INDETERMINATE
+(REVOKED_NO_POE / OUT_OF_BOUNDS_NO_POE) rather than a pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from asn1crypto import x509
+
+from services.identity.adapters import certinfo, der
+from services.identity.adapters.cms_verify import SignatureCheck, check_detached_cms, check_raw
+from services.identity.domain.errors import InvalidInput
+from services.identity.domain.policy import ValidationPolicy
+from services.identity.domain.report import (
+    Indication,
+    Reason,
+    SignatureReport,
+    SubIndication,
+    ValidationReport,
+)
+from services.identity.service_layer.validate_certificate import CertificateValidator
+
+MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class VerifyCmsSignature:
+    signature: bytes  # DER ContentInfo with a detached SignedData
+    document: bytes | None = None  # give the document, or its digest under the SignerInfo's digest algorithm
+    document_digest: bytes | None = None
+    intermediates: tuple[bytes, ...] = ()
+    policy: ValidationPolicy = field(default_factory=ValidationPolicy)
+
+
+@dataclass(frozen=True)
+class VerifyRawSignature:
+    signature: bytes
+    document_digest: bytes
+    digest_algorithm: str  # sha256 | sha384 | sha512 | sm3
+    signature_algorithm: str  # rsa-pkcs1v15 | rsa-pss | ecdsa | ed25519 | sm2
+    certificate: bytes
+    intermediates: tuple[bytes, ...] = ()
+    claimed_signing_time: datetime | None = None
+    policy: ValidationPolicy = field(default_factory=ValidationPolicy)
+
+
+_CRYPTO_FAILURES = {
+    Reason.MALFORMED: (Indication.TOTAL_FAILED, SubIndication.FORMAT_FAILURE),
+    Reason.SIGNED_ATTRIBUTES: (Indication.TOTAL_FAILED, SubIndication.FORMAT_FAILURE),
+    Reason.DIGEST_MISMATCH: (Indication.TOTAL_FAILED, SubIndication.HASH_FAILURE),
+    Reason.SIGNATURE_INVALID: (Indication.TOTAL_FAILED, SubIndication.SIG_CRYPTO_FAILURE),
+    Reason.ALGORITHM_NOT_ALLOWED: (Indication.INDETERMINATE, SubIndication.CRYPTO_CONSTRAINTS_FAILURE),
+    Reason.SIGNER_NOT_FOUND: (Indication.INDETERMINATE, SubIndication.NO_SIGNING_CERTIFICATE_FOUND),
+}
+
+
+class SignatureVerifier:
+    def __init__(
+        self, validator: CertificateValidator, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ) -> None:
+        self._validator = validator
+        self._clock = clock
+
+    async def verify_cms(self, command: VerifyCmsSignature) -> SignatureReport:
+        if (command.document is None) == (command.document_digest is None):
+            raise InvalidInput("document", "one_of", "give either the document or its digest")
+        if command.document is not None and len(command.document) > MAX_DOCUMENT_BYTES:
+            raise InvalidInput(
+                "document", "too_large", f"documents above {MAX_DOCUMENT_BYTES} bytes: send the digest"
+            )
+        signed_data, carried = der.load_signed_data(command.signature, "signature")
+        extra = der.load_certificates(list(command.intermediates), "intermediates")
+        check = check_detached_cms(signed_data, carried, command.document_digest, command.document, extra)
+        if check.failure is not None or check.signer is None:
+            return _crypto_failure(check)
+        return await self._judge(check, [*check.certificates, *extra], command.policy)
+
+    async def verify_raw(self, command: VerifyRawSignature) -> SignatureReport:
+        signer = der.load_certificate(command.certificate, "certificate")
+        extra = der.load_certificates(list(command.intermediates), "intermediates")
+        if len(command.signature) > der.MAX_SIGNATURE_BYTES:
+            raise InvalidInput("signature", "too_large", "signature exceeds the size limit")
+        failure = check_raw(
+            command.signature,
+            command.document_digest,
+            command.digest_algorithm,
+            command.signature_algorithm,
+            signer,
+        )
+        check = SignatureCheck(
+            signer,
+            (),
+            command.claimed_signing_time,
+            command.digest_algorithm,
+            command.signature_algorithm,
+            failure,
+        )
+        if failure is not None:
+            return _crypto_failure(check)
+        return await self._judge(check, extra, command.policy)
+
+    async def _judge(
+        self, check: SignatureCheck, others: list[x509.Certificate], policy: ValidationPolicy
+    ) -> SignatureReport:
+        assert check.signer is not None
+        now = self._clock()
+        intermediates = [c for c in others if c.dump() != check.signer.dump()]
+        at_now = await self._validator.validate_parsed(check.signer, intermediates, now, policy)
+        at_signing = None
+        if check.signing_time is not None:
+            at_signing = await self._validator.validate_parsed(
+                check.signer, intermediates, check.signing_time, policy
+            )
+        indication, sub, reason = _overall(at_signing, at_now, check.signing_time, check.signer)
+        return SignatureReport(
+            indication,
+            sub,
+            reason,
+            True,
+            check.signing_time,
+            at_signing,
+            at_now,
+            certinfo.fingerprint(check.signer),
+            check.digest_algorithm,
+            check.signature_algorithm,
+        )
+
+
+def _overall(
+    at_signing: ValidationReport | None,
+    at_now: ValidationReport,
+    signing_time: datetime | None,
+    signer: x509.Certificate,
+) -> tuple[Indication, SubIndication | None, Reason]:
+    if signing_time is not None and signing_time < certinfo.validity(signer)[0]:
+        return Indication.TOTAL_FAILED, SubIndication.NOT_YET_VALID, Reason.SIGNED_BEFORE_VALIDITY
+    good_then = at_signing is not None and at_signing.passed
+    if good_then and at_now.sub_indication is SubIndication.REVOKED:
+        return Indication.INDETERMINATE, SubIndication.REVOKED_NO_POE, Reason.REVOKED_AFTER_SIGNING
+    if good_then and at_now.sub_indication is SubIndication.EXPIRED and at_now.reason is Reason.EXPIRED:
+        return Indication.INDETERMINATE, SubIndication.OUT_OF_BOUNDS_NO_POE, Reason.EXPIRED_AFTER_SIGNING
+    return at_now.indication, at_now.sub_indication, at_now.reason
+
+
+def _crypto_failure(check: SignatureCheck) -> SignatureReport:
+    reason = check.failure or Reason.SIGNER_NOT_FOUND
+    indication, sub = _CRYPTO_FAILURES[reason]
+    signer_fp = certinfo.fingerprint(check.signer) if check.signer is not None else ""
+    return SignatureReport(
+        indication,
+        sub,
+        reason,
+        False,
+        check.signing_time,
+        None,
+        None,
+        signer_fp,
+        check.digest_algorithm,
+        check.signature_algorithm,
+        check.detail,
+    )

@@ -1,0 +1,197 @@
+"""Signed sample trust lists: one set for the test PKI, one from the real GBA root certificates."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from asn1crypto import pem, x509
+
+from services.identity.adapters.keys import KeyKind, SigningKey
+from services.identity.adapters.trustlist_signature import sign_trust_list
+from services.identity.domain.trustlist import (
+    Jurisdiction,
+    LocalisedText,
+    ServiceStatus,
+    ServiceType,
+    StatusChange,
+    TrustList,
+    TrustService,
+)
+from services.identity.testpki import plan
+from services.identity.testpki.x509build import CertificateProfile, issue, name
+
+ISSUE_DATE = datetime(2026, 1, 1, tzinfo=UTC)
+NEXT_UPDATE = datetime(2036, 1, 1, tzinfo=UTC)  # test material: far ahead so tests never go stale
+WITHDRAWN_AT = datetime(2026, 2, 1, tzinfo=UTC)
+
+OPERATORS = {
+    Jurisdiction.HK: LocalisedText(
+        "數字政策辦公室（測試）", "数字政策办公室（测试）", "Digital Policy Office (TEST)"
+    ),
+    Jurisdiction.MO: LocalisedText(
+        "郵電局（測試）", "邮电局（测试）", "Macao Post and Telecommunications (TEST)"
+    ),
+    Jurisdiction.GD: LocalisedText(
+        "廣東省政務服務和數據管理局（測試）",
+        "广东省政务服务和数据管理局（测试）",
+        "Guangdong Government Services and Data Administration (TEST)",
+    ),
+}
+
+
+def _granted(since: datetime, withdrawn: datetime | None = None) -> tuple[StatusChange, ...]:
+    history = [StatusChange(ServiceStatus.GRANTED, since)]
+    if withdrawn is not None:
+        history.append(StatusChange(ServiceStatus.WITHDRAWN, withdrawn))
+    return tuple(history)
+
+
+def _service(
+    label: LocalisedText,
+    cert_der: bytes,
+    policies: set[str],
+    history: tuple[StatusChange, ...],
+    service_type: ServiceType = ServiceType.CA_QC,
+) -> TrustService:
+    return TrustService(label, service_type, cert_der, history, frozenset(policies))
+
+
+def pki_trust_lists(cert_der: dict[str, bytes]) -> dict[Jurisdiction, TrustList]:
+    since = plan.ROOT_VALIDITY[0]
+    services = {
+        Jurisdiction.HK: (
+            _service(
+                LocalisedText("香港郵政（測試）", "香港邮政（测试）", "Hongkong Post (TEST)"),
+                cert_der["hk-root"],
+                {plan.POLICY_HK_PERSONAL, plan.POLICY_HK_ORGANISATION},
+                _granted(since),
+            ),
+            _service(
+                LocalisedText("舊根（測試）", "旧根（测试）", "Old root (TEST)"),
+                cert_der["hk-old-root"],
+                {plan.POLICY_HK_PERSONAL},
+                _granted(since, WITHDRAWN_AT),
+            ),
+        ),
+        Jurisdiction.MO: (
+            _service(
+                LocalisedText("澳門電子簽署（測試）", "澳门电子签名（测试）", "eSignTrust (TEST)"),
+                cert_der["mo-root"],
+                {plan.POLICY_MO_PERSONAL},
+                _granted(since),
+            ),
+        ),
+        Jurisdiction.GD: (
+            _service(
+                LocalisedText("數安時代（測試）", "数安时代（测试）", "GDCA (TEST)"),
+                cert_der["gd-root"],
+                {plan.POLICY_GD_PERSONAL},
+                _granted(since),
+            ),
+        ),
+    }
+    return {j: TrustList(j, 1, ISSUE_DATE, NEXT_UPDATE, OPERATORS[j], s) for j, s in services.items()}
+
+
+def write_signed(
+    lists: dict[Jurisdiction, TrustList], signers: dict[Jurisdiction, tuple[SigningKey, bytes]], out_dir: Path
+) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for jurisdiction, trust_list in lists.items():
+        key, cert_der = signers[jurisdiction]
+        (out_dir / f"{jurisdiction.value}.json").write_bytes(
+            sign_trust_list(trust_list, key, cert_der) + b"\n"
+        )
+
+
+# The real roots in shared/reference/certs and the services they stand for in the sample lists.
+REFERENCE_ROOTS = {
+    Jurisdiction.HK: [
+        (
+            "hk-hongkong-post-root-ca-3.pem",
+            LocalisedText("香港郵政核證機關", "香港邮政认证机构", "Hongkong Post Certification Authority"),
+            {plan.POLICY_HK_PERSONAL, plan.POLICY_HK_ORGANISATION},
+            None,
+        )
+    ],
+    Jurisdiction.MO: [
+        (
+            "mo-esigntrust-root-g03.pem",
+            LocalisedText(
+                "澳門郵電局電子簽署核證（G03）", "澳门邮电局电子签名认证（G03）", "eSignTrust Root CA (G03)"
+            ),
+            {plan.POLICY_MO_PERSONAL},
+            None,
+        ),
+        (
+            "mo-macao-post-esigntrust-root-g02-expired.pem",
+            LocalisedText(
+                "澳門郵政電子簽署核證（G02）",
+                "澳门邮政电子签名认证（G02）",
+                "Macao Post eSignTrust Root CA (G02)",
+            ),
+            {plan.POLICY_MO_PERSONAL},
+            datetime(2020, 1, 5, tzinfo=UTC),
+        ),
+    ],
+    Jurisdiction.GD: [
+        (
+            "cn-gdca-trustauth-r5-root.pem",
+            LocalisedText(
+                "數安時代 GDCA TrustAUTH R5", "数安时代 GDCA TrustAUTH R5", "GDCA TrustAUTH R5 ROOT"
+            ),
+            {plan.POLICY_GD_PERSONAL},
+            None,
+        ),
+        (
+            "cn-cfca-ev-root.pem",
+            LocalisedText("中國金融認證中心 EV 根", "中国金融认证中心 EV 根", "CFCA EV ROOT"),
+            {plan.POLICY_GD_PERSONAL},
+            None,
+        ),
+    ],
+}
+
+
+def reference_lists(certs_dir: Path) -> dict[Jurisdiction, TrustList]:
+    lists = {}
+    for jurisdiction, entries in REFERENCE_ROOTS.items():
+        services = []
+        for filename, label, policies, withdrawn in entries:
+            der = _read_cert(certs_dir / filename)
+            since = x509.Certificate.load(der).not_valid_before
+            services.append(_service(label, der, policies, _granted(since, withdrawn)))
+        operator = OPERATORS[jurisdiction]
+        sample = LocalisedText(
+            operator.zh_hant.replace("測試", "樣本"),
+            operator.zh_hans.replace("测试", "样本"),
+            operator.en.replace("TEST", "SAMPLE"),
+        )
+        lists[jurisdiction] = TrustList(jurisdiction, 1, ISSUE_DATE, NEXT_UPDATE, sample, tuple(services))
+    return lists
+
+
+def sample_signer(out_dir: Path) -> tuple[SigningKey, bytes]:
+    """The sample list signer of the reference lists; made once and kept, so the lists stay verifiable."""
+    key_path, cert_path = out_dir / "sample-list-signer.key.pem", out_dir / "sample-list-signer.pem"
+    if key_path.exists() and cert_path.exists():
+        return SigningKey.load_pem(key_path.read_bytes()), _read_cert(cert_path)
+    key = SigningKey.generate(KeyKind.EC_P256)
+    profile = CertificateProfile(
+        serial=1,
+        subject=name("Baylink Sample Trust List Signer", "Baylink (SAMPLE)", "HK"),
+        not_before=plan.ROOT_VALIDITY[0],
+        not_after=plan.ROOT_VALIDITY[1],
+        key_usage=frozenset({"digital_signature"}),
+    )
+    cert = issue(profile, key.public_key_info(), None, self_key=key)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    key_path.write_bytes(key.private_pem())
+    cert_path.write_bytes(pem.armor("CERTIFICATE", cert.dump()))
+    return key, cert.dump()
+
+
+def _read_cert(path: Path) -> bytes:
+    data = path.read_bytes()
+    return bytes(pem.unarmor(data)[2]) if pem.detect(data) else data

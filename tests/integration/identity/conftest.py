@@ -1,0 +1,58 @@
+"""A test PKI built for a free loopback port, and its live CRL/OCSP responder."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+
+import pytest
+
+from services.identity.adapters.fetchers import FetchSettings
+from services.identity.adapters.pkix import PkixEngine
+from services.identity.adapters.revocation_cache import RevocationCache
+from services.identity.adapters.trustlist_signature import ListSignatureVerifier
+from services.identity.domain.trustlist import Jurisdiction
+from services.identity.service_layer.trust_store import TrustListStore
+from services.identity.service_layer.validate_certificate import CertificateValidator
+from services.identity.testpki.build import build
+from services.identity.testpki.loader import TestPKI
+from services.identity.testpki.responder import RevocationResponder
+
+LOOPBACK = frozenset({"127.0.0.1"})
+FETCH_TIMEOUT = 0.5
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def live_pki(tmp_path_factory: pytest.TempPathFactory) -> TestPKI:
+    out = tmp_path_factory.mktemp("live-pki")
+    build(out, f"http://127.0.0.1:{_free_port()}")
+    return TestPKI(out)
+
+
+@pytest.fixture
+async def responder(live_pki: TestPKI) -> AsyncIterator[RevocationResponder]:
+    server = RevocationResponder(live_pki)
+    await server.start(port=int(live_pki.base_url.rsplit(":", 1)[1]))
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+def engine() -> PkixEngine:
+    return PkixEngine(
+        cache=RevocationCache(), fetch=FetchSettings(timeout_seconds=FETCH_TIMEOUT, allowed_hosts=LOOPBACK)
+    )
+
+
+@pytest.fixture
+def validator(live_pki: TestPKI, engine: PkixEngine) -> CertificateValidator:
+    store = TrustListStore(live_pki.list_signers(), ListSignatureVerifier())
+    for jurisdiction in Jurisdiction:
+        assert store.load(live_pki.trust_list_document(jurisdiction)).accepted
+    return CertificateValidator(store, engine)

@@ -1,0 +1,73 @@
+"""The test PKI generator and the committed output in services/identity/data/testpki."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from services.identity.adapters.trustlist_signature import ListSignatureVerifier
+from services.identity.domain.trustlist import Jurisdiction
+from services.identity.service_layer.trust_store import TrustListStore
+from services.identity.testpki import plan
+from services.identity.testpki.__main__ import main
+from services.identity.testpki.loader import TestPKI
+
+
+@pytest.fixture(scope="module")
+def fresh(tmp_path_factory) -> TestPKI:
+    out = tmp_path_factory.mktemp("pki")
+    main(["build", str(out), "--base-url", "http://127.0.0.1:18999/"])
+    return TestPKI(out)
+
+
+def test_build_writes_every_planned_certificate_key_and_list(fresh: TestPKI) -> None:
+    assert set(fresh.names) == {e.name for e in plan.ENTITIES}
+    for entity in plan.ENTITIES:
+        assert (
+            fresh.key(entity.name).public_key_info().dump()
+            == fresh.certificate(entity.name).public_key.dump()
+        )
+    assert {p.name for p in (fresh.directory / "trustlists").iterdir()} == {"HK.json", "MO.json", "GD.json"}
+    assert "TEST MATERIAL ONLY" in (fresh.directory / "README.md").read_text()
+
+
+def test_revocation_urls_point_at_the_base_url_given_at_build_time(fresh: TestPKI) -> None:
+    leaf = fresh.certificate("hk-personal")
+    assert leaf.ocsp_urls == ["http://127.0.0.1:18999/ocsp/hk-ca"]
+    point = leaf.crl_distribution_points[0]["distribution_point"].chosen[0].native
+    assert point == "http://127.0.0.1:18999/crl/hk-ca.crl"
+    assert fresh.base_url == "http://127.0.0.1:18999"
+
+
+def test_seeded_keys_come_out_the_same_as_the_committed_ones(fresh: TestPKI, pki: TestPKI) -> None:
+    for entity in plan.ENTITIES:
+        same = (
+            fresh.key(entity.name).public_key_info().dump() == pki.key(entity.name).public_key_info().dump()
+        )
+        assert same is (entity.key_kind.value != "rsa-2048"), entity.name
+
+
+def test_fresh_trust_lists_load_with_the_fresh_signers(fresh: TestPKI) -> None:
+    store = TrustListStore(fresh.list_signers(), ListSignatureVerifier())
+    assert all(store.load(fresh.trust_list_document(j)).accepted for j in Jurisdiction)
+
+
+def test_edge_case_certificates_have_the_defects_they_are_named_after(pki: TestPKI) -> None:
+    assert pki.certificate("hk-wrong-key-usage").key_usage_value.native == {"key_encipherment"}
+    assert plan.UNKNOWN_CRITICAL_EXTENSION in pki.certificate("hk-critical-extension").critical_extensions
+    policies = [
+        p["policy_identifier"].native for p in pki.certificate("hk-no-policy").certificate_policies_value
+    ]
+    assert policies == [plan.POLICY_UNRECOGNISED]
+    leaf = pki.certificate("gd-personal")
+    assert leaf["signature_algorithm"]["algorithm"].dotted == "1.2.156.10197.1.501"
+    assert pki.certificate("hk-ca")["signature_algorithm"].signature_algo == "rsassa_pss"
+    assert pki.certificate("mo-personal").public_key.algorithm == "ed25519"
+
+
+def test_committed_manifest_records_revocations_and_policies(pki: TestPKI) -> None:
+    manifest = json.loads((Path(pki.directory) / "manifest.json").read_text())
+    revoked = sorted(n for n, e in manifest["entities"].items() if e["revoked_at"])
+    assert revoked == ["gd-revoked", "hk-revoked"]
+    assert manifest["policies"]["hk_personal"].startswith(plan.ARC)
+    assert "TEST MATERIAL ONLY" in (Path(pki.directory) / "README.md").read_text()

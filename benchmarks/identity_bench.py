@@ -57,9 +57,7 @@ def _validator(pki: TestPKI, cache: RevocationCache, chain_cache: ChainResultCac
     store = TrustListStore(pki.list_signers(), ListSignatureVerifier())
     for jurisdiction in Jurisdiction:
         store.load(pki.trust_list_document(jurisdiction))
-    engine = PkixEngine(
-        cache=cache, fetch=FetchSettings(timeout_seconds=0.5, allowed_hosts=frozenset({"127.0.0.1"}))
-    )
+    engine = PkixEngine(cache=cache, fetch=FetchSettings(timeout_seconds=0.5, allowed_hosts=frozenset({"127.0.0.1"})))
     return CertificateValidator(store, engine, chain_cache)
 
 
@@ -72,15 +70,11 @@ async def cold_chain_validations(pki: TestPKI, cache: RevocationCache, leaf: str
     return await _arate(seconds, lambda: validator.handle(command))
 
 
-async def signed_document_verifications(
-    pki: TestPKI, cache: RevocationCache, leaf: str, seconds: float
-) -> float:
+async def signed_document_verifications(pki: TestPKI, cache: RevocationCache, leaf: str, seconds: float) -> float:
     """Detached CMS verification (digest, signed attributes, signature) with the chain result cached."""
     verifier = SignatureVerifier(_validator(pki, cache, ChainResultCache()))
     document = b"x" * 4096
-    signature = sign_detached(
-        document, pki.key(leaf), pki.certificate(leaf), datetime(2026, 2, 1, tzinfo=UTC)
-    )
+    signature = sign_detached(document, pki.key(leaf), pki.certificate(leaf), datetime(2026, 2, 1, tzinfo=UTC))
     command = VerifyCmsSignature(signature, document=document, intermediates=tuple(pki.intermediates(leaf)))
     assert (await verifier.verify_cms(command)).passed
     return await _arate(seconds, lambda: verifier.verify_cms(command))
@@ -109,9 +103,7 @@ async def run(seconds: float) -> None:
     for label, leaf in LEAVES.items():
         _line("cold chain validation", label, await cold_chain_validations(pki, cache, leaf, seconds))
     for label, leaf in LEAVES.items():
-        _line(
-            "CMS verify, chain cached", label, await signed_document_verifications(pki, cache, leaf, seconds)
-        )
+        _line("CMS verify, chain cached", label, await signed_document_verifications(pki, cache, leaf, seconds))
     raw = [
         ("RSA-2048 PKCS#1 v1.5", "hk-personal", Scheme.RS256),
         ("RSA-2048 PSS", "hk-personal", Scheme.PS256),

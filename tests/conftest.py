@@ -36,9 +36,7 @@ def kafka_settings() -> KafkaSettings:
     try:
         asyncio.run(probe())
     except Exception as exc:
-        pytest.fail(
-            f"no Kafka broker at {settings.bootstrap_servers} ({exc!r}); run the tests with `make test`"
-        )
+        pytest.fail(f"no Kafka broker at {settings.bootstrap_servers} ({exc!r}); run the tests with `make test`")
     return settings
 
 

@@ -48,14 +48,10 @@ def _render(result: IdResult) -> Table:
 
 @app.command("check")
 def check_command(
-    value: Annotated[
-        str, typer.Argument(metavar="VALUE", help="The identifier, e.g. 'A123456(3)'; quote brackets.")
-    ],
+    value: Annotated[str, typer.Argument(metavar="VALUE", help="The identifier, e.g. 'A123456(3)'; quote brackets.")],
     kind: Annotated[
         Kind | None,
-        typer.Option(
-            "--kind", "-k", case_sensitive=False, help="Check as this kind instead of detecting it."
-        ),
+        typer.Option("--kind", "-k", case_sensitive=False, help="Check as this kind instead of detecting it."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")] = False,
 ) -> None:

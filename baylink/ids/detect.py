@@ -114,9 +114,7 @@ def check(value: str, kind: Kind | str | None = None, *, today: date | None = No
     if chosen is None:
         chosen = _detect_clean(text)
         if chosen is None:
-            return fail(
-                None, Reason.UNRECOGNISED_FORMAT, "the value does not have the shape of any known identifier"
-            )
+            return fail(None, Reason.UNRECOGNISED_FORMAT, "the value does not have the shape of any known identifier")
     return _checker(chosen, today)(text)
 
 

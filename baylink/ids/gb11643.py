@@ -96,9 +96,7 @@ def _check(text: str, kind: Kind, today: date | None) -> IdResult:
     if bad is None and len(text) > 17 and text[17] not in DIGITS + "X":
         bad = (18, text[17])
     if bad is not None:
-        return fail(
-            kind, Reason.INVALID_CHARACTER, f"character {bad[1]!r} at position {bad[0]} is not allowed"
-        )
+        return fail(kind, Reason.INVALID_CHARACTER, f"character {bad[1]!r} at position {bad[0]} is not allowed")
     if len(text) != 18:
         return fail(kind, Reason.INVALID_LENGTH, f"expected 18 characters, got {len(text)}")
     area = text[:6]

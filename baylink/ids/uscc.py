@@ -106,8 +106,7 @@ def _combination_error(authority: str, category: str) -> tuple[Reason, str] | No
         allowed = ", ".join(categories)
         return (
             Reason.INVALID_CATEGORY_FOR_AUTHORITY,
-            f"category {category!r} is not defined for authority {authority} ({name}); "
-            f"expected one of {allowed}",
+            f"category {category!r} is not defined for authority {authority} ({name}); expected one of {allowed}",
         )
     return None
 

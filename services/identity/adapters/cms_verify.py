@@ -54,9 +54,7 @@ def check_detached_cms(
     certs = tuple(carried)
     signer_infos = signed_data["signer_infos"]
     if len(signer_infos) != 1:
-        return SignatureCheck(
-            None, certs, None, "", "", Reason.MALFORMED, "exactly one SignerInfo is supported"
-        )
+        return SignatureCheck(None, certs, None, "", "", Reason.MALFORMED, "exactly one SignerInfo is supported")
     info = signer_infos[0]
     hash_name = digest_name(info["digest_algorithm"])
     sig_algorithm = info["signature_algorithm"]
@@ -78,9 +76,7 @@ def check_detached_cms(
         return result(Reason.SIGNED_ATTRIBUTES, "content-type and message-digest must be signed attributes")
     expected = document_digest if document is None else digest(hash_name, document)
     if expected is None or len(expected) != DIGESTS[hash_name]:
-        raise InvalidInput(
-            "document_digest", "wrong_length", f"a {hash_name} digest is {DIGESTS[hash_name]} bytes"
-        )
+        raise InvalidInput("document_digest", "wrong_length", f"a {hash_name} digest is {DIGESTS[hash_name]} bytes")
     if attrs["message_digest"] != expected:
         return result(Reason.DIGEST_MISMATCH, "message-digest differs from the document's digest")
     if signer is None:

@@ -51,17 +51,13 @@ def _parse_certificate(der: bytes, field: str) -> x509.Certificate:
         certificate.native  # noqa: B018 - force a full decode so every field is checked now
         _ = certificate.critical_extensions, certificate.key_usage_value, certificate.public_key.algorithm
     except PARSE_ERRORS as exc:
-        raise InvalidInput(
-            field, "malformed", f"not a DER or PEM X.509 certificate ({type(exc).__name__})"
-        ) from exc
+        raise InvalidInput(field, "malformed", f"not a DER or PEM X.509 certificate ({type(exc).__name__})") from exc
     return certificate
 
 
 def load_certificates(items: Sequence[bytes], field: str) -> list[x509.Certificate]:
     if len(items) > MAX_CHAIN_CERTIFICATES:
-        raise InvalidInput(
-            field, "too_many", f"at most {MAX_CHAIN_CERTIFICATES} certificates may be supplied"
-        )
+        raise InvalidInput(field, "too_many", f"at most {MAX_CHAIN_CERTIFICATES} certificates may be supplied")
     return [load_certificate(item, f"{field}[{i}]") for i, item in enumerate(items)]
 
 
@@ -76,11 +72,7 @@ def load_signed_data(data: bytes, field: str) -> tuple[cms.SignedData, list[x509
         for part in ("version", "digest_algorithms", "encap_content_info", "signer_infos"):
             signed_data[part].native  # noqa: B018 - full decode now, see load_certificate
         choices = signed_data["certificates"]
-        ders = (
-            []
-            if isinstance(choices, core.Void)
-            else [c.chosen.dump() for c in choices if c.name == "certificate"]
-        )
+        ders = [] if isinstance(choices, core.Void) else [c.chosen.dump() for c in choices if c.name == "certificate"]
     except InvalidInput:
         raise
     except PARSE_ERRORS as exc:

@@ -103,9 +103,7 @@ class _OCSP(OCSPFetcher):
         errors = []
         for url in cert.ocsp_urls:
             try:
-                response = ocsp.OCSPResponse.load(
-                    await self._http.post(url, request, "application/ocsp-request")
-                )
+                response = ocsp.OCSPResponse.load(await self._http.post(url, request, "application/ocsp-request"))
                 status = response["response_status"].native
                 if status != "successful":
                     raise ValueError(f"responder said {status}")
@@ -164,9 +162,7 @@ class _CRL(CRLFetcher):
     def fetched_crls(self) -> Iterable[crl.CertificateList]:
         return list(self._used.values())
 
-    def fetched_crls_for_cert(
-        self, cert: x509.Certificate | cms.AttributeCertificateV2
-    ) -> list[crl.CertificateList]:
+    def fetched_crls_for_cert(self, cert: x509.Certificate | cms.AttributeCertificateV2) -> list[crl.CertificateList]:
         urls = _crl_urls(cert)
         cached = [self._cache.get_crl(url) for url in urls]
         if not urls or any(c is None for c in cached):
@@ -185,9 +181,7 @@ class _NoCertificateFetching(CertificateFetcher):
         return
         yield  # pragma: no cover - makes this an (empty) async generator
 
-    async def fetch_crl_issuers(
-        self, certificate_list: crl.CertificateList
-    ) -> AsyncGenerator[x509.Certificate, None]:
+    async def fetch_crl_issuers(self, certificate_list: crl.CertificateList) -> AsyncGenerator[x509.Certificate, None]:
         return
         yield  # pragma: no cover
 

@@ -83,11 +83,7 @@ class SigningKey:
             return cls(kind, sm2.generate_private_key(seed))
         if kind is KeyKind.ED25519:
             raw = hashlib.sha256(b"baylink-ed25519" + seed).digest() if seed else None
-            private = (
-                ed25519.Ed25519PrivateKey.from_private_bytes(raw)
-                if raw
-                else ed25519.Ed25519PrivateKey.generate()
-            )
+            private = ed25519.Ed25519PrivateKey.from_private_bytes(raw) if raw else ed25519.Ed25519PrivateKey.generate()
             return cls(kind, private)
         curve = _CURVES[kind]
         if seed is None:

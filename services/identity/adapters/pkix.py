@@ -178,9 +178,7 @@ def _failure(exc: Exception, leaf: x509.Certificate, context: ValidationContext)
     if isinstance(exc, InsufficientRevinfoError):
         return fail(Indication.INDETERMINATE, SubIndication.TRY_LATER, Reason.REVOCATION_UNAVAILABLE)
     if isinstance(exc, DisallowedAlgorithmError):
-        return fail(
-            Indication.INDETERMINATE, SubIndication.CRYPTO_CONSTRAINTS_FAILURE, Reason.ALGORITHM_NOT_ALLOWED
-        )
+        return fail(Indication.INDETERMINATE, SubIndication.CRYPTO_CONSTRAINTS_FAILURE, Reason.ALGORITHM_NOT_ALLOWED)
     if isinstance(exc.__context__, InvalidSignature):
         return fail(
             Indication.INDETERMINATE,
@@ -190,9 +188,7 @@ def _failure(exc: Exception, leaf: x509.Certificate, context: ValidationContext)
     if isinstance(exc, PathValidationError) and any(
         certinfo.unsupported_critical_extensions(c) for c in exc.original_path.iter_certs(include_root=False)
     ):
-        return fail(
-            Indication.INDETERMINATE, SubIndication.CHAIN_CONSTRAINTS_FAILURE, Reason.CRITICAL_EXTENSION
-        )
+        return fail(Indication.INDETERMINATE, SubIndication.CHAIN_CONSTRAINTS_FAILURE, Reason.CRITICAL_EXTENSION)
     return fail(Indication.INDETERMINATE, SubIndication.CHAIN_CONSTRAINTS_FAILURE, Reason.CHAIN_CONSTRAINTS)
 
 

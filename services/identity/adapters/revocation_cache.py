@@ -91,8 +91,6 @@ class RevocationCache:
     def _store(self, lru: _Lru[T], key: object, value: T, next_update: datetime | None) -> None:
         now = self._clock()
         expires = now + self._max_age
-        expires = (
-            min(expires, next_update) if next_update is not None else min(expires, now + self._default_ttl)
-        )
+        expires = min(expires, next_update) if next_update is not None else min(expires, now + self._default_ttl)
         if expires > now:  # an answer that is already stale is not worth keeping
             lru.put(key, value, expires)

@@ -95,9 +95,7 @@ class SchemeAlgorithmPolicy(AlgorithmUsagePolicy):
         self, algo: algos.DigestAlgorithm, moment: datetime | None
     ) -> AlgorithmUsageConstraint:
         name = algo["algorithm"].native
-        return AlgorithmUsageConstraint(
-            allowed=name in _STRONG_DIGESTS or algo["algorithm"].dotted == sm2.SM3_OID
-        )
+        return AlgorithmUsageConstraint(allowed=name in _STRONG_DIGESTS or algo["algorithm"].dotted == sm2.SM3_OID)
 
     def signature_algorithm_allowed(
         self,
@@ -111,19 +109,13 @@ class SchemeAlgorithmPolicy(AlgorithmUsagePolicy):
         try:
             mechanism = algo.signature_algo
         except ValueError:
-            return AlgorithmUsageConstraint(
-                allowed=False, failure_reason=f"unknown signature mechanism {oid}"
-            )
+            return AlgorithmUsageConstraint(allowed=False, failure_reason=f"unknown signature mechanism {oid}")
         if mechanism in ("ed25519", "ed448"):
             return AlgorithmUsageConstraint(allowed=True)
         if mechanism.startswith("rsa") and public_key is not None and public_key.bit_size < _MIN_RSA_BITS:
-            return AlgorithmUsageConstraint(
-                allowed=False, failure_reason=f"RSA key below {_MIN_RSA_BITS} bits"
-            )
+            return AlgorithmUsageConstraint(allowed=False, failure_reason=f"RSA key below {_MIN_RSA_BITS} bits")
         if mechanism not in ("rsassa_pkcs1v15", "rsassa_pss", "ecdsa"):
-            return AlgorithmUsageConstraint(
-                allowed=False, failure_reason=f"mechanism {mechanism} not accepted"
-            )
+            return AlgorithmUsageConstraint(allowed=False, failure_reason=f"mechanism {mechanism} not accepted")
         try:
             digest = algo.hash_algo
         except ValueError:

@@ -29,9 +29,7 @@ class ListSignatureVerifier:
             public_key = certificate.public_key
         except (ValueError, TypeError, KeyError):
             return False
-        return signatures.verify(
-            signed.signature, signed.signing_input, public_key, algorithm_identifier(scheme)
-        )
+        return signatures.verify(signed.signature, signed.signing_input, public_key, algorithm_identifier(scheme))
 
     def signer_valid_at(self, signed: SignedTrustList, moment: datetime) -> bool:
         try:

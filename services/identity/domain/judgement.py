@@ -61,22 +61,16 @@ def judge(
         return report(Indication.TOTAL_FAILED, SubIndication.NOT_YET_VALID, Reason.NOT_YET_VALID)
     status = anchored.service.status_at(moment)
     if status is None:
-        return report(
-            Indication.INDETERMINATE, SubIndication.NO_CERTIFICATE_CHAIN_FOUND, Reason.SERVICE_NOT_YET_LISTED
-        )
+        return report(Indication.INDETERMINATE, SubIndication.NO_CERTIFICATE_CHAIN_FOUND, Reason.SERVICE_NOT_YET_LISTED)
     if status is ServiceStatus.WITHDRAWN:
-        return report(
-            Indication.TOTAL_FAILED, SubIndication.CHAIN_CONSTRAINTS_FAILURE, Reason.SERVICE_WITHDRAWN
-        )
+        return report(Indication.TOTAL_FAILED, SubIndication.CHAIN_CONSTRAINTS_FAILURE, Reason.SERVICE_WITHDRAWN)
     if not key_usage_allows_signing(facts.leaf_key_usage):
         return report(Indication.INDETERMINATE, SubIndication.CHAIN_CONSTRAINTS_FAILURE, Reason.KEY_USAGE)
     usable = acceptable_policies(
         anchored.service.recognised_policies, facts.certified_policies, policy.requested_policies
     )
     if not usable:
-        return report(
-            Indication.INDETERMINATE, SubIndication.CHAIN_CONSTRAINTS_FAILURE, Reason.POLICY_NOT_RECOGNISED
-        )
+        return report(Indication.INDETERMINATE, SubIndication.CHAIN_CONSTRAINTS_FAILURE, Reason.POLICY_NOT_RECOGNISED)
     return report(Indication.TOTAL_PASSED, None, Reason.OK, usable)
 
 

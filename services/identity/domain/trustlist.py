@@ -132,9 +132,7 @@ def anchors(lists: Sequence[TrustList]) -> tuple[AnchoredService, ...]:
     """Every listed service of every list: withdrawn ones too, so that a chain ending in a withdrawn
     CA is recognised as such (TOTAL_FAILED) instead of looking like an unknown chain."""
     return tuple(
-        AnchoredService(tl.jurisdiction, service, tl.sequence_number)
-        for tl in lists
-        for service in tl.services
+        AnchoredService(tl.jurisdiction, service, tl.sequence_number) for tl in lists for service in tl.services
     )
 
 

@@ -114,9 +114,7 @@ def _service_out(service: TrustService) -> dict[str, Any]:
         "name": _text_out(service.name),
         "service_type": service.service_type.value,
         "certificate": _b64(service.certificate_der),
-        "status_history": [
-            {"status": c.status.value, "since": _time_out(c.since)} for c in service.status_history
-        ],
+        "status_history": [{"status": c.status.value, "since": _time_out(c.since)} for c in service.status_history],
         "recognised_policies": sorted(service.recognised_policies),
     }
 

@@ -65,9 +65,7 @@ class TrustListStore:
         verifier: ListSignatureVerifier,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self._signers = {
-            j: {hashlib.sha256(der).digest() for der in ders} for j, ders in trusted_signers.items()
-        }
+        self._signers = {j: {hashlib.sha256(der).digest() for der in ders} for j, ders in trusted_signers.items()}
         self._verifier = verifier
         self._clock = clock
         self._lists: dict[Jurisdiction, SignedTrustList] = {}
@@ -88,15 +86,11 @@ class TrustListStore:
         try:
             signed = decode_document(document)
         except InvalidInput as exc:
-            return LoadResult(
-                LoadOutcome.REFUSED, None, None, Refusal.MALFORMED, f"{exc.field}: {exc.message}"
-            )
+            return LoadResult(LoadOutcome.REFUSED, None, None, Refusal.MALFORMED, f"{exc.field}: {exc.message}")
         refusal = self._check(signed)
         trust_list = signed.trust_list
         if refusal is not None:
-            return LoadResult(
-                LoadOutcome.REFUSED, trust_list.jurisdiction, trust_list.sequence_number, *refusal
-            )
+            return LoadResult(LoadOutcome.REFUSED, trust_list.jurisdiction, trust_list.sequence_number, *refusal)
         digest = hashlib.sha256(signed.signing_input).digest()
         if self._digests.get(trust_list.jurisdiction) == digest:
             return LoadResult(LoadOutcome.UNCHANGED, trust_list.jurisdiction, trust_list.sequence_number)

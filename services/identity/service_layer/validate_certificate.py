@@ -109,9 +109,7 @@ class CertificateValidator:
             return report
         trust_list = self._store.current(report.jurisdiction)
         if trust_list is not None and trust_list.is_stale(self._clock()):
-            warning = (
-                f"the {report.jurisdiction} trust list is past its next update ({trust_list.next_update})"
-            )
+            warning = f"the {report.jurisdiction} trust list is past its next update ({trust_list.next_update})"
             return replace(report, warnings=(*report.warnings, warning))
         return report
 

@@ -72,9 +72,7 @@ class SignatureVerifier:
         if (command.document is None) == (command.document_digest is None):
             raise InvalidInput("document", "one_of", "give either the document or its digest")
         if command.document is not None and len(command.document) > MAX_DOCUMENT_BYTES:
-            raise InvalidInput(
-                "document", "too_large", f"documents above {MAX_DOCUMENT_BYTES} bytes: send the digest"
-            )
+            raise InvalidInput("document", "too_large", f"documents above {MAX_DOCUMENT_BYTES} bytes: send the digest")
         signed_data, carried = der.load_signed_data(command.signature, "signature")
         extra = der.load_certificates(list(command.intermediates), "intermediates")
         check = check_detached_cms(signed_data, carried, command.document_digest, command.document, extra)
@@ -115,9 +113,7 @@ class SignatureVerifier:
         at_now = await self._validator.validate_parsed(check.signer, intermediates, now, policy)
         at_signing = None
         if check.signing_time is not None:
-            at_signing = await self._validator.validate_parsed(
-                check.signer, intermediates, check.signing_time, policy
-            )
+            at_signing = await self._validator.validate_parsed(check.signer, intermediates, check.signing_time, policy)
         indication, sub, reason = _overall(at_signing, at_now, check.signing_time, check.signer)
         return SignatureReport(
             indication,

@@ -24,9 +24,7 @@ def main(argv: list[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     build_cmd = commands.add_parser("build", help="issue the whole test PKI into OUTDIR")
     build_cmd.add_argument("outdir", type=Path)
-    build_cmd.add_argument(
-        "--base-url", default=DEFAULT_BASE_URL, help="loopback URL of the revocation responder"
-    )
+    build_cmd.add_argument("--base-url", default=DEFAULT_BASE_URL, help="loopback URL of the revocation responder")
     ref_cmd = commands.add_parser("reference-lists", help="sign sample trust lists of the real GBA roots")
     ref_cmd.add_argument("outdir", type=Path)
     ref_cmd.add_argument("--certs", type=Path, default=DEFAULT_CERTS)

@@ -105,8 +105,7 @@ def build(out_dir: Path, base_url: str) -> dict[str, object]:
     }
     lists = trustlists.pki_trust_lists({n: c.dump() for n, c in certs.items()})
     signers = {
-        j: (signing_keys[f"tl-signer-{j.value.lower()}"], certs[f"tl-signer-{j.value.lower()}"].dump())
-        for j in lists
+        j: (signing_keys[f"tl-signer-{j.value.lower()}"], certs[f"tl-signer-{j.value.lower()}"].dump()) for j in lists
     }
     trustlists.write_signed(lists, signers, out_dir / "trustlists")
     _write(out_dir / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False).encode() + b"\n")

@@ -67,9 +67,7 @@ class TestPKI:
         return tuple(n for n in self.names if self.entity(n)["role"] in ("root", "ca"))
 
     def issued_by(self, authority: str) -> dict[int, str]:
-        return {
-            int(e["serial"], 16): n for n, e in self.manifest["entities"].items() if e["issuer"] == authority
-        }
+        return {int(e["serial"], 16): n for n, e in self.manifest["entities"].items() if e["issuer"] == authority}
 
     def revocations(self, authority: str) -> list[Revocation]:
         revoked = []

@@ -163,9 +163,7 @@ ENTITIES: tuple[Entity, ...] = (
         (POLICY_UNRECOGNISED,),
     ),
     # A second Hong Kong root whose trust-list service is withdrawn.
-    Entity(
-        "hk-old-root", "root", _HK, KeyKind.EC_P256, "Baylink Test HK Old Root CA", validity=ROOT_VALIDITY
-    ),
+    Entity("hk-old-root", "root", _HK, KeyKind.EC_P256, "Baylink Test HK Old Root CA", validity=ROOT_VALIDITY),
     Entity(
         "hk-old-personal",
         "leaf",
@@ -177,9 +175,7 @@ ENTITIES: tuple[Entity, ...] = (
     ),
     # Macau: ECDSA P-384 root and CA, Ed25519 signing leaf; the CA answers OCSP itself.
     Entity("mo-root", "root", _MO, KeyKind.EC_P384, "Baylink Test MO Root CA", validity=ROOT_VALIDITY),
-    Entity(
-        "mo-ca", "ca", _MO, KeyKind.EC_P384, "Baylink Test MO Qualified CA", "mo-root", validity=CA_VALIDITY
-    ),
+    Entity("mo-ca", "ca", _MO, KeyKind.EC_P384, "Baylink Test MO Qualified CA", "mo-root", validity=CA_VALIDITY),
     Entity(
         "mo-personal",
         "leaf",
@@ -191,9 +187,7 @@ ENTITIES: tuple[Entity, ...] = (
     ),
     # Guangdong: SM2 all the way, signed with SM2-with-SM3.
     Entity("gd-root", "root", _GD, KeyKind.SM2, "Baylink Test GD SM2 Root CA", validity=ROOT_VALIDITY),
-    Entity(
-        "gd-ca", "ca", _GD, KeyKind.SM2, "Baylink Test GD SM2 Issuing CA", "gd-root", validity=CA_VALIDITY
-    ),
+    Entity("gd-ca", "ca", _GD, KeyKind.SM2, "Baylink Test GD SM2 Issuing CA", "gd-root", validity=CA_VALIDITY),
     Entity(
         "gd-personal",
         "leaf",

@@ -61,9 +61,7 @@ class RevocationAuthority:
             return bytes(ocsp.OCSPResponse({"response_status": "unauthorized"}).dump())
         return self._sign([s for s in singles if s is not None], now)
 
-    def _single(
-        self, cert_id: ocsp.CertId, behaviour: OcspBehaviour, now: datetime
-    ) -> dict[str, object] | None:
+    def _single(self, cert_id: ocsp.CertId, behaviour: OcspBehaviour, now: datetime) -> dict[str, object] | None:
         hash_name = cert_id["hash_algorithm"]["algorithm"].native
         issuer_cert_key = self.issuer.key.public_key_info()
         if cert_id["issuer_key_hash"].native != getattr(issuer_cert_key, hash_name, None):
@@ -105,9 +103,7 @@ class RevocationAuthority:
         if not self.delegated:
             del basic["certs"]
         response_bytes = {"response_type": "basic_ocsp_response", "response": ocsp.BasicOCSPResponse(basic)}
-        return bytes(
-            ocsp.OCSPResponse({"response_status": "successful", "response_bytes": response_bytes}).dump()
-        )
+        return bytes(ocsp.OCSPResponse({"response_status": "successful", "response_bytes": response_bytes}).dump())
 
 
 def seed_cache(pki: TestPKI, cache: RevocationCache, now: datetime | None = None) -> None:

@@ -26,12 +26,8 @@ NEXT_UPDATE = datetime(2036, 1, 1, tzinfo=UTC)  # test material: far ahead so te
 WITHDRAWN_AT = datetime(2026, 2, 1, tzinfo=UTC)
 
 OPERATORS = {
-    Jurisdiction.HK: LocalisedText(
-        "數字政策辦公室（測試）", "数字政策办公室（测试）", "Digital Policy Office (TEST)"
-    ),
-    Jurisdiction.MO: LocalisedText(
-        "郵電局（測試）", "邮电局（测试）", "Macao Post and Telecommunications (TEST)"
-    ),
+    Jurisdiction.HK: LocalisedText("數字政策辦公室（測試）", "数字政策办公室（测试）", "Digital Policy Office (TEST)"),
+    Jurisdiction.MO: LocalisedText("郵電局（測試）", "邮电局（测试）", "Macao Post and Telecommunications (TEST)"),
     Jurisdiction.GD: LocalisedText(
         "廣東省政務服務和數據管理局（測試）",
         "广东省政务服务和数据管理局（测试）",
@@ -100,9 +96,7 @@ def write_signed(
     out_dir.mkdir(parents=True, exist_ok=True)
     for jurisdiction, trust_list in lists.items():
         key, cert_der = signers[jurisdiction]
-        (out_dir / f"{jurisdiction.value}.json").write_bytes(
-            sign_trust_list(trust_list, key, cert_der) + b"\n"
-        )
+        (out_dir / f"{jurisdiction.value}.json").write_bytes(sign_trust_list(trust_list, key, cert_der) + b"\n")
 
 
 # The real roots in shared/reference/certs and the services they stand for in the sample lists.
@@ -118,9 +112,7 @@ REFERENCE_ROOTS = {
     Jurisdiction.MO: [
         (
             "mo-esigntrust-root-g03.pem",
-            LocalisedText(
-                "澳門郵電局電子簽署核證（G03）", "澳门邮电局电子签名认证（G03）", "eSignTrust Root CA (G03)"
-            ),
+            LocalisedText("澳門郵電局電子簽署核證（G03）", "澳门邮电局电子签名认证（G03）", "eSignTrust Root CA (G03)"),
             {plan.POLICY_MO_PERSONAL},
             None,
         ),
@@ -138,9 +130,7 @@ REFERENCE_ROOTS = {
     Jurisdiction.GD: [
         (
             "cn-gdca-trustauth-r5-root.pem",
-            LocalisedText(
-                "數安時代 GDCA TrustAUTH R5", "数安时代 GDCA TrustAUTH R5", "GDCA TrustAUTH R5 ROOT"
-            ),
+            LocalisedText("數安時代 GDCA TrustAUTH R5", "数安时代 GDCA TrustAUTH R5", "GDCA TrustAUTH R5 ROOT"),
             {plan.POLICY_GD_PERSONAL},
             None,
         ),

@@ -42,9 +42,7 @@ class CertificateProfile:
 
 
 def name(common_name: str, organisation: str, country: str) -> x509.Name:
-    return x509.Name.build(
-        {"country_name": country, "organization_name": organisation, "common_name": common_name}
-    )
+    return x509.Name.build({"country_name": country, "organization_name": organisation, "common_name": common_name})
 
 
 def key_identifier(public_key: keys.PublicKeyInfo) -> bytes:
@@ -85,14 +83,10 @@ def issue(
         }
     )
     signature = issuer.key.sign(tbs.dump(), issuer.scheme)
-    return x509.Certificate(
-        {"tbs_certificate": tbs, "signature_algorithm": algorithm, "signature_value": signature}
-    )
+    return x509.Certificate({"tbs_certificate": tbs, "signature_algorithm": algorithm, "signature_value": signature})
 
 
-def _extensions(
-    profile: CertificateProfile, public_key: keys.PublicKeyInfo, authority_ki: bytes
-) -> list[dict]:
+def _extensions(profile: CertificateProfile, public_key: keys.PublicKeyInfo, authority_ki: bytes) -> list[dict]:
     ext: list[dict] = [
         _ext("basic_constraints", {"ca": profile.is_ca}, critical=True),
         _ext("key_usage", set(profile.key_usage), critical=True),
@@ -112,9 +106,7 @@ def _extensions(
     if profile.ocsp_no_check:
         ext.append(_ext("ocsp_no_check", core.Null()))
     for oid, critical in profile.extra_extensions:
-        ext.append(
-            {"extn_id": oid, "critical": critical, "extn_value": core.ParsableOctetString(b"\x05\x00")}
-        )
+        ext.append({"extn_id": oid, "critical": critical, "extn_value": core.ParsableOctetString(b"\x05\x00")})
     return ext
 
 
@@ -159,12 +151,8 @@ def build_crl(
         ]
     tbs = crl.TbsCertList(fields)
     signature = issuer.key.sign(tbs.dump(), issuer.scheme)
-    return crl.CertificateList(
-        {"tbs_cert_list": tbs, "signature_algorithm": algorithm, "signature": signature}
-    )
+    return crl.CertificateList({"tbs_cert_list": tbs, "signature_algorithm": algorithm, "signature": signature})
 
 
 def issuer_for(certificate: x509.Certificate, key: SigningKey, scheme: Scheme | None = None) -> Issuer:
-    return Issuer(
-        certificate.subject, key, key_identifier(certificate.public_key), scheme or key.default_scheme()
-    )
+    return Issuer(certificate.subject, key, key_identifier(certificate.public_key), scheme or key.default_scheme())

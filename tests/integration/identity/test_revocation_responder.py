@@ -41,8 +41,7 @@ async def test_crl_is_signed_by_its_ca_and_lists_the_revoked_leaf(responder, liv
             certificate_list["signature_algorithm"],
         )
         serials = {
-            entry["user_certificate"].native
-            for entry in certificate_list["tbs_cert_list"]["revoked_certificates"]
+            entry["user_certificate"].native for entry in certificate_list["tbs_cert_list"]["revoked_certificates"]
         }
         assert serials == {live_pki.certificate(revoked).serial_number}
 

@@ -21,9 +21,7 @@ SOFT = ValidationPolicy(revocation_mode=RevocationMode.SOFT_FAIL, deadline_secon
 
 
 async def check(validator: CertificateValidator, pki: TestPKI, leaf: str, policy: ValidationPolicy = HARD):
-    return await validator.handle(
-        ValidateCertificate(pki.cert(leaf), tuple(pki.intermediates(leaf)), policy=policy)
-    )
+    return await validator.handle(ValidateCertificate(pki.cert(leaf), tuple(pki.intermediates(leaf)), policy=policy))
 
 
 @pytest.mark.parametrize("leaf", ["hk-revoked", "gd-revoked"])

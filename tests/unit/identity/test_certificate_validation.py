@@ -38,10 +38,7 @@ async def test_good_signing_certificates_pass_with_their_chain_and_policy(
     assert report.indication is Indication.TOTAL_PASSED, report.detail
     assert report.jurisdiction is jurisdiction and report.policies == {policy}
     assert report.chain[0].fingerprint_sha256 == pki.entity(leaf)["sha256"]
-    assert (
-        report.chain[-1].subject
-        == pki.certificate(f"{jurisdiction.value.lower()}-root").subject.human_friendly
-    )
+    assert report.chain[-1].subject == pki.certificate(f"{jurisdiction.value.lower()}-root").subject.human_friendly
     assert len(report.chain) == 3 and report.warnings == ()
 
 
@@ -82,17 +79,13 @@ async def test_edge_cases_of_the_test_pki_get_their_specific_indication(
     validator, pki, leaf, indication, sub, reason
 ) -> None:
     report = await validate(validator, pki, leaf)
-    assert (report.indication, report.sub_indication, report.reason) == (indication, sub, reason), (
-        report.detail
-    )
+    assert (report.indication, report.sub_indication, report.reason) == (indication, sub, reason), report.detail
     assert report.jurisdiction is Jurisdiction.HK or leaf.startswith("gd")
     assert report.message.en and report.message.zh_hant and report.message.zh_hans
 
 
 async def test_withdrawn_service_still_anchors_validations_before_its_withdrawal(validator, pki) -> None:
-    report = await validate(
-        validator, pki, "hk-old-personal", validation_time=datetime(2026, 1, 15, tzinfo=UTC)
-    )
+    report = await validate(validator, pki, "hk-old-personal", validation_time=datetime(2026, 1, 15, tzinfo=UTC))
     assert report.passed, report.detail
 
 
@@ -100,9 +93,7 @@ async def test_certificate_revoked_later_was_good_at_an_earlier_time(validator, 
     before = datetime(2026, 2, 1, tzinfo=UTC)
     assert (await validate(validator, pki, "hk-revoked", validation_time=before)).passed
     after = datetime(2026, 3, 2, tzinfo=UTC)
-    assert (
-        await validate(validator, pki, "hk-revoked", validation_time=after)
-    ).sub_indication is SubIndication.REVOKED
+    assert (await validate(validator, pki, "hk-revoked", validation_time=after)).sub_indication is SubIndication.REVOKED
 
 
 async def test_missing_intermediate_finds_no_chain(validator, pki) -> None:
@@ -170,9 +161,7 @@ async def test_forged_sm2_leaf_with_the_right_names_fails(validator, pki) -> Non
     )
     fake_issuer = issuer_for(pki.certificate("gd-ca"), impostor_key)
     forged = issue(profile, impostor_key.public_key_info(), fake_issuer)
-    report = await validator.handle(
-        ValidateCertificate(forged.dump(), tuple(pki.intermediates("gd-personal")))
-    )
+    report = await validator.handle(ValidateCertificate(forged.dump(), tuple(pki.intermediates("gd-personal"))))
     assert report.reason in (Reason.CHAIN_SIGNATURE_INVALID, Reason.NO_CHAIN)
     assert not report.passed
 

@@ -22,9 +22,7 @@ DOCUMENT = "公司章程 Articles of Association — Nanhai 440605\n".encode() *
 SIGNED_AT = datetime(2026, 2, 1, 9, 30, tzinfo=UTC)
 
 
-def cms_of(
-    pki: TestPKI, signer: str, scheme: Scheme | None = None, when: datetime | None = SIGNED_AT
-) -> bytes:
+def cms_of(pki: TestPKI, signer: str, scheme: Scheme | None = None, when: datetime | None = SIGNED_AT) -> bytes:
     return sign_detached(DOCUMENT, pki.key(signer), pki.certificate(signer), when, scheme=scheme)
 
 
@@ -56,9 +54,7 @@ async def test_detached_cms_of_every_algorithm_verifies(
 
 async def test_digest_instead_of_document_gives_the_same_answer(verifier, pki) -> None:
     signature = cms_of(pki, "gd-personal")
-    report = await verifier.verify_cms(
-        command(pki, "gd-personal", signature, document_digest=sm2.sm3(DOCUMENT))
-    )
+    report = await verifier.verify_cms(command(pki, "gd-personal", signature, document_digest=sm2.sm3(DOCUMENT)))
     assert report.passed
 
 
@@ -86,12 +82,8 @@ async def test_altered_signature_value_is_a_crypto_failure(verifier, pki, signer
 
 async def test_signer_missing_from_the_cms_and_the_request_is_reported(verifier, pki) -> None:
     info = cms.ContentInfo.load(cms_of(pki, "hk-personal-ec"))
-    info["content"]["certificates"] = [
-        cms.CertificateChoices(name="certificate", value=pki.certificate("hk-ca"))
-    ]
-    report = await verifier.verify_cms(
-        command(pki, "hk-personal-ec", info.dump(force=True), document=DOCUMENT)
-    )
+    info["content"]["certificates"] = [cms.CertificateChoices(name="certificate", value=pki.certificate("hk-ca"))]
+    report = await verifier.verify_cms(command(pki, "hk-personal-ec", info.dump(force=True), document=DOCUMENT))
     assert report.sub_indication is SubIndication.NO_SIGNING_CERTIFICATE_FOUND
 
 
@@ -99,23 +91,17 @@ async def test_signature_without_signed_attributes_is_a_format_failure(verifier,
     info = cms.ContentInfo.load(cms_of(pki, "hk-personal-ec"))
     attrs = info["content"]["signer_infos"][0]["signed_attrs"]
     info["content"]["signer_infos"][0]["signed_attrs"] = cms.CMSAttributes([attrs[1]])  # message-digest only
-    report = await verifier.verify_cms(
-        command(pki, "hk-personal-ec", info.dump(force=True), document=DOCUMENT)
-    )
+    report = await verifier.verify_cms(command(pki, "hk-personal-ec", info.dump(force=True), document=DOCUMENT))
     assert (report.sub_indication, report.reason) == (SubIndication.FORMAT_FAILURE, Reason.SIGNED_ATTRIBUTES)
 
 
 async def test_signer_revoked_after_the_claimed_signing_time_is_indeterminate(verifier, pki) -> None:
-    report = await verifier.verify_cms(
-        command(pki, "hk-revoked", cms_of(pki, "hk-revoked"), document=DOCUMENT)
-    )
+    report = await verifier.verify_cms(command(pki, "hk-revoked", cms_of(pki, "hk-revoked"), document=DOCUMENT))
     assert (report.indication, report.sub_indication) == (
         Indication.INDETERMINATE,
         SubIndication.REVOKED_NO_POE,
     )
-    assert (
-        report.at_signing_time.passed and report.at_verification_time.sub_indication is SubIndication.REVOKED
-    )
+    assert report.at_signing_time.passed and report.at_verification_time.sub_indication is SubIndication.REVOKED
 
 
 async def test_signer_revoked_before_the_claimed_signing_time_is_revoked(verifier, pki) -> None:
@@ -160,9 +146,7 @@ async def test_cms_needs_exactly_one_of_document_and_digest(verifier, pki) -> No
 
 async def test_digest_of_the_wrong_length_is_invalid_input(verifier, pki) -> None:
     with pytest.raises(InvalidInput) as err:
-        await verifier.verify_cms(
-            command(pki, "gd-personal", cms_of(pki, "gd-personal"), document_digest=b"\x00" * 20)
-        )
+        await verifier.verify_cms(command(pki, "gd-personal", cms_of(pki, "gd-personal"), document_digest=b"\x00" * 20))
     assert err.value.field == "document_digest"
 
 
@@ -171,9 +155,7 @@ async def test_repeated_verifications_by_one_signer_reuse_the_chain_result(verif
     await verifier.verify_cms(command(pki, "hk-personal-ec", signature, document=DOCUMENT))
     hits = validator.cache.hits
     for _ in range(3):
-        assert (
-            await verifier.verify_cms(command(pki, "hk-personal-ec", signature, document=DOCUMENT))
-        ).passed
+        assert (await verifier.verify_cms(command(pki, "hk-personal-ec", signature, document=DOCUMENT))).passed
     assert validator.cache.hits == hits + 6  # two validation times per verification, all cached
 
 

@@ -14,11 +14,7 @@ def test_der_and_pem_give_the_same_certificate(pki: TestPKI) -> None:
 
 
 def test_text_around_a_pem_block_is_ignored(pki: TestPKI) -> None:
-    noisy = (
-        b"Bag Attributes\n    localKeyID: 01 02\nsubject=/CN=x\n"
-        + pki.cert_pem("hk-personal")
-        + b"\ntrailer\x00"
-    )
+    noisy = b"Bag Attributes\n    localKeyID: 01 02\nsubject=/CN=x\n" + pki.cert_pem("hk-personal") + b"\ntrailer\x00"
     assert der.load_certificate(noisy, "certificate").dump() == pki.cert("hk-personal")
 
 

@@ -68,9 +68,7 @@ def test_anchor_withdrawn_later_still_passes_for_an_earlier_time() -> None:
 
 
 def test_time_before_the_service_was_listed_finds_no_trusted_chain() -> None:
-    report = judge(
-        facts(), services((ServiceStatus.GRANTED, NOW + timedelta(days=1))), ValidationPolicy(), NOW
-    )
+    report = judge(facts(), services((ServiceStatus.GRANTED, NOW + timedelta(days=1))), ValidationPolicy(), NOW)
     assert report.sub_indication is SubIndication.NO_CERTIFICATE_CHAIN_FOUND
     assert report.reason is Reason.SERVICE_NOT_YET_LISTED
 

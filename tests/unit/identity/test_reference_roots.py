@@ -30,9 +30,7 @@ REAL_ROOTS = {
 }
 G02 = "mo-macao-post-esigntrust-root-g02-expired.pem"
 
-needs_certs = pytest.mark.skipif(
-    not CERTS.is_dir(), reason="shared/reference/certs is not beside the repository"
-)
+needs_certs = pytest.mark.skipif(not CERTS.is_dir(), reason="shared/reference/certs is not beside the repository")
 
 
 @pytest.fixture

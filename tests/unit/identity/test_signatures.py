@@ -32,9 +32,7 @@ def keys(pki: TestPKI) -> dict[KeyKind, SigningKey]:
 
 
 @pytest.mark.parametrize(("kind", "scheme"), CASES)
-def test_every_scheme_verifies_its_own_signature_and_nothing_else(
-    keys, kind: KeyKind, scheme: Scheme
-) -> None:
+def test_every_scheme_verifies_its_own_signature_and_nothing_else(keys, kind: KeyKind, scheme: Scheme) -> None:
     key = keys[kind]
     signature = key.sign(b"document", scheme)
     algorithm = algorithm_identifier(scheme)
@@ -58,26 +56,20 @@ def test_key_and_algorithm_that_do_not_belong_together_are_invalid_not_errors(ke
     key = keys[signer]
     validator = signatures.SchemeSignatureValidator()
     with pytest.raises(InvalidSignature):
-        validator.validate_signature(
-            key.sign(b"d"), b"d", key.public_key_info(), algorithm_identifier(claimed)
-        )
+        validator.validate_signature(key.sign(b"d"), b"d", key.public_key_info(), algorithm_identifier(claimed))
 
 
 def test_algorithm_policy_accepts_the_scheme_algorithms(keys) -> None:
     policy = signatures.SchemeAlgorithmPolicy()
     for kind, scheme in CASES:
-        assert policy.signature_algorithm_allowed(
-            algorithm_identifier(scheme), None, keys[kind].public_key_info()
-        )
+        assert policy.signature_algorithm_allowed(algorithm_identifier(scheme), None, keys[kind].public_key_info())
 
 
 def test_algorithm_policy_refuses_sha1_and_md5(keys) -> None:
     policy = signatures.SchemeAlgorithmPolicy()
     rsa = keys[KeyKind.RSA_2048].public_key_info()
     for name in ("sha1_rsa", "md5_rsa", "sha1_ecdsa"):
-        assert not policy.signature_algorithm_allowed(
-            algos.SignedDigestAlgorithm({"algorithm": name}), None, rsa
-        )
+        assert not policy.signature_algorithm_allowed(algos.SignedDigestAlgorithm({"algorithm": name}), None, rsa)
 
 
 def test_algorithm_policy_refuses_short_rsa_keys() -> None:

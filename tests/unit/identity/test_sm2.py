@@ -73,12 +73,8 @@ def test_z_value_depends_on_the_user_identity() -> None:
 
 
 def test_seeded_keys_are_reproducible_and_distinct() -> None:
-    assert sm2.public_point(sm2.generate_private_key(b"a")) == sm2.public_point(
-        sm2.generate_private_key(b"a")
-    )
-    assert sm2.public_point(sm2.generate_private_key(b"a")) != sm2.public_point(
-        sm2.generate_private_key(b"b")
-    )
+    assert sm2.public_point(sm2.generate_private_key(b"a")) == sm2.public_point(sm2.generate_private_key(b"a"))
+    assert sm2.public_point(sm2.generate_private_key(b"a")) != sm2.public_point(sm2.generate_private_key(b"b"))
 
 
 @pytest.mark.parametrize("signature", [b"", b"\x30\x00", b"garbage", b"\x30\x06\x02\x01\x01\x02\x01\x01"])

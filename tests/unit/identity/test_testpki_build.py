@@ -23,10 +23,7 @@ def fresh(tmp_path_factory) -> TestPKI:
 def test_build_writes_every_planned_certificate_key_and_list(fresh: TestPKI) -> None:
     assert set(fresh.names) == {e.name for e in plan.ENTITIES}
     for entity in plan.ENTITIES:
-        assert (
-            fresh.key(entity.name).public_key_info().dump()
-            == fresh.certificate(entity.name).public_key.dump()
-        )
+        assert fresh.key(entity.name).public_key_info().dump() == fresh.certificate(entity.name).public_key.dump()
     assert {p.name for p in (fresh.directory / "trustlists").iterdir()} == {"HK.json", "MO.json", "GD.json"}
     assert "TEST MATERIAL ONLY" in (fresh.directory / "README.md").read_text()
 
@@ -41,9 +38,7 @@ def test_revocation_urls_point_at_the_base_url_given_at_build_time(fresh: TestPK
 
 def test_seeded_keys_come_out_the_same_as_the_committed_ones(fresh: TestPKI, pki: TestPKI) -> None:
     for entity in plan.ENTITIES:
-        same = (
-            fresh.key(entity.name).public_key_info().dump() == pki.key(entity.name).public_key_info().dump()
-        )
+        same = fresh.key(entity.name).public_key_info().dump() == pki.key(entity.name).public_key_info().dump()
         assert same is (entity.key_kind.value != "rsa-2048"), entity.name
 
 
@@ -55,9 +50,7 @@ def test_fresh_trust_lists_load_with_the_fresh_signers(fresh: TestPKI) -> None:
 def test_edge_case_certificates_have_the_defects_they_are_named_after(pki: TestPKI) -> None:
     assert pki.certificate("hk-wrong-key-usage").key_usage_value.native == {"key_encipherment"}
     assert plan.UNKNOWN_CRITICAL_EXTENSION in pki.certificate("hk-critical-extension").critical_extensions
-    policies = [
-        p["policy_identifier"].native for p in pki.certificate("hk-no-policy").certificate_policies_value
-    ]
+    policies = [p["policy_identifier"].native for p in pki.certificate("hk-no-policy").certificate_policies_value]
     assert policies == [plan.POLICY_UNRECOGNISED]
     leaf = pki.certificate("gd-personal")
     assert leaf["signature_algorithm"]["algorithm"].dotted == "1.2.156.10197.1.501"

@@ -83,16 +83,12 @@ def test_same_sequence_number_with_other_content_is_refused(store: TrustListStor
 
 
 def test_list_dated_in_the_future_is_refused(pki: TestPKI) -> None:
-    store = TrustListStore(
-        pki.list_signers(), ListSignatureVerifier(), clock=lambda: datetime(2025, 6, 1, tzinfo=UTC)
-    )
+    store = TrustListStore(pki.list_signers(), ListSignatureVerifier(), clock=lambda: datetime(2025, 6, 1, tzinfo=UTC))
     assert store.load(pki.trust_list_document(Jurisdiction.HK)).refusal is Refusal.NOT_YET_ISSUED
 
 
 def test_list_signed_by_an_expired_signer_certificate_is_refused(pki: TestPKI) -> None:
-    store = TrustListStore(
-        pki.list_signers(), ListSignatureVerifier(), clock=lambda: datetime(2046, 1, 1, tzinfo=UTC)
-    )
+    store = TrustListStore(pki.list_signers(), ListSignatureVerifier(), clock=lambda: datetime(2046, 1, 1, tzinfo=UTC))
     assert store.load(pki.trust_list_document(Jurisdiction.GD)).refusal is Refusal.SIGNER_NOT_VALID
 
 

@@ -16,9 +16,7 @@ from services.identity.testpki.loader import TestPKI
 
 
 def test_canonical_json_sorts_keys_drops_whitespace_and_keeps_cjk_literal() -> None:
-    assert (
-        canonical_json.dumps({"b": 1, "a": ["香港", True, None]}) == '{"a":["香港",true,null],"b":1}'.encode()
-    )
+    assert canonical_json.dumps({"b": 1, "a": ["香港", True, None]}) == '{"a":["香港",true,null],"b":1}'.encode()
 
 
 def test_canonical_json_refuses_floats_both_ways() -> None:

@@ -85,9 +85,7 @@ def test_list_is_stale_from_its_next_update() -> None:
 
 
 def test_anchors_include_withdrawn_services_with_their_jurisdiction() -> None:
-    withdrawn = service(
-        (ServiceStatus.GRANTED, T0), (ServiceStatus.WITHDRAWN, T0 + timedelta(1)), cert=b"old"
-    )
+    withdrawn = service((ServiceStatus.GRANTED, T0), (ServiceStatus.WITHDRAWN, T0 + timedelta(1)), cert=b"old")
     hk = TrustList(
         Jurisdiction.HK,
         3,

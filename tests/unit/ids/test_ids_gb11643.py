@@ -75,9 +75,7 @@ def test_mainland_id_with_17_characters_reports_length() -> None:
     assert check_mainland_id("11010519491231002", today=TODAY).reason is Reason.INVALID_LENGTH
 
 
-@pytest.mark.parametrize(
-    ("value", "jurisdiction"), [("810000199408230021", "HK"), ("820000200001010016", "MO")]
-)
+@pytest.mark.parametrize(("value", "jurisdiction"), [("810000199408230021", "HK"), ("820000200001010016", "MO")])
 def test_residence_permit_hk_and_macau_vectors_are_valid(value: str, jurisdiction: str) -> None:
     result = check_residence_permit(value, today=TODAY)
     assert result.valid, result.message

@@ -27,9 +27,7 @@ def test_hkid_known_vectors_are_valid_and_normalised(value: str, normalised: str
     assert result.check_verified
 
 
-@pytest.mark.parametrize(
-    "value", ["A123456(3)", "a1234563", "A 123456 (3)", "a123456(3)", "Ａ１２３４５６（３）"]
-)
+@pytest.mark.parametrize("value", ["A123456(3)", "a1234563", "A 123456 (3)", "a123456(3)", "Ａ１２３４５６（３）"])
 def test_hkid_accepts_common_spellings_and_normalises_to_bracketed_form(value: str) -> None:
     result = check_hkid(value)
     assert result.valid

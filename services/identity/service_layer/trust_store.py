@@ -83,21 +83,40 @@ class TrustListStore:
         return anchors(self.lists())
 
     def load(self, document: bytes) -> LoadResult:
+        """Check a signed list and, if it is acceptable and new, put it in force."""
+        result, signed = self.evaluate(document)
+        if signed is not None:
+            self.install(signed)
+        return result
+
+    def evaluate(self, document: bytes) -> tuple[LoadResult, SignedTrustList | None]:
+        """Check a signed list without changing anything.
+
+        Returns the outcome, and the decoded list when it should be installed (LOADED), so a
+        caller can persist it first and ``install`` it only once that succeeded.
+        """
         try:
             signed = decode_document(document)
         except InvalidInput as exc:
-            return LoadResult(LoadOutcome.REFUSED, None, None, Refusal.MALFORMED, f"{exc.field}: {exc.message}")
+            return LoadResult(LoadOutcome.REFUSED, None, None, Refusal.MALFORMED, f"{exc.field}: {exc.message}"), None
         refusal = self._check(signed)
         trust_list = signed.trust_list
         if refusal is not None:
-            return LoadResult(LoadOutcome.REFUSED, trust_list.jurisdiction, trust_list.sequence_number, *refusal)
-        digest = hashlib.sha256(signed.signing_input).digest()
-        if self._digests.get(trust_list.jurisdiction) == digest:
-            return LoadResult(LoadOutcome.UNCHANGED, trust_list.jurisdiction, trust_list.sequence_number)
-        self._lists[trust_list.jurisdiction] = signed
-        self._digests[trust_list.jurisdiction] = digest
+            return LoadResult(LoadOutcome.REFUSED, trust_list.jurisdiction, trust_list.sequence_number, *refusal), None
+        if self._digests.get(trust_list.jurisdiction) == hashlib.sha256(signed.signing_input).digest():
+            return LoadResult(LoadOutcome.UNCHANGED, trust_list.jurisdiction, trust_list.sequence_number), None
+        return LoadResult(LoadOutcome.LOADED, trust_list.jurisdiction, trust_list.sequence_number), signed
+
+    def install(self, signed: SignedTrustList) -> None:
+        """Put a list that ``evaluate`` accepted in force (cannot fail)."""
+        jurisdiction = signed.trust_list.jurisdiction
+        self._lists[jurisdiction] = signed
+        self._digests[jurisdiction] = hashlib.sha256(signed.signing_input).digest()
         self.generation += 1
-        return LoadResult(LoadOutcome.LOADED, trust_list.jurisdiction, trust_list.sequence_number)
+
+    def signed(self, jurisdiction: Jurisdiction) -> SignedTrustList | None:
+        """The signed document in force for a jurisdiction (for GetTrustList and persistence)."""
+        return self._lists.get(jurisdiction)
 
     def _check(self, signed: SignedTrustList) -> tuple[Refusal, str] | None:
         trust_list = signed.trust_list

@@ -35,7 +35,7 @@ def kafka_settings() -> KafkaSettings:
 
     try:
         asyncio.run(probe())
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any connection failure becomes one clear message
         pytest.fail(f"no Kafka broker at {settings.bootstrap_servers} ({exc!r}); run the tests with `make test`")
     return settings
 

@@ -118,7 +118,7 @@ class IdempotentConsumer:
         try:
             async with self.db.transaction() as session:
                 outcomes = await self._apply_all(session, [event for _, event in events])
-        except Exception:
+        except Exception:  # noqa: BLE001 - any failure: isolate the failing record below
             log.info("batch failed; retrying its records one by one", extra={"group": self.group_id})
             for record, event in events:
                 await self._process_one(record, event)
@@ -138,7 +138,7 @@ class IdempotentConsumer:
                 # Another member of the group committed this event meanwhile (rebalance).
                 self.metrics.events_consumed.labels(self.group_id, record.topic, "duplicate").inc()
                 return
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - any handler failure counts as an attempt
                 error = exc
                 log.warning(
                     "handler failed",

@@ -60,5 +60,5 @@ async def close_quietly(
         result = client.close() if isinstance(client, AIOKafkaAdminClient) else client.stop()
         if asyncio.iscoroutine(result):
             await asyncio.wait_for(result, timeout)
-    except Exception:
+    except Exception:  # noqa: BLE001 - closing a broken client must not mask the original failure
         pass

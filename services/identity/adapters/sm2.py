@@ -65,7 +65,7 @@ def verify(public_point: bytes, message: bytes, signature: bytes) -> bool:
     try:
         key = ts_ec.EllipticCurvePublicKey.from_encoded_point(ts_ec.SM2(), public_point)
         key.verify(signature, message, ts_ec.ECDSA(ts_hashes.SM3()))
-    except Exception:  # tongsuopy raises InternalError for malformed DER; all of it means "invalid"
+    except Exception:  # noqa: BLE001 - tongsuopy raises InternalError for malformed DER; all of it means "invalid"
         return False
     return True
 

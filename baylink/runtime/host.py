@@ -17,7 +17,7 @@ import asyncio
 import json
 import logging
 import signal
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +53,7 @@ class ServiceHost:
         metrics: ServiceMetrics | None = None,
         subscriptions: Sequence[Subscription] = (),
         migrations: Sequence[Path] = (),
+        on_start: Callable[[], Awaitable[None]] | None = None,
     ):
         self.settings = settings
         self.register = register
@@ -61,6 +62,7 @@ class ServiceHost:
         self.metrics = metrics or ServiceMetrics()
         self.subscriptions = list(subscriptions)
         self.migrations = list(migrations)
+        self.on_start = on_start  # after migrations, before serving: e.g. load reference data
         self.relay = OutboxRelay(
             self.db,
             settings.kafka,
@@ -77,6 +79,8 @@ class ServiceHost:
 
     async def start(self) -> None:
         await self.db.migrate(self.migrations)
+        if self.on_start is not None:
+            await self.on_start()
         self.metrics_server = self.metrics.serve(self.settings.metrics_host, self.settings.metrics_port)
         self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
         for sub in self.subscriptions:

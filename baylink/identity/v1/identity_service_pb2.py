@@ -28,7 +28,7 @@ from baylink.identity.v1 import validation_pb2 as baylink_dot_identity_dot_v1_do
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*baylink/identity/v1/identity_service.proto\x12\x13\x62\x61ylink.identity.v1\x1a\x1e\x62\x61ylink/common/v1/common.proto\x1a$baylink/identity/v1/trust_list.proto\x1a$baylink/identity/v1/validation.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbc\x01\n\x1aValidateCertificateRequest\x12\x17\n\x0f\x63\x65rtificate_der\x18\x01 \x01(\x0c\x12\x19\n\x11intermediates_der\x18\x02 \x03(\x0c\x12\x33\n\x0fvalidation_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x06policy\x18\x04 \x01(\x0b\x32%.baylink.identity.v1.ValidationPolicy\"T\n\x1bValidateCertificateResponse\x12\x35\n\x06report\x18\x01 \x01(\x0b\x32%.baylink.identity.v1.ValidationReport\"\x94\x01\n\x0cRawSignature\x12\x11\n\tsignature\x18\x01 \x01(\x0c\x12:\n\talgorithm\x18\x02 \x01(\x0e\x32\'.baylink.identity.v1.SignatureAlgorithm\x12\x1e\n\x16signer_certificate_der\x18\x03 \x01(\x0c\x12\x15\n\rsm2_signer_id\x18\x04 \x01(\x0c\"\xda\x02\n\x16VerifySignatureRequest\x12\x17\n\rcms_signature\x18\x01 \x01(\x0cH\x00\x12:\n\rraw_signature\x18\x02 \x01(\x0b\x32!.baylink.identity.v1.RawSignatureH\x00\x12\x17\n\x0f\x64ocument_digest\x18\x03 \x01(\x0c\x12>\n\x10\x64igest_algorithm\x18\x04 \x01(\x0e\x32$.baylink.identity.v1.DigestAlgorithm\x12\x19\n\x11intermediates_der\x18\x05 \x03(\x0c\x12\x33\n\x0fvalidation_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x06policy\x18\x07 \x01(\x0b\x32%.baylink.identity.v1.ValidationPolicyB\x0b\n\tsignature\"\xc6\x01\n\x17VerifySignatureResponse\x12\x35\n\x06report\x18\x01 \x01(\x0b\x32%.baylink.identity.v1.ValidationReport\x12\x38\n\x14\x63laimed_signing_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12:\n\talgorithm\x18\x03 \x01(\x0e\x32\'.baylink.identity.v1.SignatureAlgorithm\"L\n\x13GetTrustListRequest\x12\x35\n\x0cjurisdiction\x18\x01 \x01(\x0e\x32\x1f.baylink.common.v1.Jurisdiction\"J\n\x14GetTrustListResponse\x12\x32\n\ntrust_list\x18\x01 \x01(\x0b\x32\x1e.baylink.identity.v1.TrustList\"\x9b\x01\n ListRecognisedAuthoritiesRequest\x12\x35\n\x0cjurisdiction\x18\x01 \x01(\x0e\x32\x1f.baylink.common.v1.Jurisdiction\x12\x19\n\x11include_withdrawn\x18\x02 \x01(\x08\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"{\n!ListRecognisedAuthoritiesResponse\x12=\n\x0b\x61uthorities\x18\x01 \x03(\x0b\x32(.baylink.identity.v1.RecognisedAuthority\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"3\n\x16UpdateTrustListRequest\x12\x19\n\x11signed_trust_list\x18\x01 \x01(\x0c\"M\n\x17UpdateTrustListResponse\x12\x32\n\ntrust_list\x18\x01 \x01(\x0b\x32\x1e.baylink.identity.v1.TrustList2\xd9\x04\n\x0fIdentityService\x12x\n\x13ValidateCertificate\x12/.baylink.identity.v1.ValidateCertificateRequest\x1a\x30.baylink.identity.v1.ValidateCertificateResponse\x12l\n\x0fVerifySignature\x12+.baylink.identity.v1.VerifySignatureRequest\x1a,.baylink.identity.v1.VerifySignatureResponse\x12\x63\n\x0cGetTrustList\x12(.baylink.identity.v1.GetTrustListRequest\x1a).baylink.identity.v1.GetTrustListResponse\x12\x8a\x01\n\x19ListRecognisedAuthorities\x12\x35.baylink.identity.v1.ListRecognisedAuthoritiesRequest\x1a\x36.baylink.identity.v1.ListRecognisedAuthoritiesResponse\x12l\n\x0fUpdateTrustList\x12+.baylink.identity.v1.UpdateTrustListRequest\x1a,.baylink.identity.v1.UpdateTrustListResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*baylink/identity/v1/identity_service.proto\x12\x13\x62\x61ylink.identity.v1\x1a\x1e\x62\x61ylink/common/v1/common.proto\x1a$baylink/identity/v1/trust_list.proto\x1a$baylink/identity/v1/validation.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbc\x01\n\x1aValidateCertificateRequest\x12\x17\n\x0f\x63\x65rtificate_der\x18\x01 \x01(\x0c\x12\x19\n\x11intermediates_der\x18\x02 \x03(\x0c\x12\x33\n\x0fvalidation_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x06policy\x18\x04 \x01(\x0b\x32%.baylink.identity.v1.ValidationPolicy\"T\n\x1bValidateCertificateResponse\x12\x35\n\x06report\x18\x01 \x01(\x0b\x32%.baylink.identity.v1.ValidationReport\"\xce\x01\n\x0cRawSignature\x12\x11\n\tsignature\x18\x01 \x01(\x0c\x12:\n\talgorithm\x18\x02 \x01(\x0e\x32\'.baylink.identity.v1.SignatureAlgorithm\x12\x1e\n\x16signer_certificate_der\x18\x03 \x01(\x0c\x12\x15\n\rsm2_signer_id\x18\x04 \x01(\x0c\x12\x38\n\x14\x63laimed_signing_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xda\x02\n\x16VerifySignatureRequest\x12\x17\n\rcms_signature\x18\x01 \x01(\x0cH\x00\x12:\n\rraw_signature\x18\x02 \x01(\x0b\x32!.baylink.identity.v1.RawSignatureH\x00\x12\x17\n\x0f\x64ocument_digest\x18\x03 \x01(\x0c\x12>\n\x10\x64igest_algorithm\x18\x04 \x01(\x0e\x32$.baylink.identity.v1.DigestAlgorithm\x12\x19\n\x11intermediates_der\x18\x05 \x03(\x0c\x12\x33\n\x0fvalidation_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x06policy\x18\x07 \x01(\x0b\x32%.baylink.identity.v1.ValidationPolicyB\x0b\n\tsignature\"\x8c\x03\n\x17VerifySignatureResponse\x12\x35\n\x06report\x18\x01 \x01(\x0b\x32%.baylink.identity.v1.ValidationReport\x12\x38\n\x14\x63laimed_signing_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12:\n\talgorithm\x18\x03 \x01(\x0e\x32\'.baylink.identity.v1.SignatureAlgorithm\x12\x17\n\x0fsignature_valid\x18\x04 \x01(\x08\x12>\n\x0f\x61t_signing_time\x18\x05 \x01(\x0b\x32%.baylink.identity.v1.ValidationReport\x12\x43\n\x14\x61t_verification_time\x18\x06 \x01(\x0b\x32%.baylink.identity.v1.ValidationReport\x12&\n\x1esigner_certificate_fingerprint\x18\x07 \x01(\t\"L\n\x13GetTrustListRequest\x12\x35\n\x0cjurisdiction\x18\x01 \x01(\x0e\x32\x1f.baylink.common.v1.Jurisdiction\"J\n\x14GetTrustListResponse\x12\x32\n\ntrust_list\x18\x01 \x01(\x0b\x32\x1e.baylink.identity.v1.TrustList\"\x9b\x01\n ListRecognisedAuthoritiesRequest\x12\x35\n\x0cjurisdiction\x18\x01 \x01(\x0e\x32\x1f.baylink.common.v1.Jurisdiction\x12\x19\n\x11include_withdrawn\x18\x02 \x01(\x08\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"{\n!ListRecognisedAuthoritiesResponse\x12=\n\x0b\x61uthorities\x18\x01 \x03(\x0b\x32(.baylink.identity.v1.RecognisedAuthority\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"3\n\x16UpdateTrustListRequest\x12\x19\n\x11signed_trust_list\x18\x01 \x01(\x0c\"M\n\x17UpdateTrustListResponse\x12\x32\n\ntrust_list\x18\x01 \x01(\x0b\x32\x1e.baylink.identity.v1.TrustList2\xd9\x04\n\x0fIdentityService\x12x\n\x13ValidateCertificate\x12/.baylink.identity.v1.ValidateCertificateRequest\x1a\x30.baylink.identity.v1.ValidateCertificateResponse\x12l\n\x0fVerifySignature\x12+.baylink.identity.v1.VerifySignatureRequest\x1a,.baylink.identity.v1.VerifySignatureResponse\x12\x63\n\x0cGetTrustList\x12(.baylink.identity.v1.GetTrustListRequest\x1a).baylink.identity.v1.GetTrustListResponse\x12\x8a\x01\n\x19ListRecognisedAuthorities\x12\x35.baylink.identity.v1.ListRecognisedAuthoritiesRequest\x1a\x36.baylink.identity.v1.ListRecognisedAuthoritiesResponse\x12l\n\x0fUpdateTrustList\x12+.baylink.identity.v1.UpdateTrustListRequest\x1a,.baylink.identity.v1.UpdateTrustListResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,23 +40,23 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_VALIDATECERTIFICATERESPONSE']._serialized_start=399
   _globals['_VALIDATECERTIFICATERESPONSE']._serialized_end=483
   _globals['_RAWSIGNATURE']._serialized_start=486
-  _globals['_RAWSIGNATURE']._serialized_end=634
-  _globals['_VERIFYSIGNATUREREQUEST']._serialized_start=637
-  _globals['_VERIFYSIGNATUREREQUEST']._serialized_end=983
-  _globals['_VERIFYSIGNATURERESPONSE']._serialized_start=986
-  _globals['_VERIFYSIGNATURERESPONSE']._serialized_end=1184
-  _globals['_GETTRUSTLISTREQUEST']._serialized_start=1186
-  _globals['_GETTRUSTLISTREQUEST']._serialized_end=1262
-  _globals['_GETTRUSTLISTRESPONSE']._serialized_start=1264
-  _globals['_GETTRUSTLISTRESPONSE']._serialized_end=1338
-  _globals['_LISTRECOGNISEDAUTHORITIESREQUEST']._serialized_start=1341
-  _globals['_LISTRECOGNISEDAUTHORITIESREQUEST']._serialized_end=1496
-  _globals['_LISTRECOGNISEDAUTHORITIESRESPONSE']._serialized_start=1498
-  _globals['_LISTRECOGNISEDAUTHORITIESRESPONSE']._serialized_end=1621
-  _globals['_UPDATETRUSTLISTREQUEST']._serialized_start=1623
-  _globals['_UPDATETRUSTLISTREQUEST']._serialized_end=1674
-  _globals['_UPDATETRUSTLISTRESPONSE']._serialized_start=1676
-  _globals['_UPDATETRUSTLISTRESPONSE']._serialized_end=1753
-  _globals['_IDENTITYSERVICE']._serialized_start=1756
-  _globals['_IDENTITYSERVICE']._serialized_end=2357
+  _globals['_RAWSIGNATURE']._serialized_end=692
+  _globals['_VERIFYSIGNATUREREQUEST']._serialized_start=695
+  _globals['_VERIFYSIGNATUREREQUEST']._serialized_end=1041
+  _globals['_VERIFYSIGNATURERESPONSE']._serialized_start=1044
+  _globals['_VERIFYSIGNATURERESPONSE']._serialized_end=1440
+  _globals['_GETTRUSTLISTREQUEST']._serialized_start=1442
+  _globals['_GETTRUSTLISTREQUEST']._serialized_end=1518
+  _globals['_GETTRUSTLISTRESPONSE']._serialized_start=1520
+  _globals['_GETTRUSTLISTRESPONSE']._serialized_end=1594
+  _globals['_LISTRECOGNISEDAUTHORITIESREQUEST']._serialized_start=1597
+  _globals['_LISTRECOGNISEDAUTHORITIESREQUEST']._serialized_end=1752
+  _globals['_LISTRECOGNISEDAUTHORITIESRESPONSE']._serialized_start=1754
+  _globals['_LISTRECOGNISEDAUTHORITIESRESPONSE']._serialized_end=1877
+  _globals['_UPDATETRUSTLISTREQUEST']._serialized_start=1879
+  _globals['_UPDATETRUSTLISTREQUEST']._serialized_end=1930
+  _globals['_UPDATETRUSTLISTRESPONSE']._serialized_start=1932
+  _globals['_UPDATETRUSTLISTRESPONSE']._serialized_end=2009
+  _globals['_IDENTITYSERVICE']._serialized_start=2012
+  _globals['_IDENTITYSERVICE']._serialized_end=2613
 # @@protoc_insertion_point(module_scope)

@@ -95,6 +95,7 @@ class RawSignature(_message.Message):
     ALGORITHM_FIELD_NUMBER: _builtins.int
     SIGNER_CERTIFICATE_DER_FIELD_NUMBER: _builtins.int
     SM2_SIGNER_ID_FIELD_NUMBER: _builtins.int
+    CLAIMED_SIGNING_TIME_FIELD_NUMBER: _builtins.int
     signature: _builtins.bytes
     """The signature value as the algorithm defines it (for ECDSA and SM2, the
     DER-encoded (r, s) pair).
@@ -106,6 +107,12 @@ class RawSignature(_message.Message):
     """SM2 only: the signer's distinguishing identifier used in the Z value.
     Empty: the GB/T 35276 default "1234567812345678".
     """
+    @_builtins.property
+    def claimed_signing_time(self) -> _timestamp_pb2.Timestamp:
+        """The time the signer claims to have signed (raw signatures carry none of
+        their own); the certificate is then also validated at that time.
+        """
+
     def __init__(
         self,
         *,
@@ -113,10 +120,11 @@ class RawSignature(_message.Message):
         algorithm: _validation_pb2.SignatureAlgorithm.ValueType = ...,
         signer_certificate_der: _builtins.bytes = ...,
         sm2_signer_id: _builtins.bytes = ...,
+        claimed_signing_time: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["claimed_signing_time", b"claimed_signing_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["algorithm", b"algorithm", "signature", b"signature", "signer_certificate_der", b"signer_certificate_der", "sm2_signer_id", b"sm2_signer_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["algorithm", b"algorithm", "claimed_signing_time", b"claimed_signing_time", "signature", b"signature", "signer_certificate_der", b"signer_certificate_der", "sm2_signer_id", b"sm2_signer_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -151,7 +159,10 @@ class VerifySignatureRequest(_message.Message):
 
     @_builtins.property
     def validation_time(self) -> _timestamp_pb2.Timestamp:
-        """The time to validate the signer's certificate at. Unset: now."""
+        """Must be unset: without proof of existence (a trusted timestamp) a signer's
+        certificate is validated at the claimed signing time and now, both
+        reported. Kept for validation at a proven time later.
+        """
 
     @_builtins.property
     def policy(self) -> _validation_pb2.ValidationPolicy: ...
@@ -183,8 +194,16 @@ class VerifySignatureResponse(_message.Message):
     REPORT_FIELD_NUMBER: _builtins.int
     CLAIMED_SIGNING_TIME_FIELD_NUMBER: _builtins.int
     ALGORITHM_FIELD_NUMBER: _builtins.int
+    SIGNATURE_VALID_FIELD_NUMBER: _builtins.int
+    AT_SIGNING_TIME_FIELD_NUMBER: _builtins.int
+    AT_VERIFICATION_TIME_FIELD_NUMBER: _builtins.int
+    SIGNER_CERTIFICATE_FINGERPRINT_FIELD_NUMBER: _builtins.int
     algorithm: _validation_pb2.SignatureAlgorithm.ValueType
     """The algorithm actually used, as found in the signature."""
+    signature_valid: _builtins.bool
+    """Whether the signature itself verifies over the document (before trust)."""
+    signer_certificate_fingerprint: _builtins.str
+    """SHA-256 of the signer's certificate (hex)."""
     @_builtins.property
     def report(self) -> _validation_pb2.ValidationReport:
         """The outcome for the signature and the signer's certificate together."""
@@ -195,16 +214,32 @@ class VerifySignatureResponse(_message.Message):
         signer's own statement, not a trusted timestamp. Unset if absent.
         """
 
+    @_builtins.property
+    def at_signing_time(self) -> _validation_pb2.ValidationReport:
+        """The signer's certificate validated at the claimed signing time (unset
+        without a claimed time or when the signature did not verify) ...
+        """
+
+    @_builtins.property
+    def at_verification_time(self) -> _validation_pb2.ValidationReport:
+        """... and now. The overall report is the stricter of the two, per
+        EN 319 102-1 without proof of existence.
+        """
+
     def __init__(
         self,
         *,
         report: _validation_pb2.ValidationReport | None = ...,
         claimed_signing_time: _timestamp_pb2.Timestamp | None = ...,
         algorithm: _validation_pb2.SignatureAlgorithm.ValueType = ...,
+        signature_valid: _builtins.bool = ...,
+        at_signing_time: _validation_pb2.ValidationReport | None = ...,
+        at_verification_time: _validation_pb2.ValidationReport | None = ...,
+        signer_certificate_fingerprint: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["claimed_signing_time", b"claimed_signing_time", "report", b"report"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["at_signing_time", b"at_signing_time", "at_verification_time", b"at_verification_time", "claimed_signing_time", b"claimed_signing_time", "report", b"report"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["algorithm", b"algorithm", "claimed_signing_time", b"claimed_signing_time", "report", b"report"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["algorithm", b"algorithm", "at_signing_time", b"at_signing_time", "at_verification_time", b"at_verification_time", "claimed_signing_time", b"claimed_signing_time", "report", b"report", "signature_valid", b"signature_valid", "signer_certificate_fingerprint", b"signer_certificate_fingerprint"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -382,6 +382,9 @@ class ValidationReport(_message.Message):
     MESSAGES_FIELD_NUMBER: _builtins.int
     MATCHED_POLICY_OID_FIELD_NUMBER: _builtins.int
     AUTHORITY_ID_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    WARNINGS_FIELD_NUMBER: _builtins.int
+    DETAIL_FIELD_NUMBER: _builtins.int
     indication: Global___Indication.ValueType
     sub_indication: Global___SubIndication.ValueType
     """Unspecified when the indication is TOTAL_PASSED."""
@@ -391,6 +394,12 @@ class ValidationReport(_message.Message):
     """The recognised policy OID that matched, if the policy required one."""
     authority_id: _builtins.str
     """Identifier of the recognised authority that anchored the chain."""
+    reason: _builtins.str
+    """Why, more precisely than the sub-indication: a stable lower_snake code
+    (e.g. "key_usage", "policy_not_recognised", "revocation_unavailable").
+    """
+    detail: _builtins.str
+    """Technical detail of a failure, for operators; never shown to end users."""
     @_builtins.property
     def chain(self) -> _containers.RepeatedCompositeFieldContainer[Global___CertificateRef]:
         """The chain the decision was made with, end entity first, trust anchor last.
@@ -409,6 +418,12 @@ class ValidationReport(_message.Message):
     def messages(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.LocalizedText]:
         """Explanations for people, most important first; shown at the kiosk."""
 
+    @_builtins.property
+    def warnings(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Things a relying party should know that did not change the outcome
+        (e.g. a soft-fail revocation check, a trust list past its next update).
+        """
+
     def __init__(
         self,
         *,
@@ -421,10 +436,13 @@ class ValidationReport(_message.Message):
         messages: _abc.Iterable[_common_pb2.LocalizedText] | None = ...,
         matched_policy_oid: _builtins.str = ...,
         authority_id: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        warnings: _abc.Iterable[_builtins.str] | None = ...,
+        detail: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["subject", b"subject", "validation_time", b"validation_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["authority_id", b"authority_id", "chain", b"chain", "indication", b"indication", "jurisdiction", b"jurisdiction", "matched_policy_oid", b"matched_policy_oid", "messages", b"messages", "sub_indication", b"sub_indication", "subject", b"subject", "validation_time", b"validation_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["authority_id", b"authority_id", "chain", b"chain", "detail", b"detail", "indication", b"indication", "jurisdiction", b"jurisdiction", "matched_policy_oid", b"matched_policy_oid", "messages", b"messages", "reason", b"reason", "sub_indication", b"sub_indication", "subject", b"subject", "validation_time", b"validation_time", "warnings", b"warnings"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer
@@ -90,3 +91,27 @@ async def read_topic(kafka: KafkaSettings, topic: str, expected: int, timeout: f
     finally:
         await consumer.stop()
     return records
+
+
+async def wait_for_records(
+    kafka: KafkaSettings, topic: str, match: Callable[[ConsumerRecord], bool], timeout: float = 30
+) -> list[ConsumerRecord]:
+    """Read a topic from the beginning until at least one record matches; return all matches."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=kafka.bootstrap_servers,
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        client_id=f"reader-{uuid.uuid4().hex[:6]}",
+    )
+    await consumer.start()
+    found: list[ConsumerRecord] = []
+    try:
+        async with asyncio.timeout(timeout):
+            while not found:
+                for batch in (await consumer.getmany(timeout_ms=500)).values():
+                    found.extend(r for r in batch if match(r))
+    finally:
+        await consumer.stop()
+    return found

@@ -1,0 +1,204 @@
+"""Protobuf ⇄ identity domain, at the edge: requests to commands, reports and lists to messages."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from baylink.common.v1 import common_pb2
+from baylink.identity.v1 import identity_service_pb2 as api
+from baylink.identity.v1 import trust_list_pb2 as tl_pb
+from baylink.identity.v1 import validation_pb2 as pb
+from services.identity.domain.errors import InvalidInput
+from services.identity.domain.policy import RevocationMode, ValidationPolicy
+from services.identity.domain.report import SignatureReport, ValidationReport
+from services.identity.domain.trustlist import Jurisdiction, LocalisedText, ServiceStatus, TrustList, TrustService
+
+JURISDICTIONS = {
+    Jurisdiction.HK: common_pb2.JURISDICTION_HK,
+    Jurisdiction.MO: common_pb2.JURISDICTION_MO,
+    Jurisdiction.GD: common_pb2.JURISDICTION_GD,
+}
+JURISDICTION_OF = {v: k for k, v in JURISDICTIONS.items()}
+DIGESTS = {
+    pb.DIGEST_ALGORITHM_SHA256: "sha256",
+    pb.DIGEST_ALGORITHM_SHA384: "sha384",
+    pb.DIGEST_ALGORITHM_SHA512: "sha512",
+    pb.DIGEST_ALGORITHM_SM3: "sm3",
+}
+DIGEST_OF = {v: k for k, v in DIGESTS.items()}
+SIGNATURES = {
+    pb.SIGNATURE_ALGORITHM_RSA_PKCS1V15: "rsa-pkcs1v15",
+    pb.SIGNATURE_ALGORITHM_RSA_PSS: "rsa-pss",
+    pb.SIGNATURE_ALGORITHM_ECDSA_P256: "ecdsa",
+    pb.SIGNATURE_ALGORITHM_ECDSA_P384: "ecdsa",
+    pb.SIGNATURE_ALGORITHM_ED25519: "ed25519",
+    pb.SIGNATURE_ALGORITHM_SM2_SM3: "sm2",
+}
+SM2_WITH_SM3_OID = "1.2.156.10197.1.501"
+
+
+def timestamp(moment: datetime | None) -> Timestamp | None:
+    if moment is None:
+        return None
+    ts = Timestamp()
+    ts.FromDatetime(moment.astimezone(UTC))
+    return ts
+
+
+def moment(ts: Timestamp, has: bool) -> datetime | None:
+    return ts.ToDatetime(tzinfo=UTC) if has else None
+
+
+def localized(text: LocalisedText) -> common_pb2.LocalizedText:
+    return common_pb2.LocalizedText(zh_hant=text.zh_hant, zh_hans=text.zh_hans, en=text.en)
+
+
+def policy(message: pb.ValidationPolicy, deadline_seconds: float, *, hard_fail: bool = True) -> ValidationPolicy:
+    """The caller's policy; revocation is hard-fail for signatures, as the scheme requires."""
+    places = frozenset(_jurisdiction(j, "policy.jurisdictions") for j in message.jurisdictions) or None
+    oids = frozenset(message.acceptable_policy_oids) or None
+    for oid in oids or ():
+        if not all(part.isdigit() for part in oid.split(".")) or oid.count(".") < 1:
+            raise InvalidInput("policy.acceptable_policy_oids", "not_an_oid", f"{oid!r} is not a dotted OID")
+    mode = RevocationMode.HARD_FAIL if hard_fail else RevocationMode.SOFT_FAIL
+    return ValidationPolicy(
+        revocation_mode=mode, requested_policies=oids, jurisdictions=places, deadline_seconds=deadline_seconds
+    )
+
+
+def _jurisdiction(value: int, field: str) -> Jurisdiction:
+    try:
+        return JURISDICTION_OF[value]
+    except KeyError:
+        raise InvalidInput(field, "unknown_jurisdiction", "must be HK, MO or GD") from None
+
+
+def digest_algorithm(value: int) -> str:
+    if value not in DIGESTS:
+        raise InvalidInput("digest_algorithm", "unspecified", "name the digest algorithm of document_digest")
+    return DIGESTS[value]
+
+
+def signature_algorithm(value: int) -> str:
+    if value not in SIGNATURES:
+        raise InvalidInput("raw_signature.algorithm", "unspecified", "name the signature algorithm")
+    return SIGNATURES[value]
+
+
+def report(r: ValidationReport) -> pb.ValidationReport:
+    message = pb.ValidationReport(
+        indication=pb.Indication.Value(f"INDICATION_{r.indication.value}"),
+        sub_indication=pb.SubIndication.Value(f"SUB_INDICATION_{r.sub_indication.value}") if r.sub_indication else 0,
+        chain=[pb.CertificateRef(sha256_fingerprint=e.fingerprint_sha256) for e in r.chain],
+        jurisdiction=JURISDICTIONS.get(r.jurisdiction, 0) if r.jurisdiction else 0,
+        validation_time=timestamp(r.validation_time),
+        messages=[localized(r.message)],
+        matched_policy_oid=",".join(sorted(r.policies)),
+        authority_id=r.chain[-1].fingerprint_sha256 if r.jurisdiction and r.chain else "",
+        reason=r.reason.value,
+        warnings=list(r.warnings),
+        detail=r.detail,
+    )
+    if r.chain:
+        leaf = r.chain[0]
+        message.subject.CopyFrom(
+            pb.SubjectSummary(
+                subject_dn=leaf.subject,
+                issuer_dn=leaf.issuer,
+                certificate_serial_number=leaf.serial_hex,
+                not_after=timestamp(leaf.not_after),
+                policy_oids=sorted(r.policies),
+            )
+        )
+    return message
+
+
+def signature_response(r: SignatureReport) -> api.VerifySignatureResponse:
+    overall = pb.ValidationReport(
+        indication=pb.Indication.Value(f"INDICATION_{r.indication.value}"),
+        sub_indication=pb.SubIndication.Value(f"SUB_INDICATION_{r.sub_indication.value}") if r.sub_indication else 0,
+        messages=[localized(r.message)],
+        reason=r.reason.value,
+        detail=r.detail,
+    )
+    basis = r.at_verification_time or r.at_signing_time
+    if basis is not None:  # the chain, jurisdiction and subject come from the certificate's validation
+        full = report(basis)
+        for name in ("chain", "subject", "warnings"):
+            getattr(overall, name).MergeFrom(getattr(full, name))
+        overall.jurisdiction = full.jurisdiction
+        overall.authority_id = full.authority_id
+        overall.matched_policy_oid = full.matched_policy_oid
+        overall.validation_time.CopyFrom(full.validation_time)
+    response = api.VerifySignatureResponse(
+        report=overall,
+        claimed_signing_time=timestamp(r.signing_time),
+        algorithm=_algorithm_enum(r),
+        signature_valid=r.signature_valid,
+        signer_certificate_fingerprint=r.signer_fingerprint_sha256,
+    )
+    if r.at_signing_time is not None:
+        response.at_signing_time.CopyFrom(report(r.at_signing_time))
+    if r.at_verification_time is not None:
+        response.at_verification_time.CopyFrom(report(r.at_verification_time))
+    return response
+
+
+def _algorithm_enum(r: SignatureReport) -> int:
+    """The algorithm as a raw request names it, or as asn1crypto names a CMS SignerInfo's."""
+    name = r.signature_algorithm.lower()
+    if name in ("sm2", SM2_WITH_SM3_OID) or r.digest_algorithm == "sm3":
+        return pb.SIGNATURE_ALGORITHM_SM2_SM3
+    if "pss" in name:
+        return pb.SIGNATURE_ALGORITHM_RSA_PSS
+    if "ecdsa" in name:  # the scheme pairs P-384 with SHA-384 and P-256 with SHA-256
+        p384 = r.digest_algorithm in ("sha384", "sha512")
+        return pb.SIGNATURE_ALGORITHM_ECDSA_P384 if p384 else pb.SIGNATURE_ALGORITHM_ECDSA_P256
+    if "ed25519" in name:
+        return pb.SIGNATURE_ALGORITHM_ED25519
+    if "rsa" in name:
+        return pb.SIGNATURE_ALGORITHM_RSA_PKCS1V15
+    return pb.SIGNATURE_ALGORITHM_UNSPECIFIED
+
+
+def trust_list(t: TrustList, digest: bytes, signer_fingerprint: str) -> tl_pb.TrustList:
+    return tl_pb.TrustList(
+        jurisdiction=JURISDICTIONS[t.jurisdiction],
+        sequence_number=t.sequence_number,
+        issue_date=timestamp(t.issue_date),
+        next_update=timestamp(t.next_update),
+        scheme_operator=localized(t.scheme_operator),
+        authorities=[authority(t, s, datetime.now(UTC)) for s in t.services],
+        digest=digest,
+        signer=pb.CertificateRef(sha256_fingerprint=signer_fingerprint),
+    )
+
+
+def authority(t: TrustList, s: TrustService, now: datetime) -> tl_pb.RecognisedAuthority:
+    status = s.status_at(now)
+    return tl_pb.RecognisedAuthority(
+        authority_id=s.fingerprint_sha256,
+        name=localized(s.name),
+        jurisdiction=JURISDICTIONS[t.jurisdiction],
+        certificate=pb.CertificateRef(sha256_fingerprint=s.fingerprint_sha256, der=s.certificate_der),
+        status=_status(status),
+        history=[
+            tl_pb.AuthorityStatusChange(status=_status(change.status), effective_from=timestamp(change.since))
+            for change in s.status_history
+        ],
+        recognised_policy_oids=sorted(s.recognised_policies),
+    )
+
+
+def _status(status: ServiceStatus | None) -> int:
+    if status is ServiceStatus.GRANTED:
+        return tl_pb.AUTHORITY_STATUS_GRANTED
+    if status is ServiceStatus.WITHDRAWN:
+        return tl_pb.AUTHORITY_STATUS_WITHDRAWN
+    return tl_pb.AUTHORITY_STATUS_UNSPECIFIED
+
+
+def jurisdiction_filter(value: int, field: str = "jurisdiction") -> Jurisdiction | None:
+    return None if value == common_pb2.JURISDICTION_UNSPECIFIED else _jurisdiction(value, field)

@@ -1,0 +1,40 @@
+"""The signed trust lists in force, persisted: the last good list survives a restart."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.identity.domain.trustlist import TrustList
+
+metadata = sa.MetaData()
+trust_lists = sa.Table(
+    "trust_lists",
+    metadata,
+    sa.Column("jurisdiction", sa.String(2), primary_key=True),
+    sa.Column("sequence_number", sa.BigInteger(), nullable=False),
+    sa.Column("issue_date", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("document", sa.LargeBinary(), nullable=False),
+    sa.Column("installed_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+async def save(session: AsyncSession, trust_list: TrustList, document: bytes) -> None:
+    """Replace the jurisdiction's list in force with ``document`` (already checked by the store)."""
+    await session.execute(sa.delete(trust_lists).where(trust_lists.c.jurisdiction == trust_list.jurisdiction.value))
+    await session.execute(
+        sa.insert(trust_lists).values(
+            jurisdiction=trust_list.jurisdiction.value,
+            sequence_number=trust_list.sequence_number,
+            issue_date=trust_list.issue_date,
+            document=document,
+            installed_at=datetime.now(UTC),
+        )
+    )
+
+
+async def load_all(session: AsyncSession) -> list[bytes]:
+    result = await session.execute(sa.select(trust_lists.c.document).order_by(trust_lists.c.jurisdiction))
+    return list(result.scalars())

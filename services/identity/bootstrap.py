@@ -1,0 +1,95 @@
+"""Wires the identity service: the only place that chooses adapters. Tests call it too."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from asn1crypto import pem
+from grpc import aio
+
+from baylink.identity.v1 import identity_service_pb2, identity_service_pb2_grpc
+from baylink.runtime.db import Database
+from baylink.runtime.events import EventTypes
+from baylink.runtime.host import ServiceHost
+from baylink.runtime.metrics import ServiceMetrics
+from baylink.runtime.outbox import FactRecorder
+from services.identity.adapters.events import IdentityEvents
+from services.identity.adapters.fetchers import FetchSettings
+from services.identity.adapters.pkix import PkixEngine
+from services.identity.adapters.revocation_cache import RevocationCache
+from services.identity.adapters.trustlist_signature import ListSignatureVerifier
+from services.identity.config import IdentitySettings
+from services.identity.domain.trustlist import Jurisdiction
+from services.identity.entrypoints.grpc_api import IdentityServicer
+from services.identity.service_layer.application import IdentityApplication
+from services.identity.service_layer.trust_store import TrustListStore
+from services.identity.service_layer.validate_certificate import CertificateValidator
+from services.identity.service_layer.verify_signature import SignatureVerifier
+
+MIGRATIONS = Path(__file__).resolve().parent / "adapters" / "migrations"
+SERVICE_NAME = identity_service_pb2.DESCRIPTOR.services_by_name["IdentityService"].full_name
+
+
+@dataclass
+class IdentityService:
+    settings: IdentitySettings
+    app: IdentityApplication
+    host: ServiceHost
+
+    async def start(self) -> None:
+        """Migrate, restore the trust lists, then serve (health turns SERVING only after that)."""
+        await self.host.start()
+
+    @property
+    def port(self) -> int:
+        assert self.host.grpc is not None
+        return self.host.grpc.port
+
+
+def bootstrap(settings: IdentitySettings | None = None) -> IdentityService:
+    settings = settings or IdentitySettings()
+    db = Database(settings.database_url)
+    metrics = ServiceMetrics()
+    signers = {
+        Jurisdiction(j): [_certificate_der(Path(p)) for p in paths] for j, paths in settings.trusted_list_signers.items()
+    }
+    store = TrustListStore(signers, ListSignatureVerifier())
+    fetch = FetchSettings(
+        timeout_seconds=settings.revocation_timeout_seconds,
+        allowed_hosts=frozenset(settings.revocation_allowed_hosts) or None,
+    )
+    validator = CertificateValidator(store, PkixEngine(RevocationCache(), fetch))
+    recorder = FactRecorder(db)
+    app = IdentityApplication(
+        db,
+        store,
+        validator,
+        SignatureVerifier(validator),
+        IdentityEvents(EventTypes.from_contracts(), settings.source),
+        recorder,
+    )
+    servicer = IdentityServicer(app, settings.validation_deadline_seconds)
+
+    def register(server: aio.Server) -> None:
+        identity_service_pb2_grpc.add_IdentityServiceServicer_to_server(servicer, server)
+
+    host = ServiceHost(
+        settings,
+        register=register,
+        service_names=[SERVICE_NAME],
+        db=db,
+        metrics=metrics,
+        migrations=[MIGRATIONS],
+        on_start=lambda: app.restore(settings.trust_lists_dir),
+    )
+    recorder.on_commit = host.relay.wake  # publish fact events promptly
+    return IdentityService(settings, app, host)
+
+
+def _certificate_der(path: Path) -> bytes:
+    """A configured certificate file, PEM or DER, as DER."""
+    data = path.read_bytes()
+    if pem.detect(data):
+        _, _, data = pem.unarmor(data)
+    return data

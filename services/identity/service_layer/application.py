@@ -1,0 +1,133 @@
+"""The identity service's use cases as one application object: validate, verify, manage trust lists.
+
+Every validation and verification records its fact event (fingerprints and outcome only) before
+the answer goes back; trust-list updates persist the signed document and their event in one
+transaction and only then put the list in force.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from pathlib import Path
+
+from baylink.errors import FailedPrecondition as PreconditionFailed
+from baylink.errors import PreconditionViolation
+from baylink.runtime.db import Database
+from baylink.runtime.outbox import FactRecorder, add_events
+from services.identity.adapters import certinfo, der
+from services.identity.adapters import trust_list_repository as repository
+from services.identity.adapters.events import IdentityEvents
+from services.identity.domain.errors import InvalidInput
+from services.identity.domain.report import SignatureReport, ValidationReport
+from services.identity.domain.trustlist import Jurisdiction, TrustList
+from services.identity.service_layer.trust_store import LoadOutcome, LoadResult, Refusal, TrustListStore
+from services.identity.service_layer.validate_certificate import CertificateValidator, ValidateCertificate
+from services.identity.service_layer.verify_signature import (
+    SignatureVerifier,
+    VerifyCmsSignature,
+    VerifyRawSignature,
+)
+
+log = logging.getLogger("baylink.identity")
+MAX_TRUST_LIST_BYTES = 8 * 1024 * 1024
+# Refusals that say the document itself is bad (INVALID_ARGUMENT) rather than out of order.
+_ORDER_REFUSALS = {Refusal.SEQUENCE_BACKWARDS, Refusal.SEQUENCE_REUSED, Refusal.ISSUE_DATE_BACKWARDS}
+
+
+class IdentityApplication:
+    def __init__(
+        self,
+        db: Database,
+        store: TrustListStore,
+        validator: CertificateValidator,
+        verifier: SignatureVerifier,
+        events: IdentityEvents,
+        recorder: FactRecorder,
+    ):
+        self.db = db
+        self.store = store
+        self.validator = validator
+        self.verifier = verifier
+        self.events = events
+        self.recorder = recorder
+        self._update_lock = asyncio.Lock()
+
+    # -- validation ------------------------------------------------------------------------
+
+    async def validate_certificate(self, command: ValidateCertificate) -> ValidationReport:
+        report = await self.validator.handle(command)
+        fingerprint = hashlib.sha256(command.certificate).hexdigest()
+        await self.recorder.record([self.events.certificate_validated(fingerprint, report)])
+        return report
+
+    async def verify_signature(self, command: VerifyCmsSignature | VerifyRawSignature) -> SignatureReport:
+        if isinstance(command, VerifyCmsSignature):
+            report = await self.verifier.verify_cms(command)
+            digest = command.document_digest or b""
+        else:
+            report = await self.verifier.verify_raw(command)
+            digest = command.document_digest
+        await self.recorder.record([self.events.signature_verified(report, digest)])
+        return report
+
+    # -- trust lists -----------------------------------------------------------------------
+
+    async def update_trust_list(self, document: bytes) -> LoadResult:
+        """Accept a signed list only if it verifies and moves forward; persist it, then use it."""
+        if len(document) > MAX_TRUST_LIST_BYTES:
+            raise InvalidInput("signed_trust_list", "too_large", f"trust lists above {MAX_TRUST_LIST_BYTES} bytes")
+        async with self._update_lock:
+            result, signed = self.store.evaluate(document)
+            if result.outcome is LoadOutcome.REFUSED:
+                _raise_refusal(result)
+            if signed is None:  # UNCHANGED: the same list again is harmless
+                return result
+            digest = hashlib.sha256(signed.signing_input).digest()
+            async with self.db.transaction() as session:
+                await repository.save(session, signed.trust_list, document)
+                await add_events(session, [self.events.trust_list_updated(signed.trust_list, digest)])
+            self.store.install(signed)
+            log.info(
+                "trust list in force",
+                extra={"jurisdiction": result.jurisdiction, "sequence_number": result.sequence_number},
+            )
+            return result
+
+    async def restore(self, directory: Path | None) -> None:
+        """At start-up: the lists persisted last time, then any newer ones in ``directory``."""
+        async with self.db.transaction() as session:
+            for document in await repository.load_all(session):
+                result = self.store.load(document)  # was checked when stored; re-checked anyway
+                if not result.accepted:
+                    log.error("a stored trust list no longer verifies", extra={"refusal": result.refusal})
+        files = await asyncio.to_thread(_read_lists, directory) if directory else []
+        for path, document in files:
+            try:
+                await self.update_trust_list(document)
+            except (InvalidInput, PreconditionFailed) as exc:
+                log.warning("trust list file not loaded", extra={"file": str(path), "error": exc.message})
+
+    def trust_list(self, jurisdiction: Jurisdiction) -> tuple[TrustList, bytes, str]:
+        signed = self.store.signed(jurisdiction)
+        if signed is None:
+            raise PreconditionFailed(
+                f"no {jurisdiction.value} trust list is in force",
+                [PreconditionViolation("TRUST_LIST", jurisdiction.value, "not loaded")],
+            )
+        signer = certinfo.fingerprint(der.load_certificate(signed.signer_certificate_der, "signer"))
+        return signed.trust_list, hashlib.sha256(signed.signing_input).digest(), signer
+
+
+def _read_lists(directory: Path) -> list[tuple[Path, bytes]]:
+    return [(path, path.read_bytes()) for path in sorted(directory.glob("*.json"))]
+
+
+def _raise_refusal(result: LoadResult) -> None:
+    assert result.refusal is not None
+    message = f"trust list refused ({result.refusal.value}): {result.detail}"
+    if result.refusal in _ORDER_REFUSALS:
+        subject = f"{result.jurisdiction}/{result.sequence_number}"
+        raise PreconditionFailed(message, [PreconditionViolation("TRUST_LIST_ORDER", subject, result.detail)])
+    raise InvalidInput("signed_trust_list", result.refusal.value, message)

@@ -20,6 +20,12 @@ services() {
     done
 }
 
+# Local stand-ins for systems outside Baylink, started before the services:
+# the test PKI's CRL/OCSP responder (the URLs in the test certificates point at it).
+SUPPORT_NAMES=(testpki-responder)
+SUPPORT_PORTS=(8399)
+SUPPORT_COMMANDS=("-m services.identity.testpki serve services/identity/data/testpki --port 8399")
+
 running() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
 
 start() {
@@ -40,6 +46,24 @@ start() {
     echo "$name: $(cat "$RUN/$name.json")"
 }
 
+start_support() {
+    local name=$1 port=$2 args=$3
+    if running "$name"; then
+        echo "$name: already running (pid $(cat "$RUN/$name.pid"))"
+        return
+    fi
+    # shellcheck disable=SC2086  # args is a fixed word list above
+    nohup "$PY" $args >>"$LOGS/$name.log" 2>&1 &
+    echo $! >"$RUN/$name.pid"
+    for _ in $(seq 1 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && { echo "$name: http://127.0.0.1:$port"; return; }
+        running "$name" || break
+        sleep 0.2
+    done
+    echo "$name: not listening on $port; see $LOGS/$name.log" >&2
+    exit 1
+}
+
 stop() {
     local name=$1 pid
     running "$name" || { rm -f "$RUN/$name.pid"; return; }
@@ -53,12 +77,19 @@ stop() {
 
 case "${1:-}" in
     start)
+        for i in "${!SUPPORT_NAMES[@]}"; do
+            start_support "${SUPPORT_NAMES[i]}" "${SUPPORT_PORTS[i]}" "${SUPPORT_COMMANDS[i]}"
+        done
         names=$(services)
         [ -n "$names" ] || echo "no services yet (each arrives as services/<name>/__main__.py)"
         for name in $names; do start "$name"; done
         echo "kafka: 127.0.0.1:${BAYLINK_KAFKA_PORT:-9092} (topics: .venv/bin/baylink topics)"
         ;;
-    stop) for name in $(services); do stop "$name"; done ;;
-    status) for name in $(services); do running "$name" && echo "$name: up" || echo "$name: down"; done ;;
+    stop) for name in $(services) "${SUPPORT_NAMES[@]}"; do stop "$name"; done ;;
+    status)
+        for name in "${SUPPORT_NAMES[@]}" $(services); do
+            if running "$name"; then echo "$name: up"; else echo "$name: down"; fi
+        done
+        ;;
     *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
 esac

@@ -28,7 +28,7 @@ from services.identity.domain.trustlist import Jurisdiction
 from services.identity.domain.trustlist_codec import decode_document
 from services.identity.testpki.cms_sign import sign_detached
 from services.identity.testpki.loader import TestPKI
-from tests.integration.runtime.conftest import wait_for_records
+from tests.support.topics import wait_for_records
 
 pytestmark = pytest.mark.kafka
 TYPES = EventTypes.from_contracts()

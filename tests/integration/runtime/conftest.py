@@ -1,20 +1,16 @@
-"""Helpers for the runtime's integration tests: a state table, probe events, reading a topic."""
+"""Helpers for the runtime's integration tests: a state table, probe events; topic readers re-exported."""
 
 from __future__ import annotations
 
-import asyncio
-import uuid
-from collections.abc import Callable
-
 import sqlalchemy as sa
-from aiokafka import AIOKafkaConsumer
-from aiokafka.structs import ConsumerRecord
 
 from baylink.events.v1 import runtime_events_pb2
 from baylink.runtime.db import Database
 from baylink.runtime.events import CloudEvent, EventTypes
 from baylink.runtime.outbox import add_events
-from baylink.runtime.settings import KafkaSettings
+from tests.support.topics import read_topic, wait_for_records
+
+__all__ = ["read_topic", "wait_for_records"]
 
 TYPES = EventTypes.from_contracts()
 SOURCE = "/baylink/test"
@@ -66,52 +62,3 @@ async def apply_effect(session, event: CloudEvent) -> None:  # type: ignore[no-u
     if message.note == "poison":
         raise RuntimeError("cannot digest this event")
     await session.execute(sa.insert(effect).values(aggregate_id=message.aggregate_id, sequence=message.sequence))
-
-
-async def read_topic(kafka: KafkaSettings, topic: str, expected: int, timeout: float = 30) -> list[ConsumerRecord]:
-    """Every record of a topic from the beginning (no group), waiting for at least ``expected``."""
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=kafka.bootstrap_servers,
-        group_id=None,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        client_id=f"reader-{uuid.uuid4().hex[:6]}",
-    )
-    await consumer.start()
-    records: list[ConsumerRecord] = []
-    try:
-        async with asyncio.timeout(timeout):
-            while len(records) < expected:
-                for batch in (await consumer.getmany(timeout_ms=500)).values():
-                    records.extend(batch)
-        # Anything beyond what we waited for (e.g. a duplicate) arrives within a moment.
-        for batch in (await consumer.getmany(timeout_ms=1000)).values():
-            records.extend(batch)
-    finally:
-        await consumer.stop()
-    return records
-
-
-async def wait_for_records(
-    kafka: KafkaSettings, topic: str, match: Callable[[ConsumerRecord], bool], timeout: float = 30
-) -> list[ConsumerRecord]:
-    """Read a topic from the beginning until at least one record matches; return all matches."""
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=kafka.bootstrap_servers,
-        group_id=None,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        client_id=f"reader-{uuid.uuid4().hex[:6]}",
-    )
-    await consumer.start()
-    found: list[ConsumerRecord] = []
-    try:
-        async with asyncio.timeout(timeout):
-            while not found:
-                for batch in (await consumer.getmany(timeout_ms=500)).values():
-                    found.extend(r for r in batch if match(r))
-    finally:
-        await consumer.stop()
-    return found

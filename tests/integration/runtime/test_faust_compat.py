@@ -12,7 +12,7 @@ from aiokafka import AIOKafkaProducer
 
 from baylink.runtime.kafka import close_quietly, new_admin
 from baylink.runtime.settings import REPO_ROOT, KafkaSettings
-from tests.integration.runtime.conftest import read_topic
+from tests.support.topics import read_topic
 
 pytestmark = pytest.mark.kafka
 

@@ -1,0 +1,57 @@
+"""Reading a topic from the beginning in tests, outside any consumer group."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+
+from aiokafka import AIOKafkaConsumer
+from aiokafka.structs import ConsumerRecord
+
+from baylink.runtime.settings import KafkaSettings
+
+Match = Callable[[ConsumerRecord], bool]
+
+
+async def scan_topic(
+    kafka: KafkaSettings,
+    topic: str,
+    *,
+    done: Callable[[list[ConsumerRecord]], bool],
+    match: Match = lambda _: True,
+    timeout: float = 30,
+    linger_ms: int = 0,
+) -> list[ConsumerRecord]:
+    """Matching records from the start of ``topic`` until ``done(matches)``, then ``linger_ms`` more."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=kafka.bootstrap_servers,
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        client_id=f"reader-{uuid.uuid4().hex[:6]}",
+    )
+    await consumer.start()
+    found: list[ConsumerRecord] = []
+    try:
+        async with asyncio.timeout(timeout):
+            while not done(found):
+                for batch in (await consumer.getmany(timeout_ms=500)).values():
+                    found.extend(r for r in batch if match(r))
+        if linger_ms:
+            for batch in (await consumer.getmany(timeout_ms=linger_ms)).values():
+                found.extend(r for r in batch if match(r))
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def read_topic(kafka: KafkaSettings, topic: str, expected: int, timeout: float = 30) -> list[ConsumerRecord]:
+    """Every record of a topic, waiting for at least ``expected``; a second more for any extra (duplicates)."""
+    return await scan_topic(kafka, topic, done=lambda found: len(found) >= expected, timeout=timeout, linger_ms=1000)
+
+
+async def wait_for_records(kafka: KafkaSettings, topic: str, match: Match, timeout: float = 30) -> list[ConsumerRecord]:
+    """The records of a topic that match, once at least one does."""
+    return await scan_topic(kafka, topic, done=bool, match=match, timeout=timeout)

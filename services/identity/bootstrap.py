@@ -52,7 +52,8 @@ def bootstrap(settings: IdentitySettings | None = None) -> IdentityService:
     db = Database(settings.database_url)
     metrics = ServiceMetrics()
     signers = {
-        Jurisdiction(j): [_certificate_der(Path(p)) for p in paths] for j, paths in settings.trusted_list_signers.items()
+        Jurisdiction(j): [_certificate_der(Path(p)) for p in paths]
+        for j, paths in settings.trusted_list_signers.items()
     }
     store = TrustListStore(signers, ListSignatureVerifier())
     fetch = FetchSettings(

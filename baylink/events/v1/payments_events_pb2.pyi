@@ -131,6 +131,8 @@ class TransferCommitted(_message.Message):
     REFERENCE_FIELD_NUMBER: _builtins.int
     SETTLEMENT_WINDOW_ID_FIELD_NUMBER: _builtins.int
     COMMITTED_AT_FIELD_NUMBER: _builtins.int
+    UETR_FIELD_NUMBER: _builtins.int
+    FEE_FIELD_NUMBER: _builtins.int
     transfer_id: _builtins.str
     quote_id: _builtins.str
     payer_participant_id: _builtins.str
@@ -138,12 +140,18 @@ class TransferCommitted(_message.Message):
     reference: _builtins.str
     """What the payment is for, exactly as given at prepare time."""
     settlement_window_id: _builtins.str
+    uetr: _builtins.str
+    """ISO 20022 UETR of the transfer."""
     @_builtins.property
     def send_amount(self) -> _common_pb2.Money: ...
     @_builtins.property
     def receive_amount(self) -> _common_pb2.Money: ...
     @_builtins.property
     def committed_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def fee(self) -> _common_pb2.Money:
+        """The scheme's fee, included in send_amount."""
+
     def __init__(
         self,
         *,
@@ -156,10 +164,12 @@ class TransferCommitted(_message.Message):
         reference: _builtins.str = ...,
         settlement_window_id: _builtins.str = ...,
         committed_at: _timestamp_pb2.Timestamp | None = ...,
+        uetr: _builtins.str = ...,
+        fee: _common_pb2.Money | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["committed_at", b"committed_at", "receive_amount", b"receive_amount", "send_amount", b"send_amount"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["committed_at", b"committed_at", "fee", b"fee", "receive_amount", b"receive_amount", "send_amount", b"send_amount"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["committed_at", b"committed_at", "payee_participant_id", b"payee_participant_id", "payer_participant_id", b"payer_participant_id", "quote_id", b"quote_id", "receive_amount", b"receive_amount", "reference", b"reference", "send_amount", b"send_amount", "settlement_window_id", b"settlement_window_id", "transfer_id", b"transfer_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["committed_at", b"committed_at", "fee", b"fee", "payee_participant_id", b"payee_participant_id", "payer_participant_id", b"payer_participant_id", "quote_id", b"quote_id", "receive_amount", b"receive_amount", "reference", b"reference", "send_amount", b"send_amount", "settlement_window_id", b"settlement_window_id", "transfer_id", b"transfer_id", "uetr", b"uetr"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -167,7 +177,9 @@ Global___TransferCommitted: _TypeAlias = TransferCommitted  # noqa: Y015
 
 @_typing.final
 class TransferAborted(_message.Message):
-    """A reserved transfer was aborted and its reservation released."""
+    """A transfer was aborted: a reserved one had its reservation released, or a
+    prepare was refused (code says why) and recorded so that a retry gets the same answer.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -177,11 +189,14 @@ class TransferAborted(_message.Message):
     SEND_AMOUNT_FIELD_NUMBER: _builtins.int
     REFERENCE_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
+    CODE_FIELD_NUMBER: _builtins.int
     transfer_id: _builtins.str
     payer_participant_id: _builtins.str
     payee_participant_id: _builtins.str
     reference: _builtins.str
     reason: _builtins.str
+    code: _builtins.str
+    """Machine reason, e.g. SANCTIONS_HIT, NET_DEBIT_CAP_EXCEEDED, ABORTED_BY_REQUEST."""
     @_builtins.property
     def send_amount(self) -> _common_pb2.Money: ...
     def __init__(
@@ -193,10 +208,11 @@ class TransferAborted(_message.Message):
         send_amount: _common_pb2.Money | None = ...,
         reference: _builtins.str = ...,
         reason: _builtins.str = ...,
+        code: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["send_amount", b"send_amount"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["payee_participant_id", b"payee_participant_id", "payer_participant_id", b"payer_participant_id", "reason", b"reason", "reference", b"reference", "send_amount", b"send_amount", "transfer_id", b"transfer_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "payee_participant_id", b"payee_participant_id", "payer_participant_id", b"payer_participant_id", "reason", b"reason", "reference", b"reference", "send_amount", b"send_amount", "transfer_id", b"transfer_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -26,15 +26,17 @@ from baylink.common.v1 import common_pb2 as baylink_dot_common_dot_v1_dot_common
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%baylink/payments/v1/participant.proto\x12\x13\x62\x61ylink.payments.v1\x1a\x1e\x62\x61ylink/common/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa9\x01\n\x0bParticipant\x12\x16\n\x0eparticipant_id\x18\x01 \x01(\t\x12.\n\x04name\x18\x02 \x01(\x0b\x32 .baylink.common.v1.LocalizedText\x12\x12\n\ncurrencies\x18\x03 \x03(\t\x12\x0e\n\x06\x61\x63tive\x18\x04 \x01(\x08\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x95\x02\n\x08Position\x12\x16\n\x0eparticipant_id\x18\x01 \x01(\t\x12\x10\n\x08\x63urrency\x18\x02 \x01(\t\x12*\n\x08position\x18\x03 \x01(\x0b\x32\x18.baylink.common.v1.Money\x12*\n\x08reserved\x18\x04 \x01(\x0b\x32\x18.baylink.common.v1.Money\x12/\n\rnet_debit_cap\x18\x05 \x01(\x0b\x32\x18.baylink.common.v1.Money\x12+\n\tavailable\x18\x06 \x01(\x0b\x32\x18.baylink.common.v1.Money\x12)\n\x05\x61s_of\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestampb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%baylink/payments/v1/participant.proto\x12\x13\x62\x61ylink.payments.v1\x1a\x1e\x62\x61ylink/common/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa1\x02\n\x0bParticipant\x12\x16\n\x0eparticipant_id\x18\x01 \x01(\t\x12.\n\x04name\x18\x02 \x01(\x0b\x32 .baylink.common.v1.LocalizedText\x12\x12\n\ncurrencies\x18\x03 \x03(\t\x12\x0e\n\x06\x61\x63tive\x18\x04 \x01(\x08\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x0cjurisdiction\x18\x06 \x01(\x0e\x32\x1f.baylink.common.v1.Jurisdiction\x12\x0b\n\x03\x62ic\x18\x07 \x01(\t\x12\x32\n\x04kind\x18\x08 \x01(\x0e\x32$.baylink.payments.v1.ParticipantKind\"\x95\x02\n\x08Position\x12\x16\n\x0eparticipant_id\x18\x01 \x01(\t\x12\x10\n\x08\x63urrency\x18\x02 \x01(\t\x12*\n\x08position\x18\x03 \x01(\x0b\x32\x18.baylink.common.v1.Money\x12*\n\x08reserved\x18\x04 \x01(\x0b\x32\x18.baylink.common.v1.Money\x12/\n\rnet_debit_cap\x18\x05 \x01(\x0b\x32\x18.baylink.common.v1.Money\x12+\n\tavailable\x18\x06 \x01(\x0b\x32\x18.baylink.common.v1.Money\x12)\n\x05\x61s_of\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*q\n\x0fParticipantKind\x12 \n\x1cPARTICIPANT_KIND_UNSPECIFIED\x10\x00\x12\x18\n\x14PARTICIPANT_KIND_PSP\x10\x01\x12\"\n\x1ePARTICIPANT_KIND_FEE_COLLECTOR\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'baylink.payments.v1.participant_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_PARTICIPANTKIND']._serialized_start=699
+  _globals['_PARTICIPANTKIND']._serialized_end=812
   _globals['_PARTICIPANT']._serialized_start=128
-  _globals['_PARTICIPANT']._serialized_end=297
-  _globals['_POSITION']._serialized_start=300
-  _globals['_POSITION']._serialized_end=577
+  _globals['_PARTICIPANT']._serialized_end=417
+  _globals['_POSITION']._serialized_start=420
+  _globals['_POSITION']._serialized_end=697
 # @@protoc_insertion_point(module_scope)

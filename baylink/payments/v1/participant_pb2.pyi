@@ -11,6 +11,7 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -21,6 +22,28 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _ParticipantKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ParticipantKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ParticipantKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    PARTICIPANT_KIND_UNSPECIFIED: _ParticipantKind.ValueType  # 0
+    PARTICIPANT_KIND_PSP: _ParticipantKind.ValueType  # 1
+    """A bank or other payment service provider."""
+    PARTICIPANT_KIND_FEE_COLLECTOR: _ParticipantKind.ValueType  # 2
+    """An account that collects fees for a public body (e.g. the registry)."""
+
+class ParticipantKind(_ParticipantKind, metaclass=_ParticipantKindEnumTypeWrapper):
+    """What a participant is to the link."""
+
+PARTICIPANT_KIND_UNSPECIFIED: ParticipantKind.ValueType  # 0
+PARTICIPANT_KIND_PSP: ParticipantKind.ValueType  # 1
+"""A bank or other payment service provider."""
+PARTICIPANT_KIND_FEE_COLLECTOR: ParticipantKind.ValueType  # 2
+"""An account that collects fees for a public body (e.g. the registry)."""
+Global___ParticipantKind: _TypeAlias = ParticipantKind  # noqa: Y015
 
 @_typing.final
 class Participant(_message.Message):
@@ -33,9 +56,17 @@ class Participant(_message.Message):
     CURRENCIES_FIELD_NUMBER: _builtins.int
     ACTIVE_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
+    JURISDICTION_FIELD_NUMBER: _builtins.int
+    BIC_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
     participant_id: _builtins.str
     active: _builtins.bool
     """Inactive participants can neither send nor receive."""
+    jurisdiction: _common_pb2.Jurisdiction.ValueType
+    """Which side of the link the participant belongs to."""
+    bic: _builtins.str
+    """ISO 9362 BIC for ISO 20022 messages; empty: the participant id is used as clearing member id."""
+    kind: Global___ParticipantKind.ValueType
     @_builtins.property
     def name(self) -> _common_pb2.LocalizedText: ...
     @_builtins.property
@@ -52,10 +83,13 @@ class Participant(_message.Message):
         currencies: _abc.Iterable[_builtins.str] | None = ...,
         active: _builtins.bool = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
+        jurisdiction: _common_pb2.Jurisdiction.ValueType = ...,
+        bic: _builtins.str = ...,
+        kind: Global___ParticipantKind.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "name", b"name"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["active", b"active", "created_at", b"created_at", "currencies", b"currencies", "name", b"name", "participant_id", b"participant_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["active", b"active", "bic", b"bic", "created_at", b"created_at", "currencies", b"currencies", "jurisdiction", b"jurisdiction", "kind", b"kind", "name", b"name", "participant_id", b"participant_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -36,6 +36,7 @@ class CreateQuoteRequest(_message.Message):
     AMOUNT_TYPE_FIELD_NUMBER: _builtins.int
     AMOUNT_FIELD_NUMBER: _builtins.int
     COUNTER_CURRENCY_FIELD_NUMBER: _builtins.int
+    AMOUNT_DECIMAL_FIELD_NUMBER: _builtins.int
     quote_id: _builtins.str
     """Chosen by the caller; a retry with the same id returns the same quote."""
     payer_participant_id: _builtins.str
@@ -48,6 +49,10 @@ class CreateQuoteRequest(_message.Message):
     def amount(self) -> _common_pb2.Money:
         """In the payer's currency for SEND, the payee's for RECEIVE."""
 
+    @_builtins.property
+    def amount_decimal(self) -> _transfer_pb2.DecimalAmount:
+        """Alternative to `amount` as a decimal string; over-precise values are refused."""
+
     def __init__(
         self,
         *,
@@ -57,10 +62,11 @@ class CreateQuoteRequest(_message.Message):
         amount_type: _transfer_pb2.AmountType.ValueType = ...,
         amount: _common_pb2.Money | None = ...,
         counter_currency: _builtins.str = ...,
+        amount_decimal: _transfer_pb2.DecimalAmount | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_decimal", b"amount_decimal"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_type", b"amount_type", "counter_currency", b"counter_currency", "payee_participant_id", b"payee_participant_id", "payer_participant_id", b"payer_participant_id", "quote_id", b"quote_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_decimal", b"amount_decimal", "amount_type", b"amount_type", "counter_currency", b"counter_currency", "payee_participant_id", b"payee_participant_id", "payer_participant_id", b"payer_participant_id", "quote_id", b"quote_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -98,6 +104,11 @@ class PrepareTransferRequest(_message.Message):
     RECEIVE_AMOUNT_FIELD_NUMBER: _builtins.int
     REFERENCE_FIELD_NUMBER: _builtins.int
     EXPIRES_AT_FIELD_NUMBER: _builtins.int
+    PAYER_PSEUDONYM_FIELD_NUMBER: _builtins.int
+    PAYER_NAME_FIELD_NUMBER: _builtins.int
+    PAYEE_NAME_FIELD_NUMBER: _builtins.int
+    SEND_AMOUNT_DECIMAL_FIELD_NUMBER: _builtins.int
+    RECEIVE_AMOUNT_DECIMAL_FIELD_NUMBER: _builtins.int
     transfer_id: _builtins.str
     """Chosen by the caller; the idempotency key."""
     quote_id: _builtins.str
@@ -106,6 +117,13 @@ class PrepareTransferRequest(_message.Message):
     payee_participant_id: _builtins.str
     reference: _builtins.str
     """What the payment is for, as the payee will match it."""
+    payer_pseudonym: _builtins.str
+    """Keyed pseudonym of the paying person (HMAC of their identifier, never the raw number):
+    per-person corridor limits and velocity checks count on it. Required.
+    """
+    payer_name: _builtins.str
+    """Names screened against the sanctions list; the payer's is required."""
+    payee_name: _builtins.str
     @_builtins.property
     def send_amount(self) -> _common_pb2.Money: ...
     @_builtins.property
@@ -114,6 +132,12 @@ class PrepareTransferRequest(_message.Message):
     def expires_at(self) -> _timestamp_pb2.Timestamp:
         """The reservation is released if not committed by then. Unset: the service default."""
 
+    @_builtins.property
+    def send_amount_decimal(self) -> _transfer_pb2.DecimalAmount:
+        """Alternatives to send_amount / receive_amount as decimal strings."""
+
+    @_builtins.property
+    def receive_amount_decimal(self) -> _transfer_pb2.DecimalAmount: ...
     def __init__(
         self,
         *,
@@ -125,10 +149,15 @@ class PrepareTransferRequest(_message.Message):
         receive_amount: _common_pb2.Money | None = ...,
         reference: _builtins.str = ...,
         expires_at: _timestamp_pb2.Timestamp | None = ...,
+        payer_pseudonym: _builtins.str = ...,
+        payer_name: _builtins.str = ...,
+        payee_name: _builtins.str = ...,
+        send_amount_decimal: _transfer_pb2.DecimalAmount | None = ...,
+        receive_amount_decimal: _transfer_pb2.DecimalAmount | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["expires_at", b"expires_at", "receive_amount", b"receive_amount", "send_amount", b"send_amount"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["expires_at", b"expires_at", "receive_amount", b"receive_amount", "receive_amount_decimal", b"receive_amount_decimal", "send_amount", b"send_amount", "send_amount_decimal", b"send_amount_decimal"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["expires_at", b"expires_at", "payee_participant_id", b"payee_participant_id", "payer_participant_id", b"payer_participant_id", "quote_id", b"quote_id", "receive_amount", b"receive_amount", "reference", b"reference", "send_amount", b"send_amount", "transfer_id", b"transfer_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["expires_at", b"expires_at", "payee_name", b"payee_name", "payee_participant_id", b"payee_participant_id", "payer_name", b"payer_name", "payer_participant_id", b"payer_participant_id", "payer_pseudonym", b"payer_pseudonym", "quote_id", b"quote_id", "receive_amount", b"receive_amount", "receive_amount_decimal", b"receive_amount_decimal", "reference", b"reference", "send_amount", b"send_amount", "send_amount_decimal", b"send_amount_decimal", "transfer_id", b"transfer_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -351,7 +380,14 @@ class CreateParticipantRequest(_message.Message):
     PARTICIPANT_ID_FIELD_NUMBER: _builtins.int
     NAME_FIELD_NUMBER: _builtins.int
     CURRENCIES_FIELD_NUMBER: _builtins.int
+    JURISDICTION_FIELD_NUMBER: _builtins.int
+    BIC_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
     participant_id: _builtins.str
+    jurisdiction: _common_pb2.Jurisdiction.ValueType
+    bic: _builtins.str
+    """ISO 9362 BIC, optional."""
+    kind: _participant_pb2.ParticipantKind.ValueType
     @_builtins.property
     def name(self) -> _common_pb2.LocalizedText: ...
     @_builtins.property
@@ -364,10 +400,13 @@ class CreateParticipantRequest(_message.Message):
         participant_id: _builtins.str = ...,
         name: _common_pb2.LocalizedText | None = ...,
         currencies: _abc.Iterable[_builtins.str] | None = ...,
+        jurisdiction: _common_pb2.Jurisdiction.ValueType = ...,
+        bic: _builtins.str = ...,
+        kind: _participant_pb2.ParticipantKind.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["currencies", b"currencies", "name", b"name", "participant_id", b"participant_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bic", b"bic", "currencies", b"currencies", "jurisdiction", b"jurisdiction", "kind", b"kind", "name", b"name", "participant_id", b"participant_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -675,23 +714,152 @@ class ExportIso20022Response(_message.Message):
     DOCUMENT_FIELD_NUMBER: _builtins.int
     MESSAGE_DEFINITION_FIELD_NUMBER: _builtins.int
     MESSAGE_ID_FIELD_NUMBER: _builtins.int
+    SCHEMA_VALIDATED_FIELD_NUMBER: _builtins.int
+    UETR_FIELD_NUMBER: _builtins.int
     document: _builtins.bytes
     """The XML document, UTF-8."""
     message_definition: _builtins.str
     """The message definition it follows, e.g. "pacs.008.001.08"."""
     message_id: _builtins.str
     """The message's own identifier (GrpHdr/MsgId)."""
+    schema_validated: _builtins.bool
+    """True when the document was validated against the official XSD shipped with the service."""
+    uetr: _builtins.str
+    """The transfer's UETR."""
     def __init__(
         self,
         *,
         document: _builtins.bytes = ...,
         message_definition: _builtins.str = ...,
         message_id: _builtins.str = ...,
+        schema_validated: _builtins.bool = ...,
+        uetr: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["document", b"document", "message_definition", b"message_definition", "message_id", b"message_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["document", b"document", "message_definition", b"message_definition", "message_id", b"message_id", "schema_validated", b"schema_validated", "uetr", b"uetr"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ExportIso20022Response: _TypeAlias = ExportIso20022Response  # noqa: Y015
+
+@_typing.final
+class ListParticipantsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListParticipantsRequest: _TypeAlias = ListParticipantsRequest  # noqa: Y015
+
+@_typing.final
+class ListParticipantsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PARTICIPANTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def participants(self) -> _containers.RepeatedCompositeFieldContainer[_participant_pb2.Participant]: ...
+    def __init__(
+        self,
+        *,
+        participants: _abc.Iterable[_participant_pb2.Participant] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["participants", b"participants"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListParticipantsResponse: _TypeAlias = ListParticipantsResponse  # noqa: Y015
+
+@_typing.final
+class ListSettlementWindowsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATES_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    limit: _builtins.int
+    """At most this many; 0 means the server default."""
+    @_builtins.property
+    def states(self) -> _containers.RepeatedScalarFieldContainer[_settlement_pb2.SettlementWindowState.ValueType]:
+        """Only windows in these states; empty: all."""
+
+    def __init__(
+        self,
+        *,
+        states: _abc.Iterable[_settlement_pb2.SettlementWindowState.ValueType] | None = ...,
+        limit: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["limit", b"limit", "states", b"states"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSettlementWindowsRequest: _TypeAlias = ListSettlementWindowsRequest  # noqa: Y015
+
+@_typing.final
+class ListSettlementWindowsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WINDOWS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def windows(self) -> _containers.RepeatedCompositeFieldContainer[_settlement_pb2.SettlementWindow]: ...
+    def __init__(
+        self,
+        *,
+        windows: _abc.Iterable[_settlement_pb2.SettlementWindow] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["windows", b"windows"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSettlementWindowsResponse: _TypeAlias = ListSettlementWindowsResponse  # noqa: Y015
+
+@_typing.final
+class SettleSettlementWindowRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SETTLEMENT_WINDOW_ID_FIELD_NUMBER: _builtins.int
+    settlement_window_id: _builtins.str
+    """Must be a closed window."""
+    def __init__(
+        self,
+        *,
+        settlement_window_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["settlement_window_id", b"settlement_window_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SettleSettlementWindowRequest: _TypeAlias = SettleSettlementWindowRequest  # noqa: Y015
+
+@_typing.final
+class SettleSettlementWindowResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REPORT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def report(self) -> _settlement_pb2.SettlementReport: ...
+    def __init__(
+        self,
+        *,
+        report: _settlement_pb2.SettlementReport | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["report", b"report"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["report", b"report"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SettleSettlementWindowResponse: _TypeAlias = SettleSettlementWindowResponse  # noqa: Y015

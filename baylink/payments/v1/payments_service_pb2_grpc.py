@@ -108,6 +108,21 @@ class PaymentsServiceStub:
                 request_serializer=baylink_dot_payments_dot_v1_dot_payments__service__pb2.ExportIso20022Request.SerializeToString,
                 response_deserializer=baylink_dot_payments_dot_v1_dot_payments__service__pb2.ExportIso20022Response.FromString,
                 _registered_method=True)
+        self.ListParticipants = channel.unary_unary(
+                '/baylink.payments.v1.PaymentsService/ListParticipants',
+                request_serializer=baylink_dot_payments_dot_v1_dot_payments__service__pb2.ListParticipantsRequest.SerializeToString,
+                response_deserializer=baylink_dot_payments_dot_v1_dot_payments__service__pb2.ListParticipantsResponse.FromString,
+                _registered_method=True)
+        self.ListSettlementWindows = channel.unary_unary(
+                '/baylink.payments.v1.PaymentsService/ListSettlementWindows',
+                request_serializer=baylink_dot_payments_dot_v1_dot_payments__service__pb2.ListSettlementWindowsRequest.SerializeToString,
+                response_deserializer=baylink_dot_payments_dot_v1_dot_payments__service__pb2.ListSettlementWindowsResponse.FromString,
+                _registered_method=True)
+        self.SettleSettlementWindow = channel.unary_unary(
+                '/baylink.payments.v1.PaymentsService/SettleSettlementWindow',
+                request_serializer=baylink_dot_payments_dot_v1_dot_payments__service__pb2.SettleSettlementWindowRequest.SerializeToString,
+                response_deserializer=baylink_dot_payments_dot_v1_dot_payments__service__pb2.SettleSettlementWindowResponse.FromString,
+                _registered_method=True)
 
 
 class PaymentsServiceServicer:
@@ -215,6 +230,27 @@ class PaymentsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListParticipants(self, request, context):
+        """Lists the participants.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSettlementWindows(self, request, context):
+        """Lists settlement windows, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SettleSettlementWindow(self, request, context):
+        """Posts a closed window's net positions as settled (the money moved outside the link).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PaymentsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -287,6 +323,21 @@ def add_PaymentsServiceServicer_to_server(servicer, server):
                     servicer.ExportIso20022,
                     request_deserializer=baylink_dot_payments_dot_v1_dot_payments__service__pb2.ExportIso20022Request.FromString,
                     response_serializer=baylink_dot_payments_dot_v1_dot_payments__service__pb2.ExportIso20022Response.SerializeToString,
+            ),
+            'ListParticipants': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListParticipants,
+                    request_deserializer=baylink_dot_payments_dot_v1_dot_payments__service__pb2.ListParticipantsRequest.FromString,
+                    response_serializer=baylink_dot_payments_dot_v1_dot_payments__service__pb2.ListParticipantsResponse.SerializeToString,
+            ),
+            'ListSettlementWindows': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSettlementWindows,
+                    request_deserializer=baylink_dot_payments_dot_v1_dot_payments__service__pb2.ListSettlementWindowsRequest.FromString,
+                    response_serializer=baylink_dot_payments_dot_v1_dot_payments__service__pb2.ListSettlementWindowsResponse.SerializeToString,
+            ),
+            'SettleSettlementWindow': grpc.unary_unary_rpc_method_handler(
+                    servicer.SettleSettlementWindow,
+                    request_deserializer=baylink_dot_payments_dot_v1_dot_payments__service__pb2.SettleSettlementWindowRequest.FromString,
+                    response_serializer=baylink_dot_payments_dot_v1_dot_payments__service__pb2.SettleSettlementWindowResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -671,6 +722,87 @@ class PaymentsService:
             '/baylink.payments.v1.PaymentsService/ExportIso20022',
             baylink_dot_payments_dot_v1_dot_payments__service__pb2.ExportIso20022Request.SerializeToString,
             baylink_dot_payments_dot_v1_dot_payments__service__pb2.ExportIso20022Response.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListParticipants(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baylink.payments.v1.PaymentsService/ListParticipants',
+            baylink_dot_payments_dot_v1_dot_payments__service__pb2.ListParticipantsRequest.SerializeToString,
+            baylink_dot_payments_dot_v1_dot_payments__service__pb2.ListParticipantsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSettlementWindows(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baylink.payments.v1.PaymentsService/ListSettlementWindows',
+            baylink_dot_payments_dot_v1_dot_payments__service__pb2.ListSettlementWindowsRequest.SerializeToString,
+            baylink_dot_payments_dot_v1_dot_payments__service__pb2.ListSettlementWindowsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SettleSettlementWindow(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baylink.payments.v1.PaymentsService/SettleSettlementWindow',
+            baylink_dot_payments_dot_v1_dot_payments__service__pb2.SettleSettlementWindowRequest.SerializeToString,
+            baylink_dot_payments_dot_v1_dot_payments__service__pb2.SettleSettlementWindowResponse.FromString,
             options,
             channel_credentials,
             insecure,

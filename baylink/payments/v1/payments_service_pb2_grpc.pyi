@@ -68,6 +68,12 @@ class PaymentsServiceStub:
     """Returns a window's net positions (provisional while it is open)."""
     ExportIso20022: _grpc.UnaryUnaryMultiCallable[_payments_service_pb2.ExportIso20022Request, _payments_service_pb2.ExportIso20022Response]
     """Renders a transfer as an ISO 20022 message for banks outside the link."""
+    ListParticipants: _grpc.UnaryUnaryMultiCallable[_payments_service_pb2.ListParticipantsRequest, _payments_service_pb2.ListParticipantsResponse]
+    """Lists the participants."""
+    ListSettlementWindows: _grpc.UnaryUnaryMultiCallable[_payments_service_pb2.ListSettlementWindowsRequest, _payments_service_pb2.ListSettlementWindowsResponse]
+    """Lists settlement windows, newest first."""
+    SettleSettlementWindow: _grpc.UnaryUnaryMultiCallable[_payments_service_pb2.SettleSettlementWindowRequest, _payments_service_pb2.SettleSettlementWindowResponse]
+    """Posts a closed window's net positions as settled (the money moved outside the link)."""
 
 @_typing.type_check_only
 class PaymentsServiceAsyncStub(PaymentsServiceStub):
@@ -106,6 +112,12 @@ class PaymentsServiceAsyncStub(PaymentsServiceStub):
     """Returns a window's net positions (provisional while it is open)."""
     ExportIso20022: _aio.UnaryUnaryMultiCallable[_payments_service_pb2.ExportIso20022Request, _payments_service_pb2.ExportIso20022Response]  # type: ignore[assignment]
     """Renders a transfer as an ISO 20022 message for banks outside the link."""
+    ListParticipants: _aio.UnaryUnaryMultiCallable[_payments_service_pb2.ListParticipantsRequest, _payments_service_pb2.ListParticipantsResponse]  # type: ignore[assignment]
+    """Lists the participants."""
+    ListSettlementWindows: _aio.UnaryUnaryMultiCallable[_payments_service_pb2.ListSettlementWindowsRequest, _payments_service_pb2.ListSettlementWindowsResponse]  # type: ignore[assignment]
+    """Lists settlement windows, newest first."""
+    SettleSettlementWindow: _aio.UnaryUnaryMultiCallable[_payments_service_pb2.SettleSettlementWindowRequest, _payments_service_pb2.SettleSettlementWindowResponse]  # type: ignore[assignment]
+    """Posts a closed window's net positions as settled (the money moved outside the link)."""
 
 class PaymentsServiceServicer(metaclass=_abc_1.ABCMeta):
     """Transfers are idempotent on transfer_id: repeating a request with the same id
@@ -225,5 +237,29 @@ class PaymentsServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_payments_service_pb2.ExportIso20022Response, _abc.Awaitable[_payments_service_pb2.ExportIso20022Response]]:
         """Renders a transfer as an ISO 20022 message for banks outside the link."""
+
+    @_abc_1.abstractmethod
+    def ListParticipants(
+        self,
+        request: _payments_service_pb2.ListParticipantsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payments_service_pb2.ListParticipantsResponse, _abc.Awaitable[_payments_service_pb2.ListParticipantsResponse]]:
+        """Lists the participants."""
+
+    @_abc_1.abstractmethod
+    def ListSettlementWindows(
+        self,
+        request: _payments_service_pb2.ListSettlementWindowsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payments_service_pb2.ListSettlementWindowsResponse, _abc.Awaitable[_payments_service_pb2.ListSettlementWindowsResponse]]:
+        """Lists settlement windows, newest first."""
+
+    @_abc_1.abstractmethod
+    def SettleSettlementWindow(
+        self,
+        request: _payments_service_pb2.SettleSettlementWindowRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payments_service_pb2.SettleSettlementWindowResponse, _abc.Awaitable[_payments_service_pb2.SettleSettlementWindowResponse]]:
+        """Posts a closed window's net positions as settled (the money moved outside the link)."""
 
 def add_PaymentsServiceServicer_to_server(servicer: PaymentsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -26,21 +26,21 @@ from baylink.common.v1 import common_pb2 as baylink_dot_common_dot_v1_dot_common
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$baylink/payments/v1/settlement.proto\x12\x13\x62\x61ylink.payments.v1\x1a\x1e\x62\x61ylink/common/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd9\x01\n\x10SettlementWindow\x12\x1c\n\x14settlement_window_id\x18\x01 \x01(\t\x12\x39\n\x05state\x18\x02 \x01(\x0e\x32*.baylink.payments.v1.SettlementWindowState\x12-\n\topened_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tclosed_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06reason\x18\x05 \x01(\t\"u\n\x15NetSettlementPosition\x12\x16\n\x0eparticipant_id\x18\x01 \x01(\t\x12,\n\nnet_amount\x18\x02 \x01(\x0b\x32\x18.baylink.common.v1.Money\x12\x16\n\x0etransfer_count\x18\x03 \x01(\x03\"\xa0\x01\n\x10SettlementReport\x12\x35\n\x06window\x18\x01 \x01(\x0b\x32%.baylink.payments.v1.SettlementWindow\x12=\n\tpositions\x18\x02 \x03(\x0b\x32*.baylink.payments.v1.NetSettlementPosition\x12\x16\n\x0etransfer_count\x18\x03 \x01(\x03*\x86\x01\n\x15SettlementWindowState\x12\'\n#SETTLEMENT_WINDOW_STATE_UNSPECIFIED\x10\x00\x12 \n\x1cSETTLEMENT_WINDOW_STATE_OPEN\x10\x01\x12\"\n\x1eSETTLEMENT_WINDOW_STATE_CLOSED\x10\x02*\x84\x01\n\x13Iso20022MessageType\x12%\n!ISO20022_MESSAGE_TYPE_UNSPECIFIED\x10\x00\x12\"\n\x1eISO20022_MESSAGE_TYPE_PACS_008\x10\x01\x12\"\n\x1eISO20022_MESSAGE_TYPE_PACS_002\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$baylink/payments/v1/settlement.proto\x12\x13\x62\x61ylink.payments.v1\x1a\x1e\x62\x61ylink/common/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x89\x02\n\x10SettlementWindow\x12\x1c\n\x14settlement_window_id\x18\x01 \x01(\t\x12\x39\n\x05state\x18\x02 \x01(\x0e\x32*.baylink.payments.v1.SettlementWindowState\x12-\n\topened_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tclosed_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12.\n\nsettled_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"u\n\x15NetSettlementPosition\x12\x16\n\x0eparticipant_id\x18\x01 \x01(\t\x12,\n\nnet_amount\x18\x02 \x01(\x0b\x32\x18.baylink.common.v1.Money\x12\x16\n\x0etransfer_count\x18\x03 \x01(\x03\"\xa0\x01\n\x10SettlementReport\x12\x35\n\x06window\x18\x01 \x01(\x0b\x32%.baylink.payments.v1.SettlementWindow\x12=\n\tpositions\x18\x02 \x03(\x0b\x32*.baylink.payments.v1.NetSettlementPosition\x12\x16\n\x0etransfer_count\x18\x03 \x01(\x03*\xab\x01\n\x15SettlementWindowState\x12\'\n#SETTLEMENT_WINDOW_STATE_UNSPECIFIED\x10\x00\x12 \n\x1cSETTLEMENT_WINDOW_STATE_OPEN\x10\x01\x12\"\n\x1eSETTLEMENT_WINDOW_STATE_CLOSED\x10\x02\x12#\n\x1fSETTLEMENT_WINDOW_STATE_SETTLED\x10\x03*\x84\x01\n\x13Iso20022MessageType\x12%\n!ISO20022_MESSAGE_TYPE_UNSPECIFIED\x10\x00\x12\"\n\x1eISO20022_MESSAGE_TYPE_PACS_008\x10\x01\x12\"\n\x1eISO20022_MESSAGE_TYPE_PACS_002\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'baylink.payments.v1.settlement_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SETTLEMENTWINDOWSTATE']._serialized_start=629
-  _globals['_SETTLEMENTWINDOWSTATE']._serialized_end=763
-  _globals['_ISO20022MESSAGETYPE']._serialized_start=766
-  _globals['_ISO20022MESSAGETYPE']._serialized_end=898
+  _globals['_SETTLEMENTWINDOWSTATE']._serialized_start=677
+  _globals['_SETTLEMENTWINDOWSTATE']._serialized_end=848
+  _globals['_ISO20022MESSAGETYPE']._serialized_start=851
+  _globals['_ISO20022MESSAGETYPE']._serialized_end=983
   _globals['_SETTLEMENTWINDOW']._serialized_start=127
-  _globals['_SETTLEMENTWINDOW']._serialized_end=344
-  _globals['_NETSETTLEMENTPOSITION']._serialized_start=346
-  _globals['_NETSETTLEMENTPOSITION']._serialized_end=463
-  _globals['_SETTLEMENTREPORT']._serialized_start=466
-  _globals['_SETTLEMENTREPORT']._serialized_end=626
+  _globals['_SETTLEMENTWINDOW']._serialized_end=392
+  _globals['_NETSETTLEMENTPOSITION']._serialized_start=394
+  _globals['_NETSETTLEMENTPOSITION']._serialized_end=511
+  _globals['_SETTLEMENTREPORT']._serialized_start=514
+  _globals['_SETTLEMENTREPORT']._serialized_end=674
 # @@protoc_insertion_point(module_scope)

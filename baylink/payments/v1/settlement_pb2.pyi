@@ -34,6 +34,8 @@ class _SettlementWindowStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[
     """Committed transfers are being added to it."""
     SETTLEMENT_WINDOW_STATE_CLOSED: _SettlementWindowState.ValueType  # 2
     """No more transfers; its report is final."""
+    SETTLEMENT_WINDOW_STATE_SETTLED: _SettlementWindowState.ValueType  # 3
+    """Its net positions were settled and posted against the participants' positions."""
 
 class SettlementWindowState(_SettlementWindowState, metaclass=_SettlementWindowStateEnumTypeWrapper): ...
 
@@ -42,6 +44,8 @@ SETTLEMENT_WINDOW_STATE_OPEN: SettlementWindowState.ValueType  # 1
 """Committed transfers are being added to it."""
 SETTLEMENT_WINDOW_STATE_CLOSED: SettlementWindowState.ValueType  # 2
 """No more transfers; its report is final."""
+SETTLEMENT_WINDOW_STATE_SETTLED: SettlementWindowState.ValueType  # 3
+"""Its net positions were settled and posted against the participants' positions."""
 Global___SettlementWindowState: _TypeAlias = SettlementWindowState  # noqa: Y015
 
 class _Iso20022MessageType:
@@ -75,6 +79,7 @@ class SettlementWindow(_message.Message):
     OPENED_AT_FIELD_NUMBER: _builtins.int
     CLOSED_AT_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
+    SETTLED_AT_FIELD_NUMBER: _builtins.int
     settlement_window_id: _builtins.str
     state: Global___SettlementWindowState.ValueType
     reason: _builtins.str
@@ -85,6 +90,10 @@ class SettlementWindow(_message.Message):
     def closed_at(self) -> _timestamp_pb2.Timestamp:
         """Unset while open."""
 
+    @_builtins.property
+    def settled_at(self) -> _timestamp_pb2.Timestamp:
+        """Unset until settled."""
+
     def __init__(
         self,
         *,
@@ -93,10 +102,11 @@ class SettlementWindow(_message.Message):
         opened_at: _timestamp_pb2.Timestamp | None = ...,
         closed_at: _timestamp_pb2.Timestamp | None = ...,
         reason: _builtins.str = ...,
+        settled_at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["closed_at", b"closed_at", "opened_at", b"opened_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["closed_at", b"closed_at", "opened_at", b"opened_at", "settled_at", b"settled_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["closed_at", b"closed_at", "opened_at", b"opened_at", "reason", b"reason", "settlement_window_id", b"settlement_window_id", "state", b"state"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["closed_at", b"closed_at", "opened_at", b"opened_at", "reason", b"reason", "settled_at", b"settled_at", "settlement_window_id", b"settlement_window_id", "state", b"state"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

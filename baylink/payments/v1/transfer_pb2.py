@@ -26,21 +26,23 @@ from baylink.common.v1 import common_pb2 as baylink_dot_common_dot_v1_dot_common
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"baylink/payments/v1/transfer.proto\x12\x13\x62\x61ylink.payments.v1\x1a\x1e\x62\x61ylink/common/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"v\n\x04Rate\x12\x17\n\x0fsource_currency\x18\x01 \x01(\t\x12\x17\n\x0ftarget_currency\x18\x02 \x01(\t\x12\x0c\n\x04rate\x18\x03 \x01(\t\x12.\n\nvalid_from\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xe6\x02\n\x05Quote\x12\x10\n\x08quote_id\x18\x01 \x01(\t\x12\x1c\n\x14payer_participant_id\x18\x02 \x01(\t\x12\x1c\n\x14payee_participant_id\x18\x03 \x01(\t\x12-\n\x0bsend_amount\x18\x04 \x01(\x0b\x32\x18.baylink.common.v1.Money\x12\x30\n\x0ereceive_amount\x18\x05 \x01(\x0b\x32\x18.baylink.common.v1.Money\x12%\n\x03\x66\x65\x65\x18\x06 \x01(\x0b\x32\x18.baylink.common.v1.Money\x12\'\n\x04rate\x18\x07 \x01(\x0b\x32\x19.baylink.payments.v1.Rate\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x8b\x04\n\x08Transfer\x12\x13\n\x0btransfer_id\x18\x01 \x01(\t\x12\x10\n\x08quote_id\x18\x02 \x01(\t\x12\x1c\n\x14payer_participant_id\x18\x03 \x01(\t\x12\x1c\n\x14payee_participant_id\x18\x04 \x01(\t\x12-\n\x0bsend_amount\x18\x05 \x01(\x0b\x32\x18.baylink.common.v1.Money\x12\x30\n\x0ereceive_amount\x18\x06 \x01(\x0b\x32\x18.baylink.common.v1.Money\x12\x11\n\treference\x18\x07 \x01(\t\x12\x31\n\x05state\x18\x08 \x01(\x0e\x32\".baylink.payments.v1.TransferState\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0breserved_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x63ompleted_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0c\x61\x62ort_reason\x18\r \x01(\t\x12\x1c\n\x14settlement_window_id\x18\x0e \x01(\t*\xbf\x01\n\rTransferState\x12\x1e\n\x1aTRANSFER_STATE_UNSPECIFIED\x10\x00\x12\x1b\n\x17TRANSFER_STATE_RECEIVED\x10\x01\x12\x1b\n\x17TRANSFER_STATE_RESERVED\x10\x02\x12\x1c\n\x18TRANSFER_STATE_COMMITTED\x10\x03\x12\x1a\n\x16TRANSFER_STATE_ABORTED\x10\x04\x12\x1a\n\x16TRANSFER_STATE_EXPIRED\x10\x05*X\n\nAmountType\x12\x1b\n\x17\x41MOUNT_TYPE_UNSPECIFIED\x10\x00\x12\x14\n\x10\x41MOUNT_TYPE_SEND\x10\x01\x12\x17\n\x13\x41MOUNT_TYPE_RECEIVE\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"baylink/payments/v1/transfer.proto\x12\x13\x62\x61ylink.payments.v1\x1a\x1e\x62\x61ylink/common/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf9\x01\n\x04Rate\x12\x17\n\x0fsource_currency\x18\x01 \x01(\t\x12\x17\n\x0ftarget_currency\x18\x02 \x01(\t\x12\x0c\n\x04rate\x18\x03 \x01(\t\x12.\n\nvalid_from\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bvalid_until\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nspread_bps\x18\x06 \x01(\r\x12+\n\tfee_fixed\x18\x07 \x01(\x0b\x32\x18.baylink.common.v1.Money\x12\x0f\n\x07\x66\x65\x65_bps\x18\x08 \x01(\r\"0\n\rDecimalAmount\x12\x10\n\x08\x63urrency\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"\xb3\x03\n\x05Quote\x12\x10\n\x08quote_id\x18\x01 \x01(\t\x12\x1c\n\x14payer_participant_id\x18\x02 \x01(\t\x12\x1c\n\x14payee_participant_id\x18\x03 \x01(\t\x12-\n\x0bsend_amount\x18\x04 \x01(\x0b\x32\x18.baylink.common.v1.Money\x12\x30\n\x0ereceive_amount\x18\x05 \x01(\x0b\x32\x18.baylink.common.v1.Money\x12%\n\x03\x66\x65\x65\x18\x06 \x01(\x0b\x32\x18.baylink.common.v1.Money\x12\'\n\x04rate\x18\x07 \x01(\x0b\x32\x19.baylink.payments.v1.Rate\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rcustomer_rate\x18\n \x01(\t\x12\x34\n\x0b\x61mount_type\x18\x0b \x01(\x0e\x32\x1f.baylink.payments.v1.AmountType\"\x84\x05\n\x08Transfer\x12\x13\n\x0btransfer_id\x18\x01 \x01(\t\x12\x10\n\x08quote_id\x18\x02 \x01(\t\x12\x1c\n\x14payer_participant_id\x18\x03 \x01(\t\x12\x1c\n\x14payee_participant_id\x18\x04 \x01(\t\x12-\n\x0bsend_amount\x18\x05 \x01(\x0b\x32\x18.baylink.common.v1.Money\x12\x30\n\x0ereceive_amount\x18\x06 \x01(\x0b\x32\x18.baylink.common.v1.Money\x12\x11\n\treference\x18\x07 \x01(\t\x12\x31\n\x05state\x18\x08 \x01(\x0e\x32\".baylink.payments.v1.TransferState\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0breserved_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x63ompleted_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0c\x61\x62ort_reason\x18\r \x01(\t\x12\x1c\n\x14settlement_window_id\x18\x0e \x01(\t\x12\x17\n\x0fpayer_pseudonym\x18\x0f \x01(\t\x12\x0c\n\x04uetr\x18\x10 \x01(\t\x12%\n\x03\x66\x65\x65\x18\x11 \x01(\x0b\x32\x18.baylink.common.v1.Money\x12\x12\n\nabort_code\x18\x12 \x01(\t\x12\x15\n\rcustomer_rate\x18\x13 \x01(\t*\xbf\x01\n\rTransferState\x12\x1e\n\x1aTRANSFER_STATE_UNSPECIFIED\x10\x00\x12\x1b\n\x17TRANSFER_STATE_RECEIVED\x10\x01\x12\x1b\n\x17TRANSFER_STATE_RESERVED\x10\x02\x12\x1c\n\x18TRANSFER_STATE_COMMITTED\x10\x03\x12\x1a\n\x16TRANSFER_STATE_ABORTED\x10\x04\x12\x1a\n\x16TRANSFER_STATE_EXPIRED\x10\x05*X\n\nAmountType\x12\x1b\n\x17\x41MOUNT_TYPE_UNSPECIFIED\x10\x00\x12\x14\n\x10\x41MOUNT_TYPE_SEND\x10\x01\x12\x17\n\x13\x41MOUNT_TYPE_RECEIVE\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'baylink.payments.v1.transfer_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_TRANSFERSTATE']._serialized_start=1132
-  _globals['_TRANSFERSTATE']._serialized_end=1323
-  _globals['_AMOUNTTYPE']._serialized_start=1325
-  _globals['_AMOUNTTYPE']._serialized_end=1413
-  _globals['_RATE']._serialized_start=124
-  _globals['_RATE']._serialized_end=242
-  _globals['_QUOTE']._serialized_start=245
-  _globals['_QUOTE']._serialized_end=603
-  _globals['_TRANSFER']._serialized_start=606
-  _globals['_TRANSFER']._serialized_end=1129
+  _globals['_TRANSFERSTATE']._serialized_start=1512
+  _globals['_TRANSFERSTATE']._serialized_end=1703
+  _globals['_AMOUNTTYPE']._serialized_start=1705
+  _globals['_AMOUNTTYPE']._serialized_end=1793
+  _globals['_RATE']._serialized_start=125
+  _globals['_RATE']._serialized_end=374
+  _globals['_DECIMALAMOUNT']._serialized_start=376
+  _globals['_DECIMALAMOUNT']._serialized_end=424
+  _globals['_QUOTE']._serialized_start=427
+  _globals['_QUOTE']._serialized_end=862
+  _globals['_TRANSFER']._serialized_start=865
+  _globals['_TRANSFER']._serialized_end=1509
 # @@protoc_insertion_point(module_scope)

@@ -85,14 +85,30 @@ class Rate(_message.Message):
     TARGET_CURRENCY_FIELD_NUMBER: _builtins.int
     RATE_FIELD_NUMBER: _builtins.int
     VALID_FROM_FIELD_NUMBER: _builtins.int
+    VALID_UNTIL_FIELD_NUMBER: _builtins.int
+    SPREAD_BPS_FIELD_NUMBER: _builtins.int
+    FEE_FIXED_FIELD_NUMBER: _builtins.int
+    FEE_BPS_FIELD_NUMBER: _builtins.int
     source_currency: _builtins.str
     """ISO 4217 codes."""
     target_currency: _builtins.str
     rate: _builtins.str
     """Decimal string (e.g. "0.9215"), parsed as Decimal; never a float."""
+    spread_bps: _builtins.int
+    """The scheme's margin in basis points: the customer rate is rate * (1 - spread_bps / 10000)."""
+    fee_bps: _builtins.int
+    """Proportional fee in basis points of the principal, on top of fee_fixed."""
     @_builtins.property
     def valid_from(self) -> _timestamp_pb2.Timestamp:
         """When this rate took effect."""
+
+    @_builtins.property
+    def valid_until(self) -> _timestamp_pb2.Timestamp:
+        """When it stops applying; unset: until a newer rate takes effect."""
+
+    @_builtins.property
+    def fee_fixed(self) -> _common_pb2.Money:
+        """Fixed fee per transfer, in source_currency."""
 
     def __init__(
         self,
@@ -101,14 +117,47 @@ class Rate(_message.Message):
         target_currency: _builtins.str = ...,
         rate: _builtins.str = ...,
         valid_from: _timestamp_pb2.Timestamp | None = ...,
+        valid_until: _timestamp_pb2.Timestamp | None = ...,
+        spread_bps: _builtins.int = ...,
+        fee_fixed: _common_pb2.Money | None = ...,
+        fee_bps: _builtins.int = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["valid_from", b"valid_from"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["fee_fixed", b"fee_fixed", "valid_from", b"valid_from", "valid_until", b"valid_until"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["rate", b"rate", "source_currency", b"source_currency", "target_currency", b"target_currency", "valid_from", b"valid_from"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["fee_bps", b"fee_bps", "fee_fixed", b"fee_fixed", "rate", b"rate", "source_currency", b"source_currency", "spread_bps", b"spread_bps", "target_currency", b"target_currency", "valid_from", b"valid_from", "valid_until", b"valid_until"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Rate: _TypeAlias = Rate  # noqa: Y015
+
+@_typing.final
+class DecimalAmount(_message.Message):
+    """An amount as a decimal string in major units (e.g. "12.50"), for callers that
+    hold amounts as decimals: more decimal places than the currency's ISO 4217
+    exponent are refused, never rounded.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CURRENCY_FIELD_NUMBER: _builtins.int
+    VALUE_FIELD_NUMBER: _builtins.int
+    currency: _builtins.str
+    """ISO 4217 alphabetic code."""
+    value: _builtins.str
+    """Decimal string, e.g. "12.50"; no exponent notation, no thousands separators."""
+    def __init__(
+        self,
+        *,
+        currency: _builtins.str = ...,
+        value: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["currency", b"currency", "value", b"value"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DecimalAmount: _TypeAlias = DecimalAmount  # noqa: Y015
 
 @_typing.final
 class Quote(_message.Message):
@@ -125,9 +174,14 @@ class Quote(_message.Message):
     RATE_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
     EXPIRES_AT_FIELD_NUMBER: _builtins.int
+    CUSTOMER_RATE_FIELD_NUMBER: _builtins.int
+    AMOUNT_TYPE_FIELD_NUMBER: _builtins.int
     quote_id: _builtins.str
     payer_participant_id: _builtins.str
     payee_participant_id: _builtins.str
+    customer_rate: _builtins.str
+    """The customer rate applied (mid rate less the spread), a decimal string."""
+    amount_type: Global___AmountType.ValueType
     @_builtins.property
     def send_amount(self) -> _common_pb2.Money:
         """What the payer's position is debited, fee included."""
@@ -162,10 +216,12 @@ class Quote(_message.Message):
         rate: Global___Rate | None = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
         expires_at: _timestamp_pb2.Timestamp | None = ...,
+        customer_rate: _builtins.str = ...,
+        amount_type: Global___AmountType.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "expires_at", b"expires_at", "fee", b"fee", "rate", b"rate", "receive_amount", b"receive_amount", "send_amount", b"send_amount"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "expires_at", b"expires_at", "fee", b"fee", "payee_participant_id", b"payee_participant_id", "payer_participant_id", b"payer_participant_id", "quote_id", b"quote_id", "rate", b"rate", "receive_amount", b"receive_amount", "send_amount", b"send_amount"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_type", b"amount_type", "created_at", b"created_at", "customer_rate", b"customer_rate", "expires_at", b"expires_at", "fee", b"fee", "payee_participant_id", b"payee_participant_id", "payer_participant_id", b"payer_participant_id", "quote_id", b"quote_id", "rate", b"rate", "receive_amount", b"receive_amount", "send_amount", b"send_amount"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -191,6 +247,11 @@ class Transfer(_message.Message):
     EXPIRES_AT_FIELD_NUMBER: _builtins.int
     ABORT_REASON_FIELD_NUMBER: _builtins.int
     SETTLEMENT_WINDOW_ID_FIELD_NUMBER: _builtins.int
+    PAYER_PSEUDONYM_FIELD_NUMBER: _builtins.int
+    UETR_FIELD_NUMBER: _builtins.int
+    FEE_FIELD_NUMBER: _builtins.int
+    ABORT_CODE_FIELD_NUMBER: _builtins.int
+    CUSTOMER_RATE_FIELD_NUMBER: _builtins.int
     transfer_id: _builtins.str
     """Chosen by the payer's side; the idempotency key of the transfer."""
     quote_id: _builtins.str
@@ -206,6 +267,14 @@ class Transfer(_message.Message):
     """Why it was aborted, when it was."""
     settlement_window_id: _builtins.str
     """The settlement window it was committed in."""
+    payer_pseudonym: _builtins.str
+    """Keyed pseudonym of the paying person (never an identity number); per-person limits count on it."""
+    uetr: _builtins.str
+    """ISO 20022 unique end-to-end transaction reference (UUIDv4), fixed at prepare."""
+    abort_code: _builtins.str
+    """Machine reason of an abort or refusal (e.g. SANCTIONS_HIT, NET_DEBIT_CAP_EXCEEDED)."""
+    customer_rate: _builtins.str
+    """The customer rate applied, a decimal string ("1" for equal currencies)."""
     @_builtins.property
     def send_amount(self) -> _common_pb2.Money: ...
     @_builtins.property
@@ -221,6 +290,10 @@ class Transfer(_message.Message):
     @_builtins.property
     def expires_at(self) -> _timestamp_pb2.Timestamp:
         """The reservation is released if not committed by then."""
+
+    @_builtins.property
+    def fee(self) -> _common_pb2.Money:
+        """The scheme's fee, in the send currency, included in send_amount."""
 
     def __init__(
         self,
@@ -239,10 +312,15 @@ class Transfer(_message.Message):
         expires_at: _timestamp_pb2.Timestamp | None = ...,
         abort_reason: _builtins.str = ...,
         settlement_window_id: _builtins.str = ...,
+        payer_pseudonym: _builtins.str = ...,
+        uetr: _builtins.str = ...,
+        fee: _common_pb2.Money | None = ...,
+        abort_code: _builtins.str = ...,
+        customer_rate: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["completed_at", b"completed_at", "created_at", b"created_at", "expires_at", b"expires_at", "receive_amount", b"receive_amount", "reserved_at", b"reserved_at", "send_amount", b"send_amount"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["completed_at", b"completed_at", "created_at", b"created_at", "expires_at", b"expires_at", "fee", b"fee", "receive_amount", b"receive_amount", "reserved_at", b"reserved_at", "send_amount", b"send_amount"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["abort_reason", b"abort_reason", "completed_at", b"completed_at", "created_at", b"created_at", "expires_at", b"expires_at", "payee_participant_id", b"payee_participant_id", "payer_participant_id", b"payer_participant_id", "quote_id", b"quote_id", "receive_amount", b"receive_amount", "reference", b"reference", "reserved_at", b"reserved_at", "send_amount", b"send_amount", "settlement_window_id", b"settlement_window_id", "state", b"state", "transfer_id", b"transfer_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["abort_code", b"abort_code", "abort_reason", b"abort_reason", "completed_at", b"completed_at", "created_at", b"created_at", "customer_rate", b"customer_rate", "expires_at", b"expires_at", "fee", b"fee", "payee_participant_id", b"payee_participant_id", "payer_participant_id", b"payer_participant_id", "payer_pseudonym", b"payer_pseudonym", "quote_id", b"quote_id", "receive_amount", b"receive_amount", "reference", b"reference", "reserved_at", b"reserved_at", "send_amount", b"send_amount", "settlement_window_id", b"settlement_window_id", "state", b"state", "transfer_id", b"transfer_id", "uetr", b"uetr"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -23,40 +23,45 @@ _sym_db = _symbol_database.Default()
 
 
 from baylink.common.v1 import common_pb2 as baylink_dot_common_dot_v1_dot_common__pb2
+from baylink.registry.v1 import catalogue_pb2 as baylink_dot_registry_dot_v1_dot_catalogue__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%baylink/registry/v1/application.proto\x12\x13\x62\x61ylink.registry.v1\x1a\x1e\x62\x61ylink/common/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc9\x01\n\x08Investor\x12/\n\x04kind\x18\x01 \x01(\x0e\x32!.baylink.registry.v1.InvestorKind\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x35\n\x0cjurisdiction\x18\x03 \x01(\x0e\x32\x1f.baylink.common.v1.Jurisdiction\x12\x11\n\treference\x18\x04 \x01(\t\x12\x34\n\x12subscribed_capital\x18\x05 \x01(\x0b\x32\x18.baylink.common.v1.Money\"\xe9\x01\n\x11\x45nterpriseDetails\x12\x34\n\x12registered_capital\x18\x01 \x01(\x0b\x32\x18.baylink.common.v1.Money\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\x12\x16\n\x0e\x62usiness_scope\x18\x03 \x01(\t\x12\x30\n\tinvestors\x18\x04 \x03(\x0b\x32\x1d.baylink.registry.v1.Investor\x12!\n\x19legal_representative_name\x18\x05 \x01(\t\x12 \n\x18legal_representative_ref\x18\x06 \x01(\t\"}\n\x0fNameDeclaration\x12\x11\n\tfull_name\x18\x01 \x01(\t\x12\x12\n\ntrade_name\x18\x02 \x01(\t\x12\x10\n\x08industry\x18\x03 \x01(\t\x12\x1b\n\x13organisational_form\x18\x04 \x01(\t\x12\x14\n\x0c\x65nglish_name\x18\x05 \x01(\t\"v\n\tNameCheck\x12\x36\n\x07outcome\x18\x01 \x01(\x0e\x32%.baylink.registry.v1.NameCheckOutcome\x12\x31\n\x07reasons\x18\x02 \x03(\x0b\x32 .baylink.common.v1.LocalizedText\"\xcc\x02\n\x08Material\x12\x13\n\x0bmaterial_id\x18\x01 \x01(\t\x12\x15\n\rmaterial_type\x18\x02 \x01(\t\x12\x10\n\x08\x66ilename\x18\x03 \x01(\t\x12\x12\n\nmedia_type\x18\x04 \x01(\t\x12\x12\n\nsize_bytes\x18\x05 \x01(\x03\x12\x0e\n\x06sha256\x18\x06 \x01(\x0c\x12\x33\n\x06status\x18\x07 \x01(\x0e\x32#.baylink.registry.v1.MaterialStatus\x12&\n\x1esigner_certificate_fingerprint\x18\x08 \x01(\t\x12-\n\tsigned_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12>\n\x14verification_message\x18\n \x01(\x0b\x32 .baylink.common.v1.LocalizedText\"_\n\x03\x46\x65\x65\x12(\n\x06\x61mount\x18\x01 \x01(\x0b\x32\x18.baylink.common.v1.Money\x12\x19\n\x11payment_reference\x18\x02 \x01(\t\x12\x13\n\x0btransfer_id\x18\x03 \x01(\t\"\xb8\x01\n\x08\x44\x65\x63ision\x12\x35\n\x07outcome\x18\x01 \x01(\x0e\x32$.baylink.registry.v1.DecisionOutcome\x12\x30\n\x06reason\x18\x02 \x01(\x0b\x32 .baylink.common.v1.LocalizedText\x12\x13\n\x0breviewer_id\x18\x03 \x01(\t\x12.\n\ndecided_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x98\x05\n\x0b\x41pplication\x12\x16\n\x0e\x61pplication_id\x18\x01 \x01(\t\x12\x19\n\x11\x63\x61talogue_item_id\x18\x02 \x01(\t\x12\x16\n\x0e\x61uthority_code\x18\x03 \x01(\t\x12\x15\n\rapplicant_ref\x18\x04 \x01(\t\x12\x34\n\x05state\x18\x05 \x01(\x0e\x32%.baylink.registry.v1.ApplicationState\x12\x1a\n\x12materials_verified\x18\x06 \x01(\x08\x12\x15\n\rname_approved\x18\x07 \x01(\x08\x12\x10\n\x08\x66\x65\x65_paid\x18\x08 \x01(\x08\x12\x32\n\x04name\x18\t \x01(\x0b\x32$.baylink.registry.v1.NameDeclaration\x12:\n\nenterprise\x18\n \x01(\x0b\x32&.baylink.registry.v1.EnterpriseDetails\x12\x30\n\tmaterials\x18\x0b \x03(\x0b\x32\x1d.baylink.registry.v1.Material\x12%\n\x03\x66\x65\x65\x18\x0c \x01(\x0b\x32\x18.baylink.registry.v1.Fee\x12.\n\ncreated_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0csubmitted_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x64\x65\x61\x64line\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04uscc\x18\x10 \x01(\t\x12\x34\n\rlast_decision\x18\x11 \x01(\x0b\x32\x1d.baylink.registry.v1.Decision\x12\x0f\n\x07version\x18\x12 \x01(\x03*\x98\x02\n\x10\x41pplicationState\x12!\n\x1d\x41PPLICATION_STATE_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x41PPLICATION_STATE_DRAFT\x10\x01\x12\x1f\n\x1b\x41PPLICATION_STATE_SUBMITTED\x10\x02\x12\"\n\x1e\x41PPLICATION_STATE_UNDER_REVIEW\x10\x03\x12\x1e\n\x1a\x41PPLICATION_STATE_APPROVED\x10\x04\x12\x1e\n\x1a\x41PPLICATION_STATE_REJECTED\x10\x05\x12\x1e\n\x1a\x41PPLICATION_STATE_RETURNED\x10\x06\x12\x1f\n\x1b\x41PPLICATION_STATE_WITHDRAWN\x10\x07*\xb0\x01\n\x0eMaterialStatus\x12\x1f\n\x1bMATERIAL_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n\x18MATERIAL_STATUS_ATTACHED\x10\x01\x12\x1a\n\x16MATERIAL_STATUS_SIGNED\x10\x02\x12\x1c\n\x18MATERIAL_STATUS_VERIFIED\x10\x03\x12%\n!MATERIAL_STATUS_SIGNATURE_INVALID\x10\x04*\x9d\x01\n\x10NameCheckOutcome\x12\"\n\x1eNAME_CHECK_OUTCOME_UNSPECIFIED\x10\x00\x12\x1f\n\x1bNAME_CHECK_OUTCOME_APPROVED\x10\x01\x12\x1f\n\x1bNAME_CHECK_OUTCOME_REJECTED\x10\x02\x12#\n\x1fNAME_CHECK_OUTCOME_NEEDS_REVIEW\x10\x03*\x90\x01\n\x0f\x44\x65\x63isionOutcome\x12 \n\x1c\x44\x45\x43ISION_OUTCOME_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x44\x45\x43ISION_OUTCOME_APPROVED\x10\x01\x12\x1d\n\x19\x44\x45\x43ISION_OUTCOME_REJECTED\x10\x02\x12\x1d\n\x19\x44\x45\x43ISION_OUTCOME_RETURNED\x10\x03*m\n\x0cInvestorKind\x12\x1d\n\x19INVESTOR_KIND_UNSPECIFIED\x10\x00\x12 \n\x1cINVESTOR_KIND_NATURAL_PERSON\x10\x01\x12\x1c\n\x18INVESTOR_KIND_ENTERPRISE\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%baylink/registry/v1/application.proto\x12\x13\x62\x61ylink.registry.v1\x1a\x1e\x62\x61ylink/common/v1/common.proto\x1a#baylink/registry/v1/catalogue.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe5\x01\n\x08Investor\x12/\n\x04kind\x18\x01 \x01(\x0e\x32!.baylink.registry.v1.InvestorKind\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x35\n\x0cjurisdiction\x18\x03 \x01(\x0e\x32\x1f.baylink.common.v1.Jurisdiction\x12\x11\n\treference\x18\x04 \x01(\t\x12\x34\n\x12subscribed_capital\x18\x05 \x01(\x0b\x32\x18.baylink.common.v1.Money\x12\x1a\n\x12\x63\x65rtificate_sha256\x18\x06 \x01(\t\"\xb0\x02\n\x11\x45nterpriseDetails\x12\x34\n\x12registered_capital\x18\x01 \x01(\x0b\x32\x18.baylink.common.v1.Money\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\x12\x16\n\x0e\x62usiness_scope\x18\x03 \x01(\t\x12\x30\n\tinvestors\x18\x04 \x03(\x0b\x32\x1d.baylink.registry.v1.Investor\x12!\n\x19legal_representative_name\x18\x05 \x01(\t\x12 \n\x18legal_representative_ref\x18\x06 \x01(\t\x12/\n\'legal_representative_certificate_sha256\x18\x07 \x01(\t\x12\x14\n\x0csubject_uscc\x18\x08 \x01(\t\"}\n\x0fNameDeclaration\x12\x11\n\tfull_name\x18\x01 \x01(\t\x12\x12\n\ntrade_name\x18\x02 \x01(\t\x12\x10\n\x08industry\x18\x03 \x01(\t\x12\x1b\n\x13organisational_form\x18\x04 \x01(\t\x12\x14\n\x0c\x65nglish_name\x18\x05 \x01(\t\"v\n\tNameCheck\x12\x36\n\x07outcome\x18\x01 \x01(\x0e\x32%.baylink.registry.v1.NameCheckOutcome\x12\x31\n\x07reasons\x18\x02 \x03(\x0b\x32 .baylink.common.v1.LocalizedText\"\x88\x03\n\x08Material\x12\x13\n\x0bmaterial_id\x18\x01 \x01(\t\x12\x15\n\rmaterial_type\x18\x02 \x01(\t\x12\x10\n\x08\x66ilename\x18\x03 \x01(\t\x12\x12\n\nmedia_type\x18\x04 \x01(\t\x12\x12\n\nsize_bytes\x18\x05 \x01(\x03\x12\x0e\n\x06sha256\x18\x06 \x01(\x0c\x12\x33\n\x06status\x18\x07 \x01(\x0e\x32#.baylink.registry.v1.MaterialStatus\x12&\n\x1esigner_certificate_fingerprint\x18\x08 \x01(\t\x12-\n\tsigned_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12>\n\x14verification_message\x18\n \x01(\x0b\x32 .baylink.common.v1.LocalizedText\x12:\n\nsignatures\x18\x0b \x03(\x0b\x32&.baylink.registry.v1.MaterialSignature\"\xd2\x01\n\x11MaterialSignature\x12\x12\n\nsigner_ref\x18\x01 \x01(\t\x12-\n\x05roles\x18\x02 \x03(\x0e\x32\x1e.baylink.registry.v1.Signatory\x12\x1a\n\x12\x63\x65rtificate_sha256\x18\x03 \x01(\t\x12-\n\tsigned_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bverified_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x81\x02\n\x0f\x42usinessLicence\x12\x0c\n\x04uscc\x18\x01 \x01(\t\x12\x17\n\x0f\x65nterprise_name\x18\x02 \x01(\t\x12!\n\x19legal_representative_name\x18\x03 \x01(\t\x12\x34\n\x12registered_capital\x18\x04 \x01(\x0b\x32\x18.baylink.common.v1.Money\x12\x0f\n\x07\x61\x64\x64ress\x18\x05 \x01(\t\x12\x16\n\x0e\x62usiness_scope\x18\x06 \x01(\t\x12\x16\n\x0e\x61uthority_code\x18\x07 \x01(\t\x12-\n\tissued_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"_\n\x03\x46\x65\x65\x12(\n\x06\x61mount\x18\x01 \x01(\x0b\x32\x18.baylink.common.v1.Money\x12\x19\n\x11payment_reference\x18\x02 \x01(\t\x12\x13\n\x0btransfer_id\x18\x03 \x01(\t\"\xdb\x01\n\x08\x44\x65\x63ision\x12\x35\n\x07outcome\x18\x01 \x01(\x0e\x32$.baylink.registry.v1.DecisionOutcome\x12\x30\n\x06reason\x18\x02 \x01(\x0b\x32 .baylink.common.v1.LocalizedText\x12\x13\n\x0breviewer_id\x18\x03 \x01(\t\x12.\n\ndecided_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12!\n\x19material_types_to_correct\x18\x05 \x03(\t\"\x8c\x06\n\x0b\x41pplication\x12\x16\n\x0e\x61pplication_id\x18\x01 \x01(\t\x12\x19\n\x11\x63\x61talogue_item_id\x18\x02 \x01(\t\x12\x16\n\x0e\x61uthority_code\x18\x03 \x01(\t\x12\x15\n\rapplicant_ref\x18\x04 \x01(\t\x12\x34\n\x05state\x18\x05 \x01(\x0e\x32%.baylink.registry.v1.ApplicationState\x12\x1a\n\x12materials_verified\x18\x06 \x01(\x08\x12\x15\n\rname_approved\x18\x07 \x01(\x08\x12\x10\n\x08\x66\x65\x65_paid\x18\x08 \x01(\x08\x12\x32\n\x04name\x18\t \x01(\x0b\x32$.baylink.registry.v1.NameDeclaration\x12:\n\nenterprise\x18\n \x01(\x0b\x32&.baylink.registry.v1.EnterpriseDetails\x12\x30\n\tmaterials\x18\x0b \x03(\x0b\x32\x1d.baylink.registry.v1.Material\x12%\n\x03\x66\x65\x65\x18\x0c \x01(\x0b\x32\x18.baylink.registry.v1.Fee\x12.\n\ncreated_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0csubmitted_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x64\x65\x61\x64line\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04uscc\x18\x10 \x01(\t\x12\x34\n\rlast_decision\x18\x11 \x01(\x0b\x32\x1d.baylink.registry.v1.Decision\x12\x0f\n\x07version\x18\x12 \x01(\x03\x12\x0f\n\x07overdue\x18\x13 \x01(\x08\x12\x35\n\x07licence\x18\x14 \x01(\x0b\x32$.baylink.registry.v1.BusinessLicence\x12\x15\n\rresubmissions\x18\x15 \x01(\x05\x12\x13\n\x0breviewer_id\x18\x16 \x01(\t*\x98\x02\n\x10\x41pplicationState\x12!\n\x1d\x41PPLICATION_STATE_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x41PPLICATION_STATE_DRAFT\x10\x01\x12\x1f\n\x1b\x41PPLICATION_STATE_SUBMITTED\x10\x02\x12\"\n\x1e\x41PPLICATION_STATE_UNDER_REVIEW\x10\x03\x12\x1e\n\x1a\x41PPLICATION_STATE_APPROVED\x10\x04\x12\x1e\n\x1a\x41PPLICATION_STATE_REJECTED\x10\x05\x12\x1e\n\x1a\x41PPLICATION_STATE_RETURNED\x10\x06\x12\x1f\n\x1b\x41PPLICATION_STATE_WITHDRAWN\x10\x07*\xb0\x01\n\x0eMaterialStatus\x12\x1f\n\x1bMATERIAL_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n\x18MATERIAL_STATUS_ATTACHED\x10\x01\x12\x1a\n\x16MATERIAL_STATUS_SIGNED\x10\x02\x12\x1c\n\x18MATERIAL_STATUS_VERIFIED\x10\x03\x12%\n!MATERIAL_STATUS_SIGNATURE_INVALID\x10\x04*\x9d\x01\n\x10NameCheckOutcome\x12\"\n\x1eNAME_CHECK_OUTCOME_UNSPECIFIED\x10\x00\x12\x1f\n\x1bNAME_CHECK_OUTCOME_APPROVED\x10\x01\x12\x1f\n\x1bNAME_CHECK_OUTCOME_REJECTED\x10\x02\x12#\n\x1fNAME_CHECK_OUTCOME_NEEDS_REVIEW\x10\x03*\x90\x01\n\x0f\x44\x65\x63isionOutcome\x12 \n\x1c\x44\x45\x43ISION_OUTCOME_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x44\x45\x43ISION_OUTCOME_APPROVED\x10\x01\x12\x1d\n\x19\x44\x45\x43ISION_OUTCOME_REJECTED\x10\x02\x12\x1d\n\x19\x44\x45\x43ISION_OUTCOME_RETURNED\x10\x03*m\n\x0cInvestorKind\x12\x1d\n\x19INVESTOR_KIND_UNSPECIFIED\x10\x00\x12 \n\x1cINVESTOR_KIND_NATURAL_PERSON\x10\x01\x12\x1c\n\x18INVESTOR_KIND_ENTERPRISE\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'baylink.registry.v1.application_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_APPLICATIONSTATE']._serialized_start=2101
-  _globals['_APPLICATIONSTATE']._serialized_end=2381
-  _globals['_MATERIALSTATUS']._serialized_start=2384
-  _globals['_MATERIALSTATUS']._serialized_end=2560
-  _globals['_NAMECHECKOUTCOME']._serialized_start=2563
-  _globals['_NAMECHECKOUTCOME']._serialized_end=2720
-  _globals['_DECISIONOUTCOME']._serialized_start=2723
-  _globals['_DECISIONOUTCOME']._serialized_end=2867
-  _globals['_INVESTORKIND']._serialized_start=2869
-  _globals['_INVESTORKIND']._serialized_end=2978
-  _globals['_INVESTOR']._serialized_start=128
-  _globals['_INVESTOR']._serialized_end=329
-  _globals['_ENTERPRISEDETAILS']._serialized_start=332
-  _globals['_ENTERPRISEDETAILS']._serialized_end=565
-  _globals['_NAMEDECLARATION']._serialized_start=567
-  _globals['_NAMEDECLARATION']._serialized_end=692
-  _globals['_NAMECHECK']._serialized_start=694
-  _globals['_NAMECHECK']._serialized_end=812
-  _globals['_MATERIAL']._serialized_start=815
-  _globals['_MATERIAL']._serialized_end=1147
-  _globals['_FEE']._serialized_start=1149
-  _globals['_FEE']._serialized_end=1244
-  _globals['_DECISION']._serialized_start=1247
-  _globals['_DECISION']._serialized_end=1431
-  _globals['_APPLICATION']._serialized_start=1434
-  _globals['_APPLICATION']._serialized_end=2098
+  _globals['_APPLICATIONSTATE']._serialized_start=2921
+  _globals['_APPLICATIONSTATE']._serialized_end=3201
+  _globals['_MATERIALSTATUS']._serialized_start=3204
+  _globals['_MATERIALSTATUS']._serialized_end=3380
+  _globals['_NAMECHECKOUTCOME']._serialized_start=3383
+  _globals['_NAMECHECKOUTCOME']._serialized_end=3540
+  _globals['_DECISIONOUTCOME']._serialized_start=3543
+  _globals['_DECISIONOUTCOME']._serialized_end=3687
+  _globals['_INVESTORKIND']._serialized_start=3689
+  _globals['_INVESTORKIND']._serialized_end=3798
+  _globals['_INVESTOR']._serialized_start=165
+  _globals['_INVESTOR']._serialized_end=394
+  _globals['_ENTERPRISEDETAILS']._serialized_start=397
+  _globals['_ENTERPRISEDETAILS']._serialized_end=701
+  _globals['_NAMEDECLARATION']._serialized_start=703
+  _globals['_NAMEDECLARATION']._serialized_end=828
+  _globals['_NAMECHECK']._serialized_start=830
+  _globals['_NAMECHECK']._serialized_end=948
+  _globals['_MATERIAL']._serialized_start=951
+  _globals['_MATERIAL']._serialized_end=1343
+  _globals['_MATERIALSIGNATURE']._serialized_start=1346
+  _globals['_MATERIALSIGNATURE']._serialized_end=1556
+  _globals['_BUSINESSLICENCE']._serialized_start=1559
+  _globals['_BUSINESSLICENCE']._serialized_end=1816
+  _globals['_FEE']._serialized_start=1818
+  _globals['_FEE']._serialized_end=1913
+  _globals['_DECISION']._serialized_start=1916
+  _globals['_DECISION']._serialized_end=2135
+  _globals['_APPLICATION']._serialized_start=2138
+  _globals['_APPLICATION']._serialized_end=2918
 # @@protoc_insertion_point(module_scope)

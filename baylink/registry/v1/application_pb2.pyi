@@ -4,6 +4,7 @@ isort:skip_file
 An application: an applicant's case for one catalogue item, from draft to decision."""
 
 from baylink.common.v1 import common_pb2 as _common_pb2
+from baylink.registry.v1 import catalogue_pb2 as _catalogue_pb2
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -166,6 +167,7 @@ class Investor(_message.Message):
     JURISDICTION_FIELD_NUMBER: _builtins.int
     REFERENCE_FIELD_NUMBER: _builtins.int
     SUBSCRIBED_CAPITAL_FIELD_NUMBER: _builtins.int
+    CERTIFICATE_SHA256_FIELD_NUMBER: _builtins.int
     kind: Global___InvestorKind.ValueType
     name: _builtins.str
     """Name as on the identity document or business registration."""
@@ -173,6 +175,10 @@ class Investor(_message.Message):
     reference: _builtins.str
     """For a person, the gateway's pseudonym (never a document number); for an
     enterprise, its registration number (e.g. a Hong Kong BR number).
+    """
+    certificate_sha256: _builtins.str
+    """SHA-256 (lower-case hex) of the certificate the gateway bound to this
+    investor's mainland subject; their signatures must be made with it.
     """
     @_builtins.property
     def subscribed_capital(self) -> _common_pb2.Money: ...
@@ -184,10 +190,11 @@ class Investor(_message.Message):
         jurisdiction: _common_pb2.Jurisdiction.ValueType = ...,
         reference: _builtins.str = ...,
         subscribed_capital: _common_pb2.Money | None = ...,
+        certificate_sha256: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["subscribed_capital", b"subscribed_capital"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["jurisdiction", b"jurisdiction", "kind", b"kind", "name", b"name", "reference", b"reference", "subscribed_capital", b"subscribed_capital"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["certificate_sha256", b"certificate_sha256", "jurisdiction", b"jurisdiction", "kind", b"kind", "name", b"name", "reference", b"reference", "subscribed_capital", b"subscribed_capital"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -205,6 +212,8 @@ class EnterpriseDetails(_message.Message):
     INVESTORS_FIELD_NUMBER: _builtins.int
     LEGAL_REPRESENTATIVE_NAME_FIELD_NUMBER: _builtins.int
     LEGAL_REPRESENTATIVE_REF_FIELD_NUMBER: _builtins.int
+    LEGAL_REPRESENTATIVE_CERTIFICATE_SHA256_FIELD_NUMBER: _builtins.int
+    SUBJECT_USCC_FIELD_NUMBER: _builtins.int
     address: _builtins.str
     """Registered address in the authority's area, in Simplified Chinese."""
     business_scope: _builtins.str
@@ -212,6 +221,12 @@ class EnterpriseDetails(_message.Message):
     legal_representative_name: _builtins.str
     """The legal representative's name and the gateway's pseudonym for them."""
     legal_representative_ref: _builtins.str
+    legal_representative_certificate_sha256: _builtins.str
+    """SHA-256 (lower-case hex) of the certificate the gateway bound to the
+    legal representative's mainland subject.
+    """
+    subject_uscc: _builtins.str
+    """Change and deregistration: the registered entity's USCC."""
     @_builtins.property
     def registered_capital(self) -> _common_pb2.Money: ...
     @_builtins.property
@@ -225,10 +240,12 @@ class EnterpriseDetails(_message.Message):
         investors: _abc.Iterable[Global___Investor] | None = ...,
         legal_representative_name: _builtins.str = ...,
         legal_representative_ref: _builtins.str = ...,
+        legal_representative_certificate_sha256: _builtins.str = ...,
+        subject_uscc: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["registered_capital", b"registered_capital"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "business_scope", b"business_scope", "investors", b"investors", "legal_representative_name", b"legal_representative_name", "legal_representative_ref", b"legal_representative_ref", "registered_capital", b"registered_capital"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "business_scope", b"business_scope", "investors", b"investors", "legal_representative_certificate_sha256", b"legal_representative_certificate_sha256", "legal_representative_name", b"legal_representative_name", "legal_representative_ref", b"legal_representative_ref", "registered_capital", b"registered_capital", "subject_uscc", b"subject_uscc"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -314,6 +331,7 @@ class Material(_message.Message):
     SIGNER_CERTIFICATE_FINGERPRINT_FIELD_NUMBER: _builtins.int
     SIGNED_AT_FIELD_NUMBER: _builtins.int
     VERIFICATION_MESSAGE_FIELD_NUMBER: _builtins.int
+    SIGNATURES_FIELD_NUMBER: _builtins.int
     material_id: _builtins.str
     material_type: _builtins.str
     """The MaterialRequirement it fulfils."""
@@ -332,6 +350,10 @@ class Material(_message.Message):
     def verification_message(self) -> _common_pb2.LocalizedText:
         """Why verification failed, for the kiosk to show."""
 
+    @_builtins.property
+    def signatures(self) -> _containers.RepeatedCompositeFieldContainer[Global___MaterialSignature]:
+        """Every verified signature over it, one per signer."""
+
     def __init__(
         self,
         *,
@@ -345,14 +367,104 @@ class Material(_message.Message):
         signer_certificate_fingerprint: _builtins.str = ...,
         signed_at: _timestamp_pb2.Timestamp | None = ...,
         verification_message: _common_pb2.LocalizedText | None = ...,
+        signatures: _abc.Iterable[Global___MaterialSignature] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["signed_at", b"signed_at", "verification_message", b"verification_message"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["filename", b"filename", "material_id", b"material_id", "material_type", b"material_type", "media_type", b"media_type", "sha256", b"sha256", "signed_at", b"signed_at", "signer_certificate_fingerprint", b"signer_certificate_fingerprint", "size_bytes", b"size_bytes", "status", b"status", "verification_message", b"verification_message"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["filename", b"filename", "material_id", b"material_id", "material_type", b"material_type", "media_type", b"media_type", "sha256", b"sha256", "signatures", b"signatures", "signed_at", b"signed_at", "signer_certificate_fingerprint", b"signer_certificate_fingerprint", "size_bytes", b"size_bytes", "status", b"status", "verification_message", b"verification_message"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Material: _TypeAlias = Material  # noqa: Y015
+
+@_typing.final
+class MaterialSignature(_message.Message):
+    """One signer's verified signature over a material."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SIGNER_REF_FIELD_NUMBER: _builtins.int
+    ROLES_FIELD_NUMBER: _builtins.int
+    CERTIFICATE_SHA256_FIELD_NUMBER: _builtins.int
+    SIGNED_AT_FIELD_NUMBER: _builtins.int
+    VERIFIED_AT_FIELD_NUMBER: _builtins.int
+    signer_ref: _builtins.str
+    """The signer as the gateway's pseudonym (an investor's or the legal representative's)."""
+    certificate_sha256: _builtins.str
+    """SHA-256 of the signer's certificate, lower-case hex."""
+    @_builtins.property
+    def roles(self) -> _containers.RepeatedScalarFieldContainer[_catalogue_pb2.Signatory.ValueType]:
+        """In which capacities the signature counts."""
+
+    @_builtins.property
+    def signed_at(self) -> _timestamp_pb2.Timestamp:
+        """The signer's claimed signing time, else when it was verified."""
+
+    @_builtins.property
+    def verified_at(self) -> _timestamp_pb2.Timestamp:
+        """When the identity service verified it."""
+
+    def __init__(
+        self,
+        *,
+        signer_ref: _builtins.str = ...,
+        roles: _abc.Iterable[_catalogue_pb2.Signatory.ValueType] | None = ...,
+        certificate_sha256: _builtins.str = ...,
+        signed_at: _timestamp_pb2.Timestamp | None = ...,
+        verified_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["signed_at", b"signed_at", "verified_at", b"verified_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["certificate_sha256", b"certificate_sha256", "roles", b"roles", "signed_at", b"signed_at", "signer_ref", b"signer_ref", "verified_at", b"verified_at"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MaterialSignature: _TypeAlias = MaterialSignature  # noqa: Y015
+
+@_typing.final
+class BusinessLicence(_message.Message):
+    """The business licence record (营业执照) issued on approval of an establishment."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USCC_FIELD_NUMBER: _builtins.int
+    ENTERPRISE_NAME_FIELD_NUMBER: _builtins.int
+    LEGAL_REPRESENTATIVE_NAME_FIELD_NUMBER: _builtins.int
+    REGISTERED_CAPITAL_FIELD_NUMBER: _builtins.int
+    ADDRESS_FIELD_NUMBER: _builtins.int
+    BUSINESS_SCOPE_FIELD_NUMBER: _builtins.int
+    AUTHORITY_CODE_FIELD_NUMBER: _builtins.int
+    ISSUED_AT_FIELD_NUMBER: _builtins.int
+    uscc: _builtins.str
+    enterprise_name: _builtins.str
+    legal_representative_name: _builtins.str
+    address: _builtins.str
+    business_scope: _builtins.str
+    authority_code: _builtins.str
+    """Division code of the issuing authority."""
+    @_builtins.property
+    def registered_capital(self) -> _common_pb2.Money: ...
+    @_builtins.property
+    def issued_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        uscc: _builtins.str = ...,
+        enterprise_name: _builtins.str = ...,
+        legal_representative_name: _builtins.str = ...,
+        registered_capital: _common_pb2.Money | None = ...,
+        address: _builtins.str = ...,
+        business_scope: _builtins.str = ...,
+        authority_code: _builtins.str = ...,
+        issued_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["issued_at", b"issued_at", "registered_capital", b"registered_capital"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "authority_code", b"authority_code", "business_scope", b"business_scope", "enterprise_name", b"enterprise_name", "issued_at", b"issued_at", "legal_representative_name", b"legal_representative_name", "registered_capital", b"registered_capital", "uscc", b"uscc"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BusinessLicence: _TypeAlias = BusinessLicence  # noqa: Y015
 
 @_typing.final
 class Fee(_message.Message):
@@ -396,6 +508,7 @@ class Decision(_message.Message):
     REASON_FIELD_NUMBER: _builtins.int
     REVIEWER_ID_FIELD_NUMBER: _builtins.int
     DECIDED_AT_FIELD_NUMBER: _builtins.int
+    MATERIAL_TYPES_TO_CORRECT_FIELD_NUMBER: _builtins.int
     outcome: Global___DecisionOutcome.ValueType
     reviewer_id: _builtins.str
     """Identifier of the reviewing officer, as the authority reports it."""
@@ -405,6 +518,10 @@ class Decision(_message.Message):
 
     @_builtins.property
     def decided_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def material_types_to_correct(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Returned: the material types to attach and sign again."""
+
     def __init__(
         self,
         *,
@@ -412,10 +529,11 @@ class Decision(_message.Message):
         reason: _common_pb2.LocalizedText | None = ...,
         reviewer_id: _builtins.str = ...,
         decided_at: _timestamp_pb2.Timestamp | None = ...,
+        material_types_to_correct: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["decided_at", b"decided_at", "reason", b"reason"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["decided_at", b"decided_at", "outcome", b"outcome", "reason", b"reason", "reviewer_id", b"reviewer_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["decided_at", b"decided_at", "material_types_to_correct", b"material_types_to_correct", "outcome", b"outcome", "reason", b"reason", "reviewer_id", b"reviewer_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -445,6 +563,10 @@ class Application(_message.Message):
     USCC_FIELD_NUMBER: _builtins.int
     LAST_DECISION_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
+    OVERDUE_FIELD_NUMBER: _builtins.int
+    LICENCE_FIELD_NUMBER: _builtins.int
+    RESUBMISSIONS_FIELD_NUMBER: _builtins.int
+    REVIEWER_ID_FIELD_NUMBER: _builtins.int
     application_id: _builtins.str
     catalogue_item_id: _builtins.str
     authority_code: _builtins.str
@@ -466,6 +588,12 @@ class Application(_message.Message):
     """Increases with every change; pass it back as expected_version to avoid
     acting on a stale view.
     """
+    overdue: _builtins.bool
+    """The deadline passed without a decision (flagged once per deadline)."""
+    resubmissions: _builtins.int
+    """How many times it was handed in again after a return."""
+    reviewer_id: _builtins.str
+    """The officer reviewing it, once review started."""
     @_builtins.property
     def name(self) -> Global___NameDeclaration: ...
     @_builtins.property
@@ -485,6 +613,10 @@ class Application(_message.Message):
     @_builtins.property
     def last_decision(self) -> Global___Decision:
         """The most recent decision, if any."""
+
+    @_builtins.property
+    def licence(self) -> Global___BusinessLicence:
+        """The business licence record, once approved (establishment only)."""
 
     def __init__(
         self,
@@ -507,10 +639,14 @@ class Application(_message.Message):
         uscc: _builtins.str = ...,
         last_decision: Global___Decision | None = ...,
         version: _builtins.int = ...,
+        overdue: _builtins.bool = ...,
+        licence: Global___BusinessLicence | None = ...,
+        resubmissions: _builtins.int = ...,
+        reviewer_id: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "deadline", b"deadline", "enterprise", b"enterprise", "fee", b"fee", "last_decision", b"last_decision", "name", b"name", "submitted_at", b"submitted_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "deadline", b"deadline", "enterprise", b"enterprise", "fee", b"fee", "last_decision", b"last_decision", "licence", b"licence", "name", b"name", "submitted_at", b"submitted_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["applicant_ref", b"applicant_ref", "application_id", b"application_id", "authority_code", b"authority_code", "catalogue_item_id", b"catalogue_item_id", "created_at", b"created_at", "deadline", b"deadline", "enterprise", b"enterprise", "fee", b"fee", "fee_paid", b"fee_paid", "last_decision", b"last_decision", "materials", b"materials", "materials_verified", b"materials_verified", "name", b"name", "name_approved", b"name_approved", "state", b"state", "submitted_at", b"submitted_at", "uscc", b"uscc", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["applicant_ref", b"applicant_ref", "application_id", b"application_id", "authority_code", b"authority_code", "catalogue_item_id", b"catalogue_item_id", "created_at", b"created_at", "deadline", b"deadline", "enterprise", b"enterprise", "fee", b"fee", "fee_paid", b"fee_paid", "last_decision", b"last_decision", "licence", b"licence", "materials", b"materials", "materials_verified", b"materials_verified", "name", b"name", "name_approved", b"name_approved", "overdue", b"overdue", "resubmissions", b"resubmissions", "reviewer_id", b"reviewer_id", "state", b"state", "submitted_at", b"submitted_at", "uscc", b"uscc", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

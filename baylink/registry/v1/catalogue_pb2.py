@@ -25,15 +25,21 @@ _sym_db = _symbol_database.Default()
 from baylink.common.v1 import common_pb2 as baylink_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#baylink/registry/v1/catalogue.proto\x12\x13\x62\x61ylink.registry.v1\x1a\x1e\x62\x61ylink/common/v1/common.proto\"\x8c\x01\n\x13MaterialRequirement\x12\x15\n\rmaterial_type\x18\x01 \x01(\t\x12/\n\x05title\x18\x02 \x01(\x0b\x32 .baylink.common.v1.LocalizedText\x12\x11\n\tmandatory\x18\x03 \x01(\x08\x12\x1a\n\x12signature_required\x18\x04 \x01(\x08\"\xc5\x02\n\rCatalogueItem\x12\x0f\n\x07item_id\x18\x01 \x01(\t\x12/\n\x05title\x18\x02 \x01(\x0b\x32 .baylink.common.v1.LocalizedText\x12\x16\n\x0e\x61uthority_code\x18\x03 \x01(\t\x12\x38\n\x0e\x61uthority_name\x18\x04 \x01(\x0b\x32 .baylink.common.v1.LocalizedText\x12\x1f\n\x17time_limit_working_days\x18\x05 \x01(\x05\x12;\n\tmaterials\x18\x06 \x03(\x0b\x32(.baylink.registry.v1.MaterialRequirement\x12%\n\x03\x66\x65\x65\x18\x07 \x01(\x0b\x32\x18.baylink.common.v1.Money\x12\x1b\n\x13name_check_required\x18\x08 \x01(\x08\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#baylink/registry/v1/catalogue.proto\x12\x13\x62\x61ylink.registry.v1\x1a\x1e\x62\x61ylink/common/v1/common.proto\"\xc1\x01\n\x13MaterialRequirement\x12\x15\n\rmaterial_type\x18\x01 \x01(\t\x12/\n\x05title\x18\x02 \x01(\x0b\x32 .baylink.common.v1.LocalizedText\x12\x11\n\tmandatory\x18\x03 \x01(\x08\x12\x1a\n\x12signature_required\x18\x04 \x01(\x08\x12\x33\n\x0bsignatories\x18\x05 \x03(\x0e\x32\x1e.baylink.registry.v1.Signatory\"\xcb\x04\n\rCatalogueItem\x12\x0f\n\x07item_id\x18\x01 \x01(\t\x12/\n\x05title\x18\x02 \x01(\x0b\x32 .baylink.common.v1.LocalizedText\x12\x16\n\x0e\x61uthority_code\x18\x03 \x01(\t\x12\x38\n\x0e\x61uthority_name\x18\x04 \x01(\x0b\x32 .baylink.common.v1.LocalizedText\x12\x1f\n\x17time_limit_working_days\x18\x05 \x01(\x05\x12;\n\tmaterials\x18\x06 \x03(\x0b\x32(.baylink.registry.v1.MaterialRequirement\x12%\n\x03\x66\x65\x65\x18\x07 \x01(\x0b\x32\x18.baylink.common.v1.Money\x12\x1b\n\x13name_check_required\x18\x08 \x01(\x08\x12\x35\n\x0blegal_basis\x18\t \x03(\x0b\x32 .baylink.common.v1.LocalizedText\x12\x39\n\x0fprocedure_steps\x18\n \x03(\x0b\x32 .baylink.common.v1.LocalizedText\x12\x34\n\x04kind\x18\x0b \x01(\x0e\x32&.baylink.registry.v1.CatalogueItemKind\x12>\n\x10subject_category\x18\x0c \x01(\x0e\x32$.baylink.registry.v1.SubjectCategory\x12\x1c\n\x14organisational_forms\x18\r \x03(\t*c\n\tSignatory\x12\x19\n\x15SIGNATORY_UNSPECIFIED\x10\x00\x12\x17\n\x13SIGNATORY_INVESTORS\x10\x01\x12\"\n\x1eSIGNATORY_LEGAL_REPRESENTATIVE\x10\x02*\xa7\x01\n\x11\x43\x61talogueItemKind\x12#\n\x1f\x43\x41TALOGUE_ITEM_KIND_UNSPECIFIED\x10\x00\x12%\n!CATALOGUE_ITEM_KIND_ESTABLISHMENT\x10\x01\x12\x1e\n\x1a\x43\x41TALOGUE_ITEM_KIND_CHANGE\x10\x02\x12&\n\"CATALOGUE_ITEM_KIND_DEREGISTRATION\x10\x03*~\n\x0fSubjectCategory\x12 \n\x1cSUBJECT_CATEGORY_UNSPECIFIED\x10\x00\x12\x1f\n\x1bSUBJECT_CATEGORY_ENTERPRISE\x10\x01\x12(\n$SUBJECT_CATEGORY_INDIVIDUAL_BUSINESS\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'baylink.registry.v1.catalogue_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_SIGNATORY']._serialized_start=878
+  _globals['_SIGNATORY']._serialized_end=977
+  _globals['_CATALOGUEITEMKIND']._serialized_start=980
+  _globals['_CATALOGUEITEMKIND']._serialized_end=1147
+  _globals['_SUBJECTCATEGORY']._serialized_start=1149
+  _globals['_SUBJECTCATEGORY']._serialized_end=1275
   _globals['_MATERIALREQUIREMENT']._serialized_start=93
-  _globals['_MATERIALREQUIREMENT']._serialized_end=233
-  _globals['_CATALOGUEITEM']._serialized_start=236
-  _globals['_CATALOGUEITEM']._serialized_end=561
+  _globals['_MATERIALREQUIREMENT']._serialized_end=286
+  _globals['_CATALOGUEITEM']._serialized_start=289
+  _globals['_CATALOGUEITEM']._serialized_end=876
 # @@protoc_insertion_point(module_scope)

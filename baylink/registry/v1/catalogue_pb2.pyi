@@ -10,6 +10,7 @@ from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -21,6 +22,76 @@ else:
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class _Signatory:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _SignatoryEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Signatory.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SIGNATORY_UNSPECIFIED: _Signatory.ValueType  # 0
+    SIGNATORY_INVESTORS: _Signatory.ValueType  # 1
+    """Every investor, each with the certificate bound to them."""
+    SIGNATORY_LEGAL_REPRESENTATIVE: _Signatory.ValueType  # 2
+    """The legal representative (for an individual business: its operator)."""
+
+class Signatory(_Signatory, metaclass=_SignatoryEnumTypeWrapper):
+    """Who must sign a material."""
+
+SIGNATORY_UNSPECIFIED: Signatory.ValueType  # 0
+SIGNATORY_INVESTORS: Signatory.ValueType  # 1
+"""Every investor, each with the certificate bound to them."""
+SIGNATORY_LEGAL_REPRESENTATIVE: Signatory.ValueType  # 2
+"""The legal representative (for an individual business: its operator)."""
+Global___Signatory: _TypeAlias = Signatory  # noqa: Y015
+
+class _CatalogueItemKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _CatalogueItemKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CatalogueItemKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    CATALOGUE_ITEM_KIND_UNSPECIFIED: _CatalogueItemKind.ValueType  # 0
+    CATALOGUE_ITEM_KIND_ESTABLISHMENT: _CatalogueItemKind.ValueType  # 1
+    """Creates a market entity: approval issues a USCC and a business licence."""
+    CATALOGUE_ITEM_KIND_CHANGE: _CatalogueItemKind.ValueType  # 2
+    """Changes a registered entity's particulars."""
+    CATALOGUE_ITEM_KIND_DEREGISTRATION: _CatalogueItemKind.ValueType  # 3
+    """Ends a registered entity."""
+
+class CatalogueItemKind(_CatalogueItemKind, metaclass=_CatalogueItemKindEnumTypeWrapper):
+    """What a catalogue item does to a market entity."""
+
+CATALOGUE_ITEM_KIND_UNSPECIFIED: CatalogueItemKind.ValueType  # 0
+CATALOGUE_ITEM_KIND_ESTABLISHMENT: CatalogueItemKind.ValueType  # 1
+"""Creates a market entity: approval issues a USCC and a business licence."""
+CATALOGUE_ITEM_KIND_CHANGE: CatalogueItemKind.ValueType  # 2
+"""Changes a registered entity's particulars."""
+CATALOGUE_ITEM_KIND_DEREGISTRATION: CatalogueItemKind.ValueType  # 3
+"""Ends a registered entity."""
+Global___CatalogueItemKind: _TypeAlias = CatalogueItemKind  # noqa: Y015
+
+class _SubjectCategory:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _SubjectCategoryEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SubjectCategory.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SUBJECT_CATEGORY_UNSPECIFIED: _SubjectCategory.ValueType  # 0
+    SUBJECT_CATEGORY_ENTERPRISE: _SubjectCategory.ValueType  # 1
+    """Category 1: an enterprise."""
+    SUBJECT_CATEGORY_INDIVIDUAL_BUSINESS: _SubjectCategory.ValueType  # 2
+    """Category 2: an individual business (个体工商户)."""
+
+class SubjectCategory(_SubjectCategory, metaclass=_SubjectCategoryEnumTypeWrapper):
+    """The kind of market entity, as the USCC category code under market regulation."""
+
+SUBJECT_CATEGORY_UNSPECIFIED: SubjectCategory.ValueType  # 0
+SUBJECT_CATEGORY_ENTERPRISE: SubjectCategory.ValueType  # 1
+"""Category 1: an enterprise."""
+SUBJECT_CATEGORY_INDIVIDUAL_BUSINESS: SubjectCategory.ValueType  # 2
+"""Category 2: an individual business (个体工商户)."""
+Global___SubjectCategory: _TypeAlias = SubjectCategory  # noqa: Y015
+
 @_typing.final
 class MaterialRequirement(_message.Message):
     """A material an applicant must (or may) provide for a catalogue item."""
@@ -31,6 +102,7 @@ class MaterialRequirement(_message.Message):
     TITLE_FIELD_NUMBER: _builtins.int
     MANDATORY_FIELD_NUMBER: _builtins.int
     SIGNATURE_REQUIRED_FIELD_NUMBER: _builtins.int
+    SIGNATORIES_FIELD_NUMBER: _builtins.int
     material_type: _builtins.str
     """Stable code of the material kind (e.g. "articles_of_association")."""
     mandatory: _builtins.bool
@@ -39,6 +111,10 @@ class MaterialRequirement(_message.Message):
     """Whether the applicant must sign it with their e-Cert."""
     @_builtins.property
     def title(self) -> _common_pb2.LocalizedText: ...
+    @_builtins.property
+    def signatories(self) -> _containers.RepeatedScalarFieldContainer[Global___Signatory.ValueType]:
+        """Who must sign it, when signature_required."""
+
     def __init__(
         self,
         *,
@@ -46,10 +122,11 @@ class MaterialRequirement(_message.Message):
         title: _common_pb2.LocalizedText | None = ...,
         mandatory: _builtins.bool = ...,
         signature_required: _builtins.bool = ...,
+        signatories: _abc.Iterable[Global___Signatory.ValueType] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["title", b"title"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["mandatory", b"mandatory", "material_type", b"material_type", "signature_required", b"signature_required", "title", b"title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["mandatory", b"mandatory", "material_type", b"material_type", "signatories", b"signatories", "signature_required", b"signature_required", "title", b"title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -71,6 +148,11 @@ class CatalogueItem(_message.Message):
     MATERIALS_FIELD_NUMBER: _builtins.int
     FEE_FIELD_NUMBER: _builtins.int
     NAME_CHECK_REQUIRED_FIELD_NUMBER: _builtins.int
+    LEGAL_BASIS_FIELD_NUMBER: _builtins.int
+    PROCEDURE_STEPS_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    SUBJECT_CATEGORY_FIELD_NUMBER: _builtins.int
+    ORGANISATIONAL_FORMS_FIELD_NUMBER: _builtins.int
     item_id: _builtins.str
     """Stable identifier of the item."""
     authority_code: _builtins.str
@@ -79,6 +161,8 @@ class CatalogueItem(_message.Message):
     """Statutory time limit for a decision, in working days from submission."""
     name_check_required: _builtins.bool
     """Whether the enterprise name must be declared and approved first."""
+    kind: Global___CatalogueItemKind.ValueType
+    subject_category: Global___SubjectCategory.ValueType
     @_builtins.property
     def title(self) -> _common_pb2.LocalizedText: ...
     @_builtins.property
@@ -88,6 +172,18 @@ class CatalogueItem(_message.Message):
     @_builtins.property
     def fee(self) -> _common_pb2.Money:
         """The fee, in the authority's currency. Zero or unset: no fee."""
+
+    @_builtins.property
+    def legal_basis(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.LocalizedText]:
+        """Laws and regulations the service rests on."""
+
+    @_builtins.property
+    def procedure_steps(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.LocalizedText]:
+        """The procedure, step by step."""
+
+    @_builtins.property
+    def organisational_forms(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Organisational forms a declared name may end with (e.g. "有限公司")."""
 
     def __init__(
         self,
@@ -100,10 +196,15 @@ class CatalogueItem(_message.Message):
         materials: _abc.Iterable[Global___MaterialRequirement] | None = ...,
         fee: _common_pb2.Money | None = ...,
         name_check_required: _builtins.bool = ...,
+        legal_basis: _abc.Iterable[_common_pb2.LocalizedText] | None = ...,
+        procedure_steps: _abc.Iterable[_common_pb2.LocalizedText] | None = ...,
+        kind: Global___CatalogueItemKind.ValueType = ...,
+        subject_category: Global___SubjectCategory.ValueType = ...,
+        organisational_forms: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["authority_name", b"authority_name", "fee", b"fee", "title", b"title"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["authority_code", b"authority_code", "authority_name", b"authority_name", "fee", b"fee", "item_id", b"item_id", "materials", b"materials", "name_check_required", b"name_check_required", "time_limit_working_days", b"time_limit_working_days", "title", b"title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["authority_code", b"authority_code", "authority_name", b"authority_name", "fee", b"fee", "item_id", b"item_id", "kind", b"kind", "legal_basis", b"legal_basis", "materials", b"materials", "name_check_required", b"name_check_required", "organisational_forms", b"organisational_forms", "procedure_steps", b"procedure_steps", "subject_category", b"subject_category", "time_limit_working_days", b"time_limit_working_days", "title", b"title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -166,14 +166,67 @@ class DraftApplicationResponse(_message.Message):
 Global___DraftApplicationResponse: _TypeAlias = DraftApplicationResponse  # noqa: Y015
 
 @_typing.final
+class UpdateDraftApplicationRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    APPLICATION_ID_FIELD_NUMBER: _builtins.int
+    APPLICANT_REF_FIELD_NUMBER: _builtins.int
+    ENTERPRISE_FIELD_NUMBER: _builtins.int
+    EXPECTED_VERSION_FIELD_NUMBER: _builtins.int
+    application_id: _builtins.str
+    applicant_ref: _builtins.str
+    """Must be the application's applicant (PERMISSION_DENIED otherwise)."""
+    expected_version: _builtins.int
+    @_builtins.property
+    def enterprise(self) -> _application_pb2.EnterpriseDetails: ...
+    def __init__(
+        self,
+        *,
+        application_id: _builtins.str = ...,
+        applicant_ref: _builtins.str = ...,
+        enterprise: _application_pb2.EnterpriseDetails | None = ...,
+        expected_version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["enterprise", b"enterprise"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["applicant_ref", b"applicant_ref", "application_id", b"application_id", "enterprise", b"enterprise", "expected_version", b"expected_version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateDraftApplicationRequest: _TypeAlias = UpdateDraftApplicationRequest  # noqa: Y015
+
+@_typing.final
+class UpdateDraftApplicationResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    APPLICATION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def application(self) -> _application_pb2.Application: ...
+    def __init__(
+        self,
+        *,
+        application: _application_pb2.Application | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["application", b"application"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["application", b"application"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateDraftApplicationResponse: _TypeAlias = UpdateDraftApplicationResponse  # noqa: Y015
+
+@_typing.final
 class DeclareNameRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     APPLICATION_ID_FIELD_NUMBER: _builtins.int
     NAME_FIELD_NUMBER: _builtins.int
     EXPECTED_VERSION_FIELD_NUMBER: _builtins.int
+    APPLICANT_REF_FIELD_NUMBER: _builtins.int
     application_id: _builtins.str
     expected_version: _builtins.int
+    applicant_ref: _builtins.str
+    """If set, must be the application's applicant (PERMISSION_DENIED otherwise)."""
     @_builtins.property
     def name(self) -> _application_pb2.NameDeclaration: ...
     def __init__(
@@ -182,10 +235,11 @@ class DeclareNameRequest(_message.Message):
         application_id: _builtins.str = ...,
         name: _application_pb2.NameDeclaration | None = ...,
         expected_version: _builtins.int = ...,
+        applicant_ref: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["application_id", b"application_id", "expected_version", b"expected_version", "name", b"name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["applicant_ref", b"applicant_ref", "application_id", b"application_id", "expected_version", b"expected_version", "name", b"name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -227,6 +281,7 @@ class AttachMaterialRequest(_message.Message):
     MEDIA_TYPE_FIELD_NUMBER: _builtins.int
     CONTENT_FIELD_NUMBER: _builtins.int
     SHA256_FIELD_NUMBER: _builtins.int
+    APPLICANT_REF_FIELD_NUMBER: _builtins.int
     application_id: _builtins.str
     material_type: _builtins.str
     """The MaterialRequirement this material fulfils."""
@@ -237,6 +292,8 @@ class AttachMaterialRequest(_message.Message):
     """The document. Kept under the gRPC message size limit by the kiosk."""
     sha256: _builtins.bytes
     """SHA-256 the client computed; if set, it must match the content."""
+    applicant_ref: _builtins.str
+    """If set, must be the application's applicant (PERMISSION_DENIED otherwise)."""
     def __init__(
         self,
         *,
@@ -246,10 +303,11 @@ class AttachMaterialRequest(_message.Message):
         media_type: _builtins.str = ...,
         content: _builtins.bytes = ...,
         sha256: _builtins.bytes = ...,
+        applicant_ref: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["application_id", b"application_id", "content", b"content", "filename", b"filename", "material_type", b"material_type", "media_type", b"media_type", "sha256", b"sha256"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["applicant_ref", b"applicant_ref", "application_id", b"application_id", "content", b"content", "filename", b"filename", "material_type", b"material_type", "media_type", b"media_type", "sha256", b"sha256"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -288,20 +346,24 @@ class SignMaterialRequest(_message.Message):
     APPLICATION_ID_FIELD_NUMBER: _builtins.int
     MATERIAL_ID_FIELD_NUMBER: _builtins.int
     CMS_SIGNATURE_FIELD_NUMBER: _builtins.int
+    APPLICANT_REF_FIELD_NUMBER: _builtins.int
     application_id: _builtins.str
     material_id: _builtins.str
     cms_signature: _builtins.bytes
     """Detached CMS SignedData (RFC 5652), DER, over the material's content."""
+    applicant_ref: _builtins.str
+    """If set, must be the application's applicant (PERMISSION_DENIED otherwise)."""
     def __init__(
         self,
         *,
         application_id: _builtins.str = ...,
         material_id: _builtins.str = ...,
         cms_signature: _builtins.bytes = ...,
+        applicant_ref: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["application_id", b"application_id", "cms_signature", b"cms_signature", "material_id", b"material_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["applicant_ref", b"applicant_ref", "application_id", b"application_id", "cms_signature", b"cms_signature", "material_id", b"material_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -339,17 +401,21 @@ class SubmitApplicationRequest(_message.Message):
 
     APPLICATION_ID_FIELD_NUMBER: _builtins.int
     EXPECTED_VERSION_FIELD_NUMBER: _builtins.int
+    APPLICANT_REF_FIELD_NUMBER: _builtins.int
     application_id: _builtins.str
     expected_version: _builtins.int
+    applicant_ref: _builtins.str
+    """If set, must be the application's applicant (PERMISSION_DENIED otherwise)."""
     def __init__(
         self,
         *,
         application_id: _builtins.str = ...,
         expected_version: _builtins.int = ...,
+        applicant_ref: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["application_id", b"application_id", "expected_version", b"expected_version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["applicant_ref", b"applicant_ref", "application_id", b"application_id", "expected_version", b"expected_version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -381,18 +447,24 @@ class StartReviewRequest(_message.Message):
 
     APPLICATION_ID_FIELD_NUMBER: _builtins.int
     REVIEWER_ID_FIELD_NUMBER: _builtins.int
+    AUTHORITY_CODE_FIELD_NUMBER: _builtins.int
     application_id: _builtins.str
     reviewer_id: _builtins.str
     """Identifier of the reviewing officer, as the authority reports it."""
+    authority_code: _builtins.str
+    """The acting authority's division code as the gateway authenticated it;
+    must be the application's own (PERMISSION_DENIED otherwise).
+    """
     def __init__(
         self,
         *,
         application_id: _builtins.str = ...,
         reviewer_id: _builtins.str = ...,
+        authority_code: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["application_id", b"application_id", "reviewer_id", b"reviewer_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["application_id", b"application_id", "authority_code", b"authority_code", "reviewer_id", b"reviewer_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -426,9 +498,14 @@ class ApproveApplicationRequest(_message.Message):
     REVIEWER_ID_FIELD_NUMBER: _builtins.int
     REMARKS_FIELD_NUMBER: _builtins.int
     EXPECTED_VERSION_FIELD_NUMBER: _builtins.int
+    AUTHORITY_CODE_FIELD_NUMBER: _builtins.int
     application_id: _builtins.str
     reviewer_id: _builtins.str
     expected_version: _builtins.int
+    authority_code: _builtins.str
+    """The acting authority's division code as the gateway authenticated it;
+    must be the application's own (PERMISSION_DENIED otherwise).
+    """
     @_builtins.property
     def remarks(self) -> _common_pb2.LocalizedText:
         """Remarks for the record, optional."""
@@ -440,10 +517,11 @@ class ApproveApplicationRequest(_message.Message):
         reviewer_id: _builtins.str = ...,
         remarks: _common_pb2.LocalizedText | None = ...,
         expected_version: _builtins.int = ...,
+        authority_code: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["remarks", b"remarks"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["application_id", b"application_id", "expected_version", b"expected_version", "remarks", b"remarks", "reviewer_id", b"reviewer_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["application_id", b"application_id", "authority_code", b"authority_code", "expected_version", b"expected_version", "remarks", b"remarks", "reviewer_id", b"reviewer_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -479,9 +557,14 @@ class RejectApplicationRequest(_message.Message):
     REVIEWER_ID_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
     EXPECTED_VERSION_FIELD_NUMBER: _builtins.int
+    AUTHORITY_CODE_FIELD_NUMBER: _builtins.int
     application_id: _builtins.str
     reviewer_id: _builtins.str
     expected_version: _builtins.int
+    authority_code: _builtins.str
+    """The acting authority's division code as the gateway authenticated it;
+    must be the application's own (PERMISSION_DENIED otherwise).
+    """
     @_builtins.property
     def reason(self) -> _common_pb2.LocalizedText:
         """Required: the applicant is told why."""
@@ -493,10 +576,11 @@ class RejectApplicationRequest(_message.Message):
         reviewer_id: _builtins.str = ...,
         reason: _common_pb2.LocalizedText | None = ...,
         expected_version: _builtins.int = ...,
+        authority_code: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["reason", b"reason"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["application_id", b"application_id", "expected_version", b"expected_version", "reason", b"reason", "reviewer_id", b"reviewer_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["application_id", b"application_id", "authority_code", b"authority_code", "expected_version", b"expected_version", "reason", b"reason", "reviewer_id", b"reviewer_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -531,9 +615,14 @@ class ReturnApplicationRequest(_message.Message):
     REASON_FIELD_NUMBER: _builtins.int
     MATERIAL_TYPES_TO_CORRECT_FIELD_NUMBER: _builtins.int
     EXPECTED_VERSION_FIELD_NUMBER: _builtins.int
+    AUTHORITY_CODE_FIELD_NUMBER: _builtins.int
     application_id: _builtins.str
     reviewer_id: _builtins.str
     expected_version: _builtins.int
+    authority_code: _builtins.str
+    """The acting authority's division code as the gateway authenticated it;
+    must be the application's own (PERMISSION_DENIED otherwise).
+    """
     @_builtins.property
     def reason(self) -> _common_pb2.LocalizedText:
         """Required: what the applicant must correct."""
@@ -550,10 +639,11 @@ class ReturnApplicationRequest(_message.Message):
         reason: _common_pb2.LocalizedText | None = ...,
         material_types_to_correct: _abc.Iterable[_builtins.str] | None = ...,
         expected_version: _builtins.int = ...,
+        authority_code: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["reason", b"reason"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["application_id", b"application_id", "expected_version", b"expected_version", "material_types_to_correct", b"material_types_to_correct", "reason", b"reason", "reviewer_id", b"reviewer_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["application_id", b"application_id", "authority_code", b"authority_code", "expected_version", b"expected_version", "material_types_to_correct", b"material_types_to_correct", "reason", b"reason", "reviewer_id", b"reviewer_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -585,17 +675,21 @@ class ResubmitApplicationRequest(_message.Message):
 
     APPLICATION_ID_FIELD_NUMBER: _builtins.int
     EXPECTED_VERSION_FIELD_NUMBER: _builtins.int
+    APPLICANT_REF_FIELD_NUMBER: _builtins.int
     application_id: _builtins.str
     expected_version: _builtins.int
+    applicant_ref: _builtins.str
+    """If set, must be the application's applicant (PERMISSION_DENIED otherwise)."""
     def __init__(
         self,
         *,
         application_id: _builtins.str = ...,
         expected_version: _builtins.int = ...,
+        applicant_ref: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["application_id", b"application_id", "expected_version", b"expected_version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["applicant_ref", b"applicant_ref", "application_id", b"application_id", "expected_version", b"expected_version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -716,6 +810,8 @@ class ListApplicationsRequest(_message.Message):
     APPLICANT_REF_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    CATALOGUE_ITEM_ID_FIELD_NUMBER: _builtins.int
+    OVERDUE_ONLY_FIELD_NUMBER: _builtins.int
     authority_code: _builtins.str
     """Filters; empty ones do not restrict."""
     applicant_ref: _builtins.str
@@ -723,6 +819,9 @@ class ListApplicationsRequest(_message.Message):
     """At most this many per page; 0 means the server default."""
     page_token: _builtins.str
     """next_page_token of the previous response; empty for the first page."""
+    catalogue_item_id: _builtins.str
+    overdue_only: _builtins.bool
+    """Only applications whose deadline passed without a decision."""
     @_builtins.property
     def states(self) -> _containers.RepeatedScalarFieldContainer[_application_pb2.ApplicationState.ValueType]: ...
     def __init__(
@@ -733,10 +832,12 @@ class ListApplicationsRequest(_message.Message):
         applicant_ref: _builtins.str = ...,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
+        catalogue_item_id: _builtins.str = ...,
+        overdue_only: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["applicant_ref", b"applicant_ref", "authority_code", b"authority_code", "page_size", b"page_size", "page_token", b"page_token", "states", b"states"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["applicant_ref", b"applicant_ref", "authority_code", b"authority_code", "catalogue_item_id", b"catalogue_item_id", "overdue_only", b"overdue_only", "page_size", b"page_size", "page_token", b"page_token", "states", b"states"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -29,6 +29,8 @@ class RegistryServiceStub:
     """Commands that change an application take its id and, where a stale view
     would be harmful, the version the caller last saw (FAILED_PRECONDITION if it
     moved on). A command not allowed in the current state is FAILED_PRECONDITION.
+    Refusals speak the caller's language: send the metadata "accept-language"
+    (zh-Hant, zh-Hans or en; zh-HK and zh-MO mean zh-Hant), default English.
     """
 
     def __init__(self, channel):
@@ -51,6 +53,11 @@ class RegistryServiceStub:
                 '/baylink.registry.v1.RegistryService/DraftApplication',
                 request_serializer=baylink_dot_registry_dot_v1_dot_registry__service__pb2.DraftApplicationRequest.SerializeToString,
                 response_deserializer=baylink_dot_registry_dot_v1_dot_registry__service__pb2.DraftApplicationResponse.FromString,
+                _registered_method=True)
+        self.UpdateDraftApplication = channel.unary_unary(
+                '/baylink.registry.v1.RegistryService/UpdateDraftApplication',
+                request_serializer=baylink_dot_registry_dot_v1_dot_registry__service__pb2.UpdateDraftApplicationRequest.SerializeToString,
+                response_deserializer=baylink_dot_registry_dot_v1_dot_registry__service__pb2.UpdateDraftApplicationResponse.FromString,
                 _registered_method=True)
         self.DeclareName = channel.unary_unary(
                 '/baylink.registry.v1.RegistryService/DeclareName',
@@ -118,6 +125,8 @@ class RegistryServiceServicer:
     """Commands that change an application take its id and, where a stale view
     would be harmful, the version the caller last saw (FAILED_PRECONDITION if it
     moved on). A command not allowed in the current state is FAILED_PRECONDITION.
+    Refusals speak the caller's language: send the metadata "accept-language"
+    (zh-Hant, zh-Hans or en; zh-HK and zh-MO mean zh-Hant), default English.
     """
 
     def ListCatalogueItems(self, request, context):
@@ -136,6 +145,13 @@ class RegistryServiceServicer:
 
     def DraftApplication(self, request, context):
         """Creates a draft application for a catalogue item. Idempotent on request_id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateDraftApplication(self, request, context):
+        """Replaces the enterprise details of a draft or returned application.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -246,6 +262,11 @@ def add_RegistryServiceServicer_to_server(servicer, server):
                     request_deserializer=baylink_dot_registry_dot_v1_dot_registry__service__pb2.DraftApplicationRequest.FromString,
                     response_serializer=baylink_dot_registry_dot_v1_dot_registry__service__pb2.DraftApplicationResponse.SerializeToString,
             ),
+            'UpdateDraftApplication': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateDraftApplication,
+                    request_deserializer=baylink_dot_registry_dot_v1_dot_registry__service__pb2.UpdateDraftApplicationRequest.FromString,
+                    response_serializer=baylink_dot_registry_dot_v1_dot_registry__service__pb2.UpdateDraftApplicationResponse.SerializeToString,
+            ),
             'DeclareName': grpc.unary_unary_rpc_method_handler(
                     servicer.DeclareName,
                     request_deserializer=baylink_dot_registry_dot_v1_dot_registry__service__pb2.DeclareNameRequest.FromString,
@@ -318,6 +339,8 @@ class RegistryService:
     """Commands that change an application take its id and, where a stale view
     would be harmful, the version the caller last saw (FAILED_PRECONDITION if it
     moved on). A command not allowed in the current state is FAILED_PRECONDITION.
+    Refusals speak the caller's language: send the metadata "accept-language"
+    (zh-Hant, zh-Hans or en; zh-HK and zh-MO mean zh-Hant), default English.
     """
 
     @staticmethod
@@ -391,6 +414,33 @@ class RegistryService:
             '/baylink.registry.v1.RegistryService/DraftApplication',
             baylink_dot_registry_dot_v1_dot_registry__service__pb2.DraftApplicationRequest.SerializeToString,
             baylink_dot_registry_dot_v1_dot_registry__service__pb2.DraftApplicationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateDraftApplication(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baylink.registry.v1.RegistryService/UpdateDraftApplication',
+            baylink_dot_registry_dot_v1_dot_registry__service__pb2.UpdateDraftApplicationRequest.SerializeToString,
+            baylink_dot_registry_dot_v1_dot_registry__service__pb2.UpdateDraftApplicationResponse.FromString,
             options,
             channel_credentials,
             insecure,

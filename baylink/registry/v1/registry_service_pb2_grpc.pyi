@@ -32,6 +32,8 @@ class RegistryServiceStub:
     """Commands that change an application take its id and, where a stale view
     would be harmful, the version the caller last saw (FAILED_PRECONDITION if it
     moved on). A command not allowed in the current state is FAILED_PRECONDITION.
+    Refusals speak the caller's language: send the metadata "accept-language"
+    (zh-Hant, zh-Hans or en; zh-HK and zh-MO mean zh-Hant), default English.
     """
 
     @_typing.overload
@@ -44,6 +46,8 @@ class RegistryServiceStub:
     """Returns one catalogue item with its materials and time limit."""
     DraftApplication: _grpc.UnaryUnaryMultiCallable[_registry_service_pb2.DraftApplicationRequest, _registry_service_pb2.DraftApplicationResponse]
     """Creates a draft application for a catalogue item. Idempotent on request_id."""
+    UpdateDraftApplication: _grpc.UnaryUnaryMultiCallable[_registry_service_pb2.UpdateDraftApplicationRequest, _registry_service_pb2.UpdateDraftApplicationResponse]
+    """Replaces the enterprise details of a draft or returned application."""
     DeclareName: _grpc.UnaryUnaryMultiCallable[_registry_service_pb2.DeclareNameRequest, _registry_service_pb2.DeclareNameResponse]
     """Declares (or re-declares) the enterprise name and runs the name check."""
     AttachMaterial: _grpc.UnaryUnaryMultiCallable[_registry_service_pb2.AttachMaterialRequest, _registry_service_pb2.AttachMaterialResponse]
@@ -80,6 +84,8 @@ class RegistryServiceAsyncStub(RegistryServiceStub):
     """Commands that change an application take its id and, where a stale view
     would be harmful, the version the caller last saw (FAILED_PRECONDITION if it
     moved on). A command not allowed in the current state is FAILED_PRECONDITION.
+    Refusals speak the caller's language: send the metadata "accept-language"
+    (zh-Hant, zh-Hans or en; zh-HK and zh-MO mean zh-Hant), default English.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -89,6 +95,8 @@ class RegistryServiceAsyncStub(RegistryServiceStub):
     """Returns one catalogue item with its materials and time limit."""
     DraftApplication: _aio.UnaryUnaryMultiCallable[_registry_service_pb2.DraftApplicationRequest, _registry_service_pb2.DraftApplicationResponse]  # type: ignore[assignment]
     """Creates a draft application for a catalogue item. Idempotent on request_id."""
+    UpdateDraftApplication: _aio.UnaryUnaryMultiCallable[_registry_service_pb2.UpdateDraftApplicationRequest, _registry_service_pb2.UpdateDraftApplicationResponse]  # type: ignore[assignment]
+    """Replaces the enterprise details of a draft or returned application."""
     DeclareName: _aio.UnaryUnaryMultiCallable[_registry_service_pb2.DeclareNameRequest, _registry_service_pb2.DeclareNameResponse]  # type: ignore[assignment]
     """Declares (or re-declares) the enterprise name and runs the name check."""
     AttachMaterial: _aio.UnaryUnaryMultiCallable[_registry_service_pb2.AttachMaterialRequest, _registry_service_pb2.AttachMaterialResponse]  # type: ignore[assignment]
@@ -124,6 +132,8 @@ class RegistryServiceServicer(metaclass=_abc_1.ABCMeta):
     """Commands that change an application take its id and, where a stale view
     would be harmful, the version the caller last saw (FAILED_PRECONDITION if it
     moved on). A command not allowed in the current state is FAILED_PRECONDITION.
+    Refusals speak the caller's language: send the metadata "accept-language"
+    (zh-Hant, zh-Hans or en; zh-HK and zh-MO mean zh-Hant), default English.
     """
 
     @_abc_1.abstractmethod
@@ -149,6 +159,14 @@ class RegistryServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_registry_service_pb2.DraftApplicationResponse, _abc.Awaitable[_registry_service_pb2.DraftApplicationResponse]]:
         """Creates a draft application for a catalogue item. Idempotent on request_id."""
+
+    @_abc_1.abstractmethod
+    def UpdateDraftApplication(
+        self,
+        request: _registry_service_pb2.UpdateDraftApplicationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_registry_service_pb2.UpdateDraftApplicationResponse, _abc.Awaitable[_registry_service_pb2.UpdateDraftApplicationResponse]]:
+        """Replaces the enterprise details of a draft or returned application."""
 
     @_abc_1.abstractmethod
     def DeclareName(

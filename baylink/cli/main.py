@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import typer
 
-from baylink.cli import ids, topics
+from baylink.cli import identity, ids, topics, trustlist
 
 app = typer.Typer(name="baylink", help="Baylink: GBA cross-border government services.", no_args_is_help=True)
 app.add_typer(topics.app, name="topics")
 app.add_typer(ids.app, name="ids")
+app.add_typer(identity.app, name="identity")
+app.add_typer(trustlist.app, name="trustlist")

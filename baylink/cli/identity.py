@@ -1,0 +1,201 @@
+"""``baylink identity``: validate certificates and verify CMS signatures like the identity service.
+
+By default the running identity service is asked over gRPC (``--target``, else the service's
+settings, else 127.0.0.1:50051). With ``--trust-list DIR`` or ``--anchor ROOT.pem`` the same use
+cases run in process instead, offline:
+
+- ``--trust-list DIR`` uses the signed lists ``DIR/*.json``, verified against ``--signer`` PEMs
+  or the signer certificates lying beside them; a refused (unsigned, tampered, untrusted) list
+  stops the command with the refusal reason.
+- ``--anchor ROOT.pem`` trusts bare roots, in whichever of HK, MO and GD their subject country
+  names. Bare roots say nothing about recognised policies, so any policy under the scheme arc
+  (2.16.344.8.2.2008.810.2) that the presented chain certifies is accepted; ``--policy`` still
+  narrows it.
+
+Revocation is checked online (CRL/OCSP from the certificates) and hard-fails by default.
+
+Exit codes: 0 TOTAL_PASSED, 1 any other indication, 2 usage or input error (unreadable file,
+bad PEM/DER, refused trust list, service not reachable).
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+app = typer.Typer(
+    name="identity",
+    help="Validate e-Cert certificates and verify CMS signatures (GBA mutual recognition).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+class Revocation(StrEnum):
+    HARD_FAIL = "hard-fail"
+    SOFT_FAIL = "soft-fail"
+
+
+ChainOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--chain", metavar="FILE", help="Intermediate certificate(s), PEM (bundles allowed) or DER."),
+]
+AnchorOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--anchor", metavar="ROOT.pem", help="Offline: trust this bare root certificate."),
+]
+TrustListOpt = Annotated[
+    Path | None,
+    typer.Option("--trust-list", metavar="DIR", help="Offline: trust the signed lists DIR/*.json."),
+]
+SignerOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--signer", metavar="PEM", help="Trusted list signer for --trust-list (default: certs in DIR)."),
+]
+PolicyOpt = Annotated[
+    list[str] | None,
+    typer.Option("--policy", metavar="OID", help="Require one of these certificate policies."),
+]
+RevocationOpt = Annotated[
+    Revocation | None,
+    typer.Option("--revocation", help="Offline: unreachable revocation sources fail (default) or only warn."),
+]
+TargetOpt = Annotated[str | None, typer.Option("--target", metavar="HOST:PORT", help="Identity service address.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the report as one JSON object.")]
+
+
+@app.callback()
+def _group() -> None:
+    """Certificate validation and signature verification (EN 319 102-1 reports).
+
+    Asks the running identity service (--target, else BAYLINK_IDENTITY_GRPC_HOST/PORT, else
+    127.0.0.1:50051); works offline with --trust-list DIR (signed lists) or --anchor ROOT.pem
+    (bare roots: any scheme policy the chain certifies is accepted).
+    Exit codes: 0 TOTAL_PASSED, 1 any other indication, 2 usage or input error.
+    """
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _check_mode(anchors: list[Path], trust_list: Path | None, signers: list[Path], revocation: Any) -> bool:
+    """True for offline mode; usage errors exit 2."""
+    if anchors and trust_list is not None:
+        _fail("give either --anchor or --trust-list, not both")
+    if signers and trust_list is None:
+        _fail("--signer applies to --trust-list only")
+    offline = bool(anchors) or trust_list is not None
+    if revocation is not None and not offline:
+        _fail("--revocation applies offline only (with --anchor or --trust-list); the service uses its own policy")
+    return offline
+
+
+def _finish(report: dict[str, Any], as_json: bool, signature: bool) -> NoReturn:
+    from baylink.cli.identity_render import console, signature_view, validation_view
+
+    if as_json:
+        typer.echo(json.dumps(report, ensure_ascii=False))
+    else:
+        console().print(signature_view(report) if signature else validation_view(report))
+    raise typer.Exit(0 if report["indication"] == "TOTAL_PASSED" else 1)
+
+
+def _run(action: Any) -> dict[str, Any]:
+    """Run `action`, turning every input, service and domain error into exit 2."""
+    from baylink import errors
+    from baylink.cli.identity_inputs import InputError
+    from baylink.cli.identity_online import ServiceError
+
+    try:
+        result: dict[str, Any] = action()
+        return result
+    except (InputError, ServiceError) as exc:
+        _fail(str(exc))
+    except errors.BaylinkError as exc:  # e.g. InvalidInput of a use case: "field: what is wrong"
+        _fail(str(exc))
+
+
+@app.command("validate")
+def validate_command(
+    cert: Annotated[Path, typer.Argument(metavar="CERT", help="The certificate, PEM or DER (a bundle: leaf first).")],
+    chain: ChainOpt = None,
+    anchor: AnchorOpt = None,
+    trust_list: TrustListOpt = None,
+    signer: SignerOpt = None,
+    at: Annotated[str | None, typer.Option("--at", metavar="ISO-8601", help="Validation time (default now).")] = None,
+    policy: PolicyOpt = None,
+    revocation: RevocationOpt = None,
+    target: TargetOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Validate CERT at a time: indication, reason, chain, jurisdiction, messages."""
+    anchors, signers = anchor or [], signer or []
+    offline = _check_mode(anchors, trust_list, signers, revocation)
+
+    def action() -> dict[str, Any]:
+        from baylink.cli import identity_inputs as inputs
+        from baylink.cli import identity_report as reports
+
+        leaf, *carried = inputs.certificates(cert)
+        intermediates = [*carried, *inputs.certificates_of(chain or [])]
+        moment = inputs.moment(at)
+        requested = inputs.policy_oids(policy or [])
+        if offline:
+            from baylink.cli import identity_offline as local
+
+            trust = local.Trust(tuple(anchors), trust_list, tuple(signers))
+            rules = local.policy(revocation.value if revocation else None, requested)
+            return reports.validation_dict(local.validate(trust, leaf, intermediates, moment, rules))
+        from baylink.cli import identity_online as remote
+
+        address = target or remote.default_target()
+        return reports.validation_from_proto(remote.validate(address, leaf, intermediates, moment, requested))
+
+    _finish(_run(action), as_json, signature=False)
+
+
+@app.command("verify")
+def verify_command(
+    document: Annotated[Path, typer.Option("--document", metavar="FILE", help="The signed document.")],
+    signature: Annotated[
+        Path, typer.Option("--signature", metavar="FILE", help="Detached CMS SignedData, DER or PEM (CMS/PKCS7).")
+    ],
+    chain: ChainOpt = None,
+    anchor: AnchorOpt = None,
+    trust_list: TrustListOpt = None,
+    signer: SignerOpt = None,
+    policy: PolicyOpt = None,
+    revocation: RevocationOpt = None,
+    target: TargetOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Verify a detached CMS signature over FILE and validate the signer's certificate."""
+    anchors, signers = anchor or [], signer or []
+    offline = _check_mode(anchors, trust_list, signers, revocation)
+
+    def action() -> dict[str, Any]:
+        from baylink.cli import identity_inputs as inputs
+        from baylink.cli import identity_report as reports
+
+        content = inputs.read_file(document)
+        cms = inputs.cms_signature(signature)
+        intermediates = inputs.certificates_of(chain or [])
+        requested = inputs.policy_oids(policy or [])
+        if offline:
+            from baylink.cli import identity_offline as local
+
+            trust = local.Trust(tuple(anchors), trust_list, tuple(signers))
+            rules = local.policy(revocation.value if revocation else None, requested)
+            return reports.signature_dict(local.verify(trust, content, cms, intermediates, rules))
+        from baylink.cli import identity_online as remote
+
+        address = target or remote.default_target()
+        return reports.signature_from_proto(remote.verify(address, content, cms, intermediates, requested))
+
+    _finish(_run(action), as_json, signature=True)

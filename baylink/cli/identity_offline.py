@@ -1,0 +1,130 @@
+"""Offline mode of `baylink identity`: the identity use cases in process, trusting files.
+
+`--trust-list DIR` loads every `DIR/*.json` through a `TrustListStore`, exactly as the service
+does: a list is used only if its signature verifies with a trusted signer certificate, which is
+given with `--signer` or, failing that, any certificate file lying beside the lists. A refused
+list stops the command with the store's refusal reason.
+
+`--anchor ROOT.pem` trusts bare roots instead (see `services.identity.service_layer.offline`
+for the jurisdiction and policy choices that implies).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from asn1crypto import x509
+
+from baylink.cli.identity_inputs import InputError, certificates, read_file
+from services.identity.adapters import der
+from services.identity.adapters.pkix import PkixEngine
+from services.identity.adapters.trustlist_signature import ListSignatureVerifier
+from services.identity.domain.policy import RevocationMode, ValidationPolicy
+from services.identity.domain.report import SignatureReport, ValidationReport
+from services.identity.domain.trustlist import Jurisdiction
+from services.identity.service_layer.offline import bare_anchor_store, jurisdiction_of, scheme_policies
+from services.identity.service_layer.trust_store import Refusal, TrustListStore
+from services.identity.service_layer.validate_certificate import CertificateValidator, ValidateCertificate
+from services.identity.service_layer.verify_signature import SignatureVerifier, VerifyCmsSignature
+
+_CERT_SUFFIXES = (".pem", ".crt", ".cer", ".der")
+
+
+@dataclass(frozen=True)
+class Trust:
+    """Where offline trust comes from: bare roots, or a directory of signed lists."""
+
+    anchors: tuple[Path, ...] = ()
+    trust_list_dir: Path | None = None
+    signers: tuple[Path, ...] = ()
+
+
+def list_signers(directory: Path, given: Sequence[Path]) -> list[bytes]:
+    """Signer certificates: those given, else every certificate file lying in `directory`."""
+    if given:
+        return [item for path in given for item in certificates(path)]
+    found: list[bytes] = []
+    for path in sorted(directory.iterdir()):
+        if path.suffix.lower() in _CERT_SUFFIXES and path.is_file():
+            try:
+                found.extend(certificates(path))
+            except InputError:
+                continue  # a key or another non-certificate file beside the lists
+    return found
+
+
+def trust_list_store(directory: Path, signer_paths: Sequence[Path]) -> TrustListStore:
+    if not directory.is_dir():
+        raise InputError(f"{directory}: not a directory of trust lists")
+    documents = sorted(directory.glob("*.json"))
+    if not documents:
+        raise InputError(f"{directory}: no trust lists (*.json) in it")
+    signers = list_signers(directory, signer_paths)
+    store = TrustListStore(dict.fromkeys(Jurisdiction, signers), ListSignatureVerifier())
+    for document in documents:
+        result = store.load(read_file(document))
+        if not result.accepted:
+            hint = ""
+            if result.refusal is Refusal.SIGNER_NOT_TRUSTED and not signers:
+                hint = "; no signer certificate found beside the lists, give one with --signer"
+            raise InputError(f"{document}: trust list refused: {result.refusal} ({result.detail}{hint})")
+    return store
+
+
+def anchor_store(anchor_paths: Sequence[Path], presented: Sequence[x509.Certificate]) -> TrustListStore:
+    roots: list[x509.Certificate] = []
+    for path in anchor_paths:
+        for item in certificates(path):
+            root = der.load_certificate(item, str(path))
+            if jurisdiction_of(root) is None:
+                raise InputError(
+                    f"{path}: {root.subject.human_friendly} has no scheme jurisdiction (country not HK, MO or CN)"
+                )
+            roots.append(root)
+    return bare_anchor_store(roots, scheme_policies([*presented, *roots]))
+
+
+def store_for(trust: Trust, presented: Sequence[x509.Certificate]) -> TrustListStore:
+    if trust.trust_list_dir is not None:
+        return trust_list_store(trust.trust_list_dir, trust.signers)
+    return anchor_store(trust.anchors, presented)
+
+
+def _validator(store: TrustListStore) -> CertificateValidator:
+    return CertificateValidator(store, PkixEngine())
+
+
+def validate(
+    trust: Trust,
+    leaf: bytes,
+    chain: Sequence[bytes],
+    at: datetime | None,
+    policy: ValidationPolicy,
+) -> ValidationReport:
+    presented = [der.load_certificate(item, "certificate") for item in (leaf, *chain)]
+    store = store_for(trust, presented)
+    command = ValidateCertificate(leaf, tuple(chain), at, policy)
+    return asyncio.run(_validator(store).handle(command))
+
+
+def verify(
+    trust: Trust,
+    document: bytes,
+    signature: bytes,
+    chain: Sequence[bytes],
+    policy: ValidationPolicy,
+) -> SignatureReport:
+    _, carried = der.load_signed_data(signature, "signature")
+    presented = [*carried, *(der.load_certificate(item, "chain") for item in chain)]
+    store = store_for(trust, presented)
+    command = VerifyCmsSignature(signature, document=document, intermediates=tuple(chain), policy=policy)
+    return asyncio.run(SignatureVerifier(_validator(store)).verify_cms(command))
+
+
+def policy(revocation: str | None, requested: frozenset[str] | None) -> ValidationPolicy:
+    mode = RevocationMode(revocation) if revocation else RevocationMode.HARD_FAIL
+    return ValidationPolicy(revocation_mode=mode, requested_policies=requested)

@@ -73,15 +73,13 @@ async def apply_topics(admin: AIOKafkaAdminClient, specs: list[TopicSpec], repli
             response = await admin.create_topics(
                 [NewTopic(spec.name, spec.partitions, replication_factor, topic_configs=wanted)]
             )
-            # The admin client returns per-topic errors instead of raising them.
-            for topic_error in response.topic_errors:
-                code = topic_error[1]
-                if code and code != TopicAlreadyExistsError.errno:  # already there: another replica's tooling
-                    raise for_code(code)(f"create {spec.name}: {topic_error[2] if len(topic_error) > 2 else ''}")
+            errors = [e for e in response.topic_errors if e[1] != TopicAlreadyExistsError.errno]  # raced: fine
+            _raise_errors(errors, f"create {spec.name}")
             changes.append(f"created {spec.name} ({spec.partitions} partitions, replication {replication_factor})")
             continue
         if spec.partitions > state.partitions:
-            await admin.create_partitions({spec.name: NewPartitions(spec.partitions)})
+            response = await admin.create_partitions({spec.name: NewPartitions(spec.partitions)})
+            _raise_errors(response.topic_errors, f"partitions of {spec.name}")
             changes.append(f"{spec.name}: partitions {state.partitions} -> {spec.partitions}")
         elif spec.partitions < state.partitions:
             changes.append(
@@ -90,9 +88,21 @@ async def apply_topics(admin: AIOKafkaAdminClient, specs: list[TopicSpec], repli
             )
         drift = {k: v for k, v in wanted.items() if state.configs.get(k) != v}
         if drift:
-            await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, spec.name, configs=wanted)])
+            for response in await admin.alter_configs(
+                [ConfigResource(ConfigResourceType.TOPIC, spec.name, configs=wanted)]
+            ):
+                _raise_errors([(r[3], r[0], r[1]) for r in response.resources], f"configs of {spec.name}")
             changes.append(f"{spec.name}: set {drift}")
     return changes
+
+
+def _raise_errors(errors: list[tuple[object, ...]], what: str) -> None:
+    """The admin client returns per-resource (name, code, message) errors instead of raising them."""
+    for entry in errors:
+        code = int(entry[1])  # type: ignore[call-overload]
+        if code:
+            message = entry[2] if len(entry) > 2 else ""
+            raise for_code(code)(f"{what}: {message}")
 
 
 async def describe_topics(

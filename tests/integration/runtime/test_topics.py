@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
 from baylink.runtime.kafka import close_quietly, new_admin
 from baylink.runtime.settings import KafkaSettings
-from baylink.runtime.topics import TopicSpec, apply_topics, declared, describe_topics
+from baylink.runtime.topics import TopicSpec, TopicState, apply_topics, declared, describe_topics
 
 pytestmark = pytest.mark.kafka
 
@@ -34,14 +35,24 @@ async def test_applying_a_declaration_creates_then_changes_nothing_then_raises_p
 
         changes = await apply_topics(admin, [TopicSpec(name, 4, 3_600_000, "delete")], 1)
         assert f"{name}: partitions 2 -> 4" in changes
-        [state] = await describe_topics(admin, [name])
-        assert (state.partitions, state.replication_factor) == (4, 1)
-        assert state.configs == {"retention.ms": "3600000", "cleanup.policy": "delete", "min.insync.replicas": "1"}
+        wanted = {"retention.ms": "3600000", "cleanup.policy": "delete", "min.insync.replicas": "1"}
+        state = await settled(admin, name, lambda s: s.partitions == 4 and s.configs == wanted)
+        assert (state.partitions, state.replication_factor, state.configs) == (4, 1, wanted)
 
         lowered = await apply_topics(admin, [TopicSpec(name, 1, 3_600_000, "delete")], 1)
         assert lowered == [f"{name}: has 4 partitions, declared 1 (Kafka cannot lower it; left as is)"]
     finally:
         await admin.delete_topics([name])
+
+
+async def settled(admin: AIOKafkaAdminClient, name: str, done: Callable[[TopicState], bool]) -> TopicState:
+    """The broker applies config changes asynchronously: describe until they show (or 15 s)."""
+    async with asyncio.timeout(15):
+        while True:
+            [state] = await describe_topics(admin, [name])
+            if done(state):
+                return state
+            await asyncio.sleep(0.2)
 
 
 async def test_the_declared_topics_are_on_the_broker_as_declared(

@@ -69,6 +69,7 @@ def profile_for(entity: plan.Entity, base_url: str) -> CertificateProfile:
         key_usage=entity.key_usage or frozenset({"digital_signature", "non_repudiation"}),
         policies=entity.policies,
         extra_extensions=extra,
+        date_of_birth=entity.date_of_birth,
         **issuer_urls,
     )
 

@@ -9,7 +9,7 @@ Negative-test OIDs use the 2.25 (UUID) arc, which nobody else can have assigned.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from services.identity.adapters.keys import KeyKind, Scheme
 
@@ -47,6 +47,9 @@ class Entity:
     validity: tuple[datetime, datetime] = LEAF_VALIDITY
     revoked: bool = False
     unknown_critical_extension: bool = False
+    # Personal certificates state the holder's date of birth (RFC 3739 subject directory
+    # attribute), which the gateway checks against the documents when it binds a person.
+    date_of_birth: date | None = None
 
 
 _NON_REP = frozenset({"digital_signature", "non_repudiation"})
@@ -76,6 +79,7 @@ ENTITIES: tuple[Entity, ...] = (
         "hk-ca",
         Scheme.PS256,
         (POLICY_HK_PERSONAL,),
+        date_of_birth=date(1980, 3, 15),
     ),
     Entity(
         "hk-personal-ec",
@@ -86,6 +90,7 @@ ENTITIES: tuple[Entity, ...] = (
         "hk-ca",
         Scheme.PS256,
         (POLICY_HK_PERSONAL,),
+        date_of_birth=date(1992, 1, 9),
     ),
     Entity(
         "hk-organisation",
@@ -184,6 +189,7 @@ ENTITIES: tuple[Entity, ...] = (
         "陳澳門 CHAN Ou Mun (TEST)",
         "mo-ca",
         policies=(POLICY_MO_PERSONAL,),
+        date_of_birth=date(1975, 11, 2),
     ),
     # Guangdong: SM2 all the way, signed with SM2-with-SM3.
     Entity("gd-root", "root", _GD, KeyKind.SM2, "Baylink Test GD SM2 Root CA", validity=ROOT_VALIDITY),
@@ -196,6 +202,7 @@ ENTITIES: tuple[Entity, ...] = (
         "王广东 WANG Guangdong (TEST)",
         "gd-ca",
         policies=(POLICY_GD_PERSONAL,),
+        date_of_birth=date(1988, 7, 30),
     ),
     Entity(
         "gd-revoked",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime
 
 from asn1crypto import core, crl, keys, x509
 
@@ -39,6 +39,7 @@ class CertificateProfile:
     ocsp_no_check: bool = False
     # (OID, critical) of extensions this module knows nothing about, for negative tests.
     extra_extensions: tuple[tuple[str, bool], ...] = field(default_factory=tuple)
+    date_of_birth: date | None = None
 
 
 def name(common_name: str, organisation: str, country: str) -> x509.Name:
@@ -105,9 +106,19 @@ def _extensions(profile: CertificateProfile, public_key: keys.PublicKeyInfo, aut
         ext.append(_ext("extended_key_usage", list(profile.extended_key_usage)))
     if profile.ocsp_no_check:
         ext.append(_ext("ocsp_no_check", core.Null()))
+    if profile.date_of_birth is not None:
+        ext.append(_ext("subject_directory_attributes", [date_of_birth_attribute(profile.date_of_birth)]))
     for oid, critical in profile.extra_extensions:
         ext.append({"extn_id": oid, "critical": critical, "extn_value": core.ParsableOctetString(b"\x05\x00")})
     return ext
+
+
+DATE_OF_BIRTH = "1.3.6.1.5.5.7.9.1"  # RFC 3739 dateOfBirth: GeneralizedTime at 12:00:00Z
+
+
+def date_of_birth_attribute(day: date) -> dict[str, object]:
+    noon = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
+    return {"type": DATE_OF_BIRTH, "values": [core.GeneralizedTime(noon)]}
 
 
 def _uri(url: str) -> x509.GeneralName:

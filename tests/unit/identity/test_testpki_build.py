@@ -64,3 +64,20 @@ def test_committed_manifest_records_revocations_and_policies(pki: TestPKI) -> No
     assert revoked == ["gd-revoked", "hk-revoked"]
     assert manifest["policies"]["hk_personal"].startswith(plan.ARC)
     assert "TEST MATERIAL ONLY" in (Path(pki.directory) / "README.md").read_text()
+
+
+def test_personal_certificates_state_the_holders_date_of_birth() -> None:
+    from datetime import date
+
+    from services.identity.testpki.loader import COMMITTED, TestPKI
+
+    pki = TestPKI(COMMITTED)
+    for name, born in (
+        ("hk-personal", date(1980, 3, 15)),
+        ("mo-personal", date(1975, 11, 2)),
+        ("gd-personal", date(1988, 7, 30)),
+    ):
+        extensions = {e["extn_id"].native: e for e in pki.certificate(name)["tbs_certificate"]["extensions"]}
+        [attribute] = extensions["subject_directory_attributes"]["extn_value"].parsed.native
+        assert attribute["type"] == "pda_date_of_birth"
+        assert attribute["values"][0].date() == born

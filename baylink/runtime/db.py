@@ -28,17 +28,28 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     return create_async_engine(url, pool_pre_ping=True, **kwargs)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # The sqlite3 module begins transactions lazily, before the first write, and not at all
+    # before a SAVEPOINT (which then commits on RELEASE). Take transaction control from it:
+    # SQLAlchemy's "begin" event below issues the BEGIN itself.
+    dbapi_connection.isolation_level = None
     # WAL lets readers run beside the one writer; busy_timeout makes a second
     # writer wait instead of failing at once.
     cursor = dbapi_connection.cursor()
     for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000", "foreign_keys=ON"):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    # IMMEDIATE takes the write lock at BEGIN: concurrent transactions queue on busy_timeout
+    # instead of failing when a read lock cannot be upgraded (SQLITE_BUSY mid-transaction).
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:

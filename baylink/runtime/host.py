@@ -54,6 +54,7 @@ class ServiceHost:
         subscriptions: Sequence[Subscription] = (),
         migrations: Sequence[Path] = (),
         on_start: Callable[[], Awaitable[None]] | None = None,
+        background: Sequence[Callable[[], Awaitable[None]]] = (),
     ):
         self.settings = settings
         self.register = register
@@ -63,6 +64,7 @@ class ServiceHost:
         self.subscriptions = list(subscriptions)
         self.migrations = list(migrations)
         self.on_start = on_start  # after migrations, before serving: e.g. load reference data
+        self.background = list(background)  # loops that live as long as the service (deadline watchers)
         self.relay = OutboxRelay(
             self.db,
             settings.kafka,
@@ -85,6 +87,8 @@ class ServiceHost:
         self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
         for sub in self.subscriptions:
             self._tasks.append(asyncio.create_task(self._consume(sub), name=f"consumer-{sub.group_id}"))
+        for loop in self.background:
+            self._tasks.append(asyncio.create_task(self._keep_running(loop), name=getattr(loop, "__name__", "task")))
         self.grpc = await start_grpc_server(
             self.register,
             self.service_names,
@@ -153,6 +157,16 @@ class ServiceHost:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
 
+    async def _keep_running(self, loop: Callable[[], Awaitable[None]]) -> None:
+        """Run a background loop; if it fails, log it and start it again after a pause."""
+        while not self._stopping.is_set():
+            try:
+                await loop()
+                return
+            except Exception:
+                log.exception("background task failed; restarting it", extra={"task": getattr(loop, "__name__", "")})
+                await asyncio.sleep(1.0)
+
     def _announce(self) -> None:
         assert self.grpc is not None and self.metrics_server is not None
         info = {
@@ -160,8 +174,8 @@ class ServiceHost:
             "grpc": f"{self.settings.grpc_host}:{self.grpc.port}",
             "metrics": f"http://{self.settings.metrics_host}:{self.metrics_server.port}/metrics",
         }
-        # `make up` and the tests read the addresses from here.
-        run_dir = LOCAL_DIR / "run"
-        run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / f"{self.settings.service_name}.json").write_text(json.dumps(info))
         log.info("serving", extra=info)
+        if self.settings.grpc_port:  # a deployment (not a test on port 0): `make up` reads the addresses here
+            run_dir = LOCAL_DIR / "run"
+            run_dir.mkdir(parents=True, exist_ok=True)
+            (run_dir / f"{self.settings.service_name}.json").write_text(json.dumps(info))

@@ -71,6 +71,7 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._leader = False
+        self._round = asyncio.Lock()
 
     def wake(self) -> None:
         """Tell the relay new rows were committed (it also polls, so this is only for latency)."""
@@ -138,13 +139,17 @@ class OutboxRelay:
                 await session.execute(sa.update(outbox).where(outbox.c.id.in_(chunk)).values(sent_at=now))
 
     async def run_once(self) -> int:
-        """Publish one batch and mark it sent. Returns how many rows went out."""
-        rows = await self.fetch_unsent()
-        if not rows:
-            return 0
-        sent = await self.publish(rows)
-        await self._mark_sent(sent)
-        return len(sent)
+        """Publish one batch and mark it sent. Returns how many rows went out.
+
+        One round at a time: the shutdown drain must not fetch the rows the loop is publishing.
+        """
+        async with self._round:
+            rows = await self.fetch_unsent()
+            if not rows:
+                return 0
+            sent = await self.publish(rows)
+            await self._mark_sent(sent)
+            return len(sent)
 
     async def drain(self, timeout: float = 10.0) -> int:
         """Publish everything committed so far (used at shutdown). Returns the count."""

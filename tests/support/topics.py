@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord
@@ -22,8 +23,10 @@ async def scan_topic(
     match: Match = lambda _: True,
     timeout: float = 30,
     linger_ms: int = 0,
+    since: datetime | None = None,
 ) -> list[ConsumerRecord]:
-    """Matching records from the start of ``topic`` until ``done(matches)``, then ``linger_ms`` more."""
+    """Matching records from the start of ``topic`` (or from ``since``) until ``done(matches)``,
+    then ``linger_ms`` more. Shared topics grow long; ``since`` skips what earlier tests wrote."""
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=kafka.bootstrap_servers,
@@ -36,6 +39,8 @@ async def scan_topic(
     found: list[ConsumerRecord] = []
     try:
         async with asyncio.timeout(timeout):
+            if since is not None:
+                await _seek_to(consumer, since)
             while not done(found):
                 for batch in (await consumer.getmany(timeout_ms=500)).values():
                     found.extend(r for r in batch if match(r))
@@ -52,6 +57,20 @@ async def read_topic(kafka: KafkaSettings, topic: str, expected: int, timeout: f
     return await scan_topic(kafka, topic, done=lambda found: len(found) >= expected, timeout=timeout, linger_ms=1000)
 
 
-async def wait_for_records(kafka: KafkaSettings, topic: str, match: Match, timeout: float = 30) -> list[ConsumerRecord]:
-    """The records of a topic that match, once at least one does."""
-    return await scan_topic(kafka, topic, done=bool, match=match, timeout=timeout)
+async def wait_for_records(
+    kafka: KafkaSettings, topic: str, match: Match, timeout: float = 30, since: datetime | None = None
+) -> list[ConsumerRecord]:
+    """The records of a topic (from ``since``) that match, once at least one does."""
+    return await scan_topic(kafka, topic, done=bool, match=match, timeout=timeout, since=since)
+
+
+async def _seek_to(consumer: AIOKafkaConsumer, since: datetime) -> None:
+    while not consumer.assignment():  # without a group, every partition is assigned once metadata is in
+        await asyncio.sleep(0.05)
+    partitions = list(consumer.assignment())
+    starts = await consumer.offsets_for_times({tp: int(since.timestamp() * 1000) for tp in partitions})
+    ends = await consumer.end_offsets(partitions)
+    for tp, start in starts.items():
+        # Nothing that recent yet: whatever comes next. The end offset is taken now, explicitly;
+        # seek_to_end would resolve later and could skip a record published in between.
+        consumer.seek(tp, ends[tp] if start is None else start.offset)

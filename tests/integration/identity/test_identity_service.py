@@ -92,6 +92,7 @@ async def test_signing_certificates_of_each_jurisdiction_pass_with_their_chain_a
         kafka_settings,
         "baylink.identity.v1",
         lambda r: r.key == fingerprint.encode() and from_kafka(r.headers, r.value).time >= started,
+        since=started - timedelta(seconds=5),
     )
     event = from_kafka(records[-1].headers, records[-1].value)
     message = TYPES.decode(event)
@@ -180,6 +181,7 @@ async def test_a_tampered_trust_list_is_refused_and_the_previous_one_stays_in_fo
 async def test_a_newer_signed_list_is_accepted_persisted_across_restart_and_announced(
     service: IdentityService, stub, live_pki: TestPKI, tmp_path: Path, kafka_settings: KafkaSettings
 ) -> None:  # type: ignore[no-untyped-def]
+    started = datetime.now(UTC)
     current = decode_document(live_pki.trust_list_document(Jurisdiction.MO)).trust_list
     newer = dataclasses.replace(
         current, sequence_number=current.sequence_number + 1, issue_date=current.issue_date + timedelta(seconds=1)
@@ -207,5 +209,6 @@ async def test_a_newer_signed_list_is_accepted_persisted_across_restart_and_anno
         kafka_settings,
         "baylink.identity.v1",
         lambda r: r.key == b"trustlist/MO" and TYPES.decode(from_kafka(r.headers, r.value)).digest == digest,
+        since=started - timedelta(seconds=5),
     )
     assert TYPES.decode(from_kafka(update.headers, update.value)).sequence_number == newer.sequence_number

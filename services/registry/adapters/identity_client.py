@@ -1,0 +1,62 @@
+"""The identity service over gRPC: VerifySignature, reduced to what the registry needs."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+import grpc
+
+from baylink import errors
+from baylink.identity.v1 import identity_service_pb2 as ids_pb
+from baylink.identity.v1 import identity_service_pb2_grpc as ids_grpc
+from baylink.identity.v1 import validation_pb2 as val
+from baylink.runtime.grpc.client import insecure_channel
+from baylink.runtime.grpc.errors import from_rpc_error
+from services.registry.adapters.cms_digest import digest_for
+from services.registry.service_layer.ports import SignatureCheck, Verdict
+
+
+class GrpcIdentity:
+    """Implements ``ports.SignatureVerifier`` by calling IdentityService.VerifySignature."""
+
+    def __init__(self, target: str, timeout_seconds: float = 10.0):
+        self.channel = insecure_channel(target)
+        self.stub = ids_grpc.IdentityServiceStub(self.channel)
+        self.timeout = timeout_seconds
+
+    async def verify(self, cms_signature: bytes, document: bytes) -> SignatureCheck:
+        digest, algorithm = digest_for(cms_signature, document)
+        request = ids_pb.VerifySignatureRequest(
+            cms_signature=cms_signature,
+            document_digest=digest,
+            digest_algorithm=algorithm,  # type: ignore[arg-type]
+            policy=val.ValidationPolicy(key_purpose=val.KEY_PURPOSE_DOCUMENT_SIGNING),
+        )
+        try:
+            response = await self.stub.VerifySignature(request, timeout=self.timeout)
+        except grpc.RpcError as exc:
+            error = from_rpc_error(exc)
+            if isinstance(error, errors.InvalidInput):  # not a CMS signature at all
+                return SignatureCheck(Verdict.FAILED, "", "FORMAT_FAILURE")
+            raise error from None
+        return reduce(response)
+
+    async def close(self) -> None:
+        await self.channel.close()
+
+
+def reduce(response: ids_pb.VerifySignatureResponse) -> SignatureCheck:
+    report = response.report
+    fingerprint = response.signer_certificate_fingerprint or (
+        report.chain[0].sha256_fingerprint if len(report.chain) else ""
+    )
+    claimed = (
+        response.claimed_signing_time.ToDatetime(tzinfo=UTC) if response.HasField("claimed_signing_time") else None
+    )
+    if report.indication == val.INDICATION_TOTAL_PASSED:
+        return SignatureCheck(Verdict.PASSED, fingerprint.lower(), "TOTAL_PASSED", claimed)
+    sub = val.SubIndication.Name(report.sub_indication).removeprefix("SUB_INDICATION_")
+    if report.sub_indication == val.SUB_INDICATION_TRY_LATER:
+        return SignatureCheck(Verdict.TRY_LATER, fingerprint.lower(), sub, claimed)
+    indication = val.Indication.Name(report.indication).removeprefix("INDICATION_")
+    return SignatureCheck(Verdict.FAILED, fingerprint.lower(), f"{indication}/{sub}", claimed)

@@ -1,0 +1,109 @@
+"""The authority's commands: start review, approve (issuing the USCC and licence), reject, return."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from baylink import errors
+from services.registry.domain.application import Application, Licence
+from services.registry.domain.messages import say
+from services.registry.domain.text import LocalText
+from services.registry.domain.uscc import issue_uscc
+from services.registry.service_layer.context import Registry, check_authority, check_version
+
+
+@dataclass(frozen=True)
+class Review:
+    """StartReview and Approve: who acts, for which authority."""
+
+    application_id: str
+    reviewer_id: str
+    authority_code: str
+    expected_version: int = 0
+
+
+@dataclass(frozen=True)
+class Decide:
+    """Reject or Return: with the reason the applicant is told."""
+
+    application_id: str
+    reviewer_id: str
+    authority_code: str
+    reason: LocalText
+    material_types_to_correct: tuple[str, ...] = ()
+    expected_version: int = 0
+
+
+async def start_review(registry: Registry, command: Review) -> Application:
+    async with registry.uow() as work:
+        app = await work.applications.get(command.application_id)
+        check_authority(app, command.authority_code)
+        check_version(app, command.expected_version)
+        app.start_review(registry.item_of(app), command.reviewer_id)
+        await work.applications.save(app)
+    return app
+
+
+async def approve(registry: Registry, command: Review) -> Application:
+    async with registry.uow() as work:
+        app = await work.applications.get(command.application_id)
+        check_authority(app, command.authority_code)
+        check_version(app, command.expected_version)
+        item = registry.item_of(app)
+        app.check_approvable(item)
+        now = registry.clock()
+        licence = None
+        if item.issues_licence:
+            # Same transaction as the approval: if anything below fails, the number is not used up.
+            sequence = await work.registrations.next_sequence(item.authority.division_code)
+            capital = app.enterprise.registered_capital
+            licence = Licence(
+                uscc=issue_uscc(item.authority, item.category, sequence),
+                name=app.name.full_name if app.name else "",
+                legal_representative_name=app.enterprise.legal_representative_name,
+                registered_capital_currency=capital.currency if capital else "",
+                registered_capital_minor_units=capital.minor_units if capital else 0,
+                address=app.enterprise.address,
+                business_scope=app.enterprise.business_scope,
+                authority_code=app.authority_code,
+                issued_at=now,
+            )
+            await work.registrations.add_licence(app.application_id, licence, sequence)
+            await work.names.register(app.application_id)
+        app.approve(item, command.reviewer_id, now, licence)
+        await work.applications.save(app)
+    return app
+
+
+async def reject(registry: Registry, command: Decide) -> Application:
+    _require_reason(command.reason)
+    async with registry.uow() as work:
+        app = await work.applications.get(command.application_id)
+        check_authority(app, command.authority_code)
+        check_version(app, command.expected_version)
+        app.reject(command.reviewer_id, command.reason, registry.clock())
+        await work.names.release(app.application_id)
+        await work.applications.save(app)
+    return app
+
+
+async def return_for_correction(registry: Registry, command: Decide) -> Application:
+    _require_reason(command.reason)
+    async with registry.uow() as work:
+        app = await work.applications.get(command.application_id)
+        check_authority(app, command.authority_code)
+        check_version(app, command.expected_version)
+        item = registry.item_of(app)
+        unknown = [t for t in command.material_types_to_correct if item.requirement(t) is None]
+        if unknown:
+            raise errors.InvalidInput.field("material_types_to_correct", say("material_type_unknown", type=unknown[0]))
+        app.return_for_correction(
+            command.reviewer_id, command.reason, tuple(command.material_types_to_correct), registry.clock()
+        )
+        await work.applications.save(app)
+    return app
+
+
+def _require_reason(reason: LocalText) -> None:
+    if not (reason.zh_hans.strip() or reason.zh_hant.strip() or reason.en.strip()):
+        raise errors.InvalidInput.field("reason", say("reasons_required"))

@@ -1,0 +1,104 @@
+"""The gateway's audit signing key (Ed25519): made once, kept in a file, public half beside it.
+
+The private key signs checkpoints; only the gateway reads it (file mode 0600). The public key
+(``<key file>.pub``) is what an auditor holds — ideally a copy taken outside the gateway host,
+since a verifier that trusts a public key stored next to the log trusts whoever can replace both.
+The key id is the first 16 hex digits of SHA-256 over the raw public key, so checkpoints say
+which key signed them and keys can be rotated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from baylink.runtime.settings import LOCAL_DIR
+
+DEFAULT_AUDIT_KEY = LOCAL_DIR / "gateway" / "audit-signing-key.pem"
+
+
+def key_id_of(public_key: Ed25519PublicKey) -> str:
+    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def public_key_path(private_key_path: Path) -> Path:
+    return private_key_path.with_name(private_key_path.name + ".pub")
+
+
+class Ed25519Signer:
+    def __init__(self, private_key: Ed25519PrivateKey):
+        self._key = private_key
+        self.public_key = private_key.public_key()
+        self._key_id = key_id_of(self.public_key)
+
+    @property
+    def key_id(self) -> str:
+        return self._key_id
+
+    def sign(self, message: bytes) -> bytes:
+        return self._key.sign(message)
+
+    def public_pem(self) -> bytes:
+        return self.public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+class Ed25519Verifier:
+    """Trusts the given public keys, by key id."""
+
+    def __init__(self, public_keys: Iterable[Ed25519PublicKey]):
+        self.keys = {key_id_of(k): k for k in public_keys}
+
+    @classmethod
+    def from_pem_files(cls, paths: Iterable[Path]) -> Ed25519Verifier:
+        keys = []
+        for path in paths:
+            key = serialization.load_pem_public_key(path.read_bytes())
+            if not isinstance(key, Ed25519PublicKey):
+                raise ValueError(f"{path} is not an Ed25519 public key")
+            keys.append(key)
+        return cls(keys)
+
+    def verify(self, key_id: str, message: bytes, signature: bytes) -> bool:
+        key = self.keys.get(key_id)
+        if key is None:
+            return False
+        try:
+            key.verify(signature, message)
+        except InvalidSignature:
+            return False
+        return True
+
+
+def load_or_create_signing_key(path: Path = DEFAULT_AUDIT_KEY) -> Ed25519Signer:
+    """The key in ``path`` (PKCS#8 PEM), made there first if missing, with its public half beside it."""
+    if path.exists():
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ValueError(f"{path} is not an Ed25519 private key")
+        signer = Ed25519Signer(key)
+    else:
+        key = Ed25519PrivateKey.generate()
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        write_private(path, pem)
+        signer = Ed25519Signer(key)
+    public = public_key_path(path)
+    if not public.exists():
+        public.write_bytes(signer.public_pem())
+    return signer
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Create ``path`` readable by its owner only (never world-readable, not even for a moment)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)

@@ -1,0 +1,1 @@
+"""The gateway's entrypoints: the partner-city gRPC service over mutual TLS."""

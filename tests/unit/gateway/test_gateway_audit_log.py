@@ -1,0 +1,144 @@
+"""Appending to the audit log and checkpointing it, on a real SQLite database with a real key."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+from datetime import timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from baylink.events.v1 import gateway_events_pb2
+from baylink.runtime.context import correlation_scope
+from baylink.runtime.db import Database
+from baylink.runtime.events import EventTypes, from_kafka
+from baylink.runtime.schema import outbox
+from services.gateway.adapters.audit_events import GatewaySecurityEvents
+from services.gateway.adapters.audit_keys import Ed25519Signer, Ed25519Verifier, load_or_create_signing_key
+from services.gateway.adapters.audit_store import SqlAuditStore, audit_checkpoints
+from services.gateway.domain.audit import CheckpointPolicy
+from services.gateway.domain.guard import SecurityAlert, Severity
+from services.gateway.service_layer.audit_verify import verify_log
+from tests.unit.gateway.conftest import Clock, entry, make_log, outbox_types
+
+CHECKPOINTED = "baylink.gateway.audit.checkpointed.v1"
+
+
+async def test_appended_records_are_numbered_in_order_and_verify(
+    audit_db: Database, signer: Ed25519Signer, keys: Ed25519Verifier
+) -> None:
+    log = make_log(audit_db, signer)
+    first = await log.append(entry(1))
+    second = await log.append(entry(2))
+    assert (first.sequence, second.sequence) == (1, 2)
+    assert second.prev_hash == first.hash
+    report = await verify_log(SqlAuditStore(audit_db), keys)
+    assert report.ok and report.records == 2 and report.last_hash == second.hash
+
+
+async def test_record_takes_the_correlation_id_of_the_current_call(audit_db: Database, signer: Ed25519Signer) -> None:
+    log = make_log(audit_db, signer)
+    with correlation_scope("flow-42"):
+        record = await log.record("kiosk:HK-TST-01", "identify", "OK", subject="p" * 40, details={"step": 1})
+    assert (record.actor, record.correlation_id, record.details) == ("kiosk:HK-TST-01", "flow-42", '{"step":1}')
+
+
+async def test_every_n_records_a_signed_checkpoint_is_stored_and_its_event_staged(
+    audit_db: Database, signer: Ed25519Signer, keys: Ed25519Verifier
+) -> None:
+    log = make_log(audit_db, signer, policy=CheckpointPolicy(every_records=10, every_seconds=3600))
+    for i in range(25):
+        await log.append(entry(i))
+    checkpoints = await SqlAuditStore(audit_db).checkpoints(up_to=25)
+    assert [(c.sequence, c.record_count) for c in checkpoints] == [(10, 10), (20, 10)]
+    for c in checkpoints:
+        assert keys.verify(c.key_id, c.message(), bytes.fromhex(c.signature))
+    assert await outbox_types(audit_db) == [CHECKPOINTED, CHECKPOINTED]
+    event = await _last_outbox_event(audit_db)
+    message = EventTypes.from_contracts().decode(event)
+    assert isinstance(message, gateway_events_pb2.AuditCheckpointed)
+    assert (message.last_sequence, message.record_count) == (20, 10)
+    assert message.chain_hash.hex() == checkpoints[-1].head_hash
+    assert event.source == "/baylink/gateway" and event.subject == "audit-log"
+
+
+async def test_a_checkpoint_follows_t_seconds_after_the_first_uncovered_record(
+    audit_db: Database, signer: Ed25519Signer, clock: Clock
+) -> None:
+    log = make_log(audit_db, signer, clock=clock, policy=CheckpointPolicy(every_records=1000, every_seconds=60))
+    await log.append(entry(1))
+    clock.advance(30)
+    await log.append(entry(2))
+    assert await log.checkpoint_if_due() is None
+    clock.advance(30)
+    checkpoint = await log.checkpoint_if_due()
+    assert checkpoint is not None and (checkpoint.sequence, checkpoint.record_count) == (2, 2)
+    assert checkpoint.last_record_time - checkpoint.first_record_time == timedelta(seconds=30)
+    clock.advance(3600)
+    assert await log.checkpoint_if_due() is None  # nothing new to cover
+
+
+async def test_periodic_checkpointing_runs_until_cancelled(audit_db: Database, signer: Ed25519Signer) -> None:
+    log = make_log(audit_db, signer, policy=CheckpointPolicy(every_records=1000, every_seconds=0.05))
+    await log.append(entry(1))
+    task = asyncio.create_task(log.run_checkpoints(0.02))
+    try:
+        async with asyncio.timeout(5):
+            while not await SqlAuditStore(audit_db).checkpoints(up_to=1):
+                await asyncio.sleep(0.02)
+    finally:
+        task.cancel()
+
+
+async def test_events_given_with_an_append_are_committed_with_the_record(
+    audit_db: Database, signer: Ed25519Signer
+) -> None:
+    log = make_log(audit_db, signer)
+    alert = SecurityAlert("bulk_subject_read", Severity.HIGH, "too many", actor="city:440300", city_code="440300")
+    await log.record("city:440300", "security.alert_raised", "bulk_subject_read", events=[
+        GatewaySecurityEvents().alert_raised(alert)
+    ])  # fmt: skip
+    assert await outbox_types(audit_db) == ["baylink.gateway.security.alert_raised.v1"]
+
+
+async def test_concurrent_appends_are_group_committed_in_few_transactions(
+    audit_db: Database, signer: Ed25519Signer
+) -> None:
+    log = make_log(audit_db, signer, policy=CheckpointPolicy(every_records=100_000))
+    commits = 0
+
+    def counted() -> None:
+        nonlocal commits
+        commits += 1
+
+    log.on_commit = counted
+    records = await asyncio.gather(*(log.append(entry(i)) for i in range(300)))
+    assert sorted(r.sequence for r in records) == list(range(1, 301))
+    assert commits <= 3
+
+
+async def test_a_forced_checkpoint_covers_whatever_is_pending(audit_db: Database, signer: Ed25519Signer) -> None:
+    log = make_log(audit_db, signer)
+    await log.append(entry(1))
+    assert (await log.checkpoint_if_due(force=True)) is not None
+    async with audit_db.transaction() as session:
+        assert (await session.execute(sa.select(sa.func.count()).select_from(audit_checkpoints))).scalar_one() == 1
+
+
+def test_the_signing_key_is_made_once_private_to_its_owner_and_reloaded(tmp_path: Path) -> None:
+    path = tmp_path / "gw" / "audit.pem"
+    made = load_or_create_signing_key(path)
+    again = load_or_create_signing_key(path)
+    assert made.key_id == again.key_id
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    verifier = Ed25519Verifier.from_pem_files([path.with_name("audit.pem.pub")])
+    assert verifier.verify(made.key_id, b"m", again.sign(b"m"))
+    assert not verifier.verify(made.key_id, b"other", again.sign(b"m"))
+
+
+async def _last_outbox_event(db: Database):  # type: ignore[no-untyped-def]
+    async with db.transaction() as session:
+        row = (await session.execute(sa.select(outbox).order_by(outbox.c.id.desc()).limit(1))).mappings().one()
+    return from_kafka([(k, v.encode()) for k, v in row["headers"]], row["payload"])

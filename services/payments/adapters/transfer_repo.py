@@ -1,0 +1,109 @@
+"""Transfers and quotes in the database. State changes are guarded by the state they leave."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.payments.adapters.rows import quote_from, quote_values, transfer_from, transfer_values
+from services.payments.adapters.tables import quotes, transfers
+from services.payments.domain.pricing import Quote
+from services.payments.domain.transfer import Transfer, TransferState
+
+_t = transfers.c
+_q = quotes.c
+
+
+async def get_transfer(session: AsyncSession, transfer_id: str) -> Transfer | None:
+    row = (await session.execute(sa.select(transfers).where(_t.transfer_id == transfer_id))).first()
+    return transfer_from(row) if row else None
+
+
+async def add_transfer(session: AsyncSession, transfer: Transfer) -> None:
+    await session.execute(sa.insert(transfers).values(**transfer_values(transfer)))
+
+
+async def finish(session: AsyncSession, before: Transfer, after: Transfer, *, now: datetime | None = None) -> bool:
+    """Move a RESERVED transfer to its final state; False if someone else moved it first.
+
+    With ``now`` the change also requires the transfer not to have expired by then
+    (a commit), so a commit and the expiry sweep can never both win.
+    """
+    query = (
+        sa.update(transfers)
+        .where(_t.transfer_id == before.transfer_id, _t.state == TransferState.RESERVED.value)
+        .values(
+            state=after.state.value,
+            completed_at=after.completed_at,
+            abort_code=after.abort_code,
+            abort_reason=after.abort_reason,
+            settlement_window_id=after.settlement_window_id,
+        )
+    )
+    if now is not None:
+        query = query.where(_t.expires_at > now)
+    return bool((await session.execute(query)).rowcount)  # type: ignore[attr-defined]
+
+
+async def due_for_expiry(session: AsyncSession, now: datetime, limit: int) -> list[Transfer]:
+    query = (
+        sa.select(transfers)
+        .where(_t.state == TransferState.RESERVED.value, _t.expires_at <= now)
+        .order_by(_t.expires_at)
+        .limit(limit)
+    )
+    return [transfer_from(r) for r in await session.execute(query)]
+
+
+@dataclass(frozen=True)
+class TransferFilter:
+    participant_id: str = ""
+    states: Sequence[TransferState] = ()
+    reference: str = ""
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+
+async def list_transfers(
+    session: AsyncSession, f: TransferFilter, after: tuple[datetime, str] | None, limit: int
+) -> list[Transfer]:
+    """Oldest first, keyset-paged on (created_at, transfer_id)."""
+    query = sa.select(transfers)
+    if f.participant_id:
+        query = query.where(sa.or_(_t.payer_id == f.participant_id, _t.payee_id == f.participant_id))
+    if f.states:
+        query = query.where(_t.state.in_([s.value for s in f.states]))
+    if f.reference:
+        query = query.where(_t.reference == f.reference)
+    if f.created_after:
+        query = query.where(_t.created_at >= f.created_after)
+    if f.created_before:
+        query = query.where(_t.created_at < f.created_before)
+    if after is not None:
+        created, last_id = after
+        query = query.where(
+            sa.or_(_t.created_at > created, sa.and_(_t.created_at == created, _t.transfer_id > last_id))
+        )
+    query = query.order_by(_t.created_at, _t.transfer_id).limit(limit)
+    return [transfer_from(r) for r in await session.execute(query)]
+
+
+async def get_quote(session: AsyncSession, quote_id: str) -> Quote | None:
+    row = (await session.execute(sa.select(quotes).where(_q.quote_id == quote_id))).first()
+    return quote_from(row) if row else None
+
+
+async def add_quote(session: AsyncSession, quote: Quote) -> None:
+    await session.execute(sa.insert(quotes).values(**quote_values(quote)))
+
+
+async def claim_quote(session: AsyncSession, quote_id: str, transfer_id: str) -> bool:
+    """Bind a quote to the transfer it pays for; a quote serves exactly one transfer."""
+    result = await session.execute(
+        sa.update(quotes).where(_q.quote_id == quote_id, _q.transfer_id.is_(None)).values(transfer_id=transfer_id)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,77 @@
+"""The one place that wires adapters to use cases. The service, the CLI and the tests all come here."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from baylink.runtime.db import Database
+from baylink.runtime.events import EventTypes
+from baylink.runtime.grpc.server import Register
+from services.payments.adapters.events import OutboxPublisher
+from services.payments.adapters.sanctions_xml import load_sanctions_list
+from services.payments.config import PaymentsSettings
+from services.payments.domain.screening import Screener
+from services.payments.entrypoints.grpc_servicer import SERVICE_NAME, register_servicer
+from services.payments.service_layer.expiry import run_expiry
+from services.payments.service_layer.settlement import ensure_open_window
+from services.payments.service_layer.unit_of_work import Deps, Policy, utc_now
+
+MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
+
+
+@dataclass
+class Payments:
+    """The wired service: use-case dependencies, the gRPC registration, the background work."""
+
+    settings: PaymentsSettings
+    deps: Deps
+    register: Register
+    service_names: list[str] = field(default_factory=lambda: [SERVICE_NAME])
+    _stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def migrate(self) -> None:
+        await self.deps.db.migrate([MIGRATIONS])
+
+    async def start_background(self) -> None:
+        """After migrations: make sure a settlement window is open, start the expiry sweeper."""
+        await ensure_open_window(self.deps)
+        self._stopping.clear()
+        sweeper = run_expiry(self.deps, self.settings.expiry_sweep_seconds, self._stopping)
+        self._tasks.append(asyncio.create_task(sweeper, name="payments-expiry"))
+
+    async def stop_background(self) -> None:
+        self._stopping.set()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+
+
+def bootstrap(
+    settings: PaymentsSettings,
+    *,
+    db: Database | None = None,
+    clock: Callable[[], datetime] = utc_now,
+    event_topic: str | None = None,
+    screener: Screener | None = None,
+) -> Payments:
+    deps = Deps(
+        db=db or Database(settings.database_url),
+        publisher=OutboxPublisher(EventTypes.from_contracts(), settings.source),
+        screener=screener or Screener(load_sanctions_list(settings.sanctions_list), settings.screening_threshold),
+        policy=Policy(
+            quote_ttl_seconds=settings.quote_ttl_seconds,
+            transfer_ttl_seconds=settings.transfer_ttl_seconds,
+            max_transfer_ttl_seconds=settings.max_transfer_ttl_seconds,
+            zone=settings.zone,
+            limits=settings.limits(),
+            list_page_size=settings.list_page_size,
+            expiry_batch_size=settings.expiry_batch_size,
+        ),
+        clock=clock,
+        event_topic=event_topic,
+    )
+    return Payments(settings=settings, deps=deps, register=register_servicer(deps))

@@ -1,0 +1,228 @@
+"""The whole system in one test process: identity, registry, payments and the gateway, each on port 0
+with a database of its own, relaying to the real broker on topics of the test's own.
+
+Used by the kiosk integration tests, the end-to-end test and the gateway benchmark. Nothing is faked:
+the test PKI's revocation responder answers CRL/OCSP, identity validates and verifies, the registry
+has identity verify every signature, payments runs the two-phase transfer, and its committed-transfer
+event travels through Kafka to the registry, which marks the fee paid.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from baylink.common.v1 import common_pb2
+from baylink.payments.v1 import participant_pb2, transfer_pb2
+from baylink.payments.v1 import payments_service_pb2 as pay
+from baylink.payments.v1 import payments_service_pb2_grpc as pay_grpc
+from baylink.runtime.grpc.client import insecure_channel
+from baylink.runtime.host import ServiceHost
+from baylink.runtime.kafka import close_quietly, new_admin
+from baylink.runtime.settings import KafkaSettings
+from baylink.runtime.topics import TopicSpec, apply_topics
+from services.gateway.bootstrap import Gateway
+from services.gateway.bootstrap import bootstrap as gateway_bootstrap
+from services.gateway.config import GatewaySettings
+from services.identity.bootstrap import IdentityService
+from services.identity.bootstrap import bootstrap as identity_bootstrap
+from services.identity.config import IdentitySettings
+from services.identity.domain.trustlist import Jurisdiction
+from services.identity.testpki.build import build
+from services.identity.testpki.loader import TestPKI
+from services.identity.testpki.responder import RevocationResponder
+from services.payments.bootstrap import MIGRATIONS as PAYMENTS_MIGRATIONS
+from services.payments.bootstrap import bootstrap as payments_bootstrap
+from services.payments.config import PaymentsSettings
+from services.payments.service_layer.expiry import run_expiry
+from services.payments.service_layer.settlement import ensure_open_window
+from services.registry.bootstrap import RegistryService
+from services.registry.bootstrap import bootstrap as registry_bootstrap
+from services.registry.config import RegistrySettings
+
+PARTICIPANTS = [
+    ("HKBANK", "Hong Kong Test Bank", common_pb2.JURISDICTION_HK, "HKD", participant_pb2.PARTICIPANT_KIND_PSP),
+    ("MOBANK", "Macau Test Bank", common_pb2.JURISDICTION_MO, "MOP", participant_pb2.PARTICIPANT_KIND_PSP),
+    ("REGISTRY", "Registry fees", common_pb2.JURISDICTION_GD, "CNY", participant_pb2.PARTICIPANT_KIND_FEE_COLLECTOR),
+]
+RATES = [("HKD", "CNY", "0.9200"), ("MOP", "CNY", "0.8930")]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def build_pki(directory: Path) -> TestPKI:
+    """A test PKI whose CRL/OCSP URLs point at a free loopback port (its responder is started by the stack)."""
+    build(directory, f"http://127.0.0.1:{free_port()}")
+    return TestPKI(directory)
+
+
+@dataclass
+class Topics:
+    registry: str
+    payments: str
+    gateway: str
+
+
+@dataclass
+class Stack:
+    pki: TestPKI
+    topics: Topics
+    identity: IdentityService
+    registry: RegistryService
+    gateway: Gateway
+    payments_port: int | None
+    kiosk: httpx.AsyncClient
+
+
+@asynccontextmanager
+async def topics_of_our_own(kafka: KafkaSettings) -> AsyncIterator[Topics]:
+    admin = new_admin(kafka)
+    await admin.start()
+    suffix = uuid.uuid4().hex[:10]
+    topics = Topics(f"registry.{suffix}", f"payments.{suffix}", f"gateway.{suffix}")
+    names = [topics.registry, topics.payments, topics.gateway]
+    try:
+        await apply_topics(admin, [TopicSpec(n, 3, 3_600_000) for n in names], kafka.replication_factor)
+        yield topics
+    finally:
+        await admin.delete_topics(names)
+        await close_quietly(admin)
+
+
+def _common(tmp: Path, name: str, kafka: KafkaSettings) -> dict[str, object]:
+    return {
+        "grpc_port": 0,
+        "metrics_port": 0,
+        "database_url": f"sqlite+aiosqlite:///{tmp / f'{name}.db'}",
+        "drain_delay_seconds": 0,
+        "outbox_poll_seconds": 0.05,
+        "kafka": kafka,
+    }
+
+
+async def start_identity(tmp: Path, pki: TestPKI, kafka: KafkaSettings) -> IdentityService:
+    settings = IdentitySettings(
+        **_common(tmp, "identity", kafka),  # type: ignore[arg-type]
+        trust_lists_dir=pki.directory / "trustlists",
+        trusted_list_signers={
+            j.value: [pki.directory / "certs" / f"tl-signer-{j.value.lower()}.pem"] for j in Jurisdiction
+        },
+        revocation_timeout_seconds=2.0,
+        revocation_allowed_hosts=["127.0.0.1"],
+    )
+    service = identity_bootstrap(settings)
+    await service.start()
+    return service
+
+
+async def start_registry(tmp: Path, kafka: KafkaSettings, identity_port: int, topics: Topics) -> RegistryService:
+    settings = RegistrySettings(
+        **_common(tmp, "registry", kafka),  # type: ignore[arg-type]
+        identity_target=f"127.0.0.1:{identity_port}",
+        events_topic=topics.registry,
+        payments_topic=topics.payments,
+        fees_group_id=f"registry.fees.{topics.payments}",
+    )
+    service = registry_bootstrap(settings)
+    await service.start()
+    return service
+
+
+async def start_payments(tmp: Path, kafka: KafkaSettings, topics: Topics, **options: object) -> ServiceHost:
+    """Payments as its ``__main__`` runs it, publishing to the test's topic, seeded over its own gRPC API."""
+    settings = PaymentsSettings(**_common(tmp, "payments", kafka), **options)  # type: ignore[arg-type]
+    payments = payments_bootstrap(settings, event_topic=topics.payments)
+    never = asyncio.Event()
+    host = ServiceHost(
+        settings, register=payments.register, service_names=payments.service_names, db=payments.deps.db,
+        migrations=[PAYMENTS_MIGRATIONS], on_start=lambda: ensure_open_window(payments.deps),
+        background=[lambda: run_expiry(payments.deps, settings.expiry_sweep_seconds, never)],
+    )  # fmt: skip
+    payments.deps.on_commit = host.relay.wake
+    await host.start()
+    assert host.grpc is not None
+    await seed_payments(host.grpc.port)
+    return host
+
+
+async def seed_payments(port: int) -> None:
+    """What an operator does once: connect the banks and the fee collector, set caps and rates."""
+    channel = insecure_channel(f"127.0.0.1:{port}")
+    stub = pay_grpc.PaymentsServiceStub(channel)
+    try:
+        for pid, name, jurisdiction, currency, kind in PARTICIPANTS:
+            await stub.CreateParticipant(
+                pay.CreateParticipantRequest(participant_id=pid, name=common_pb2.LocalizedText(en=name),
+                                             currencies=[currency], jurisdiction=jurisdiction, kind=kind)
+            )  # fmt: skip
+            cap = common_pb2.Money(currency=currency, minor_units=10_000_000_000)
+            await stub.SetNetDebitCap(pay.SetNetDebitCapRequest(participant_id=pid, net_debit_cap=cap))
+        for source, target, rate in RATES:
+            fee = common_pb2.Money(currency=source, minor_units=500)
+            await stub.SetRate(pay.SetRateRequest(rate=transfer_pb2.Rate(
+                source_currency=source, target_currency=target, rate=rate, spread_bps=50, fee_fixed=fee)))  # fmt: skip
+    finally:
+        await channel.close()
+
+
+def gateway_settings(tmp: Path, kafka: KafkaSettings, targets: dict[str, str], topics: Topics, **more: object):  # type: ignore[no-untyped-def]
+    values: dict[str, object] = {
+        **_common(tmp, "gateway", kafka),
+        "kiosk_port": 0,
+        "partner_port": 0,
+        "audit_key_path": tmp / "gateway-keys" / "audit.pem",
+        "binding_key_dir": tmp / "gateway-keys",
+        "pki_dir": tmp / "partner-pki",
+        "events_topic": topics.gateway,
+        **targets,
+        **more,
+    }
+    return GatewaySettings(**values)  # type: ignore[arg-type]
+
+
+@asynccontextmanager
+async def running_stack(
+    tmp: Path,
+    kafka: KafkaSettings,
+    pki: TestPKI,
+    *,
+    with_payments: bool,
+    payments_options: dict[str, object] | None = None,
+    **gateway_options: object,
+) -> AsyncIterator[Stack]:
+    async with AsyncExitStack() as stack:
+        responder = RevocationResponder(pki)
+        await responder.start(port=int(pki.base_url.rsplit(":", 1)[1]))
+        stack.push_async_callback(responder.stop)
+        topics = await stack.enter_async_context(topics_of_our_own(kafka))
+        identity = await start_identity(tmp, pki, kafka)
+        stack.push_async_callback(identity.host.shutdown)
+        registry = await start_registry(tmp, kafka, identity.port, topics)
+        stack.push_async_callback(registry.stop)
+        payments_port = None
+        if with_payments:
+            payments = await start_payments(tmp, kafka, topics, **(payments_options or {}))
+            stack.push_async_callback(payments.shutdown)
+            assert payments.grpc is not None
+            payments_port = payments.grpc.port
+        targets = {
+            "identity_target": f"127.0.0.1:{identity.port}",
+            "registry_target": f"127.0.0.1:{registry.port}",
+            "payments_target": f"127.0.0.1:{payments_port or free_port()}",
+        }
+        gateway = gateway_bootstrap(gateway_settings(tmp, kafka, targets, topics, **gateway_options))
+        await gateway.start()
+        stack.push_async_callback(gateway.stop)
+        kiosk = await stack.enter_async_context(httpx.AsyncClient(base_url=gateway.kiosk_url, timeout=60))
+        yield Stack(pki, topics, identity, registry, gateway, payments_port, kiosk)

@@ -18,7 +18,7 @@ class InvalidInput(errors.InvalidInput):
 
     def __init__(self, field: str, reason: str, message: str) -> None:
         super().__init__(f"{field}: {message}", [errors.FieldViolation(field, message)], reason=reason)
-        self.field = field
+        self.field = field  # type: ignore[method-assign,assignment]  # the instance names its field; the shared classmethod is for building one
         self.message = message
 
 

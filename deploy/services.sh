@@ -25,6 +25,9 @@ services() {
 SUPPORT_NAMES=(testpki-responder)
 SUPPORT_PORTS=(8399)
 SUPPORT_COMMANDS=("-m services.identity.testpki serve services/identity/data/testpki --port 8399")
+# Workers that serve no port, started after the services they talk to.
+WORKER_NAMES=(gateway-flows)
+WORKER_COMMANDS=("-m services.gateway.flows")
 
 running() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
 
@@ -64,6 +67,20 @@ start_support() {
     exit 1
 }
 
+start_worker() {
+    local name=$1 args=$2
+    if running "$name"; then
+        echo "$name: already running (pid $(cat "$RUN/$name.pid"))"
+        return
+    fi
+    # shellcheck disable=SC2086  # args is a fixed word list above
+    nohup "$PY" $args >>"$LOGS/$name.log" 2>&1 &
+    echo $! >"$RUN/$name.pid"
+    sleep 2
+    running "$name" || { echo "$name: exited at start-up; see $LOGS/$name.log" >&2; exit 1; }
+    echo "$name: running (log $LOGS/$name.log)"
+}
+
 stop() {
     local name=$1 pid
     running "$name" || { rm -f "$RUN/$name.pid"; return; }
@@ -83,11 +100,12 @@ case "${1:-}" in
         names=$(services)
         [ -n "$names" ] || echo "no services yet (each arrives as services/<name>/__main__.py)"
         for name in $names; do start "$name"; done
+        for i in "${!WORKER_NAMES[@]}"; do start_worker "${WORKER_NAMES[i]}" "${WORKER_COMMANDS[i]}"; done
         echo "kafka: 127.0.0.1:${BAYLINK_KAFKA_PORT:-9092} (topics: .venv/bin/baylink topics)"
         ;;
-    stop) for name in $(services) "${SUPPORT_NAMES[@]}"; do stop "$name"; done ;;
+    stop) for name in "${WORKER_NAMES[@]}" $(services) "${SUPPORT_NAMES[@]}"; do stop "$name"; done ;;
     status)
-        for name in "${SUPPORT_NAMES[@]}" $(services); do
+        for name in "${SUPPORT_NAMES[@]}" $(services) "${WORKER_NAMES[@]}"; do
             if running "$name"; then echo "$name: up"; else echo "$name: down"; fi
         done
         ;;

@@ -1,0 +1,31 @@
+"""Settings of the flow worker (``BAYLINK_FLOWS_*``); the broker comes from ``BAYLINK_KAFKA_*``."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from baylink.runtime.settings import KafkaSettings
+
+
+class FlowSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BAYLINK_FLOWS_", extra="forbid")
+
+    app_id: str = "baylink-gateway-flows"  # the consumer group, and the prefix of the changelog topics
+    registry_topic: str = "baylink.registry.v1"
+    payments_topic: str = "baylink.payments.v1"
+    sink_topic: str = "baylink.gateway.v1"
+    partitions: int = Field(default=6, ge=1, le=1000)  # as our service topics; the table's changelog has as many
+    flow_type: str = "company_registration"
+    channel: str = "kiosk"
+
+    # Payments, for refunds.
+    payments_target: str = "127.0.0.1:50053"
+    call_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+
+    # Timeouts: an unpaid fee this long after it was raised is reported overdue (once).
+    fee_overdue_seconds: float = Field(default=30 * 60.0, gt=0)
+    timer_interval_seconds: float = Field(default=30.0, gt=0)
+    log_level: str = "warn"
+
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)

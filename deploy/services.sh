@@ -59,8 +59,12 @@ start_support() {
     nohup "$PY" $args >>"$LOGS/$name.log" 2>&1 &
     echo $! >"$RUN/$name.pid"
     for _ in $(seq 1 100); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && { echo "$name: http://127.0.0.1:$port"; return; }
         running "$name" || break
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            sleep 0.3  # the port may be another process's: ours must still be alive
+            running "$name" && { echo "$name: http://127.0.0.1:$port"; return; }
+            break
+        fi
         sleep 0.2
     done
     echo "$name: not listening on $port; see $LOGS/$name.log" >&2

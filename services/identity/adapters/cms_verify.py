@@ -6,12 +6,13 @@ Only the signature itself is judged here; the signer's certificate is validated 
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
 from asn1crypto import algos, cms, core, x509
 
-from services.identity.adapters import sm2
+from services.identity.adapters import der, sm2
 from services.identity.adapters.signatures import SM2_SIGNATURE_OIDS, verify
 from services.identity.domain.errors import InvalidInput
 from services.identity.domain.report import Reason
@@ -56,23 +57,149 @@ def check_detached_cms(
     if len(signer_infos) != 1:
         return SignatureCheck(None, certs, None, "", "", Reason.MALFORMED, "exactly one SignerInfo is supported")
     info = signer_infos[0]
-    hash_name = digest_name(info["digest_algorithm"])
-    sig_algorithm = info["signature_algorithm"]
-    sig_name = sig_algorithm["algorithm"].native
-    signer = _find_signer(info["sid"], [*certs, *extra_certificates])
-    attrs = _signed_attributes(info)
+    profile = _SignerProfile.of(signed_data, info, certs)
+    # RFC 5652 5.4: the signature covers the DER of the attributes as a SET OF, not as [0].
+    signed_bytes = b"\x31" + info["signed_attrs"].dump()[1:]
+    return _check(
+        profile,
+        info["signed_attrs"],
+        signed_bytes,
+        info["signature"].native,
+        document_digest,
+        document,
+        extra_certificates,
+    )
+
+
+@dataclass(frozen=True)
+class ParsedCms:
+    """A detached CMS signature read by `read_detached_cms`, for `check_cms`."""
+
+    certificates: tuple[x509.Certificate, ...]
+    # Either the SignedData in full (first signature of a signer, and every unusual shape)...
+    signed_data: cms.SignedData | None = None
+    parts: der.SignedDataParts | None = None
+    # ...or what the signer always repeats, known from before, and the parts new to this signature.
+    profile: _SignerProfile | None = None
+    signed_attrs: cms.CMSAttributes | None = None
+
+
+def read_detached_cms(data: bytes, field: str) -> ParsedCms:
+    """Parse a detached CMS signature as strictly and completely as `der.load_signed_data`.
+
+    A signer sends the same certificates, identifier and algorithms with every signature. When all
+    of these are byte for byte those of a SignedData that was decoded in full before, only the parts
+    new to this signature (signed attributes, signature value) are decoded again, and what was read
+    off the signer last time is reused. Anything else takes the full path."""
+    parts = der.split_signed_data(data, field)
+    profile = _PROFILES.get(parts.repeated) if parts is not None else None
+    if parts is None or profile is None:
+        signed_data, carried = der.load_signed_data(data, field)
+        return ParsedCms(tuple(carried), signed_data=signed_data, parts=parts)
+    _PROFILES.move_to_end(parts.repeated)
+    return ParsedCms(
+        profile.certificates, parts=parts, profile=profile, signed_attrs=der.load_signed_attributes(parts, field)
+    )
+
+
+def check_cms(
+    parsed: ParsedCms,
+    document_digest: bytes | None,
+    document: bytes | None,
+    extra_certificates: list[x509.Certificate],
+) -> SignatureCheck:
+    """`check_detached_cms` for what `read_detached_cms` returned."""
+    if parsed.profile is not None and parsed.parts is not None and parsed.signed_attrs is not None:
+        parts = parsed.parts
+        return _check(
+            parsed.profile,
+            parsed.signed_attrs,
+            parts.signed_attrs_as_set,
+            parts.signature,
+            document_digest,
+            document,
+            extra_certificates,
+        )
+    assert parsed.signed_data is not None
+    check = check_detached_cms(
+        parsed.signed_data, list(parsed.certificates), document_digest, document, extra_certificates
+    )
+    if parsed.parts is not None:
+        _remember(parsed.signed_data, parsed.parts, parsed.certificates)
+    return check
+
+
+@dataclass(frozen=True)
+class _SignerProfile:
+    """What a SignedData says about its one signer that does not change from one signature to the
+    next: read off once per signer (see `read_detached_cms`)."""
+
+    certificates: tuple[x509.Certificate, ...]
+    content_type: object  # of the encapsulated content, as asn1crypto names it
+    sid: cms.SignerIdentifier
+    digest_oid: str
+    hash_name: str | None
+    sig_name: str
+    signature_algorithm: algos.SignedDigestAlgorithm
+    verify_algorithm: algos.SignedDigestAlgorithm | None  # _cms_algorithm's, once it has been built
+    carried_signer: x509.Certificate | None  # the carried certificate the sid names, if any
+
+    @classmethod
+    def of(
+        cls, signed_data: cms.SignedData, info: cms.SignerInfo, certs: tuple[x509.Certificate, ...]
+    ) -> _SignerProfile:
+        hash_name = digest_name(info["digest_algorithm"])
+        sig_algorithm = info["signature_algorithm"]
+        return cls(
+            certs,
+            signed_data["encap_content_info"]["content_type"].native,
+            info["sid"],
+            info["digest_algorithm"]["algorithm"].dotted,
+            hash_name,
+            sig_algorithm["algorithm"].native,
+            sig_algorithm,
+            None,
+            _find_signer(info["sid"], list(certs)),
+        )
+
+    def algorithm(self, hash_name: str) -> algos.SignedDigestAlgorithm:
+        """`_cms_algorithm` for this signer, built once (it raises for impossible combinations,
+        then as before: when the signature is about to be verified)."""
+        if self.verify_algorithm is None:
+            object.__setattr__(self, "verify_algorithm", _cms_algorithm(self.signature_algorithm, hash_name))
+        assert self.verify_algorithm is not None
+        return self.verify_algorithm
+
+    def signer(self, extra_certificates: list[x509.Certificate]) -> x509.Certificate | None:
+        """The first of the carried, then the extra certificates that the sid names."""
+        if self.carried_signer is not None:
+            return self.carried_signer
+        return _find_signer(self.sid, extra_certificates) if extra_certificates else None
+
+
+def _check(
+    profile: _SignerProfile,
+    signed_attrs: cms.CMSAttributes | core.Void,
+    signed_bytes: bytes,
+    signature: bytes,
+    document_digest: bytes | None,
+    document: bytes | None,
+    extra_certificates: list[x509.Certificate],
+) -> SignatureCheck:
+    hash_name = profile.hash_name
+    signer = profile.signer(extra_certificates)
+    attrs = _attributes(signed_attrs)
     claimed = attrs.get("signing_time")
     signing_time = claimed if isinstance(claimed, datetime) else None
 
     def result(failure: Reason | None, detail: str = "") -> SignatureCheck:
-        return SignatureCheck(signer, certs, signing_time, hash_name or "", sig_name, failure, detail)
+        return SignatureCheck(
+            signer, profile.certificates, signing_time, hash_name or "", profile.sig_name, failure, detail
+        )
 
     if hash_name is None:
-        return result(Reason.ALGORITHM_NOT_ALLOWED, f"digest {info['digest_algorithm']['algorithm'].dotted}")
-    if (
-        "message_digest" not in attrs
-        or attrs.get("content_type") != signed_data["encap_content_info"]["content_type"].native
-    ):
+        return result(Reason.ALGORITHM_NOT_ALLOWED, f"digest {profile.digest_oid}")
+    if "message_digest" not in attrs or attrs.get("content_type") != profile.content_type:
         return result(Reason.SIGNED_ATTRIBUTES, "content-type and message-digest must be signed attributes")
     expected = document_digest if document is None else digest(hash_name, document)
     if expected is None or len(expected) != DIGESTS[hash_name]:
@@ -81,16 +208,43 @@ def check_detached_cms(
         return result(Reason.DIGEST_MISMATCH, "message-digest differs from the document's digest")
     if signer is None:
         return result(Reason.SIGNER_NOT_FOUND, "no supplied certificate matches the signer identifier")
-    # RFC 5652 5.4: the signature covers the DER of the attributes as a SET OF, not as [0].
-    signed_bytes = b"\x31" + info["signed_attrs"].dump()[1:]
     ok = verify(
-        info["signature"].native,
+        signature,
         signed_bytes,
         signer.public_key,
-        _cms_algorithm(sig_algorithm, hash_name),
+        profile.algorithm(hash_name),
         digest_algorithm=hash_name if hash_name != "sm3" else None,
     )
     return result(None if ok else Reason.SIGNATURE_INVALID)
+
+
+# Signer profiles by the exact bytes of everything a signer repeats (`der.SignedDataParts.repeated`);
+# the least recently seen signers go first. A profile keeps its parsed certificates alive.
+_PROFILES: OrderedDict[tuple[bytes, ...], _SignerProfile] = OrderedDict()
+_PROFILES_MAX = 1024
+
+
+def _remember(signed_data: cms.SignedData, parts: der.SignedDataParts, certs: tuple[x509.Certificate, ...]) -> None:
+    """Keep the profile of a SignedData that was decoded in full, if asn1crypto saw exactly the
+    elements that `der.split_signed_data` found (it should; if not, this shape is never shortcut)."""
+    info = signed_data["signer_infos"][0]
+    seen = (
+        signed_data["version"].dump(),
+        signed_data["digest_algorithms"].dump(),
+        signed_data["encap_content_info"].dump(),
+        signed_data["certificates"].dump(),
+        info["version"].dump(),
+        info["sid"].dump(),
+        info["digest_algorithm"].dump(),
+        info["signature_algorithm"].dump(),
+    )
+    if seen != parts.repeated or info["signed_attrs"].dump() != parts.signed_attrs:
+        return
+    if info["signature"].native != parts.signature:
+        return
+    _PROFILES[parts.repeated] = _SignerProfile.of(signed_data, info, certs)
+    while len(_PROFILES) > _PROFILES_MAX:
+        _PROFILES.popitem(last=False)
 
 
 def check_raw(
@@ -155,11 +309,11 @@ def _cms_algorithm(algorithm: algos.SignedDigestAlgorithm, hash_name: str) -> al
     return algorithm
 
 
-def _signed_attributes(info: cms.SignerInfo) -> dict[str, object]:
+def _attributes(signed_attrs: cms.CMSAttributes | core.Void) -> dict[str, object]:
     attrs: dict[str, object] = {}
-    if isinstance(info["signed_attrs"], core.Void):
+    if isinstance(signed_attrs, core.Void):
         return attrs
-    for attr in info["signed_attrs"]:
+    for attr in signed_attrs:
         values = attr["values"]
         if len(values) != 1:
             continue  # RFC 5652 demands exactly one value for the attributes we read
@@ -174,8 +328,26 @@ def _find_signer(sid: cms.SignerIdentifier, candidates: list[x509.Certificate]) 
             (
                 c
                 for c in candidates
-                if c.issuer == wanted["issuer"] and c.serial_number == wanted["serial_number"].native
+                if _same_name(c.issuer, wanted["issuer"]) and c.serial_number == wanted["serial_number"].native
             ),
             None,
         )
     return next((c for c in candidates if c.key_identifier == sid.chosen.native), None)
+
+
+# Name equality (RFC 5280 7.1: LDAP string preparation of every attribute) costs more than the
+# signature check, and the same signers name the same issuers over and over. Its answer depends on
+# the two encodings only, so it is remembered by their hashes; a comparison that raises is not.
+_NAME_MATCHES: OrderedDict[tuple[bytes, bytes], bool] = OrderedDict()
+_NAME_MATCHES_MAX = 4096
+
+
+def _same_name(a: x509.Name, b: x509.Name) -> bool:
+    key = (a.sha256, b.sha256)
+    known = _NAME_MATCHES.get(key)
+    if known is None:
+        known = bool(a == b)
+        _NAME_MATCHES[key] = known
+        if len(_NAME_MATCHES) > _NAME_MATCHES_MAX:
+            _NAME_MATCHES.popitem(last=False)
+    return known

@@ -12,6 +12,7 @@ import hashlib
 import re
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from asn1crypto import cms, core, x509
 
@@ -69,8 +70,16 @@ def load_signed_data(data: bytes, field: str) -> tuple[cms.SignedData, list[x509
         if info["content_type"].native != "signed_data":
             raise InvalidInput(field, "unsupported", "expected CMS SignedData")
         signed_data = info["content"]
-        for part in ("version", "digest_algorithms", "encap_content_info", "signer_infos"):
-            signed_data[part].native  # noqa: B018 - full decode now, see load_certificate
+        signed_data["version"].native  # noqa: B018 - full decode now, see load_certificate
+        _decode_once(signed_data["digest_algorithms"], "digest_algorithms")
+        _decode_once(signed_data["encap_content_info"], "encap_content_info")
+        for signer_info in signed_data["signer_infos"]:
+            for name in _SIGNER_INFO_FIELDS:
+                part = signer_info[name]
+                if name in _REPEATING_SIGNER_INFO_FIELDS:
+                    _decode_once(part, name)
+                else:
+                    part.native  # noqa: B018 - varies with every signature: decoded every time
         choices = signed_data["certificates"]
         ders = [] if isinstance(choices, core.Void) else [c.chosen.dump() for c in choices if c.name == "certificate"]
     except InvalidInput:
@@ -78,6 +87,148 @@ def load_signed_data(data: bytes, field: str) -> tuple[cms.SignedData, list[x509
     except PARSE_ERRORS as exc:
         raise InvalidInput(field, "malformed", f"not a DER CMS SignedData ({type(exc).__name__})") from exc
     return signed_data, [load_certificate(d, f"{field}.certificates[{i}]") for i, d in enumerate(ders)]
+
+
+# The parts of a SignedData that a signer repeats in every signature (who they are, which
+# algorithms): decoded in full the first time their exact bytes are seen, then remembered. Same
+# bytes in the same place decode the same way, so the check stays complete; signed attributes and
+# signature values differ every time and are decoded every time.
+_SIGNER_INFO_FIELDS = (
+    "version",
+    "sid",
+    "digest_algorithm",
+    "signed_attrs",
+    "signature_algorithm",
+    "signature",
+    "unsigned_attrs",
+)
+_REPEATING_SIGNER_INFO_FIELDS = frozenset({"sid", "digest_algorithm", "signature_algorithm"})
+_DECODED: OrderedDict[tuple[str, bytes], None] = OrderedDict()
+_DECODED_MAX = 4096
+
+
+def _decode_once(value: core.Asn1Value, role: str) -> None:
+    key = (role, value.dump())
+    if key in _DECODED:
+        _DECODED.move_to_end(key)
+        return
+    value.native  # noqa: B018 - full decode; raises for anything malformed
+    _DECODED[key] = None
+    if len(_DECODED) > _DECODED_MAX:
+        _DECODED.popitem(last=False)
+
+
+@dataclass(frozen=True)
+class SignedDataParts:
+    """The DER elements of a ContentInfo holding a detached SignedData with one SignerInfo, as
+    byte strings: what a signer repeats in every signature (`repeated`), and what is new each
+    time (the signed attributes and the signature value). See `split_signed_data`."""
+
+    repeated: tuple[bytes, ...]  # SignedData version, digestAlgorithms, encapContentInfo, certificates
+    # (b"" if absent), SignerInfo version, sid, digestAlgorithm, signatureAlgorithm
+    signed_attrs: bytes  # the [0] IMPLICIT element, tag and length included
+    signature: bytes  # the OCTET STRING's contents
+
+    @property
+    def signed_attrs_as_set(self) -> bytes:
+        """The signed attributes as the universal SET OF that the signature covers (RFC 5652 5.4)."""
+        return b"\x31" + self.signed_attrs[1:]
+
+
+_SIGNED_DATA_OID = bytes.fromhex("06092a864886f70d010702")
+
+
+def split_signed_data(data: bytes, field: str) -> SignedDataParts | None:
+    """Split the common shape of a detached signature into its parts without decoding them, or
+    None for any other shape (several or no SignerInfos, CRLs, unsigned or missing signed
+    attributes, BER forms, trailing bytes...), which `load_signed_data` then handles.
+
+    Only exact tags and minimal definite lengths are accepted, so the elements found here are the
+    ones asn1crypto finds. Nothing is checked beyond the framing: the parts still need decoding."""
+    _require_size(data, MAX_SIGNATURE_BYTES, field)
+    if type(data) is not bytes:
+        return None
+    try:
+        tag, start, end = _element(data, 0, len(data))
+        if tag != 0x30 or end != len(data):
+            return None
+        oid_end = start + len(_SIGNED_DATA_OID)
+        if data[start:oid_end] != _SIGNED_DATA_OID:
+            return None
+        tag, start, end = _element(data, oid_end, end)
+        if tag != 0xA0 or end != len(data):
+            return None
+        sd_tag, at, sd_end = _element(data, start, end)
+        if sd_tag != 0x30 or sd_end != end:
+            return None
+        children = _children(data, at, sd_end)
+        tags = [t for t, _, _ in children]
+        if tags == [0x02, 0x31, 0x30, 0xA0, 0x31]:
+            certificates = data[children[3][1] : children[3][2]]
+        elif tags == [0x02, 0x31, 0x30, 0x31]:
+            certificates = b""
+        else:
+            return None
+        _, infos_at, infos_end = _element(data, children[-1][1], children[-1][2])
+        infos = _children(data, infos_at, infos_end)
+        if len(infos) != 1 or infos[0][0] != 0x30:
+            return None
+        _, info_at, info_end = _element(data, infos[0][1], infos[0][2])
+        fields = _children(data, info_at, info_end)
+        if [t for t, _, _ in fields][:1] + [t for t, _, _ in fields][2:] != [0x02, 0x30, 0xA0, 0x30, 0x04]:
+            return None
+        whole = [data[s:e] for _, s, e in children]
+        parts = [data[s:e] for _, s, e in fields]
+        _, signature_at, signature_end = _element(data, fields[5][1], fields[5][2])
+    except ValueError:
+        return None
+    return SignedDataParts(
+        (whole[0], whole[1], whole[2], certificates, parts[0], parts[1], parts[2], parts[4]),
+        parts[3],
+        data[signature_at:signature_end],
+    )
+
+
+def _element(data: bytes, at: int, end: int) -> tuple[int, int, int]:
+    """(tag, start of contents, end) of the element at `at`: one tag byte, a minimal definite
+    length, all within `end`. ValueError for anything else."""
+    if at + 2 > end:
+        raise ValueError("truncated")
+    tag, first = data[at], data[at + 1]
+    if tag & 0x1F == 0x1F:
+        raise ValueError("multi-byte tag")
+    if first < 0x80:
+        length, start = first, at + 2
+    else:
+        count = first & 0x7F
+        if not 1 <= count <= 4 or at + 2 + count > end or data[at + 2] == 0:
+            raise ValueError("indefinite, oversized or non-minimal length")
+        length, start = int.from_bytes(data[at + 2 : at + 2 + count], "big"), at + 2 + count
+        if length < 0x80:
+            raise ValueError("non-minimal length")
+    if start + length > end:
+        raise ValueError("truncated")
+    return tag, start, start + length
+
+
+def _children(data: bytes, at: int, end: int) -> list[tuple[int, int, int]]:
+    """(tag, start, end) of each element from `at` to exactly `end`, as whole elements."""
+    found = []
+    while at < end:
+        tag, _, stop = _element(data, at, end)
+        found.append((tag, at, stop))
+        at = stop
+    return found
+
+
+def load_signed_attributes(parts: SignedDataParts, field: str) -> cms.CMSAttributes:
+    """The signed attributes of `parts`, decoded in full like `load_signed_data` decodes them."""
+    try:
+        attributes = cms.CMSAttributes.load(parts.signed_attrs_as_set, strict=True)
+        attributes.native  # noqa: B018 - full decode now, see load_certificate
+    except PARSE_ERRORS as exc:
+        raise InvalidInput(field, "malformed", f"not a DER CMS SignedData ({type(exc).__name__})") from exc
+    return attributes
 
 
 def _pem_body(data: bytes, field: str) -> bytes:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import hashlib
 
 from baylink.events.v1 import identity_events_pb2 as ev
-from baylink.identity.v1 import validation_pb2 as pb
 from baylink.runtime.events import CloudEvent, EventTypes
 from services.identity.adapters import proto_mapping as m
-from services.identity.domain.report import SignatureReport, SubIndication, ValidationReport
+from services.identity.domain.report import SignatureReport, ValidationReport
 from services.identity.domain.trustlist import ServiceStatus, TrustList
 
 
@@ -21,8 +20,8 @@ class IdentityEvents:
         message = ev.CertificateValidated(
             certificate_fingerprint=fingerprint,
             jurisdiction=m.JURISDICTIONS.get(report.jurisdiction, 0) if report.jurisdiction else 0,
-            indication=pb.Indication.Value(f"INDICATION_{report.indication.value}"),
-            sub_indication=_sub(report.sub_indication),
+            indication=m.indication(report.indication),
+            sub_indication=m.sub_indication(report.sub_indication),
             validation_time=m.timestamp(report.validation_time),
             authority_id=report.chain[-1].fingerprint_sha256 if report.jurisdiction and report.chain else "",
         )
@@ -34,9 +33,9 @@ class IdentityEvents:
         message = ev.SignatureVerified(
             signer_certificate_fingerprint=report.signer_fingerprint_sha256,
             jurisdiction=m.JURISDICTIONS.get(jurisdiction, 0) if jurisdiction else 0,
-            indication=pb.Indication.Value(f"INDICATION_{report.indication.value}"),
-            sub_indication=_sub(report.sub_indication),
-            algorithm=m.signature_response(report).algorithm,
+            indication=m.indication(report.indication),
+            sub_indication=m.sub_indication(report.sub_indication),
+            algorithm=m.algorithm_enum(report),
             document_digest=document_digest,
             digest_algorithm=m.DIGEST_OF.get(report.digest_algorithm, 0),
             claimed_signing_time=m.timestamp(report.signing_time),
@@ -56,7 +55,3 @@ class IdentityEvents:
             ),
         )
         return self.types.new(message, subject=f"trustlist/{trust_list.jurisdiction.value}", source=self.source)
-
-
-def _sub(value: SubIndication | None) -> int:
-    return pb.SubIndication.Value(f"SUB_INDICATION_{value.value}") if value is not None else 0

@@ -9,6 +9,7 @@ Signing and verifying apply the GM/T 0009 user-identity digest Z with the defaul
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from typing import Any, TypeAlias
 
 from asn1crypto import keys
@@ -63,11 +64,18 @@ def sign(private_key: SM2PrivateKey, message: bytes) -> bytes:
 def verify(public_point: bytes, message: bytes, signature: bytes) -> bool:
     """False for a wrong signature and for garbage (bad point, bad DER): never raises."""
     try:
-        key = ts_ec.EllipticCurvePublicKey.from_encoded_point(ts_ec.SM2(), public_point)
+        key = _public_key(bytes(public_point))
         key.verify(signature, message, ts_ec.ECDSA(ts_hashes.SM3()))
     except Exception:  # noqa: BLE001 - tongsuopy raises InternalError for malformed DER; all of it means "invalid"
         return False
     return True
+
+
+@lru_cache(maxsize=4096)
+def _public_key(public_point: bytes) -> Any:
+    # Decoding and checking a point costs more than half a verification, and the same CA and
+    # signer keys come back all day. Only points that decode are kept (exceptions are not cached).
+    return ts_ec.EllipticCurvePublicKey.from_encoded_point(ts_ec.SM2(), public_point)
 
 
 def public_point(private_key: SM2PrivateKey) -> bytes:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from asn1crypto import x509
 
 from services.identity.adapters import certinfo, der
-from services.identity.adapters.cms_verify import SignatureCheck, check_detached_cms, check_raw
+from services.identity.adapters.cms_verify import SignatureCheck, check_cms, check_raw, read_detached_cms
 from services.identity.domain.errors import InvalidInput
 from services.identity.domain.policy import ValidationPolicy
 from services.identity.domain.report import (
@@ -73,9 +73,9 @@ class SignatureVerifier:
             raise InvalidInput("document", "one_of", "give either the document or its digest")
         if command.document is not None and len(command.document) > MAX_DOCUMENT_BYTES:
             raise InvalidInput("document", "too_large", f"documents above {MAX_DOCUMENT_BYTES} bytes: send the digest")
-        signed_data, carried = der.load_signed_data(command.signature, "signature")
+        parsed = read_detached_cms(command.signature, "signature")
         extra = der.load_certificates(list(command.intermediates), "intermediates")
-        check = check_detached_cms(signed_data, carried, command.document_digest, command.document, extra)
+        check = check_cms(parsed, command.document_digest, command.document, extra)
         if check.failure is not None or check.signer is None:
             return _crypto_failure(check)
         return await self._judge(check, [*check.certificates, *extra], command.policy)
@@ -109,7 +109,7 @@ class SignatureVerifier:
     ) -> SignatureReport:
         assert check.signer is not None
         now = self._clock()
-        intermediates = [c for c in others if c.dump() != check.signer.dump()]
+        intermediates = [c for c in others if c.sha256 != check.signer.sha256]
         at_now = await self._validator.validate_parsed(check.signer, intermediates, now, policy)
         at_signing = None
         if check.signing_time is not None:

@@ -567,6 +567,7 @@ class Application(_message.Message):
     LICENCE_FIELD_NUMBER: _builtins.int
     RESUBMISSIONS_FIELD_NUMBER: _builtins.int
     REVIEWER_ID_FIELD_NUMBER: _builtins.int
+    FLOW_ID_FIELD_NUMBER: _builtins.int
     application_id: _builtins.str
     catalogue_item_id: _builtins.str
     authority_code: _builtins.str
@@ -594,6 +595,12 @@ class Application(_message.Message):
     """How many times it was handed in again after a return."""
     reviewer_id: _builtins.str
     """The officer reviewing it, once review started."""
+    flow_id: _builtins.str
+    """The flow the application belongs to: the correlation id of the call that
+    drafted it (its application id for applications drafted before flow ids).
+    Every registry event about the application carries it as correlation id;
+    run related calls (paying the fee) under it to join the same flow.
+    """
     @_builtins.property
     def name(self) -> Global___NameDeclaration: ...
     @_builtins.property
@@ -643,10 +650,11 @@ class Application(_message.Message):
         licence: Global___BusinessLicence | None = ...,
         resubmissions: _builtins.int = ...,
         reviewer_id: _builtins.str = ...,
+        flow_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "deadline", b"deadline", "enterprise", b"enterprise", "fee", b"fee", "last_decision", b"last_decision", "licence", b"licence", "name", b"name", "submitted_at", b"submitted_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["applicant_ref", b"applicant_ref", "application_id", b"application_id", "authority_code", b"authority_code", "catalogue_item_id", b"catalogue_item_id", "created_at", b"created_at", "deadline", b"deadline", "enterprise", b"enterprise", "fee", b"fee", "fee_paid", b"fee_paid", "last_decision", b"last_decision", "licence", b"licence", "materials", b"materials", "materials_verified", b"materials_verified", "name", b"name", "name_approved", b"name_approved", "overdue", b"overdue", "resubmissions", b"resubmissions", "reviewer_id", b"reviewer_id", "state", b"state", "submitted_at", b"submitted_at", "uscc", b"uscc", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["applicant_ref", b"applicant_ref", "application_id", b"application_id", "authority_code", b"authority_code", "catalogue_item_id", b"catalogue_item_id", "created_at", b"created_at", "deadline", b"deadline", "enterprise", b"enterprise", "fee", b"fee", "fee_paid", b"fee_paid", "flow_id", b"flow_id", "last_decision", b"last_decision", "licence", b"licence", "materials", b"materials", "materials_verified", b"materials_verified", "name", b"name", "name_approved", b"name_approved", "overdue", b"overdue", "resubmissions", b"resubmissions", "reviewer_id", b"reviewer_id", "state", b"state", "submitted_at", b"submitted_at", "uscc", b"uscc", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -6,19 +6,55 @@ Paying prepares and commits one transfer whose reference is the fee's payment re
 registry marks the fee paid when the committed-transfer event reaches it, so a kiosk tracks the
 application until ``fee_paid`` turns true. The transfer id is derived from the application and the
 quote, so a kiosk retrying a payment it never heard back about cannot pay twice.
+
+The payments calls run under the application's flow id (the registry's correlation id for all the
+application's events), so the committed transfer's event joins the application's flow.
 """
 
 from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Protocol, runtime_checkable
 
 from baylink import errors
+from baylink.runtime.context import correlation_scope, current_correlation_id, traceparent_var
 from services.gateway.service_layer.kiosk import KioskDeps, own_application
 from services.gateway.service_layer.kiosk_access import KioskCall
-from services.gateway.service_layer.kiosk_model import ApplicationView, Money, QuoteView, TransferView
+from services.gateway.service_layer.kiosk_model import (
+    ApplicationView,
+    CatalogueItemView,
+    Money,
+    QuoteView,
+    TransferView,
+)
+from services.gateway.service_layer.kiosk_sessions import IdentifiedPerson
 
 _TRANSFERS = uuid.UUID("6f1d3c52-7d1e-4a8e-9a55-5b1f0e0c2a77")  # namespace of fee transfer ids
+
+
+@runtime_checkable
+class FlowIds(Protocol):
+    """A registry that tells an application's flow id (the gRPC adapter does)."""
+
+    async def flow_id(self, application_id: str) -> str: ...
+
+
+async def _flow_of(deps: KioskDeps, application_id: str) -> str | None:
+    registry = deps.registry
+    return await registry.flow_id(application_id) if isinstance(registry, FlowIds) else None
+
+
+@contextmanager
+def _in_flow(flow_id: str | None) -> Iterator[None]:
+    """Run the payments calls under the application's flow id, the kiosk request's id as their cause."""
+    if not flow_id:
+        yield
+        return
+    with correlation_scope(flow_id, causation_id=current_correlation_id(), traceparent=traceparent_var.get()):
+        yield
 
 
 async def fee_quote(deps: KioskDeps, call: KioskCall, application_id: str, currency: str) -> QuoteView:
@@ -30,7 +66,10 @@ async def fee_quote(deps: KioskDeps, call: KioskCall, application_id: str, curre
     app, owner = await own_application(deps, call.live, application_id)
     call.about(owner.subject_id)
     fee = _payable_fee(app)
-    quote = await deps.payments.quote(str(uuid.uuid4()), payer, deps.fee_collector(app.authority_code), fee, currency)
+    with _in_flow(await _flow_of(deps, application_id)):
+        quote = await deps.payments.quote(
+            str(uuid.uuid4()), payer, deps.fee_collector(app.authority_code), fee, currency
+        )
     call.live.quotes[quote.quote_id] = (application_id, quote)
     call.note(quote_id=quote.quote_id)
     return quote
@@ -47,10 +86,24 @@ async def pay(deps: KioskDeps, call: KioskCall, application_id: str, quote_id: s
     fee = _payable_fee(app)
     if quote.receive != fee:
         raise errors.FailedPrecondition("the fee changed since the quote; ask for a new one", reason="QUOTE_STALE")
-    assert app.fee is not None
     transfer_id = f"fee-{uuid.uuid5(_TRANSFERS, f'{application_id}/{quote_id}')}"
     call.note(transfer_id=transfer_id)
     item = await deps.registry.catalogue_item(app.catalogue_item_id)
+    with _in_flow(await _flow_of(deps, application_id)):
+        transfer = await _prepare_and_commit(deps, transfer_id, quote, app, owner, item)
+    call.note(transfer_state=transfer.state)
+    return transfer
+
+
+async def _prepare_and_commit(
+    deps: KioskDeps,
+    transfer_id: str,
+    quote: QuoteView,
+    app: ApplicationView,
+    owner: IdentifiedPerson,
+    item: CatalogueItemView,
+) -> TransferView:
+    assert app.fee is not None
     await deps.payments.prepare(
         transfer_id,
         quote,
@@ -67,7 +120,6 @@ async def pay(deps: KioskDeps, call: KioskCall, application_id: str, quote_id: s
         with contextlib.suppress(errors.BaylinkError):  # release the reservation; the refusal is what matters
             await deps.payments.abort(transfer_id, "commit refused")
         raise
-    call.note(transfer_state=transfer.state)
     return transfer
 
 

@@ -166,6 +166,7 @@ def application(app: Application, item: CatalogueItem) -> pb.Application:
         overdue=app.overdue,
         resubmissions=app.resubmissions,
         reviewer_id=app.reviewer_id,
+        flow_id=app.flow_id or app.application_id,
     )
     if app.name is not None:
         n = app.name

@@ -47,6 +47,7 @@ def columns(app: Application, now: datetime) -> dict[str, Any]:
         "payment_reference": app.fee.payment_reference or None,
         "deadline": app.deadline.astimezone(UTC) if app.deadline else None,
         "overdue": app.overdue,
+        "flow_id": app.flow_id or app.application_id,
         "created_at": app.created_at.astimezone(UTC),
         "updated_at": now,
         "body": body(app),
@@ -149,6 +150,7 @@ def application(row: Any) -> Application:
         licence=_unlicence(b["licence"]),
         last_decision=_undecision(b["decision"]),
         version=row.version,
+        flow_id=row.flow_id or row.application_id,
     )
     return app
 

@@ -1,4 +1,4 @@
-"""The registry's tables (created by migration registry_0001)."""
+"""The registry's tables (created by migration registry_0001; flow_id by registry_0002)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ applications = sa.Table(
     sa.Column("updated_at", TZ, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("body", sa.JSON, nullable=False),  # the rest of the aggregate
+    sa.Column("flow_id", sa.String(128), nullable=True),  # registry_0002; the application id for older rows
 )
 
 draft_requests = sa.Table(

@@ -1,12 +1,16 @@
-"""The unit of work: one transaction; the events the touched applications recorded go to the outbox in it."""
+"""The unit of work: one transaction; the events the touched applications recorded go to the outbox in it.
+
+Every event of an application carries its flow id as correlation id (see ``flow_scope``).
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from baylink.runtime.context import causation_id_var, correlation_scope, current_correlation_id, traceparent_var
 from baylink.runtime.db import Database
 from baylink.runtime.events import EventTypes
 from baylink.runtime.outbox import add_events
@@ -26,9 +30,23 @@ class SqlWork:
     async def stage_events(self, types: EventTypes, source: str, topic: str | None = None) -> int:
         staged = []
         for app in self.applications.seen:
-            staged += [types.new(to_message(e), subject=app.application_id, source=source) for e in app.events]
+            with flow_scope(app.flow_id or app.application_id):
+                staged += [types.new(to_message(e), subject=app.application_id, source=source) for e in app.events]
             app.events.clear()
         return await add_events(self.session, staged, topic=topic)
+
+
+@contextmanager
+def flow_scope(flow_id: str) -> Iterator[str]:
+    """Build an application's events under its flow id, whoever's call caused them.
+
+    The correlation id is the flow id (set when the application was drafted); the causation id keeps
+    what caused them: the event a consumer is handling, else the current call's correlation id (a
+    decision over the partner API, a payment, a timer).
+    """
+    cause = causation_id_var.get() or current_correlation_id()
+    with correlation_scope(flow_id, causation_id=cause, traceparent=traceparent_var.get()) as cid:
+        yield cid
 
 
 class SqlUnitOfWork:

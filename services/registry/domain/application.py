@@ -36,6 +36,7 @@ class State(StrEnum):
 
 EDITABLE = (State.DRAFT, State.RETURNED)
 AWAITING_DECISION = (State.SUBMITTED, State.UNDER_REVIEW)
+MAX_FLOW_ID = 128  # the longest correlation id kept as a flow id
 OPEN = (State.DRAFT, State.SUBMITTED, State.UNDER_REVIEW, State.RETURNED)
 
 
@@ -98,13 +99,21 @@ class Application:
     licence: Licence | None = None
     last_decision: Decision | None = None
     version: int = 0
+    flow_id: str = ""  # the correlation id of the drafting call: every event of the application carries it
     events: list[ev.Event] = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
     def draft(
-        cls, application_id: str, item: CatalogueItem, applicant_ref: str, details: EnterpriseDetails, now: datetime
+        cls,
+        application_id: str,
+        item: CatalogueItem,
+        applicant_ref: str,
+        details: EnterpriseDetails,
+        now: datetime,
+        flow_id: str = "",
     ) -> Application:
         app = cls(application_id, item.code, item.authority.division_code, applicant_ref, now, details)
+        app.flow_id = flow_id[:MAX_FLOW_ID] or application_id
         app.fee = Fee("CNY", item.fee_minor_units)
         app._record(ev.ApplicationDrafted, catalogue_item_id=item.code, applicant_ref=applicant_ref)
         return app

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from baylink import errors
+from baylink.runtime.context import current_correlation_id
 from services.registry.domain.application import EDITABLE, Application
 from services.registry.domain.catalogue import CatalogueItem
 from services.registry.domain.enterprise import EnterpriseDetails, check_details
@@ -94,7 +95,9 @@ async def _draft_once(
             if known[1] != fingerprint:
                 raise errors.InvalidInput.field("request_id", say("request_id_reused"))
             return await work.applications.get(known[0])
-        app = Application.draft(registry.new_id(), item, command.applicant_ref, command.enterprise, registry.clock())
+        flow_id = current_correlation_id() or ""  # the drafting call's correlation id follows the application
+        app_id = registry.new_id()
+        app = Application.draft(app_id, item, command.applicant_ref, command.enterprise, registry.clock(), flow_id)
         await work.applications.add(app)
         await work.applications.remember_request(command.request_id, app.application_id, fingerprint)
     return app

@@ -52,6 +52,7 @@ kafka-down:
 
 up: setup kafka-up
 	bash deploy/services.sh start
+	bash deploy/seed-local.sh
 
 down:
 	bash deploy/services.sh stop

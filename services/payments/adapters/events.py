@@ -10,7 +10,7 @@ from google.protobuf.message import Message
 
 from baylink.events.v1 import payments_events_pb2 as pb
 from baylink.runtime.events import CloudEvent, EventTypes
-from services.payments.adapters.mapping import money_pb, ts
+from services.payments.adapters.mapping import money_pb, transfer_parties, ts
 from services.payments.domain import events as ev
 
 
@@ -53,24 +53,16 @@ def to_message(event: ev.Event) -> Message:
     t = event.transfer
     if isinstance(event, ev.TransferReserved):
         return pb.TransferReserved(
-            transfer_id=t.transfer_id,
+            **transfer_parties(t),  # type: ignore[arg-type]
             quote_id=t.quote_id,
-            payer_participant_id=t.payer_id,
-            payee_participant_id=t.payee_id,
-            send_amount=money_pb(t.send),
             receive_amount=money_pb(t.receive),
-            reference=t.reference,
             expires_at=ts(t.expires_at),
         )
     if isinstance(event, ev.TransferCommitted):
         return pb.TransferCommitted(
-            transfer_id=t.transfer_id,
+            **transfer_parties(t),  # type: ignore[arg-type]
             quote_id=t.quote_id,
-            payer_participant_id=t.payer_id,
-            payee_participant_id=t.payee_id,
-            send_amount=money_pb(t.send),
             receive_amount=money_pb(t.receive),
-            reference=t.reference,
             settlement_window_id=t.settlement_window_id,
             committed_at=ts(t.completed_at),
             uetr=t.uetr,
@@ -78,19 +70,11 @@ def to_message(event: ev.Event) -> Message:
         )
     if isinstance(event, ev.TransferAborted):
         return pb.TransferAborted(
-            transfer_id=t.transfer_id,
-            payer_participant_id=t.payer_id,
-            payee_participant_id=t.payee_id,
-            send_amount=money_pb(t.send),
-            reference=t.reference,
+            **transfer_parties(t),  # type: ignore[arg-type]
             reason=t.abort_reason,
             code=t.abort_code,
         )
     return pb.TransferExpired(
-        transfer_id=t.transfer_id,
-        payer_participant_id=t.payer_id,
-        payee_participant_id=t.payee_id,
-        send_amount=money_pb(t.send),
-        reference=t.reference,
+        **transfer_parties(t),  # type: ignore[arg-type]
         expired_at=ts(t.completed_at),
     )

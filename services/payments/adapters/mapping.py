@@ -129,15 +129,22 @@ def quote_pb(q: Quote) -> transfer_pb2.Quote:
     )
 
 
+def transfer_parties(t: Transfer) -> dict[str, object]:
+    """The fields every transfer message shares (the API's Transfer and the transfer events)."""
+    return {
+        "transfer_id": t.transfer_id,
+        "payer_participant_id": t.payer_id,
+        "payee_participant_id": t.payee_id,
+        "send_amount": money_pb(t.send),
+        "reference": t.reference,
+    }
+
+
 def transfer_pb(t: Transfer) -> transfer_pb2.Transfer:
     return transfer_pb2.Transfer(
-        transfer_id=t.transfer_id,
+        **transfer_parties(t),  # type: ignore[arg-type]
         quote_id=t.quote_id,
-        payer_participant_id=t.payer_id,
-        payee_participant_id=t.payee_id,
-        send_amount=money_pb(t.send),
         receive_amount=money_pb(t.receive),
-        reference=t.reference,
         state=transfer_pb2.TransferState.Value(f"TRANSFER_STATE_{t.state.value}"),
         created_at=ts(t.created_at),
         reserved_at=ts(t.reserved_at),

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from contextlib import contextmanager, suppress
+from contextvars import ContextVar, Token
 
 correlation_id_var: ContextVar[str | None] = ContextVar("baylink_correlation_id", default=None)
 causation_id_var: ContextVar[str | None] = ContextVar("baylink_causation_id", default=None)
@@ -38,6 +38,13 @@ def correlation_scope(
     try:
         yield cid
     finally:
-        traceparent_var.reset(tokens[2])
-        causation_id_var.reset(tokens[1])
-        correlation_id_var.reset(tokens[0])
+        _reset(traceparent_var, tokens[2])
+        _reset(causation_id_var, tokens[1])
+        _reset(correlation_id_var, tokens[0])
+
+
+def _reset(var: ContextVar[str | None], token: Token[str | None]) -> None:
+    # ValueError: the scope is closed in another context than it was opened in (a streaming call's
+    # generator finalised after its client went away); that context never saw our values.
+    with suppress(ValueError):
+        var.reset(token)

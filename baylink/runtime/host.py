@@ -95,6 +95,7 @@ class ServiceHost:
             host=self.settings.grpc_host,
             port=self.settings.grpc_port,
             metrics=self.metrics,
+            reuse_port=self.settings.workers > 1,
         )
         self._announce()
 
@@ -117,13 +118,16 @@ class ServiceHost:
         await self.db.dispose()
         log.info("stopped")
 
-    async def run(self) -> None:
-        """Start, serve until SIGTERM or SIGINT, shut down gracefully."""
+    async def run(self, on_serving: Callable[[], None] | None = None) -> None:
+        """Start, serve until SIGTERM or SIGINT, shut down gracefully. ``on_serving`` is called
+        once the server listens (a worker tells its supervisor)."""
         terminated = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, terminated.set)
         await self.start()
+        if on_serving is not None:
+            on_serving()
         await terminated.wait()
         log.info("termination requested")
         await self.shutdown()

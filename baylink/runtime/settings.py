@@ -46,6 +46,10 @@ class ServiceSettings(BaseSettings):
     drain_delay_seconds: float = Field(default=1.0, ge=0, le=60)
     shutdown_grace_seconds: float = Field(default=10.0, ge=0, le=300)
 
+    # Processes serving the one gRPC port (SO_REUSEPORT; see baylink/runtime/workers.py): more than
+    # one lets a CPU-bound service use more than one core.
+    workers: int = Field(default=1, ge=1, le=64)
+
     outbox_batch_size: int = Field(default=500, ge=1, le=10_000)
     outbox_poll_seconds: float = Field(default=0.5, gt=0, le=60)
     consumer_max_attempts: int = Field(default=3, ge=1, le=100)

@@ -1,19 +1,23 @@
-"""``python -m services.identity``: run the identity service until SIGTERM."""
+"""``python -m services.identity``: run the identity service until SIGTERM.
+
+With ``BAYLINK_IDENTITY_WORKERS=N`` it runs N processes on the one port (baylink/runtime/workers.py).
+"""
 
 from __future__ import annotations
 
-import asyncio
+import sys
 
 from baylink.runtime.logging import configure_logging
-from services.identity.bootstrap import bootstrap
+from baylink.runtime.workers import run_service
+from services.identity.bootstrap import build_host
 from services.identity.config import IdentitySettings
 
 
-async def main() -> None:
+def main() -> int:
     settings = IdentitySettings()
     configure_logging("identity", settings.log_level)
-    await bootstrap(settings).host.run()
+    return run_service(build_host, settings)
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    sys.exit(main())

@@ -83,9 +83,16 @@ def bootstrap(settings: IdentitySettings | None = None) -> IdentityService:
         metrics=metrics,
         migrations=[MIGRATIONS],
         on_start=lambda: app.restore(settings.trust_lists_dir),
+        # Worker processes share the database: each follows the lists the others store.
+        background=[app.follow_stored_lists] if settings.workers > 1 else [],
     )
     recorder.on_commit = host.relay.wake  # publish fact events promptly
     return IdentityService(settings, app, host)
+
+
+def build_host(settings: IdentitySettings) -> ServiceHost:
+    """The host of one identity process (what `run_service` starts once per worker)."""
+    return bootstrap(settings).host
 
 
 def _certificate_der(path: Path) -> bytes:

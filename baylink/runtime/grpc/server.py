@@ -47,14 +47,17 @@ async def start_grpc_server(
     port: int = 0,
     metrics: ServiceMetrics | None = None,
     credentials: grpc.ServerCredentials | None = None,
+    reuse_port: bool = False,
 ) -> GrpcServer:
-    """Start a server with the given servicers registered; health says SERVING once it listens."""
+    """Start a server with the given servicers registered; health says SERVING once it listens.
+
+    ``reuse_port`` lets the worker processes of one service listen on the same port."""
     server = aio.server(
         interceptors=[ServiceInterceptor(metrics or ServiceMetrics())],
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-            ("grpc.so_reuseport", 0),  # port 0 must mean a port of our own
+            ("grpc.so_reuseport", 1 if reuse_port else 0),  # else port 0 must mean a port of our own
         ],
     )
     register(server)

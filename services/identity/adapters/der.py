@@ -149,37 +149,37 @@ def split_signed_data(data: bytes, field: str) -> SignedDataParts | None:
     if type(data) is not bytes:
         return None
     try:
-        tag, start, end = _element(data, 0, len(data))
+        tag, start, end = element(data, 0, len(data))
         if tag != 0x30 or end != len(data):
             return None
         oid_end = start + len(_SIGNED_DATA_OID)
         if data[start:oid_end] != _SIGNED_DATA_OID:
             return None
-        tag, start, end = _element(data, oid_end, end)
+        tag, start, end = element(data, oid_end, end)
         if tag != 0xA0 or end != len(data):
             return None
-        sd_tag, at, sd_end = _element(data, start, end)
+        sd_tag, at, sd_end = element(data, start, end)
         if sd_tag != 0x30 or sd_end != end:
             return None
-        children = _children(data, at, sd_end)
-        tags = [t for t, _, _ in children]
+        top = children(data, at, sd_end)
+        tags = [t for t, _, _ in top]
         if tags == [0x02, 0x31, 0x30, 0xA0, 0x31]:
-            certificates = data[children[3][1] : children[3][2]]
+            certificates = data[top[3][1] : top[3][2]]
         elif tags == [0x02, 0x31, 0x30, 0x31]:
             certificates = b""
         else:
             return None
-        _, infos_at, infos_end = _element(data, children[-1][1], children[-1][2])
-        infos = _children(data, infos_at, infos_end)
+        _, infos_at, infos_end = element(data, top[-1][1], top[-1][2])
+        infos = children(data, infos_at, infos_end)
         if len(infos) != 1 or infos[0][0] != 0x30:
             return None
-        _, info_at, info_end = _element(data, infos[0][1], infos[0][2])
-        fields = _children(data, info_at, info_end)
+        _, info_at, info_end = element(data, infos[0][1], infos[0][2])
+        fields = children(data, info_at, info_end)
         if [t for t, _, _ in fields][:1] + [t for t, _, _ in fields][2:] != [0x02, 0x30, 0xA0, 0x30, 0x04]:
             return None
-        whole = [data[s:e] for _, s, e in children]
+        whole = [data[s:e] for _, s, e in top]
         parts = [data[s:e] for _, s, e in fields]
-        _, signature_at, signature_end = _element(data, fields[5][1], fields[5][2])
+        _, signature_at, signature_end = element(data, fields[5][1], fields[5][2])
     except ValueError:
         return None
     return SignedDataParts(
@@ -189,7 +189,7 @@ def split_signed_data(data: bytes, field: str) -> SignedDataParts | None:
     )
 
 
-def _element(data: bytes, at: int, end: int) -> tuple[int, int, int]:
+def element(data: bytes, at: int, end: int) -> tuple[int, int, int]:
     """(tag, start of contents, end) of the element at `at`: one tag byte, a minimal definite
     length, all within `end`. ValueError for anything else."""
     if at + 2 > end:
@@ -211,11 +211,11 @@ def _element(data: bytes, at: int, end: int) -> tuple[int, int, int]:
     return tag, start, start + length
 
 
-def _children(data: bytes, at: int, end: int) -> list[tuple[int, int, int]]:
+def children(data: bytes, at: int, end: int) -> list[tuple[int, int, int]]:
     """(tag, start, end) of each element from `at` to exactly `end`, as whole elements."""
     found = []
     while at < end:
-        tag, _, stop = _element(data, at, end)
+        tag, _, stop = element(data, at, end)
         found.append((tag, at, stop))
         at = stop
     return found

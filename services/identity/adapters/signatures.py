@@ -8,6 +8,8 @@ path-validation engine serves RSA, ECDSA, Ed25519 and SM2 chains alike.
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
 
@@ -93,13 +95,30 @@ def _validate_with_cached_key(
 ) -> bool:
     """What pyhanko-certvalidator's default validator does, step for step and raising the same
     exceptions, minus decoding the key each time. False: not handled here, use the engine's."""
+    check = _cached_key_check(public_key_info, signature_algorithm, context)
+    if check is None:
+        return False
+    check(signature, signed_data)
+    return True
+
+
+Check = Callable[[bytes, bytes], None]  # raises InvalidSignature (or a decoding error) if it does not verify
+
+
+def _cached_key_check(
+    public_key_info: keys.PublicKeyInfo,
+    signature_algorithm: algos.SignedDigestAlgorithm,
+    context: SignatureValidationContext,
+) -> Check | None:
+    """The verification `_validate_with_cached_key` makes, with everything that does not depend on
+    the signature and the data worked out; None if it is not one of ours."""
     try:
         mechanism = signature_algorithm.signature_algo
     except ValueError:
         mechanism = signature_algorithm["algorithm"].native
     parameters = signature_algorithm["parameters"]
     if mechanism not in _CACHED_KEY_MECHANISMS or public_key_info.algorithm not in ("rsa", "ec", "ed25519"):
-        return False
+        return None
     public_key = _public_key(public_key_info.dump())
     try:
         hash_algo = signature_algorithm.hash_algo
@@ -108,23 +127,24 @@ def _validate_with_cached_key(
     if mechanism == "rsassa_pkcs1v15":
         if not isinstance(public_key, rsa.RSAPublicKey):
             raise AssertionError
+        rsa_key, pkcs1 = public_key, padding.PKCS1v15()
         digest = get_pyca_cryptography_hash_for_signing(hash_algo, prehashed=context.prehashed)
-        public_key.verify(signature, signed_data, padding.PKCS1v15(), digest)
-    elif mechanism == "rsassa_pss":
+        return lambda signature, data: rsa_key.verify(signature, data, pkcs1, digest)
+    if mechanism == "rsassa_pss":
         if not isinstance(public_key, rsa.RSAPublicKey):
             raise AssertionError
+        pss_key = public_key
         pss_padding, digest = process_pss_params(parameters, prehashed=context.prehashed)
-        public_key.verify(signature, signed_data, pss_padding, digest)
-    elif mechanism == "ecdsa":
+        return lambda signature, data: pss_key.verify(signature, data, pss_padding, digest)
+    if mechanism == "ecdsa":
         if not isinstance(public_key, ec.EllipticCurvePublicKey):
             raise AssertionError
-        digest = get_pyca_cryptography_hash_for_signing(hash_algo, prehashed=context.prehashed)
-        public_key.verify(signature, signed_data, ec.ECDSA(digest))
-    else:
-        if not isinstance(public_key, ed25519.Ed25519PublicKey):
-            raise AssertionError
-        public_key.verify(signature, signed_data)
-    return True
+        ec_key = public_key
+        ecdsa = ec.ECDSA(get_pyca_cryptography_hash_for_signing(hash_algo, prehashed=context.prehashed))
+        return lambda signature, data: ec_key.verify(signature, data, ecdsa)
+    if not isinstance(public_key, ed25519.Ed25519PublicKey):
+        raise AssertionError
+    return public_key.verify
 
 
 def verify(
@@ -143,6 +163,79 @@ def verify(
     except InvalidSignature:
         return False
     return True
+
+
+_UNCHECKABLE = (ValueError, TypeError, AssertionError, KeyError, UnsupportedAlgorithm)
+_PREPARED: OrderedDict[tuple[bytes, bytes, str | None, bool], Callable[[bytes, bytes], bool]] = OrderedDict()
+_PREPARED_MAX = 4096
+
+
+def prepared_verify(
+    public_key_info: keys.PublicKeyInfo,
+    algorithm: algos.SignedDigestAlgorithm,
+    *,
+    digest_algorithm: str | None = None,
+    prehashed: bool = False,
+) -> Callable[[bytes, bytes], bool]:
+    """`verify` for this key and algorithm as a function of (signature, data), with the same
+    answers. Which mechanism, which key object and whether the two belong together depend on the
+    key's and the algorithm's bytes only, so that is worked out once per (key, algorithm) and kept:
+    a signer's every signature then costs the library's verify and little else."""
+    cache_key = (public_key_info.dump(), algorithm.dump(), digest_algorithm, prehashed)
+    prepared = _PREPARED.get(cache_key)
+    if prepared is None:
+        prepared = _prepare(public_key_info, algorithm, digest_algorithm, prehashed)
+        _PREPARED[cache_key] = prepared
+        if len(_PREPARED) > _PREPARED_MAX:
+            _PREPARED.popitem(last=False)
+    return prepared
+
+
+def _prepare(
+    public_key_info: keys.PublicKeyInfo,
+    algorithm: algos.SignedDigestAlgorithm,
+    digest_algorithm: str | None,
+    prehashed: bool,
+) -> Callable[[bytes, bytes], bool]:
+    # The same decisions, in the same order, as SchemeSignatureValidator.validate_signature; one
+    # that raises there raises for every signature, so it means "never verifies" here.
+    context = SignatureValidationContext(contextual_md_algorithm=digest_algorithm, prehashed=prehashed)
+    try:
+        oid = algorithm["algorithm"].dotted
+        key_is_sm2 = sm2.is_sm2_key(public_key_info)
+        if oid in SM2_SIGNATURE_OIDS or key_is_sm2:
+            if oid not in SM2_SIGNATURE_OIDS or not key_is_sm2 or prehashed:
+                return _never
+            point = public_key_info["public_key"].native
+            return lambda signature, data: _answer(lambda: sm2.verify(point, data, signature))
+        check = _cached_key_check(public_key_info, algorithm, context)
+    except _UNCHECKABLE:
+        return _never
+    if check is None:  # the engine's own validator, every time
+        return lambda signature, data: verify(
+            signature, data, public_key_info, algorithm, digest_algorithm=digest_algorithm, prehashed=prehashed
+        )
+    known = check
+
+    def run(signature: bytes, data: bytes) -> bool:
+        try:
+            known(signature, data)
+        except (InvalidSignature, *_UNCHECKABLE):
+            return False
+        return True
+
+    return run
+
+
+def _never(signature: bytes, data: bytes) -> bool:
+    return False
+
+
+def _answer(check: Callable[[], bool]) -> bool:
+    try:
+        return bool(check())
+    except (InvalidSignature, *_UNCHECKABLE):
+        return False
 
 
 # Hashes acceptable in 2026 for new validations; SHA-1 and MD5 are refused outright.

@@ -35,6 +35,16 @@ async def save(session: AsyncSession, trust_list: TrustList, document: bytes) ->
     )
 
 
+async def load_changed(session: AsyncSession, in_force: dict[str, int]) -> list[bytes]:
+    """The stored lists whose sequence number is not the one in force here (by jurisdiction)."""
+    stored = await session.execute(sa.select(trust_lists.c.jurisdiction, trust_lists.c.sequence_number))
+    changed = [j for j, sequence in stored if in_force.get(j) != sequence]
+    if not changed:
+        return []
+    query = sa.select(trust_lists.c.document).where(trust_lists.c.jurisdiction.in_(changed))
+    return list((await session.execute(query.order_by(trust_lists.c.jurisdiction))).scalars())
+
+
 async def load_all(session: AsyncSession) -> list[bytes]:
     result = await session.execute(sa.select(trust_lists.c.document).order_by(trust_lists.c.jurisdiction))
     return list(result.scalars())

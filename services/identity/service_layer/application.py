@@ -109,6 +109,23 @@ class IdentityApplication:
             except (InvalidInput, PreconditionFailed) as exc:
                 log.warning("trust list file not loaded", extra={"file": str(path), "error": exc.message})
 
+    async def follow_stored_lists(self, every_seconds: float = 2.0) -> None:
+        """Put in force the lists that another worker process of this service stored (it updated
+        them through UpdateTrustList). The stored lists were checked before they were stored and
+        are checked again here; a list that goes backwards is refused as always."""
+        while True:
+            await asyncio.sleep(every_seconds)
+            in_force = {j.value: current.sequence_number for j in Jurisdiction if (current := self.store.current(j))}
+            async with self.db.transaction() as session:
+                documents = await repository.load_changed(session, in_force)
+            for document in documents:
+                result = self.store.load(document)
+                if result.accepted:
+                    log.info(
+                        "trust list in force (stored by another worker)",
+                        extra={"jurisdiction": result.jurisdiction, "sequence_number": result.sequence_number},
+                    )
+
     def trust_list(self, jurisdiction: Jurisdiction) -> tuple[TrustList, bytes, str]:
         signed = self.store.signed(jurisdiction)
         if signed is None:

@@ -8,7 +8,6 @@ mean "could not decide now", and the next attempt deserves a fresh try.
 
 from __future__ import annotations
 
-import copy
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -62,6 +61,6 @@ class ChainResultCache:
 def _at(report: ValidationReport, moment: datetime) -> ValidationReport:
     """The cached report for another moment of its bucket: `dataclasses.replace(report,
     validation_time=moment)` without re-running the constructor, which costs more than the lookup."""
-    clone = copy.copy(report)
-    object.__setattr__(clone, "validation_time", moment)
+    clone = object.__new__(ValidationReport)
+    clone.__dict__.update(report.__dict__, validation_time=moment)  # copy.copy's way, without its detours
     return clone

@@ -33,9 +33,12 @@ class BaylinkError(Exception):
 
     ``reason`` is a stable UPPER_SNAKE machine code (``google.rpc.ErrorInfo.reason``);
     ``metadata`` adds facts a client may act on. Neither may carry personal data.
+    ``retry_after_seconds``, when set, tells the caller when to try again (``google.rpc.RetryInfo``):
+    any "try later" error may carry it, most often RESOURCE_EXHAUSTED and UNAVAILABLE.
     """
 
     default_reason = "ERROR"
+    retry_after_seconds: float | None = None
 
     def __init__(self, message: str, *, reason: str | None = None, metadata: Mapping[str, str] | None = None):
         super().__init__(message)

@@ -31,6 +31,31 @@ WORKER_COMMANDS=("-m services.gateway.flows")
 
 running() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
 
+# Local operator-console users: made once with random passwords (kept in .local/, mode 0600),
+# unless BAYLINK_GATEWAY_CONSOLE_USERS_FILE already names a file of your own.
+CONSOLE_USERS=.local/console-users.toml
+CONSOLE_PASSWORDS=.local/console-passwords
+console_users() {
+    if [ -n "${BAYLINK_GATEWAY_CONSOLE_USERS_FILE:-}" ]; then return; fi
+    if [ ! -s "$CONSOLE_USERS" ]; then
+        (
+            umask 077
+            : >"$CONSOLE_PASSWORDS"
+            : >"$CONSOLE_USERS.tmp"
+            for entry in operator:operator viewer:viewer; do
+                local name=${entry%%:*} role=${entry##*:} password hash
+                password=$("$PY" -c 'import secrets; print(secrets.token_urlsafe(12))')
+                hash=$(printf '%s\n' "$password" | .venv/bin/baylink console hash-password --password-stdin)
+                printf '[[user]]\nname = "%s"\nrole = "%s"\npassword_hash = "%s"\n\n' "$name" "$role" "$hash" \
+                    >>"$CONSOLE_USERS.tmp"
+                echo "$name $password" >>"$CONSOLE_PASSWORDS"
+            done
+            mv "$CONSOLE_USERS.tmp" "$CONSOLE_USERS"
+        )
+    fi
+    export BAYLINK_GATEWAY_CONSOLE_USERS_FILE=$PWD/$CONSOLE_USERS
+}
+
 start() {
     local name=$1
     if running "$name"; then
@@ -47,6 +72,12 @@ start() {
     done
     [ -s "$RUN/$name.json" ] || { echo "$name: not serving after 30 s; see $LOGS/$name.log" >&2; exit 1; }
     echo "$name: $(cat "$RUN/$name.json")"
+    if [ "$name" = gateway ]; then  # the console's address is announced a moment after the first line
+        for _ in $(seq 1 25); do grep -q '"console"' "$RUN/$name.json" 2>/dev/null && break; sleep 0.2; done
+        sed -n 's/.*"console": *"\([^"]*\)".*/operator console: \1/p' "$RUN/$name.json"
+        [ -s "$CONSOLE_PASSWORDS" ] && echo "  console users (name password): $(tr '\n' ';' <"$CONSOLE_PASSWORDS")"
+        sed -n 's/.*"kiosk": *"\([^"]*\)".*/kiosk app: \1\/kiosk\//p' "$RUN/$name.json"
+    fi
 }
 
 start_support() {
@@ -98,6 +129,7 @@ stop() {
 
 case "${1:-}" in
     start)
+        console_users
         for i in "${!SUPPORT_NAMES[@]}"; do
             start_support "${SUPPORT_NAMES[i]}" "${SUPPORT_PORTS[i]}" "${SUPPORT_COMMANDS[i]}"
         done

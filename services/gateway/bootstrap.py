@@ -1,6 +1,6 @@
 """Wires the gateway: the only place that chooses adapters. ``__main__`` and the tests both come here.
 
-One process, one event loop, one database (audit log and bindings):
+One process, one event loop, one database (audit log, bindings, kiosk sessions, dead-letter resolutions):
 
 - the ``ServiceHost``: migrations, internal gRPC (health, reflection), metrics, the outbox relay
   (audit checkpoints and security alerts go to Kafka), and the audit checkpoint loop;
@@ -42,12 +42,16 @@ from services.gateway.adapters.clients_identity import IdentityClient
 from services.gateway.adapters.clients_payments import PayerPseudonyms, PaymentsClient
 from services.gateway.adapters.clients_registry import KioskRegistry, RegistryClient
 from services.gateway.adapters.crypto_keys import create_development_keys
+from services.gateway.adapters.kiosk_session_store import SqlSessionStore
+from services.gateway.adapters.partner_events import PartnerEventStream
 from services.gateway.adapters.pki import PkiPaths, init_pki
 from services.gateway.adapters.registry_backend import RegistryPartnerBackend
 from services.gateway.config import GatewaySettings
+from services.gateway.console_wiring import Console, attach_console
 from services.gateway.domain.guard import BulkLeakGuard
 from services.gateway.domain.partner import CityGrants
 from services.gateway.entrypoints.kiosk import create_kiosk_app
+from services.gateway.entrypoints.kiosk_metrics import KioskHttpMetrics
 from services.gateway.entrypoints.mtls import start_partner_server
 from services.gateway.entrypoints.partner_api import SERVICE_NAME as PARTNER_SERVICE_NAME
 from services.gateway.entrypoints.partner_api import PartnerCityServicer
@@ -99,7 +103,7 @@ def build_parts(settings: GatewaySettings, db: Database) -> Parts:
     return Parts(
         audit=audit,
         bindings=bindings,
-        sessions=SessionStore(settings.kiosk_session_ttl_seconds),
+        sessions=SqlSessionStore(db, keys.cipher, settings.kiosk_session_ttl_seconds),
         kiosk_guard=Guard(BulkLeakGuard(settings.kiosk_guard.policy()), alerts),
         partner_access=PartnerAccess(grants, Guard(BulkLeakGuard(settings.partner_guard.policy()), alerts), audit),
         grants=grants,
@@ -125,6 +129,7 @@ class Gateway:
     clients: tuple[IdentityClient, RegistryClient, PaymentsClient]
     partner: GrpcServer | None = None
     kiosk_server: EmbeddedServer | None = None
+    console: Console | None = None  # the operator console's listener (console_wiring)
     _kiosk_socket: socket.socket | None = None
     _kiosk_done: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -216,6 +221,8 @@ class Gateway:
         with contextlib.suppress(OSError, ValueError):
             info = json.loads(path.read_text()) if path.exists() else {}
             info.update(kiosk=self.kiosk_url, partner=f"{self.settings.partner_host}:{self.partner_port}")
+            if self.console is not None:
+                info.update(console=self.console.url)
             path.write_text(json.dumps(info))
 
 
@@ -250,8 +257,11 @@ def bootstrap(settings: GatewaySettings | None = None, *, db: Database | None = 
         max_material_bytes=settings.kiosk_max_material_bytes,
     )
     kiosk_app = create_kiosk_app(deps, languages=tuple(settings.kiosk_languages),
-                                 default_language=settings.kiosk_default_language)  # fmt: skip
-    backend = RegistryPartnerBackend(registry, parts.bindings, parts.grants)
+                                 default_language=settings.kiosk_default_language,
+                                 metrics=KioskHttpMetrics(metrics.registry))  # fmt: skip
+    backend = RegistryPartnerBackend(registry, parts.bindings, parts.grants,
+                                     max_content_bytes=settings.partner_max_content_bytes)  # fmt: skip
+    backend.event_stream = PartnerEventStream(settings.kafka, settings.registry_events_topic, parts.bindings)
     servicer = PartnerCityServicer(parts.partner_access, backend)
 
     def register(_server: aio.Server) -> None:
@@ -262,4 +272,5 @@ def bootstrap(settings: GatewaySettings | None = None, *, db: Database | None = 
     gateway = Gateway(settings, parts, host, kiosk_app, servicer, (identity, registry, payments))
     host.on_start = gateway._on_start
     host.background += [gateway.serve_kiosk, gateway.run_checkpoints]
+    gateway.console = attach_console(gateway)
     return gateway

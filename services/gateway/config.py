@@ -60,6 +60,8 @@ class GatewaySettings(ServiceSettings):
     pki_dir: Path = DEFAULT_PKI_DIR
     pki_auto_init: bool = True  # development: create the partner CA and server certificate when missing
     partner_guard: GuardSettings = Field(default_factory=GuardSettings)
+    # Material content in one GetApplication answer, at most (under the 16 MiB gRPC message limit).
+    partner_max_content_bytes: int = Field(default=12 * 1024 * 1024, ge=1024, le=15 * 1024 * 1024)
     city_scopes: dict[str, list[str]] = Field(default_factory=dict)  # per city; others get default_city_scopes
     default_city_scopes: list[str] | None = None  # None: every scope
 
@@ -88,6 +90,21 @@ class GatewaySettings(ServiceSettings):
     binding_previous_number_keys: list[Path] = Field(default_factory=list)
     binding_allow_name_only: bool = False
     binding_allow_mainland_certificates: bool = False
+
+    # The operator console: its own HTTP listener (JSON API, server-sent events, static frontend).
+    console_host: str = "127.0.0.1"
+    console_port: int = Field(default=8090, ge=0, le=65535)
+    console_users_file: Path | None = None  # TOML [[user]] name, role, password_hash; none: nobody can log in
+    console_topics: list[str] = Field(default_factory=list)  # empty: the declared topics plus the DLQ topic
+    console_session_ttl_seconds: float = Field(default=8 * 3600.0, gt=0, le=7 * 24 * 3600)
+    console_cookie_secure: bool = False  # set behind TLS
+    console_stream_buffer: int = Field(default=1000, ge=10, le=100_000)  # per browser; beyond it records drop
+    console_heartbeat_seconds: float = Field(default=15.0, gt=0, le=300)
+    console_flow_lookback_hours: float = Field(default=72.0, gt=0, le=24 * 90)
+    console_dlq_growth_alert: int = Field(default=5, ge=1)  # dead letters within the window that raise an alert
+    console_dlq_growth_window_seconds: float = Field(default=300.0, gt=0)
+    # Partner cities' StreamEvents read the registry's events from here.
+    registry_events_topic: str = "baylink.registry.v1"
 
     @field_validator("city_scopes")
     @classmethod

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -31,9 +32,10 @@ ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(os.environ.get("BAYLINK_SCREENSHOTS", ROOT / "test-artifacts" / "screenshots"))
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    if not os.path.exists(CHROMIUM):  # noqa: ASYNC240 - once per test, before any I/O of the loop
+@asynccontextmanager
+async def chromium() -> AsyncIterator[Browser]:
+    """Debian's Chromium, headless; for a fixture of any scope."""
+    if not os.path.exists(CHROMIUM):  # noqa: ASYNC240 - once per launch, before any I/O of the loop
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (.ci/run does) or set BAYLINK_CHROMIUM")
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
@@ -41,6 +43,12 @@ async def browser() -> AsyncIterator[Browser]:
             yield launched
         finally:
             await launched.close()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with chromium() as launched:
+        yield launched
 
 
 class Screenshots:

@@ -181,10 +181,13 @@ def gateway_settings(tmp: Path, kafka: KafkaSettings, targets: dict[str, str], t
         **_common(tmp, "gateway", kafka),
         "kiosk_port": 0,
         "partner_port": 0,
+        "console_port": 0,  # every listener on a free port: tests run gateways side by side
         "audit_key_path": tmp / "gateway-keys" / "audit.pem",
         "binding_key_dir": tmp / "gateway-keys",
         "pki_dir": tmp / "partner-pki",
         "events_topic": topics.gateway,
+        "registry_events_topic": topics.registry,  # partner StreamEvents
+        "console_topics": [topics.registry, topics.payments, topics.gateway, kafka.dlq_topic],
         **targets,
         **more,
     }

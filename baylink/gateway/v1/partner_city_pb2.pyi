@@ -91,6 +91,7 @@ class PartnerMaterial(_message.Message):
     SIGNATURE_VERIFIED_FIELD_NUMBER: _builtins.int
     SIGNER_CERTIFICATE_FINGERPRINT_FIELD_NUMBER: _builtins.int
     CONTENT_FIELD_NUMBER: _builtins.int
+    SIZE_BYTES_FIELD_NUMBER: _builtins.int
     material_id: _builtins.str
     material_type: _builtins.str
     filename: _builtins.str
@@ -103,6 +104,8 @@ class PartnerMaterial(_message.Message):
     """Fingerprint (SHA-256, hex) of the signer's certificate."""
     content: _builtins.bytes
     """Only filled when the request asked for content."""
+    size_bytes: _builtins.int
+    """Size of the content in bytes (known before asking for it)."""
     def __init__(
         self,
         *,
@@ -114,10 +117,11 @@ class PartnerMaterial(_message.Message):
         signature_verified: _builtins.bool = ...,
         signer_certificate_fingerprint: _builtins.str = ...,
         content: _builtins.bytes = ...,
+        size_bytes: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "filename", b"filename", "material_id", b"material_id", "material_type", b"material_type", "media_type", b"media_type", "sha256", b"sha256", "signature_verified", b"signature_verified", "signer_certificate_fingerprint", b"signer_certificate_fingerprint"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "filename", b"filename", "material_id", b"material_id", "material_type", b"material_type", "media_type", b"media_type", "sha256", b"sha256", "signature_verified", b"signature_verified", "signer_certificate_fingerprint", b"signer_certificate_fingerprint", "size_bytes", b"size_bytes"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -26,7 +26,7 @@ from baylink.common.v1 import common_pb2 as baylink_dot_common_dot_v1_dot_common
 from baylink.gateway.v1 import partner_city_pb2 as baylink_dot_gateway_dot_v1_dot_partner__city__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n-baylink/gateway/v1/partner_city_service.proto\x12\x12\x62\x61ylink.gateway.v1\x1a\x1e\x62\x61ylink/common/v1/common.proto\x1a%baylink/gateway/v1/partner_city.proto\"_\n\x1eListPendingApplicationsRequest\x12\x16\n\x0e\x61uthority_code\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"x\n\x1fListPendingApplicationsResponse\x12<\n\x0c\x61pplications\x18\x01 \x03(\x0b\x32&.baylink.gateway.v1.PartnerApplication\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"Q\n\x15GetApplicationRequest\x12\x16\n\x0e\x61pplication_id\x18\x01 \x01(\t\x12 \n\x18include_material_content\x18\x02 \x01(\x08\"U\n\x16GetApplicationResponse\x12;\n\x0b\x61pplication\x18\x01 \x01(\x0b\x32&.baylink.gateway.v1.PartnerApplication\"\xe0\x01\n\x18\x44\x65\x63ideApplicationRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61pplication_id\x18\x02 \x01(\t\x12.\n\x08\x64\x65\x63ision\x18\x03 \x01(\x0e\x32\x1c.baylink.gateway.v1.Decision\x12\x30\n\x06reason\x18\x04 \x01(\x0b\x32 .baylink.common.v1.LocalizedText\x12!\n\x19material_types_to_correct\x18\x05 \x03(\t\x12\x13\n\x0breviewer_id\x18\x06 \x01(\t\"X\n\x19\x44\x65\x63ideApplicationResponse\x12;\n\x0b\x61pplication\x18\x01 \x01(\x0b\x32&.baylink.gateway.v1.PartnerApplication\")\n\x14LookupSubjectRequest\x12\x11\n\tpseudonym\x18\x01 \x01(\t\"L\n\x15LookupSubjectResponse\x12\x33\n\x07subject\x18\x01 \x01(\x0b\x32\".baylink.gateway.v1.PartnerSubject\":\n\x13StreamEventsRequest\x12\x14\n\x0cresume_after\x18\x01 \x01(\t\x12\r\n\x05types\x18\x02 \x03(\t\"G\n\x14StreamEventsResponse\x12/\n\x05\x65vent\x18\x01 \x01(\x0b\x32 .baylink.gateway.v1.PartnerEvent2\xbf\x04\n\x12PartnerCityService\x12\x82\x01\n\x17ListPendingApplications\x12\x32.baylink.gateway.v1.ListPendingApplicationsRequest\x1a\x33.baylink.gateway.v1.ListPendingApplicationsResponse\x12g\n\x0eGetApplication\x12).baylink.gateway.v1.GetApplicationRequest\x1a*.baylink.gateway.v1.GetApplicationResponse\x12p\n\x11\x44\x65\x63ideApplication\x12,.baylink.gateway.v1.DecideApplicationRequest\x1a-.baylink.gateway.v1.DecideApplicationResponse\x12\x64\n\rLookupSubject\x12(.baylink.gateway.v1.LookupSubjectRequest\x1a).baylink.gateway.v1.LookupSubjectResponse\x12\x63\n\x0cStreamEvents\x12\'.baylink.gateway.v1.StreamEventsRequest\x1a(.baylink.gateway.v1.StreamEventsResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n-baylink/gateway/v1/partner_city_service.proto\x12\x12\x62\x61ylink.gateway.v1\x1a\x1e\x62\x61ylink/common/v1/common.proto\x1a%baylink/gateway/v1/partner_city.proto\"_\n\x1eListPendingApplicationsRequest\x12\x16\n\x0e\x61uthority_code\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"x\n\x1fListPendingApplicationsResponse\x12<\n\x0c\x61pplications\x18\x01 \x03(\x0b\x32&.baylink.gateway.v1.PartnerApplication\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"g\n\x15GetApplicationRequest\x12\x16\n\x0e\x61pplication_id\x18\x01 \x01(\t\x12 \n\x18include_material_content\x18\x02 \x01(\x08\x12\x14\n\x0cmaterial_ids\x18\x03 \x03(\t\"U\n\x16GetApplicationResponse\x12;\n\x0b\x61pplication\x18\x01 \x01(\x0b\x32&.baylink.gateway.v1.PartnerApplication\"\xe0\x01\n\x18\x44\x65\x63ideApplicationRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61pplication_id\x18\x02 \x01(\t\x12.\n\x08\x64\x65\x63ision\x18\x03 \x01(\x0e\x32\x1c.baylink.gateway.v1.Decision\x12\x30\n\x06reason\x18\x04 \x01(\x0b\x32 .baylink.common.v1.LocalizedText\x12!\n\x19material_types_to_correct\x18\x05 \x03(\t\x12\x13\n\x0breviewer_id\x18\x06 \x01(\t\"X\n\x19\x44\x65\x63ideApplicationResponse\x12;\n\x0b\x61pplication\x18\x01 \x01(\x0b\x32&.baylink.gateway.v1.PartnerApplication\")\n\x14LookupSubjectRequest\x12\x11\n\tpseudonym\x18\x01 \x01(\t\"L\n\x15LookupSubjectResponse\x12\x33\n\x07subject\x18\x01 \x01(\x0b\x32\".baylink.gateway.v1.PartnerSubject\":\n\x13StreamEventsRequest\x12\x14\n\x0cresume_after\x18\x01 \x01(\t\x12\r\n\x05types\x18\x02 \x03(\t\"G\n\x14StreamEventsResponse\x12/\n\x05\x65vent\x18\x01 \x01(\x0b\x32 .baylink.gateway.v1.PartnerEvent2\xbf\x04\n\x12PartnerCityService\x12\x82\x01\n\x17ListPendingApplications\x12\x32.baylink.gateway.v1.ListPendingApplicationsRequest\x1a\x33.baylink.gateway.v1.ListPendingApplicationsResponse\x12g\n\x0eGetApplication\x12).baylink.gateway.v1.GetApplicationRequest\x1a*.baylink.gateway.v1.GetApplicationResponse\x12p\n\x11\x44\x65\x63ideApplication\x12,.baylink.gateway.v1.DecideApplicationRequest\x1a-.baylink.gateway.v1.DecideApplicationResponse\x12\x64\n\rLookupSubject\x12(.baylink.gateway.v1.LookupSubjectRequest\x1a).baylink.gateway.v1.LookupSubjectResponse\x12\x63\n\x0cStreamEvents\x12\'.baylink.gateway.v1.StreamEventsRequest\x1a(.baylink.gateway.v1.StreamEventsResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,21 +38,21 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTPENDINGAPPLICATIONSRESPONSE']._serialized_start=237
   _globals['_LISTPENDINGAPPLICATIONSRESPONSE']._serialized_end=357
   _globals['_GETAPPLICATIONREQUEST']._serialized_start=359
-  _globals['_GETAPPLICATIONREQUEST']._serialized_end=440
-  _globals['_GETAPPLICATIONRESPONSE']._serialized_start=442
-  _globals['_GETAPPLICATIONRESPONSE']._serialized_end=527
-  _globals['_DECIDEAPPLICATIONREQUEST']._serialized_start=530
-  _globals['_DECIDEAPPLICATIONREQUEST']._serialized_end=754
-  _globals['_DECIDEAPPLICATIONRESPONSE']._serialized_start=756
-  _globals['_DECIDEAPPLICATIONRESPONSE']._serialized_end=844
-  _globals['_LOOKUPSUBJECTREQUEST']._serialized_start=846
-  _globals['_LOOKUPSUBJECTREQUEST']._serialized_end=887
-  _globals['_LOOKUPSUBJECTRESPONSE']._serialized_start=889
-  _globals['_LOOKUPSUBJECTRESPONSE']._serialized_end=965
-  _globals['_STREAMEVENTSREQUEST']._serialized_start=967
-  _globals['_STREAMEVENTSREQUEST']._serialized_end=1025
-  _globals['_STREAMEVENTSRESPONSE']._serialized_start=1027
-  _globals['_STREAMEVENTSRESPONSE']._serialized_end=1098
-  _globals['_PARTNERCITYSERVICE']._serialized_start=1101
-  _globals['_PARTNERCITYSERVICE']._serialized_end=1676
+  _globals['_GETAPPLICATIONREQUEST']._serialized_end=462
+  _globals['_GETAPPLICATIONRESPONSE']._serialized_start=464
+  _globals['_GETAPPLICATIONRESPONSE']._serialized_end=549
+  _globals['_DECIDEAPPLICATIONREQUEST']._serialized_start=552
+  _globals['_DECIDEAPPLICATIONREQUEST']._serialized_end=776
+  _globals['_DECIDEAPPLICATIONRESPONSE']._serialized_start=778
+  _globals['_DECIDEAPPLICATIONRESPONSE']._serialized_end=866
+  _globals['_LOOKUPSUBJECTREQUEST']._serialized_start=868
+  _globals['_LOOKUPSUBJECTREQUEST']._serialized_end=909
+  _globals['_LOOKUPSUBJECTRESPONSE']._serialized_start=911
+  _globals['_LOOKUPSUBJECTRESPONSE']._serialized_end=987
+  _globals['_STREAMEVENTSREQUEST']._serialized_start=989
+  _globals['_STREAMEVENTSREQUEST']._serialized_end=1047
+  _globals['_STREAMEVENTSRESPONSE']._serialized_start=1049
+  _globals['_STREAMEVENTSRESPONSE']._serialized_end=1120
+  _globals['_PARTNERCITYSERVICE']._serialized_start=1123
+  _globals['_PARTNERCITYSERVICE']._serialized_end=1698
 # @@protoc_insertion_point(module_scope)

@@ -84,18 +84,27 @@ class GetApplicationRequest(_message.Message):
 
     APPLICATION_ID_FIELD_NUMBER: _builtins.int
     INCLUDE_MATERIAL_CONTENT_FIELD_NUMBER: _builtins.int
+    MATERIAL_IDS_FIELD_NUMBER: _builtins.int
     application_id: _builtins.str
     include_material_content: _builtins.bool
-    """Also return each material's content (large; ask only when needed)."""
+    """Also return each material's content (large; ask only when needed). Needs
+    the materials:read scope; the contents together must fit the gateway's
+    limit (FAILED_PRECONDITION CONTENT_TOO_LARGE otherwise: ask for fewer).
+    """
+    @_builtins.property
+    def material_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """With include_material_content: only these materials' content (empty: all)."""
+
     def __init__(
         self,
         *,
         application_id: _builtins.str = ...,
         include_material_content: _builtins.bool = ...,
+        material_ids: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["application_id", b"application_id", "include_material_content", b"include_material_content"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["application_id", b"application_id", "include_material_content", b"include_material_content", "material_ids", b"material_ids"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

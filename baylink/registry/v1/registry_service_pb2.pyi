@@ -866,3 +866,74 @@ class ListApplicationsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListApplicationsResponse: _TypeAlias = ListApplicationsResponse  # noqa: Y015
+
+@_typing.final
+class GetMaterialContentRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    APPLICATION_ID_FIELD_NUMBER: _builtins.int
+    MATERIAL_ID_FIELD_NUMBER: _builtins.int
+    AUTHORITY_CODE_FIELD_NUMBER: _builtins.int
+    OFFSET_FIELD_NUMBER: _builtins.int
+    MAX_BYTES_FIELD_NUMBER: _builtins.int
+    application_id: _builtins.str
+    material_id: _builtins.str
+    """One of the application's current materials (a replaced version is NOT_FOUND)."""
+    authority_code: _builtins.str
+    """The acting authority's division code as the gateway authenticated it;
+    must be the application's own (PERMISSION_DENIED otherwise).
+    """
+    offset: _builtins.int
+    """Where to start reading, in bytes (0: the beginning; at most the size)."""
+    max_bytes: _builtins.int
+    """At most this many bytes; 0 means the server default (1 MiB), and more
+    than 3 MiB is cut to 3 MiB, so every response fits gRPC's default limit.
+    """
+    def __init__(
+        self,
+        *,
+        application_id: _builtins.str = ...,
+        material_id: _builtins.str = ...,
+        authority_code: _builtins.str = ...,
+        offset: _builtins.int = ...,
+        max_bytes: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["application_id", b"application_id", "authority_code", b"authority_code", "material_id", b"material_id", "max_bytes", b"max_bytes", "offset", b"offset"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetMaterialContentRequest: _TypeAlias = GetMaterialContentRequest  # noqa: Y015
+
+@_typing.final
+class GetMaterialContentResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MATERIAL_FIELD_NUMBER: _builtins.int
+    CONTENT_FIELD_NUMBER: _builtins.int
+    OFFSET_FIELD_NUMBER: _builtins.int
+    content: _builtins.bytes
+    """The bytes from offset on; the whole content, read piece by piece, is what
+    material.sha256 digests. Empty once offset reaches the size.
+    """
+    offset: _builtins.int
+    """The offset this piece starts at (as asked)."""
+    @_builtins.property
+    def material(self) -> _application_pb2.Material:
+        """The material as stored, with its size (material.size_bytes) and digest."""
+
+    def __init__(
+        self,
+        *,
+        material: _application_pb2.Material | None = ...,
+        content: _builtins.bytes = ...,
+        offset: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["material", b"material"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "material", b"material", "offset", b"offset"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetMaterialContentResponse: _TypeAlias = GetMaterialContentResponse  # noqa: Y015

@@ -119,6 +119,11 @@ class RegistryServiceStub:
                 request_serializer=baylink_dot_registry_dot_v1_dot_registry__service__pb2.ListApplicationsRequest.SerializeToString,
                 response_deserializer=baylink_dot_registry_dot_v1_dot_registry__service__pb2.ListApplicationsResponse.FromString,
                 _registered_method=True)
+        self.GetMaterialContent = channel.unary_unary(
+                '/baylink.registry.v1.RegistryService/GetMaterialContent',
+                request_serializer=baylink_dot_registry_dot_v1_dot_registry__service__pb2.GetMaterialContentRequest.SerializeToString,
+                response_deserializer=baylink_dot_registry_dot_v1_dot_registry__service__pb2.GetMaterialContentResponse.FromString,
+                _registered_method=True)
 
 
 class RegistryServiceServicer:
@@ -244,6 +249,14 @@ class RegistryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetMaterialContent(self, request, context):
+        """Returns a current material of a handed-in application with its content, to
+        the deciding authority only (as the review commands are checked).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RegistryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -326,6 +339,11 @@ def add_RegistryServiceServicer_to_server(servicer, server):
                     servicer.ListApplications,
                     request_deserializer=baylink_dot_registry_dot_v1_dot_registry__service__pb2.ListApplicationsRequest.FromString,
                     response_serializer=baylink_dot_registry_dot_v1_dot_registry__service__pb2.ListApplicationsResponse.SerializeToString,
+            ),
+            'GetMaterialContent': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetMaterialContent,
+                    request_deserializer=baylink_dot_registry_dot_v1_dot_registry__service__pb2.GetMaterialContentRequest.FromString,
+                    response_serializer=baylink_dot_registry_dot_v1_dot_registry__service__pb2.GetMaterialContentResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -765,6 +783,33 @@ class RegistryService:
             '/baylink.registry.v1.RegistryService/ListApplications',
             baylink_dot_registry_dot_v1_dot_registry__service__pb2.ListApplicationsRequest.SerializeToString,
             baylink_dot_registry_dot_v1_dot_registry__service__pb2.ListApplicationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetMaterialContent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baylink.registry.v1.RegistryService/GetMaterialContent',
+            baylink_dot_registry_dot_v1_dot_registry__service__pb2.GetMaterialContentRequest.SerializeToString,
+            baylink_dot_registry_dot_v1_dot_registry__service__pb2.GetMaterialContentResponse.FromString,
             options,
             channel_credentials,
             insecure,

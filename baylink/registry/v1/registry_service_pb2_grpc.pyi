@@ -78,6 +78,10 @@ class RegistryServiceStub:
     """Returns one application."""
     ListApplications: _grpc.UnaryUnaryMultiCallable[_registry_service_pb2.ListApplicationsRequest, _registry_service_pb2.ListApplicationsResponse]
     """Lists applications by authority, state or applicant."""
+    GetMaterialContent: _grpc.UnaryUnaryMultiCallable[_registry_service_pb2.GetMaterialContentRequest, _registry_service_pb2.GetMaterialContentResponse]
+    """Returns a current material of a handed-in application with its content, to
+    the deciding authority only (as the review commands are checked).
+    """
 
 @_typing.type_check_only
 class RegistryServiceAsyncStub(RegistryServiceStub):
@@ -127,6 +131,10 @@ class RegistryServiceAsyncStub(RegistryServiceStub):
     """Returns one application."""
     ListApplications: _aio.UnaryUnaryMultiCallable[_registry_service_pb2.ListApplicationsRequest, _registry_service_pb2.ListApplicationsResponse]  # type: ignore[assignment]
     """Lists applications by authority, state or applicant."""
+    GetMaterialContent: _aio.UnaryUnaryMultiCallable[_registry_service_pb2.GetMaterialContentRequest, _registry_service_pb2.GetMaterialContentResponse]  # type: ignore[assignment]
+    """Returns a current material of a handed-in application with its content, to
+    the deciding authority only (as the review commands are checked).
+    """
 
 class RegistryServiceServicer(metaclass=_abc_1.ABCMeta):
     """Commands that change an application take its id and, where a stale view
@@ -269,5 +277,15 @@ class RegistryServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_registry_service_pb2.ListApplicationsResponse, _abc.Awaitable[_registry_service_pb2.ListApplicationsResponse]]:
         """Lists applications by authority, state or applicant."""
+
+    @_abc_1.abstractmethod
+    def GetMaterialContent(
+        self,
+        request: _registry_service_pb2.GetMaterialContentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_registry_service_pb2.GetMaterialContentResponse, _abc.Awaitable[_registry_service_pb2.GetMaterialContentResponse]]:
+        """Returns a current material of a handed-in application with its content, to
+        the deciding authority only (as the review commands are checked).
+        """
 
 def add_RegistryServiceServicer_to_server(servicer: RegistryServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

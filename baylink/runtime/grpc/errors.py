@@ -78,14 +78,21 @@ def to_status(error: e.BaylinkError, correlation_id: str | None = None) -> grpc.
                 violations=[error_details_pb2.QuotaFailure.Violation(subject=error.subject, description=error.message)]
             )
         )
-        if error.retry_after_seconds is not None:
-            details.append(
-                error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=int(error.retry_after_seconds)))
-            )
+    delay = retry_delay(error)
+    if delay is not None:
+        retry = duration_pb2.Duration()
+        retry.FromNanoseconds(round(delay * 1e9))
+        details.append(error_details_pb2.RetryInfo(retry_delay=retry))
     status = status_pb2.Status(code=code.value[0], message=error.message)
     for detail in details:
         status.details.add().Pack(detail)
     return rpc_status.to_status(status)
+
+
+def retry_delay(error: e.BaylinkError) -> float | None:
+    """Seconds the caller should wait before trying again, when the error says (RetryInfo)."""
+    delay = error.retry_after_seconds
+    return float(delay) if delay is not None and delay >= 0 else None
 
 
 def internal_status(correlation_id: str | None) -> grpc.Status:
@@ -107,12 +114,16 @@ def from_rpc_error(error: grpc.RpcError) -> e.BaylinkError:
     violations: list[e.FieldViolation] = []
     preconditions: list[e.PreconditionViolation] = []
     resource = ("", "")
+    delay: float | None = None
+    quota_subject = ""
     for any_detail in status.details if status else ():
         for cls in (
             error_details_pb2.ErrorInfo,
             error_details_pb2.BadRequest,
             error_details_pb2.PreconditionFailure,
             error_details_pb2.ResourceInfo,
+            error_details_pb2.RetryInfo,
+            error_details_pb2.QuotaFailure,
         ):
             if any_detail.Is(cls.DESCRIPTOR):
                 detail = cls()
@@ -125,8 +136,27 @@ def from_rpc_error(error: grpc.RpcError) -> e.BaylinkError:
                     preconditions = [
                         e.PreconditionViolation(v.type, v.subject, v.description) for v in detail.violations
                     ]
+                elif isinstance(detail, error_details_pb2.RetryInfo):
+                    delay = detail.retry_delay.ToNanoseconds() / 1e9
+                elif isinstance(detail, error_details_pb2.QuotaFailure):
+                    quota_subject = next((v.subject for v in detail.violations), "")
                 else:
                     resource = (detail.resource_type, detail.resource_name)
+    rebuilt = _rebuilt(code, message, reason, violations, preconditions, resource, (quota_subject, delay))
+    if delay is not None:
+        rebuilt.retry_after_seconds = delay  # any "try later" (UNAVAILABLE, ABORTED too) may carry RetryInfo
+    return rebuilt
+
+
+def _rebuilt(
+    code: grpc.StatusCode,
+    message: str,
+    reason: str | None,
+    violations: list[e.FieldViolation],
+    preconditions: list[e.PreconditionViolation],
+    resource: tuple[str, str],
+    quota: tuple[str, float | None],
+) -> e.BaylinkError:
     if code == grpc.StatusCode.INVALID_ARGUMENT:
         return e.InvalidInput(message, violations, reason=reason)
     if code == grpc.StatusCode.NOT_FOUND:
@@ -134,7 +164,7 @@ def from_rpc_error(error: grpc.RpcError) -> e.BaylinkError:
     if code == grpc.StatusCode.FAILED_PRECONDITION:
         return e.FailedPrecondition(message, preconditions, reason=reason)
     if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
-        return e.ResourceExhausted(message, reason=reason)
+        return e.ResourceExhausted(message, subject=quota[0], retry_after_seconds=quota[1], reason=reason)
     for cls, mapped in CODES.items():
         if mapped == code and cls not in (
             e.InvalidInput,

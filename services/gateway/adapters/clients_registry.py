@@ -30,7 +30,6 @@ from services.gateway.service_layer.kiosk_model import (
 )
 
 MAX_CATALOGUE_PAGES = 20
-MAX_REMEMBERED_FLOWS = 10_000
 
 
 class RegistryClient:
@@ -59,7 +58,6 @@ class KioskRegistry:
         self.client = client
         self.catalogue_ttl = catalogue_ttl_seconds
         self._items: dict[str, tuple[float, catalogue_pb2.CatalogueItem]] = {}
-        self._flows: dict[str, str] = {}  # application id → flow id, of applications lately read
 
     async def catalogue(self, authority_code: str) -> list[CatalogueItemView]:
         items: list[catalogue_pb2.CatalogueItem] = []
@@ -135,21 +133,4 @@ class KioskRegistry:
         return views.application((await self.client("SubmitApplication", request)).application)
 
     async def get(self, application_id: str) -> ApplicationView:
-        app = await self.client.application(application_id)
-        self._remember_flow(app)
-        return views.application(app)
-
-    async def flow_id(self, application_id: str) -> str:
-        """The application's flow id (the registry's correlation id for all its events)."""
-        known = self._flows.get(application_id)
-        if known is None:
-            app = await self.client.application(application_id)
-            known = self._remember_flow(app)
-        return known
-
-    def _remember_flow(self, app: app_pb.Application) -> str:
-        flow_id = app.flow_id or app.application_id  # a flow id never changes, so it is kept
-        if len(self._flows) >= MAX_REMEMBERED_FLOWS:
-            self._flows.pop(next(iter(self._flows)))
-        self._flows[app.application_id] = flow_id
-        return flow_id
+        return views.application(await self.client.application(application_id))

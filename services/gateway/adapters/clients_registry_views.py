@@ -117,6 +117,7 @@ def application(app: app_pb.Application) -> ApplicationView:
             material_types_to_correct=tuple(d.material_types_to_correct),
         )
     return ApplicationView(
+        flow_id=app.flow_id or app.application_id,  # older applications: their id was their flow
         application_id=app.application_id,
         catalogue_item_id=app.catalogue_item_id,
         authority_code=app.authority_code,

@@ -5,18 +5,22 @@ returns more than the arguments allow and shapes everything for the calling city
 
 - Pending lists walk the city's authorities one after another (the page token carries which one and
   the registry's own token); each page is sorted by deadline, the whole list is not.
-- Material content is not offered by the registry's contract, so ``include_material_content`` is
-  refused (FAILED_PRECONDITION ``MATERIAL_CONTENT_UNAVAILABLE``) rather than silently left empty.
+- Material content is read from the registry (``GetMaterialContent``, as the application's authority,
+  piece by piece so no message passes gRPC's default limit) only for the materials asked for, only
+  when their listed sizes together fit ``max_content_bytes`` (else FAILED_PRECONDITION
+  ``CONTENT_TOO_LARGE``), and each is checked against the digest the city was shown.
 - A decision replayed on an application already in the decided state returns it unchanged; the
   registry itself is not idempotent on the city's ``request_id``.
 - Subjects are found through applications that name them as *applicant* (the registry lists by
   applicant only); an investor who is not the applicant of any of the city's applications is NOT_FOUND.
-- ``stream_events`` is not available yet (it needs a Kafka consumer per stream): FAILED_PRECONDITION.
+- ``stream_events`` reads the registry's topic with a consumer of its own per stream (``partner_events``).
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import hashlib
 from collections.abc import AsyncIterator, Sequence
 
 from google.protobuf.message import Message
@@ -28,11 +32,14 @@ from baylink.registry.v1 import application_pb2 as app_pb
 from baylink.registry.v1 import registry_service_pb2 as rs
 from services.gateway.adapters.clients import jurisdiction_enum
 from services.gateway.adapters.clients_registry import RegistryClient
+from services.gateway.adapters.partner_events import PartnerEventStream
 from services.gateway.adapters.registry_backend_mapping import CityPseudonyms, partner_application
 from services.gateway.domain.partner import CityGrants
 from services.gateway.service_layer.binding import BindingService
 
 PENDING = [app_pb.APPLICATION_STATE_SUBMITTED, app_pb.APPLICATION_STATE_UNDER_REVIEW]
+DEFAULT_MAX_CONTENT_BYTES = 12 * 1024 * 1024  # one partner answer stays under the 16 MiB message limit
+CONTENT_PIECE_BYTES = 1024 * 1024
 _RPC = {
     pc.DECISION_APPROVE: "ApproveApplication",
     pc.DECISION_REJECT: "RejectApplication",
@@ -46,10 +53,14 @@ _DECIDED = {
 
 
 class RegistryPartnerBackend:
-    def __init__(self, registry: RegistryClient, bindings: BindingService, grants: CityGrants):
+    def __init__(
+        self, registry: RegistryClient, bindings: BindingService, grants: CityGrants, *,
+        max_content_bytes: int = DEFAULT_MAX_CONTENT_BYTES,
+    ):  # fmt: skip
         self.registry = registry
         self.bindings = bindings
         self.grants = grants
+        self.max_content_bytes = max_content_bytes
 
     async def list_pending_applications(
         self, city: str, authority_codes: frozenset[str], page_size: int, page_token: str
@@ -80,12 +91,51 @@ class RegistryPartnerBackend:
         if app.authority_code not in self.grants.authorities_of(city):
             # Only what the servicer needs to refuse: no people, no pseudonyms issued to this city.
             return pc.PartnerApplication(application_id=app.application_id, authority_code=app.authority_code)
-        if include_material_content:
+        shaped = await self._shaped(city, app)
+        if include_material_content:  # every material; the servicer reads the ones asked for itself
+            await self.read_material_contents(city, shaped, ())
+        return shaped
+
+    async def read_material_contents(
+        self, city: str, application: pc.PartnerApplication, material_ids: Sequence[str]
+    ) -> int:
+        """Fill in the content of ``material_ids`` (all when empty); the number of bytes filled in."""
+        self.grants.check_authority(city, application.authority_code)  # the servicer did too; never widen
+        listed = {m.material_id: m for m in application.materials}
+        for index, material_id in enumerate(material_ids):
+            if material_id not in listed:
+                raise errors.InvalidInput.field(f"material_ids[{index}]", "not a current material of this application")
+        wanted = [listed[i] for i in dict.fromkeys(material_ids)] if material_ids else list(listed.values())
+        total = sum(m.size_bytes for m in wanted)
+        if total > self.max_content_bytes:
             raise errors.FailedPrecondition(
-                "material content is not available through the gateway yet; the digests are",
-                reason="MATERIAL_CONTENT_UNAVAILABLE",
+                f"the contents asked for come to {total} bytes, more than the {self.max_content_bytes} one answer "
+                "may carry; ask for fewer material_ids",
+                reason="CONTENT_TOO_LARGE",
             )
-        return await self._shaped(city, app)
+        for material in wanted:
+            material.content = await self._content(application, material)
+        return total
+
+    async def _content(self, application: pc.PartnerApplication, material: pc.PartnerMaterial) -> bytes:
+        pieces: list[bytes] = []
+        offset = 0
+        while offset < material.size_bytes:
+            request = rs.GetMaterialContentRequest(
+                application_id=application.application_id, material_id=material.material_id,
+                authority_code=application.authority_code, offset=offset, max_bytes=CONTENT_PIECE_BYTES,
+            )  # fmt: skip
+            piece = (await self.registry("GetMaterialContent", request)).content
+            if not piece:
+                break
+            pieces.append(piece)
+            offset += len(piece)
+        content = b"".join(pieces)
+        if len(content) != material.size_bytes or hashlib.sha256(content).digest() != material.sha256:
+            raise errors.Aborted(
+                f"material {material.material_id} changed while it was read; ask again", reason="MATERIAL_CHANGED"
+            )
+        return content
 
     async def decide_application(
         self, city: str, authority_code: str, request: api.DecideApplicationRequest
@@ -136,14 +186,20 @@ class RegistryPartnerBackend:
             application_ids=application_ids,
         )
 
+    # Set by bootstrap (the registry's topic through ``baylink.ops``); None: the stream is refused.
+    event_stream: PartnerEventStream | None = None
+
     async def stream_events(
         self, city: str, authority_codes: frozenset[str], resume_after: str, types: Sequence[str]
     ) -> AsyncIterator[pc.PartnerEvent]:
-        raise errors.FailedPrecondition(
-            "the partner event stream is not available yet; poll ListPendingApplications",
-            reason="EVENT_STREAM_UNAVAILABLE",
-        )
-        yield pc.PartnerEvent()  # pragma: no cover - makes this an async generator, as the port expects
+        if self.event_stream is None:
+            raise errors.FailedPrecondition(
+                "the partner event stream is not configured; poll ListPendingApplications",
+                reason="EVENT_STREAM_UNAVAILABLE",
+            )
+        async with contextlib.aclosing(self.event_stream.stream(city, authority_codes, resume_after, types)) as events:
+            async for event in events:
+                yield event
 
     async def _shaped(self, city: str, app: app_pb.Application) -> pc.PartnerApplication:
         return await partner_application(app, CityPseudonyms(self.bindings, city, app.authority_code))

@@ -64,6 +64,7 @@ async def partner_application(app: app_pb.Application, names: CityPseudonyms) ->
             sha256=m.sha256,
             signature_verified=m.status == app_pb.MATERIAL_STATUS_VERIFIED,
             signer_certificate_fingerprint=m.signer_certificate_fingerprint,
+            size_bytes=m.size_bytes,
         )
         for m in app.materials
     ]

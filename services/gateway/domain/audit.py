@@ -195,6 +195,18 @@ def iso(moment: datetime) -> str:
     return aware(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+@dataclass(kw_only=True)
+class AuditNotes:
+    """The facts one call gathers for its audit record (kiosk and partner calls both extend this)."""
+
+    details: dict[str, DetailValue] = field(default_factory=dict)
+
+    def note(self, **details: DetailValue) -> None:
+        """Facts for the audit record (ids, counts, outcomes; never personal data). Checked now, before any effect."""
+        details_text({**self.details, **details})
+        self.details.update(details)
+
+
 def details_text(details: Mapping[str, DetailValue]) -> str:
     """Canonical JSON of small, flat details; InvalidInput for anything else."""
     for key, value in details.items():

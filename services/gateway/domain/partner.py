@@ -37,12 +37,13 @@ DISTRICTS: Mapping[str, frozenset[str]] = {"440600": frozenset({"440605"})}
 
 
 class Scope(StrEnum):
-    """What a city may do; each RPC requires exactly one."""
+    """What a city may do; each RPC requires exactly one (and reading material content one more)."""
 
     READ_APPLICATIONS = "applications:read"
     DECIDE_APPLICATIONS = "applications:decide"
     READ_SUBJECTS = "subjects:read"
     READ_EVENTS = "events:read"
+    READ_MATERIALS = "materials:read"  # GetApplication with include_material_content
 
 
 ALL_SCOPES = frozenset(Scope)

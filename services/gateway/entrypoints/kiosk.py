@@ -15,8 +15,9 @@ from fastapi import APIRouter, FastAPI, Query, Request
 
 from baylink.runtime.context import correlation_scope
 from services.gateway.domain.binding import DeclaredPerson, Documents
-from services.gateway.entrypoints import kiosk_errors
+from services.gateway.entrypoints import kiosk_errors, kiosk_web
 from services.gateway.entrypoints.kiosk_api import ERRORS, AcceptLanguage, KioskApi, Lang, Token, token_of
+from services.gateway.entrypoints.kiosk_metrics import KioskHttpMetrics, KioskMetricsMiddleware
 from services.gateway.entrypoints.kiosk_responses import CatalogueItemOut, CatalogueOut, PersonOut, SessionOut
 from services.gateway.entrypoints.kiosk_routes import applications_router
 from services.gateway.entrypoints.kiosk_schemas import IdentifyIn, SessionIn
@@ -38,7 +39,7 @@ def sessions_router(api: KioskApi) -> APIRouter:
     ) -> SessionOut:
         async with api.call(request, "CreateSession", kiosk_id=body.kiosk_id, lang=lang,
                             accept_language=accept_language, language=body.language) as call:  # fmt: skip
-            session = sessions.create(body.kiosk_id, request.state.language)
+            session = await sessions.create(body.kiosk_id, request.state.language)
             call.note(language=session.language)
             expires = datetime.now(UTC) + timedelta(seconds=sessions.ttl)
             return SessionOut(session_token=session.token, kiosk_id=session.kiosk_id, language=session.language,
@@ -99,7 +100,7 @@ class CorrelationMiddleware:
 
 def create_kiosk_app(
     deps: KioskDeps, *, languages: tuple[str, ...] = ("zh-Hant", "zh-Hans", "en", "pt"),
-    default_language: str = "zh-Hant",
+    default_language: str = "zh-Hant", metrics: KioskHttpMetrics | None = None,
 ) -> FastAPI:  # fmt: skip
     api = KioskApi(deps, tuple(languages), default_language)
     app = FastAPI(
@@ -110,5 +111,8 @@ def create_kiosk_app(
     kiosk_errors.install(app)
     app.include_router(sessions_router(api))
     app.include_router(applications_router(api))
+    kiosk_web.install(app, api)  # the kiosk web app at /kiosk/, and its session-end and signing routes
     app.add_middleware(CorrelationMiddleware)
+    if metrics is not None:
+        app.add_middleware(KioskMetricsMiddleware, metrics=metrics)
     return app

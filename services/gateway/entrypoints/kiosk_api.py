@@ -42,13 +42,13 @@ class KioskApi:
         lang: str | None = None, accept_language: str | None = None, language: str | None = None,
     ) -> AsyncIterator[KioskCall]:  # fmt: skip
         """An audited, guarded call in the language the request asks for (else the session's)."""
-        known = self.deps.access.sessions.peek(token)  # even expired: its kiosk hears why in its language
+        known = await self.deps.access.sessions.peek(token)  # even expired: its kiosk hears why in its language
         fallback = known.language if known else self.default_language
         try:
             request.state.language = language or kiosk_i18n.requested(lang, accept_language, self.languages) or fallback
         except errors.InvalidInput:
             request.state.language = fallback  # refused below, inside the audited call
-        async with self.deps.access.call(action, token=token, kiosk_id=kiosk_id) as call:
+        async with self.deps.access.call(action, token=token, kiosk_id=kiosk_id, known=known) as call:
             asked = language or kiosk_i18n.requested(lang, accept_language, self.languages)
             request.state.language = asked or (call.session.language if call.session else self.default_language)
             marker = language_var.set(request.state.language)

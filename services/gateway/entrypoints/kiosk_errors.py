@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from baylink import errors
-from baylink.runtime.grpc.errors import code_for
+from baylink.runtime.grpc.errors import code_for, retry_delay
 from services.gateway.entrypoints.kiosk_i18n import EN, message
 
 log = logging.getLogger("baylink.gateway.kiosk")
@@ -81,9 +81,9 @@ def domain_error_response(request: Request, error: errors.BaylinkError) -> JSONR
         log.error("unmapped domain error", extra={"reason": error.reason, "correlation_id": correlation_of(request)})
         return internal_error_response(request)
     headers: dict[str, str] = {}
-    if status == 429:
-        retry = getattr(error, "retry_after_seconds", None) or 1
-        headers["Retry-After"] = str(max(1, math.ceil(retry)))
+    delay = retry_delay(error)  # a downstream "try later" (RetryInfo) reaches the kiosk as Retry-After
+    if status == 429 or (status == 503 and delay is not None):
+        headers["Retry-After"] = str(max(1, math.ceil(delay or 1)))
     elif status == 401:
         headers["WWW-Authenticate"] = "Bearer"
     text = message(error.reason, language, error.message)

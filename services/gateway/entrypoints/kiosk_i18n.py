@@ -230,6 +230,25 @@ MESSAGES: dict[str, dict[str, str]] = {
         "字元數目不正確", "字符数目不正确", "Wrong number of characters", "Número de caracteres errado"
     ),
     "EMPTY": _t("必須填寫", "必须填写", "Required", "Obrigatório"),
+    # Browser signing (kiosk_web_signing).
+    "KEY_CANNOT_SIGN_IN_BROWSER": _t(
+        "此電子證書的密鑰類型無法在瀏覽器中簽署（例如 SM2）。",
+        "此电子证书的密钥类型无法在浏览器中签署（例如 SM2）。",
+        "This e-Cert's key type cannot sign in the browser (e.g. SM2).",
+        "O tipo de chave deste certificado digital não pode assinar no navegador (p. ex. SM2).",
+    ),
+    "CERTIFICATE_NOT_THE_SIGNERS": _t(
+        "此電子證書不是簽署人身份核實時使用的證書。",
+        "此电子证书不是签署人身份核实时使用的证书。",
+        "This is not the e-Cert the signer identified with.",
+        "Este não é o certificado digital com que o signatário se identificou.",
+    ),
+    "SIGNATURE_MALFORMED": _t(
+        "簽署資料格式不正確。",
+        "签署资料格式不正确。",
+        "The signature data is malformed.",
+        "Os dados da assinatura estão mal formados.",
+    ),
 }
 
 

@@ -7,6 +7,7 @@ asks; the contract's comment prefers NOT_FOUND so that a city cannot probe what 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,6 +17,8 @@ from baylink import errors
 from baylink.gateway.v1 import partner_city_pb2 as pc
 from baylink.gateway.v1 import partner_city_service_pb2 as api
 from baylink.gateway.v1 import partner_city_service_pb2_grpc as api_grpc
+from baylink.runtime.events import EventTypes
+from services.gateway.adapters.partner_events import subjects_of
 from services.gateway.domain.partner import Scope
 from services.gateway.entrypoints.mtls import caller_of
 from services.gateway.entrypoints.partner_ports import PartnerBackend
@@ -39,6 +42,7 @@ class PartnerCityServicer(api_grpc.PartnerCityServiceServicer):
     def __init__(self, access: PartnerAccess, backend: PartnerBackend):
         self.access = access
         self.backend = backend
+        self.event_types = EventTypes.from_contracts()
 
     def register(self, server: aio.Server) -> None:
         api_grpc.add_PartnerCityServiceServicer_to_server(self, server)
@@ -75,8 +79,17 @@ class PartnerCityServicer(api_grpc.PartnerCityServiceServicer):
         self, request: api.GetApplicationRequest, context: aio.ServicerContext
     ) -> api.GetApplicationResponse:
         async with self._call(context, "GetApplication") as call:
-            app = await self._authorised_application(call, request.application_id, request.include_material_content)
+            with_content = request.include_material_content
+            if with_content:
+                self.access.grants.check_scope(call.city, Scope.READ_MATERIALS)
+            elif request.material_ids:
+                raise errors.InvalidInput.field("material_ids", "only with include_material_content")
+            app = await self._authorised_application(call, request.application_id, False)
+            # Counted before anything is disclosed, the documents included.
             await call.read_subjects(app.applicant_pseudonym, app.legal_representative_pseudonym)
+            if with_content:
+                size = await self.backend.read_material_contents(call.city, app, list(request.material_ids))
+                call.note(materials_read=sum(1 for m in app.materials if m.content), content_bytes=size)
             return api.GetApplicationResponse(application=app)
 
     async def DecideApplication(
@@ -111,13 +124,17 @@ class PartnerCityServicer(api_grpc.PartnerCityServiceServicer):
         self, request: api.StreamEventsRequest, context: aio.ServicerContext
     ) -> AsyncIterator[api.StreamEventsResponse]:
         async with self._call(context, "StreamEvents") as call:
-            call.note(resume_after=request.resume_after, delivered=0)
+            call.note(resume_after=request.resume_after[:200], delivered=0)
             delivered = 0
             stream = self.backend.stream_events(call.city, call.authorities, request.resume_after, list(request.types))
-            async for event in stream:
-                delivered += 1
-                call.details["delivered"] = delivered
-                yield api.StreamEventsResponse(event=event)
+            # aclosing: a city hanging up closes the backend's consumer at once, not at garbage collection.
+            async with contextlib.aclosing(stream) as events:
+                async for event in events:
+                    if event.type in self.event_types.types:  # the people it names count against the guard
+                        await call.read_subjects(*subjects_of(event, self.event_types))
+                    delivered += 1
+                    call.details["delivered"] = delivered
+                    yield api.StreamEventsResponse(event=event)
 
     async def _authorised_application(
         self, call: PartnerCall, application_id: str, include_material_content: bool

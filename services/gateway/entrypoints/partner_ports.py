@@ -29,6 +29,12 @@ class PartnerBackend(Protocol):
     ) -> pc.PartnerApplication:
         """One application, as ``city`` may see it (NotFound if there is none)."""
 
+    async def read_material_contents(
+        self, city: str, application: pc.PartnerApplication, material_ids: Sequence[str]
+    ) -> int:
+        """Fill in the content of the application's ``material_ids`` (all when empty), within the size
+        limit (FailedPrecondition ``CONTENT_TOO_LARGE``); the number of bytes filled in."""
+
     async def decide_application(
         self, city: str, authority_code: str, request: api.DecideApplicationRequest
     ) -> pc.PartnerApplication:

@@ -13,10 +13,10 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from baylink.errors import BaylinkError
-from services.gateway.domain.audit import DetailValue, check_subject, details_text
+from services.gateway.domain.audit import AuditNotes, check_subject
 from services.gateway.service_layer.audit import AuditLog
 from services.gateway.service_layer.guard import Guard
 from services.gateway.service_layer.kiosk_sessions import KioskSession, SessionStore
@@ -33,11 +33,10 @@ def kiosk_actor(kiosk_id: str | None) -> str:
 
 
 @dataclass
-class KioskCall:
+class KioskCall(AuditNotes):
     actor: str
     session: KioskSession | None = None
     subject: str = ""  # a binding's surrogate subject id, never a number
-    details: dict[str, DetailValue] = field(default_factory=dict)
 
     @property
     def live(self) -> KioskSession:
@@ -46,11 +45,6 @@ class KioskCall:
 
     def about(self, subject_id: str) -> None:
         self.subject = check_subject(subject_id)
-
-    def note(self, **details: DetailValue) -> None:
-        """Facts for the audit record (ids, counts, outcomes; never personal data). Checked now."""
-        details_text({**self.details, **details})
-        self.details.update(details)
 
 
 class KioskAccess:
@@ -61,10 +55,13 @@ class KioskAccess:
 
     @asynccontextmanager
     async def call(
-        self, action: str, *, token: str | None = None, kiosk_id: str | None = None
-    ) -> AsyncIterator[KioskCall]:
-        """``kiosk_id`` for the call that opens a session; ``token`` for every other call."""
-        known = self.sessions.peek(token)
+        self, action: str, *, token: str | None = None, kiosk_id: str | None = None,
+        known: KioskSession | None = None,
+    ) -> AsyncIterator[KioskCall]:  # fmt: skip
+        """``kiosk_id`` for the call that opens a session; ``token`` for every other call (``known``: the
+        session the caller has just peeked at for that token, if any, to spare reading it again)."""
+        if known is None or known.token != token:
+            known = await self.sessions.peek(token)
         actor = kiosk_actor(kiosk_id or (known.kiosk_id if known else None))
         call = KioskCall(actor)
         marker = kiosk_actor_var.set(actor)
@@ -72,7 +69,7 @@ class KioskAccess:
         try:
             await self.guard.admit_call(actor)
             if kiosk_id is None:
-                call.session = self.sessions.get(token)
+                call.session = await self.sessions.get(token, known)
             yield call
         except BaylinkError as exc:
             result = exc.reason
@@ -86,6 +83,8 @@ class KioskAccess:
         finally:
             with contextlib.suppress(ValueError):
                 kiosk_actor_var.reset(marker)
+            if call.session is not None:  # what the call added (people, quotes, pseudonyms), for any replica
+                await asyncio.shield(self.sessions.save(call.session))
             # Shielded: a kiosk that hangs up must not cost the record of what it asked.
             await asyncio.shield(self.audit.record(actor, f"kiosk.{action}", result, subject=call.subject,
                                                    details=call.details))  # fmt: skip

@@ -150,6 +150,7 @@ class ApplicationView:
     uscc: str = ""
     decision: DecisionView | None = None
     overdue: bool = False
+    flow_id: str = ""  # the registry's correlation id for all the application's events
 
     def material(self, material_id: str) -> MaterialView | None:
         return next((m for m in self.materials if m.material_id == material_id), None)

@@ -17,7 +17,6 @@ import contextlib
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Protocol, runtime_checkable
 
 from baylink import errors
 from baylink.runtime.context import correlation_scope, current_correlation_id, traceparent_var
@@ -35,20 +34,8 @@ from services.gateway.service_layer.kiosk_sessions import IdentifiedPerson
 _TRANSFERS = uuid.UUID("6f1d3c52-7d1e-4a8e-9a55-5b1f0e0c2a77")  # namespace of fee transfer ids
 
 
-@runtime_checkable
-class FlowIds(Protocol):
-    """A registry that tells an application's flow id (the gRPC adapter does)."""
-
-    async def flow_id(self, application_id: str) -> str: ...
-
-
-async def _flow_of(deps: KioskDeps, application_id: str) -> str | None:
-    registry = deps.registry
-    return await registry.flow_id(application_id) if isinstance(registry, FlowIds) else None
-
-
 @contextmanager
-def _in_flow(flow_id: str | None) -> Iterator[None]:
+def _in_flow(flow_id: str) -> Iterator[None]:
     """Run the payments calls under the application's flow id, the kiosk request's id as their cause."""
     if not flow_id:
         yield
@@ -66,7 +53,7 @@ async def fee_quote(deps: KioskDeps, call: KioskCall, application_id: str, curre
     app, owner = await own_application(deps, call.live, application_id)
     call.about(owner.subject_id)
     fee = _payable_fee(app)
-    with _in_flow(await _flow_of(deps, application_id)):
+    with _in_flow(app.flow_id):
         quote = await deps.payments.quote(
             str(uuid.uuid4()), payer, deps.fee_collector(app.authority_code), fee, currency
         )
@@ -89,7 +76,7 @@ async def pay(deps: KioskDeps, call: KioskCall, application_id: str, quote_id: s
     transfer_id = f"fee-{uuid.uuid5(_TRANSFERS, f'{application_id}/{quote_id}')}"
     call.note(transfer_id=transfer_id)
     item = await deps.registry.catalogue_item(app.catalogue_item_id)
-    with _in_flow(await _flow_of(deps, application_id)):
+    with _in_flow(app.flow_id):
         transfer = await _prepare_and_commit(deps, transfer_id, quote, app, owner, item)
     call.note(transfer_state=transfer.state)
     return transfer

@@ -1,20 +1,20 @@
 """Kiosk sessions: one person (or a few, e.g. investors signing together) at one kiosk, for a while.
 
-A session is created by a kiosk, lives ``ttl_seconds`` after its last use, and holds the people
+A session is created by a kiosk, lives ``ttl`` seconds after its last use, and holds the people
 identified in it under opaque handles: the kiosk never sees a subject id, a pseudonym or a
 document number, only the handle, which means nothing outside the session.
 
-Sessions live in this process's memory: a person's declared names are needed while they sign and
-pay, and nowhere after. Several gateway replicas therefore need sticky routing of a kiosk to one
-replica; an expired or lost session is a clear 401, and the person identifies again.
+Sessions live in the gateway's database (``SessionStore``; the adapter seals what they carry and
+keeps only a hash of the token), so any gateway replica serves any kiosk, and a restart keeps them.
+Each call reads its session afresh and saves what it changed on the way out. An expired session
+is a clear 401 (``SESSION_EXPIRED``) and the person identifies again.
 """
 
 from __future__ import annotations
 
-import secrets
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from baylink import errors
 from services.gateway.service_layer.kiosk_model import QuoteView
@@ -51,9 +51,11 @@ class KioskSession:
     token: str
     kiosk_id: str
     language: str
-    expires_at: float  # monotonic seconds
+    expires_at: float  # epoch seconds
     persons: dict[str, IdentifiedPerson] = field(default_factory=dict)
     quotes: dict[str, tuple[str, QuoteView]] = field(default_factory=dict)  # quote id → (application id, quote)
+    # What the store last read, opaque to the use cases: lets it save only what this call changed.
+    stored: Any = field(default=None, repr=False, compare=False)
 
     @property
     def actor(self) -> str:
@@ -66,48 +68,45 @@ class KioskSession:
         return person
 
 
-class SessionStore:
-    """In-memory sessions with an idle timeout; ``clock`` is monotonic seconds (tests move it)."""
+class SessionStore(Protocol):
+    """Where sessions live. ``clock`` is wall-clock epoch seconds, shared by every replica (tests move it)."""
 
-    def __init__(self, ttl_seconds: float, *, clock: Callable[[], float] = time.monotonic, max_sessions: int = 10_000):
-        self.ttl = ttl_seconds
-        self.clock = clock
-        self.max_sessions = max_sessions
-        self._sessions: dict[str, KioskSession] = {}
+    ttl: float
+    clock: Callable[[], float]
 
-    def create(self, kiosk_id: str, language: str) -> KioskSession:
-        self._purge()
-        if len(self._sessions) >= self.max_sessions:
-            raise errors.ResourceExhausted(
-                "too many open kiosk sessions", subject="kiosk-sessions", retry_after_seconds=30, reason="SESSIONS_FULL"
-            )
-        session = KioskSession(secrets.token_urlsafe(32), kiosk_id, language, self.clock() + self.ttl)
-        self._sessions[session.token] = session
-        return session
+    async def create(self, kiosk_id: str, language: str) -> KioskSession:
+        """A new session; ResourceExhausted (``SESSIONS_FULL``) when too many are open."""
+        ...
 
-    def get(self, token: str | None) -> KioskSession:
-        """The live session, its idle timer restarted; Unauthenticated (with a reason) otherwise."""
-        if not token:
-            raise errors.Unauthenticated("a kiosk session is required", reason=SESSION_REQUIRED)
-        session = self._sessions.get(token)
-        if session is None:
-            raise errors.Unauthenticated("the kiosk session is not known; start a new one", reason=SESSION_UNKNOWN)
-        now = self.clock()
-        if now >= session.expires_at:
-            session.persons.clear()  # nothing personal outlives the session
-            raise errors.Unauthenticated("the kiosk session has expired; start a new one", reason=SESSION_EXPIRED)
-        session.expires_at = now + self.ttl
-        return session
-
-    def peek(self, token: str | None) -> KioskSession | None:
+    async def peek(self, token: str | None) -> KioskSession | None:
         """The session a token names, live or expired, without touching it (to name who was refused)."""
-        return self._sessions.get(token or "")
+        ...
 
-    def end(self, token: str) -> None:
-        self._sessions.pop(token, None)
+    async def get(self, token: str | None, known: KioskSession | None = None) -> KioskSession:
+        """The live session (``known``: what ``peek`` just read, to spare a second read); Unauthenticated
+        with ``SESSION_REQUIRED``, ``SESSION_UNKNOWN`` or ``SESSION_EXPIRED`` otherwise."""
+        ...
 
-    def _purge(self) -> None:
-        # An expired session is kept one more TTL, so its kiosk hears "expired" rather than "unknown".
-        cutoff = self.clock() - self.ttl
-        for token in [t for t, s in self._sessions.items() if s.expires_at <= cutoff]:
-            del self._sessions[token]
+    async def save(self, session: KioskSession) -> None:
+        """Keep what this call changed in the session and restart its idle timer."""
+        ...
+
+    async def end(self, token: str) -> None: ...
+
+
+def session_required() -> errors.Unauthenticated:
+    return errors.Unauthenticated("a kiosk session is required", reason=SESSION_REQUIRED)
+
+
+def session_unknown() -> errors.Unauthenticated:
+    return errors.Unauthenticated("the kiosk session is not known; start a new one", reason=SESSION_UNKNOWN)
+
+
+def session_expired() -> errors.Unauthenticated:
+    return errors.Unauthenticated("the kiosk session has expired; start a new one", reason=SESSION_EXPIRED)
+
+
+def sessions_full() -> errors.ResourceExhausted:
+    return errors.ResourceExhausted(
+        "too many open kiosk sessions", subject="kiosk-sessions", retry_after_seconds=30, reason="SESSIONS_FULL"
+    )

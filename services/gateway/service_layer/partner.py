@@ -13,10 +13,10 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from baylink.errors import BaylinkError
-from services.gateway.domain.audit import DetailValue, check_subject, details_text
+from services.gateway.domain.audit import AuditNotes, check_subject
 from services.gateway.domain.partner import CityGrants, Scope, actor_of
 from services.gateway.service_layer.audit import AuditLog
 from services.gateway.service_layer.guard import Guard
@@ -41,11 +41,10 @@ partner_caller_var: ContextVar[PartnerCaller | None] = ContextVar("baylink_partn
 
 
 @dataclass
-class PartnerCall:
+class PartnerCall(AuditNotes):
     access: PartnerAccess
     caller: PartnerCaller
     subject: str = ""
-    details: dict[str, DetailValue] = field(default_factory=dict)
 
     @property
     def city(self) -> str:
@@ -72,11 +71,6 @@ class PartnerCall:
             city_code=self.city,
             certificate_fingerprint=self.caller.certificate_fingerprint,
         )
-
-    def note(self, **details: DetailValue) -> None:
-        """Facts for the audit record (ids, counts; never personal data). Checked now, before any effect."""
-        details_text({**self.details, **details})
-        self.details.update(details)
 
 
 class PartnerAccess:

@@ -112,6 +112,10 @@ MESSAGES: dict[str, LocalText] = {
         "此申請不屬於登記機關 {authority}",
         "the application is not one of authority {authority}",
     ),
+    "not_negative": T("不能为负数", "不能為負數", "must not be negative"),
+    "offset_past_end": T(
+        "超出文件大小（{size} 字节）", "超出文件大小（{size} 位元組）", "is past the end of the content ({size} bytes)"
+    ),
     "not_own_applicant": T("不是此申请的申请人", "不是此申請的申請人", "not this application's applicant"),
     "page_token": T("分页标记无效", "分頁標記無效", "not a page token of this listing"),
     "reasons_required": T(
@@ -140,6 +144,7 @@ ACTIONS: dict[str, LocalText] = {
     "approved": T("核准", "核准", "approved"),
     "rejected": T("驳回", "駁回", "rejected"),
     "returned": T("退回补正", "退回補正", "returned for correction"),
+    "material_read": T("调阅材料", "調閱材料", "read by the authority"),
 }
 
 

@@ -185,3 +185,15 @@ class RegistryServicer(rs_grpc.RegistryServiceServicer):
         )
         apps, token = await queries.list_applications(self.registry, where, request.page_size, request.page_token)
         return rs.ListApplicationsResponse(applications=[self._app(a) for a in apps], next_page_token=token)
+
+    @in_callers_language
+    async def GetMaterialContent(self, request: rs.GetMaterialContentRequest, context: Any) -> Any:
+        query = authority.ReadMaterial(
+            request.application_id, request.material_id, request.authority_code, request.offset, request.max_bytes
+        )
+        app, material, content = await authority.material_content(self.registry, query)
+        return rs.GetMaterialContentResponse(
+            material=mapping.material(material, self.registry.item_of(app), app.enterprise),
+            content=content,
+            offset=request.offset,
+        )

@@ -1,12 +1,14 @@
-"""The authority's commands: start review, approve (issuing the USCC and licence), reject, return."""
+"""The authority's commands: start review, approve (issuing the USCC and licence), reject, return; and
+reading a material's content, checked the same way (only the application's own authority)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from baylink import errors
-from services.registry.domain.application import Application, Licence
-from services.registry.domain.messages import say
+from services.registry.domain.application import Application, Licence, State
+from services.registry.domain.materials import Material
+from services.registry.domain.messages import precondition, say
 from services.registry.domain.text import LocalText
 from services.registry.domain.uscc import issue_uscc
 from services.registry.service_layer.context import Registry, check_authority, check_version
@@ -32,6 +34,44 @@ class Decide:
     reason: LocalText
     material_types_to_correct: tuple[str, ...] = ()
     expected_version: int = 0
+
+
+DEFAULT_PIECE_BYTES = 1024 * 1024
+MAX_PIECE_BYTES = 3 * 1024 * 1024  # with the message around it, under gRPC's default 4 MiB receive limit
+
+
+@dataclass(frozen=True)
+class ReadMaterial:
+    """A piece of a material's content: ``max_bytes`` from ``offset`` (0: the default piece)."""
+
+    application_id: str
+    material_id: str
+    authority_code: str
+    offset: int = 0
+    max_bytes: int = 0
+
+
+async def material_content(registry: Registry, query: ReadMaterial) -> tuple[Application, Material, bytes]:
+    """A piece of a current material of a handed-in application, for the deciding authority."""
+    if not query.material_id:
+        raise errors.InvalidInput.field("material_id", say("required"))
+    if query.offset < 0:
+        raise errors.InvalidInput.field("offset", say("not_negative"))
+    if query.max_bytes < 0:
+        raise errors.InvalidInput.field("max_bytes", say("not_negative"))
+    async with registry.uow() as work:
+        app = await work.applications.get(query.application_id)
+        check_authority(app, query.authority_code)
+        if app.state == State.DRAFT:  # not handed in: not the authority's to read yet
+            raise precondition(app.application_id, app.state.value, "illegal_transition", action="material_read")
+        material = app.material(query.material_id)
+        if material is None:  # unknown, or a version the applicant has since replaced
+            raise errors.NotFound("material", query.material_id)
+        content = await work.applications.content(material.material_id)
+    if query.offset > len(content):
+        raise errors.InvalidInput.field("offset", say("offset_past_end", size=len(content)))
+    piece = min(query.max_bytes or DEFAULT_PIECE_BYTES, MAX_PIECE_BYTES)
+    return app, material, content[query.offset : query.offset + piece]
 
 
 async def start_review(registry: Registry, command: Review) -> Application:

@@ -53,6 +53,7 @@ class MemoryBackend:
     subjects: dict[tuple[str, str], pc.PartnerSubject] = field(default_factory=dict)
     events: list[pc.PartnerEvent] = field(default_factory=list)
     decided: list[tuple[str, str, str]] = field(default_factory=list)
+    contents: dict[str, bytes] = field(default_factory=dict)  # material id → content
 
     def add_application(self, application_id: str, authority_code: str, applicant: str) -> None:
         self.applications[application_id] = pc.PartnerApplication(
@@ -75,6 +76,14 @@ class MemoryBackend:
         if application_id not in self.applications:
             raise errors.NotFound("application", application_id)
         return self.applications[application_id]
+
+    async def read_material_contents(
+        self, city: str, application: pc.PartnerApplication, material_ids: Sequence[str]
+    ) -> int:
+        wanted = [m for m in application.materials if not material_ids or m.material_id in material_ids]
+        for material in wanted:
+            material.content = self.contents[material.material_id]
+        return sum(len(m.content) for m in wanted)
 
     async def decide_application(
         self, city: str, authority_code: str, request: api.DecideApplicationRequest

@@ -127,6 +127,34 @@ async def test_a_method_outside_the_citys_scopes_is_permission_denied(
     assert _reason(denied.value) == "SCOPE_NOT_GRANTED"
 
 
+async def test_material_content_needs_the_materials_scope_and_is_audited_by_size(
+    partner_pki: PkiPaths, tmp_path: Path, signer: Ed25519Signer
+) -> None:
+    grants = CityGrants.from_config(
+        {"440605": ["applications:read"], "440300": ["applications:read", "materials:read"]}
+    )
+    async with partner_gateway(partner_pki, tmp_path, signer, grants=grants) as gw:
+        gw.backend.add_application(NANHAI_APP, "440605", APPLICANT)
+        gw.backend.add_application(SHENZHEN_APP, "440300", "77aa" * 16)
+        for app_id in (NANHAI_APP, SHENZHEN_APP):
+            material = pc.PartnerMaterial(material_id=f"m-{app_id}", size_bytes=7)
+            gw.backend.applications[app_id].materials.append(material)
+            gw.backend.contents[material.material_id] = b"%PDF-1."
+        with pytest.raises(grpc.aio.AioRpcError) as denied:
+            await gw.city("440605").GetApplication(
+                api.GetApplicationRequest(application_id=NANHAI_APP, include_material_content=True)
+            )
+        read = await gw.city("440300").GetApplication(
+            api.GetApplicationRequest(application_id=SHENZHEN_APP, include_material_content=True)
+        )
+        rows = [r for r in await gw.audit_rows() if r["action"] == "partner.GetApplication"]
+    assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert _reason(denied.value) == "SCOPE_NOT_GRANTED"
+    assert [m.content for m in read.application.materials] == [b"%PDF-1."]
+    assert [r["result"] for r in rows] == ["SCOPE_NOT_GRANTED", "OK"]
+    assert '"content_bytes":7' in str(rows[1]["details"]) and '"materials_read":1' in str(rows[1]["details"])
+
+
 async def test_without_a_client_certificate_the_handshake_fails(gateway: PartnerGateway) -> None:
     anonymous = grpc.ssl_channel_credentials(root_certificates=gateway.pki.ca_cert.read_bytes())
     async with gateway.channel(anonymous) as channel:

@@ -4,6 +4,7 @@ under Foshan's, and not at all by Shenzhen. Deciding needs the fee paid, which t
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
 
 import grpc
@@ -11,11 +12,13 @@ import pytest
 import pytest_asyncio
 from grpc import aio
 
+from baylink import errors
 from baylink.gateway.v1 import partner_city_pb2 as pc
 from baylink.gateway.v1 import partner_city_service_pb2 as api
 from baylink.gateway.v1 import partner_city_service_pb2_grpc as api_grpc
 from baylink.runtime.settings import KafkaSettings
 from services.gateway.adapters.pki import PkiPaths, issue_city
+from services.gateway.adapters.registry_backend import RegistryPartnerBackend
 from services.gateway.entrypoints.mtls import city_channel_credentials
 from services.identity.testpki.loader import TestPKI
 from tests.e2e.kiosk_user import CHAN, KioskUser
@@ -112,7 +115,7 @@ async def test_shenzhen_can_neither_read_nor_look_up_nanhais_people(city: Cities
     assert unknown.value.code() == grpc.StatusCode.NOT_FOUND
 
 
-async def test_what_the_backend_cannot_do_yet_is_refused_not_faked(city: Cities, submitted: dict[str, object]) -> None:
+async def test_deciding_an_unpaid_application_is_refused(city: Cities, submitted: dict[str, object]) -> None:
     application_id = str(submitted["application_id"])
     nanhai = city(NANHAI)
     with pytest.raises(grpc.aio.AioRpcError) as unpaid:
@@ -120,12 +123,58 @@ async def test_what_the_backend_cannot_do_yet_is_refused_not_faked(city: Cities,
             api.DecideApplicationRequest(request_id="r-1", application_id=application_id, decision=pc.DECISION_APPROVE)
         )
     assert unpaid.value.code() == grpc.StatusCode.FAILED_PRECONDITION  # the fee is not paid yet
-    with pytest.raises(grpc.aio.AioRpcError) as content:
-        await nanhai.GetApplication(
+
+
+async def test_nanhai_and_foshan_read_the_materials_exactly_as_the_kiosk_attached_them(
+    city: Cities, submitted: dict[str, object], stack: Stack
+) -> None:
+    application_id = str(submitted["application_id"])
+    for reader in (NANHAI, FOSHAN):
+        request = api.GetApplicationRequest(application_id=application_id, include_material_content=True)
+        app = (await city(reader).GetApplication(request)).application
+        assert app.materials
+        for material in app.materials:
+            # KioskUser.prepare attached exactly these bytes for each mandatory material.
+            assert material.content == f"%PDF-1.7 {material.material_type} {application_id}".encode()
+            assert hashlib.sha256(material.content).digest() == material.sha256
+            assert material.size_bytes == len(material.content)
+
+    first, *rest = app.materials
+    request = api.GetApplicationRequest(
+        application_id=application_id, include_material_content=True, material_ids=[first.material_id]
+    )
+    one = (await city(NANHAI).GetApplication(request)).application
+    assert [m.material_id for m in one.materials if m.content] == [first.material_id]
+    assert all(not m.content for m in one.materials[1:]) and rest
+
+    without = (await city(NANHAI).GetApplication(api.GetApplicationRequest(application_id=application_id))).application
+    assert all(not m.content for m in without.materials)
+
+
+async def test_content_reads_are_refused_for_other_cities_unknown_materials_and_beyond_the_size_limit(
+    city: Cities, submitted: dict[str, object], stack: Stack
+) -> None:
+    application_id = str(submitted["application_id"])
+    with pytest.raises(grpc.aio.AioRpcError) as other_city:
+        await city(SHENZHEN).GetApplication(
             api.GetApplicationRequest(application_id=application_id, include_material_content=True)
         )
-    assert content.value.code() == grpc.StatusCode.FAILED_PRECONDITION
-    with pytest.raises(grpc.aio.AioRpcError) as stream:
-        async for _ in nanhai.StreamEvents(api.StreamEventsRequest()):
-            pass
-    assert stream.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert other_city.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    with pytest.raises(grpc.aio.AioRpcError) as unknown:
+        await city(NANHAI).GetApplication(
+            api.GetApplicationRequest(
+                application_id=application_id, include_material_content=True, material_ids=["no-such-material"]
+            )
+        )
+    assert unknown.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+    # The same backend with a small limit, against the same registry: refused before any byte is read.
+    gateway = stack.gateway
+    small = RegistryPartnerBackend(
+        gateway.clients[1], gateway.parts.bindings, gateway.parts.grants, max_content_bytes=10
+    )
+    app = await small.get_application(NANHAI, application_id, include_material_content=False)
+    with pytest.raises(errors.FailedPrecondition) as too_large:
+        await small.read_material_contents(NANHAI, app, ())
+    assert too_large.value.reason == "CONTENT_TOO_LARGE"
+    assert all(not m.content for m in app.materials)

@@ -8,10 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from baylink.registry.v1 import registry_service_pb2_grpc as rs_grpc
 from baylink.runtime.db import Database
+from baylink.runtime.grpc.client import insecure_channel
+from baylink.runtime.grpc.server import start_grpc_server
 from services.registry.bootstrap import MIGRATIONS, RegistryService, bootstrap
 from services.registry.config import RegistrySettings
 from services.registry.domain.text import Language, language_scope
+from services.registry.entrypoints.grpc_api import SERVICE_NAME, RegistryServicer
 from services.registry.service_layer.context import Registry
 from tests.unit.registry.fakes import FakeIdentity
 
@@ -56,3 +60,13 @@ def registry(service: RegistryService) -> Registry:
 def english() -> object:
     with language_scope(Language.EN):
         yield None
+
+
+@pytest.fixture
+async def stub(service: RegistryService) -> AsyncIterator[rs_grpc.RegistryServiceStub]:
+    """The registry's real gRPC edge on a free loopback port."""
+    server = await start_grpc_server(RegistryServicer(service.registry).register, [SERVICE_NAME])
+    channel = insecure_channel(f"127.0.0.1:{server.port}")
+    yield rs_grpc.RegistryServiceStub(channel)
+    await channel.close()
+    await server.stop(0)

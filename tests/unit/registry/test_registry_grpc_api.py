@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import grpc
 import pytest
 from google.rpc import error_details_pb2
@@ -13,20 +11,7 @@ from baylink.common.v1 import common_pb2
 from baylink.registry.v1 import application_pb2 as app_pb
 from baylink.registry.v1 import registry_service_pb2 as rs
 from baylink.registry.v1 import registry_service_pb2_grpc as rs_grpc
-from baylink.runtime.grpc.client import insecure_channel
-from baylink.runtime.grpc.server import start_grpc_server
-from services.registry.bootstrap import RegistryService
-from services.registry.entrypoints.grpc_api import SERVICE_NAME, RegistryServicer
 from tests.unit.registry.fakes import ALICE_CERT
-
-
-@pytest.fixture
-async def stub(service: RegistryService) -> AsyncIterator[rs_grpc.RegistryServiceStub]:
-    server = await start_grpc_server(RegistryServicer(service.registry).register, [SERVICE_NAME])
-    channel = insecure_channel(f"127.0.0.1:{server.port}")
-    yield rs_grpc.RegistryServiceStub(channel)
-    await channel.close()
-    await server.stop(0)
 
 
 def enterprise(capital_minor_units: int = 100_000_00) -> app_pb.EnterpriseDetails:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 from playwright.async_api import Browser, Page, async_playwright
 
 CHROMIUM = Path(os.environ.get("BAYLINK_CHROMIUM", "/usr/bin/chromium"))
@@ -32,10 +32,12 @@ ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(os.environ.get("BAYLINK_SCREENSHOTS", ROOT / "test-artifacts" / "screenshots"))
 
 
-@asynccontextmanager
-async def chromium() -> AsyncIterator[Browser]:
-    """Debian's Chromium, headless; for a fixture of any scope."""
-    if not os.path.exists(CHROMIUM):  # noqa: ASYNC240 - once per launch, before any I/O of the loop
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    """One Debian Chromium per test module, headless (each test opens contexts of its own, so no
+    cookies or storage pass between people). Tests using it run in the module's event loop:
+    ``pytest.mark.asyncio(loop_scope="module")``."""
+    if not os.path.exists(CHROMIUM):  # noqa: ASYNC240 - once per module, before any I/O of the loop
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (.ci/run does) or set BAYLINK_CHROMIUM")
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
@@ -43,12 +45,6 @@ async def chromium() -> AsyncIterator[Browser]:
             yield launched
         finally:
             await launched.close()
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with chromium() as launched:
-        yield launched
 
 
 class Screenshots:

@@ -8,7 +8,7 @@ from playwright.async_api import Browser
 
 from tests.browser.conftest import Screenshots
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
 
 async def test_chromium_renders_and_signs_with_webcrypto(browser: Browser, screenshots: Screenshots) -> None:

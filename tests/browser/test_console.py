@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from baylink.events.v1 import gateway_events_pb2 as gw
 from baylink.events.v1 import payments_events_pb2 as pay
@@ -27,14 +27,13 @@ from baylink.runtime.events import CloudEvent, EventTypes
 from baylink.runtime.kafka import close_quietly, new_admin
 from baylink.runtime.settings import KafkaSettings
 from baylink.runtime.topics import TopicSpec, apply_topics
-from services.gateway.adapters.console_users import hash_password
-from tests.browser.conftest import CHROMIUM, FLAGS, Screenshots
+from tests.browser.conftest import Screenshots
 from tests.e2e.stack import Stack, build_pki, running_stack
 from tests.integration.ops.events import produce, submitted
+from tests.support.console import USERS, write_users
 from tests.support.topics import scan_topic
 
 pytestmark = [pytest.mark.browser, pytest.mark.kafka, pytest.mark.asyncio(loop_scope="module")]
-USERS = {"olivia": ("operator", "operator-pass-1"), "victor": ("viewer", "viewer-pass-1")}
 TYPES = EventTypes.from_contracts()
 STEP_MS = 30_000
 
@@ -49,9 +48,7 @@ class Console:
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def console(tmp_path_factory: pytest.TempPathFactory, kafka_settings: KafkaSettings) -> AsyncIterator[Console]:
     tmp = tmp_path_factory.mktemp("console-web")
-    users = tmp / "console-users.toml"
-    users.write_text("".join(f'[[user]]\nname = "{name}"\nrole = "{role}"\npassword_hash = "{hash_password(pw)}"\n'
-                             for name, (role, pw) in USERS.items()))  # fmt: skip
+    users = write_users(tmp / "console-users.toml")
     dlq = f"dlq.{uuid.uuid4().hex[:10]}"
     kafka = kafka_settings.model_copy(update={"dlq_topic": dlq})  # the registry's consumer dead-letters here
     admin = new_admin(kafka)
@@ -67,18 +64,6 @@ async def console(tmp_path_factory: pytest.TempPathFactory, kafka_settings: Kafk
         await admin.delete_topics([dlq])
     finally:
         await close_quietly(admin)
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (.ci/run does) or set BAYLINK_CHROMIUM")
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
-        try:
-            yield launched
-        finally:
-            await launched.close()
 
 
 async def log_in(browser: Browser, console: Console, name: str) -> Page:

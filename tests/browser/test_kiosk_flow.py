@@ -27,7 +27,7 @@ from playwright.async_api import Browser, Page, expect
 from baylink.ids import check_hkid, check_macau_id, check_travel_permit
 from baylink.runtime.settings import KafkaSettings
 from services.identity.testpki.loader import TestPKI
-from tests.browser.conftest import Screenshots, chromium
+from tests.browser.conftest import Screenshots
 from tests.e2e.kiosk_user import CHAN, CHAN_MO, LEE, Person, chain_pem
 from tests.e2e.stack import Stack, build_pki, running_stack
 
@@ -48,13 +48,6 @@ async def stack(tmp_path_factory: pytest.TempPathFactory, kafka_settings: KafkaS
     pki = build_pki(tmp / "testpki")
     async with running_stack(tmp, kafka_settings, pki, with_payments=True) as running:
         yield running
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    """One Chromium for the module (each test opens its own context: nothing shared between people)."""
-    async with chromium() as launched:
-        yield launched
 
 
 def ecert_files(pki: TestPKI, entity: str, directory: Path, key_of: str | None = None) -> ECertFiles:

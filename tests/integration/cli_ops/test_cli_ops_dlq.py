@@ -6,69 +6,37 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from typer.testing import CliRunner, Result
 
 from baylink.cli.main import app
 from baylink.runtime.settings import KafkaSettings
-from services.gateway.adapters.audit_store import audit_records
-from services.gateway.adapters.console_users import hash_password
-from services.gateway.bootstrap import Gateway, bootstrap
 from tests.conftest import TopicFactory
-from tests.e2e.stack import Topics, free_port, gateway_settings
 from tests.integration.ops.events import dead_letter_one
+from tests.support.console import PASSWORDS, ConsoleGateway, audited, console_gateway
 from tests.support.topics import scan_topic
 
 pytestmark = pytest.mark.kafka
-PASSWORDS = {"olivia": "operator-pass-1", "victor": "viewer-pass-1"}
 runner = CliRunner()
 
 
-@dataclass
-class Running:
-    gateway: Gateway
-    kafka: KafkaSettings
-    events: str
-    url: str
-
+class Running(ConsoleGateway):
     async def cli(self, user: str, *args: str, password: str | None = None) -> Result:
         env = {"BAYLINK_CONSOLE_URL": self.url, "BAYLINK_CONSOLE_USER": user,
                "BAYLINK_CONSOLE_PASSWORD": password or PASSWORDS[user]}  # fmt: skip
         return await asyncio.to_thread(runner.invoke, app, ["dlq", *args], env=env, catch_exceptions=False)
 
     async def audited(self, action: str) -> list[tuple[str, str]]:
-        query = sa.select(audit_records.c.actor, audit_records.c.details).where(audit_records.c.action == action)
-        async with self.gateway.host.db.transaction() as session:
-            return [(r[0], r[1]) for r in await session.execute(query)]
+        return [(actor, details) for actor, _, details in await audited(self.gateway, action)]
 
 
 @pytest.fixture
 async def running(tmp_path: Path, kafka_settings: KafkaSettings, new_topic: TopicFactory) -> AsyncIterator[Running]:
-    """A gateway with its console (the services behind it are not needed for dead letters)."""
-    events, gateway_topic, dlq = await new_topic("cli-events"), await new_topic("cli-gw"), await new_topic("cli-dlq")
-    kafka = kafka_settings.model_copy(update={"dlq_topic": dlq})
-    users = tmp_path / "console-users.toml"
-    users.write_text(
-        f'[[user]]\nname = "olivia"\nrole = "operator"\npassword_hash = "{hash_password(PASSWORDS["olivia"])}"\n'
-        f'[[user]]\nname = "victor"\nrole = "viewer"\npassword_hash = "{hash_password(PASSWORDS["victor"])}"\n'
-    )
-    dead = f"127.0.0.1:{free_port()}"
-    settings = gateway_settings(
-        tmp_path, kafka, {"identity_target": dead, "registry_target": dead, "payments_target": dead},
-        Topics(events, events, gateway_topic), console_users_file=users, console_topics=[events, gateway_topic, dlq],
-    )  # fmt: skip
-    gateway = bootstrap(settings)
-    await gateway.start()
-    try:
-        assert gateway.console is not None
-        yield Running(gateway, kafka, events, f"http://127.0.0.1:{gateway.console.port}")
-    finally:
-        await gateway.stop()
+    async with console_gateway(tmp_path, kafka_settings, new_topic) as started:
+        yield Running(**vars(started))
 
 
 async def test_operator_lists_replays_once_and_discards_with_a_reason_and_a_viewer_is_refused(

@@ -8,35 +8,22 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
-import sqlalchemy as sa
 
 from baylink.runtime.settings import KafkaSettings
-from services.gateway.adapters.audit_store import audit_records
-from services.gateway.adapters.console_users import hash_password
-from services.gateway.bootstrap import Gateway, bootstrap
 from tests.conftest import TopicFactory
-from tests.e2e.stack import Topics, free_port, gateway_settings
 from tests.integration.ops.events import alert, dead_letter_one, in_flow, produce, submitted
+from tests.support.console import PASSWORDS, ConsoleGateway, audited, console_gateway
 from tests.support.topics import wait_for_records
 
 pytestmark = pytest.mark.kafka
-PASSWORDS = {"olivia": "operator-pass-1", "victor": "viewer-pass-1"}
 
 
-@dataclass
-class Console:
-    gateway: Gateway
-    kafka: KafkaSettings
-    events: str
-    dlq: str
-    url: str
-
+class Console(ConsoleGateway):
     def client(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(base_url=self.url, timeout=30)
 
@@ -46,36 +33,14 @@ class Console:
         return str(response.json()["csrf_token"])
 
     async def audited(self, action: str) -> list[tuple[str, str, str]]:
-        query = sa.select(audit_records.c.actor, audit_records.c.result, audit_records.c.details)
-        async with self.gateway.host.db.transaction() as session:
-            rows = await session.execute(query.where(audit_records.c.action == action))
-        return [tuple(r) for r in rows]  # type: ignore[misc]
+        return await audited(self.gateway, action)
 
 
 @pytest.fixture
 async def console(tmp_path: Path, kafka_settings: KafkaSettings, new_topic: TopicFactory) -> AsyncIterator[Console]:
-    events, gateway_topic, dlq = await new_topic("events"), await new_topic("gateway"), await new_topic("dlq")
-    kafka = kafka_settings.model_copy(update={"dlq_topic": dlq})
-    users = tmp_path / "console-users.toml"
-    users.write_text(
-        f'[[user]]\nname = "olivia"\nrole = "operator"\npassword_hash = "{hash_password(PASSWORDS["olivia"])}"\n'
-        f'[[user]]\nname = "victor"\nrole = "viewer"\npassword_hash = "{hash_password(PASSWORDS["victor"])}"\n'
-    )
-    dead = f"127.0.0.1:{free_port()}"  # the console needs none of the services behind the gateway
-    settings = gateway_settings(
-        tmp_path, kafka, {"identity_target": dead, "registry_target": dead, "payments_target": dead},
-        Topics(events, events, gateway_topic), console_port=0, console_users_file=users,
-        console_topics=[events, gateway_topic, dlq], console_heartbeat_seconds=0.5,
-        console_dlq_growth_alert=2, console_dlq_growth_window_seconds=600,
-    )  # fmt: skip
-    gateway = bootstrap(settings)
-    await gateway.start()
-    try:
-        assert gateway.console is not None
-        await asyncio.wait_for(gateway.console.hub.ready.wait(), 30)
-        yield Console(gateway, kafka, events, dlq, f"http://127.0.0.1:{gateway.console.port}")
-    finally:
-        await gateway.stop()
+    more = {"console_heartbeat_seconds": 0.5, "console_dlq_growth_alert": 2, "console_dlq_growth_window_seconds": 600}
+    async with console_gateway(tmp_path, kafka_settings, new_topic, **more) as started:
+        yield Console(**vars(started))
 
 
 async def test_login_roles_and_csrf_are_enforced(console: Console) -> None:

@@ -74,9 +74,11 @@ start() {
     echo "$name: $(cat "$RUN/$name.json")"
     if [ "$name" = gateway ]; then  # the console's address is announced a moment after the first line
         for _ in $(seq 1 25); do grep -q '"console"' "$RUN/$name.json" 2>/dev/null && break; sleep 0.2; done
-        sed -n 's/.*"console": *"\([^"]*\)".*/operator console: \1/p' "$RUN/$name.json"
-        [ -s "$CONSOLE_PASSWORDS" ] && echo "  console users (name password): $(tr '\n' ';' <"$CONSOLE_PASSWORDS")"
-        sed -n 's/.*"kiosk": *"\([^"]*\)".*/kiosk app: \1\/kiosk\//p' "$RUN/$name.json"
+        echo "kiosk app: $(sed -n 's/.*"kiosk": *"\([^"]*\)".*/\1/p' "$RUN/$name.json")/kiosk/"
+        echo "operator console: $(sed -n 's/.*"console": *"\([^"]*\)".*/\1/p' "$RUN/$name.json")"
+        if [ -s "$CONSOLE_PASSWORDS" ]; then
+            echo "  console users (name password): $(paste -sd ';' "$CONSOLE_PASSWORDS") — from $CONSOLE_PASSWORDS"
+        fi
     fi
 }
 

@@ -76,7 +76,8 @@ async def consumer_group_lags(
     group_ids: Sequence[str] | None = None,
     concurrency: int = 8,
 ) -> list[GroupLag]:
-    """Groups (all, or ``group_ids``) that committed offsets on ``topics`` (all, if None), with lag, by group id."""
+    """Groups (all, or ``group_ids``) that committed offsets on ``topics`` (all, if None) or have members now,
+    with lag per committed partition, by group id."""
     admin = new_admin(kafka, client_id=f"ops-groups-{uuid.uuid4().hex[:6]}")
     await admin.start()
     try:
@@ -89,8 +90,10 @@ async def consumer_group_lags(
             return {tp: meta.offset for tp, meta in offsets.items() if topics is None or tp.topic in topics}
 
         commits = dict(zip(wanted, await asyncio.gather(*(committed(g) for g in wanted)), strict=True))
-        commits = {g: c for g, c in commits.items() if c or group_ids is not None}
-        described = {group: await _describe(admin, group) for group in commits}
+        described = {group: await _describe(admin, group) for group in wanted}
+        # A group with members but nothing committed yet (a consumer that has not been sent anything) is
+        # shown too, without partitions: operators look for it right after a deployment.
+        commits = {g: c for g, c in commits.items() if c or group_ids is not None or described[g][1] > 0}
     finally:
         await close_quietly(admin)
     ends = await end_offsets(kafka, {tp for c in commits.values() for tp in c})

@@ -11,7 +11,7 @@ import pytest
 
 from baylink.ops import DeadLetterIndex, RecordFilter, TopicReader, consumer_group_lags, replay_dead_letter
 from baylink.runtime.events import from_kafka
-from baylink.runtime.kafka import new_producer
+from baylink.runtime.kafka import new_consumer, new_producer
 from baylink.runtime.settings import KafkaSettings
 from tests.conftest import TopicFactory
 from tests.integration.ops.events import POISON_REASON, alert, dead_letter_one, in_flow, produce, submitted
@@ -100,3 +100,21 @@ async def test_a_genuine_dead_letter_is_listed_and_replayed_to_its_original_topi
     assert lag.group_id == group and lag.total_lag == 1  # the replayed record waits for the (stopped) group
     [partition] = [p for p in lag.partitions if p.lag]
     assert (partition.topic, partition.end - partition.committed) == (topic, 1)
+
+
+async def test_a_live_group_that_has_committed_nothing_yet_is_listed(
+    new_topic: TopicFactory, kafka_settings: KafkaSettings
+) -> None:
+    topic, group = await new_topic("quiet"), f"quiet-{uuid.uuid4().hex[:8]}"
+    consumer = new_consumer(kafka_settings, group, [topic])
+    await consumer.start()
+    try:
+        for _ in range(40):  # until the group has settled with its one member
+            await consumer.getmany(timeout_ms=250)
+            listed = {g.group_id: g for g in await consumer_group_lags(kafka_settings, topics=[topic])}
+            if group in listed and listed[group].members == 1:
+                break
+        quiet = listed[group]
+        assert (quiet.state, quiet.members, quiet.partitions, quiet.total_lag) == ("Stable", 1, [], 0)
+    finally:
+        await consumer.stop()

@@ -1,6 +1,8 @@
 """Two-phase transfers/s end to end, on SQLite and on PostgreSQL.
 
     python -m benchmarks.payments_bench [--transfers 5000] [--concurrency 32] [--backends sqlite,postgres]
+                                        [--compare]   # also with group commit off, just before
+
 
 The service runs in its own process as it does in production (bootstrap, gRPC
 server, outbox relay to the real broker, expiry sweeper); this process is the
@@ -10,12 +12,20 @@ broker holds every event of the run (quote.created, transfer.reserved,
 transfer.committed); each transfer's latency is its prepare + commit round
 trips. Afterwards ``baylink payments audit`` checks the ledger and must exit 0.
 Goal: ≥ 1,000 transfers/s with p99 ≤ 50 ms on the 2-core reference machine.
+
+Each line also gives the ratio to the goal, the server process's CPU time per
+transfer (all its threads, over the timed phase), the mean number of requests
+per group-commit batch, and the 1-minute load average before and after (the
+machine is shared: compare figures from one run). PAYMENTS_BENCH_PROFILE=path
+profiles the server over the timed phase with cProfile, or with py-spy
+(``--gil``, raw format) when the path ends in ``.spy``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import multiprocessing as mp
 import os
 import statistics
@@ -44,7 +54,7 @@ from baylink.runtime.topics import TopicSpec, apply_topics
 PERSONS = 4000  # distinct payer pseudonyms, so per-person limits do not bind
 
 
-async def _serve(url: str, topic: str, conn: Connection) -> None:
+async def _serve(url: str, topic: str, conn: Connection, profile: str, group_commit: bool) -> None:
     from baylink.runtime.grpc.server import start_grpc_server
     from baylink.runtime.relay import OutboxRelay
     from services.payments.bootstrap import bootstrap
@@ -54,7 +64,9 @@ async def _serve(url: str, topic: str, conn: Connection) -> None:
     from services.payments.domain.pricing import Rate
     from services.payments.service_layer import participants, quotes
 
-    settings = PaymentsSettings(database_url=url, quote_ttl_seconds=3600, transfer_ttl_seconds=600)
+    settings = PaymentsSettings(
+        database_url=url, quote_ttl_seconds=3600, transfer_ttl_seconds=600, group_commit=group_commit
+    )
     app = bootstrap(settings, event_topic=topic)
     await app.migrate()
     now = datetime.now(UTC)
@@ -72,7 +84,22 @@ async def _serve(url: str, topic: str, conn: Connection) -> None:
     server = await start_grpc_server(app.register, app.service_names, port=0)
     await app.start_background()
     conn.send(server.port)
-    await asyncio.get_running_loop().run_in_executor(None, conn.recv)  # until told to stop
+    # Until told to stop, answer "cpu" with this process's CPU seconds so far (all threads); the
+    # first and second "cpu" bracket the timed phase, which is what a profile (if asked for) covers.
+    profiler = cProfile.Profile() if profile and not profile.endswith(".spy") else None
+    marks = 0
+    while await asyncio.get_running_loop().run_in_executor(None, conn.recv) == "cpu":
+        marks += 1
+        if profile.endswith(".spy") and marks == 1:  # sample with py-spy (pip install py-spy) instead
+            spy = [str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(os.getpid()), "-d", "10"]
+            await asyncio.create_subprocess_exec(*spy, "-r", "200", "--gil", "-f", "raw", "-o", profile)
+        elif profiler is not None and marks == 1:
+            profiler.enable()
+        elif profiler is not None and marks == 2:
+            profiler.disable()
+            profiler.dump_stats(profile)
+        group = app.deps.group
+        conn.send((time.process_time(), group.batches if group else 0, group.requests if group else 0))
     await app.stop_background()
     await server.stop(1)
     await relay.stop()
@@ -80,8 +107,8 @@ async def _serve(url: str, topic: str, conn: Connection) -> None:
     await app.deps.db.dispose()
 
 
-def serve(url: str, topic: str, conn: Connection) -> None:
-    asyncio.run(_serve(url, topic, conn))
+def serve(url: str, topic: str, conn: Connection, profile: str, group_commit: bool) -> None:
+    asyncio.run(_serve(url, topic, conn, profile, group_commit))
 
 
 async def topic_records(kafka: KafkaSettings, topic: str, partitions: int = 6) -> int:
@@ -95,7 +122,16 @@ async def topic_records(kafka: KafkaSettings, topic: str, partitions: int = 6) -
         await consumer.stop()
 
 
-async def client(port: int, kafka: KafkaSettings, topic: str, n: int, concurrency: int) -> dict[str, float]:
+def server_cpu(conn: Connection) -> tuple[float, int, int]:
+    """The server's CPU seconds so far, and how many group-commit batches and requests it wrote."""
+    conn.send("cpu")
+    cpu, batches, requests = conn.recv()
+    return float(cpu), int(batches), int(requests)
+
+
+async def client(
+    port: int, kafka: KafkaSettings, topic: str, n: int, concurrency: int, server: Connection
+) -> dict[str, float]:
     channel = insecure_channel(f"127.0.0.1:{port}")
     stub = api_grpc.PaymentsServiceStub(channel)
     run = uuid.uuid4().hex[:8]
@@ -142,12 +178,16 @@ async def client(port: int, kafka: KafkaSettings, topic: str, n: int, concurrenc
             await stub.CommitTransfer(api.CommitTransferRequest(transfer_id=f"{run}-t{i}"))
             latencies.append(time.perf_counter() - started)
 
+    cpu_before = server_cpu(server)
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     rpc_done = time.perf_counter()
     while await topic_records(kafka, topic) < 3 * n:
         await asyncio.sleep(0.02)
     published = time.perf_counter()
+    cpu_after = server_cpu(server)
+    cpu_ms = (cpu_after[0] - cpu_before[0]) * 1000 / n
+    batch = (cpu_after[2] - cpu_before[2]) / max(1, cpu_after[1] - cpu_before[1])
     await channel.close()
     latencies.sort()
     return {
@@ -155,6 +195,8 @@ async def client(port: int, kafka: KafkaSettings, topic: str, n: int, concurrenc
         "tps_rpc": n / (rpc_done - started),
         "p50": statistics.median(latencies) * 1000,
         "p99": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+        "server_cpu_ms": cpu_ms,
+        "batch": batch,
     }
 
 
@@ -181,16 +223,18 @@ def postgres_url(given: str) -> str:
     return ""
 
 
-def bench(backend: str, url: str, n: int, concurrency: int) -> None:
+def bench(backend: str, url: str, n: int, concurrency: int, group_commit: bool = True) -> None:
     kafka = KafkaSettings()
     topic = f"bench.payments.{uuid.uuid4().hex[:8]}"
     asyncio.run(with_topic(kafka, topic, create=True))
     parent, child = mp.get_context("spawn").Pipe()
-    server = mp.get_context("spawn").Process(target=serve, args=(url, topic, child), daemon=True)
+    profile = os.environ.get("PAYMENTS_BENCH_PROFILE", "")  # a path: cProfile the server into it
+    server = mp.get_context("spawn").Process(target=serve, args=(url, topic, child, profile, group_commit), daemon=True)
     server.start()
+    load_before = load_average()
     try:
         port = parent.recv()
-        figures = asyncio.run(client(port, kafka, topic, n, concurrency))
+        figures = asyncio.run(client(port, kafka, topic, n, concurrency, parent))
     finally:
         parent.send("stop")
         server.join(30)
@@ -202,11 +246,23 @@ def bench(backend: str, url: str, n: int, concurrency: int) -> None:
     asyncio.run(with_topic(kafka, topic, create=False))
     goal = "meets" if figures["tps"] >= 1000 and figures["p99"] <= 50 else "misses"
     print(
-        f"{backend:<10} {n} transfers, {concurrency} in flight: {figures['tps']:7.0f} transfers/s end to end "
+        f"{backend:<10} {n} transfers, {concurrency} in flight, group commit {'on' if group_commit else 'off'}: "
+        f"{figures['tps']:7.0f} transfers/s end to end "
         f"({figures['tps_rpc']:.0f}/s until the last commit answered), p50 {figures['p50']:.1f} ms, "
-        f"p99 {figures['p99']:.1f} ms; {goal} the goal (≥1000/s, p99 ≤ 50 ms); "
+        f"p99 {figures['p99']:.1f} ms; {goal} the goal (≥1000/s, p99 ≤ 50 ms): ratio "
+        f"{figures['tps'] / 1000:.2f} of the rate, p99 {figures['p99'] / 50:.1f}× the bound; server CPU "
+        f"{figures['server_cpu_ms']:.2f} ms per transfer, {figures['batch']:.1f} requests per batch; "
+        f"load average {load_before} → {load_average()}; "
         f"audit exit {audit.returncode}: {audit.stdout.strip().splitlines()[-1] if audit.stdout else audit.stderr}"
     )
+
+
+def load_average() -> str:
+    """The 1-minute load average: other work on the machine skews every figure."""
+    try:
+        return Path("/proc/loadavg").read_text().split()[0]
+    except OSError:
+        return "?"
 
 
 def main() -> None:
@@ -215,21 +271,26 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--postgres-url", default="")
+    parser.add_argument(
+        "--compare", action="store_true", help="also run with group commit off, just before, on the same machine load"
+    )
     args = parser.parse_args()
+    modes = [False, True] if args.compare else [True]
     for backend in args.backends.split(","):
-        if backend == "sqlite":
-            with tempfile.TemporaryDirectory() as workdir:
-                url = f"sqlite+aiosqlite:///{Path(workdir) / 'payments.db'}"
-                bench("sqlite", url, args.transfers, args.concurrency)
-        elif backend == "postgres":
-            admin = postgres_url(args.postgres_url)
-            if not admin:
-                print("postgres   skipped: no PostgreSQL (start it with deploy/postgres/pg.sh start)")
-                continue
-            asyncio.run(_pg_bench(admin, args.transfers, args.concurrency))
+        for group_commit in modes:
+            if backend == "sqlite":
+                with tempfile.TemporaryDirectory() as workdir:
+                    url = f"sqlite+aiosqlite:///{Path(workdir) / 'payments.db'}"
+                    bench("sqlite", url, args.transfers, args.concurrency, group_commit)
+            elif backend == "postgres":
+                admin = postgres_url(args.postgres_url)
+                if not admin:
+                    print("postgres   skipped: no PostgreSQL (start it with deploy/postgres/pg.sh start)")
+                    break
+                asyncio.run(_pg_bench(admin, args.transfers, args.concurrency, group_commit))
 
 
-async def _pg_bench(admin_url: str, n: int, concurrency: int) -> None:
+async def _pg_bench(admin_url: str, n: int, concurrency: int, group_commit: bool) -> None:
     import asyncpg
     from sqlalchemy.engine import make_url
 
@@ -241,7 +302,7 @@ async def _pg_bench(admin_url: str, n: int, concurrency: int) -> None:
     await conn.close()
     try:
         url = admin.set(database=name).render_as_string(hide_password=False)
-        await asyncio.get_running_loop().run_in_executor(None, bench, "postgresql", url, n, concurrency)
+        await asyncio.get_running_loop().run_in_executor(None, bench, "postgresql", url, n, concurrency, group_commit)
     finally:
         conn = await asyncpg.connect(database=admin.database, **kwargs)
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

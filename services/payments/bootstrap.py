@@ -70,6 +70,8 @@ def bootstrap(
             limits=settings.limits(),
             list_page_size=settings.list_page_size,
             expiry_batch_size=settings.expiry_batch_size,
+            group_commit=settings.group_commit,
+            group_commit_max=settings.group_commit_max,
         ),
         clock=clock,
         event_topic=event_topic,

@@ -59,6 +59,9 @@ class PaymentsSettings(ServiceSettings):
     max_transfer_ttl_seconds: float = Field(default=3600, gt=0, le=7 * 86_400)
     expiry_sweep_seconds: float = Field(default=0.5, gt=0, le=60)
     expiry_batch_size: int = Field(default=200, ge=1, le=10_000)
+    # Group commit: concurrent prepares and commits are written in one transaction of at most this many.
+    group_commit: bool = True
+    group_commit_max: int = Field(default=256, ge=1, le=2000)
 
     sanctions_list: Path = DATA_DIR / "sanctions" / "un_consolidated_synthetic.xml"
     screening_threshold: float = Field(default=88.0, ge=50, le=100)

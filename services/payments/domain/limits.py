@@ -39,3 +39,38 @@ def periods(now: datetime, zone: ZoneInfo, bucket_seconds: int) -> UsagePeriods:
 
 def corridor_of(send_currency: str, receive_currency: str) -> str:
     return f"{send_currency}>{receive_currency}"
+
+
+@dataclass(frozen=True)
+class Usage:
+    """A payer's counters in one corridor, as stored; each counts only in the period its key names."""
+
+    day_key: str
+    day_minor: int
+    day_count: int
+    year_key: str
+    year_minor: int
+    bucket_key: str
+    bucket_count: int
+
+    @classmethod
+    def empty(cls, p: UsagePeriods) -> Usage:
+        return cls(p.day, 0, 0, p.year, 0, p.bucket, 0)
+
+    def taken(self, p: UsagePeriods, amount: int, limit: CorridorLimit) -> Usage | None:
+        """The counters after one more transfer of ``amount``, or None if a limit would be exceeded.
+
+        The same rule as the conditional UPDATE in the ledger repository, for checks made in memory.
+        """
+        day = self.day_minor if self.day_key == p.day else 0
+        day_count = self.day_count if self.day_key == p.day else 0
+        year = self.year_minor if self.year_key == p.year else 0
+        bucket = self.bucket_count if self.bucket_key == p.bucket else 0
+        if (
+            day + amount > limit.daily_minor
+            or year + amount > limit.yearly_minor
+            or day_count + 1 > limit.max_per_day
+            or bucket + 1 > limit.max_per_bucket
+        ):
+            return None
+        return Usage(p.day, day + amount, day_count + 1, p.year, year + amount, p.bucket, bucket + 1)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+import uuid
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from baylink.errors import (
@@ -22,6 +23,7 @@ from baylink.errors import (
     PreconditionViolation,
     ResourceExhausted,
 )
+from services.payments.domain.limits import corridor_of
 from services.payments.domain.money import Money
 
 
@@ -169,3 +171,27 @@ class Transfer:
                 [PreconditionViolation("STATE", f"transfer/{self.transfer_id}", self.state.value)],
                 reason=f"TRANSFER_{self.state.value}",
             )
+
+
+def received(req: PrepareRequest, fingerprint: str, now: datetime, ttl_seconds: float) -> Transfer:
+    """A new transfer as the request asks for it, before any check (no fee until a quote says so)."""
+    return Transfer(
+        transfer_id=req.transfer_id,
+        request_hash=fingerprint,
+        quote_id=req.quote_id,
+        payer_id=req.payer_id,
+        payee_id=req.payee_id,
+        send=req.send,
+        receive=req.receive,
+        fee=Money(req.send.currency, 0),
+        customer_rate="1",
+        reference=req.reference,
+        payer_pseudonym=req.payer_pseudonym,
+        payer_name=req.payer_name,
+        payee_name=req.payee_name,
+        state=TransferState.RECEIVED,
+        uetr=str(uuid.uuid4()),
+        created_at=now,
+        expires_at=req.expires_at or now + timedelta(seconds=ttl_seconds),
+        corridor=corridor_of(req.send.currency, req.receive.currency),
+    )

@@ -9,16 +9,16 @@ postings' unique key enforces it too).
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
 from baylink.errors import BaylinkError, FailedPrecondition, NotFound, PreconditionViolation
-from services.payments.adapters import admin_repo, ledger_repo, transfer_repo
+from services.payments.adapters import ledger_repo, transfer_repo
 from services.payments.domain.events import TransferAborted, TransferCommitted, TransferExpired
 from services.payments.domain.ledger import commit_postings, position_account
-from services.payments.domain.settlement import SettlementWindow, WindowState
 from services.payments.domain.transfer import Transfer, TransferState
+from services.payments.service_layer.group_commit import group_of
 from services.payments.service_layer.unit_of_work import Deps, UnitOfWork
+from services.payments.service_layer.windows import current_window
 
 MAX_REASON = 500
 
@@ -32,6 +32,15 @@ def _not_reserved(t: Transfer) -> FailedPrecondition:
 
 
 async def commit_transfer(deps: Deps, transfer_id: str) -> Transfer:
+    """Commit the transfer, in a group-committed batch when it can, else on its own."""
+    group = group_of(deps)
+    if group is not None and (committed := await group.commit(transfer_id)) is not None:
+        return committed
+    return await commit_one(deps, transfer_id)
+
+
+async def commit_one(deps: Deps, transfer_id: str) -> Transfer:
+    """The commit in a transaction of its own: replays, expiry at commit time, lost races."""
     now = deps.clock()
     failure: BaylinkError | None = None
     async with deps.uow() as uow:
@@ -129,14 +138,3 @@ async def _lost_race(uow: UnitOfWork, transfer_id: str, want: TransferState) -> 
     """Someone finished the transfer first: None if they did what we wanted, else why not."""
     now_state = await _load(uow, transfer_id)
     return None if now_state.state is want else _not_reserved(now_state)
-
-
-async def current_window(deps: Deps, uow: UnitOfWork, now: datetime) -> SettlementWindow:
-    """The open settlement window (share-locked on PostgreSQL so a close waits for this commit)."""
-    for _ in range(2):  # on PostgreSQL a close that just committed has opened the next one: look again
-        window = await admin_repo.open_window(uow.session, share_lock=deps.postgres)
-        if window is not None:
-            return window
-    window = SettlementWindow(f"sw-{uuid.uuid4()}", WindowState.OPEN, now, reason="opened on first commit")
-    await admin_repo.add_window(uow.session, window)
-    return window

@@ -12,7 +12,6 @@ answer and a changed request is still refused as modified.
 from __future__ import annotations
 
 import re
-import uuid
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -22,10 +21,11 @@ from baylink.errors import BaylinkError, FailedPrecondition, InvalidInput, NotFo
 from services.payments.adapters import admin_repo, ledger_repo, transfer_repo
 from services.payments.domain.events import TransferAborted, TransferReserved
 from services.payments.domain.ledger import position_account
-from services.payments.domain.limits import corridor_of, periods
+from services.payments.domain.limits import periods
 from services.payments.domain.money import Money
 from services.payments.domain.screening import refusal_for
-from services.payments.domain.transfer import PrepareRequest, Refusal, Transfer, TransferState
+from services.payments.domain.transfer import PrepareRequest, Refusal, Transfer, TransferState, received
+from services.payments.service_layer.group_commit import group_of
 from services.payments.service_layer.limits import limit_refusal
 from services.payments.service_layer.quotes import check_id, check_parties, quote_expired
 from services.payments.service_layer.unit_of_work import Deps, UnitOfWork
@@ -60,9 +60,18 @@ def validate(req: PrepareRequest, now: datetime, max_ttl: float) -> None:
 
 
 async def prepare_transfer(deps: Deps, req: PrepareRequest) -> Transfer:
-    now = deps.clock()
-    validate(req, now, deps.policy.max_transfer_ttl_seconds)
+    """Reserve the transfer, in a group-committed batch when it can, else on its own."""
+    validate(req, deps.clock(), deps.policy.max_transfer_ttl_seconds)
     fingerprint = req.fingerprint()
+    group = group_of(deps)
+    if group is not None and (reserved := await group.prepare(req, fingerprint)) is not None:
+        return reserved
+    return await prepare_one(deps, req, fingerprint)
+
+
+async def prepare_one(deps: Deps, req: PrepareRequest, fingerprint: str) -> Transfer:
+    """Every check and the reservation in a transaction of its own (retries, refusals, races)."""
+    now = deps.clock()
     try:
         async with deps.uow() as uow:
             existing = await transfer_repo.get_transfer(uow.session, req.transfer_id)
@@ -107,7 +116,7 @@ async def _reserve(deps: Deps, uow: UnitOfWork, req: PrepareRequest, fingerprint
     session = uow.session
     found = await admin_repo.get_participants(session, [req.payer_id, req.payee_id])
     check_parties(found, req.payer_id, req.payee_id, req.send.currency, req.receive.currency)
-    transfer = _new_transfer(deps, req, fingerprint, now)
+    transfer = received(req, fingerprint, now, deps.policy.transfer_ttl_seconds)
 
     def refuse(error: BaylinkError) -> _Refused:
         refusal = Refusal.of(error)
@@ -171,26 +180,3 @@ async def _reserve(deps: Deps, uow: UnitOfWork, req: PrepareRequest, fingerprint
         )
         raise refuse(error)
     return replace(transfer, state=TransferState.RESERVED, reserved_at=now)
-
-
-def _new_transfer(deps: Deps, req: PrepareRequest, fingerprint: str, now: datetime) -> Transfer:
-    return Transfer(
-        transfer_id=req.transfer_id,
-        request_hash=fingerprint,
-        quote_id=req.quote_id,
-        payer_id=req.payer_id,
-        payee_id=req.payee_id,
-        send=req.send,
-        receive=req.receive,
-        fee=Money(req.send.currency, 0),
-        customer_rate="1",
-        reference=req.reference,
-        payer_pseudonym=req.payer_pseudonym,
-        payer_name=req.payer_name,
-        payee_name=req.payee_name,
-        state=TransferState.RECEIVED,
-        uetr=str(uuid.uuid4()),
-        created_at=now,
-        expires_at=req.expires_at or now + timedelta(seconds=deps.policy.transfer_ttl_seconds),
-        corridor=corridor_of(req.send.currency, req.receive.currency),
-    )

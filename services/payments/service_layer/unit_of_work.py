@@ -14,7 +14,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -46,6 +46,8 @@ class Policy:
     limits: dict[str, CorridorLimit] = field(default_factory=dict)
     list_page_size: int = 100
     expiry_batch_size: int = 200
+    group_commit: bool = True  # concurrent prepares and commits share a transaction (group_commit.py)
+    group_commit_max: int = 256
 
 
 @dataclass
@@ -60,6 +62,7 @@ class Deps:
     on_commit: Callable[[], None] = lambda: None
     event_topic: str | None = None  # tests and benchmarks publish to a topic of their own
     write_lock: asyncio.Lock | None = None
+    group: Any = None  # the GroupCommitter, made on first use (service_layer/group_commit.py)
 
     def __post_init__(self) -> None:
         if self.write_lock is None and self.db.dialect == "sqlite":

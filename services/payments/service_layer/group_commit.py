@@ -1,0 +1,126 @@
+"""Group commit: concurrent prepares and commits share one database transaction.
+
+Requests that arrive while a batch is being written wait for the next one;
+a batch is one transaction (its events staged in the outbox inside it), and
+each caller is answered only after that transaction has committed, so nothing
+answered can be lost by a crash. Per-request isolation comes from validating
+before writing (``batch_prepare``, ``batch_commit``): a request the fast path
+does not accept outright is answered as ``None`` and its caller runs the
+one-by-one use case, after the batch, exactly as without batching. If the
+batch's transaction fails as a whole (a guarded write met a concurrent change,
+a unique key collided, the database failed), it rolls back completely and
+every one of its requests goes the one-by-one way, so one bad request can
+never fail or half-post the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from services.payments.domain.transfer import PrepareRequest, Transfer
+from services.payments.service_layer.batch_commit import commit_batch
+from services.payments.service_layer.batch_prepare import prepare_batch
+from services.payments.service_layer.unit_of_work import Deps
+
+log = logging.getLogger("baylink.payments.group_commit")
+
+
+@dataclass
+class _Batch:
+    prepares: list[tuple[PrepareRequest, str]] = field(default_factory=list)
+    prepare_waiters: list[asyncio.Future[Transfer | None]] = field(default_factory=list)
+    commits: list[str] = field(default_factory=list)
+    commit_waiters: list[asyncio.Future[Transfer | None]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.prepares) + len(self.commits)
+
+
+class GroupCommitter:
+    def __init__(self, deps: Deps, max_batch: int):
+        self.deps = deps
+        self.max_batch = max_batch
+        self._next = _Batch()
+        self._writer: asyncio.Task[None] | None = None
+        self.batches = 0  # written so far, with how many requests: for tests and metrics
+        self.requests = 0
+
+    async def prepare(self, req: PrepareRequest, fingerprint: str) -> Transfer | None:
+        """The reserved transfer, or None: the caller then takes the one-by-one path."""
+        waiter = self._future()
+        self._next.prepares.append((req, fingerprint))
+        self._next.prepare_waiters.append(waiter)
+        self._kick()
+        return await waiter
+
+    async def commit(self, transfer_id: str) -> Transfer | None:
+        waiter = self._future()
+        self._next.commits.append(transfer_id)
+        self._next.commit_waiters.append(waiter)
+        self._kick()
+        return await waiter
+
+    @staticmethod
+    def _future() -> asyncio.Future[Transfer | None]:
+        return asyncio.get_running_loop().create_future()
+
+    def _kick(self) -> None:
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_all(), name="payments-group-commit")
+
+    async def _write_all(self) -> None:
+        while len(self._next):
+            batch, self._next = self._take()
+            try:
+                prepared, committed = await self._write(batch)
+            except Exception:
+                log.warning("group commit fell back to one-by-one", exc_info=True, extra={"size": len(batch)})
+                prepared, committed = [None] * len(batch.prepares), [None] * len(batch.commits)
+            except BaseException:
+                _answer(batch.prepare_waiters, [None] * len(batch.prepares))
+                _answer(batch.commit_waiters, [None] * len(batch.commits))
+                raise
+            _answer(batch.prepare_waiters, prepared)
+            _answer(batch.commit_waiters, committed)
+
+    def _take(self) -> tuple[_Batch, _Batch]:
+        pending = self._next
+        if len(pending) <= self.max_batch:
+            return pending, _Batch()
+        n_prep = min(len(pending.prepares), self.max_batch)
+        n_commit = self.max_batch - n_prep
+        now = _Batch(
+            pending.prepares[:n_prep], pending.prepare_waiters[:n_prep],
+            pending.commits[:n_commit], pending.commit_waiters[:n_commit],
+        )  # fmt: skip
+        rest = _Batch(
+            pending.prepares[n_prep:], pending.prepare_waiters[n_prep:],
+            pending.commits[n_commit:], pending.commit_waiters[n_commit:],
+        )  # fmt: skip
+        return now, rest
+
+    async def _write(self, batch: _Batch) -> tuple[list[Transfer | None], list[Transfer | None]]:
+        now = self.deps.clock()
+        async with self.deps.uow() as uow:
+            committed = await commit_batch(self.deps, uow, batch.commits, now) if batch.commits else []
+            prepared = await prepare_batch(self.deps, uow, batch.prepares, now) if batch.prepares else []
+        self.batches += 1
+        self.requests += len(batch)
+        return prepared, committed
+
+
+def _answer(waiters: list[asyncio.Future[Transfer | None]], results: list[Transfer | None]) -> None:
+    for waiter, result in zip(waiters, results, strict=True):
+        if not waiter.done():  # a caller that gave up (cancelled) is not answered
+            waiter.set_result(result)
+
+
+def group_of(deps: Deps) -> GroupCommitter | None:
+    """The service's group committer (one per running service), or None when batching is off."""
+    if not deps.policy.group_commit:
+        return None
+    if deps.group is None:
+        deps.group = GroupCommitter(deps, deps.policy.group_commit_max)
+    return deps.group  # type: ignore[no-any-return]

@@ -1,0 +1,21 @@
+"""The open settlement window a commit posts into."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from services.payments.adapters import admin_repo
+from services.payments.domain.settlement import SettlementWindow, WindowState
+from services.payments.service_layer.unit_of_work import Deps, UnitOfWork
+
+
+async def current_window(deps: Deps, uow: UnitOfWork, now: datetime) -> SettlementWindow:
+    """The open settlement window (share-locked on PostgreSQL so a close waits for this commit)."""
+    for _ in range(2):  # on PostgreSQL a close that just committed has opened the next one: look again
+        window = await admin_repo.open_window(uow.session, share_lock=deps.postgres)
+        if window is not None:
+            return window
+    window = SettlementWindow(f"sw-{uuid.uuid4()}", WindowState.OPEN, now, reason="opened on first commit")
+    await admin_repo.add_window(uow.session, window)
+    return window

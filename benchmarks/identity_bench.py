@@ -9,10 +9,12 @@
 (c) raw signature verifications/s in the same run: the same signatures over the same signed
     attributes, with the library's verify and the key already loaded (the floor under (b));
     printed with (b)/(c), goal >= 0.5, and our own verify wrapper beside it;
-(d) VerifySignature calls/s over gRPC against the service in a separate process (the real
-    bootstrap: database, fact events, outbox relay to Kafka), from client processes keeping N
-    calls in flight over M channels; goal >= 2,000/s on the 2-core machine. Fact events stay on
-    for the reported figure; rounds alternating with a second server that records none show their share.
+(d) verifications/s over gRPC against the service in separate processes (the real bootstrap:
+    database, fact events, outbox relay to Kafka; `--workers 1,2` server processes on one port),
+    from client processes keeping N calls in flight over M channels, on the same cores; goal
+    >= 2,000/s on the 2-core machine. Each line names its path: VerifySignature (one signature per
+    call) or VerifySignatures (a batch per call; each item verified and recorded as one call would
+    be). Fact events stay on; `--events-share` adds rounds against a server that records none.
 
 Each figure is the median of `--rounds` rounds, as operations per wall-clock second; CPU
 microseconds per operation are printed beside it because the machine is shared and wall-clock
@@ -335,25 +337,32 @@ async def client(args: argparse.Namespace, serialized: list[bytes]) -> None:
     from baylink.identity.v1 import validation_pb2 as pb
 
     requests = [api.VerifySignatureRequest.FromString(r) for r in serialized]
+    size = args.batch
+    batches = [api.VerifySignaturesRequest(requests=requests[j : j + size]) for j in range(0, len(requests), size or 1)]
     channels = [aio.insecure_channel(args.target) for _ in range(args.channels)]
     stubs = [api_grpc.IdentityServiceStub(c) for c in channels]
     window: dict[str, float] = {}
     latencies: list[float] = []
-    counts = {"calls": 0, "failures": 0}
+    counts = {"calls": 0, "failures": 0}  # calls: verifications (a batch call counts its items)
     deadline = time.perf_counter() + args.warmup + args.seconds
+
+    async def call(stub: Any, i: int) -> list[Any]:
+        """The reports of one call: one VerifySignature, or one VerifySignatures of `size` items."""
+        if not size:
+            return [(await stub.VerifySignature(requests[i % len(requests)])).report]
+        reply = await stub.VerifySignatures(batches[i % len(batches)])
+        return [r.response.report if r.HasField("response") else None for r in reply.results]
 
     async def worker(index: int) -> None:
         stub, i = stubs[index % len(stubs)], index * 7919
         while (now := time.perf_counter()) < deadline:
-            request = requests[i % len(requests)]
+            reports = await call(stub, i)
             i += 1
-            reply = await stub.VerifySignature(request)
             done = time.perf_counter()
             if "start" in window:
-                counts["calls"] += 1
+                counts["calls"] += len(reports)
                 latencies.append(done - now)
-                if reply.report.indication != pb.INDICATION_TOTAL_PASSED:
-                    counts["failures"] += 1
+                counts["failures"] += sum(r is None or r.indication != pb.INDICATION_TOTAL_PASSED for r in reports)
 
     async def clock() -> None:
         await asyncio.sleep(args.warmup)
@@ -429,9 +438,10 @@ def _grpc_requests(pki: TestPKI, leaf: str, path: Path) -> None:
 
 
 def run_clients(
-    server: Server, requests: Path, inflight: int, channels: int, processes: int, seconds: float
+    server: Server, requests: Path, inflight: int, channels: int, processes: int, seconds: float, batch: int = 0
 ) -> ClientResult:
-    """`processes` client processes sharing `inflight` calls in flight; their results summed."""
+    """`processes` client processes sharing `inflight` calls in flight; their results summed.
+    `batch` > 0: each call is one VerifySignatures of that many items (calls count verifications)."""
     per = max(1, inflight // processes)
     command = [
         sys.executable,
@@ -450,6 +460,8 @@ def run_clients(
         str(max(1, channels // processes)),
         "--grpc-seconds",
         str(seconds),
+        "--batch",
+        str(batch),
     ]
     children = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(processes)]
     results = []
@@ -521,10 +533,9 @@ def grpc_figures(pki: TestPKI, args: argparse.Namespace) -> None:
             if _port_open(RESPONDER_PORT):
                 break
             time.sleep(0.1)
-    shapes = [(8, 2, 1), (32, 1, 1), (32, 2, 1), (64, 4, 2)]  # calls in flight, channels, client processes
     print(
-        f"(d) VerifySignature over gRPC, service in {args.workers} process(es) on one port, fact events on "
-        f"({args.grpc_seconds:g} s windows, median of {args.rounds})"
+        f"(d) verifications/s over gRPC with concurrent clients, fact events on ({args.grpc_seconds:g} s windows, "
+        f"median of {args.rounds}); the clients run on the same cores as the service"
     )
     kafka = KafkaSettings()
     topic = f"bench.identity.{uuid.uuid4().hex[:8]}"
@@ -534,7 +545,8 @@ def grpc_figures(pki: TestPKI, args: argparse.Namespace) -> None:
             for signer in (s for s in SIGNERS if s.grpc):
                 requests = Path(workdir) / f"{signer.leaf}.pickle"
                 _grpc_requests(pki, signer.leaf, requests)
-                _grpc_signer(signer, requests, shapes, topic, args)
+                for workers in args.workers:
+                    _grpc_signer(signer, requests, workers, topic, args)
     finally:
         asyncio.run(delete_topics(kafka, [topic]))
         if responder is not None:
@@ -542,12 +554,24 @@ def grpc_figures(pki: TestPKI, args: argparse.Namespace) -> None:
             responder.wait(10)
 
 
-def _grpc_signer(
-    signer: Signer, requests: Path, shapes: list[tuple[int, int, int]], topic: str, args: argparse.Namespace
-) -> None:
-    with_events, without = Server(True, topic, args.workers), Server(False, topic, args.workers)
+@dataclass(frozen=True)
+class GrpcPath:
+    label: str
+    batch: int  # 0: one VerifySignature per call; else VerifySignatures with this many items
+    shape: tuple[int, int, int]  # calls in flight, channels, client processes
+
+
+GRPC_PATHS = (
+    GrpcPath("VerifySignature, 1 per call", 0, (32, 2, 2)),
+    GrpcPath("VerifySignatures, batch of 3", 3, (16, 2, 2)),  # one registry application's materials
+    GrpcPath("VerifySignatures, batch of 25", 25, (4, 2, 2)),
+)
+
+
+def _grpc_signer(signer: Signer, requests: Path, workers: int, topic: str, args: argparse.Namespace) -> None:
+    servers = [Server(True, topic, workers)] + ([Server(False, topic, workers)] if args.events_share else [])
     try:
-        for server in (with_events, without):
+        for server in servers:
             # Chain validated and cached, connections up; on a loaded machine the first calls (revocation
             # fetched, chain built) may take longer than one window, so warm until some have completed.
             for _ in range(10):
@@ -556,27 +580,35 @@ def _grpc_signer(
                     break
             if warm.failures or not warm.calls:
                 raise RuntimeError(f"{signer.label}: verifications do not pass ({warm.failures} of {warm.calls})")
-        rates = {}
-        for shape in shapes:
-            results = [run_clients(with_events, requests, *shape, args.grpc_seconds) for _ in range(args.rounds)]
-            rates[shape] = _grpc_line(signer.label, shape, results)
-        best = max(rates, key=lambda shape: rates[shape])
-        # The fact events' share: the best shape again, rounds alternating between the two servers.
-        on, off = [], []
-        for _ in range(args.rounds):
-            on.append(run_clients(with_events, requests, *best, args.grpc_seconds))
-            off.append(run_clients(without, requests, *best, args.grpc_seconds))
-        on_rate, off_rate = _median_rate(on), _median_rate(off)
-        on_cpu, off_cpu = _median_server_cpu(on), _median_server_cpu(off)
-        print(
-            f"    {signer.label:26s} fact events on/off, alternating at the best shape: {on_rate:.0f}/s vs "
-            f"{off_rate:.0f}/s; server CPU {on_cpu:.0f} vs {off_cpu:.0f} us/call: events take "
-            f"{1 - on_rate / off_rate:.0%} of the throughput, {1 - off_cpu / on_cpu:.0%} of the server's CPU"
-        )
-        print(f"    {signer.label:26s} best with events on: {rates[best]:6.0f}/s   {_goal(rates[best], GRPC_GOAL)}")
+        label = f"{signer.label}, {workers} worker{'s' if workers > 1 else ' '}"
+        for path in GRPC_PATHS:
+            results = [
+                run_clients(servers[0], requests, *path.shape, args.grpc_seconds, batch=path.batch)
+                for _ in range(args.rounds)
+            ]
+            _grpc_line(label, path, results)
+            if args.events_share:
+                _events_share(servers[0], servers[1], requests, path, args)
     finally:
-        with_events.stop()
-        without.stop()
+        for server in servers:
+            server.stop()
+
+
+def _events_share(
+    on_server: Server, off_server: Server, requests: Path, path: GrpcPath, args: argparse.Namespace
+) -> None:
+    """The fact events' share of a path: rounds alternating between a server with and one without."""
+    on, off = [], []
+    for _ in range(args.rounds):
+        on.append(run_clients(on_server, requests, *path.shape, args.grpc_seconds, batch=path.batch))
+        off.append(run_clients(off_server, requests, *path.shape, args.grpc_seconds, batch=path.batch))
+    on_rate, off_rate = _median_rate(on), _median_rate(off)
+    on_cpu, off_cpu = _median_server_cpu(on), _median_server_cpu(off)
+    print(
+        f"    {'':40s} events on/off, alternating: {on_rate:.0f}/s vs {off_rate:.0f}/s; server CPU "
+        f"{on_cpu:.0f} vs {off_cpu:.0f} us/verification: events take {1 - on_rate / off_rate:.0%} of the "
+        f"throughput, {1 - off_cpu / on_cpu:.0%} of the server's CPU"
+    )
 
 
 def _median_rate(results: list[ClientResult]) -> float:
@@ -587,17 +619,19 @@ def _median_server_cpu(results: list[ClientResult]) -> float:
     return statistics.median(r.server_cpu / r.calls * 1e6 for r in results)
 
 
-def _grpc_line(label: str, shape: tuple[int, int, int], results: list[ClientResult]) -> float:
-    inflight, channels, processes = shape
+def _grpc_line(label: str, path: GrpcPath, results: list[ClientResult]) -> float:
+    inflight, channels, processes = path.shape
     result = sorted(results, key=lambda r: r.calls / r.seconds)[len(results) // 2]
     rate, client_cpu = _median_rate(results), result.client_cpu / result.calls * 1e6
-    line = (
-        f"    {label:26s} {inflight:2d} in flight/{channels} ch/{processes} client proc {rate:6.0f}/s  "
-        f"server {_median_server_cpu(results):4.0f} us CPU/call, clients {client_cpu:4.0f}, "
-        f"p50 {result.p50_ms:5.1f} ms, p99 {result.p99_ms:6.1f} ms"
-    )
+    load = Path("/proc/loadavg").read_text().split()[:3]
+    print(f"    {label:32s} {path.label:30s} {rate:6.0f}/s  {_goal(rate, GRPC_GOAL)} (ratio {rate / GRPC_GOAL:.2f})")
     failures = sum(r.failures for r in results)
-    print(line + (f"  {failures} NOT PASSED" if failures else ""))
+    print(
+        f"    {'':32s} {inflight} calls in flight/{channels} ch/{processes} client procs; server "
+        f"{_median_server_cpu(results):4.0f} us CPU/verification, clients {client_cpu:4.0f}; per call p50 "
+        f"{result.p50_ms:5.1f} ms, p99 {result.p99_ms:6.1f} ms; loadavg {' '.join(load)}"
+        + (f"  {failures} NOT PASSED" if failures else "")
+    )
     return rate
 
 
@@ -625,7 +659,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="rounds per figure; the median is reported")
     parser.add_argument("--grpc-seconds", type=float, default=4.0, help="length of each gRPC measurement window")
     parser.add_argument("--no-grpc", action="store_true", help="skip (d)")
-    parser.add_argument("--workers", type=int, default=1, help="server processes on the one port for (d)")
+    parser.add_argument("--grpc-only", action="store_true", help="only (d)")
+    parser.add_argument(
+        "--workers",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=[1, 2],
+        help="server processes on the one port for (d), e.g. 1,2 (each count is measured)",
+    )
+    parser.add_argument("--events-share", action="store_true", help="(d): also measure without fact events")
     # Child processes of (d).
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--no-events", action="store_true", help=argparse.SUPPRESS)
@@ -637,9 +678,10 @@ def main() -> None:
     parser.add_argument("--inflight", type=int, default=8, help=argparse.SUPPRESS)
     parser.add_argument("--channels", type=int, default=2, help=argparse.SUPPRESS)
     parser.add_argument("--warmup", type=float, default=0.5, help=argparse.SUPPRESS)
+    parser.add_argument("--batch", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve and args.workers > 1:
-        serve_workers(not args.no_events, args.topic, args.workers)
+    if args.serve and args.workers[0] > 1:
+        serve_workers(not args.no_events, args.topic, args.workers[0])
     elif args.serve:
         asyncio.run(serve(events=not args.no_events, topic=args.topic))
     elif args.client:
@@ -647,7 +689,8 @@ def main() -> None:
         asyncio.run(client(args, pickle.loads(Path(args.requests).read_bytes())))
     else:
         pki, started_load = TestPKI(COMMITTED), os.getloadavg()
-        asyncio.run(in_process(args, pki))
+        if not args.grpc_only:
+            asyncio.run(in_process(args, pki))
         if not args.no_grpc:
             grpc_figures(pki, args)
         _machine(started_load)

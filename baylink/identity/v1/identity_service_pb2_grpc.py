@@ -62,6 +62,11 @@ class IdentityServiceStub:
                 request_serializer=baylink_dot_identity_dot_v1_dot_identity__service__pb2.UpdateTrustListRequest.SerializeToString,
                 response_deserializer=baylink_dot_identity_dot_v1_dot_identity__service__pb2.UpdateTrustListResponse.FromString,
                 _registered_method=True)
+        self.VerifySignatures = channel.unary_unary(
+                '/baylink.identity.v1.IdentityService/VerifySignatures',
+                request_serializer=baylink_dot_identity_dot_v1_dot_identity__service__pb2.VerifySignaturesRequest.SerializeToString,
+                response_deserializer=baylink_dot_identity_dot_v1_dot_identity__service__pb2.VerifySignaturesResponse.FromString,
+                _registered_method=True)
 
 
 class IdentityServiceServicer:
@@ -109,6 +114,17 @@ class IdentityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def VerifySignatures(self, request, context):
+        """Verifies several signatures in one call (e.g. every signed material of one
+        application): each item exactly as VerifySignature verifies it, each with
+        its own fact event, results in request order. An item that VerifySignature
+        would refuse gets that refusal as its result; the other items are answered
+        as if it were not there. More than 100 items: INVALID_ARGUMENT for the call.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IdentityServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -136,6 +152,11 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     servicer.UpdateTrustList,
                     request_deserializer=baylink_dot_identity_dot_v1_dot_identity__service__pb2.UpdateTrustListRequest.FromString,
                     response_serializer=baylink_dot_identity_dot_v1_dot_identity__service__pb2.UpdateTrustListResponse.SerializeToString,
+            ),
+            'VerifySignatures': grpc.unary_unary_rpc_method_handler(
+                    servicer.VerifySignatures,
+                    request_deserializer=baylink_dot_identity_dot_v1_dot_identity__service__pb2.VerifySignaturesRequest.FromString,
+                    response_serializer=baylink_dot_identity_dot_v1_dot_identity__service__pb2.VerifySignaturesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -276,6 +297,33 @@ class IdentityService:
             '/baylink.identity.v1.IdentityService/UpdateTrustList',
             baylink_dot_identity_dot_v1_dot_identity__service__pb2.UpdateTrustListRequest.SerializeToString,
             baylink_dot_identity_dot_v1_dot_identity__service__pb2.UpdateTrustListResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def VerifySignatures(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baylink.identity.v1.IdentityService/VerifySignatures',
+            baylink_dot_identity_dot_v1_dot_identity__service__pb2.VerifySignaturesRequest.SerializeToString,
+            baylink_dot_identity_dot_v1_dot_identity__service__pb2.VerifySignaturesResponse.FromString,
             options,
             channel_credentials,
             insecure,

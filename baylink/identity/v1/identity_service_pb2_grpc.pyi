@@ -56,6 +56,13 @@ class IdentityServiceStub:
     signature does not verify, or that is not newer, is refused and nothing
     changes (FAILED_PRECONDITION); a list is never half-loaded.
     """
+    VerifySignatures: _grpc.UnaryUnaryMultiCallable[_identity_service_pb2.VerifySignaturesRequest, _identity_service_pb2.VerifySignaturesResponse]
+    """Verifies several signatures in one call (e.g. every signed material of one
+    application): each item exactly as VerifySignature verifies it, each with
+    its own fact event, results in request order. An item that VerifySignature
+    would refuse gets that refusal as its result; the other items are answered
+    as if it were not there. More than 100 items: INVALID_ARGUMENT for the call.
+    """
 
 @_typing.type_check_only
 class IdentityServiceAsyncStub(IdentityServiceStub):
@@ -81,6 +88,13 @@ class IdentityServiceAsyncStub(IdentityServiceStub):
     """Replaces a jurisdiction's trust list with a newer signed issue. A list whose
     signature does not verify, or that is not newer, is refused and nothing
     changes (FAILED_PRECONDITION); a list is never half-loaded.
+    """
+    VerifySignatures: _aio.UnaryUnaryMultiCallable[_identity_service_pb2.VerifySignaturesRequest, _identity_service_pb2.VerifySignaturesResponse]  # type: ignore[assignment]
+    """Verifies several signatures in one call (e.g. every signed material of one
+    application): each item exactly as VerifySignature verifies it, each with
+    its own fact event, results in request order. An item that VerifySignature
+    would refuse gets that refusal as its result; the other items are answered
+    as if it were not there. More than 100 items: INVALID_ARGUMENT for the call.
     """
 
 class IdentityServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -134,6 +148,19 @@ class IdentityServiceServicer(metaclass=_abc_1.ABCMeta):
         """Replaces a jurisdiction's trust list with a newer signed issue. A list whose
         signature does not verify, or that is not newer, is refused and nothing
         changes (FAILED_PRECONDITION); a list is never half-loaded.
+        """
+
+    @_abc_1.abstractmethod
+    def VerifySignatures(
+        self,
+        request: _identity_service_pb2.VerifySignaturesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_identity_service_pb2.VerifySignaturesResponse, _abc.Awaitable[_identity_service_pb2.VerifySignaturesResponse]]:
+        """Verifies several signatures in one call (e.g. every signed material of one
+        application): each item exactly as VerifySignature verifies it, each with
+        its own fact event, results in request order. An item that VerifySignature
+        would refuse gets that refusal as its result; the other items are answered
+        as if it were not there. More than 100 items: INVALID_ARGUMENT for the call.
         """
 
 def add_IdentityServiceServicer_to_server(servicer: IdentityServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -15,7 +15,13 @@ from asn1crypto import algos, cms, x509
 
 from services.identity.adapters import der, sm2
 from services.identity.adapters.signatures import SM2_SIGNATURE_OIDS, prepared_verify, verify
-from services.identity.adapters.signed_attributes import Attributes, attributes_of, read_signed_attributes
+from services.identity.adapters.signed_attributes import (
+    Attributes,
+    attributes_of,
+    changing_windows,
+    read_signed_attributes,
+    utc_time,
+)
 from services.identity.domain.errors import InvalidInput
 from services.identity.domain.report import Reason
 
@@ -93,15 +99,100 @@ def read_detached_cms(data: bytes, field: str) -> ParsedCms:
     of these are byte for byte those of a SignedData that was decoded in full before, only the parts
     new to this signature (signed attributes, signature value) are decoded again, and what was read
     off the signer last time is reused. Anything else takes the full path."""
+    known = _from_template(data) if type(data) is bytes else None
+    if known is not None:
+        return known
     parts = der.split_signed_data(data, field)
     profile = _PROFILES.get(parts.repeated) if parts is not None else None
     if parts is None or profile is None:
         signed_data, carried = der.load_signed_data(data, field)
         return ParsedCms(tuple(carried), signed_data=signed_data, parts=parts)
     _PROFILES.move_to_end(parts.repeated)
-    return ParsedCms(
+    parsed = ParsedCms(
         profile.certificates, parts=parts, profile=profile, signed_attrs=read_signed_attributes(parts, field)
     )
+    _learn_template(data, parsed)
+    return parsed
+
+
+@dataclass(frozen=True)
+class _Template:
+    """A signature of a known signer as bytes, for the next one of the same length: identical but
+    for the message-digest value, the signing-time text and the signature value, which have a fixed
+    place and length when everything around them is identical. Identical bytes decode identically
+    (and did, the first time, in full), so only the three values need reading: the digest and the
+    signature value are any bytes of their length, the time is read as `read_signed_attributes`
+    reads it. Anything else differs from the template somewhere and takes the ordinary path."""
+
+    fixed: tuple[tuple[int, bytes], ...]  # (offset, bytes) of everything outside the three windows
+    digest: tuple[int, int]  # (offset, length) of the message-digest value
+    time_at: int  # offset of the 13-byte UTCTime text
+    attrs: tuple[int, int]  # (offset, end) of the signed attributes element
+    signature_at: int  # offset of the signature value, which runs to the end
+    repeated: tuple[bytes, ...]
+    profile: _SignerProfile
+    constant_attrs: Attributes  # the signed attributes but for message-digest and signing-time
+
+
+def _from_template(data: bytes) -> ParsedCms | None:
+    for template in _TEMPLATES.get(len(data), ()):
+        if all(data.startswith(part, at) for at, part in template.fixed):
+            moment = utc_time(data[template.time_at : template.time_at + 13])
+            if moment is None:
+                return None
+            digest_at, digest_length = template.digest
+            attrs = dict(template.constant_attrs)
+            attrs["message_digest"] = data[digest_at : digest_at + digest_length]
+            attrs["signing_time"] = moment
+            start, end = template.attrs
+            parts = der.SignedDataParts(template.repeated, data[start:end], data[template.signature_at :])
+            return ParsedCms(template.profile.certificates, parts=parts, profile=template.profile, signed_attrs=attrs)
+    return None
+
+
+def _learn_template(data: bytes, parsed: ParsedCms) -> None:
+    parts, profile, signed_attrs = parsed.parts, parsed.profile, parsed.signed_attrs
+    if type(data) is not bytes or parts is None or profile is None or signed_attrs is None:
+        return
+    windows = changing_windows(parts.signed_attrs_as_set)
+    if windows is None:
+        return
+    signature_at = len(data) - len(parts.signature)
+    octet_header = 2 if len(parts.signature) < 0x80 else 2 + (len(parts.signature).bit_length() + 7) // 8
+    attrs_end = signature_at - octet_header - len(parts.repeated[7])  # the signature algorithm between
+    attrs_at = attrs_end - len(parts.signed_attrs)
+    if data[attrs_at:attrs_end] != parts.signed_attrs:
+        return
+    digest_at, digest_length, time_at = (attrs_at + windows[0], windows[1], attrs_at + windows[2])
+    cuts = sorted([(digest_at, digest_at + digest_length), (time_at, time_at + 13), (signature_at, len(data))])
+    fixed, at = [], 0
+    for start, end in cuts:
+        fixed.append((at, data[at:start]))
+        at = end
+    constant = {k: v for k, v in signed_attrs.items() if k not in ("message_digest", "signing_time")}
+    template = _Template(
+        tuple(fixed),
+        (digest_at, digest_length),
+        time_at,
+        (attrs_at, attrs_end),
+        signature_at,
+        parts.repeated,
+        profile,
+        constant,
+    )
+    same_length = _TEMPLATES.setdefault(len(data), [])
+    same_length.insert(0, template)
+    del same_length[_TEMPLATES_PER_LENGTH:]
+    _TEMPLATES.move_to_end(len(data))
+    while len(_TEMPLATES) > _TEMPLATES_MAX:
+        _TEMPLATES.popitem(last=False)
+
+
+# Signature templates by signature length, the most recently learnt first: a few per length, so
+# that many signers of one length cost a few failed comparisons at most.
+_TEMPLATES: OrderedDict[int, list[_Template]] = OrderedDict()
+_TEMPLATES_MAX = 1024
+_TEMPLATES_PER_LENGTH = 4
 
 
 def check_cms(

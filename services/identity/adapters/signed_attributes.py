@@ -120,3 +120,34 @@ def _decode_once(whole: bytes) -> tuple[str, object] | None:
     if len(_KNOWN) > _KNOWN_MAX:
         _KNOWN.popitem(last=False)
     return known
+
+
+def changing_windows(data: bytes) -> tuple[int, int, int] | None:
+    """Where, in a SET OF signed attributes, the message-digest value and the signing-time text
+    are: (digest at, digest length, time at), or None unless each of the two appears exactly once,
+    in the shape `read_signed_attributes` reads directly (the time as a 13-byte UTCTime). Another
+    SET OF with the same bytes outside these two windows then has the same attributes but for
+    those two values."""
+    try:
+        _, start, end = der.element(data, 0, len(data))
+        found: dict[str, tuple[int, int]] = {}
+        for _, at, stop in der.children(data, start, end):
+            whole = data[at:stop]
+            _, oid_at, _ = der.element(whole, 0, len(whole))
+            if whole[oid_at : oid_at + 11] not in (_MESSAGE_DIGEST, _SIGNING_TIME):
+                continue
+            known = _changing(whole)
+            if known is None or known[0] in found:
+                return None
+            value_at = at + oid_at + 11 + 4  # after the OID, the SET's and the value's headers
+            found[known[0]] = (value_at, stop - value_at)
+    except (ValueError, IndexError):
+        return None
+    if set(found) != {"message_digest", "signing_time"} or found["signing_time"][1] != 13:
+        return None
+    return found["message_digest"][0], found["message_digest"][1], found["signing_time"][0]
+
+
+def utc_time(text: bytes) -> datetime | None:
+    """`_utc_time`, for the signature template of cms_verify."""
+    return _utc_time(text)

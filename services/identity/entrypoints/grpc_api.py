@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 from grpc import aio
 
+from baylink.errors import BaylinkError
 from baylink.identity.v1 import identity_service_pb2 as api
 from baylink.identity.v1 import identity_service_pb2_grpc as api_grpc
+from baylink.runtime.context import current_correlation_id
+from baylink.runtime.grpc.errors import internal_status, to_status
 from services.identity.adapters import proto_mapping as m
 from services.identity.domain.errors import InvalidInput
+from services.identity.domain.report import SignatureReport
 from services.identity.service_layer.application import IdentityApplication
 from services.identity.service_layer.validate_certificate import ValidateCertificate
 from services.identity.service_layer.verify_signature import VerifyCmsSignature, VerifyRawSignature
 
+log = logging.getLogger("baylink.identity")
 MAX_PAGE_SIZE = 200
+MAX_BATCH_ITEMS = 100  # VerifySignatures: a batch is answered in one go, so it is bounded
 DEFAULT_SM2_ID = b"1234567812345678"  # GB/T 35276
 
 
@@ -37,6 +44,45 @@ class IdentityServicer(api_grpc.IdentityServiceServicer):
     async def VerifySignature(
         self, request: api.VerifySignatureRequest, context: aio.ServicerContext
     ) -> api.VerifySignatureResponse:
+        return m.signature_response(await self.app.verify_signature(self._verify_command(request)))
+
+    async def VerifySignatures(
+        self, request: api.VerifySignaturesRequest, context: aio.ServicerContext
+    ) -> api.VerifySignaturesResponse:
+        count = len(request.requests)
+        if not 0 < count <= MAX_BATCH_ITEMS:
+            raise InvalidInput("requests", "out_of_range", f"between 1 and {MAX_BATCH_ITEMS} items, not {count}")
+        outcomes: list[SignatureReport | Exception | None] = [None] * count
+        commands, positions = [], []
+        for index, item in enumerate(request.requests):
+            try:
+                commands.append(self._verify_command(item))
+                positions.append(index)
+            except BaylinkError as exc:
+                outcomes[index] = exc
+        for index, outcome in zip(positions, await self.app.verify_signatures(commands), strict=True):
+            outcomes[index] = outcome
+        response = api.VerifySignaturesResponse()
+        for outcome in outcomes:
+            result = response.results.add()
+            if isinstance(outcome, SignatureReport):
+                result.response.CopyFrom(m.signature_response(outcome))
+            else:
+                assert outcome is not None
+                result.error.CopyFrom(self._item_error(outcome))
+        return response
+
+    def _item_error(self, error: Exception) -> api.ItemStatus:
+        """What the interceptor would have answered for this item alone: its domain error mapped
+        through the one table, or INTERNAL (logged once, with the correlation id)."""
+        cid = current_correlation_id()
+        if isinstance(error, BaylinkError):
+            return m.item_status(to_status(error, cid))
+        log.error("unhandled error in a VerifySignatures item", exc_info=error)
+        return m.item_status(internal_status(cid))
+
+    def _verify_command(self, request: api.VerifySignatureRequest) -> VerifyCmsSignature | VerifyRawSignature:
+        """The VerifySignature request as a command; InvalidInput naming the field if it is not one."""
         policy = m.policy(request.policy, self.deadline_seconds)
         if request.HasField("validation_time"):
             raise InvalidInput(
@@ -45,19 +91,18 @@ class IdentityServicer(api_grpc.IdentityServiceServicer):
         if not request.document_digest:
             raise InvalidInput("document_digest", "missing", "the digest of the signed document is required")
         kind = request.WhichOneof("signature")
-        command: VerifyCmsSignature | VerifyRawSignature
         if kind == "cms_signature":
-            command = VerifyCmsSignature(
+            return VerifyCmsSignature(
                 signature=request.cms_signature,
                 document_digest=request.document_digest,
                 intermediates=tuple(request.intermediates_der),
                 policy=policy,
             )
-        elif kind == "raw_signature":
+        if kind == "raw_signature":
             raw = request.raw_signature
             if raw.sm2_signer_id not in (b"", DEFAULT_SM2_ID):
                 raise InvalidInput("raw_signature.sm2_signer_id", "unsupported", "only the default SM2 signer id")
-            command = VerifyRawSignature(
+            return VerifyRawSignature(
                 signature=raw.signature,
                 document_digest=request.document_digest,
                 digest_algorithm=m.digest_algorithm(request.digest_algorithm),
@@ -67,9 +112,7 @@ class IdentityServicer(api_grpc.IdentityServiceServicer):
                 claimed_signing_time=m.moment(raw.claimed_signing_time, raw.HasField("claimed_signing_time")),
                 policy=policy,
             )
-        else:
-            raise InvalidInput("signature", "missing", "give cms_signature or raw_signature")
-        return m.signature_response(await self.app.verify_signature(command))
+        raise InvalidInput("signature", "missing", "give cms_signature or raw_signature")
 
     async def GetTrustList(
         self, request: api.GetTrustListRequest, context: aio.ServicerContext

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 from baylink.errors import FailedPrecondition as PreconditionFailed
@@ -63,14 +64,37 @@ class IdentityApplication:
         return report
 
     async def verify_signature(self, command: VerifyCmsSignature | VerifyRawSignature) -> SignatureReport:
-        if isinstance(command, VerifyCmsSignature):
-            report = await self.verifier.verify_cms(command)
-            digest = command.document_digest or b""
-        else:
-            report = await self.verifier.verify_raw(command)
-            digest = command.document_digest
+        report, digest = await self._verify(command)
         await self.recorder.record([self.events.signature_verified(report, digest)])
         return report
+
+    async def verify_signatures(
+        self, commands: Sequence[VerifyCmsSignature | VerifyRawSignature]
+    ) -> list[SignatureReport | Exception]:
+        """`verify_signature` for each command, in order. A command that fails (bad input, or
+        anything unexpected) gives its exception in its place and leaves the others alone. The
+        fact events of all the reports are recorded together (one per report, as one at a time
+        would record them) before any answer goes back."""
+        outcomes = await asyncio.gather(*(self._verify(command) for command in commands), return_exceptions=True)
+        results: list[SignatureReport | Exception] = []
+        events = []
+        for outcome in outcomes:
+            if isinstance(outcome, tuple):
+                report, digest = outcome
+                events.append(self.events.signature_verified(report, digest))
+                results.append(report)
+            elif isinstance(outcome, Exception):
+                results.append(outcome)
+            else:  # CancelledError and other BaseExceptions end the call, not just one item
+                raise outcome
+        if events:
+            await self.recorder.record(events)
+        return results
+
+    async def _verify(self, command: VerifyCmsSignature | VerifyRawSignature) -> tuple[SignatureReport, bytes]:
+        if isinstance(command, VerifyCmsSignature):
+            return await self.verifier.verify_cms(command), command.document_digest or b""
+        return await self.verifier.verify_raw(command), command.document_digest
 
     # -- trust lists -----------------------------------------------------------------------
 

@@ -44,7 +44,7 @@ class ChainResultCache:
             return None
         self._entries.move_to_end(key)
         self.hits += 1
-        return _at(entry[0], moment)
+        return at_moment(entry[0], moment)
 
     def clear(self) -> None:
         self._entries.clear()
@@ -58,8 +58,8 @@ class ChainResultCache:
             self._entries.popitem(last=False)
 
 
-def _at(report: ValidationReport, moment: datetime) -> ValidationReport:
-    """The cached report for another moment of its bucket: `dataclasses.replace(report,
+def at_moment(report: ValidationReport, moment: datetime) -> ValidationReport:
+    """A chain's report for another moment of its bucket: `dataclasses.replace(report,
     validation_time=moment)` without re-running the constructor, which costs more than the lookup."""
     clone = object.__new__(ValidationReport)
     clone.__dict__.update(report.__dict__, validation_time=moment)  # copy.copy's way, without its detours

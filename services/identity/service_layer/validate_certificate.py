@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -15,7 +17,7 @@ from services.identity.domain.judgement import judge
 from services.identity.domain.policy import ValidationPolicy
 from services.identity.domain.report import ValidationReport
 from services.identity.domain.trustlist import AnchoredService
-from services.identity.service_layer.chain_cache import ChainResultCache
+from services.identity.service_layer.chain_cache import CacheKey, ChainResultCache, at_moment
 from services.identity.service_layer.trust_store import TrustListStore
 
 
@@ -40,6 +42,7 @@ class CertificateValidator:
         self._cache = chain_cache or ChainResultCache(clock=clock)
         self._clock = clock
         self._anchors: tuple[int, list[tuple[AnchoredService, x509.Certificate]]] = (-1, [])
+        self._pending: dict[CacheKey, asyncio.Future[ValidationReport]] = {}
 
     @property
     def cache(self) -> ChainResultCache:
@@ -64,9 +67,21 @@ class CertificateValidator:
         cached = self._cache.get(key, moment)
         if cached is not None:
             return cached
-        report = await self._validate(leaf, intermediates, moment, policy)
-        self._cache.put(key, report)
-        return report
+        # Concurrent requests for a chain that is not cached yet (a batch of one signer's
+        # materials, a burst of calls) share one validation instead of each fetching the same
+        # revocation data at once; each gets the result at its own moment, as from the cache.
+        pending = self._pending.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(self._validate(leaf, intermediates, moment, policy))
+            self._pending[key] = pending
+            pending.add_done_callback(functools.partial(self._settle, key))
+        report = await asyncio.shield(pending)  # a caller that gives up does not cancel the others'
+        return report if report.validation_time == moment else at_moment(report, moment)
+
+    def _settle(self, key: CacheKey, done: asyncio.Future[ValidationReport]) -> None:
+        self._pending.pop(key, None)
+        if not done.cancelled() and done.exception() is None:
+            self._cache.put(key, done.result())
 
     async def _validate(
         self,

@@ -20,6 +20,7 @@ from services.identity.adapters.pkix import PkixEngine
 from services.identity.adapters.revocation_cache import RevocationCache
 from services.identity.adapters.trustlist_signature import sign_trust_list
 from services.identity.domain.errors import InvalidInput
+from services.identity.domain.policy import ValidationPolicy
 from services.identity.domain.report import Indication, Reason, SubIndication
 from services.identity.domain.trustlist import Jurisdiction
 from services.identity.domain.trustlist_codec import decode_document
@@ -36,6 +37,7 @@ SIGNERS = ["hk-personal-ec", "gd-personal", "hk-personal", "mo-personal"]
 def no_profiles(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test starts with no signer known, whatever ran before it."""
     monkeypatch.setattr(cms_verify, "_PROFILES", OrderedDict())
+    monkeypatch.setattr(cms_verify, "_TEMPLATES", OrderedDict())
 
 
 def document(n: int) -> bytes:
@@ -194,3 +196,77 @@ def test_a_cached_chain_result_is_handed_out_for_the_moment_asked(pki) -> None:
     cached = cache.get(cache.key("ab" * 32, later, "policy", 1), later)
     assert cached == replace(report, validation_time=later)
     assert report.validation_time == now  # the stored report is not changed
+
+
+class CountingEngine(PkixEngine):
+    """The real engine, counting the chains it is asked to validate."""
+
+    calls = 0
+
+    async def validate(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self.calls += 1
+        return await super().validate(*args, **kwargs)
+
+
+async def test_concurrent_validations_of_one_uncached_chain_share_one_and_each_gets_its_moment(
+    store, seeded_cache, pki
+) -> None:
+    import asyncio
+
+    engine = CountingEngine(seeded_cache, FetchSettings(timeout_seconds=0.5, allowed_hosts=frozenset({"127.0.0.1"})))
+    validator = CertificateValidator(store, engine, ChainResultCache())
+    leaf = der.load_certificate(pki.cert("hk-personal-ec"), "certificate")
+    intermediates = der.load_certificates(pki.intermediates("hk-personal-ec"), "intermediates")
+    start = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+    moments = [start + timedelta(seconds=n) for n in range(10)]  # one cache bucket
+    policy = ValidationPolicy()
+    reports = await asyncio.gather(*(validator.validate_parsed(leaf, intermediates, m, policy) for m in moments))
+    assert engine.calls == 1
+    assert [r.validation_time for r in reports] == moments
+    assert all(r.indication is Indication.TOTAL_PASSED for r in reports), reports[0]
+    again = await validator.validate_parsed(leaf, intermediates, start + timedelta(seconds=20), policy)
+    assert engine.calls == 1 and again.validation_time == start + timedelta(seconds=20)
+
+
+def known_signer_template(pki, signer: str) -> tuple[list, bytes, int]:  # type: ignore[no-untyped-def]
+    """Teach the template path a signer (full path, then the profile path), and return a fresh
+    signature of the same length, which then takes the template path, and its document number."""
+    extra = der.load_certificates(pki.intermediates(signer), "intermediates")
+    for n in range(2):
+        cms_verify.check_cms(
+            cms_verify.read_detached_cms(signed(pki, signer, n), "signature"), None, document(n), extra
+        )
+    lengths = set(cms_verify._TEMPLATES)
+    fresh = ((n, signed(pki, signer, n)) for n in range(2, 60))
+    n, signature = next((n, s) for n, s in fresh if len(s) in lengths)  # ECDSA signature lengths vary
+    return extra, signature, n
+
+
+@pytest.mark.parametrize("signer", SIGNERS)
+def test_a_signature_like_a_known_one_but_for_its_values_is_answered_like_the_full_path(pki, signer) -> None:
+    extra, signature, n = known_signer_template(pki, signer)
+    assert cms_verify._from_template(signature) is not None
+    assert shortcut(signature, document(n), extra) == full_path(signature, document(n), extra)
+    assert shortcut(signature, document(n + 1), extra).failure is Reason.DIGEST_MISMATCH
+    value = cms.ContentInfo.load(signature)["content"]["signer_infos"][0]["signature"].native
+    tampered = signature.replace(value, value[:-1] + bytes([value[-1] ^ 1]))
+    assert cms_verify._from_template(tampered) is not None
+    assert shortcut(tampered, document(n), extra).failure is Reason.SIGNATURE_INVALID
+
+
+def test_a_signature_that_differs_outside_its_values_or_has_no_time_does_not_take_the_template(pki) -> None:
+    extra, signature, n = known_signer_template(pki, "gd-personal")
+    subject = pki.certificate("gd-personal").subject.dump()
+    at = signature.index(subject) + len(subject) - 1
+    other_certificate = signature[:at] + bytes([signature[at] ^ 1]) + signature[at + 1 :]
+    assert cms_verify._from_template(other_certificate) is None
+    check = cms_verify.check_cms(cms_verify.read_detached_cms(other_certificate, "signature"), None, document(n), extra)
+    assert check.signer is not None and check.signer.sha256 != pki.certificate("gd-personal").sha256
+    stamp = signature.index(b"\x17\x0d", signature.index(bytes.fromhex("06092a864886f70d010905"))) + 2
+    no_time = signature[:stamp] + b"2613" + signature[stamp + 4 :]  # month 13
+    assert cms_verify._from_template(no_time) is None
+    with pytest.raises(InvalidInput) as full:
+        der.load_signed_data(no_time, "signature")
+    with pytest.raises(InvalidInput) as short:
+        cms_verify.read_detached_cms(no_time, "signature")
+    assert short.value.message == full.value.message

@@ -24,6 +24,7 @@ from baylink.runtime.outbox import backlog
 from baylink.runtime.relay import OutboxRelay
 from baylink.runtime.settings import REPO_ROOT, KafkaSettings
 from baylink.runtime.topics import TopicSpec, apply_topics
+from tests.e2e.stack import free_port
 from tests.integration.runtime.conftest import TYPES, create_test_tables, read_topic, record
 
 pytestmark = pytest.mark.kafka
@@ -31,12 +32,12 @@ KAFKA_SH = REPO_ROOT / "deploy" / "kafka" / "kafka.sh"
 
 
 class Broker:
-    def __init__(self, home: Path, port: int):
+    def __init__(self, home: Path, port: int, controller_port: int):
         self.env = {
             **os.environ,
             "BAYLINK_KAFKA_HOME": str(home),
             "BAYLINK_KAFKA_PORT": str(port),
-            "BAYLINK_KAFKA_CONTROLLER_PORT": str(port + 1),
+            "BAYLINK_KAFKA_CONTROLLER_PORT": str(controller_port),
             "BAYLINK_KAFKA_HEAP_OPTS": "-Xms128m -Xmx384m",
         }
         self.settings = KafkaSettings(bootstrap_servers=f"127.0.0.1:{port}", request_timeout_ms=3000)
@@ -49,7 +50,7 @@ class Broker:
 
 @pytest.fixture
 def broker(tmp_path: Path, kafka_settings: KafkaSettings) -> Iterator[Broker]:
-    b = Broker(tmp_path / "kafka", 19092)
+    b = Broker(tmp_path / "kafka", free_port(), free_port())  # free ports: another run may have a broker of its own
     b.run("start")
     try:
         yield b

@@ -1,8 +1,9 @@
 """The server interceptor: correlation id, metrics and error mapping for every call.
 
 - Correlation id: from the ``x-correlation-id`` metadata, else a new one; kept in
-  a contextvar for the call so logs and events carry it; echoed back in the
-  initial metadata.
+  a contextvar for the call so logs and events carry it. A new one is sent back in
+  the initial metadata; the caller's own is not echoed (it knows it, and sending
+  initial metadata costs a round through the transport on every call).
 - Errors: a ``BaylinkError`` becomes its status with details (errors.py); any
   other exception is INTERNAL, logged once with the correlation id.
 - Metrics: calls by method and code, latency by method.
@@ -91,7 +92,8 @@ class ServiceInterceptor(aio.ServerInterceptor):  # type: ignore[misc]  # grpc s
             started = time.perf_counter()
             code = grpc.StatusCode.OK
             try:
-                await context.send_initial_metadata(((CORRELATION_HEADER, cid),))
+                if cid_in is None:
+                    await context.send_initial_metadata(((CORRELATION_HEADER, cid),))
                 yield
             except BaylinkError as exc:
                 code = code_for(exc)

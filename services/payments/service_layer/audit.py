@@ -44,9 +44,9 @@ class AuditReport:
 
 async def audit(deps: Deps) -> AuditReport:
     report = AuditReport()
-    # One snapshot: on SQLite the write lock keeps writers out while we read.
-    if deps.write_lock is not None:
-        async with deps.write_lock, deps.db.transaction() as session:
+    # One snapshot: on SQLite (WAL) a read transaction sees the database as of its first read.
+    if not deps.postgres:
+        async with deps.db.transaction(readonly=True) as session:
             await _run(session, report)
     else:
         async with deps.db.transaction() as session:

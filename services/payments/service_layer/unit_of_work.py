@@ -2,13 +2,12 @@
 
 Events recorded during the transaction are staged in the outbox inside it, so
 they commit or vanish with the state. On SQLite, writing transactions of this
-process take turns on an asyncio lock: SQLite has one writer anyway, and
-waiting on the lock is cheaper and fairer than its busy-timeout back-off.
+process (the outbox relay's too) take turns on the database's write lock
+(``Database.begin``); reads take none.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
@@ -61,12 +60,7 @@ class Deps:
     clock: Callable[[], datetime] = utc_now
     on_commit: Callable[[], None] = lambda: None
     event_topic: str | None = None  # tests and benchmarks publish to a topic of their own
-    write_lock: asyncio.Lock | None = None
     group: Any = None  # the GroupCommitter, made on first use (service_layer/group_commit.py)
-
-    def __post_init__(self) -> None:
-        if self.write_lock is None and self.db.dialect == "sqlite":
-            self.write_lock = asyncio.Lock()
 
     @property
     def postgres(self) -> bool:
@@ -78,7 +72,7 @@ class Deps:
 
     def read(self) -> AbstractAsyncContextManager[AsyncSession]:
         """A read-only transaction: no write lock, no events."""
-        return self.db.engine.begin()  # type: ignore[return-value]
+        return self.db.begin(readonly=True)  # type: ignore[return-value]
 
 
 class UnitOfWork:
@@ -92,16 +86,10 @@ class UnitOfWork:
         self.events.append(event)
 
     async def __aenter__(self) -> UnitOfWork:
-        if self.deps.write_lock is not None:
-            await self.deps.write_lock.acquire()
-        try:
-            # A Core connection, not an ORM session: the use cases issue Core statements
-            # only, and the session's per-statement bookkeeping costs a third of the time.
-            self._tx = self.deps.db.engine.begin()
-            self.session = await self._tx.__aenter__()  # type: ignore[assignment]
-        except BaseException:
-            self._unlock()
-            raise
+        # A Core connection, not an ORM session: the use cases issue Core statements
+        # only, and the session's per-statement bookkeeping costs a third of the time.
+        self._tx = self.deps.db.begin()
+        self.session = await self._tx.__aenter__()  # type: ignore[assignment]
         return self
 
     async def __aexit__(
@@ -113,15 +101,7 @@ class UnitOfWork:
                 await add_events(self.session, staged, topic=self.deps.event_topic)
         except BaseException as error:
             await self._tx.__aexit__(type(error), error, error.__traceback__)
-            self._unlock()
             raise
-        try:
-            await self._tx.__aexit__(exc_type, exc, tb)
-        finally:
-            self._unlock()
+        await self._tx.__aexit__(exc_type, exc, tb)
         if exc is None and self.events:
             self.deps.on_commit()
-
-    def _unlock(self) -> None:
-        if self.deps.write_lock is not None and self.deps.write_lock.locked():
-            self.deps.write_lock.release()

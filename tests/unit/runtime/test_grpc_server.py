@@ -64,11 +64,19 @@ async def test_reflection_lists_the_services(channel: aio.Channel) -> None:
     assert {SERVICE, "grpc.health.v1.Health"} <= names
 
 
-async def test_correlation_id_from_the_caller_is_echoed_back(channel: aio.Channel) -> None:
+async def test_correlation_id_from_the_caller_is_used_and_not_echoed(channel: aio.Channel) -> None:
     with correlation_scope("corr-from-caller"):
         rpc = call(channel, "Echo")(b"hi")
         assert await rpc == b"hi"
-    assert dict(await rpc.initial_metadata())["x-correlation-id"] == "corr-from-caller"
+        with pytest.raises(aio.AioRpcError) as info:
+            await call(channel, "Fail")(b"not_found")
+    # The caller knows its own id: no initial metadata is spent on it; the call still runs under it.
+    assert "x-correlation-id" not in dict(await rpc.initial_metadata())
+    status = rpc_status.from_call(info.value)
+    assert status is not None
+    info_detail = error_details_pb2.ErrorInfo()
+    assert any(d.Unpack(info_detail) for d in status.details if d.Is(info_detail.DESCRIPTOR))
+    assert info_detail.metadata["correlation_id"] == "corr-from-caller"
 
 
 async def test_a_call_without_correlation_id_gets_a_new_one(channel: aio.Channel) -> None:

@@ -1,0 +1,132 @@
+"""SQLite transactions: writers of one process take turns on the write lock, readers take none."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from baylink.runtime.db import Database
+from baylink.runtime.metrics import ServiceMetrics
+from baylink.runtime.relay import OutboxRelay
+from baylink.runtime.settings import KafkaSettings
+
+NOTES = sa.table("notes", sa.column("n", sa.Integer))
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
+    await database.migrate()
+    async with database.transaction() as session:
+        await session.execute(sa.text("CREATE TABLE notes (n INTEGER)"))
+        await session.execute(sa.insert(NOTES).values(n=1))
+    yield database
+    await database.dispose()
+
+
+def begins_of(db: Database) -> list[str]:
+    """The BEGIN statements the database's connections issue, in order."""
+    seen: list[str] = []
+
+    @event.listens_for(db.engine.sync_engine, "before_cursor_execute")
+    def _(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        if statement.startswith("BEGIN"):
+            seen.append(statement)
+
+    return seen
+
+
+async def test_a_read_only_transaction_runs_beside_a_writer_and_sees_the_last_commit(db: Database) -> None:
+    writer_inside, reader_done = asyncio.Event(), asyncio.Event()
+
+    async def writer() -> None:
+        async with db.transaction() as session:
+            await session.execute(sa.insert(NOTES).values(n=2))
+            writer_inside.set()
+            await reader_done.wait()
+
+    task = asyncio.create_task(writer())
+    await writer_inside.wait()
+    async with asyncio.timeout(5):  # a reader that began IMMEDIATE would wait out the writer
+        async with db.transaction(readonly=True) as session:
+            seen = (await session.execute(sa.select(NOTES.c.n))).scalars().all()
+        async with db.begin(readonly=True) as conn:
+            seen_core = (await conn.execute(sa.select(NOTES.c.n))).scalars().all()
+    reader_done.set()
+    await task
+    assert seen == seen_core == [1]  # the writer's row is not committed yet
+
+
+async def test_a_second_writer_waits_in_process_before_it_begins(db: Database) -> None:
+    begins = begins_of(db)
+    first_inside, release = asyncio.Event(), asyncio.Event()
+
+    async def first() -> None:
+        async with db.transaction() as session:
+            await session.execute(sa.insert(NOTES).values(n=2))
+            first_inside.set()
+            await release.wait()
+
+    async def second() -> None:
+        async with db.begin() as conn:
+            await conn.execute(sa.insert(NOTES).values(n=3))
+
+    one = asyncio.create_task(first())
+    await first_inside.wait()
+    two = asyncio.create_task(second())
+    await asyncio.sleep(0.2)
+    assert begins == ["BEGIN IMMEDIATE"]  # the second has not begun: it waits on the lock, not on SQLite
+    release.set()
+    await asyncio.gather(one, two)
+    assert begins == ["BEGIN IMMEDIATE", "BEGIN IMMEDIATE"]
+    async with db.transaction(readonly=True) as session:
+        assert sorted((await session.execute(sa.select(NOTES.c.n))).scalars()) == [1, 2, 3]
+
+
+async def test_read_only_transactions_begin_deferred(db: Database) -> None:
+    begins = begins_of(db)
+    async with db.transaction(readonly=True) as session:
+        await session.execute(sa.select(NOTES.c.n))
+    async with db.begin(readonly=True) as conn:
+        await conn.execute(sa.select(NOTES.c.n))
+    async with db.transaction() as session:
+        await session.execute(sa.select(NOTES.c.n))
+    assert begins == ["BEGIN", "BEGIN", "BEGIN IMMEDIATE"]
+
+
+async def test_a_transaction_opened_inside_another_of_the_same_task_does_not_wait_on_itself(db: Database) -> None:
+    # The outer one has executed nothing yet, so SQLite has not begun it.
+    async with asyncio.timeout(5), db.transaction(), db.transaction() as inner:
+        await inner.execute(sa.insert(NOTES).values(n=2))
+    async with db.transaction(readonly=True) as session:
+        assert sorted((await session.execute(sa.select(NOTES.c.n))).scalars()) == [1, 2]
+
+
+async def test_the_write_lock_survives_a_new_event_loop(tmp_path: Path) -> None:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'loops.sqlite'}")
+
+    async def contended_writes() -> None:
+        async def write() -> None:
+            async with database.transaction() as session:
+                await session.execute(sa.text("CREATE TABLE IF NOT EXISTS t (n INTEGER)"))
+                await asyncio.sleep(0.01)
+
+        await asyncio.gather(write(), write())
+        await database.dispose()
+
+    await contended_writes()
+    # A CLI or a test may drive the same Database from another loop afterwards.
+    await asyncio.to_thread(asyncio.run, contended_writes())
+
+
+async def test_a_round_with_nothing_to_send_sets_the_backlog_gauge_to_zero(db: Database) -> None:
+    metrics = ServiceMetrics()
+    metrics.outbox_backlog.set(7)  # e.g. counted before the rows went out
+    relay = OutboxRelay(db, KafkaSettings(), name="gauge", metrics=metrics)
+    assert await relay.run_once() == 0  # an empty fetch needs no broker
+    assert metrics.registry.get_sample_value("baylink_outbox_backlog") == 0

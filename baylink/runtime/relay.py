@@ -29,7 +29,7 @@ from typing import Any
 import sqlalchemy as sa
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from baylink.runtime.db import Database
 from baylink.runtime.kafka import close_quietly, new_producer
@@ -232,9 +232,13 @@ class OutboxRelay:
         self._stopping.set()
         self._wake.set()
         try:
-            if self._leader:  # a replica without the lease leaves the rows to the one that has it
+            if not self._leader:
+                # Stopped before the heartbeat took the lease (a service stopped right after it
+                # started): take it now if nobody holds it, else the rows stay for the one who does.
+                self._leader = await self.hold_lease()
+            if self._leader:
                 await self.drain(drain_timeout)
-        except (KafkaError, OSError, TimeoutError) as exc:
+        except (KafkaError, OSError, TimeoutError, SQLAlchemyError) as exc:
             log.warning(
                 "outbox relay stopped with events unpublished; they go out on next start",
                 extra={"relay": self.name, "error": repr(exc)},

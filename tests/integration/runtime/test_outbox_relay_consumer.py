@@ -216,3 +216,32 @@ async def test_only_the_relay_holding_the_lease_publishes(database: Database, ka
     await first.stop(drain_timeout=1)  # releases the lease
     assert await second.hold_lease()
     await second.stop(drain_timeout=1)
+
+
+async def test_a_relay_stopped_before_it_took_the_lease_still_drains_what_was_committed(
+    database: Database, kafka_settings: KafkaSettings, new_topic
+) -> None:  # type: ignore[no-untyped-def]
+    # A service stopped right after it started: its heartbeat never ran, the lease is free.
+    await create_test_tables(database)
+    topic = await new_topic("early-stop")
+    await record(database, topic, "agg-1", 1)
+    relay = OutboxRelay(database, kafka_settings, name="early")
+    await relay.stop(drain_timeout=10)
+    [published] = await read_topic(kafka_settings, topic, expected=1)
+    assert published.key == b"agg-1"
+    assert await unsent(database) == 0
+
+    # While another replica holds the lease, a stopping one leaves the rows to it.
+    holder = OutboxRelay(database, kafka_settings, name="early", lease_seconds=30)
+    assert await holder.hold_lease()
+    await record(database, topic, "agg-1", 2)
+    bystander = OutboxRelay(database, kafka_settings, name="early")
+    await bystander.stop(drain_timeout=1)
+    assert await unsent(database) == 1
+    await holder.stop(drain_timeout=10)
+    assert await unsent(database) == 0
+
+
+async def unsent(database: Database) -> int:
+    async with database.transaction() as session:
+        return await backlog(session)

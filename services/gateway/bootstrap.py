@@ -21,7 +21,6 @@ import json
 import logging
 import signal
 import socket
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,6 +49,7 @@ from services.gateway.config import GatewaySettings
 from services.gateway.console_wiring import Console, attach_console
 from services.gateway.domain.guard import BulkLeakGuard
 from services.gateway.domain.partner import CityGrants
+from services.gateway.entrypoints.http_server import EmbeddedServer, listening_socket
 from services.gateway.entrypoints.kiosk import create_kiosk_app
 from services.gateway.entrypoints.kiosk_metrics import KioskHttpMetrics
 from services.gateway.entrypoints.mtls import start_partner_server
@@ -109,14 +109,6 @@ def build_parts(settings: GatewaySettings, db: Database) -> Parts:
         grants=grants,
         payer_pseudonym=PayerPseudonyms.from_key_file(files.pseudonym_key, subject_number),
     )
-
-
-class EmbeddedServer(uvicorn.Server):
-    """uvicorn inside our loop: the host owns SIGTERM and SIGINT, so uvicorn must not take them."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
 
 
 @dataclass
@@ -191,15 +183,7 @@ class Gateway:
         self.partner = await start_partner_server(self.partner_servicer.register, [PARTNER_SERVICE_NAME], pki,
                                                   host=s.partner_host, port=s.partner_port,
                                                   metrics=self.host.metrics)  # fmt: skip
-        # IPPROTO_TCP named explicitly: asyncio sets TCP_NODELAY on accepted connections only for sockets
-        # whose protocol says TCP, and without it small responses wait ~40 ms on delayed ACKs.
-        family = socket.AF_INET6 if ":" in s.kiosk_host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((s.kiosk_host, s.kiosk_port))
-        sock.listen(2048)
-        sock.setblocking(False)
-        self._kiosk_socket = sock
+        self._kiosk_socket = listening_socket(s.kiosk_host, s.kiosk_port, 2048)
         config = uvicorn.Config(self.kiosk_app, lifespan="off", log_config=None, access_log=False,
                                 timeout_graceful_shutdown=int(max(1, s.shutdown_grace_seconds)))  # fmt: skip
         self.kiosk_server = EmbeddedServer(config)

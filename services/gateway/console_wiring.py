@@ -7,9 +7,7 @@ background loops, ended by the host's shutdown.
 
 from __future__ import annotations
 
-import contextlib
 import socket
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -25,6 +23,7 @@ from services.gateway.adapters.console_dlq import ReplayProducer, SqlDlqResoluti
 from services.gateway.adapters.console_users import load_users
 from services.gateway.config import GatewaySettings
 from services.gateway.entrypoints.console_api import ConsoleDeps, create_console_app
+from services.gateway.entrypoints.http_server import EmbeddedServer, listening_socket
 from services.gateway.service_layer.audit import AuditLog
 from services.gateway.service_layer.console_alerts import AlertBook
 from services.gateway.service_layer.console_auth import ConsoleAuth
@@ -33,14 +32,6 @@ from services.gateway.service_layer.console_hub import ConsoleHub
 
 if TYPE_CHECKING:
     from services.gateway.bootstrap import Gateway
-
-
-class _EmbeddedServer(uvicorn.Server):
-    """uvicorn inside the gateway's loop: the host owns the signals."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
 
 
 def console_topics(settings: GatewaySettings) -> list[str]:
@@ -58,7 +49,7 @@ class Console:
     hub: ConsoleHub
     replayer: ReplayProducer
     _socket: socket.socket | None = None
-    _server: _EmbeddedServer | None = field(default=None, repr=False)
+    _server: EmbeddedServer | None = field(default=None, repr=False)
 
     @property
     def port(self) -> int:
@@ -73,20 +64,14 @@ class Console:
     def bind(self) -> None:
         """Bind the listener now, so a taken port fails the gateway's start."""
         s = self.settings
-        family = socket.AF_INET6 if ":" in s.console_host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((s.console_host, s.console_port))
-        sock.listen(256)
-        sock.setblocking(False)
-        self._socket = sock
+        self._socket = listening_socket(s.console_host, s.console_port, 256)
 
     async def serve(self) -> None:
         """Serve until cancelled; event streams never end by themselves, so shutdown waits 1 s at most."""
         assert self._socket is not None, "bind() first"
         config = uvicorn.Config(self.app, lifespan="off", log_config=None, access_log=False,
                                 timeout_graceful_shutdown=1)  # fmt: skip
-        self._server = _EmbeddedServer(config)
+        self._server = EmbeddedServer(config)
         try:
             await self._server.serve(sockets=[self._socket])
         finally:

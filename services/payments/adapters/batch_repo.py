@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.payments.adapters.ledger_repo import posting_rows
 from services.payments.adapters.rows import quote_from, transfer_from, transfer_values
 from services.payments.adapters.tables import accounts, payer_usage, postings, quotes, transfers
 from services.payments.domain.ledger import Posting
@@ -166,20 +167,6 @@ async def mark_committed(session: AsyncSession, ids: Collection[str], now: datet
 async def add_postings(
     session: AsyncSession, journals: Iterable[tuple[str, list[Posting]]], window_id: str, now: datetime
 ) -> None:
-    rows = [
-        {
-            "journal_kind": "COMMIT",
-            "journal_id": journal_id,
-            "leg": p.leg,
-            "debit_account": p.debit,
-            "credit_account": p.credit,
-            "currency": p.amount.currency,
-            "amount_minor": p.amount.minor,
-            "settlement_window_id": window_id,
-            "posted_at": now,
-        }
-        for journal_id, entries in journals
-        for p in entries
-    ]
+    rows = [row for journal, entries in journals for row in posting_rows("COMMIT", journal, entries, window_id, now)]
     if rows:
         await session.execute(sa.insert(postings), rows)

@@ -12,6 +12,7 @@ on each other's rows in opposite orders.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -74,6 +75,26 @@ async def release(session: AsyncSession, account_id: str, amount: int) -> None:
     )
 
 
+def posting_rows(
+    journal_kind: str, journal_id: str, entries: Iterable[Posting], window_id: str, now: datetime
+) -> list[dict[str, object]]:
+    """The rows of one journal's postings, as the postings table takes them."""
+    return [
+        {
+            "journal_kind": journal_kind,
+            "journal_id": journal_id,
+            "leg": p.leg,
+            "debit_account": p.debit,
+            "credit_account": p.credit,
+            "currency": p.amount.currency,
+            "amount_minor": p.amount.minor,
+            "settlement_window_id": window_id,
+            "posted_at": now,
+        }
+        for p in entries
+    ]
+
+
 async def post(
     session: AsyncSession,
     entries: list[Posting],
@@ -85,23 +106,7 @@ async def post(
     pending_release: tuple[str, int] | None = None,
 ) -> None:
     """Insert the postings and apply them to the accounts' stored balances, in one go."""
-    await session.execute(
-        sa.insert(postings),
-        [
-            {
-                "journal_kind": journal_kind,
-                "journal_id": journal_id,
-                "leg": p.leg,
-                "debit_account": p.debit,
-                "credit_account": p.credit,
-                "currency": p.amount.currency,
-                "amount_minor": p.amount.minor,
-                "settlement_window_id": window_id,
-                "posted_at": now,
-            }
-            for p in entries
-        ],
-    )
+    await session.execute(sa.insert(postings), posting_rows(journal_kind, journal_id, entries, window_id, now))
     deltas: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # debit, credit, pending
     for p in entries:
         deltas[p.debit][0] += p.amount.minor

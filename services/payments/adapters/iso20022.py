@@ -1,9 +1,8 @@
-"""ISO 20022 rendering: pacs.008.001.08 for a committed transfer, pacs.002.001.10 for its status.
+"""ISO 20022 rendering: pacs.008.001.08 for a committed transfer, pacs.002.001.11 for its status.
 
-pacs.008 is validated against the official XSD shipped in ``data/iso20022``
-(xmlschema). No official pacs.002.001.10 XSD could be obtained for this tree,
-so pacs.002 documents are built to the message definition and reported as not
-schema-validated (see data/README.md); nothing here pretends otherwise.
+Both are validated against the official XSDs shipped in ``data/iso20022``
+(xmlschema) before they leave this module; where they came from is in
+data/README.md.
 
 Identifiers are deterministic per transfer: the same transfer always renders
 the same MsgId, so a re-export is recognisably the same message.
@@ -27,8 +26,8 @@ from services.payments.domain.transfer import Transfer, TransferState
 
 XSD_DIR = Path(__file__).resolve().parents[1] / "data" / "iso20022"
 PACS_008 = "pacs.008.001.08"
-PACS_002 = "pacs.002.001.10"
-OFFICIAL_XSDS = {PACS_008: XSD_DIR / f"{PACS_008}.xsd"}
+PACS_002 = "pacs.002.001.11"
+OFFICIAL_XSDS = {name: XSD_DIR / f"{name}.xsd" for name in (PACS_008, PACS_002)}
 CLEARING_SYSTEM = "BAYLINK"
 
 # Our refusal and abort codes → ISO 20022 ExternalStatusReason1Code.
@@ -146,7 +145,9 @@ def pacs002(t: Transfer, now: datetime) -> Rendered:
         _sub(_sub(info, "Rsn"), "Cd" if code else "Prtry", code or max35(t.abort_code or "UNKNOWN"))
         _sub(info, "AddtlInf", f"{t.abort_code}: {t.abort_reason}"[:105])
     _sub(tx, "AccptncDtTm", _iso(t.reserved_at or t.created_at))
-    return Rendered(_serialise(doc), PACS_002, msg_id, schema_validated=False)
+    document = _serialise(doc)
+    validate(document, PACS_002)
+    return Rendered(document, PACS_002, msg_id, schema_validated=True)
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:

@@ -1,4 +1,4 @@
-"""ISO 20022 export: pacs.008 validated against the official XSD, pacs.002 statuses with reasons."""
+"""ISO 20022 export: pacs.008 and pacs.002 validated against the official XSDs, statuses with reasons."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from baylink.errors import FailedPrecondition, PermissionDenied
-from services.payments.adapters.iso20022 import PACS_008, SchemaInvalid, validate
+from services.payments.adapters.iso20022 import PACS_002, PACS_008, SchemaInvalid, validate
 from services.payments.bootstrap import Payments
 from services.payments.service_layer import complete, export, prepare
 from tests.unit.payments.conftest import hkd, quote, request_for
 
 NS8 = {"p": "urn:iso:std:iso:20022:tech:xsd:pacs.008.001.08"}
-NS2 = {"p": "urn:iso:std:iso:20022:tech:xsd:pacs.002.001.10"}
+NS2 = {"p": "urn:iso:std:iso:20022:tech:xsd:pacs.002.001.11"}
 
 
 async def committed(app: Payments, transfer_id: str = "t1") -> None:
@@ -70,7 +70,7 @@ async def test_pacs002_reports_acsc_for_committed_and_rjct_with_a_reason_for_ref
     with pytest.raises(PermissionDenied):
         await prepare.prepare_transfer(app.deps, request_for(q, "t2", payer_name="Borys Testarow"))
     rendered = await export.export_iso20022(app.deps, "t2", "pacs.002")
-    assert not rendered.schema_validated  # no official pacs.002 XSD in the tree: said, not hidden
+    assert rendered.message_definition == "pacs.002.001.11" and rendered.schema_validated
     rejected = ET.fromstring(rendered.document)
     tx = rejected.find("p:FIToFIPmtStsRpt/p:TxInfAndSts", NS2)
     assert tx is not None
@@ -86,3 +86,25 @@ async def test_only_a_committed_transfer_is_a_pacs008(app: Payments) -> None:
     with pytest.raises(FailedPrecondition) as caught:
         await export.export_iso20022(app.deps, "t1", "pacs.008")
     assert caught.value.reason == "TRANSFER_RESERVED"
+
+
+async def test_a_reserved_transfer_is_pending_and_every_status_report_validates(app: Payments) -> None:
+    q = await quote(app, "q1", hkd("100.00"))
+    await prepare.prepare_transfer(app.deps, request_for(q, "t1"))
+    pending = await export.export_iso20022(app.deps, "t1", "pacs.002")
+    validate(pending.document, PACS_002)  # independently of the renderer's own check
+    tx = ET.fromstring(pending.document).find("p:FIToFIPmtStsRpt/p:TxInfAndSts", NS2)
+    assert tx is not None and tx.findtext("p:TxSts", namespaces=NS2) == "PDNG"
+    assert tx.find("p:StsRsnInf", NS2) is None
+    await complete.abort_transfer(app.deps, "t1", "the payer changed their mind")
+    aborted = ET.fromstring((await export.export_iso20022(app.deps, "t1", "pacs.002")).document)
+    assert aborted.findtext("p:FIToFIPmtStsRpt/p:TxInfAndSts/p:StsRsnInf/p:Rsn/p:Cd", namespaces=NS2) == "CUST"
+
+
+async def test_the_pacs002_xsd_rejects_a_status_report_that_breaks_it(app: Payments) -> None:
+    await committed(app)
+    rendered = await export.export_iso20022(app.deps, "t1", "pacs.002")
+    uetr = ET.fromstring(rendered.document).findtext("p:FIToFIPmtStsRpt/p:TxInfAndSts/p:OrgnlUETR", namespaces=NS2)
+    assert uetr
+    with pytest.raises(SchemaInvalid, match=r"pacs\.002\.001\.11 fails its XSD"):
+        validate(rendered.document.replace(uetr.encode(), b"not-a-uuid"), PACS_002)

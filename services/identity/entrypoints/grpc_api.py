@@ -66,7 +66,7 @@ class IdentityServicer(api_grpc.IdentityServiceServicer):
         for outcome in outcomes:
             result = response.results.add()
             if isinstance(outcome, SignatureReport):
-                result.response.CopyFrom(m.signature_response(outcome))
+                m.fill_signature_response(result.response, outcome)
             else:
                 assert outcome is not None
                 result.error.CopyFrom(self._item_error(outcome))

@@ -245,3 +245,38 @@ async def test_a_relay_stopped_before_it_took_the_lease_still_drains_what_was_co
 async def unsent(database: Database) -> int:
     async with database.transaction() as session:
         return await backlog(session)
+
+
+async def test_the_relay_packs_rows_into_batches_yet_each_goes_where_a_keyed_send_puts_it_in_order(
+    database: Database, kafka_settings: KafkaSettings, new_topic
+) -> None:  # type: ignore[no-untyped-def]
+    from baylink.runtime.kafka import new_producer
+
+    topic, reference = await new_topic("batched", partitions=6), await new_topic("keyed", partitions=6)
+    subjects = [f"signer-{i}" for i in range(40)]
+    # 1,200 rows of ~4 KiB, 500 a round: about 350 KiB per partition and round, more than one
+    # record batch (256 KiB) holds, so full batches go out and new ones follow them.
+    events = [probe_event(subjects[i % 40], i, "x" * 4000) for i in range(1200)]
+    async with database.transaction() as session:
+        await add_events(session, events, topic=topic)
+    relay = OutboxRelay(database, kafka_settings, name="batching", batch_size=500)
+    assert await relay.drain() == 1200
+    await relay.stop()
+
+    producer = new_producer(kafka_settings, client_id="keyed-reference")
+    await producer.start()
+    try:
+        where = {s: (await (await producer.send(reference, b"-", key=s.encode()))).partition for s in subjects}
+    finally:
+        await producer.stop()
+    published = await read_topic(kafka_settings, topic, expected=1200)
+    assert len(published) == 1200
+    assert len({r.partition for r in published}) > 1
+    for r in published:
+        assert r.partition == where[r.key.decode()], r.key  # the partition a keyed send picks for it
+    # Every event once, in the order they were committed, per subject.
+    order = {e.id: n for n, e in enumerate(events)}
+    per_subject: dict[str, list[int]] = {}
+    for r in sorted(published, key=lambda r: (r.partition, r.offset)):
+        per_subject.setdefault(r.key.decode(), []).append(order[dict(r.headers)["ce_id"].decode()])
+    assert all(seq == sorted(seq) and len(seq) == 30 for seq in per_subject.values())

@@ -198,6 +198,57 @@ def test_a_cached_chain_result_is_handed_out_for_the_moment_asked(pki) -> None:
     assert report.validation_time == now  # the stored report is not changed
 
 
+def test_report_messages_reuse_a_chain_results_template_but_never_its_time_or_outcome() -> None:
+    from services.identity.adapters import proto_mapping as m
+    from services.identity.domain.report import ChainElement, SignatureReport, ValidationReport
+    from services.identity.service_layer.chain_cache import at_moment
+
+    now = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+    leaf = ChainElement("aa" * 32, "CN=Chan Tai Man", "CN=HK Issuing CA", "0a1b", now + timedelta(days=300))
+    root = ChainElement("bb" * 32, "CN=HK Root", "CN=HK Root", "01", now + timedelta(days=3000))
+    passed = ValidationReport(
+        Indication.TOTAL_PASSED, None, Reason.OK, now, (leaf, root), Jurisdiction.HK, None, frozenset({"2.16.344.8.2"})
+    )
+    later = at_moment(passed, now + timedelta(seconds=90))  # shares the chain tuple, as the cache hands out
+    first, second = m.report(passed), m.report(later)
+    assert first.validation_time.seconds + 90 == second.validation_time.seconds
+    second.validation_time.CopyFrom(first.validation_time)
+    assert first == second  # all else the same
+    # The same chain tuple with another outcome (as a revocation found later would give) is not
+    # answered from the passed report's template.
+    revoked = replace(
+        passed, indication=Indication.TOTAL_FAILED, sub_indication=SubIndication.REVOKED, reason=Reason.REVOKED
+    )
+    assert revoked.chain is passed.chain
+    message = m.report(revoked)
+    assert (message.indication, message.reason) == (m.indication(Indication.TOTAL_FAILED), "revoked")
+    assert m.report(passed).indication == m.indication(Indication.TOTAL_PASSED)
+
+    def signature(valid: bool, at: datetime) -> SignatureReport:
+        reason = Reason.OK if valid else Reason.DIGEST_MISMATCH
+        return SignatureReport(
+            Indication.TOTAL_PASSED if valid else Indication.TOTAL_FAILED,
+            None if valid else SubIndication.HASH_FAILURE,
+            reason,
+            valid,
+            at,
+            at_moment(passed, at),
+            at_moment(passed, at + timedelta(seconds=5)),
+            "aa" * 32,
+            "sha256",
+            "sha256_ecdsa",
+        )
+
+    good, bad = m.signature_response(signature(True, now)), m.signature_response(signature(False, now))
+    assert good.report.reason == "ok" and bad.report.reason == "digest_mismatch"
+    assert good.signature_valid and not bad.signature_valid
+    assert [c.sha256_fingerprint for c in bad.report.chain] == ["aa" * 32, "bb" * 32]
+    moved = m.signature_response(signature(True, now + timedelta(hours=1)))
+    assert moved.report.validation_time.seconds == good.report.validation_time.seconds + 3600
+    assert moved.claimed_signing_time.seconds == good.claimed_signing_time.seconds + 3600
+    assert moved.at_signing_time.validation_time.seconds == good.at_signing_time.validation_time.seconds + 3600
+
+
 class CountingEngine(PkixEngine):
     """The real engine, counting the chains it is asked to validate."""
 

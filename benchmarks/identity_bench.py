@@ -230,6 +230,7 @@ def bench_host(events: bool, topic: str | None, settings: Any) -> Any:
     service.host._announce = lambda: None  # type: ignore[method-assign]  # see serve's docstring
     if topic is not None:
         _events_to(topic)
+        service.app.recorder.topic = topic
     if not events:
 
         async def no_events(_: object) -> None:
@@ -287,6 +288,7 @@ async def serve(events: bool, topic: str | None) -> None:
         service.host._announce = lambda: None  # type: ignore[method-assign]  # see the docstring
         if topic is not None:
             _events_to(topic)
+            service.app.recorder.topic = topic
         if not events:
 
             async def no_events(_: object) -> None:
@@ -303,8 +305,9 @@ async def serve(events: bool, topic: str | None) -> None:
 
 
 def _events_to(topic: str) -> None:
-    """Send every event this process stages to `topic` (the fact events and the trust-list updates
-    of start-up), for a benchmark server."""
+    """Send every event this process stages to `topic` (the trust-list updates of start-up; the
+    fact events through the recorder's own `topic`, set in bench_host/serve), for a benchmark
+    server."""
     from baylink.runtime import outbox
     from services.identity.service_layer import application
 

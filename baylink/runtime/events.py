@@ -46,7 +46,14 @@ class CloudEvent:
     def topic(self) -> str:
         return topic_for_type(self.type)
 
+    def header_items(self) -> list[tuple[str, str]]:
+        """The Kafka headers as text, as the outbox stores them (extra headers must be UTF-8)."""
+        return self._attributes() + [(k, v.decode()) for k, v in self.extra_headers]
+
     def kafka_headers(self) -> list[tuple[str, bytes]]:
+        return [(k, v.encode()) for k, v in self._attributes()] + list(self.extra_headers)
+
+    def _attributes(self) -> list[tuple[str, str]]:
         headers = [
             ("ce_specversion", SPEC_VERSION),
             ("ce_id", self.id),
@@ -56,14 +63,13 @@ class CloudEvent:
             ("ce_subject", self.subject),
             ("content-type", self.content_type),
         ]
-        for name, value in (
-            ("ce_correlationid", self.correlation_id),
-            ("ce_causationid", self.causation_id),
-            ("ce_traceparent", self.traceparent),
-        ):
-            if value:
-                headers.append((name, value))
-        return [(k, v.encode()) for k, v in headers] + list(self.extra_headers)
+        if self.correlation_id:
+            headers.append(("ce_correlationid", self.correlation_id))
+        if self.causation_id:
+            headers.append(("ce_causationid", self.causation_id))
+        if self.traceparent:
+            headers.append(("ce_traceparent", self.traceparent))
+        return headers
 
     @property
     def key(self) -> bytes:

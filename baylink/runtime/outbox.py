@@ -10,36 +10,53 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from baylink.runtime.db import Database
 from baylink.runtime.events import CloudEvent
 from baylink.runtime.schema import outbox
 
 
-async def add_events(session: AsyncSession, events: Iterable[CloudEvent], *, topic: str | None = None) -> int:
-    """Stage events in the caller's transaction. Returns how many were staged.
+@dataclass(frozen=True)
+class OutboxRow:
+    """One staged event as the relay publishes it."""
 
-    The topic is the event type's service topic unless ``topic`` names another
-    (tests and benchmarks use a topic of their own).
-    """
+    id: int
+    topic: str
+    event_type: str
+    subject: str
+    headers: list[tuple[str, bytes]]
+    payload: bytes
+
+
+def outbox_rows(events: Iterable[CloudEvent], topic: str | None = None) -> list[dict[str, Any]]:
+    """The outbox rows (column values) of ``events``; the topic is the event type's service topic
+    unless ``topic`` names another (tests and benchmarks use a topic of their own)."""
     now = datetime.now(UTC)
-    rows = [
+    return [
         {
             "event_id": e.id,
             "topic": topic or e.topic,
             "event_type": e.type,
             "subject": e.subject,
             # Stored exactly as they go on the wire, so the relay needs no event model.
-            "headers": [[k, v.decode()] for k, v in e.kafka_headers()],
+            "headers": e.header_items(),  # pairs, stored as JSON arrays
             "payload": e.data,
             "created_at": now,
         }
         for e in events
     ]
+
+
+async def add_events(session: AsyncSession, events: Iterable[CloudEvent], *, topic: str | None = None) -> int:
+    """Stage events in the caller's transaction. Returns how many were staged."""
+    rows = outbox_rows(events, topic)
     if rows:
         await session.execute(sa.insert(outbox), rows)
     return len(rows)
@@ -58,12 +75,27 @@ class FactRecorder:
     cap a busy read-mostly service at the database's commit rate. Calls that arrive while a commit
     is in flight are gathered into the next one (group commit); each caller returns only once its
     events are durable, so an answered call's event is never lost.
+
+    With ``handoff`` (the relay's ``hand_over``), the committed rows are also handed to the relay
+    in memory, with the ids the insert returned, so the relay need not read back what this
+    process has just written; the table stays the record of what is unsent. ``topic`` sends every
+    fact to one topic instead of its type's service topic (tests and benchmarks).
     """
 
-    def __init__(self, db: Database, *, on_commit: Callable[[], None] | None = None, max_batch: int = 2000):
+    def __init__(
+        self,
+        db: Database,
+        *,
+        on_commit: Callable[[], None] | None = None,
+        handoff: Callable[[list[OutboxRow]], None] | None = None,
+        max_batch: int = 2000,
+        topic: str | None = None,
+    ):
         self.db = db
         self.on_commit = on_commit
+        self.handoff = handoff
         self.max_batch = max_batch
+        self.topic = topic
         self._pending: list[tuple[Sequence[CloudEvent], asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
 
@@ -88,10 +120,84 @@ class FactRecorder:
                             one[1].set_exception(exc)
 
     async def _commit(self, batch: list[tuple[Sequence[CloudEvent], asyncio.Future[None]]]) -> None:
-        async with self.db.transaction() as session:
-            await add_events(session, [event for events, _ in batch for event in events])
+        events = [event for events, _ in batch for event in events]
+        rows = outbox_rows(events, self.topic)
+        handed: list[OutboxRow] = []
+        if rows:
+            async with self.db.begin() as conn:  # Core: the rows need no session bookkeeping
+                if self.handoff is None:
+                    await conn.execute(sa.insert(outbox), rows)
+                else:
+                    ids = await _insert_returning_ids(conn, rows)
+                    handed = [
+                        OutboxRow(
+                            row_id,
+                            row["topic"],
+                            row["event_type"],
+                            row["subject"],
+                            [(k, v.encode()) for k, v in row["headers"]],
+                            row["payload"],
+                        )
+                        for row_id, row in zip(ids, rows, strict=True)
+                    ]
         for _, future in batch:
             if not future.done():
                 future.set_result(None)
+        if self.handoff is not None and handed:
+            self.handoff(handed)
         if self.on_commit is not None:
             self.on_commit()
+
+
+async def _insert_returning_ids(conn: AsyncConnection, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert outbox rows and return their ids, in the order of ``rows``.
+
+    PostgreSQL: INSERT … RETURNING, which SQLAlchemy batches and sorts back into parameter
+    order. SQLite: one executemany and ``last_insert_rowid()``; the ids are consecutive because
+    the insert holds the database's only write lock (BEGIN IMMEDIATE) and SQLite gives a row
+    without an explicit rowid the largest rowid so far plus one (sqlite.org/autoinc.html). Asking
+    SQLite for RETURNING with parameter order instead would cost a statement per row.
+    """
+    if conn.dialect.name != "sqlite":
+        result = await conn.execute(sa.insert(outbox).returning(outbox.c.id, sort_by_parameter_order=True), rows)
+        return list(result.scalars())
+    await conn.exec_driver_sql(*_sqlite_insert(conn.dialect, rows))
+    last = int((await conn.exec_driver_sql("SELECT last_insert_rowid()")).scalar_one())
+    return list(range(last - len(rows) + 1, last + 1))
+
+
+_SQLITE_INSERT: dict[str, str] = {}
+_INSERTED = ("event_id", "topic", "event_type", "subject", "headers", "payload", "created_at")
+
+
+def _sqlite_insert(dialect: Dialect, rows: list[dict[str, Any]]) -> tuple[str, list[tuple[Any, ...]]]:
+    """The statement and parameters SQLAlchemy would send to sqlite3 for ``insert(outbox)``,
+    without its per-row work: the columns' own bind processors (JSON, DATETIME) are applied here,
+    the time once per batch (outbox_rows gives every row of a call the same one)."""
+    statement = _SQLITE_INSERT.get(dialect.name)
+    if statement is None:
+        compiled = sa.insert(outbox).compile(dialect=dialect, column_keys=list(_INSERTED))
+        assert compiled.positiontup is not None and list(compiled.positiontup) == list(_INSERTED)
+        statement = _SQLITE_INSERT[dialect.name] = str(compiled)
+    encode = _processor(outbox.c.headers, dialect)
+    stamp = _processor(outbox.c.created_at, dialect)
+    first = rows[0]["created_at"]
+    created = stamp(first)
+    parameters = [
+        (
+            r["event_id"],
+            r["topic"],
+            r["event_type"],
+            r["subject"],
+            encode(r["headers"]),
+            r["payload"],
+            created if r["created_at"] is first else stamp(r["created_at"]),
+        )
+        for r in rows
+    ]
+    return statement, parameters
+
+
+def _processor(column: sa.Column[Any], dialect: Dialect) -> Callable[[Any], Any]:
+    process: Callable[[Any], Any] | None = column.type.bind_processor(dialect)
+    return process or (lambda value: value)

@@ -22,7 +22,6 @@ import contextlib
 import logging
 import time
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -36,7 +35,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from baylink.runtime.db import Database
 from baylink.runtime.kafka import close_quietly, new_producer
 from baylink.runtime.metrics import ServiceMetrics
-from baylink.runtime.outbox import backlog
+from baylink.runtime.outbox import OutboxRow, backlog
 from baylink.runtime.schema import outbox, outbox_lease
 from baylink.runtime.settings import KafkaSettings
 
@@ -65,14 +64,20 @@ class KeyPartitions:
         return partition
 
 
-@dataclass(frozen=True)
-class OutboxRow:
-    id: int
-    topic: str
-    event_type: str
-    subject: str
-    headers: list[tuple[str, bytes]]
-    payload: bytes
+def consecutive_runs(ids: list[int], shortest: int = 3) -> tuple[list[tuple[int, int]], list[int]]:
+    """Sorted ``ids`` as runs of consecutive integers (first, last) of at least ``shortest``, and
+    the ids in no such run."""
+    runs: list[tuple[int, int]] = []
+    singles: list[int] = []
+    start = 0
+    for end in range(1, len(ids) + 1):
+        if end == len(ids) or ids[end] != ids[end - 1] + 1:
+            if end - start >= shortest:
+                runs.append((ids[start], ids[end - 1]))
+            else:
+                singles.extend(ids[start:end])
+            start = end
+    return runs, singles
 
 
 class OutboxRelay:
@@ -108,6 +113,7 @@ class OutboxRelay:
         self._round = asyncio.Lock()
         self._backlog_seen_at = float("-inf")  # monotonic time a round last saw the whole backlog
         self._partitions = KeyPartitions()
+        self._handed: dict[int, OutboxRow] = {}  # committed rows handed over in memory, by id
 
     def wake(self) -> None:
         """Tell the relay new rows were committed (it also polls, so this is only for latency)."""
@@ -115,26 +121,50 @@ class OutboxRelay:
 
     # -- the two steps of one round -------------------------------------------------
 
+    def hand_over(self, rows: list[OutboxRow]) -> None:
+        """Rows this process has just committed, as they were written (FactRecorder's handoff):
+        the next round takes them from here instead of reading them back. Only their ids are
+        still read from the table, which stays the record of what is unsent and in what order."""
+        if len(self._handed) + len(rows) > self.batch_size * 20:  # not the leader, or far behind
+            self._handed.clear()
+        for row in rows:
+            self._handed[row.id] = row
+        self._wake.set()
+
     async def fetch_unsent(self) -> list[OutboxRow]:
-        query = (
-            sa.select(
-                outbox.c.id,
-                outbox.c.topic,
-                outbox.c.event_type,
-                outbox.c.subject,
-                outbox.c.headers,
-                outbox.c.payload,
-            )
-            .where(outbox.c.sent_at.is_(None))
-            .order_by(outbox.c.id)
-            .limit(self.batch_size)
-        )
+        if self._handed:
+            return await self._fetch_unsent_ids()
         async with self.db.begin(readonly=True) as conn:  # Core: no session bookkeeping per round
-            result = await conn.execute(query)
-            return [
-                OutboxRow(r.id, r.topic, r.event_type, r.subject, [(k, v.encode()) for k, v in r.headers], r.payload)
-                for r in result
-            ]
+            result = await conn.execute(self._unsent_query())
+            return [self._row(r) for r in result]
+
+    def _unsent_query(self, *, ids: list[int] | None = None) -> sa.Select[Any]:
+        columns = (outbox.c.id, outbox.c.topic, outbox.c.event_type, outbox.c.subject, outbox.c.headers)
+        query = sa.select(*columns, outbox.c.payload).order_by(outbox.c.id)
+        if ids is not None:
+            return query.where(outbox.c.id.in_(ids))
+        return query.where(outbox.c.sent_at.is_(None)).limit(self.batch_size)
+
+    @staticmethod
+    def _row(r: Any) -> OutboxRow:
+        return OutboxRow(r.id, r.topic, r.event_type, r.subject, [(k, v.encode()) for k, v in r.headers], r.payload)
+
+    async def _fetch_unsent_ids(self) -> list[OutboxRow]:
+        """The unsent rows in id order, the ones handed over taken from memory, the rest read."""
+        unsent = sa.select(outbox.c.id).where(outbox.c.sent_at.is_(None)).order_by(outbox.c.id).limit(self.batch_size)
+        async with self.db.begin(readonly=True) as conn:
+            ids = list((await conn.execute(unsent)).scalars())
+            missing = [i for i in ids if i not in self._handed]
+            read: dict[int, OutboxRow] = {}
+            for start in range(0, len(missing), 900):  # stay under SQLite's bound-parameter limit
+                result = await conn.execute(self._unsent_query(ids=missing[start : start + 900]))
+                read.update((r.id, self._row(r)) for r in result)
+        rows = [self._handed.pop(i) if i in self._handed else read[i] for i in ids]
+        if ids:  # handed rows at or below the last unsent id that were not among them are sent already
+            last = ids[-1]
+            for stale in [i for i in self._handed if i <= last]:
+                del self._handed[stale]
+        return rows
 
     async def publish(self, rows: list[OutboxRow]) -> list[int]:
         """Send rows and wait for the broker's acks. Returns the ids that were acknowledged.
@@ -185,12 +215,17 @@ class OutboxRelay:
         return sent
 
     async def _mark_sent(self, ids: list[int]) -> None:
+        """Mark published rows sent: one statement per run of consecutive ids (a range holds no
+        row that was not published, since every id in it was), an IN list for the odd ones."""
         if not ids:
             return
         now = datetime.now(UTC)
+        runs, singles = consecutive_runs(sorted(ids))
         async with self.db.begin() as conn:
-            for start in range(0, len(ids), 900):  # stay under SQLite's bound-parameter limit
-                chunk = ids[start : start + 900]
+            for first, last in runs:
+                await conn.execute(sa.update(outbox).where(outbox.c.id.between(first, last)).values(sent_at=now))
+            for start in range(0, len(singles), 900):  # stay under SQLite's bound-parameter limit
+                chunk = singles[start : start + 900]
                 await conn.execute(sa.update(outbox).where(outbox.c.id.in_(chunk)).values(sent_at=now))
 
     async def run_once(self) -> int:

@@ -86,7 +86,7 @@ def bootstrap(settings: IdentitySettings | None = None) -> IdentityService:
         # Worker processes share the database: each follows the lists the others store.
         background=[app.follow_stored_lists] if settings.workers > 1 else [],
     )
-    recorder.on_commit = host.relay.wake  # publish fact events promptly
+    recorder.handoff = host.relay.hand_over  # committed facts go to the relay in memory, and wake it
     return IdentityService(settings, app, host)
 
 

@@ -1,0 +1,63 @@
+"""Facts handed to the relay in memory: the same rows as in the table, published once, in order."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from baylink.runtime.db import Database
+from baylink.runtime.outbox import FactRecorder, OutboxRow, add_events, backlog
+from baylink.runtime.relay import OutboxRelay, consecutive_runs
+from baylink.runtime.settings import KafkaSettings
+from tests.integration.runtime.conftest import probe_event, read_topic
+
+
+def test_consecutive_runs_cover_every_id_once_and_only_whole_runs() -> None:
+    assert consecutive_runs([1, 2, 3, 4, 7, 9, 10, 11, 20]) == ([(1, 4), (9, 11)], [7, 20])
+    assert consecutive_runs([5, 6]) == ([], [5, 6])
+    assert consecutive_runs([]) == ([], [])
+
+
+async def test_rows_handed_over_are_the_rows_the_table_holds(database: Database) -> None:
+    handed: list[OutboxRow] = []
+    recorder = FactRecorder(database, handoff=handed.extend, topic="facts.test")
+    await asyncio.gather(*(recorder.record([probe_event(f"s{n % 3}", n), probe_event("t", n)]) for n in range(60)))
+    # What a relay that was handed nothing reads back from the table.
+    stored = await OutboxRelay(database, KafkaSettings(), name="reader", batch_size=1000).fetch_unsent()
+    assert len(stored) == 120
+    assert sorted(handed, key=lambda row: row.id) == stored
+
+
+@pytest.mark.kafka
+async def test_handed_and_written_rows_go_out_once_in_commit_order_and_stale_ones_are_forgotten(
+    database: Database, kafka_settings: KafkaSettings, new_topic
+) -> None:  # type: ignore[no-untyped-def]
+    topic = await new_topic("handoff", partitions=3)
+    relay = OutboxRelay(database, kafka_settings, name="handoff", batch_size=50)
+    recorder = FactRecorder(database, handoff=relay.hand_over, topic=topic)
+    events = []
+    for n in range(40):  # facts handed over, interleaved with a use case's own transactions
+        fact, staged = probe_event(f"agg-{n % 4}", 2 * n), probe_event(f"agg-{n % 4}", 2 * n + 1)
+        await recorder.record([fact])
+        async with database.transaction() as session:
+            await add_events(session, [staged], topic=topic)
+        events += [fact, staged]
+    # A row handed over that another relay has already published (it is marked sent) is not
+    # published again, and is forgotten once a round has looked past it.
+    foreign = await OutboxRelay(database, kafka_settings, name="other", batch_size=1).fetch_unsent()
+    other = OutboxRelay(database, kafka_settings, name="other")
+    await other._mark_sent([foreign[0].id])
+    assert await relay.drain() == 79
+    assert relay._handed == {}
+    await relay.stop()
+    async with database.transaction() as session:
+        assert await backlog(session) == 0
+    published = await read_topic(kafka_settings, topic, expected=79)
+    assert len(published) == 79
+    order = {e.id: n for n, e in enumerate(events)}
+    per_subject: dict[str, list[int]] = {}
+    for r in sorted(published, key=lambda r: (r.partition, r.offset)):
+        per_subject.setdefault(r.key.decode(), []).append(order[dict(r.headers)["ce_id"].decode()])
+    assert all(seq == sorted(seq) for seq in per_subject.values())
+    assert sum(len(seq) for seq in per_subject.values()) == 79

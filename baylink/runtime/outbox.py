@@ -199,5 +199,5 @@ def _sqlite_insert(dialect: Dialect, rows: list[dict[str, Any]]) -> tuple[str, l
 
 
 def _processor(column: sa.Column[Any], dialect: Dialect) -> Callable[[Any], Any]:
-    process: Callable[[Any], Any] | None = column.type.bind_processor(dialect)
+    process: Callable[[Any], Any] | None = column.type.dialect_impl(dialect).bind_processor(dialect)
     return process or (lambda value: value)

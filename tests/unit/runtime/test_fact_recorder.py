@@ -53,3 +53,23 @@ async def test_a_failed_commit_fails_only_the_caller_whose_event_failed(db: Data
     await recorder.record([event(3)])  # and the recorder keeps working
     async with db.transaction() as session:
         assert await backlog(session) == 3
+
+
+async def test_facts_handed_over_are_stored_as_a_use_cases_events_are(db: Database) -> None:
+    """The recorder's SQLite fast path writes the very values SQLAlchemy writes for add_events."""
+    from baylink.runtime.outbox import add_events
+
+    handed: list = []
+    recorder = FactRecorder(db, handoff=handed.extend)
+    await recorder.record([event(1), event(2)])
+    async with db.transaction() as session:
+        await add_events(session, [event(3)])
+    async with db.begin() as conn:
+        raw = (await conn.exec_driver_sql("SELECT id, headers, created_at, typeof(created_at) FROM outbox")).all()
+        typed = (await conn.execute(sa.select(outbox.c.created_at, outbox.c.headers).order_by(outbox.c.id))).all()
+    assert [r[0] for r in raw] == [1, 2, 3] and [row.id for row in handed] == [1, 2]
+    fast, usual = raw[0], raw[2]
+    assert fast[3] == usual[3] == "text"
+    assert len(fast[2]) == len(usual[2]) and fast[2][4] == usual[2][4] == "-" and fast[2][10] == " "
+    assert [name for name, _ in typed[0].headers] == [name for name, _ in typed[2].headers]
+    assert typed[0].created_at.tzinfo is None and typed[0].created_at.year == typed[2].created_at.year

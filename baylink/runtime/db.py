@@ -15,17 +15,21 @@ PostgreSQL needs neither and behaves the same either way.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+T = TypeVar("T")
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Execution option on a connection: its SQLite transaction begins deferred (it only reads).
 READONLY_OPTION = "baylink_readonly"
@@ -79,6 +83,9 @@ class Database:
         self._lock: asyncio.Lock | None = None
         self._lock_loop: asyncio.AbstractEventLoop | None = None
         self._lock_owner: asyncio.Task[Any] | None = None
+        self._sqlite_path = make_url(url).database if self.dialect == "sqlite" else None
+        self._sqlite_thread: ThreadPoolExecutor | None = None
+        self._sqlite_connection: sqlite3.Connection | None = None
 
     @property
     def dialect(self) -> str:
@@ -135,8 +142,56 @@ class Database:
         async with self.engine.begin() as conn:
             await conn.run_sync(_upgrade, [Path(p) for p in version_locations])
 
+    @property
+    def direct_sqlite(self) -> bool:
+        """Whether ``write_sqlite`` is available: a SQLite database in a file."""
+        return bool(self._sqlite_path) and self._sqlite_path != ":memory:"
+
+    async def write_sqlite(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``work`` in one write transaction on this database's own sqlite3 connection, in
+        its own thread: ``BEGIN IMMEDIATE``, ``work(connection)``, ``COMMIT`` (or ``ROLLBACK`` if
+        it raises), under the same write lock as every other writer of this process.
+
+        For small, hot transactions of Core-level rows (the fact recorder's): through the
+        async engine each statement, cursor and commit is a round trip to aiosqlite's thread,
+        about 2.5 ms of CPU for a transaction of three statements; here the whole transaction
+        is one. Only for ``direct_sqlite`` databases; ``work`` gets a connection in autocommit
+        mode with the engine's pragmas.
+        """
+        if not self.direct_sqlite:
+            raise RuntimeError("write_sqlite needs a SQLite database in a file")
+        if self._sqlite_thread is None:
+            self._sqlite_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-direct")
+        async with self.writing():
+            try:
+                return await asyncio.get_running_loop().run_in_executor(self._sqlite_thread, self._in_transaction, work)
+            except sqlite3.Error as exc:  # the same exceptions as through the engine
+                raise DBAPIError.instance(None, None, exc, sqlite3.Error) from exc
+
+    def _in_transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        if self._sqlite_connection is None:
+            assert self._sqlite_path is not None
+            connection = sqlite3.connect(self._sqlite_path, timeout=30, check_same_thread=False)
+            _sqlite_pragmas(connection, None)
+            self._sqlite_connection = connection
+        connection = self._sqlite_connection
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            result = work(connection)
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+        return result
+
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._sqlite_thread is not None:
+            connection, self._sqlite_connection = self._sqlite_connection, None
+            if connection is not None:
+                await asyncio.get_running_loop().run_in_executor(self._sqlite_thread, connection.close)
+            self._sqlite_thread.shutdown(wait=True)
+            self._sqlite_thread = None
 
 
 def _upgrade(connection: Connection, version_locations: list[Path]) -> None:

@@ -9,6 +9,8 @@ them afterwards.
 from __future__ import annotations
 
 import asyncio
+import functools
+import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -123,23 +125,28 @@ class FactRecorder:
         events = [event for events, _ in batch for event in events]
         rows = outbox_rows(events, self.topic)
         handed: list[OutboxRow] = []
-        if rows:
+        if rows and self.db.direct_sqlite:
+            statement, parameters = _sqlite_insert(self.db.engine.dialect, rows)
+            ids = await self.db.write_sqlite(functools.partial(_insert_sqlite, statement, parameters))
+        elif rows:
             async with self.db.begin() as conn:  # Core: the rows need no session bookkeeping
                 if self.handoff is None:
                     await conn.execute(sa.insert(outbox), rows)
+                    ids = []
                 else:
                     ids = await _insert_returning_ids(conn, rows)
-                    handed = [
-                        OutboxRow(
-                            row_id,
-                            row["topic"],
-                            row["event_type"],
-                            row["subject"],
-                            [(k, v.encode()) for k, v in row["headers"]],
-                            row["payload"],
-                        )
-                        for row_id, row in zip(ids, rows, strict=True)
-                    ]
+        if self.handoff is not None and rows:
+            handed = [
+                OutboxRow(
+                    row_id,
+                    row["topic"],
+                    row["event_type"],
+                    row["subject"],
+                    [(k, v.encode()) for k, v in row["headers"]],
+                    row["payload"],
+                )
+                for row_id, row in zip(ids, rows, strict=True)
+            ]
         for _, future in batch:
             if not future.done():
                 future.set_result(None)
@@ -150,20 +157,20 @@ class FactRecorder:
 
 
 async def _insert_returning_ids(conn: AsyncConnection, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert outbox rows and return their ids, in the order of ``rows``.
+    """Insert outbox rows and return their ids, in the order of ``rows``: INSERT … RETURNING,
+    which SQLAlchemy batches and sorts back into parameter order (PostgreSQL; SQLite would run
+    a statement per row for that order, so it takes ``_insert_sqlite``)."""
+    result = await conn.execute(sa.insert(outbox).returning(outbox.c.id, sort_by_parameter_order=True), rows)
+    return list(result.scalars())
 
-    PostgreSQL: INSERT … RETURNING, which SQLAlchemy batches and sorts back into parameter
-    order. SQLite: one executemany and ``last_insert_rowid()``; the ids are consecutive because
-    the insert holds the database's only write lock (BEGIN IMMEDIATE) and SQLite gives a row
-    without an explicit rowid the largest rowid so far plus one (sqlite.org/autoinc.html). Asking
-    SQLite for RETURNING with parameter order instead would cost a statement per row.
-    """
-    if conn.dialect.name != "sqlite":
-        result = await conn.execute(sa.insert(outbox).returning(outbox.c.id, sort_by_parameter_order=True), rows)
-        return list(result.scalars())
-    await conn.exec_driver_sql(*_sqlite_insert(conn.dialect, rows))
-    last = int((await conn.exec_driver_sql("SELECT last_insert_rowid()")).scalar_one())
-    return list(range(last - len(rows) + 1, last + 1))
+
+def _insert_sqlite(statement: str, parameters: list[tuple[Any, ...]], connection: sqlite3.Connection) -> list[int]:
+    """In ``Database.write_sqlite``'s transaction: the rows' ids are consecutive, because the
+    insert holds the database's only write lock (BEGIN IMMEDIATE) and SQLite gives a row without
+    an explicit rowid the largest rowid so far plus one (sqlite.org/autoinc.html)."""
+    connection.executemany(statement, parameters)
+    last = int(connection.execute("SELECT last_insert_rowid()").fetchone()[0])
+    return list(range(last - len(parameters) + 1, last + 1))
 
 
 _SQLITE_INSERT: dict[str, str] = {}

@@ -130,3 +130,32 @@ async def test_a_round_with_nothing_to_send_sets_the_backlog_gauge_to_zero(db: D
     relay = OutboxRelay(db, KafkaSettings(), name="gauge", metrics=metrics)
     assert await relay.run_once() == 0  # an empty fetch needs no broker
     assert metrics.registry.get_sample_value("baylink_outbox_backlog") == 0
+
+
+async def test_direct_sqlite_writes_commit_whole_or_not_at_all_and_take_turns_with_the_engines(db: Database) -> None:
+    def insert(values: list[int], fail: bool = False):  # type: ignore[no-untyped-def]
+        def work(connection):  # type: ignore[no-untyped-def]
+            connection.executemany("INSERT INTO notes (n) VALUES (?)", [(v,) for v in values])
+            if fail:
+                connection.execute("INSERT INTO no_such_table VALUES (1)")
+            return len(values)
+
+        return work
+
+    assert db.direct_sqlite
+    with pytest.raises(sa.exc.OperationalError):  # the engine's exception types, not sqlite3's
+        await db.write_sqlite(insert([100, 101], fail=True))
+
+    async def through_engine(n: int) -> None:
+        async with db.transaction() as session:
+            await session.execute(sa.insert(NOTES).values(n=n))
+            await asyncio.sleep(0.01)  # hold the lock a while: the direct writer must wait, not fail
+
+    results = await asyncio.gather(
+        *(through_engine(1000 + i) for i in range(5)), *(db.write_sqlite(insert([10 + i, 60 + i])) for i in range(5))
+    )
+    assert results[5:] == [2] * 5
+    async with db.transaction(readonly=True) as session:
+        values = set((await session.execute(sa.select(NOTES.c.n))).scalars())
+    assert not values & {100, 101}  # the failed transaction left nothing
+    assert values == {1, *range(1000, 1005), *range(10, 15), *range(60, 65)}

@@ -152,30 +152,40 @@ class Database:
         its own thread: ``BEGIN IMMEDIATE``, ``work(connection)``, ``COMMIT`` (or ``ROLLBACK`` if
         it raises), under the same write lock as every other writer of this process.
 
-        For small, hot transactions of Core-level rows (the fact recorder's): through the
-        async engine each statement, cursor and commit is a round trip to aiosqlite's thread,
-        about 2.5 ms of CPU for a transaction of three statements; here the whole transaction
-        is one. Only for ``direct_sqlite`` databases; ``work`` gets a connection in autocommit
-        mode with the engine's pragmas.
+        For small, hot transactions of Core-level rows (the fact recorder's, the relay's):
+        through the async engine each statement, cursor and commit is a round trip to
+        aiosqlite's thread, about 2.5 ms of CPU for a transaction of three statements; here the
+        whole transaction is one. Only for ``direct_sqlite`` databases; ``work`` gets a
+        connection in autocommit mode with the engine's pragmas.
         """
+        async with self.writing():
+            return await self._direct(work, "BEGIN IMMEDIATE")
+
+    async def read_sqlite(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """``write_sqlite`` for a transaction that only reads: deferred, no write lock (in WAL
+        mode it reads one snapshot beside the writer)."""
+        return await self._direct(work, "BEGIN")
+
+    async def _direct(self, work: Callable[[sqlite3.Connection], T], begin: str) -> T:
         if not self.direct_sqlite:
-            raise RuntimeError("write_sqlite needs a SQLite database in a file")
+            raise RuntimeError("direct SQLite transactions need a SQLite database in a file")
         if self._sqlite_thread is None:
             self._sqlite_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-direct")
-        async with self.writing():
-            try:
-                return await asyncio.get_running_loop().run_in_executor(self._sqlite_thread, self._in_transaction, work)
-            except sqlite3.Error as exc:  # the same exceptions as through the engine
-                raise DBAPIError.instance(None, None, exc, sqlite3.Error) from exc
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                self._sqlite_thread, self._in_transaction, work, begin
+            )
+        except sqlite3.Error as exc:  # the same exceptions as through the engine
+            raise DBAPIError.instance(None, None, exc, sqlite3.Error) from exc
 
-    def _in_transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
+    def _in_transaction(self, work: Callable[[sqlite3.Connection], T], begin: str) -> T:
         if self._sqlite_connection is None:
             assert self._sqlite_path is not None
             connection = sqlite3.connect(self._sqlite_path, timeout=30, check_same_thread=False)
             _sqlite_pragmas(connection, None)
             self._sqlite_connection = connection
         connection = self._sqlite_connection
-        connection.execute("BEGIN IMMEDIATE")
+        connection.execute(begin)
         try:
             result = work(connection)
         except BaseException:

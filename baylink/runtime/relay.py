@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import json
 import logging
+import sqlite3
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -62,6 +65,43 @@ class KeyPartitions:
                 self._known.clear()
             self._known[memo] = partition
         return partition
+
+
+def _row(row_id: int, topic: str, event_type: str, subject: str, headers: Any, payload: bytes) -> OutboxRow:
+    return OutboxRow(row_id, topic, event_type, subject, [(k, v.encode()) for k, v in headers], payload)
+
+
+_UNSENT_COLUMNS = "id, topic, event_type, subject, headers, payload"
+
+
+def _read_unsent_sqlite(
+    limit: int, handed: dict[int, OutboxRow], connection: sqlite3.Connection
+) -> tuple[list[int], dict[int, OutboxRow]]:
+    """Relay.fetch_unsent's reads on SQLite, in one read transaction (Database.read_sqlite)."""
+    unsent = "FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT ?"
+    if not handed:
+        found = connection.execute(f"SELECT {_UNSENT_COLUMNS} {unsent}", (limit,)).fetchall()
+        read = {r[0]: _row(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5]) for r in found}
+        return list(read), read
+    ids = [r[0] for r in connection.execute(f"SELECT id {unsent}", (limit,))]
+    missing = [i for i in ids if i not in handed]
+    read = {}
+    for start in range(0, len(missing), 900):  # SQLite's bound-parameter limit
+        chunk = missing[start : start + 900]
+        marks = ",".join("?" * len(chunk))
+        for r in connection.execute(f"SELECT {_UNSENT_COLUMNS} FROM outbox WHERE id IN ({marks})", chunk):
+            read[r[0]] = _row(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5])
+    return ids, read
+
+
+def _mark_sent_sqlite(
+    sent_at: Any, runs: list[tuple[int, int]], chunks: list[list[int]], connection: sqlite3.Connection
+) -> None:
+    """Relay._mark_sent on SQLite, in one write transaction (Database.write_sqlite)."""
+    connection.executemany("UPDATE outbox SET sent_at = ? WHERE id BETWEEN ? AND ?", [(sent_at, *r) for r in runs])
+    for chunk in chunks:
+        marks = ",".join("?" * len(chunk))
+        connection.execute(f"UPDATE outbox SET sent_at = ? WHERE id IN ({marks})", [sent_at, *chunk])
 
 
 def consecutive_runs(ids: list[int], shortest: int = 3) -> tuple[list[tuple[int, int]], list[int]]:
@@ -132,39 +172,37 @@ class OutboxRelay:
         self._wake.set()
 
     async def fetch_unsent(self) -> list[OutboxRow]:
-        if self._handed:
-            return await self._fetch_unsent_ids()
-        async with self.db.begin(readonly=True) as conn:  # Core: no session bookkeeping per round
-            result = await conn.execute(self._unsent_query())
-            return [self._row(r) for r in result]
-
-    def _unsent_query(self, *, ids: list[int] | None = None) -> sa.Select[Any]:
-        columns = (outbox.c.id, outbox.c.topic, outbox.c.event_type, outbox.c.subject, outbox.c.headers)
-        query = sa.select(*columns, outbox.c.payload).order_by(outbox.c.id)
-        if ids is not None:
-            return query.where(outbox.c.id.in_(ids))
-        return query.where(outbox.c.sent_at.is_(None)).limit(self.batch_size)
-
-    @staticmethod
-    def _row(r: Any) -> OutboxRow:
-        return OutboxRow(r.id, r.topic, r.event_type, r.subject, [(k, v.encode()) for k, v in r.headers], r.payload)
-
-    async def _fetch_unsent_ids(self) -> list[OutboxRow]:
-        """The unsent rows in id order, the ones handed over taken from memory, the rest read."""
-        unsent = sa.select(outbox.c.id).where(outbox.c.sent_at.is_(None)).order_by(outbox.c.id).limit(self.batch_size)
-        async with self.db.begin(readonly=True) as conn:
-            ids = list((await conn.execute(unsent)).scalars())
-            missing = [i for i in ids if i not in self._handed]
-            read: dict[int, OutboxRow] = {}
-            for start in range(0, len(missing), 900):  # stay under SQLite's bound-parameter limit
-                result = await conn.execute(self._unsent_query(ids=missing[start : start + 900]))
-                read.update((r.id, self._row(r)) for r in result)
+        """The first ``batch_size`` unsent rows in id order; rows handed over are taken from
+        memory, and only their ids are read."""
+        if self.db.direct_sqlite:  # one hop to the database's own thread for the whole read
+            ids, read = await self.db.read_sqlite(functools.partial(_read_unsent_sqlite, self.batch_size, self._handed))
+        else:
+            ids, read = await self._read_unsent()
         rows = [self._handed.pop(i) if i in self._handed else read[i] for i in ids]
         if ids:  # handed rows at or below the last unsent id that were not among them are sent already
             last = ids[-1]
             for stale in [i for i in self._handed if i <= last]:
                 del self._handed[stale]
         return rows
+
+    async def _read_unsent(self) -> tuple[list[int], dict[int, OutboxRow]]:
+        columns = (outbox.c.id, outbox.c.topic, outbox.c.event_type, outbox.c.subject, outbox.c.headers)
+        unsent = outbox.c.sent_at.is_(None)
+        async with self.db.begin(readonly=True) as conn:  # Core: no session bookkeeping per round
+            if not self._handed:
+                query = sa.select(*columns, outbox.c.payload).where(unsent).order_by(outbox.c.id)
+                result = await conn.execute(query.limit(self.batch_size))
+                read = {r.id: _row(r.id, r.topic, r.event_type, r.subject, r.headers, r.payload) for r in result}
+                return list(read), read
+            query = sa.select(outbox.c.id).where(unsent).order_by(outbox.c.id).limit(self.batch_size)
+            ids = list((await conn.execute(query)).scalars())
+            missing = [i for i in ids if i not in self._handed]
+            read = {}
+            for start in range(0, len(missing), 900):  # stay under SQLite's bound-parameter limit
+                chunk = missing[start : start + 900]
+                result = await conn.execute(sa.select(*columns, outbox.c.payload).where(outbox.c.id.in_(chunk)))
+                read.update((r.id, _row(r.id, r.topic, r.event_type, r.subject, r.headers, r.payload)) for r in result)
+            return ids, read
 
     async def publish(self, rows: list[OutboxRow]) -> list[int]:
         """Send rows and wait for the broker's acks. Returns the ids that were acknowledged.
@@ -221,11 +259,16 @@ class OutboxRelay:
             return
         now = datetime.now(UTC)
         runs, singles = consecutive_runs(sorted(ids))
+        chunks = [singles[start : start + 900] for start in range(0, len(singles), 900)]  # SQLite's parameter bound
+        if self.db.direct_sqlite:
+            stamp = outbox.c.sent_at.type.dialect_impl(self.db.engine.dialect).bind_processor(self.db.engine.dialect)
+            sent_at = stamp(now) if stamp else now
+            await self.db.write_sqlite(functools.partial(_mark_sent_sqlite, sent_at, runs, chunks))
+            return
         async with self.db.begin() as conn:
             for first, last in runs:
                 await conn.execute(sa.update(outbox).where(outbox.c.id.between(first, last)).values(sent_at=now))
-            for start in range(0, len(singles), 900):  # stay under SQLite's bound-parameter limit
-                chunk = singles[start : start + 900]
+            for chunk in chunks:
                 await conn.execute(sa.update(outbox).where(outbox.c.id.in_(chunk)).values(sent_at=now))
 
     async def run_once(self) -> int:

@@ -75,7 +75,7 @@ _UNSENT_COLUMNS = "id, topic, event_type, subject, headers, payload"
 
 
 def _read_unsent_sqlite(
-    limit: int, handed: dict[int, OutboxRow], connection: sqlite3.Connection
+    limit: int, handed: frozenset[int], connection: sqlite3.Connection
 ) -> tuple[list[int], dict[int, OutboxRow]]:
     """Relay.fetch_unsent's reads on SQLite, in one read transaction (Database.read_sqlite)."""
     unsent = "FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT ?"
@@ -174,29 +174,35 @@ class OutboxRelay:
     async def fetch_unsent(self) -> list[OutboxRow]:
         """The first ``batch_size`` unsent rows in id order; rows handed over are taken from
         memory, and only their ids are read."""
+        handed = frozenset(self._handed)  # what the read may skip; hand_over may add more meanwhile
         if self.db.direct_sqlite:  # one hop to the database's own thread for the whole read
-            ids, read = await self.db.read_sqlite(functools.partial(_read_unsent_sqlite, self.batch_size, self._handed))
+            ids, read = await self.db.read_sqlite(functools.partial(_read_unsent_sqlite, self.batch_size, handed))
         else:
-            ids, read = await self._read_unsent()
-        rows = [self._handed.pop(i) if i in self._handed else read[i] for i in ids]
+            ids, read = await self._read_unsent(handed)
+        rows = []
+        for i in ids:
+            row = self._handed.pop(i, None) or read.get(i)
+            if row is None:  # handed over, then dropped by hand_over's bound meanwhile: next round
+                break
+            rows.append(row)
         if ids:  # handed rows at or below the last unsent id that were not among them are sent already
             last = ids[-1]
             for stale in [i for i in self._handed if i <= last]:
                 del self._handed[stale]
         return rows
 
-    async def _read_unsent(self) -> tuple[list[int], dict[int, OutboxRow]]:
+    async def _read_unsent(self, handed: frozenset[int]) -> tuple[list[int], dict[int, OutboxRow]]:
         columns = (outbox.c.id, outbox.c.topic, outbox.c.event_type, outbox.c.subject, outbox.c.headers)
         unsent = outbox.c.sent_at.is_(None)
         async with self.db.begin(readonly=True) as conn:  # Core: no session bookkeeping per round
-            if not self._handed:
+            if not handed:
                 query = sa.select(*columns, outbox.c.payload).where(unsent).order_by(outbox.c.id)
                 result = await conn.execute(query.limit(self.batch_size))
                 read = {r.id: _row(r.id, r.topic, r.event_type, r.subject, r.headers, r.payload) for r in result}
                 return list(read), read
             query = sa.select(outbox.c.id).where(unsent).order_by(outbox.c.id).limit(self.batch_size)
             ids = list((await conn.execute(query)).scalars())
-            missing = [i for i in ids if i not in self._handed]
+            missing = [i for i in ids if i not in handed]
             read = {}
             for start in range(0, len(missing), 900):  # stay under SQLite's bound-parameter limit
                 chunk = missing[start : start + 900]

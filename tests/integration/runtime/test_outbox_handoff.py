@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 
@@ -61,3 +62,34 @@ async def test_handed_and_written_rows_go_out_once_in_commit_order_and_stale_one
         per_subject.setdefault(r.key.decode(), []).append(order[dict(r.headers)["ce_id"].decode()])
     assert all(seq == sorted(seq) for seq in per_subject.values())
     assert sum(len(seq) for seq in per_subject.values()) == 79
+
+
+async def test_rows_dropped_from_the_handoff_during_a_read_wait_for_the_next_round(database: Database) -> None:
+    relay = OutboxRelay(database, KafkaSettings(), name="racing", batch_size=100)
+    recorder = FactRecorder(database, handoff=relay.hand_over, topic="facts.test")
+    await recorder.record([probe_event("a", n) for n in range(10)])
+    assert len(relay._handed) == 10
+    read_sqlite, begin = database.read_sqlite, database.begin
+
+    async def read_then_drop(work):  # type: ignore[no-untyped-def]
+        result = await read_sqlite(work)
+        relay._handed.clear()  # what hand_over's bound does when a replica without the lease piles up rows
+        return result
+
+    database.read_sqlite = read_then_drop  # type: ignore[method-assign]
+    try:
+        if not database.direct_sqlite:  # PostgreSQL: the engine path reads; drop while it does
+            database.read_sqlite = read_sqlite  # type: ignore[method-assign]
+
+            @contextlib.asynccontextmanager
+            async def begin_then_drop(*args, **kwargs):  # type: ignore[no-untyped-def]
+                async with begin(*args, **kwargs) as conn:
+                    yield conn
+                relay._handed.clear()
+
+            database.begin = begin_then_drop  # type: ignore[method-assign]
+        assert await relay.fetch_unsent() == []  # nothing in memory any more, nothing was read
+    finally:
+        database.read_sqlite, database.begin = read_sqlite, begin  # type: ignore[method-assign]
+    again = await relay.fetch_unsent()
+    assert [row.subject for row in again] == ["a"] * 10 and [r.id for r in again] == sorted(r.id for r in again)

@@ -2,6 +2,7 @@
 
     python -m benchmarks.payments_bench [--transfers 5000] [--concurrency 32] [--backends sqlite,postgres]
                                         [--compare]   # also with group commit off, just before
+                                        [--bulk 50 [--bulk-concurrency 4] [--bulk-only]]
 
 
 The service runs in its own process as it does in production (bootstrap, gRPC
@@ -12,7 +13,11 @@ broker holds every event of the run (quote.created, transfer.reserved,
 transfer.committed); each transfer's latency is its prepare + commit round
 trips (under a correlation id of its own, as the gateway calls). Afterwards
 ``baylink payments audit`` checks the ledger and must exit 0.
-Goal: ≥ 1,000 transfers/s with p99 ≤ 50 ms on the 2-core reference machine.
+With ``--bulk N`` a second line per backend runs the batch-native shape: each
+call is a PrepareTransfers of N items, then a CommitTransfers of their N
+commits, ``--bulk-concurrency`` calls in flight; every item of a pair has the
+pair's latency (both round trips), and any item answered with an error fails
+the run. Goal: ≥ 1,000 transfers/s with p99 ≤ 50 ms on the 2-core reference machine.
 
 Each line also gives the ratio to the goal, the server process's CPU time per
 transfer (all its threads, over the timed phase), the mean number of requests
@@ -132,7 +137,7 @@ def server_cpu(conn: Connection) -> tuple[float, int, int]:
 
 
 async def client(
-    port: int, kafka: KafkaSettings, topic: str, n: int, concurrency: int, server: Connection
+    port: int, kafka: KafkaSettings, topic: str, n: int, concurrency: int, server: Connection, bulk: int = 0
 ) -> dict[str, float]:
     channel = insecure_channel(f"127.0.0.1:{port}")
     stub = api_grpc.PaymentsServiceStub(channel)
@@ -168,25 +173,50 @@ async def client(
                 await transfer(i, q)
             latencies.append(time.perf_counter() - started)
 
-    async def transfer(i: int, q: transfer_pb2.Quote) -> None:
-        await stub.PrepareTransfer(
-            api.PrepareTransferRequest(
-                transfer_id=f"{run}-t{i}",
-                quote_id=q.quote_id,
-                payer_participant_id=q.payer_participant_id,
-                payee_participant_id=q.payee_participant_id,
-                send_amount=q.send_amount,
-                receive_amount=q.receive_amount,
-                reference=f"BENCH-{i}",
-                payer_pseudonym=f"{i % PERSONS:08x}" * 8,
-                payer_name="Bench Person",
-            )
+    def prepare_request(i: int, q: transfer_pb2.Quote) -> api.PrepareTransferRequest:
+        return api.PrepareTransferRequest(
+            transfer_id=f"{run}-t{i}",
+            quote_id=q.quote_id,
+            payer_participant_id=q.payer_participant_id,
+            payee_participant_id=q.payee_participant_id,
+            send_amount=q.send_amount,
+            receive_amount=q.receive_amount,
+            reference=f"BENCH-{i}",
+            payer_pseudonym=f"{i % PERSONS:08x}" * 8,
+            payer_name="Bench Person",
         )
+
+    async def transfer(i: int, q: transfer_pb2.Quote) -> None:
+        await stub.PrepareTransfer(prepare_request(i, q))
         await stub.CommitTransfer(api.CommitTransferRequest(transfer_id=f"{run}-t{i}"))
+
+    failures: list[str] = []
+
+    async def bulk_worker() -> None:
+        # Each call carries `bulk` prepares, then one call their commits; every item of the
+        # pair shares the pair's latency (its prepare call's round trip plus its commit call's).
+        nonlocal next_index
+        while next_index < n:
+            first, next_index = next_index, min(n, next_index + bulk)
+            indexes = range(first, next_index)
+            started = time.perf_counter()
+            with correlation_scope(f"{run}-b{first}"):
+                prepared = await stub.PrepareTransfers(
+                    api.PrepareTransfersRequest(requests=[prepare_request(i, quotes[i]) for i in indexes])
+                )
+                commits = [api.CommitTransferRequest(transfer_id=f"{run}-t{i}") for i in indexes]
+                committed = await stub.CommitTransfers(api.CommitTransfersRequest(requests=commits))
+            elapsed = time.perf_counter() - started
+            for result in (*prepared.results, *committed.results):
+                if result.HasField("error"):
+                    failures.append(f"{result.error.code} {result.error.message}")
+            latencies.extend([elapsed] * len(indexes))
 
     cpu_before = server_cpu(server)
     started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    await asyncio.gather(*((bulk_worker() if bulk else worker()) for _ in range(concurrency)))
+    if failures:
+        raise SystemExit(f"{len(failures)} items failed, e.g. {failures[0]}")
     rpc_done = time.perf_counter()
     while await topic_records(kafka, topic) < 3 * n:
         await asyncio.sleep(0.02)
@@ -229,7 +259,7 @@ def postgres_url(given: str) -> str:
     return ""
 
 
-def bench(backend: str, url: str, n: int, concurrency: int, group_commit: bool = True) -> None:
+def bench(backend: str, url: str, n: int, concurrency: int, group_commit: bool = True, bulk: int = 0) -> None:
     kafka = KafkaSettings()
     topic = f"bench.payments.{uuid.uuid4().hex[:8]}"
     asyncio.run(with_topic(kafka, topic, create=True))
@@ -240,7 +270,7 @@ def bench(backend: str, url: str, n: int, concurrency: int, group_commit: bool =
     load_before = load_average()
     try:
         port = parent.recv()
-        figures = asyncio.run(client(port, kafka, topic, n, concurrency, parent))
+        figures = asyncio.run(client(port, kafka, topic, n, concurrency, parent, bulk))
     finally:
         parent.send("stop")
         server.join(30)
@@ -251,8 +281,9 @@ def bench(backend: str, url: str, n: int, concurrency: int, group_commit: bool =
     )
     asyncio.run(with_topic(kafka, topic, create=False))
     goal = "meets" if figures["tps"] >= 1000 and figures["p99"] <= 50 else "misses"
+    shape = f"bulks of {bulk}, {concurrency} calls in flight" if bulk else f"unary, {concurrency} in flight"
     print(
-        f"{backend:<10} {n} transfers, {concurrency} in flight, group commit {'on' if group_commit else 'off'}: "
+        f"{backend:<10} {n} transfers, {shape}, group commit {'on' if group_commit else 'off'}: "
         f"{figures['tps']:7.0f} transfers/s end to end "
         f"({figures['tps_rpc']:.0f}/s until the last commit answered), p50 {figures['p50']:.1f} ms, "
         f"p99 {figures['p99']:.1f} ms; {goal} the goal (≥1000/s, p99 ≤ 50 ms): ratio "
@@ -280,23 +311,29 @@ def main() -> None:
     parser.add_argument(
         "--compare", action="store_true", help="also run with group commit off, just before, on the same machine load"
     )
+    parser.add_argument("--bulk", type=int, default=0, help="also run PrepareTransfers/CommitTransfers of this size")
+    parser.add_argument("--bulk-concurrency", type=int, default=4, help="bulk calls in flight")
+    parser.add_argument("--bulk-only", action="store_true", help="skip the unary line")
     args = parser.parse_args()
     modes = [False, True] if args.compare else [True]
+    runs = [(group_commit, 0, args.concurrency) for group_commit in modes] if not args.bulk_only else []
+    if args.bulk:
+        runs.append((True, args.bulk, args.bulk_concurrency))
     for backend in args.backends.split(","):
-        for group_commit in modes:
+        for group_commit, bulk, concurrency in runs:
             if backend == "sqlite":
                 with tempfile.TemporaryDirectory() as workdir:
                     url = f"sqlite+aiosqlite:///{Path(workdir) / 'payments.db'}"
-                    bench("sqlite", url, args.transfers, args.concurrency, group_commit)
+                    bench("sqlite", url, args.transfers, concurrency, group_commit, bulk)
             elif backend == "postgres":
                 admin = postgres_url(args.postgres_url)
                 if not admin:
                     print("postgres   skipped: no PostgreSQL (start it with deploy/postgres/pg.sh start)")
                     break
-                asyncio.run(_pg_bench(admin, args.transfers, args.concurrency, group_commit))
+                asyncio.run(_pg_bench(admin, args.transfers, concurrency, group_commit, bulk))
 
 
-async def _pg_bench(admin_url: str, n: int, concurrency: int, group_commit: bool) -> None:
+async def _pg_bench(admin_url: str, n: int, concurrency: int, group_commit: bool, bulk: int) -> None:
     import asyncpg
     from sqlalchemy.engine import make_url
 
@@ -308,7 +345,9 @@ async def _pg_bench(admin_url: str, n: int, concurrency: int, group_commit: bool
     await conn.close()
     try:
         url = admin.set(database=name).render_as_string(hide_password=False)
-        await asyncio.get_running_loop().run_in_executor(None, bench, "postgresql", url, n, concurrency, group_commit)
+        await asyncio.get_running_loop().run_in_executor(
+            None, bench, "postgresql", url, n, concurrency, group_commit, bulk
+        )
     finally:
         conn = await asyncpg.connect(database=admin.database, **kwargs)
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

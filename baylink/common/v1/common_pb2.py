@@ -22,19 +22,22 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import any_pb2 as google_dot_protobuf_dot_any__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x62\x61ylink/common/v1/common.proto\x12\x11\x62\x61ylink.common.v1\".\n\x05Money\x12\x10\n\x08\x63urrency\x18\x01 \x01(\t\x12\x13\n\x0bminor_units\x18\x02 \x01(\x03\"I\n\rLocalizedText\x12\x0f\n\x07zh_hant\x18\x01 \x01(\t\x12\x0f\n\x07zh_hans\x18\x02 \x01(\t\x12\n\n\x02\x65n\x18\x03 \x01(\t\x12\n\n\x02pt\x18\x04 \x01(\t*k\n\x0cJurisdiction\x12\x1c\n\x18JURISDICTION_UNSPECIFIED\x10\x00\x12\x13\n\x0fJURISDICTION_HK\x10\x01\x12\x13\n\x0fJURISDICTION_MO\x10\x02\x12\x13\n\x0fJURISDICTION_GD\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x62\x61ylink/common/v1/common.proto\x12\x11\x62\x61ylink.common.v1\x1a\x19google/protobuf/any.proto\".\n\x05Money\x12\x10\n\x08\x63urrency\x18\x01 \x01(\t\x12\x13\n\x0bminor_units\x18\x02 \x01(\x03\"I\n\rLocalizedText\x12\x0f\n\x07zh_hant\x18\x01 \x01(\t\x12\x0f\n\x07zh_hans\x18\x02 \x01(\t\x12\n\n\x02\x65n\x18\x03 \x01(\t\x12\n\n\x02pt\x18\x04 \x01(\t\"R\n\nItemStatus\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\x12%\n\x07\x64\x65tails\x18\x03 \x03(\x0b\x32\x14.google.protobuf.Any*k\n\x0cJurisdiction\x12\x1c\n\x18JURISDICTION_UNSPECIFIED\x10\x00\x12\x13\n\x0fJURISDICTION_HK\x10\x01\x12\x13\n\x0fJURISDICTION_MO\x10\x02\x12\x13\n\x0fJURISDICTION_GD\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'baylink.common.v1.common_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_JURISDICTION']._serialized_start=176
-  _globals['_JURISDICTION']._serialized_end=283
-  _globals['_MONEY']._serialized_start=53
-  _globals['_MONEY']._serialized_end=99
-  _globals['_LOCALIZEDTEXT']._serialized_start=101
-  _globals['_LOCALIZEDTEXT']._serialized_end=174
+  _globals['_JURISDICTION']._serialized_start=287
+  _globals['_JURISDICTION']._serialized_end=394
+  _globals['_MONEY']._serialized_start=80
+  _globals['_MONEY']._serialized_end=126
+  _globals['_LOCALIZEDTEXT']._serialized_start=128
+  _globals['_LOCALIZEDTEXT']._serialized_end=201
+  _globals['_ITEMSTATUS']._serialized_start=203
+  _globals['_ITEMSTATUS']._serialized_end=285
 # @@protoc_insertion_point(module_scope)

@@ -123,6 +123,16 @@ class PaymentsServiceStub:
                 request_serializer=baylink_dot_payments_dot_v1_dot_payments__service__pb2.SettleSettlementWindowRequest.SerializeToString,
                 response_deserializer=baylink_dot_payments_dot_v1_dot_payments__service__pb2.SettleSettlementWindowResponse.FromString,
                 _registered_method=True)
+        self.PrepareTransfers = channel.unary_unary(
+                '/baylink.payments.v1.PaymentsService/PrepareTransfers',
+                request_serializer=baylink_dot_payments_dot_v1_dot_payments__service__pb2.PrepareTransfersRequest.SerializeToString,
+                response_deserializer=baylink_dot_payments_dot_v1_dot_payments__service__pb2.PrepareTransfersResponse.FromString,
+                _registered_method=True)
+        self.CommitTransfers = channel.unary_unary(
+                '/baylink.payments.v1.PaymentsService/CommitTransfers',
+                request_serializer=baylink_dot_payments_dot_v1_dot_payments__service__pb2.CommitTransfersRequest.SerializeToString,
+                response_deserializer=baylink_dot_payments_dot_v1_dot_payments__service__pb2.CommitTransfersResponse.FromString,
+                _registered_method=True)
 
 
 class PaymentsServiceServicer:
@@ -251,6 +261,23 @@ class PaymentsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PrepareTransfers(self, request, context):
+        """Phase one for many transfers in one call: each item is answered exactly as
+        PrepareTransfer would answer it, in request order; items are independent
+        (one refused item never fails another) and all are durable when answered.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CommitTransfers(self, request, context):
+        """Phase two for many transfers in one call, answered item by item as
+        CommitTransfer would, in request order.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PaymentsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -338,6 +365,16 @@ def add_PaymentsServiceServicer_to_server(servicer, server):
                     servicer.SettleSettlementWindow,
                     request_deserializer=baylink_dot_payments_dot_v1_dot_payments__service__pb2.SettleSettlementWindowRequest.FromString,
                     response_serializer=baylink_dot_payments_dot_v1_dot_payments__service__pb2.SettleSettlementWindowResponse.SerializeToString,
+            ),
+            'PrepareTransfers': grpc.unary_unary_rpc_method_handler(
+                    servicer.PrepareTransfers,
+                    request_deserializer=baylink_dot_payments_dot_v1_dot_payments__service__pb2.PrepareTransfersRequest.FromString,
+                    response_serializer=baylink_dot_payments_dot_v1_dot_payments__service__pb2.PrepareTransfersResponse.SerializeToString,
+            ),
+            'CommitTransfers': grpc.unary_unary_rpc_method_handler(
+                    servicer.CommitTransfers,
+                    request_deserializer=baylink_dot_payments_dot_v1_dot_payments__service__pb2.CommitTransfersRequest.FromString,
+                    response_serializer=baylink_dot_payments_dot_v1_dot_payments__service__pb2.CommitTransfersResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -803,6 +840,60 @@ class PaymentsService:
             '/baylink.payments.v1.PaymentsService/SettleSettlementWindow',
             baylink_dot_payments_dot_v1_dot_payments__service__pb2.SettleSettlementWindowRequest.SerializeToString,
             baylink_dot_payments_dot_v1_dot_payments__service__pb2.SettleSettlementWindowResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PrepareTransfers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baylink.payments.v1.PaymentsService/PrepareTransfers',
+            baylink_dot_payments_dot_v1_dot_payments__service__pb2.PrepareTransfersRequest.SerializeToString,
+            baylink_dot_payments_dot_v1_dot_payments__service__pb2.PrepareTransfersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CommitTransfers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baylink.payments.v1.PaymentsService/CommitTransfers',
+            baylink_dot_payments_dot_v1_dot_payments__service__pb2.CommitTransfersRequest.SerializeToString,
+            baylink_dot_payments_dot_v1_dot_payments__service__pb2.CommitTransfersResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -74,6 +74,15 @@ class PaymentsServiceStub:
     """Lists settlement windows, newest first."""
     SettleSettlementWindow: _grpc.UnaryUnaryMultiCallable[_payments_service_pb2.SettleSettlementWindowRequest, _payments_service_pb2.SettleSettlementWindowResponse]
     """Posts a closed window's net positions as settled (the money moved outside the link)."""
+    PrepareTransfers: _grpc.UnaryUnaryMultiCallable[_payments_service_pb2.PrepareTransfersRequest, _payments_service_pb2.PrepareTransfersResponse]
+    """Phase one for many transfers in one call: each item is answered exactly as
+    PrepareTransfer would answer it, in request order; items are independent
+    (one refused item never fails another) and all are durable when answered.
+    """
+    CommitTransfers: _grpc.UnaryUnaryMultiCallable[_payments_service_pb2.CommitTransfersRequest, _payments_service_pb2.CommitTransfersResponse]
+    """Phase two for many transfers in one call, answered item by item as
+    CommitTransfer would, in request order.
+    """
 
 @_typing.type_check_only
 class PaymentsServiceAsyncStub(PaymentsServiceStub):
@@ -118,6 +127,15 @@ class PaymentsServiceAsyncStub(PaymentsServiceStub):
     """Lists settlement windows, newest first."""
     SettleSettlementWindow: _aio.UnaryUnaryMultiCallable[_payments_service_pb2.SettleSettlementWindowRequest, _payments_service_pb2.SettleSettlementWindowResponse]  # type: ignore[assignment]
     """Posts a closed window's net positions as settled (the money moved outside the link)."""
+    PrepareTransfers: _aio.UnaryUnaryMultiCallable[_payments_service_pb2.PrepareTransfersRequest, _payments_service_pb2.PrepareTransfersResponse]  # type: ignore[assignment]
+    """Phase one for many transfers in one call: each item is answered exactly as
+    PrepareTransfer would answer it, in request order; items are independent
+    (one refused item never fails another) and all are durable when answered.
+    """
+    CommitTransfers: _aio.UnaryUnaryMultiCallable[_payments_service_pb2.CommitTransfersRequest, _payments_service_pb2.CommitTransfersResponse]  # type: ignore[assignment]
+    """Phase two for many transfers in one call, answered item by item as
+    CommitTransfer would, in request order.
+    """
 
 class PaymentsServiceServicer(metaclass=_abc_1.ABCMeta):
     """Transfers are idempotent on transfer_id: repeating a request with the same id
@@ -261,5 +279,26 @@ class PaymentsServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_payments_service_pb2.SettleSettlementWindowResponse, _abc.Awaitable[_payments_service_pb2.SettleSettlementWindowResponse]]:
         """Posts a closed window's net positions as settled (the money moved outside the link)."""
+
+    @_abc_1.abstractmethod
+    def PrepareTransfers(
+        self,
+        request: _payments_service_pb2.PrepareTransfersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payments_service_pb2.PrepareTransfersResponse, _abc.Awaitable[_payments_service_pb2.PrepareTransfersResponse]]:
+        """Phase one for many transfers in one call: each item is answered exactly as
+        PrepareTransfer would answer it, in request order; items are independent
+        (one refused item never fails another) and all are durable when answered.
+        """
+
+    @_abc_1.abstractmethod
+    def CommitTransfers(
+        self,
+        request: _payments_service_pb2.CommitTransfersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_payments_service_pb2.CommitTransfersResponse, _abc.Awaitable[_payments_service_pb2.CommitTransfersResponse]]:
+        """Phase two for many transfers in one call, answered item by item as
+        CommitTransfer would, in request order.
+        """
 
 def add_PaymentsServiceServicer_to_server(servicer: PaymentsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -13,6 +13,7 @@ expected.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -20,11 +21,11 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.payments.adapters.ledger_repo import posting_rows
-from services.payments.adapters.rows import quote_from, transfer_from, transfer_values
+from services.payments.adapters.rows import transfer_from, transfer_values
 from services.payments.adapters.tables import accounts, payer_usage, postings, quotes, transfers
 from services.payments.domain.ledger import Posting
 from services.payments.domain.limits import Usage
-from services.payments.domain.pricing import Quote
+from services.payments.domain.money import Money
 from services.payments.domain.transfer import Transfer, TransferState
 
 _t, _q, _a, _u = transfers.c, quotes.c, accounts.c, payer_usage.c
@@ -32,7 +33,20 @@ UsageKey = tuple[str, str]  # (payer pseudonym, corridor)
 
 # Built once: constructing a statement costs more Python than the cached compile of a built one.
 _TRANSFERS = sa.select(transfers).where(_t.transfer_id.in_(sa.bindparam("ids", expanding=True)))
-_QUOTES = sa.select(quotes).where(_q.quote_id.in_(sa.bindparam("ids", expanding=True)))
+# Only what a prepare checks a quote for: each datetime column read costs a parse per row.
+_QUOTE_TERMS = (
+    sa.select(
+        _q.quote_id, _q.payer_id, _q.payee_id, _q.send_currency, _q.send_minor, _q.receive_currency,
+        _q.receive_minor, _q.fee_minor, _q.customer_rate, _q.expires_at, _q.transfer_id,
+    )
+    .where(_q.quote_id.in_(sa.bindparam("ids", expanding=True)))
+    .order_by(_q.quote_id)
+)  # fmt: skip
+_CLAIM_QUOTE = (
+    sa.update(quotes)
+    .where(_q.quote_id == sa.bindparam("b_quote"), _q.transfer_id.is_(None))
+    .values(transfer_id=sa.bindparam("b_transfer"))
+)
 _ACCOUNTS = sa.select(accounts).where(_a.account_id.in_(sa.bindparam("ids", expanding=True))).order_by(_a.account_id)
 _USAGE = (
     sa.select(payer_usage)
@@ -67,6 +81,7 @@ _COMMIT = (
         settlement_window_id=sa.bindparam("window_id"),
     )
 )
+_COMMIT_RETURNING = _COMMIT.returning(*transfers.c)
 
 
 async def transfers_by_id(session: AsyncSession, ids: Collection[str]) -> dict[str, Transfer]:
@@ -76,11 +91,35 @@ async def transfers_by_id(session: AsyncSession, ids: Collection[str]) -> dict[s
     return {r.transfer_id: transfer_from(r) for r in result}
 
 
-async def quotes_by_id(session: AsyncSession, ids: Collection[str]) -> dict[str, Quote]:
+@dataclass(frozen=True, slots=True)
+class QuoteTerms:
+    """What a quote fixes for the transfer that uses it."""
+
+    quote_id: str
+    payer_id: str
+    payee_id: str
+    send: Money
+    receive: Money
+    fee: Money
+    customer_rate: str  # as stored: the str() of the quote's Decimal rate
+    expires_at: datetime
+    transfer_id: str | None
+
+
+async def quote_terms_by_id(
+    session: AsyncSession, ids: Collection[str], *, lock: bool = False
+) -> dict[str, QuoteTerms]:
     if not ids:
         return {}
-    result = await session.execute(_QUOTES, {"ids": list(ids)})
-    return {r.quote_id: quote_from(r) for r in result}
+    query = _QUOTE_TERMS.with_for_update() if lock else _QUOTE_TERMS
+    found = {}
+    for r in await session.execute(query, {"ids": sorted(ids)}):
+        found[r.quote_id] = QuoteTerms(
+            r.quote_id, r.payer_id, r.payee_id, Money(r.send_currency, r.send_minor),
+            Money(r.receive_currency, r.receive_minor), Money(r.send_currency, r.fee_minor), r.customer_rate,
+            r.expires_at, r.transfer_id,
+        )  # fmt: skip
+    return found
 
 
 async def accounts_by_id(session: AsyncSession, ids: Collection[str], *, lock: bool) -> dict[str, Any]:
@@ -108,15 +147,16 @@ async def add_transfers(session: AsyncSession, batch: Iterable[Transfer]) -> Non
         await session.execute(sa.insert(transfers), rows)
 
 
-async def claim_quotes(session: AsyncSession, claims: dict[str, str]) -> int:
-    """Bind each quote to its transfer in one statement; returns how many were still free to claim."""
+async def claim_quotes(session: AsyncSession, claims: dict[str, str]) -> int | None:
+    """Bind each quote to its transfer (one executemany of a statement built once), only where still
+    free; returns how many were claimed, or None where the driver cannot count an executemany
+    (asyncpg: the batch read the quotes FOR UPDATE there, so none can have been claimed since)."""
     if not claims:
         return 0
-    result = await session.execute(
-        sa.update(quotes)
-        .where(_q.quote_id.in_(list(claims)), _q.transfer_id.is_(None))
-        .values(transfer_id=sa.case(claims, value=_q.quote_id))
-    )
+    params = [{"b_quote": q, "b_transfer": t} for q, t in sorted(claims.items())]
+    result = await session.execute(_CLAIM_QUOTE, params)
+    if not session.dialect.supports_sane_multi_rowcount:
+        return None
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -156,12 +196,13 @@ async def change_balances(session: AsyncSession, deltas: dict[str, tuple[int, in
     )
 
 
-async def mark_committed(session: AsyncSession, ids: Collection[str], now: datetime, window_id: str) -> int:
-    """RESERVED → COMMITTED for every id not yet expired at ``now``; returns how many moved."""
+async def commit_reserved(session: AsyncSession, ids: Collection[str], now: datetime, window_id: str) -> list[Transfer]:
+    """RESERVED → COMMITTED for every id not yet expired at ``now``, in one guarded UPDATE that
+    returns the committed rows: whatever it leaves out (unknown, final, expired) was not touched."""
     if not ids:
-        return 0
-    result = await session.execute(_COMMIT, {"ids": list(ids), "now": now, "window_id": window_id})
-    return int(result.rowcount)  # type: ignore[attr-defined]
+        return []
+    result = await session.execute(_COMMIT_RETURNING, {"ids": sorted(ids), "now": now, "window_id": window_id})
+    return [transfer_from(r) for r in result]
 
 
 async def add_postings(

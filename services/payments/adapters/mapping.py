@@ -13,18 +13,29 @@ from services.payments.domain.money import Money, money, parse_decimal
 from services.payments.domain.participants import Participant, Position
 from services.payments.domain.pricing import Quote, Rate
 from services.payments.domain.settlement import SettlementReport, SettlementWindow
-from services.payments.domain.transfer import Transfer
+from services.payments.domain.transfer import Transfer, TransferState
 
 _JURISDICTION = {"HK": common_pb2.JURISDICTION_HK, "MO": common_pb2.JURISDICTION_MO, "GD": common_pb2.JURISDICTION_GD}
 _KIND = {"PSP": participant_pb2.PARTICIPANT_KIND_PSP, "FEE_COLLECTOR": participant_pb2.PARTICIPANT_KIND_FEE_COLLECTOR}
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def ts(moment: datetime | None) -> Timestamp | None:
     if moment is None:
         return None
-    stamp = Timestamp()
-    stamp.FromDatetime(moment.astimezone(UTC))
-    return stamp
+    # Timestamp.FromDatetime goes through utctimetuple and calendar.timegm: a tenth of the
+    # per-transfer mapping time; the difference from the epoch is exact and cheaper.
+    since = moment - _EPOCH
+    return Timestamp(seconds=since.days * 86_400 + since.seconds, nanos=since.microseconds * 1000)
+
+
+def set_ts(target: Timestamp, moment: datetime) -> None:
+    """Write ``moment`` into a message's timestamp field in place."""
+    since = moment - _EPOCH
+    target.seconds = since.days * 86_400 + since.seconds
+    target.nanos = since.microseconds * 1000
 
 
 def from_ts(stamp: Timestamp, present: bool) -> datetime | None:
@@ -140,24 +151,37 @@ def transfer_parties(t: Transfer) -> dict[str, object]:
     }
 
 
+_TRANSFER_STATES = {state: transfer_pb2.TransferState.Value(f"TRANSFER_STATE_{state.value}") for state in TransferState}
+
+
 def transfer_pb(t: Transfer) -> transfer_pb2.Transfer:
-    return transfer_pb2.Transfer(
-        **transfer_parties(t),  # type: ignore[arg-type]
-        quote_id=t.quote_id,
-        receive_amount=money_pb(t.receive),
-        state=transfer_pb2.TransferState.Value(f"TRANSFER_STATE_{t.state.value}"),
-        created_at=ts(t.created_at),
-        reserved_at=ts(t.reserved_at),
-        completed_at=ts(t.completed_at),
-        expires_at=ts(t.expires_at),
-        abort_reason=t.abort_reason,
-        settlement_window_id=t.settlement_window_id,
-        payer_pseudonym=t.payer_pseudonym,
-        uetr=t.uetr,
-        fee=money_pb(t.fee),
-        abort_code=t.abort_code,
-        customer_rate=t.customer_rate,
-    )
+    return fill_transfer(transfer_pb2.Transfer(), t)
+
+
+def fill_transfer(target: transfer_pb2.Transfer, t: Transfer) -> transfer_pb2.Transfer:
+    """Write the transfer into an empty message in place (a bulk answer fills hundreds: no copies)."""
+    target.transfer_id = t.transfer_id
+    target.payer_participant_id = t.payer_id
+    target.payee_participant_id = t.payee_id
+    target.send_amount.currency, target.send_amount.minor_units = t.send.currency, t.send.minor
+    target.reference = t.reference
+    target.quote_id = t.quote_id
+    target.receive_amount.currency, target.receive_amount.minor_units = t.receive.currency, t.receive.minor
+    target.state = _TRANSFER_STATES[t.state]
+    set_ts(target.created_at, t.created_at)
+    if t.reserved_at is not None:
+        set_ts(target.reserved_at, t.reserved_at)
+    if t.completed_at is not None:
+        set_ts(target.completed_at, t.completed_at)
+    set_ts(target.expires_at, t.expires_at)
+    target.abort_reason = t.abort_reason
+    target.settlement_window_id = t.settlement_window_id
+    target.payer_pseudonym = t.payer_pseudonym
+    target.uetr = t.uetr
+    target.fee.currency, target.fee.minor_units = t.fee.currency, t.fee.minor
+    target.abort_code = t.abort_code
+    target.customer_rate = t.customer_rate
+    return target
 
 
 def window_pb(w: SettlementWindow) -> settlement_pb2.SettlementWindow:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 
@@ -31,6 +32,7 @@ class UsagePeriods:
     bucket: str
 
 
+@lru_cache(maxsize=64)  # a batch asks for the same moment once per transfer
 def periods(now: datetime, zone: ZoneInfo, bucket_seconds: int) -> UsagePeriods:
     local = now.astimezone(zone)
     bucket = int(now.timestamp()) // max(1, bucket_seconds)

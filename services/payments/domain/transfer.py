@@ -76,36 +76,60 @@ class PrepareRequest:
 
 @dataclass(frozen=True)
 class Refusal:
-    """Why a prepare was refused, kept so that a retry raises the very same error."""
+    """Why a prepare was refused, kept so that a retry raises the very same error (details too)."""
 
     kind: str  # FailedPrecondition | ResourceExhausted | PermissionDenied
     code: str
     message: str
     metadata: dict[str, str] = field(default_factory=dict)
+    # (type, subject, description) of a FailedPrecondition; empty in refusals recorded before they were kept.
+    violations: tuple[tuple[str, str, str], ...] = ()
+    subject: str = ""  # a ResourceExhausted's quota subject
+    retry_after_seconds: float | None = None
 
     @classmethod
     def of(cls, error: BaylinkError) -> Refusal:
-        return cls(type(error).__name__, error.reason, error.message, dict(error.metadata))
+        violations = tuple((v.type, v.subject, v.description) for v in getattr(error, "violations", ()))
+        return cls(
+            type(error).__name__, error.reason, error.message, dict(error.metadata),
+            violations if isinstance(error, FailedPrecondition) else (),
+            getattr(error, "subject", ""), error.retry_after_seconds,
+        )  # fmt: skip
 
     def to_error(self) -> BaylinkError:
         error: BaylinkError
         if self.kind == "ResourceExhausted":
-            error = ResourceExhausted(self.message, subject=self.metadata.get("subject", ""), reason=self.code)
+            subject = self.subject or self.metadata.get("subject", "")
+            error = ResourceExhausted(self.message, subject=subject, reason=self.code)
         elif self.kind == "PermissionDenied":
             error = PermissionDenied(self.message, reason=self.code)
         else:
+            kept = [PreconditionViolation(*v) for v in self.violations]
             error = FailedPrecondition(
-                self.message, [PreconditionViolation(self.code, "transfer", self.message)], reason=self.code
+                self.message, kept or [PreconditionViolation(self.code, "transfer", self.message)], reason=self.code
             )
         error.metadata.update(self.metadata)
+        error.retry_after_seconds = self.retry_after_seconds
         return error
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "code": self.code, "message": self.message, "metadata": self.metadata}
+        data: dict[str, Any] = {"kind": self.kind, "code": self.code, "message": self.message}
+        data["metadata"] = self.metadata
+        if self.violations:
+            data["violations"] = [list(v) for v in self.violations]
+        if self.subject:
+            data["subject"] = self.subject
+        if self.retry_after_seconds is not None:
+            data["retry_after_seconds"] = self.retry_after_seconds
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Refusal:
-        return cls(data["kind"], data["code"], data["message"], dict(data.get("metadata") or {}))
+        return cls(
+            data["kind"], data["code"], data["message"], dict(data.get("metadata") or {}),
+            tuple((str(t), str(s), str(d)) for t, s, d in data.get("violations") or ()),
+            str(data.get("subject") or ""), data.get("retry_after_seconds"),
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -173,25 +197,28 @@ class Transfer:
             )
 
 
-def received(req: PrepareRequest, fingerprint: str, now: datetime, ttl_seconds: float) -> Transfer:
-    """A new transfer as the request asks for it, before any check (no fee until a quote says so)."""
-    return Transfer(
-        transfer_id=req.transfer_id,
-        request_hash=fingerprint,
-        quote_id=req.quote_id,
-        payer_id=req.payer_id,
-        payee_id=req.payee_id,
-        send=req.send,
-        receive=req.receive,
-        fee=Money(req.send.currency, 0),
-        customer_rate="1",
-        reference=req.reference,
-        payer_pseudonym=req.payer_pseudonym,
-        payer_name=req.payer_name,
-        payee_name=req.payee_name,
-        state=TransferState.RECEIVED,
-        uetr=str(uuid.uuid4()),
-        created_at=now,
-        expires_at=req.expires_at or now + timedelta(seconds=ttl_seconds),
-        corridor=corridor_of(req.send.currency, req.receive.currency),
-    )
+def received(req: PrepareRequest, fingerprint: str, now: datetime, ttl_seconds: float, **changes: Any) -> Transfer:
+    """A new transfer as the request asks for it, before any check (no fee until a quote says so);
+    ``changes`` set other fields at once (the batch path knows its outcome before it builds it)."""
+    values: dict[str, Any] = {
+        "transfer_id": req.transfer_id,
+        "request_hash": fingerprint,
+        "quote_id": req.quote_id,
+        "payer_id": req.payer_id,
+        "payee_id": req.payee_id,
+        "send": req.send,
+        "receive": req.receive,
+        "fee": Money(req.send.currency, 0),
+        "customer_rate": "1",
+        "reference": req.reference,
+        "payer_pseudonym": req.payer_pseudonym,
+        "payer_name": req.payer_name,
+        "payee_name": req.payee_name,
+        "state": TransferState.RECEIVED,
+        "uetr": str(uuid.uuid4()),
+        "created_at": now,
+        "expires_at": req.expires_at or now + timedelta(seconds=ttl_seconds),
+        "corridor": corridor_of(req.send.currency, req.receive.currency),
+    }
+    values.update(changes)
+    return Transfer(**values)

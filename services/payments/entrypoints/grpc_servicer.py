@@ -7,10 +7,12 @@ from decimal import Decimal, InvalidOperation
 
 from grpc import aio
 
-from baylink.errors import InvalidInput
+from baylink.errors import BaylinkError, InvalidInput
 from baylink.payments.v1 import payments_service_pb2 as api
 from baylink.payments.v1 import payments_service_pb2_grpc as api_grpc
 from baylink.payments.v1 import settlement_pb2, transfer_pb2
+from baylink.runtime.context import current_correlation_id
+from baylink.runtime.grpc.items import fill_item_status
 from baylink.runtime.grpc.server import Register
 from services.payments.adapters import mapping as m
 from services.payments.adapters.transfer_repo import TransferFilter
@@ -19,7 +21,7 @@ from services.payments.domain.participants import Jurisdiction, Participant, Par
 from services.payments.domain.pricing import AmountType, Rate
 from services.payments.domain.settlement import WindowState
 from services.payments.domain.transfer import PrepareRequest, TransferState
-from services.payments.service_layer import complete, export, participants, prepare, queries, quotes, settlement
+from services.payments.service_layer import bulk, complete, export, participants, prepare, queries, quotes, settlement
 from services.payments.service_layer.unit_of_work import Deps
 
 SERVICE_NAME = api.DESCRIPTOR.services_by_name["PaymentsService"].full_name
@@ -32,6 +34,36 @@ ISO_KINDS = {
 
 def _transfer_state(value: int) -> TransferState:
     return TransferState(transfer_pb2.TransferState.Name(value).removeprefix("TRANSFER_STATE_"))
+
+
+def _check_bulk_size(count: int) -> None:
+    if not 0 < count <= bulk.MAX_ITEMS:
+        raise InvalidInput.field("requests", f"between 1 and {bulk.MAX_ITEMS} items, not {count}")
+
+
+def _prepare_request(request: api.PrepareTransferRequest) -> PrepareRequest:
+    """The PrepareTransfer request as the use case takes it; InvalidInput naming the field if it is not one."""
+    send = m.amount_from(
+        "send_amount", request.send_amount, request.HasField("send_amount"), request.send_amount_decimal,
+        request.HasField("send_amount_decimal"),
+    )  # fmt: skip
+    receive = m.amount_from(
+        "receive_amount", request.receive_amount, request.HasField("receive_amount"),
+        request.receive_amount_decimal, request.HasField("receive_amount_decimal"),
+    )  # fmt: skip
+    return PrepareRequest(
+        transfer_id=request.transfer_id,
+        payer_id=request.payer_participant_id,
+        payee_id=request.payee_participant_id,
+        send=send,
+        receive=receive,
+        reference=request.reference,
+        payer_pseudonym=request.payer_pseudonym,
+        payer_name=request.payer_name,
+        payee_name=request.payee_name,
+        quote_id=request.quote_id,
+        expires_at=m.from_ts(request.expires_at, request.HasField("expires_at")),
+    )
 
 
 class PaymentsServicer(api_grpc.PaymentsServiceServicer):
@@ -56,32 +88,46 @@ class PaymentsServicer(api_grpc.PaymentsServiceServicer):
         return api.CreateQuoteResponse(quote=m.quote_pb(await quotes.create_quote(self.deps, cmd)))
 
     async def PrepareTransfer(self, request: api.PrepareTransferRequest, context: Ctx) -> api.PrepareTransferResponse:
-        send = m.amount_from(
-            "send_amount", request.send_amount, request.HasField("send_amount"), request.send_amount_decimal,
-            request.HasField("send_amount_decimal"),
-        )  # fmt: skip
-        receive = m.amount_from(
-            "receive_amount", request.receive_amount, request.HasField("receive_amount"),
-            request.receive_amount_decimal, request.HasField("receive_amount_decimal"),
-        )  # fmt: skip
-        req = PrepareRequest(
-            transfer_id=request.transfer_id,
-            payer_id=request.payer_participant_id,
-            payee_id=request.payee_participant_id,
-            send=send,
-            receive=receive,
-            reference=request.reference,
-            payer_pseudonym=request.payer_pseudonym,
-            payer_name=request.payer_name,
-            payee_name=request.payee_name,
-            quote_id=request.quote_id,
-            expires_at=m.from_ts(request.expires_at, request.HasField("expires_at")),
-        )
-        return api.PrepareTransferResponse(transfer=m.transfer_pb(await prepare.prepare_transfer(self.deps, req)))
+        transfer = await prepare.prepare_transfer(self.deps, _prepare_request(request))
+        return api.PrepareTransferResponse(transfer=m.transfer_pb(transfer))
+
+    async def PrepareTransfers(
+        self, request: api.PrepareTransfersRequest, context: Ctx
+    ) -> api.PrepareTransfersResponse:
+        _check_bulk_size(len(request.requests))
+        items: list[PrepareRequest | BaylinkError] = []
+        for item in request.requests:
+            try:
+                items.append(_prepare_request(item))
+            except BaylinkError as error:
+                items.append(error)
+        outcomes = await bulk.prepare_transfers(self.deps, items)
+        response = api.PrepareTransfersResponse()
+        cid = current_correlation_id()
+        for outcome in outcomes:
+            result = response.results.add()
+            if isinstance(outcome, Exception):
+                fill_item_status(result.error, outcome, cid)
+            else:
+                m.fill_transfer(result.response.transfer, outcome)
+        return response
 
     async def CommitTransfer(self, request: api.CommitTransferRequest, context: Ctx) -> api.CommitTransferResponse:
         transfer = await complete.commit_transfer(self.deps, request.transfer_id)
         return api.CommitTransferResponse(transfer=m.transfer_pb(transfer))
+
+    async def CommitTransfers(self, request: api.CommitTransfersRequest, context: Ctx) -> api.CommitTransfersResponse:
+        _check_bulk_size(len(request.requests))
+        outcomes = await bulk.commit_transfers(self.deps, [item.transfer_id for item in request.requests])
+        response = api.CommitTransfersResponse()
+        cid = current_correlation_id()
+        for outcome in outcomes:
+            result = response.results.add()
+            if isinstance(outcome, Exception):
+                fill_item_status(result.error, outcome, cid)
+            else:
+                m.fill_transfer(result.response.transfer, outcome)
+        return response
 
     async def AbortTransfer(self, request: api.AbortTransferRequest, context: Ctx) -> api.AbortTransferResponse:
         transfer = await complete.abort_transfer(self.deps, request.transfer_id, request.reason)

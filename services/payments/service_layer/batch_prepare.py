@@ -1,9 +1,9 @@
 """The fast path of PrepareTransfer for a group-committed batch.
 
 Everything a batch of prepares needs is read in one SELECT per table (existing
-transfers, quotes, participants, per-payer usage and payer positions, the last
-two locked on PostgreSQL); every check of the one-by-one path is then made in
-memory, in arrival order, against running totals, so the batch as a whole can
+transfers, quotes, participants, per-payer usage and payer positions; quotes,
+usage and positions locked on PostgreSQL); every check of the one-by-one path
+is then made in memory, in arrival order, against running totals, so the batch as a whole can
 never overshoot a cap or a limit; the accepted transfers are written in one
 statement per table. A request the fast path would not simply accept (a
 retry, a refusal of any kind, a second request for the same id or quote) is
@@ -13,17 +13,17 @@ records refusals exactly as before and sees the batch's reservations.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from contextvars import Context
 from datetime import datetime
 from typing import Any
 
 from baylink.errors import BaylinkError
 from services.payments.adapters import admin_repo, batch_repo
+from services.payments.adapters.batch_repo import QuoteTerms
 from services.payments.domain.events import TransferReserved
 from services.payments.domain.ledger import position_account
-from services.payments.domain.limits import Usage, periods
+from services.payments.domain.limits import Usage, corridor_of, periods
 from services.payments.domain.participants import Participant
-from services.payments.domain.pricing import Quote
 from services.payments.domain.transfer import PrepareRequest, Transfer, TransferState, received
 from services.payments.service_layer.quotes import check_parties
 from services.payments.service_layer.unit_of_work import Deps, UnitOfWork
@@ -34,13 +34,18 @@ class BatchConflict(Exception):
 
 
 async def prepare_batch(
-    deps: Deps, uow: UnitOfWork, batch: list[tuple[PrepareRequest, str]], now: datetime
+    deps: Deps,
+    uow: UnitOfWork,
+    batch: list[tuple[PrepareRequest, str]],
+    now: datetime,
+    contexts: list[Context] | None = None,
 ) -> list[Transfer | None]:
-    """Reserve what the fast path can; None for a request left to the one-by-one path."""
+    """Reserve what the fast path can; None for a request left to the one-by-one path.
+    ``contexts`` (one per request): the caller's context each event is built in."""
     session, lock = uow.session, deps.postgres
     reqs = [req for req, _ in batch]
     existing = await batch_repo.transfers_by_id(session, {r.transfer_id for r in reqs})
-    found_quotes = await batch_repo.quotes_by_id(session, {r.quote_id for r in reqs if r.quote_id})
+    found_quotes = await batch_repo.quote_terms_by_id(session, {r.quote_id for r in reqs if r.quote_id}, lock=lock)
     parties = await admin_repo.get_participants(session, sorted({p for r in reqs for p in (r.payer_id, r.payee_id)}))
     corridors = {r.transfer_id: f"{r.send.currency}>{r.receive.currency}" for r in reqs}
     usage_keys = {(r.payer_pseudonym, corridors[r.transfer_id]) for r in reqs}
@@ -67,7 +72,7 @@ async def prepare_batch(
     if not accepted:
         return results
     claims = {t.quote_id: t.transfer_id for t in accepted if t.quote_id}
-    if await batch_repo.claim_quotes(session, claims) != len(claims):
+    if await batch_repo.claim_quotes(session, claims) not in (len(claims), None):
         raise BatchConflict("a quote was claimed outside the batch")
     touched = {(t.payer_pseudonym, t.corridor) for t in accepted if t.usage_day}
     await batch_repo.save_usage(
@@ -77,8 +82,9 @@ async def prepare_batch(
     )
     await batch_repo.change_balances(session, {a: (0, 0, amount) for a, amount in reserved.items()})
     await batch_repo.add_transfers(session, accepted)
-    for t in accepted:
-        uow.record(TransferReserved(t))
+    for index, t in enumerate(results):
+        if t is not None:
+            uow.record(TransferReserved(t), contexts[index] if contexts else None)
     return results
 
 
@@ -88,7 +94,7 @@ def _accepted(
     fingerprint: str,
     now: datetime,
     parties: dict[str, Participant],
-    found_quotes: dict[str, Quote],
+    found_quotes: dict[str, QuoteTerms],
     usage: dict[tuple[str, str], Usage],
     accounts: dict[str, Any],
     reserved: dict[str, int],
@@ -98,10 +104,11 @@ def _accepted(
         check_parties(parties, req.payer_id, req.payee_id, req.send.currency, req.receive.currency)
     except BaylinkError:
         return None
-    transfer = received(req, fingerprint, now, deps.policy.transfer_ttl_seconds)
+    corridor = corridor_of(req.send.currency, req.receive.currency)
+    changes: dict[str, Any] = {}
     if req.quote_id:
         quote = found_quotes.get(req.quote_id)
-        if quote is None or quote.transfer_id is not None or quote.expired(now):
+        if quote is None or quote.transfer_id is not None or now >= quote.expires_at:
             return None
         if (quote.payer_id, quote.payee_id, quote.send, quote.receive) != (
             req.payer_id,
@@ -110,21 +117,21 @@ def _accepted(
             req.receive,
         ):
             return None
-        transfer = replace(transfer, fee=quote.fee, customer_rate=str(quote.customer_rate))
+        changes.update(fee=quote.fee, customer_rate=quote.customer_rate)
     elif req.send != req.receive:
         return None
     if deps.screener.screen({"payer": req.payer_name, "payee": req.payee_name}) is not None:
         return None
 
-    key = (req.payer_pseudonym, transfer.corridor)
-    limit = deps.policy.limits.get(transfer.corridor)
+    key = (req.payer_pseudonym, corridor)
+    limit = deps.policy.limits.get(corridor)
     after: Usage | None = None
     if limit is not None:
         usage_periods = periods(now, deps.policy.zone, limit.bucket_seconds)
         after = usage.get(key, Usage.empty(usage_periods)).taken(usage_periods, req.send.minor, limit)
         if after is None:
             return None
-        transfer = replace(transfer, usage_day=usage_periods.day, usage_year=usage_periods.year)
+        changes.update(usage_day=usage_periods.day, usage_year=usage_periods.year)
 
     account_id = position_account(req.payer_id, req.send.currency)
     row = accounts.get(account_id)
@@ -137,4 +144,6 @@ def _accepted(
     if after is not None:
         usage[key] = after
     reserved[account_id] = reserved.get(account_id, 0) + req.send.minor
-    return replace(transfer, state=TransferState.RESERVED, reserved_at=now)
+    # One construction with every change (dataclasses.replace per step cost more than the checks).
+    ttl = deps.policy.transfer_ttl_seconds
+    return received(req, fingerprint, now, ttl, state=TransferState.RESERVED, reserved_at=now, **changes)

@@ -16,6 +16,7 @@ never fail or half-post the others.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from dataclasses import dataclass, field
 
@@ -31,8 +32,12 @@ log = logging.getLogger("baylink.payments.group_commit")
 class _Batch:
     prepares: list[tuple[PrepareRequest, str]] = field(default_factory=list)
     prepare_waiters: list[asyncio.Future[Transfer | None]] = field(default_factory=list)
+    # Each request's context (its call's correlation id, causation id, traceparent): the writer
+    # task runs in the context of whoever started it, so events are built in their own caller's.
+    prepare_contexts: list[contextvars.Context] = field(default_factory=list)
     commits: list[str] = field(default_factory=list)
     commit_waiters: list[asyncio.Future[Transfer | None]] = field(default_factory=list)
+    commit_contexts: list[contextvars.Context] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.prepares) + len(self.commits)
@@ -49,18 +54,32 @@ class GroupCommitter:
 
     async def prepare(self, req: PrepareRequest, fingerprint: str) -> Transfer | None:
         """The reserved transfer, or None: the caller then takes the one-by-one path."""
-        waiter = self._future()
-        self._next.prepares.append((req, fingerprint))
-        self._next.prepare_waiters.append(waiter)
-        self._kick()
-        return await waiter
+        (result,) = await self.prepare_many([(req, fingerprint)])
+        return result
 
     async def commit(self, transfer_id: str) -> Transfer | None:
-        waiter = self._future()
-        self._next.commits.append(transfer_id)
-        self._next.commit_waiters.append(waiter)
+        (result,) = await self.commit_many([transfer_id])
+        return result
+
+    async def prepare_many(self, items: list[tuple[PrepareRequest, str]]) -> list[Transfer | None]:
+        """Prepares queued together (a bulk's share a batch as far as its size allows)."""
+        waiters = [self._future() for _ in items]
+        context = contextvars.copy_context()
+        self._next.prepares.extend(items)
+        self._next.prepare_waiters.extend(waiters)
+        self._next.prepare_contexts.extend([context] * len(items))
         self._kick()
-        return await waiter
+        return list(await asyncio.gather(*waiters))
+
+    async def commit_many(self, transfer_ids: list[str]) -> list[Transfer | None]:
+        """Commits queued together."""
+        waiters = [self._future() for _ in transfer_ids]
+        context = contextvars.copy_context()
+        self._next.commits.extend(transfer_ids)
+        self._next.commit_waiters.extend(waiters)
+        self._next.commit_contexts.extend([context] * len(transfer_ids))
+        self._kick()
+        return list(await asyncio.gather(*waiters))
 
     @staticmethod
     def _future() -> asyncio.Future[Transfer | None]:
@@ -92,20 +111,24 @@ class GroupCommitter:
         n_prep = min(len(pending.prepares), self.max_batch)
         n_commit = self.max_batch - n_prep
         now = _Batch(
-            pending.prepares[:n_prep], pending.prepare_waiters[:n_prep],
-            pending.commits[:n_commit], pending.commit_waiters[:n_commit],
+            pending.prepares[:n_prep], pending.prepare_waiters[:n_prep], pending.prepare_contexts[:n_prep],
+            pending.commits[:n_commit], pending.commit_waiters[:n_commit], pending.commit_contexts[:n_commit],
         )  # fmt: skip
         rest = _Batch(
-            pending.prepares[n_prep:], pending.prepare_waiters[n_prep:],
-            pending.commits[n_commit:], pending.commit_waiters[n_commit:],
+            pending.prepares[n_prep:], pending.prepare_waiters[n_prep:], pending.prepare_contexts[n_prep:],
+            pending.commits[n_commit:], pending.commit_waiters[n_commit:], pending.commit_contexts[n_commit:],
         )  # fmt: skip
         return now, rest
 
     async def _write(self, batch: _Batch) -> tuple[list[Transfer | None], list[Transfer | None]]:
         now = self.deps.clock()
+        committed: list[Transfer | None] = []
+        prepared: list[Transfer | None] = []
         async with self.deps.uow() as uow:
-            committed = await commit_batch(self.deps, uow, batch.commits, now) if batch.commits else []
-            prepared = await prepare_batch(self.deps, uow, batch.prepares, now) if batch.prepares else []
+            if batch.commits:
+                committed = await commit_batch(self.deps, uow, batch.commits, now, batch.commit_contexts)
+            if batch.prepares:
+                prepared = await prepare_batch(self.deps, uow, batch.prepares, now, batch.prepare_contexts)
         self.batches += 1
         self.requests += len(batch)
         return prepared, committed

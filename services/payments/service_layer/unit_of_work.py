@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from contextvars import Context
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
@@ -81,9 +82,24 @@ class UnitOfWork:
     def __init__(self, deps: Deps):
         self.deps = deps
         self.events: list[Event] = []
+        self._contexts: list[Context | None] = []
 
-    def record(self, event: Event) -> None:
+    def record(self, event: Event, context: Context | None = None) -> None:
+        """Stage ``event``; built (correlation id, causation, trace) in ``context`` if given, else
+        in the current one: a group commit writes many callers' events in one task."""
         self.events.append(event)
+        self._contexts.append(context)
+
+    def _cloud_events(self) -> list[CloudEvent]:
+        to_cloud_events = self.deps.publisher.to_cloud_events
+        staged: list[CloudEvent] = []
+        start = 0
+        for end in range(1, len(self.events) + 1):  # runs of events sharing a context, in order
+            if end == len(self.events) or self._contexts[end] is not self._contexts[start]:
+                run, context = self.events[start:end], self._contexts[start]
+                staged += context.run(to_cloud_events, run) if context is not None else to_cloud_events(run)
+                start = end
+        return staged
 
     async def __aenter__(self) -> UnitOfWork:
         # A Core connection, not an ORM session: the use cases issue Core statements
@@ -97,7 +113,7 @@ class UnitOfWork:
     ) -> None:
         try:
             if exc is None and self.events:
-                staged = self.deps.publisher.to_cloud_events(self.events)
+                staged = self._cloud_events()
                 await add_events(self.session, staged, topic=self.deps.event_topic)
         except BaseException as error:
             await self._tx.__aexit__(type(error), error, error.__traceback__)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from baylink.common.v1 import common_pb2
@@ -293,15 +292,3 @@ def _status(status: ServiceStatus | None) -> int:
 
 def jurisdiction_filter(value: int, field: str = "jurisdiction") -> Jurisdiction | None:
     return None if value == common_pb2.JURISDICTION_UNSPECIFIED else _jurisdiction(value, field)
-
-
-def item_status(status: grpc.Status) -> api.ItemStatus:
-    """A call's error status (as the shared error table builds it) as one batch item's error: the
-    google.rpc.Status it carries in its trailing metadata, which ItemStatus mirrors field for field."""
-    details = dict(status.trailing_metadata).get(_STATUS_DETAILS_KEY, b"")
-    item = api.ItemStatus.FromString(details)
-    item.code, item.message = status.code.value[0], status.details
-    return item
-
-
-_STATUS_DETAILS_KEY = "grpc-status-details-bin"

@@ -11,7 +11,7 @@ from baylink.errors import BaylinkError
 from baylink.identity.v1 import identity_service_pb2 as api
 from baylink.identity.v1 import identity_service_pb2_grpc as api_grpc
 from baylink.runtime.context import current_correlation_id
-from baylink.runtime.grpc.errors import internal_status, to_status
+from baylink.runtime.grpc.items import fill_item_status
 from services.identity.adapters import proto_mapping as m
 from services.identity.domain.errors import InvalidInput
 from services.identity.domain.report import SignatureReport
@@ -69,17 +69,8 @@ class IdentityServicer(api_grpc.IdentityServiceServicer):
                 m.fill_signature_response(result.response, outcome)
             else:
                 assert outcome is not None
-                result.error.CopyFrom(self._item_error(outcome))
+                fill_item_status(result.error, outcome, current_correlation_id())
         return response
-
-    def _item_error(self, error: Exception) -> api.ItemStatus:
-        """What the interceptor would have answered for this item alone: its domain error mapped
-        through the one table, or INTERNAL (logged once, with the correlation id)."""
-        cid = current_correlation_id()
-        if isinstance(error, BaylinkError):
-            return m.item_status(to_status(error, cid))
-        log.error("unhandled error in a VerifySignatures item", exc_info=error)
-        return m.item_status(internal_status(cid))
 
     def _verify_command(self, request: api.VerifySignatureRequest) -> VerifyCmsSignature | VerifyRawSignature:
         """The VerifySignature request as a command; InvalidInput naming the field if it is not one."""

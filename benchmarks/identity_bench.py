@@ -567,7 +567,7 @@ class GrpcPath:
 GRPC_PATHS = (
     GrpcPath("VerifySignature, 1 per call", 0, (32, 2, 2)),
     GrpcPath("VerifySignatures, batch of 3", 3, (16, 2, 2)),  # one registry application's materials
-    GrpcPath("VerifySignatures, batch of 25", 25, (4, 2, 2)),
+    GrpcPath("VerifySignatures, batch of 25", 25, (8, 2, 2)),
     GrpcPath("VerifySignatures, batch of 100", 100, (4, 2, 2)),  # the API's largest batch
 )
 

@@ -36,5 +36,18 @@ def unsupported_critical_extensions(certificate: x509.Certificate) -> frozenset[
 
 
 def validity(certificate: x509.Certificate) -> tuple[datetime, datetime]:
-    period = certificate["tbs_certificate"]["validity"]
-    return period["not_before"].native, period["not_after"].native
+    """(not before, not after), remembered per certificate (by its SHA-256): asked of every
+    signer on every verification, and reading it off the parsed tree costs more than the lookup."""
+    key = certificate.sha256
+    period = _VALIDITY.get(key)
+    if period is None:
+        fields = certificate["tbs_certificate"]["validity"]
+        period = fields["not_before"].native, fields["not_after"].native
+        if len(_VALIDITY) >= _VALIDITY_MAX:
+            _VALIDITY.clear()
+        _VALIDITY[key] = period
+    return period
+
+
+_VALIDITY: dict[bytes, tuple[datetime, datetime]] = {}
+_VALIDITY_MAX = 10_000

@@ -30,9 +30,14 @@ class ValidationPolicy:
     deadline_seconds: float = 10.0
 
     def cache_key(self) -> str:
-        policies = ",".join(sorted(self.requested_policies)) if self.requested_policies is not None else "*"
-        places = ",".join(sorted(self.jurisdictions)) if self.jurisdictions is not None else "*"
-        return f"{self.revocation_mode.value}|{policies}|{places}"
+        """What decides a validation's outcome (not the deadline), as a chain-cache key part;
+        computed once per policy (it is asked twice per signature)."""
+        key: str | None = self.__dict__.get("_cache_key")
+        if key is None:
+            policies = ",".join(sorted(self.requested_policies)) if self.requested_policies is not None else "*"
+            places = ",".join(sorted(self.jurisdictions)) if self.jurisdictions is not None else "*"
+            key = self.__dict__["_cache_key"] = f"{self.revocation_mode.value}|{policies}|{places}"
+        return key
 
 
 def acceptable_policies(

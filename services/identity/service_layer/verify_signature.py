@@ -109,7 +109,8 @@ class SignatureVerifier:
     ) -> SignatureReport:
         assert check.signer is not None
         now = self._clock()
-        intermediates = [c for c in others if c.sha256 != check.signer.sha256]
+        signer = check.signer.sha256
+        intermediates = [c for c in others if c.sha256 != signer]
         at_now = await self._validator.validate_parsed(check.signer, intermediates, now, policy)
         at_signing = None
         if check.signing_time is not None:

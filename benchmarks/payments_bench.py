@@ -311,7 +311,9 @@ def main() -> None:
     parser.add_argument(
         "--compare", action="store_true", help="also run with group commit off, just before, on the same machine load"
     )
-    parser.add_argument("--bulk", type=int, default=0, help="also run PrepareTransfers/CommitTransfers of this size")
+    parser.add_argument(
+        "--bulk", type=int, default=50, help="also run PrepareTransfers/CommitTransfers of this size (0: only unary)"
+    )
     parser.add_argument("--bulk-concurrency", type=int, default=4, help="bulk calls in flight")
     parser.add_argument("--bulk-only", action="store_true", help="skip the unary line")
     args = parser.parse_args()

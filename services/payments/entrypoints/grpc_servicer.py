@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from typing import TypeVar
 
 from grpc import aio
 
@@ -20,7 +21,7 @@ from services.payments.domain.money import money
 from services.payments.domain.participants import Jurisdiction, Participant, ParticipantKind
 from services.payments.domain.pricing import AmountType, Rate
 from services.payments.domain.settlement import WindowState
-from services.payments.domain.transfer import PrepareRequest, TransferState
+from services.payments.domain.transfer import PrepareRequest, Transfer, TransferState
 from services.payments.service_layer import bulk, complete, export, participants, prepare, queries, quotes, settlement
 from services.payments.service_layer.unit_of_work import Deps
 
@@ -102,15 +103,7 @@ class PaymentsServicer(api_grpc.PaymentsServiceServicer):
             except BaylinkError as error:
                 items.append(error)
         outcomes = await bulk.prepare_transfers(self.deps, items)
-        response = api.PrepareTransfersResponse()
-        cid = current_correlation_id()
-        for outcome in outcomes:
-            result = response.results.add()
-            if isinstance(outcome, Exception):
-                fill_item_status(result.error, outcome, cid)
-            else:
-                m.fill_transfer(result.response.transfer, outcome)
-        return response
+        return _answer_items(api.PrepareTransfersResponse(), outcomes)
 
     async def CommitTransfer(self, request: api.CommitTransferRequest, context: Ctx) -> api.CommitTransferResponse:
         transfer = await complete.commit_transfer(self.deps, request.transfer_id)
@@ -119,15 +112,7 @@ class PaymentsServicer(api_grpc.PaymentsServiceServicer):
     async def CommitTransfers(self, request: api.CommitTransfersRequest, context: Ctx) -> api.CommitTransfersResponse:
         _check_bulk_size(len(request.requests))
         outcomes = await bulk.commit_transfers(self.deps, [item.transfer_id for item in request.requests])
-        response = api.CommitTransfersResponse()
-        cid = current_correlation_id()
-        for outcome in outcomes:
-            result = response.results.add()
-            if isinstance(outcome, Exception):
-                fill_item_status(result.error, outcome, cid)
-            else:
-                m.fill_transfer(result.response.transfer, outcome)
-        return response
+        return _answer_items(api.CommitTransfersResponse(), outcomes)
 
     async def AbortTransfer(self, request: api.AbortTransferRequest, context: Ctx) -> api.AbortTransferResponse:
         transfer = await complete.abort_transfer(self.deps, request.transfer_id, request.reason)
@@ -269,3 +254,18 @@ def register_servicer(deps: Deps) -> Register:
         api_grpc.add_PaymentsServiceServicer_to_server(servicer, server)
 
     return register
+
+
+BulkResponse = TypeVar("BulkResponse", api.PrepareTransfersResponse, api.CommitTransfersResponse)
+
+
+def _answer_items(response: BulkResponse, outcomes: list[Transfer | Exception]) -> BulkResponse:
+    """One result per item, in order: its transfer, or its error as the unary call would fail."""
+    cid = current_correlation_id()
+    for outcome in outcomes:
+        result = response.results.add()
+        if isinstance(outcome, Exception):
+            fill_item_status(result.error, outcome, cid)
+        else:
+            m.fill_transfer(result.response.transfer, outcome)
+    return response

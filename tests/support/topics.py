@@ -68,9 +68,11 @@ async def _seek_to(consumer: AIOKafkaConsumer, since: datetime) -> None:
     while not consumer.assignment():  # without a group, every partition is assigned once metadata is in
         await asyncio.sleep(0.05)
     partitions = list(consumer.assignment())
-    starts = await consumer.offsets_for_times({tp: int(since.timestamp() * 1000) for tp in partitions})
+    # The end offsets first: a record published after they are taken is read from there whatever
+    # the time lookup says, and one published before is found by the lookup. (Ends taken after
+    # the lookup lost a record published in between: the lookup had not seen it, the end was
+    # past it. seek_to_end would resolve even later.)
     ends = await consumer.end_offsets(partitions)
+    starts = await consumer.offsets_for_times({tp: int(since.timestamp() * 1000) for tp in partitions})
     for tp, start in starts.items():
-        # Nothing that recent yet: whatever comes next. The end offset is taken now, explicitly;
-        # seek_to_end would resolve later and could skip a record published in between.
-        consumer.seek(tp, ends[tp] if start is None else start.offset)
+        consumer.seek(tp, ends[tp] if start is None else min(start.offset, ends[tp]))

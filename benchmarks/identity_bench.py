@@ -240,25 +240,31 @@ def bench_host(events: bool, topic: str | None, settings: Any) -> Any:
     return service.host
 
 
+def _settings(workdir: Path, workers: int) -> Any:
+    """A benchmark server's settings: free ports, a temporary database, quiet logs."""
+    from services.identity.config import IdentitySettings
+
+    return IdentitySettings(
+        grpc_port=0,
+        metrics_port=0,
+        database_url=f"sqlite+aiosqlite:///{workdir / 'identity.db'}",
+        revocation_allowed_hosts=["127.0.0.1"],
+        drain_delay_seconds=0,
+        shutdown_grace_seconds=1,
+        log_level="WARNING",
+        workers=workers,
+    )
+
+
 def serve_workers(events: bool, topic: str | None, workers: int) -> None:
     """Child process: `serve` as `workers` processes on one port (baylink/runtime/workers.py)."""
     import functools
 
     from baylink.runtime.logging import configure_logging
     from baylink.runtime.workers import run_service
-    from services.identity.config import IdentitySettings
 
     with tempfile.TemporaryDirectory(prefix="identity-bench-") as workdir:
-        settings = IdentitySettings(
-            grpc_port=0,
-            metrics_port=0,
-            database_url=f"sqlite+aiosqlite:///{Path(workdir) / 'identity.db'}",
-            revocation_allowed_hosts=["127.0.0.1"],
-            drain_delay_seconds=0,
-            shutdown_grace_seconds=1,
-            log_level="WARNING",
-            workers=workers,
-        )
+        settings = _settings(Path(workdir), workers)
         configure_logging("identity", settings.log_level)
         build = functools.partial(bench_host, events, topic)
         run_service(build, settings, on_serving=lambda port: print(json.dumps({"port": port}), flush=True))
@@ -270,38 +276,19 @@ async def serve(events: bool, topic: str | None) -> None:
     not announce itself in .local/run, which belongs to `make up`, and its fact events go to a
     topic of the benchmark's own (same partitions), not onto the service topic that tests read."""
     from baylink.runtime.logging import configure_logging
-    from services.identity.bootstrap import bootstrap
-    from services.identity.config import IdentitySettings
 
     with tempfile.TemporaryDirectory(prefix="identity-bench-") as workdir:
-        settings = IdentitySettings(
-            grpc_port=0,
-            metrics_port=0,
-            database_url=f"sqlite+aiosqlite:///{Path(workdir) / 'identity.db'}",
-            revocation_allowed_hosts=["127.0.0.1"],
-            drain_delay_seconds=0,
-            shutdown_grace_seconds=1,
-            log_level="WARNING",
-        )
+        settings = _settings(Path(workdir), 1)
         configure_logging("identity", settings.log_level)
-        service = bootstrap(settings)
-        service.host._announce = lambda: None  # type: ignore[method-assign]  # see the docstring
-        if topic is not None:
-            _events_to(topic)
-            service.app.recorder.topic = topic
-        if not events:
-
-            async def no_events(_: object) -> None:
-                return None
-
-            service.app.recorder.record = no_events  # type: ignore[assignment,method-assign]
+        host = bench_host(events, topic, settings)
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-        await service.start()
-        print(json.dumps({"port": service.port}), flush=True)
+        await host.start()
+        assert host.grpc is not None
+        print(json.dumps({"port": host.grpc.port}), flush=True)
         await stop.wait()
-        await service.host.shutdown()
+        await host.shutdown()
 
 
 def _events_to(topic: str) -> None:

@@ -130,11 +130,7 @@ class FactRecorder:
             ids = await self.db.write_sqlite(functools.partial(_insert_sqlite, statement, parameters))
         elif rows:
             async with self.db.begin() as conn:  # Core: the rows need no session bookkeeping
-                if self.handoff is None:
-                    await conn.execute(sa.insert(outbox), rows)
-                    ids = []
-                else:
-                    ids = await _insert_returning_ids(conn, rows)
+                ids = await _insert_returning_ids(conn, rows)
         if self.handoff is not None and rows:
             handed = [
                 OutboxRow(

@@ -13,10 +13,8 @@ INTERNAL, logged once with the correlation id, exactly as the interceptor does.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from typing import Protocol, TypeVar
 
-from google.protobuf import any_pb2
 from google.rpc import status_pb2
 
 from baylink.errors import BaylinkError
@@ -54,9 +52,3 @@ def fill_item_status(target: S, error: BaseException, correlation_id: str | None
     google.rpc.Status): the bytes are the same on the wire, so they are merged in as they are."""
     target.MergeFromString(item_status_bytes(error, correlation_id))
     return target
-
-
-def item_error_fields(error: BaseException, correlation_id: str | None) -> tuple[int, str, Sequence[any_pb2.Any]]:
-    """(code, message, details) of the item's error status, for callers that build the message themselves."""
-    status = status_pb2.Status.FromString(item_status_bytes(error, correlation_id))
-    return status.code, status.message, list(status.details)

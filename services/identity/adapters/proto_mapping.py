@@ -11,6 +11,8 @@ from baylink.common.v1 import common_pb2
 from baylink.identity.v1 import identity_service_pb2 as api
 from baylink.identity.v1 import trust_list_pb2 as tl_pb
 from baylink.identity.v1 import validation_pb2 as pb
+from baylink.runtime.timestamps import set_timestamp
+from baylink.runtime.timestamps import to_timestamp as timestamp
 from services.identity.domain.errors import InvalidInput
 from services.identity.domain.policy import RevocationMode, ValidationPolicy
 from services.identity.domain.report import Indication, SignatureReport, SubIndication, ValidationReport
@@ -38,18 +40,6 @@ SIGNATURES = {
     pb.SIGNATURE_ALGORITHM_SM2_SM3: "sm2",
 }
 SM2_WITH_SM3_OID = "1.2.156.10197.1.501"
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def timestamp(moment: datetime | None) -> Timestamp | None:
-    if moment is None:
-        return None
-    # What Timestamp.FromDatetime(moment.astimezone(UTC)) sets, for a third of its cost (every
-    # datetime is within the range that FromDatetime checks).
-    since = moment.astimezone(UTC) - _EPOCH
-    return Timestamp(seconds=since.days * 86_400 + since.seconds, nanos=since.microseconds * 1000)
 
 
 def moment(ts: Timestamp, has: bool) -> datetime | None:
@@ -154,7 +144,7 @@ def fill_report(message: pb.ValidationReport, r: ValidationReport) -> None:
     """Write ``r`` into ``message`` (empty): the chain result's template, then the time."""
     fields = (r.indication, r.sub_indication, r.reason, r.jurisdiction, r.policies, r.detail, r.warnings)
     message.CopyFrom(_templates.get(r.chain, fields, lambda: _report_template(r)))
-    _set_time(message.validation_time, r.validation_time)
+    set_timestamp(message.validation_time, r.validation_time)
 
 
 def _report_template(r: ValidationReport) -> pb.ValidationReport:
@@ -200,9 +190,9 @@ def fill_signature_response(response: api.VerifySignatureResponse, r: SignatureR
         fields += (full.indication, full.sub_indication, full.reason, full.jurisdiction, full.policies, full.warnings)
     response.report.CopyFrom(_templates.get(full.chain if full else None, fields, lambda: _overall_template(r, full)))
     if full is not None:
-        _set_time(response.report.validation_time, full.validation_time)
+        set_timestamp(response.report.validation_time, full.validation_time)
     if r.signing_time is not None:
-        _set_time(response.claimed_signing_time, r.signing_time)
+        set_timestamp(response.claimed_signing_time, r.signing_time)
     response.algorithm = algorithm_enum(r)  # type: ignore[assignment]  # a SignatureAlgorithm number
     response.signature_valid = r.signature_valid
     response.signer_certificate_fingerprint = r.signer_fingerprint_sha256
@@ -228,12 +218,6 @@ def _overall_template(r: SignatureReport, full: ValidationReport | None) -> pb.V
         overall.authority_id = chain.authority_id
         overall.matched_policy_oid = chain.matched_policy_oid
     return overall
-
-
-def _set_time(message: Timestamp, moment: datetime) -> None:
-    since = moment.astimezone(UTC) - _EPOCH
-    message.seconds = since.days * 86_400 + since.seconds
-    message.nanos = since.microseconds * 1000
 
 
 def algorithm_enum(r: SignatureReport) -> int:

@@ -9,6 +9,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from baylink.common.v1 import common_pb2
 from baylink.errors import InvalidInput
 from baylink.payments.v1 import participant_pb2, settlement_pb2, transfer_pb2
+from baylink.runtime.timestamps import set_timestamp as set_ts
+from baylink.runtime.timestamps import to_timestamp as ts
 from services.payments.domain.money import Money, money, parse_decimal
 from services.payments.domain.participants import Participant, Position
 from services.payments.domain.pricing import Quote, Rate
@@ -17,25 +19,6 @@ from services.payments.domain.transfer import Transfer, TransferState
 
 _JURISDICTION = {"HK": common_pb2.JURISDICTION_HK, "MO": common_pb2.JURISDICTION_MO, "GD": common_pb2.JURISDICTION_GD}
 _KIND = {"PSP": participant_pb2.PARTICIPANT_KIND_PSP, "FEE_COLLECTOR": participant_pb2.PARTICIPANT_KIND_FEE_COLLECTOR}
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def ts(moment: datetime | None) -> Timestamp | None:
-    if moment is None:
-        return None
-    # Timestamp.FromDatetime goes through utctimetuple and calendar.timegm: a tenth of the
-    # per-transfer mapping time; the difference from the epoch is exact and cheaper.
-    since = moment - _EPOCH
-    return Timestamp(seconds=since.days * 86_400 + since.seconds, nanos=since.microseconds * 1000)
-
-
-def set_ts(target: Timestamp, moment: datetime) -> None:
-    """Write ``moment`` into a message's timestamp field in place."""
-    since = moment - _EPOCH
-    target.seconds = since.days * 86_400 + since.seconds
-    target.nanos = since.microseconds * 1000
 
 
 def from_ts(stamp: Timestamp, present: bool) -> datetime | None:

@@ -109,3 +109,19 @@ def request_for(q: Any, transfer_id: str, **overrides: Any) -> PrepareRequest:
     }
     values.update(overrides)
     return PrepareRequest(**values)
+
+
+def person(i: int) -> str:
+    """A payer pseudonym of its own for each i (per-person limits then do not bind)."""
+    return f"{i:04x}" * 16
+
+
+async def reserved_and_one_expired(app: Payments, clock: Clock) -> None:
+    """Transfers t1-t3 reserved, and "short" reserved but past its deadline (the clock moved on)."""
+    from services.payments.service_layer import prepare
+
+    qs = [await quote(app, f"q{i}", hkd("50.00")) for i in range(4)]
+    await prepare.prepare_transfer(app.deps, request_for(qs[0], "short", expires_at=START.replace(minute=1)))
+    for i in range(1, 4):
+        await prepare.prepare_transfer(app.deps, request_for(qs[i], f"t{i}", payer_pseudonym=person(i)))
+    clock.advance(120)

@@ -11,11 +11,15 @@ from services.payments.bootstrap import Payments
 from services.payments.domain.transfer import Transfer, TransferState
 from services.payments.service_layer import audit, bulk, complete, participants, prepare, queries
 from services.payments.service_layer.group_commit import group_of
-from tests.unit.payments.conftest import START, Clock, hkd, make_app, quote, request_for
-
-
-def person(i: int) -> str:
-    return f"{i:04x}" * 16
+from tests.unit.payments.conftest import (
+    Clock,
+    hkd,
+    make_app,
+    person,
+    quote,
+    request_for,
+    reserved_and_one_expired,
+)
 
 
 def same_answer(bulk_outcome: Transfer | Exception, unary_outcome: Transfer | Exception) -> bool:
@@ -84,11 +88,7 @@ async def test_a_bulk_answers_each_item_as_its_own_prepare_would_and_posts_only_
 async def test_a_bulk_commit_answers_reserved_unknown_expired_and_repeated_items_each_on_its_own(
     app: Payments, clock: Clock
 ) -> None:
-    qs = [await quote(app, f"q{i}", hkd("50.00")) for i in range(4)]
-    await prepare.prepare_transfer(app.deps, request_for(qs[0], "short", expires_at=START.replace(minute=1)))
-    for i in range(1, 4):
-        await prepare.prepare_transfer(app.deps, request_for(qs[i], f"t{i}", payer_pseudonym=person(i)))
-    clock.advance(120)  # "short" is past its deadline now
+    await reserved_and_one_expired(app, clock)  # "short" is past its deadline now
     ids = ["t1", "nobody", "short", "t2", "t1", "t3"]
 
     outcomes = await bulk.commit_transfers(app.deps, ids)

@@ -12,11 +12,7 @@ from services.payments.domain.limits import CorridorLimit, Usage, periods
 from services.payments.domain.transfer import TransferState
 from services.payments.service_layer import audit, complete, participants, prepare, queries
 from services.payments.service_layer.group_commit import group_of
-from tests.unit.payments.conftest import START, Clock, hkd, quote, request_for
-
-
-def person(i: int) -> str:
-    return f"{i:04x}" * 16
+from tests.unit.payments.conftest import START, Clock, hkd, person, quote, request_for, reserved_and_one_expired
 
 
 async def test_a_refused_transfer_in_a_batch_neither_fails_nor_half_posts_the_others(app: Payments) -> None:
@@ -61,11 +57,7 @@ async def test_a_refused_transfer_in_a_batch_neither_fails_nor_half_posts_the_ot
 async def test_a_batch_commits_each_transfer_once_even_when_asked_twice_and_expires_the_late_one(
     app: Payments, clock: Clock
 ) -> None:
-    qs = [await quote(app, f"q{i}", hkd("50.00")) for i in range(4)]
-    await prepare.prepare_transfer(app.deps, request_for(qs[0], "short", expires_at=START.replace(minute=1)))
-    for i in range(1, 4):
-        await prepare.prepare_transfer(app.deps, request_for(qs[i], f"t{i}", payer_pseudonym=person(i)))
-    clock.advance(120)  # "short" is past its deadline now, the others are not
+    await reserved_and_one_expired(app, clock)  # "short" is past its deadline now
 
     results = await asyncio.gather(
         *(complete.commit_transfer(app.deps, tid) for tid in ("t1", "t2", "t1", "short", "t3", "t2")),

@@ -10,7 +10,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from baylink import errors
 from baylink.common.v1 import common_pb2
 from baylink.runtime.grpc.errors import to_status
-from baylink.runtime.grpc.items import fill_item_status, item_error_fields
+from baylink.runtime.grpc.items import fill_item_status
 
 
 def unpacked(details: list, cls: type) -> list:  # type: ignore[type-arg]
@@ -47,7 +47,8 @@ def test_a_precondition_item_keeps_its_violations_and_metadata() -> None:
     )
     error.metadata["available_minor_units"] = "98000"
 
-    code, message, details = item_error_fields(error, None)
+    item = fill_item_status(common_pb2.ItemStatus(), error, None)
+    code, message, details = item.code, item.message, item.details
 
     assert code == code_pb2.FAILED_PRECONDITION and message.startswith("HKD 990.00 exceeds")
     (info,) = unpacked(list(details), error_details_pb2.ErrorInfo)

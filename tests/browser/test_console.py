@@ -10,6 +10,7 @@ shown. Each view's screenshot is saved under test-artifacts/screenshots/<test>/.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -18,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Page, Route, expect
 
 from baylink.events.v1 import gateway_events_pb2 as gw
 from baylink.events.v1 import payments_events_pb2 as pay
@@ -196,7 +197,22 @@ async def test_an_operator_replays_a_genuine_dead_letter_and_a_viewer_cannot(
     await expect(operator.locator("#alert-badge")).to_be_visible()  # alerts not yet seen, counted on the badge
 
     await screenshots.take(operator, "dead-letters-operator")
+    # A list request still in flight when the operator replays (a slow refresh, as on a busy machine) must
+    # not redraw the list under the replayed row: hold one until the replay is shown, then let it answer.
+    held = asyncio.Event()
+
+    async def hold(route: Route) -> None:
+        await held.wait()
+        await route.continue_()
+
+    await operator.route("**/console/api/dlq?status=*", hold, times=1)
+    await operator.get_by_role("button", name="Refresh").click()
     await operator.locator(f"{row_of} button[data-action=replay]").click()
+    await expect(operator.locator(row_of)).to_contain_text("replayed by operator:olivia")
+    async with operator.expect_response(lambda r: "/console/api/dlq?status=" in r.url) as stale:
+        held.set()
+    await (await stale.value).finished()
+    await operator.wait_for_timeout(300)  # time for the page to handle the late answer
     await expect(operator.locator(row_of)).to_contain_text("replayed by operator:olivia")
     assert await operator.locator(f"{row_of} button[data-action=replay]").is_disabled()
     await screenshots.take(operator, "dead-letter-replayed")

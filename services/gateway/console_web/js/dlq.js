@@ -8,6 +8,9 @@ export class DeadLetters {
   constructor(session) {
     this.session = session;
     this.discarding = null;
+    // Bumped by every load and every replay or discard: a list answer that arrives after a newer load or
+    // an action was started is stale (answers can overtake each other) and is dropped, never drawn.
+    this.generation = 0;
     $("dlq-form").addEventListener("submit", (event) => { event.preventDefault(); this.load(); });
     $("dlq-status").addEventListener("change", () => this.load());
     $("discard-cancel").addEventListener("click", () => $("discard-dialog").close());
@@ -21,13 +24,15 @@ export class DeadLetters {
 
   async load() {
     const status = $("dlq-status").value;
+    const mine = ++this.generation;
     setStatus("dlq-status-line", "Loading dead letters…");
     try {
       const items = await api.dlq(status);
+      if (mine !== this.generation) return;
       this.render(items);
       setStatus("dlq-status-line", `${items.length} ${status === "open" ? "open " : ""}dead letters · updated ${new Date().toLocaleTimeString()}`);
     } catch (err) {
-      this.showError(`Could not load dead letters: ${err.message}`);
+      if (mine === this.generation) this.showError(`Could not load dead letters: ${err.message}`);
     }
   }
 
@@ -69,6 +74,7 @@ export class DeadLetters {
     button.disabled = true;
     try {
       const updated = await api.replay(item.dlq_id);
+      this.generation++;
       this.replace(updated);
       setStatus("dlq-status-line", `Replayed ${item.dlq_id} to ${item.original_topic}.`);
     } catch (err) {
@@ -98,6 +104,7 @@ export class DeadLetters {
     }
     try {
       const updated = await api.discard(item.dlq_id, reason);
+      this.generation++;
       $("discard-dialog").close();
       this.replace(updated);
       setStatus("dlq-status-line", `Discarded ${item.dlq_id}.`);

@@ -50,6 +50,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding
 
 from baylink.runtime.settings import KafkaSettings
+from benchmarks.procs import cpu_seconds
 from benchmarks.runtime_bench import create_topic, delete_topics
 from services.identity.adapters import signatures, sm2
 from services.identity.adapters.fetchers import FetchSettings
@@ -209,25 +210,11 @@ def _port_open(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _cpu_seconds(pid: int) -> float:
-    """CPU seconds of a process and its live children (the workers of a multi-process server)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    with contextlib.suppress(OSError):
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        own += sum(_cpu_seconds(int(child)) for child in children)
-    return own
-
-
 def bench_host(events: bool, topic: str | None, settings: Any) -> Any:
     """One benchmark server process's host (`serve` runs it once, or once per worker)."""
     from services.identity.bootstrap import bootstrap
 
     service = bootstrap(settings)
-    service.host._announce = lambda: None  # type: ignore[method-assign]  # see serve's docstring
     if topic is not None:
         _events_to(topic)
         service.app.recorder.topic = topic
@@ -253,11 +240,16 @@ def _settings(workdir: Path, workers: int) -> Any:
         shutdown_grace_seconds=1,
         log_level="WARNING",
         workers=workers,
+        announce=False,  # see serve's docstring
     )
 
 
-def serve_workers(events: bool, topic: str | None, workers: int) -> None:
-    """Child process: `serve` as `workers` processes on one port (baylink/runtime/workers.py)."""
+def serve(events: bool, topic: str | None, workers: int) -> None:
+    """Child process: the identity service as `python -m services.identity` runs it (same
+    bootstrap, database, relay and gRPC server; `workers` processes on one port, see
+    baylink/runtime/workers.py), on a free port in a temporary database. It does not announce
+    itself in .local/run, which belongs to `make up`, and its fact events go to a topic of the
+    benchmark's own (same partitions), not onto the service topic that tests read."""
     import functools
 
     from baylink.runtime.logging import configure_logging
@@ -268,27 +260,6 @@ def serve_workers(events: bool, topic: str | None, workers: int) -> None:
         configure_logging("identity", settings.log_level)
         build = functools.partial(bench_host, events, topic)
         run_service(build, settings, on_serving=lambda port: print(json.dumps({"port": port}), flush=True))
-
-
-async def serve(events: bool, topic: str | None) -> None:
-    """Child process: the identity service as `python -m services.identity` runs it (same
-    bootstrap, database, relay and gRPC server), on a free port in a temporary database. It does
-    not announce itself in .local/run, which belongs to `make up`, and its fact events go to a
-    topic of the benchmark's own (same partitions), not onto the service topic that tests read."""
-    from baylink.runtime.logging import configure_logging
-
-    with tempfile.TemporaryDirectory(prefix="identity-bench-") as workdir:
-        settings = _settings(Path(workdir), 1)
-        configure_logging("identity", settings.log_level)
-        host = bench_host(events, topic, settings)
-        stop = asyncio.Event()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-        await host.start()
-        assert host.grpc is not None
-        print(json.dumps({"port": host.grpc.port}), flush=True)
-        await stop.wait()
-        await host.shutdown()
 
 
 def _events_to(topic: str) -> None:
@@ -356,9 +327,9 @@ async def client(args: argparse.Namespace, serialized: list[bytes]) -> None:
 
     async def clock() -> None:
         await asyncio.sleep(args.warmup)
-        window.update(start=time.perf_counter(), cpu=time.process_time(), server=_cpu_seconds(args.server_pid))
+        window.update(start=time.perf_counter(), cpu=time.process_time(), server=cpu_seconds(args.server_pid))
         await asyncio.sleep(args.seconds)
-        window.update(end=time.perf_counter(), cpu_end=time.process_time(), server_end=_cpu_seconds(args.server_pid))
+        window.update(end=time.perf_counter(), cpu_end=time.process_time(), server_end=cpu_seconds(args.server_pid))
         window["calls"] = counts["calls"]
 
     await asyncio.gather(clock(), *(worker(i) for i in range(args.inflight)))
@@ -671,10 +642,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=0.5, help=argparse.SUPPRESS)
     parser.add_argument("--batch", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve and args.workers[0] > 1:
-        serve_workers(not args.no_events, args.topic, args.workers[0])
-    elif args.serve:
-        asyncio.run(serve(events=not args.no_events, topic=args.topic))
+    if args.serve:
+        serve(not args.no_events, args.topic, args.workers[0])
     elif args.client:
         args.seconds = args.grpc_seconds
         asyncio.run(client(args, pickle.loads(Path(args.requests).read_bytes())))

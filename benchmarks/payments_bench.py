@@ -3,35 +3,36 @@
     python -m benchmarks.payments_bench [--transfers 5000] [--concurrency 32] [--backends sqlite,postgres]
                                         [--compare]   # also with group commit off, just before
                                         [--bulk 50 [--bulk-concurrency 4] [--bulk-only]]
+                                        [--workers 1,2]   # server processes, a line each
 
-
-The service runs in its own process as it does in production (bootstrap, gRPC
-server, outbox relay to the real broker, expiry sweeper); this process is the
-client. Quotes (HKD→CNY, each for another person) are created first and not
-timed. The clock then runs from the first PrepareTransfer to the moment the
-broker holds every event of the run (quote.created, transfer.reserved,
-transfer.committed); each transfer's latency is its prepare + commit round
-trips (under a correlation id of its own, as the gateway calls). Afterwards
-``baylink payments audit`` checks the ledger and must exit 0.
+The service runs in its own process tree as in production (``build_host`` under
+``run_service``: migrations, gRPC server, outbox relay to the real broker, expiry
+sweeper; ``--workers`` processes on one port); this process is the client.
+Quotes (HKD→CNY, each for another person) are created first and not timed. The
+clock then runs from the first PrepareTransfer to the moment the broker holds
+every event of the run (quote.created, transfer.reserved, transfer.committed);
+each transfer's latency is its prepare + commit round trips (under a correlation
+id of its own, as the gateway calls). Afterwards ``baylink payments audit``
+checks the ledger and must exit 0.
 With ``--bulk N`` a second line per backend runs the batch-native shape: each
 call is a PrepareTransfers of N items, then a CommitTransfers of their N
 commits, ``--bulk-concurrency`` calls in flight; every item of a pair has the
 pair's latency (both round trips), and any item answered with an error fails
 the run. Goal: ≥ 1,000 transfers/s with p99 ≤ 50 ms on the 2-core reference machine.
 
-Each line also gives the ratio to the goal, the server process's CPU time per
-transfer (all its threads, over the timed phase), the mean number of requests
-per group-commit batch, and the 1-minute load average before and after (the
-machine is shared: compare figures from one run). PAYMENTS_BENCH_PROFILE=path
-profiles the server over the timed phase with cProfile, or with py-spy
-(``--gil``, raw format) when the path ends in ``.spy``.
+Each line also gives the ratio to the goal, the CPU time per transfer of the
+server (all its processes and threads), of this client and of the local broker
+over the timed phase (they share the machine), and the 1-minute load average
+before and after (compare figures from one run). PAYMENTS_BENCH_PROFILE=path.spy
+samples the server's processes over the timed phase with py-spy (``--gil``, raw
+format; pip install py-spy).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import cProfile
+import functools
 import multiprocessing as mp
 import os
 import statistics
@@ -57,24 +58,32 @@ from baylink.runtime.grpc.client import insecure_channel
 from baylink.runtime.kafka import close_quietly, new_admin
 from baylink.runtime.settings import REPO_ROOT, KafkaSettings
 from baylink.runtime.topics import TopicSpec, apply_topics
+from benchmarks.procs import broker_pid, cpu_seconds, load_average
+from services.payments.config import PaymentsSettings
 
 PERSONS = 4000  # distinct payer pseudonyms, so per-person limits do not bind
+CONNECTIONS = 8  # client connections; with 2 server workers, all on one of them has odds 1 in 128
 
 
-async def _serve(url: str, topic: str, conn: Connection, profile: str, group_commit: bool) -> None:
-    from baylink.runtime.grpc.server import start_grpc_server
-    from baylink.runtime.relay import OutboxRelay
+def server_settings(url: str, group_commit: bool, workers: int) -> PaymentsSettings:
+    """The benchmark server's settings: a free port, unannounced, quiet; quotes and transfers
+    that outlive the run; relay rounds as large and as frequent as a busy service wants."""
+    return PaymentsSettings(
+        database_url=url, quote_ttl_seconds=3600, transfer_ttl_seconds=600, group_commit=group_commit,
+        workers=workers, grpc_port=0, metrics_port=0, announce=False, log_level="WARNING",
+        outbox_batch_size=2000, outbox_poll_seconds=0.05, drain_delay_seconds=0, shutdown_grace_seconds=1,
+    )  # fmt: skip
+
+
+async def seed(settings: PaymentsSettings) -> None:
+    """The two participants (caps that never bind) and the HKD→CNY rate, before the server starts."""
     from services.payments.bootstrap import bootstrap
-    from services.payments.config import PaymentsSettings
     from services.payments.domain.money import Money
     from services.payments.domain.participants import Jurisdiction, Participant, ParticipantKind
     from services.payments.domain.pricing import Rate
     from services.payments.service_layer import participants, quotes
 
-    settings = PaymentsSettings(
-        database_url=url, quote_ttl_seconds=3600, transfer_ttl_seconds=600, group_commit=group_commit
-    )
-    app = bootstrap(settings, event_topic=topic)
+    app = bootstrap(settings)
     await app.migrate()
     now = datetime.now(UTC)
     for pid, jurisdiction, currency, kind in (
@@ -85,66 +94,45 @@ async def _serve(url: str, topic: str, conn: Connection, profile: str, group_com
         await participants.create_participant(app.deps, participants.CreateParticipant(p))
         await participants.set_net_debit_cap(app.deps, pid, Money(currency, 10**15))
     await quotes.set_rate(app.deps, Rate("HKD", "CNY", Decimal("0.92"), now - timedelta(minutes=1), None, 50, 500))
-    relay = OutboxRelay(app.deps.db, settings.kafka, name="payments-bench", batch_size=2000, poll_seconds=0.05)
-    app.deps.on_commit = relay.wake
-    relay_task = asyncio.create_task(relay.run())
-    server = await start_grpc_server(app.register, app.service_names, port=0)
-    await app.start_background()
-    conn.send(server.port)
-    # Until told to stop, answer "cpu" with this process's CPU seconds so far (all threads); the
-    # first and second "cpu" bracket the timed phase, which is what a profile (if asked for) covers.
-    profiler = cProfile.Profile() if profile and not profile.endswith(".spy") else None
-    marks = 0
-    while await asyncio.get_running_loop().run_in_executor(None, conn.recv) == "cpu":
-        marks += 1
-        if profile.endswith(".spy") and marks == 1:  # sample with py-spy (pip install py-spy) instead
-            spy = [str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(os.getpid()), "-d", "10"]
-            await asyncio.create_subprocess_exec(*spy, "-r", "200", "--gil", "-f", "raw", "-o", profile)
-        elif profiler is not None and marks == 1:
-            profiler.enable()
-        elif profiler is not None and marks == 2:
-            profiler.disable()
-            profiler.dump_stats(profile)
-        group = app.deps.group
-        conn.send((time.process_time(), group.batches if group else 0, group.requests if group else 0))
-    await app.stop_background()
-    await server.stop(1)
-    await relay.stop()
-    await asyncio.gather(relay_task, return_exceptions=True)
     await app.deps.db.dispose()
 
 
-def serve(url: str, topic: str, conn: Connection, profile: str, group_commit: bool) -> None:
-    asyncio.run(_serve(url, topic, conn, profile, group_commit))
+def serve(url: str, topic: str, group_commit: bool, workers: int, port: Connection) -> None:
+    """Child process: payments as ``python -m services.payments`` runs it (``build_host`` under
+    ``run_service``: ``workers`` processes on one port, each with its relay and expiry sweeper),
+    its events sent to the benchmark's topic. Sends the port once every worker serves; SIGTERM stops it."""
+    from baylink.runtime.logging import configure_logging
+    from baylink.runtime.workers import run_service
+    from services.payments.bootstrap import build_host
+
+    settings = server_settings(url, group_commit, workers)
+    configure_logging("payments", settings.log_level)
+    asyncio.run(seed(settings))
+    sys.exit(run_service(functools.partial(build_host, event_topic=topic), settings, on_serving=port.send))
 
 
-async def topic_records(kafka: KafkaSettings, topic: str, partitions: int = 6) -> int:
-    """How many records the topic holds (the sum of its partitions' end offsets)."""
+async def wait_for_records(kafka: KafkaSettings, topic: str, count: int, partitions: int = 6) -> None:
+    """Until the topic holds ``count`` records (the sum of its partitions' end offsets)."""
     consumer = AIOKafkaConsumer(bootstrap_servers=kafka.bootstrap_servers, group_id=None)
     await consumer.start()
     try:
-        offsets = await consumer.end_offsets([TopicPartition(topic, p) for p in range(partitions)])
-        return sum(offsets.values())
+        wanted = [TopicPartition(topic, p) for p in range(partitions)]
+        while sum((await consumer.end_offsets(wanted)).values()) < count:
+            await asyncio.sleep(0.02)
     finally:
         await consumer.stop()
 
 
-def server_cpu(conn: Connection) -> tuple[float, int, int]:
-    """The server's CPU seconds so far, and how many group-commit batches and requests it wrote."""
-    conn.send("cpu")
-    cpu, batches, requests = conn.recv()
-    return float(cpu), int(batches), int(requests)
-
-
 async def client(
-    port: int, kafka: KafkaSettings, topic: str, n: int, concurrency: int, server: Connection, bulk: int = 0
+    port: int, kafka: KafkaSettings, topic: str, n: int, concurrency: int, server_pid: int, bulk: int = 0
 ) -> dict[str, float]:
-    channel = insecure_channel(f"127.0.0.1:{port}")
-    stub = api_grpc.PaymentsServiceStub(channel)
+    # Connections of their own, so that the kernel spreads them over the server's worker processes.
+    channels = [insecure_channel(f"127.0.0.1:{port}", own_connection=True) for _ in range(CONNECTIONS)]
+    stubs = [api_grpc.PaymentsServiceStub(channel) for channel in channels]
     run = uuid.uuid4().hex[:8]
 
     async def make_quote(i: int) -> transfer_pb2.Quote:
-        response = await stub.CreateQuote(
+        response = await stubs[i % len(stubs)].CreateQuote(
             api.CreateQuoteRequest(
                 quote_id=f"{run}-q{i}",
                 payer_participant_id="HKBANK",
@@ -163,14 +151,14 @@ async def client(
     latencies: list[float] = []
     next_index = 0
 
-    async def worker() -> None:
+    async def worker(stub: api_grpc.PaymentsServiceStub) -> None:
         nonlocal next_index
         while next_index < n:
             i, next_index = next_index, next_index + 1
             q = quotes[i]
             started = time.perf_counter()
             with correlation_scope(f"{run}-t{i}"):  # as the gateway calls: under the flow's correlation id
-                await transfer(i, q)
+                await transfer(stub, i, q)
             latencies.append(time.perf_counter() - started)
 
     def prepare_request(i: int, q: transfer_pb2.Quote) -> api.PrepareTransferRequest:
@@ -186,13 +174,13 @@ async def client(
             payer_name="Bench Person",
         )
 
-    async def transfer(i: int, q: transfer_pb2.Quote) -> None:
+    async def transfer(stub: api_grpc.PaymentsServiceStub, i: int, q: transfer_pb2.Quote) -> None:
         await stub.PrepareTransfer(prepare_request(i, q))
         await stub.CommitTransfer(api.CommitTransferRequest(transfer_id=f"{run}-t{i}"))
 
     failures: list[str] = []
 
-    async def bulk_worker() -> None:
+    async def bulk_worker(stub: api_grpc.PaymentsServiceStub) -> None:
         # Each call carries `bulk` prepares, then one call their commits; every item of the
         # pair shares the pair's latency (its prepare call's round trip plus its commit call's).
         nonlocal next_index
@@ -212,27 +200,34 @@ async def client(
                     failures.append(f"{result.error.code} {result.error.message}")
             latencies.extend([elapsed] * len(indexes))
 
-    cpu_before = server_cpu(server)
+    broker = broker_pid()
+    profile = os.environ.get("PAYMENTS_BENCH_PROFILE", "")
+    if profile:  # sample the server's processes over the timed phase (pip install py-spy)
+        spy = [str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(server_pid), "--subprocesses"]
+        await asyncio.create_subprocess_exec(*spy, "-d", "10", "-r", "200", "--gil", "-f", "raw", "-o", profile)
+    server_before, client_before = cpu_seconds(server_pid), time.process_time()
+    broker_before = cpu_seconds(broker) if broker else 0.0
     started = time.perf_counter()
-    await asyncio.gather(*((bulk_worker() if bulk else worker()) for _ in range(concurrency)))
+    run_one = bulk_worker if bulk else worker
+    await asyncio.gather(*(run_one(stubs[k % len(stubs)]) for k in range(concurrency)))
     if failures:
         raise SystemExit(f"{len(failures)} items failed, e.g. {failures[0]}")
     rpc_done = time.perf_counter()
-    while await topic_records(kafka, topic) < 3 * n:
-        await asyncio.sleep(0.02)
+    await wait_for_records(kafka, topic, 3 * n)
     published = time.perf_counter()
-    cpu_after = server_cpu(server)
-    cpu_ms = (cpu_after[0] - cpu_before[0]) * 1000 / n
-    batch = (cpu_after[2] - cpu_before[2]) / max(1, cpu_after[1] - cpu_before[1])
-    await channel.close()
+    server_after, client_after = cpu_seconds(server_pid), time.process_time()
+    broker_after = cpu_seconds(broker) if broker else 0.0
+    for channel in channels:
+        await channel.close()
     latencies.sort()
     return {
         "tps": n / (published - started),
         "tps_rpc": n / (rpc_done - started),
         "p50": statistics.median(latencies) * 1000,
         "p99": latencies[int(len(latencies) * 0.99) - 1] * 1000,
-        "server_cpu_ms": cpu_ms,
-        "batch": batch,
+        "server_cpu_ms": (server_after - server_before) * 1000 / n,
+        "client_cpu_ms": (client_after - client_before) * 1000 / n,
+        "broker_cpu_ms": (broker_after - broker_before) * 1000 / n if broker else -1.0,
     }
 
 
@@ -259,21 +254,25 @@ def postgres_url(given: str) -> str:
     return ""
 
 
-def bench(backend: str, url: str, n: int, concurrency: int, group_commit: bool = True, bulk: int = 0) -> None:
+def bench(
+    backend: str, url: str, n: int, concurrency: int, group_commit: bool = True, bulk: int = 0, workers: int = 1
+) -> None:
     kafka = KafkaSettings()
     topic = f"bench.payments.{uuid.uuid4().hex[:8]}"
     asyncio.run(with_topic(kafka, topic, create=True))
     parent, child = mp.get_context("spawn").Pipe()
-    profile = os.environ.get("PAYMENTS_BENCH_PROFILE", "")  # a path: cProfile the server into it
-    server = mp.get_context("spawn").Process(target=serve, args=(url, topic, child, profile, group_commit), daemon=True)
+    server = mp.get_context("spawn").Process(target=serve, args=(url, topic, group_commit, workers, child))
     server.start()
     load_before = load_average()
     try:
+        if not parent.poll(180):
+            raise SystemExit("the payments server did not start")
         port = parent.recv()
-        figures = asyncio.run(client(port, kafka, topic, n, concurrency, parent, bulk))
+        assert server.pid is not None
+        figures = asyncio.run(client(port, kafka, topic, n, concurrency, server.pid, bulk))
     finally:
-        parent.send("stop")
-        server.join(30)
+        server.terminate()  # SIGTERM: the supervisor stops its workers, each shuts down gracefully
+        server.join(60)
     audit = subprocess.run(
         [sys.executable, "-c", "from baylink.cli.payments import app; app()", "audit", "--database-url", url],
         capture_output=True,
@@ -281,25 +280,20 @@ def bench(backend: str, url: str, n: int, concurrency: int, group_commit: bool =
     )
     asyncio.run(with_topic(kafka, topic, create=False))
     goal = "meets" if figures["tps"] >= 1000 and figures["p99"] <= 50 else "misses"
+    broker = f", broker {figures['broker_cpu_ms']:.2f} ms" if figures["broker_cpu_ms"] >= 0 else ""
     shape = f"bulks of {bulk}, {concurrency} calls in flight" if bulk else f"unary, {concurrency} in flight"
+    shape += f", {workers} server process{'es' if workers > 1 else ''}"
     print(
         f"{backend:<10} {n} transfers, {shape}, group commit {'on' if group_commit else 'off'}: "
         f"{figures['tps']:7.0f} transfers/s end to end "
         f"({figures['tps_rpc']:.0f}/s until the last commit answered), p50 {figures['p50']:.1f} ms, "
         f"p99 {figures['p99']:.1f} ms; {goal} the goal (≥1000/s, p99 ≤ 50 ms): ratio "
         f"{figures['tps'] / 1000:.2f} of the rate, p99 {figures['p99'] / 50:.1f}× the bound; server CPU "
-        f"{figures['server_cpu_ms']:.2f} ms per transfer, {figures['batch']:.1f} requests per batch; "
+        f"{figures['server_cpu_ms']:.2f} ms per transfer (client {figures['client_cpu_ms']:.2f} ms"
+        f"{broker}); "
         f"load average {load_before} → {load_average()}; "
         f"audit exit {audit.returncode}: {audit.stdout.strip().splitlines()[-1] if audit.stdout else audit.stderr}"
     )
-
-
-def load_average() -> str:
-    """The 1-minute load average: other work on the machine skews every figure."""
-    try:
-        return Path("/proc/loadavg").read_text().split()[0]
-    except OSError:
-        return "?"
 
 
 def main() -> None:
@@ -316,26 +310,30 @@ def main() -> None:
     )
     parser.add_argument("--bulk-concurrency", type=int, default=4, help="bulk calls in flight")
     parser.add_argument("--bulk-only", action="store_true", help="skip the unary line")
+    parser.add_argument(
+        "--workers", default="1,2", help="server processes on the one port, a line each (comma-separated counts)"
+    )
     args = parser.parse_args()
     modes = [False, True] if args.compare else [True]
-    runs = [(group_commit, 0, args.concurrency) for group_commit in modes] if not args.bulk_only else []
+    shapes = [(group_commit, 0, args.concurrency) for group_commit in modes] if not args.bulk_only else []
     if args.bulk:
-        runs.append((True, args.bulk, args.bulk_concurrency))
+        shapes.append((True, args.bulk, args.bulk_concurrency))
+    runs = [(*shape, int(w)) for w in args.workers.split(",") for shape in shapes]
     for backend in args.backends.split(","):
-        for group_commit, bulk, concurrency in runs:
+        for group_commit, bulk, concurrency, workers in runs:
             if backend == "sqlite":
                 with tempfile.TemporaryDirectory() as workdir:
                     url = f"sqlite+aiosqlite:///{Path(workdir) / 'payments.db'}"
-                    bench("sqlite", url, args.transfers, concurrency, group_commit, bulk)
+                    bench("sqlite", url, args.transfers, concurrency, group_commit, bulk, workers)
             elif backend == "postgres":
                 admin = postgres_url(args.postgres_url)
                 if not admin:
                     print("postgres   skipped: no PostgreSQL (start it with deploy/postgres/pg.sh start)")
                     break
-                asyncio.run(_pg_bench(admin, args.transfers, concurrency, group_commit, bulk))
+                asyncio.run(_pg_bench(admin, args.transfers, concurrency, group_commit, bulk, workers))
 
 
-async def _pg_bench(admin_url: str, n: int, concurrency: int, group_commit: bool, bulk: int) -> None:
+async def _pg_bench(admin_url: str, n: int, concurrency: int, group_commit: bool, bulk: int, workers: int) -> None:
     import asyncpg
     from sqlalchemy.engine import make_url
 
@@ -348,7 +346,7 @@ async def _pg_bench(admin_url: str, n: int, concurrency: int, group_commit: bool
     try:
         url = admin.set(database=name).render_as_string(hide_password=False)
         await asyncio.get_running_loop().run_in_executor(
-            None, bench, "postgresql", url, n, concurrency, group_commit, bulk
+            None, bench, "postgresql", url, n, concurrency, group_commit, bulk, workers
         )
     finally:
         conn = await asyncpg.connect(database=admin.database, **kwargs)

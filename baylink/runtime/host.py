@@ -118,16 +118,17 @@ class ServiceHost:
         await self.db.dispose()
         log.info("stopped")
 
-    async def run(self, on_serving: Callable[[], None] | None = None) -> None:
-        """Start, serve until SIGTERM or SIGINT, shut down gracefully. ``on_serving`` is called
-        once the server listens (a worker tells its supervisor)."""
+    async def run(self, on_serving: Callable[[int], None] | None = None) -> None:
+        """Start, serve until SIGTERM or SIGINT, shut down gracefully. ``on_serving`` gets the
+        gRPC port once the server listens (a worker tells its supervisor)."""
         terminated = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, terminated.set)
         await self.start()
         if on_serving is not None:
-            on_serving()
+            assert self.grpc is not None
+            on_serving(self.grpc.port)
         await terminated.wait()
         log.info("termination requested")
         await self.shutdown()
@@ -179,7 +180,8 @@ class ServiceHost:
             "metrics": f"http://{self.settings.metrics_host}:{self.metrics_server.port}/metrics",
         }
         log.info("serving", extra=info)
-        if self.settings.grpc_port:  # a deployment (not a test on port 0): `make up` reads the addresses here
+        # A deployment (not a test or benchmark on port 0): `make up` reads the addresses here.
+        if self.settings.announce and self.settings.grpc_port:
             run_dir = LOCAL_DIR / "run"
             run_dir.mkdir(parents=True, exist_ok=True)
             (run_dir / f"{self.settings.service_name}.json").write_text(json.dumps(info))

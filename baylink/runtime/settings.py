@@ -49,6 +49,9 @@ class ServiceSettings(BaseSettings):
     # Processes serving the one gRPC port (SO_REUSEPORT; see baylink/runtime/workers.py): more than
     # one lets a CPU-bound service use more than one core.
     workers: int = Field(default=1, ge=1, le=64)
+    # On a fixed grpc_port, the addresses go to .local/run/<service>.json once serving (`make up`
+    # reads them); benchmarks and tests on port 0 never announce (workers of one are told so).
+    announce: bool = True
 
     outbox_batch_size: int = Field(default=500, ge=1, le=10_000)
     outbox_poll_seconds: float = Field(default=0.5, gt=0, le=60)

@@ -37,7 +37,7 @@ START_TIMEOUT_SECONDS = 120.0
 
 
 class Runnable(Protocol):
-    async def run(self, on_serving: Callable[[], None] | None = None) -> None: ...
+    async def run(self, on_serving: Callable[[int], None] | None = None) -> None: ...
 
 
 def run_service(
@@ -50,7 +50,7 @@ def run_service(
     worker processes): it makes the host from the settings. ``on_serving`` gets the port once all
     workers listen. Returns the exit status."""
     if settings.workers == 1:
-        asyncio.run(build(settings).run())
+        asyncio.run(build(settings).run(on_serving=on_serving))
         return 0
     holder = reserve_port(settings.grpc_host, settings.grpc_port)
     port = holder.getsockname()[1]
@@ -109,13 +109,15 @@ def reserve_port(host: str, port: int) -> socket.socket:
 
 def _worker_settings(settings: S, port: int, index: int) -> S:
     metrics_port = settings.metrics_port + index if settings.metrics_port else 0
-    return settings.model_copy(update={"grpc_port": port, "metrics_port": metrics_port})
+    # Workers of a service started on port 0 (tests, benchmarks) get the picked port but stay unannounced.
+    announce = settings.announce and settings.grpc_port != 0
+    return settings.model_copy(update={"grpc_port": port, "metrics_port": metrics_port, "announce": announce})
 
 
 def _worker(build: Callable[[Any], Runnable], settings: ServiceSettings, ready: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor decides; it sends SIGTERM
     configure_logging(settings.service_name, settings.log_level)  # a spawned process starts afresh
-    asyncio.run(build(settings).run(on_serving=ready.set))
+    asyncio.run(build(settings).run(on_serving=lambda _port: ready.set()))
 
 
 def _wait_ready(ready: Any, worker: BaseProcess, stopping: list[int]) -> bool:

@@ -11,6 +11,7 @@ from pathlib import Path
 from baylink.runtime.db import Database
 from baylink.runtime.events import EventTypes
 from baylink.runtime.grpc.server import Register
+from baylink.runtime.host import ServiceHost
 from services.payments.adapters.events import OutboxPublisher
 from services.payments.adapters.sanctions_xml import load_sanctions_list
 from services.payments.config import PaymentsSettings
@@ -77,3 +78,27 @@ def bootstrap(
         event_topic=event_topic,
     )
     return Payments(settings=settings, deps=deps, register=register_servicer(deps))
+
+
+def build_host(settings: PaymentsSettings, *, event_topic: str | None = None) -> ServiceHost:
+    """The host of one payments process, as ``python -m services.payments`` runs it (what
+    ``run_service`` starts once per worker): migrations, then a settlement window made sure of,
+    then serving, with the expiry sweeper beside; commits wake the outbox relay.
+
+    Several workers are safe together: prepares and commits check caps and limits inside their
+    transaction (rows locked on PostgreSQL, one writer at a time on SQLite), an expiry changes
+    only transfers still RESERVED, and workers start one after the other, so only the first
+    opens a settlement window."""
+    payments = bootstrap(settings, event_topic=event_topic)
+    never = asyncio.Event()  # the sweeper ends when the host cancels it at shutdown
+    host = ServiceHost(
+        settings,
+        register=payments.register,
+        service_names=payments.service_names,
+        db=payments.deps.db,
+        migrations=[MIGRATIONS],
+        on_start=lambda: ensure_open_window(payments.deps),
+        background=[lambda: run_expiry(payments.deps, settings.expiry_sweep_seconds, never)],
+    )
+    payments.deps.on_commit = host.relay.wake
+    return host

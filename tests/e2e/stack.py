@@ -9,7 +9,6 @@ event travels through Kafka to the registry, which marks the fee paid.
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import uuid
 from collections.abc import AsyncIterator
@@ -38,11 +37,8 @@ from services.identity.domain.trustlist import Jurisdiction
 from services.identity.testpki.build import build
 from services.identity.testpki.loader import TestPKI
 from services.identity.testpki.responder import RevocationResponder
-from services.payments.bootstrap import MIGRATIONS as PAYMENTS_MIGRATIONS
-from services.payments.bootstrap import bootstrap as payments_bootstrap
+from services.payments.bootstrap import build_host as build_payments_host
 from services.payments.config import PaymentsSettings
-from services.payments.service_layer.expiry import run_expiry
-from services.payments.service_layer.settlement import ensure_open_window
 from services.registry.bootstrap import RegistryService
 from services.registry.bootstrap import bootstrap as registry_bootstrap
 from services.registry.config import RegistrySettings
@@ -142,14 +138,7 @@ async def start_registry(tmp: Path, kafka: KafkaSettings, identity_port: int, to
 async def start_payments(tmp: Path, kafka: KafkaSettings, topics: Topics, **options: object) -> ServiceHost:
     """Payments as its ``__main__`` runs it, publishing to the test's topic, seeded over its own gRPC API."""
     settings = PaymentsSettings(**_common(tmp, "payments", kafka), **options)  # type: ignore[arg-type]
-    payments = payments_bootstrap(settings, event_topic=topics.payments)
-    never = asyncio.Event()
-    host = ServiceHost(
-        settings, register=payments.register, service_names=payments.service_names, db=payments.deps.db,
-        migrations=[PAYMENTS_MIGRATIONS], on_start=lambda: ensure_open_window(payments.deps),
-        background=[lambda: run_expiry(payments.deps, settings.expiry_sweep_seconds, never)],
-    )  # fmt: skip
-    payments.deps.on_commit = host.relay.wake
+    host = build_payments_host(settings, event_topic=topics.payments)
     await host.start()
     assert host.grpc is not None
     await seed_payments(host.grpc.port)

@@ -28,6 +28,8 @@ def _with_context(details: Any) -> Any:
     return aio.ClientCallDetails(details.method, details.timeout, metadata, details.credentials, details.wait_for_ready)
 
 
-def insecure_channel(target: str) -> aio.Channel:
-    """A channel to an internal (loopback) service."""
-    return aio.insecure_channel(target, interceptors=[_ContextMetadata()])
+def insecure_channel(target: str, *, own_connection: bool = False) -> aio.Channel:
+    """A channel to an internal (loopback) service. Channels to one target share one connection
+    unless ``own_connection``: a server of several worker processes gets work per connection."""
+    options = [("grpc.use_local_subchannel_pool", 1)] if own_connection else []
+    return aio.insecure_channel(target, options=options, interceptors=[_ContextMetadata()])

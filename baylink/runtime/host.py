@@ -19,6 +19,7 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from aiokafka.errors import KafkaError
@@ -28,6 +29,7 @@ from baylink.runtime.db import Database
 from baylink.runtime.grpc.server import GrpcServer, Register, start_grpc_server
 from baylink.runtime.metrics import MetricsServer, ServiceMetrics
 from baylink.runtime.relay import OutboxRelay
+from baylink.runtime.retention import Retention, run_retention
 from baylink.runtime.settings import LOCAL_DIR, ServiceSettings
 
 log = logging.getLogger("baylink.host")
@@ -89,6 +91,10 @@ class ServiceHost:
             self._tasks.append(asyncio.create_task(self._consume(sub), name=f"consumer-{sub.group_id}"))
         for loop in self.background:
             self._tasks.append(asyncio.create_task(self._keep_running(loop), name=getattr(loop, "__name__", "task")))
+        s = self.settings
+        retention = Retention(timedelta(hours=s.outbox_retention_hours), timedelta(hours=s.inbox_retention_hours))
+        sweep = run_retention(self.db, retention, s.retention_sweep_seconds, self._stopping, self.metrics)
+        self._tasks.append(asyncio.create_task(sweep, name="retention-sweep"))
         self.grpc = await start_grpc_server(
             self.register,
             self.service_names,

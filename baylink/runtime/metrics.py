@@ -44,6 +44,12 @@ class ServiceMetrics:
             registry=r,
         )
         self.outbox_backlog = Gauge("baylink_outbox_backlog", "outbox rows not yet published", registry=r)
+        self.retention_pruned = Counter(
+            "baylink_retention_pruned_rows",
+            "rows deleted by the retention sweep (sent outbox rows, remembered inbox ids)",
+            ["table"],
+            registry=r,
+        )
         self.consumer_lag = Gauge(
             "baylink_consumer_lag",
             "records behind the partition's high watermark",

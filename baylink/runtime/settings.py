@@ -55,6 +55,12 @@ class ServiceSettings(BaseSettings):
 
     outbox_batch_size: int = Field(default=500, ge=1, le=10_000)
     outbox_poll_seconds: float = Field(default=0.5, gt=0, le=60)
+    # Retention sweep (baylink/runtime/retention.py): sent outbox rows kept a week; processed event
+    # ids remembered longer than the longest retention of the topics consumed (30 days) so that a
+    # late redelivery is still a duplicate.
+    outbox_retention_hours: float = Field(default=168, gt=0)
+    inbox_retention_hours: float = Field(default=840, gt=0)
+    retention_sweep_seconds: float = Field(default=600, gt=0, le=86_400)
     consumer_max_attempts: int = Field(default=3, ge=1, le=100)
     consumer_retry_backoff_seconds: float = Field(default=0.2, ge=0, le=60)
 

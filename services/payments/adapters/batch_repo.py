@@ -81,7 +81,7 @@ _COMMIT = (
         settlement_window_id=sa.bindparam("window_id"),
     )
 )
-_COMMIT_RETURNING = _COMMIT.returning(*transfers.c)
+_COMMIT_RETURNING = _COMMIT.returning(_t.transfer_id)
 
 
 async def transfers_by_id(session: AsyncSession, ids: Collection[str]) -> dict[str, Transfer]:
@@ -196,13 +196,13 @@ async def change_balances(session: AsyncSession, deltas: dict[str, tuple[int, in
     )
 
 
-async def commit_reserved(session: AsyncSession, ids: Collection[str], now: datetime, window_id: str) -> list[Transfer]:
-    """RESERVED → COMMITTED for every id not yet expired at ``now``, in one guarded UPDATE that
-    returns the committed rows: whatever it leaves out (unknown, final, expired) was not touched."""
+async def commit_reserved(session: AsyncSession, ids: Collection[str], now: datetime, window_id: str) -> list[str]:
+    """RESERVED → COMMITTED for every id not yet expired at ``now``, in one guarded UPDATE; returns
+    the ids it committed: whatever it leaves out (unknown, final, expired) was not touched."""
     if not ids:
         return []
     result = await session.execute(_COMMIT_RETURNING, {"ids": sorted(ids), "now": now, "window_id": window_id})
-    return [transfer_from(r) for r in result]
+    return list(result.scalars())
 
 
 async def add_postings(

@@ -52,15 +52,22 @@ def normalise(name: str) -> str:
 
 
 class Screener:
-    """Screens names against one loaded list; cheap to call on every prepare."""
+    """Screens names against one loaded list; cheap to call on every prepare.
 
-    def __init__(self, sanctions: SanctionsList, threshold: float):
+    The same names come back again and again (a company pays many fees, a bank's customers recur),
+    and a fuzzy search over a real list (the UN's has thousands of names) costs far more than a
+    dictionary lookup: each name's answer is remembered, up to ``memo_size`` names, for as long as
+    this list is the one in force (a new list means a new Screener)."""
+
+    def __init__(self, sanctions: SanctionsList, threshold: float, memo_size: int = 65_536):
         if not 50 <= threshold <= 100:
             raise ValueError("screening threshold must be 50..100")
         self.sanctions = sanctions
         self.threshold = threshold
         self._choices: list[str] = []
         self._refs: list[str] = []
+        self._memo: dict[str, tuple[str, float] | None] = {}
+        self._memo_size = memo_size
         for party in sanctions.parties:
             for name in party.names:
                 key = normalise(name)
@@ -70,6 +77,15 @@ class Screener:
 
     def match(self, name: str) -> tuple[str, float] | None:
         """The best listed match at or above the threshold: (reference, score)."""
+        if name in self._memo:
+            return self._memo[name]
+        found = self._search(name)
+        if len(self._memo) >= self._memo_size:
+            self._memo.clear()
+        self._memo[name] = found
+        return found
+
+    def _search(self, name: str) -> tuple[str, float] | None:
         key = normalise(name)
         if not key or not self._choices:
             return None

@@ -2,8 +2,12 @@
 
 The batch's transfers that are still RESERVED and not expired move to
 COMMITTED in one guarded UPDATE (``state = 'RESERVED' AND expires_at > now``)
-that returns the rows it changed: no read before it, and nothing a concurrent
+that returns the ids it changed: no read before it, and nothing a concurrent
 abort, commit or expiry finished can be overwritten (the guard leaves it out).
+A committed transfer is the reserved one this process prepared (``reserved``:
+what a RESERVED transfer holds cannot change before it ends, so the copy is
+the row) with the commit applied, or, when another process prepared it or it
+has been forgotten, read back from the table.
 The postings go in with one executemany (their unique key still allows each
 transfer's legs once) and each account's balance changes once per batch.
 Anything the UPDATE left out (unknown, already final, expired, a second commit
@@ -25,17 +29,29 @@ from services.payments.service_layer.windows import current_window
 
 
 async def commit_batch(
-    deps: Deps, uow: UnitOfWork, ids: list[str], now: datetime, contexts: list[Context] | None = None
+    deps: Deps,
+    uow: UnitOfWork,
+    ids: list[str],
+    now: datetime,
+    contexts: list[Context] | None = None,
+    reserved: dict[str, Transfer] | None = None,
 ) -> list[Transfer | None]:
     """Commit what the fast path can; None for an id left to the one-by-one path.
-    ``contexts`` (one per request): the caller's context each event is built in."""
+    ``contexts`` (one per request): the caller's context each event is built in. ``reserved``:
+    transfers this process reserved, by id; those committed are taken out of it."""
     window = await current_window(deps, uow, now)
-    done = await batch_repo.commit_reserved(uow.session, set(ids), now, window.settlement_window_id)
-    if not done:
+    window_id = window.settlement_window_id
+    done_ids = await batch_repo.commit_reserved(uow.session, set(ids), now, window_id)
+    if not done_ids:
         return [None] * len(ids)
-    committed = {t.transfer_id: t for t in done}
+    known = reserved if reserved is not None else {}
+    remembered = [known.pop(i) for i in done_ids if i in known]
+    committed = {t.transfer_id: t.committed(now, window_id) for t in remembered}
+    unknown = [i for i in done_ids if i not in committed]
+    committed |= await batch_repo.transfers_by_id(uow.session, unknown)  # already COMMITTED in the table
+    done = [committed[i] for i in done_ids]
     journals = [(t.transfer_id, commit_postings(t)) for t in done]
-    await batch_repo.add_postings(uow.session, journals, window.settlement_window_id, now)
+    await batch_repo.add_postings(uow.session, journals, window_id, now)
     deltas: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # debits, credits, pending
     for t in done:
         deltas[position_account(t.payer_id, t.send.currency)][2] -= t.send.minor

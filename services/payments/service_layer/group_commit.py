@@ -51,6 +51,10 @@ class GroupCommitter:
         self._writer: asyncio.Task[None] | None = None
         self.batches = 0  # written so far, with how many requests: for tests and metrics
         self.requests = 0
+        # Transfers this process reserved and has not seen end, by id: a commit applies to the copy
+        # instead of reading the row back (batch_commit). Bounded; a forgotten one is read instead.
+        self.reserved: dict[str, Transfer] = {}
+        self.reserved_max = 100_000
 
     async def prepare(self, req: PrepareRequest, fingerprint: str) -> Transfer | None:
         """The reserved transfer, or None: the caller then takes the one-by-one path."""
@@ -126,9 +130,13 @@ class GroupCommitter:
         prepared: list[Transfer | None] = []
         async with self.deps.uow() as uow:
             if batch.commits:
-                committed = await commit_batch(self.deps, uow, batch.commits, now, batch.commit_contexts)
+                committed = await commit_batch(self.deps, uow, batch.commits, now, batch.commit_contexts, self.reserved)
             if batch.prepares:
                 prepared = await prepare_batch(self.deps, uow, batch.prepares, now, batch.prepare_contexts)
+        # Only what committed is remembered (a batch rolled back is redone one by one, differently).
+        if len(self.reserved) + len(prepared) > self.reserved_max:
+            self.reserved.clear()
+        self.reserved.update((t.transfer_id, t) for t in prepared if t is not None)
         self.batches += 1
         self.requests += len(batch)
         return prepared, committed

@@ -139,3 +139,28 @@ async def test_errors_of_the_one_by_one_path_still_reach_the_caller(app: Payment
     )
     errors = [r for r in results if isinstance(r, BaseException)]
     assert len(errors) == 1 and isinstance(errors[0], BaylinkError) and errors[0].reason == "QUOTE_ALREADY_USED"
+
+
+async def test_a_commit_from_the_remembered_reservation_is_the_row_the_table_holds(app: Payments) -> None:
+    group = group_of(app.deps)
+    assert group is not None
+    qs = [await quote(app, f"q{i}", hkd("10.00")) for i in range(6)]
+    await asyncio.gather(
+        *(
+            prepare.prepare_transfer(app.deps, request_for(q, f"t{i}", payer_pseudonym=person(i)))
+            for i, q in enumerate(qs)
+        )
+    )
+    assert {f"t{i}" for i in range(6)} <= set(group.reserved)  # remembered once durable
+    group.reserved.pop("t5")  # forgotten (or prepared by another process): read back instead
+    aborted = await complete.abort_transfer(app.deps, "t4", "changed mind")  # ended another way meanwhile
+    commits = await asyncio.gather(
+        *(complete.commit_transfer(app.deps, f"t{i}") for i in range(6)), return_exceptions=True
+    )
+    for i, answer in enumerate(commits[:4] + commits[5:]):
+        assert answer == await queries.get_transfer(app.deps, answer.transfer_id), i  # type: ignore[union-attr]
+    assert isinstance(commits[4], FailedPrecondition) and commits[4].reason == "TRANSFER_ABORTED"
+    assert aborted == await queries.get_transfer(app.deps, "t4")
+    assert not {f"t{i}" for i in range(6)} & set(group.reserved) - {"t4"}  # the committed ones are let go
+    report = await audit.audit(app.deps)
+    assert report.breaches == [] and report.committed == 5

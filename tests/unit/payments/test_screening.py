@@ -87,3 +87,15 @@ def test_an_empty_list_or_an_entry_without_reference_is_refused() -> None:
     )
     with pytest.raises(SanctionsListError):
         parse_sanctions_list(ET.fromstring(entry), "no reference")
+
+
+def test_a_remembered_answer_is_the_searched_one_and_the_memory_stays_bounded() -> None:
+    sanctions = load_sanctions_list(LIST)
+    fresh, reused = Screener(sanctions, threshold=88), Screener(sanctions, threshold=88, memo_size=3)
+    names = ["Boris Testarov Fictivich", "Chan Tai Man", "黃假名測試", "Chan Tai Man", "Borys Testarow", "", "Bob"] * 3
+    for name in names:
+        assert reused.match(name) == fresh._search(name)  # the same answer, first time or remembered
+    assert len(reused._memo) <= 3
+    # Each screener remembers its own answers: another threshold (or list) is never answered from them.
+    assert Screener(sanctions, threshold=70).match("Boris Testarov Fictivitch") is not None
+    assert Screener(sanctions, threshold=98).match("Boris Testarov Fictivitch") is None

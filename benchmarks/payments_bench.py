@@ -1,24 +1,26 @@
 """Two-phase transfers/s end to end, on SQLite and on PostgreSQL.
 
-    python -m benchmarks.payments_bench [--transfers 5000] [--concurrency 32] [--backends sqlite,postgres]
-                                        [--compare]   # also with group commit off, just before
-                                        [--bulk 50 [--bulk-concurrency 4] [--bulk-only]]
-                                        [--workers 1,2]   # server processes, a line each
+    python -m benchmarks.payments_bench [--transfers 5000] [--backends sqlite,postgres]
+                                        [--lines unary/32/1,50/4/1,50/4/2,10/2/1]
+                                        [--compare]   # first a unary line with group commit off
+
+Each line is SHAPE/IN-FLIGHT/PROCESSES: unary PrepareTransfer + CommitTransfer
+calls, or bulks of SHAPE items; how many calls the client keeps in flight; how
+many server processes share the port.
 
 The service runs in its own process tree as in production (``build_host`` under
 ``run_service``: migrations, gRPC server, outbox relay to the real broker, expiry
-sweeper; ``--workers`` processes on one port); this process is the client.
+sweeper; PROCESSES workers on one port); this process is the client.
 Quotes (HKD→CNY, each for another person) are created first and not timed. The
 clock then runs from the first PrepareTransfer to the moment the broker holds
 every event of the run (quote.created, transfer.reserved, transfer.committed);
 each transfer's latency is its prepare + commit round trips (under a correlation
 id of its own, as the gateway calls). Afterwards ``baylink payments audit``
 checks the ledger and must exit 0.
-With ``--bulk N`` a second line per backend runs the batch-native shape: each
-call is a PrepareTransfers of N items, then a CommitTransfers of their N
-commits, ``--bulk-concurrency`` calls in flight; every item of a pair has the
-pair's latency (both round trips), and any item answered with an error fails
-the run. Goal: ≥ 1,000 transfers/s with p99 ≤ 50 ms on the 2-core reference machine.
+In the bulk shape each call is a PrepareTransfers of N items, then a
+CommitTransfers of their N commits; every item of a pair has the pair's
+latency (both round trips), and any item answered with an error fails the run.
+Goal: ≥ 1,000 transfers/s with p99 ≤ 50 ms on the 2-core reference machine.
 
 Each line also gives the ratio to the goal, the CPU time per transfer of the
 server (all its processes and threads), of this client and of the local broker
@@ -296,29 +298,35 @@ def bench(
     )
 
 
+# Per backend, by default: the unary shape; bulks of 50 with 4 calls in flight, in one server
+# process and in two; and bulks of 10 with 2 in flight, sized for the latency bound.
+DEFAULT_LINES = "unary/32/1,50/4/1,50/4/2,10/2/1"
+
+
+def parse_lines(spec: str) -> list[tuple[int, int, int]]:
+    """``SHAPE/IN-FLIGHT/PROCESSES,...`` (SHAPE ``unary`` or a bulk size) as (bulk, in flight, processes)."""
+    lines = []
+    for entry in spec.split(","):
+        shape, inflight, processes = entry.strip().split("/")
+        lines.append((0 if shape == "unary" else int(shape), int(inflight), int(processes)))
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--transfers", type=int, default=5000)
-    parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--postgres-url", default="")
     parser.add_argument(
-        "--compare", action="store_true", help="also run with group commit off, just before, on the same machine load"
+        "--lines", default=DEFAULT_LINES, help="SHAPE/IN-FLIGHT/PROCESSES,... (SHAPE: unary or a bulk size)"
     )
     parser.add_argument(
-        "--bulk", type=int, default=50, help="also run PrepareTransfers/CommitTransfers of this size (0: only unary)"
-    )
-    parser.add_argument("--bulk-concurrency", type=int, default=4, help="bulk calls in flight")
-    parser.add_argument("--bulk-only", action="store_true", help="skip the unary line")
-    parser.add_argument(
-        "--workers", default="1,2", help="server processes on the one port, a line each (comma-separated counts)"
+        "--compare", action="store_true", help="first a unary line with group commit off (the baseline), same load"
     )
     args = parser.parse_args()
-    modes = [False, True] if args.compare else [True]
-    shapes = [(group_commit, 0, args.concurrency) for group_commit in modes] if not args.bulk_only else []
-    if args.bulk:
-        shapes.append((True, args.bulk, args.bulk_concurrency))
-    runs = [(*shape, int(w)) for w in args.workers.split(",") for shape in shapes]
+    runs = [(True, *line) for line in parse_lines(args.lines)]
+    if args.compare:
+        runs.insert(0, (False, 0, 32, 1))
     for backend in args.backends.split(","):
         for group_commit, bulk, concurrency, workers in runs:
             if backend == "sqlite":

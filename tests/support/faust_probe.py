@@ -10,6 +10,8 @@ import os
 
 import faust
 
+from services.gateway.flows.worker import faust_datadir
+
 APP_ID = os.environ["FAUST_PROBE_APP_ID"]
 app = faust.App(
     APP_ID,
@@ -18,6 +20,7 @@ app = faust.App(
     topic_partitions=1,
     topic_replication_factor=1,
     web_enabled=False,
+    datadir=faust_datadir(),
 )
 inbound = app.topic(os.environ["FAUST_PROBE_IN"], key_type=bytes, value_type=bytes, value_serializer="raw")
 outbound = app.topic(os.environ["FAUST_PROBE_OUT"], key_type=bytes, value_type=bytes, value_serializer="raw")

@@ -21,6 +21,7 @@ import faust
 from baylink import errors
 from baylink.runtime.events import CloudEvent, EventTypes, MalformedEvent, from_kafka
 from baylink.runtime.kafka import close_quietly, new_admin
+from baylink.runtime.settings import LOCAL_DIR
 from baylink.runtime.topics import TopicSpec, apply_topics
 from services.gateway.flows.publish import to_cloud_event
 from services.gateway.flows.refund import Refunds
@@ -52,6 +53,14 @@ async def create_flow_events_topic(settings: FlowSettings) -> None:
         await close_quietly(admin)
 
 
+def faust_datadir() -> str:
+    """Faust's own state directory, under .local/faust/ (its default is "<app id>-data" in the
+    working directory); faust makes the last level itself."""
+    parent = LOCAL_DIR / "faust"
+    parent.mkdir(parents=True, exist_ok=True)
+    return str(parent / "{conf.name}-data")
+
+
 def build_app(settings: FlowSettings) -> faust.App:
     types = EventTypes.from_contracts()
     watched = {types.type_of(cls()) for cls in WATCHED}
@@ -64,6 +73,7 @@ def build_app(settings: FlowSettings) -> faust.App:
         table_standby_replicas=0,
         web_enabled=False,
         consumer_auto_offset_reset="earliest",
+        datadir=faust_datadir(),
     )
     raw: dict[str, Any] = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
     sources = app.topic(settings.registry_topic, settings.payments_topic, **raw)

@@ -26,29 +26,15 @@ MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
 
 @dataclass
 class Payments:
-    """The wired service: use-case dependencies, the gRPC registration, the background work."""
+    """The wired service: use-case dependencies and the gRPC registration (``host_for`` serves it)."""
 
     settings: PaymentsSettings
     deps: Deps
     register: Register
     service_names: list[str] = field(default_factory=lambda: [SERVICE_NAME])
-    _stopping: asyncio.Event = field(default_factory=asyncio.Event)
-    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def migrate(self) -> None:
         await self.deps.db.migrate([MIGRATIONS])
-
-    async def start_background(self) -> None:
-        """After migrations: make sure a settlement window is open, start the expiry sweeper."""
-        await ensure_open_window(self.deps)
-        self._stopping.clear()
-        sweeper = run_expiry(self.deps, self.settings.expiry_sweep_seconds, self._stopping)
-        self._tasks.append(asyncio.create_task(sweeper, name="payments-expiry"))
-
-    async def stop_background(self) -> None:
-        self._stopping.set()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks.clear()
 
 
 def bootstrap(
@@ -82,23 +68,28 @@ def bootstrap(
 
 def build_host(settings: PaymentsSettings, *, event_topic: str | None = None) -> ServiceHost:
     """The host of one payments process, as ``python -m services.payments`` runs it (what
-    ``run_service`` starts once per worker): migrations, then a settlement window made sure of,
-    then serving, with the expiry sweeper beside; commits wake the outbox relay.
+    ``run_service`` starts once per worker).
 
     Several workers are safe together: prepares and commits check caps and limits inside their
     transaction (rows locked on PostgreSQL, one writer at a time on SQLite), an expiry changes
     only transfers still RESERVED, and workers start one after the other, so only the first
     opens a settlement window."""
-    payments = bootstrap(settings, event_topic=event_topic)
+    return host_for(bootstrap(settings, event_topic=event_topic))
+
+
+def host_for(payments: Payments) -> ServiceHost:
+    """Serve a wired service: migrations, then a settlement window made sure of, then gRPC, with
+    the expiry sweeper beside; commits wake the outbox relay."""
     never = asyncio.Event()  # the sweeper ends when the host cancels it at shutdown
+    deps, settings = payments.deps, payments.settings
     host = ServiceHost(
         settings,
         register=payments.register,
         service_names=payments.service_names,
-        db=payments.deps.db,
+        db=deps.db,
         migrations=[MIGRATIONS],
-        on_start=lambda: ensure_open_window(payments.deps),
-        background=[lambda: run_expiry(payments.deps, settings.expiry_sweep_seconds, never)],
+        on_start=lambda: ensure_open_window(deps),
+        background=[lambda: run_expiry(deps, settings.expiry_sweep_seconds, never)],
     )
-    payments.deps.on_commit = host.relay.wake
+    deps.on_commit = host.relay.wake
     return host

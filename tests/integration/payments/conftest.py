@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -12,10 +11,9 @@ import pytest
 
 from baylink.payments.v1 import payments_service_pb2_grpc as api_grpc
 from baylink.runtime.grpc.client import insecure_channel
-from baylink.runtime.grpc.server import GrpcServer, start_grpc_server
-from baylink.runtime.relay import OutboxRelay
+from baylink.runtime.host import ServiceHost
 from baylink.runtime.settings import KafkaSettings
-from services.payments.bootstrap import Payments
+from services.payments.bootstrap import Payments, host_for
 from tests.conftest import postgres_database
 from tests.unit.payments.conftest import Clock, make_app
 
@@ -44,27 +42,23 @@ async def app(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[P
 @dataclass
 class Running:
     app: Payments
-    server: GrpcServer
+    host: ServiceHost
     stub: api_grpc.PaymentsServiceStub
-    relay: OutboxRelay
-    topic: str
 
 
 @asynccontextmanager
 async def running(app: Payments, kafka: KafkaSettings, topic: str) -> AsyncIterator[Running]:
-    """Serve the app over gRPC and relay its outbox to ``topic``."""
+    """Serve the app as its host does (gRPC on a free port, relay, sweepers), its events to ``topic``."""
     app.deps.event_topic = topic
-    relay = OutboxRelay(app.deps.db, kafka, name=f"payments-test-{topic}", poll_seconds=0.05)
-    app.deps.on_commit = relay.wake
-    relay_task = asyncio.create_task(relay.run())
-    server = await start_grpc_server(app.register, app.service_names, port=0)
-    await app.start_background()
-    channel = insecure_channel(f"127.0.0.1:{server.port}")
+    app.settings = app.settings.model_copy(
+        update={"kafka": kafka, "outbox_poll_seconds": 0.05, "drain_delay_seconds": 0, "grpc_port": 0}
+    )
+    host = host_for(app)
+    await host.start()
+    assert host.grpc is not None
+    channel = insecure_channel(f"127.0.0.1:{host.grpc.port}")
     try:
-        yield Running(app, server, api_grpc.PaymentsServiceStub(channel), relay, topic)
+        yield Running(app, host, api_grpc.PaymentsServiceStub(channel))
     finally:
         await channel.close()
-        await app.stop_background()
-        await server.stop(1)
-        await relay.stop()
-        await asyncio.gather(relay_task, return_exceptions=True)
+        await host.shutdown()

@@ -54,7 +54,7 @@ async def test_a_rejection_after_payment_refunds_the_fee_once(
     ref, fee_id = f"NH-FEE-{uuid.uuid4().hex[:6]}", f"fee-{uuid.uuid4().hex[:8]}"
     topics = await flow_topics(new_topic)
     async with running(payments, kafka_settings, topics.payments) as svc:
-        topics.extra_env["BAYLINK_FLOWS_PAYMENTS_TARGET"] = f"127.0.0.1:{svc.server.port}"
+        topics.extra_env["BAYLINK_FLOWS_PAYMENTS_TARGET"] = f"127.0.0.1:{svc.port}"
         topics.extra_env["BAYLINK_FLOWS_TIMER_INTERVAL_SECONDS"] = "1"
         meta = (("x-correlation-id", flow),)  # payments' events carry the flow's correlation id
 

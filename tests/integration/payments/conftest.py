@@ -43,6 +43,7 @@ async def app(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[P
 class Running:
     app: Payments
     host: ServiceHost
+    port: int
     stub: api_grpc.PaymentsServiceStub
 
 
@@ -58,7 +59,7 @@ async def running(app: Payments, kafka: KafkaSettings, topic: str) -> AsyncItera
     assert host.grpc is not None
     channel = insecure_channel(f"127.0.0.1:{host.grpc.port}")
     try:
-        yield Running(app, host, api_grpc.PaymentsServiceStub(channel))
+        yield Running(app, host, host.grpc.port, api_grpc.PaymentsServiceStub(channel))
     finally:
         await channel.close()
         await host.shutdown()

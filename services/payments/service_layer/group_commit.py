@@ -19,6 +19,7 @@ import asyncio
 import contextvars
 import logging
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from services.payments.domain.transfer import PrepareRequest, Transfer
 from services.payments.service_layer.batch_commit import commit_batch
@@ -26,18 +27,48 @@ from services.payments.service_layer.batch_prepare import prepare_batch
 from services.payments.service_layer.unit_of_work import Deps
 
 log = logging.getLogger("baylink.payments.group_commit")
+T = TypeVar("T")
+
+
+@dataclass
+class _Queue(Generic[T]):
+    """Requests of one kind waiting for a batch: each with its caller's future and context (its
+    call's correlation id, causation id, traceparent): the writer task runs in the context of
+    whoever started it, so events are built in their own caller's."""
+
+    items: list[T] = field(default_factory=list)
+    waiters: list[asyncio.Future[Transfer | None]] = field(default_factory=list)
+    contexts: list[contextvars.Context] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def add(self, items: list[T]) -> list[asyncio.Future[Transfer | None]]:
+        loop, context = asyncio.get_running_loop(), contextvars.copy_context()
+        waiters: list[asyncio.Future[Transfer | None]] = [loop.create_future() for _ in items]
+        self.items.extend(items)
+        self.waiters.extend(waiters)
+        self.contexts.extend([context] * len(items))
+        return waiters
+
+    def split(self, n: int) -> tuple[_Queue[T], _Queue[T]]:
+        """The first ``n`` requests and the rest."""
+        return (
+            _Queue(self.items[:n], self.waiters[:n], self.contexts[:n]),
+            _Queue(self.items[n:], self.waiters[n:], self.contexts[n:]),
+        )
+
+    def answer(self, results: list[Transfer | None] | None) -> None:
+        """Each caller its result (None: take the one-by-one path); a caller that gave up is not answered."""
+        for waiter, result in zip(self.waiters, results or [None] * len(self), strict=True):
+            if not waiter.done():
+                waiter.set_result(result)
 
 
 @dataclass
 class _Batch:
-    prepares: list[tuple[PrepareRequest, str]] = field(default_factory=list)
-    prepare_waiters: list[asyncio.Future[Transfer | None]] = field(default_factory=list)
-    # Each request's context (its call's correlation id, causation id, traceparent): the writer
-    # task runs in the context of whoever started it, so events are built in their own caller's.
-    prepare_contexts: list[contextvars.Context] = field(default_factory=list)
-    commits: list[str] = field(default_factory=list)
-    commit_waiters: list[asyncio.Future[Transfer | None]] = field(default_factory=list)
-    commit_contexts: list[contextvars.Context] = field(default_factory=list)
+    prepares: _Queue[tuple[PrepareRequest, str]] = field(default_factory=_Queue)
+    commits: _Queue[str] = field(default_factory=_Queue)
 
     def __len__(self) -> int:
         return len(self.prepares) + len(self.commits)
@@ -67,27 +98,15 @@ class GroupCommitter:
 
     async def prepare_many(self, items: list[tuple[PrepareRequest, str]]) -> list[Transfer | None]:
         """Prepares queued together (a bulk's share a batch as far as its size allows)."""
-        waiters = [self._future() for _ in items]
-        context = contextvars.copy_context()
-        self._next.prepares.extend(items)
-        self._next.prepare_waiters.extend(waiters)
-        self._next.prepare_contexts.extend([context] * len(items))
+        waiters = self._next.prepares.add(items)
         self._kick()
         return list(await asyncio.gather(*waiters))
 
     async def commit_many(self, transfer_ids: list[str]) -> list[Transfer | None]:
         """Commits queued together."""
-        waiters = [self._future() for _ in transfer_ids]
-        context = contextvars.copy_context()
-        self._next.commits.extend(transfer_ids)
-        self._next.commit_waiters.extend(waiters)
-        self._next.commit_contexts.extend([context] * len(transfer_ids))
+        waiters = self._next.commits.add(transfer_ids)
         self._kick()
         return list(await asyncio.gather(*waiters))
-
-    @staticmethod
-    def _future() -> asyncio.Future[Transfer | None]:
-        return asyncio.get_running_loop().create_future()
 
     def _kick(self) -> None:
         if self._writer is None or self._writer.done():
@@ -96,33 +115,24 @@ class GroupCommitter:
     async def _write_all(self) -> None:
         while len(self._next):
             batch, self._next = self._take()
+            prepared: list[Transfer | None] | None = None
+            committed: list[Transfer | None] | None = None
             try:
                 prepared, committed = await self._write(batch)
             except Exception:
                 log.warning("group commit fell back to one-by-one", exc_info=True, extra={"size": len(batch)})
-                prepared, committed = [None] * len(batch.prepares), [None] * len(batch.commits)
-            except BaseException:
-                _answer(batch.prepare_waiters, [None] * len(batch.prepares))
-                _answer(batch.commit_waiters, [None] * len(batch.commits))
-                raise
-            _answer(batch.prepare_waiters, prepared)
-            _answer(batch.commit_waiters, committed)
+            finally:  # also when cancelled: every caller goes on, one by one
+                batch.prepares.answer(prepared)
+                batch.commits.answer(committed)
 
     def _take(self) -> tuple[_Batch, _Batch]:
         pending = self._next
         if len(pending) <= self.max_batch:
             return pending, _Batch()
         n_prep = min(len(pending.prepares), self.max_batch)
-        n_commit = self.max_batch - n_prep
-        now = _Batch(
-            pending.prepares[:n_prep], pending.prepare_waiters[:n_prep], pending.prepare_contexts[:n_prep],
-            pending.commits[:n_commit], pending.commit_waiters[:n_commit], pending.commit_contexts[:n_commit],
-        )  # fmt: skip
-        rest = _Batch(
-            pending.prepares[n_prep:], pending.prepare_waiters[n_prep:], pending.prepare_contexts[n_prep:],
-            pending.commits[n_commit:], pending.commit_waiters[n_commit:], pending.commit_contexts[n_commit:],
-        )  # fmt: skip
-        return now, rest
+        prepares_now, prepares_later = pending.prepares.split(n_prep)
+        commits_now, commits_later = pending.commits.split(self.max_batch - n_prep)
+        return _Batch(prepares_now, commits_now), _Batch(prepares_later, commits_later)
 
     async def _write(self, batch: _Batch) -> tuple[list[Transfer | None], list[Transfer | None]]:
         now = self.deps.clock()
@@ -130,9 +140,11 @@ class GroupCommitter:
         prepared: list[Transfer | None] = []
         async with self.deps.uow() as uow:
             if batch.commits:
-                committed = await commit_batch(self.deps, uow, batch.commits, now, batch.commit_contexts, self.reserved)
+                commits = batch.commits
+                committed = await commit_batch(self.deps, uow, commits.items, now, commits.contexts, self.reserved)
             if batch.prepares:
-                prepared = await prepare_batch(self.deps, uow, batch.prepares, now, batch.prepare_contexts)
+                prepares = batch.prepares
+                prepared = await prepare_batch(self.deps, uow, prepares.items, now, prepares.contexts)
         # Only what committed is remembered (a batch rolled back is redone one by one, differently).
         if len(self.reserved) + len(prepared) > self.reserved_max:
             self.reserved.clear()
@@ -140,12 +152,6 @@ class GroupCommitter:
         self.batches += 1
         self.requests += len(batch)
         return prepared, committed
-
-
-def _answer(waiters: list[asyncio.Future[Transfer | None]], results: list[Transfer | None]) -> None:
-    for waiter, result in zip(waiters, results, strict=True):
-        if not waiter.done():  # a caller that gave up (cancelled) is not answered
-            waiter.set_result(result)
 
 
 def group_of(deps: Deps) -> GroupCommitter | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,10 +74,14 @@ async def apply_topics(admin: AIOKafkaAdminClient, specs: list[TopicSpec], repli
             response = await admin.create_topics(
                 [NewTopic(spec.name, spec.partitions, replication_factor, topic_configs=wanted)]
             )
-            errors = [e for e in response.topic_errors if e[1] != TopicAlreadyExistsError.errno]  # raced: fine
-            _raise_errors(errors, f"create {spec.name}")
-            changes.append(f"created {spec.name} ({spec.partitions} partitions, replication {replication_factor})")
-            continue
+            raced = [e for e in response.topic_errors if e[1] == TopicAlreadyExistsError.errno]
+            _raise_errors([e for e in response.topic_errors if e not in raced], f"create {spec.name}")
+            if not raced:
+                changes.append(f"created {spec.name} ({spec.partitions} partitions, replication {replication_factor})")
+                continue
+            # It exists after all: made by someone else meanwhile, or just made and not yet in the
+            # broker's metadata when described. Compare with what it is, like any existing topic.
+            state = await _visible(admin, spec.name)
         if spec.partitions > state.partitions:
             response = await admin.create_partitions({spec.name: NewPartitions(spec.partitions)})
             _raise_errors(response.topic_errors, f"partitions of {spec.name}")
@@ -94,6 +99,14 @@ async def apply_topics(admin: AIOKafkaAdminClient, specs: list[TopicSpec], repli
                 _raise_errors([(r[3], r[0], r[1]) for r in response.resources], f"configs of {spec.name}")
             changes.append(f"{spec.name}: set {drift}")
     return changes
+
+
+async def _visible(admin: AIOKafkaAdminClient, name: str, seconds: float = 10.0) -> TopicState:
+    """A topic the broker says exists, once its metadata shows it (KRaft propagates asynchronously)."""
+    async with asyncio.timeout(seconds):
+        while not (found := await describe_topics(admin, [name], missing_ok=True)):
+            await asyncio.sleep(0.1)
+    return found[0]
 
 
 def _raise_errors(errors: list[tuple[object, ...]], what: str) -> None:

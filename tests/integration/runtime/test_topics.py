@@ -45,6 +45,23 @@ async def test_applying_a_declaration_creates_then_changes_nothing_then_raises_p
         await admin.delete_topics([name])
 
 
+async def test_two_applies_racing_to_create_a_topic_report_one_creation(kafka_settings: KafkaSettings) -> None:
+    name = f"decl.{uuid.uuid4().hex[:10]}"
+    spec = TopicSpec(name, 2, 86_400_000, "delete")
+    admins = [new_admin(kafka_settings) for _ in range(2)]
+    for client in admins:
+        await client.start()
+    try:
+        # Both describe it missing, both create it: the broker refuses the second as already
+        # existing, and that one is a topic found as declared, not another creation.
+        first, second = await asyncio.gather(*(apply_topics(client, [spec], 1) for client in admins))
+        assert sorted([first, second], key=len) == [[], [f"created {name} (2 partitions, replication 1)"]]
+    finally:
+        await admins[0].delete_topics([name])
+        for client in admins:
+            await close_quietly(client)
+
+
 async def settled(admin: AIOKafkaAdminClient, name: str, done: Callable[[TopicState], bool]) -> TopicState:
     """The broker applies config changes asynchronously: describe until they show (or 15 s)."""
     async with asyncio.timeout(15):

@@ -15,6 +15,7 @@ PostgreSQL needs neither and behaves the same either way.
 from __future__ import annotations
 
 import asyncio
+import functools
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +29,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from baylink.runtime.direct import Program, run_asyncpg, run_sqlite
 
 T = TypeVar("T")
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -193,6 +196,26 @@ class Database:
             raise
         connection.execute("COMMIT")
         return result
+
+    @property
+    def runs_direct(self) -> bool:
+        """Whether ``run_direct`` is available: SQLite in a file, or PostgreSQL through asyncpg."""
+        return self.direct_sqlite or self.engine.dialect.driver == "asyncpg"
+
+    async def run_direct(self, program: Program[T]) -> T:
+        """Run a direct program (``baylink.runtime.direct``) in one write transaction on the driver's
+        own connection: on SQLite all of it in ``write_sqlite``'s thread, one round trip; on
+        PostgreSQL op by op on the asyncpg connection under a pooled one. Rolls back if the
+        program or a statement raises (the driver's error, as ``DBAPIError`` on SQLite)."""
+        dialect = self.engine.dialect
+        if self.direct_sqlite:
+            return await self.write_sqlite(functools.partial(run_sqlite, program, dialect=dialect))
+        if dialect.driver != "asyncpg":
+            raise RuntimeError("direct programs need SQLite in a file or PostgreSQL through asyncpg")
+        async with self.engine.connect() as conn:
+            raw: Any = (await conn.get_raw_connection()).driver_connection
+            async with raw.transaction():
+                return await run_asyncpg(program, raw, dialect)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from baylink.runtime.db import Database
+from baylink.runtime.direct import Program, execute_many, insert
 from baylink.runtime.events import CloudEvent
 from baylink.runtime.schema import outbox
 
@@ -61,6 +62,17 @@ async def add_events(session: AsyncSession, events: Iterable[CloudEvent], *, top
     rows = outbox_rows(events, topic)
     if rows:
         await session.execute(sa.insert(outbox), rows)
+    return len(rows)
+
+
+_INSERT = insert(outbox)
+
+
+def stage_events(events: Iterable[CloudEvent], *, topic: str | None = None) -> Program[int]:
+    """``add_events`` as a step of a direct program (``baylink.runtime.direct``)."""
+    rows = outbox_rows(events, topic)
+    if rows:
+        yield execute_many(_INSERT, rows)
     return len(rows)
 
 

@@ -1,65 +1,77 @@
-"""Set-at-a-time reads and writes for a group-committed batch of transfers.
+"""Set-at-a-time reads and writes for a group-committed batch of transfers, as direct program steps.
 
-A batch reads every row it needs in one SELECT per table and writes in one
-statement (or one executemany) per table. Rows whose values the batch checks
-in memory (accounts against their caps, per-payer usage) are read ``FOR
-UPDATE`` on PostgreSQL, so no other transaction changes them before the batch
-commits; SQLite has one writer. Writes that could still meet a concurrent
-change (a quote claimed, a transfer finished by someone else) carry their
-guard in the statement, and callers compare the row count with what they
-expected.
+Each function here is a step of a direct program (``baylink.runtime.direct``):
+``result = yield from step(...)``; the group committer runs the whole batch as
+one program, one transaction on the driver's own connection. A batch reads
+every row it needs in one SELECT per table and writes in one statement (or one
+executemany) per table. Rows whose values the batch checks in memory (quotes,
+accounts against their caps, per-payer usage) are read ``FOR UPDATE`` on
+PostgreSQL, so no other transaction changes them before the batch commits;
+SQLite has one writer (the clause is not rendered there). Writes that could
+still meet a concurrent change (a quote claimed, a transfer finished by someone
+else) carry their guard in the statement, and callers compare the row count
+with what they expected.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from baylink.runtime.direct import Program, Statement, execute_many, fetch, insert
 from services.payments.adapters.ledger_repo import posting_rows
-from services.payments.adapters.rows import transfer_from, transfer_values
-from services.payments.adapters.tables import accounts, payer_usage, postings, quotes, transfers
+from services.payments.adapters.rows import participant_from, transfer_from, transfer_values
+from services.payments.adapters.tables import accounts, participants, payer_usage, postings, quotes, transfers, windows
 from services.payments.domain.ledger import Posting
 from services.payments.domain.limits import Usage
 from services.payments.domain.money import Money
+from services.payments.domain.participants import Participant
+from services.payments.domain.settlement import WindowState
 from services.payments.domain.transfer import Transfer, TransferState
 
-_t, _q, _a, _u = transfers.c, quotes.c, accounts.c, payer_usage.c
+_t, _q, _a, _u, _p, _w = transfers.c, quotes.c, accounts.c, payer_usage.c, participants.c, windows.c
 UsageKey = tuple[str, str]  # (payer pseudonym, corridor)
 
-# Built once: constructing a statement costs more Python than the cached compile of a built one.
-_TRANSFERS = sa.select(transfers).where(_t.transfer_id.in_(sa.bindparam("ids", expanding=True)))
+
+def _ids(column: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+    return column.in_(sa.bindparam("ids", expanding=True))
+
+
+_TRANSFERS = Statement(sa.select(transfers).where(_ids(_t.transfer_id)))
+_TRANSFER_IDS = Statement(sa.select(_t.transfer_id).where(_ids(_t.transfer_id)))
 # Only what a prepare checks a quote for: each datetime column read costs a parse per row.
-_QUOTE_TERMS = (
+_QUOTE_TERMS = Statement(
     sa.select(
         _q.quote_id, _q.payer_id, _q.payee_id, _q.send_currency, _q.send_minor, _q.receive_currency,
         _q.receive_minor, _q.fee_minor, _q.customer_rate, _q.expires_at, _q.transfer_id,
     )
-    .where(_q.quote_id.in_(sa.bindparam("ids", expanding=True)))
+    .where(_ids(_q.quote_id))
     .order_by(_q.quote_id)
+    .with_for_update()
 )  # fmt: skip
-_CLAIM_QUOTE = (
+_PARTICIPANTS = Statement(sa.select(participants).where(_ids(_p.participant_id)))
+_CLAIM_QUOTE = Statement(
     sa.update(quotes)
     .where(_q.quote_id == sa.bindparam("b_quote"), _q.transfer_id.is_(None))
     .values(transfer_id=sa.bindparam("b_transfer"))
 )
-_ACCOUNTS = sa.select(accounts).where(_a.account_id.in_(sa.bindparam("ids", expanding=True))).order_by(_a.account_id)
-_USAGE = (
-    sa.select(payer_usage)
-    .where(_u.payer_pseudonym.in_(sa.bindparam("ids", expanding=True)))
-    .order_by(_u.payer_pseudonym, _u.corridor)
+_ACCOUNTS = Statement(sa.select(accounts).where(_ids(_a.account_id)).order_by(_a.account_id).with_for_update())
+_USAGE = Statement(
+    sa.select(payer_usage).where(_ids(_u.payer_pseudonym)).order_by(_u.payer_pseudonym, _u.corridor).with_for_update()
 )
 _USAGE_COLUMNS = ("day_key", "day_minor", "day_count", "year_key", "year_minor", "bucket_key", "bucket_count")
-_SET_USAGE = (
+_SET_USAGE = Statement(
     sa.update(payer_usage)
     .where(_u.payer_pseudonym == sa.bindparam("b_payer_pseudonym"), _u.corridor == sa.bindparam("b_corridor"))
     .values({c: sa.bindparam(f"b_{c}") for c in _USAGE_COLUMNS})
 )
-_CHANGE_BALANCE = (
+_ADD_USAGE = insert(payer_usage)
+_CHANGE_BALANCE = Statement(
     sa.update(accounts)
     .where(_a.account_id == sa.bindparam("b_account"))
     .values(
@@ -68,10 +80,10 @@ _CHANGE_BALANCE = (
         debits_pending=_a.debits_pending + sa.bindparam("b_pending"),
     )
 )
-_COMMIT = (
+_COMMIT = Statement(
     sa.update(transfers)
     .where(
-        _t.transfer_id.in_(sa.bindparam("ids", expanding=True)),
+        _ids(_t.transfer_id),
         _t.state == TransferState.RESERVED.value,
         _t.expires_at > sa.bindparam("now", type_=transfers.c.expires_at.type),
     )
@@ -80,15 +92,30 @@ _COMMIT = (
         completed_at=sa.bindparam("now", type_=transfers.c.completed_at.type),
         settlement_window_id=sa.bindparam("window_id"),
     )
+    .returning(_t.transfer_id)
 )
-_COMMIT_RETURNING = _COMMIT.returning(_t.transfer_id)
+_ADD_TRANSFERS = insert(transfers)
+_ADD_POSTINGS = insert(postings)
+# Share-locked on PostgreSQL: a close waits for the commits posting into the window.
+_OPEN_WINDOW = Statement(
+    sa.select(_w.settlement_window_id).where(_w.state == WindowState.OPEN.value).with_for_update(read=True)
+)
+_ADD_WINDOW = insert(windows)
 
 
-async def transfers_by_id(session: AsyncSession, ids: Collection[str]) -> dict[str, Transfer]:
+def transfers_by_id(ids: Collection[str]) -> Program[dict[str, Transfer]]:
     if not ids:
         return {}
-    result = await session.execute(_TRANSFERS, {"ids": list(ids)})
-    return {r.transfer_id: transfer_from(r) for r in result}
+    rows = yield fetch(_TRANSFERS, ids=list(ids))
+    return {r.transfer_id: transfer_from(r) for r in rows}
+
+
+def existing_transfer_ids(ids: Collection[str]) -> Program[set[str]]:
+    """Which of ``ids`` the table already holds."""
+    if not ids:
+        return set()
+    rows = yield fetch(_TRANSFER_IDS, ids=list(ids))
+    return {r.transfer_id for r in rows}
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,14 +133,11 @@ class QuoteTerms:
     transfer_id: str | None
 
 
-async def quote_terms_by_id(
-    session: AsyncSession, ids: Collection[str], *, lock: bool = False
-) -> dict[str, QuoteTerms]:
+def quote_terms_by_id(ids: Collection[str]) -> Program[dict[str, QuoteTerms]]:
     if not ids:
         return {}
-    query = _QUOTE_TERMS.with_for_update() if lock else _QUOTE_TERMS
     found = {}
-    for r in await session.execute(query, {"ids": sorted(ids)}):
+    for r in (yield fetch(_QUOTE_TERMS, ids=sorted(ids))):
         found[r.quote_id] = QuoteTerms(
             r.quote_id, r.payer_id, r.payee_id, Money(r.send_currency, r.send_minor),
             Money(r.receive_currency, r.receive_minor), Money(r.send_currency, r.fee_minor), r.customer_rate,
@@ -122,42 +146,44 @@ async def quote_terms_by_id(
     return found
 
 
-async def accounts_by_id(session: AsyncSession, ids: Collection[str], *, lock: bool) -> dict[str, Any]:
+def participants_by_id(ids: Collection[str]) -> Program[dict[str, Participant]]:
     if not ids:
         return {}
-    query = _ACCOUNTS.with_for_update() if lock else _ACCOUNTS
-    return {r.account_id: r for r in await session.execute(query, {"ids": sorted(ids)})}
+    rows = yield fetch(_PARTICIPANTS, ids=sorted(ids))
+    return {r.participant_id: participant_from(r) for r in rows}
 
 
-async def usage_by_key(session: AsyncSession, keys: Collection[UsageKey], *, lock: bool) -> dict[UsageKey, Usage]:
+def accounts_by_id(ids: Collection[str]) -> Program[dict[str, Any]]:
+    if not ids:
+        return {}
+    rows = yield fetch(_ACCOUNTS, ids=sorted(ids))
+    return {r.account_id: r for r in rows}
+
+
+def usage_by_key(keys: Collection[UsageKey]) -> Program[dict[UsageKey, Usage]]:
     if not keys:
         return {}
-    query = _USAGE.with_for_update() if lock else _USAGE
     found = {}
-    for r in await session.execute(query, {"ids": sorted({k[0] for k in keys})}):
+    for r in (yield fetch(_USAGE, ids=sorted({k[0] for k in keys}))):
         found[(r.payer_pseudonym, r.corridor)] = Usage(
             r.day_key, r.day_minor, r.day_count, r.year_key, r.year_minor, r.bucket_key, r.bucket_count
         )
     return {k: v for k, v in found.items() if k in keys}
 
 
-async def add_transfers(session: AsyncSession, batch: Iterable[Transfer]) -> None:
-    rows = [transfer_values(t) for t in batch]
-    if rows:
-        await session.execute(sa.insert(transfers), rows)
+def add_transfers(batch: Iterable[Transfer]) -> Program[None]:
+    yield execute_many(_ADD_TRANSFERS, [transfer_values(t) for t in batch])
 
 
-async def claim_quotes(session: AsyncSession, claims: dict[str, str]) -> int | None:
-    """Bind each quote to its transfer (one executemany of a statement built once), only where still
-    free; returns how many were claimed, or None where the driver cannot count an executemany
-    (asyncpg: the batch read the quotes FOR UPDATE there, so none can have been claimed since)."""
+def claim_quotes(claims: dict[str, str]) -> Program[int | None]:
+    """Bind each quote to its transfer, only where still free; returns how many were claimed, or
+    None where the driver cannot count an executemany (asyncpg: the batch read the quotes FOR
+    UPDATE there, so none can have been claimed since)."""
     if not claims:
         return 0
     params = [{"b_quote": q, "b_transfer": t} for q, t in sorted(claims.items())]
-    result = await session.execute(_CLAIM_QUOTE, params)
-    if not session.dialect.supports_sane_multi_rowcount:
-        return None
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    claimed: int | None = yield execute_many(_CLAIM_QUOTE, params)
+    return claimed
 
 
 def _usage_values(key: UsageKey, u: Usage) -> dict[str, Any]:
@@ -174,40 +200,47 @@ def _usage_values(key: UsageKey, u: Usage) -> dict[str, Any]:
     }
 
 
-async def save_usage(session: AsyncSession, new: dict[UsageKey, Usage], changed: dict[UsageKey, Usage]) -> None:
+def save_usage(new: dict[UsageKey, Usage], changed: dict[UsageKey, Usage]) -> Program[None]:
     """Insert the payers' first rows (a concurrent first insert fails the batch) and update the others."""
     if new:
-        await session.execute(sa.insert(payer_usage), [_usage_values(k, u) for k, u in sorted(new.items())])
+        yield execute_many(_ADD_USAGE, [_usage_values(k, u) for k, u in sorted(new.items())])
     if changed:
         params = [{f"b_{k}": v for k, v in _usage_values(key, u).items()} for key, u in sorted(changed.items())]
-        await session.execute(_SET_USAGE, params)
+        yield execute_many(_SET_USAGE, params)
 
 
-async def change_balances(session: AsyncSession, deltas: dict[str, tuple[int, int, int]]) -> None:
+def change_balances(deltas: dict[str, tuple[int, int, int]]) -> Program[None]:
     """Add (debits posted, credits posted, debits pending) to each account, in account-id order."""
-    if not deltas:
-        return
-    await session.execute(
-        _CHANGE_BALANCE,
-        [
+    if deltas:
+        rows = [
             {"b_account": account, "b_debit": d, "b_credit": c, "b_pending": p}
             for account, (d, c, p) in sorted(deltas.items())
-        ],
-    )
+        ]
+        yield execute_many(_CHANGE_BALANCE, rows)
 
 
-async def commit_reserved(session: AsyncSession, ids: Collection[str], now: datetime, window_id: str) -> list[str]:
+def commit_reserved(ids: Collection[str], now: datetime, window_id: str) -> Program[list[str]]:
     """RESERVED → COMMITTED for every id not yet expired at ``now``, in one guarded UPDATE; returns
     the ids it committed: whatever it leaves out (unknown, final, expired) was not touched."""
     if not ids:
         return []
-    result = await session.execute(_COMMIT_RETURNING, {"ids": sorted(ids), "now": now, "window_id": window_id})
-    return list(result.scalars())
+    rows = yield fetch(_COMMIT, ids=sorted(ids), now=now, window_id=window_id)
+    return [r.transfer_id for r in rows]
 
 
-async def add_postings(
-    session: AsyncSession, journals: Iterable[tuple[str, list[Posting]]], window_id: str, now: datetime
-) -> None:
+def add_postings(journals: Iterable[tuple[str, list[Posting]]], window_id: str, now: datetime) -> Program[None]:
     rows = [row for journal, entries in journals for row in posting_rows("COMMIT", journal, entries, window_id, now)]
-    if rows:
-        await session.execute(sa.insert(postings), rows)
+    yield execute_many(_ADD_POSTINGS, rows)
+
+
+def open_window_id(now: datetime, *, postgres: bool) -> Program[str]:
+    """The open settlement window's id (share-locked on PostgreSQL, so a close waits for this
+    transaction); opened here if there is none, as ``windows.current_window`` does."""
+    for _ in range(2 if postgres else 1):  # on PostgreSQL a close that just committed has opened the next one
+        rows = yield fetch(_OPEN_WINDOW)
+        if rows:
+            return str(rows[0].settlement_window_id)
+    window_id = f"sw-{uuid.uuid4()}"
+    row = {"settlement_window_id": window_id, "state": WindowState.OPEN.value, "opened_at": now, "closed_at": None}
+    yield execute_many(_ADD_WINDOW, [{**row, "settled_at": None, "reason": "opened on first commit"}])
+    return window_id

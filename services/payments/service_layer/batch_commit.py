@@ -1,4 +1,4 @@
-"""The fast path of CommitTransfer for a group-committed batch.
+"""The fast path of CommitTransfer for a group-committed batch (a step of its direct program).
 
 The batch's transfers that are still RESERVED and not expired move to
 COMMITTED in one guarded UPDATE (``state = 'RESERVED' AND expires_at > now``)
@@ -20,38 +20,37 @@ from collections import defaultdict
 from contextvars import Context
 from datetime import datetime
 
+from baylink.runtime.direct import Program
 from services.payments.adapters import batch_repo
-from services.payments.domain.events import TransferCommitted
+from services.payments.domain.events import Event, TransferCommitted
 from services.payments.domain.ledger import commit_postings, position_account
 from services.payments.domain.transfer import Transfer
-from services.payments.service_layer.unit_of_work import Deps, UnitOfWork
-from services.payments.service_layer.windows import current_window
+from services.payments.service_layer.unit_of_work import Deps
 
 
-async def commit_batch(
+def commit_batch(
     deps: Deps,
-    uow: UnitOfWork,
     ids: list[str],
     now: datetime,
+    events: list[tuple[Event, Context | None]],
     contexts: list[Context] | None = None,
     reserved: dict[str, Transfer] | None = None,
-) -> list[Transfer | None]:
-    """Commit what the fast path can; None for an id left to the one-by-one path.
-    ``contexts`` (one per request): the caller's context each event is built in. ``reserved``:
-    transfers this process reserved, by id; those committed are taken out of it."""
-    window = await current_window(deps, uow, now)
-    window_id = window.settlement_window_id
-    done_ids = await batch_repo.commit_reserved(uow.session, set(ids), now, window_id)
+) -> Program[list[Transfer | None]]:
+    """Commit what the fast path can; None for an id left to the one-by-one path. A direct program
+    step: the events go to ``events``, each with its caller's context from ``contexts`` (one per
+    request). ``reserved``: transfers this process reserved, by id; those committed are taken out."""
+    window_id = yield from batch_repo.open_window_id(now, postgres=deps.postgres)
+    done_ids = yield from batch_repo.commit_reserved(set(ids), now, window_id)
     if not done_ids:
         return [None] * len(ids)
     known = reserved if reserved is not None else {}
     remembered = [known.pop(i) for i in done_ids if i in known]
     committed = {t.transfer_id: t.committed(now, window_id) for t in remembered}
     unknown = [i for i in done_ids if i not in committed]
-    committed |= await batch_repo.transfers_by_id(uow.session, unknown)  # already COMMITTED in the table
+    committed |= yield from batch_repo.transfers_by_id(unknown)  # already COMMITTED in the table
     done = [committed[i] for i in done_ids]
     journals = [(t.transfer_id, commit_postings(t)) for t in done]
-    await batch_repo.add_postings(uow.session, journals, window_id, now)
+    yield from batch_repo.add_postings(journals, window_id, now)
     deltas: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # debits, credits, pending
     for t in done:
         deltas[position_account(t.payer_id, t.send.currency)][2] -= t.send.minor
@@ -59,13 +58,13 @@ async def commit_batch(
         for p in entries:
             deltas[p.debit][0] += p.amount.minor
             deltas[p.credit][1] += p.amount.minor
-    await batch_repo.change_balances(uow.session, {a: (d[0], d[1], d[2]) for a, d in deltas.items()})
+    yield from batch_repo.change_balances({a: (d[0], d[1], d[2]) for a, d in deltas.items()})
     # The first request for an id gets the commit (its event is built in that caller's context);
     # a repeat is answered by the one-by-one path afterwards, as the replay it is.
     results: list[Transfer | None] = []
     for index, transfer_id in enumerate(ids):
         t = committed.pop(transfer_id, None)
         if t is not None:
-            uow.record(TransferCommitted(t), contexts[index] if contexts else None)
+            events.append((TransferCommitted(t), contexts[index] if contexts else None))
         results.append(t)
     return results

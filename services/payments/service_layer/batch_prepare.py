@@ -1,8 +1,9 @@
 """The fast path of PrepareTransfer for a group-committed batch.
 
-Everything a batch of prepares needs is read in one SELECT per table (existing
-transfers, quotes, participants, per-payer usage and payer positions; quotes,
-usage and positions locked on PostgreSQL); every check of the one-by-one path
+A step of the batch's direct program (``group_commit``). Everything a batch of
+prepares needs is read in one SELECT per table (existing transfers, quotes,
+participants, per-payer usage and payer positions; quotes, usage and positions
+locked on PostgreSQL); every check of the one-by-one path
 is then made in memory, in arrival order, against running totals, so the batch as a whole can
 never overshoot a cap or a limit; the accepted transfers are written in one
 statement per table. A request the fast path would not simply accept (a
@@ -18,41 +19,42 @@ from datetime import datetime
 from typing import Any
 
 from baylink.errors import BaylinkError
-from services.payments.adapters import admin_repo, batch_repo
+from baylink.runtime.direct import Program
+from services.payments.adapters import batch_repo
 from services.payments.adapters.batch_repo import QuoteTerms
-from services.payments.domain.events import TransferReserved
+from services.payments.domain.events import Event, TransferReserved
 from services.payments.domain.ledger import position_account
 from services.payments.domain.limits import Usage, corridor_of, periods
 from services.payments.domain.participants import Participant
 from services.payments.domain.transfer import PrepareRequest, Transfer, TransferState, received
 from services.payments.service_layer.quotes import check_parties
-from services.payments.service_layer.unit_of_work import Deps, UnitOfWork
+from services.payments.service_layer.unit_of_work import Deps
 
 
 class BatchConflict(Exception):
     """A guarded write met a change made outside the batch: the batch rolls back, every request goes one by one."""
 
 
-async def prepare_batch(
+def prepare_batch(
     deps: Deps,
-    uow: UnitOfWork,
     batch: list[tuple[PrepareRequest, str]],
     now: datetime,
+    events: list[tuple[Event, Context | None]],
     contexts: list[Context] | None = None,
-) -> list[Transfer | None]:
-    """Reserve what the fast path can; None for a request left to the one-by-one path.
-    ``contexts`` (one per request): the caller's context each event is built in."""
-    session, lock = uow.session, deps.postgres
+) -> Program[list[Transfer | None]]:
+    """Reserve what the fast path can; None for a request left to the one-by-one path. A direct
+    program step: the events go to ``events``, each with its caller's context from ``contexts``
+    (one per request), for the batch to stage in its transaction."""
     reqs = [req for req, _ in batch]
-    existing = await batch_repo.transfers_by_id(session, {r.transfer_id for r in reqs})
-    found_quotes = await batch_repo.quote_terms_by_id(session, {r.quote_id for r in reqs if r.quote_id}, lock=lock)
-    parties = await admin_repo.get_participants(session, sorted({p for r in reqs for p in (r.payer_id, r.payee_id)}))
+    existing = yield from batch_repo.existing_transfer_ids({r.transfer_id for r in reqs})
+    found_quotes = yield from batch_repo.quote_terms_by_id({r.quote_id for r in reqs if r.quote_id})
+    parties = yield from batch_repo.participants_by_id({p for r in reqs for p in (r.payer_id, r.payee_id)})
     corridors = {r.transfer_id: f"{r.send.currency}>{r.receive.currency}" for r in reqs}
     usage_keys = {(r.payer_pseudonym, corridors[r.transfer_id]) for r in reqs}
-    usage = await batch_repo.usage_by_key(session, usage_keys, lock=lock)
+    usage = yield from batch_repo.usage_by_key(usage_keys)
     stored_usage = set(usage)
     positions = {position_account(r.payer_id, r.send.currency) for r in reqs}
-    accounts = await batch_repo.accounts_by_id(session, positions, lock=lock)
+    accounts = yield from batch_repo.accounts_by_id(positions)
     reserved: dict[str, int] = {}
 
     seen_ids: set[str] = set()
@@ -72,19 +74,18 @@ async def prepare_batch(
     if not accepted:
         return results
     claims = {t.quote_id: t.transfer_id for t in accepted if t.quote_id}
-    if await batch_repo.claim_quotes(session, claims) not in (len(claims), None):
+    if (yield from batch_repo.claim_quotes(claims)) not in (len(claims), None):
         raise BatchConflict("a quote was claimed outside the batch")
     touched = {(t.payer_pseudonym, t.corridor) for t in accepted if t.usage_day}
-    await batch_repo.save_usage(
-        session,
+    yield from batch_repo.save_usage(
         new={k: usage[k] for k in touched if k not in stored_usage},
         changed={k: usage[k] for k in touched if k in stored_usage},
     )
-    await batch_repo.change_balances(session, {a: (0, 0, amount) for a, amount in reserved.items()})
-    await batch_repo.add_transfers(session, accepted)
+    yield from batch_repo.change_balances({a: (0, 0, amount) for a, amount in reserved.items()})
+    yield from batch_repo.add_transfers(accepted)
     for index, t in enumerate(results):
         if t is not None:
-            uow.record(TransferReserved(t), contexts[index] if contexts else None)
+            events.append((TransferReserved(t), contexts[index] if contexts else None))
     return results
 
 

@@ -1,7 +1,9 @@
 """Group commit: concurrent prepares and commits share one database transaction.
 
 Requests that arrive while a batch is being written wait for the next one;
-a batch is one transaction (its events staged in the outbox inside it), and
+a batch is one transaction run on the database driver's own connection
+(``Database.run_direct``; on SQLite one round trip to its thread), its events
+staged in the outbox inside it, and
 each caller is answered only after that transaction has committed, so nothing
 answered can be lost by a crash. Per-request isolation comes from validating
 before writing (``batch_prepare``, ``batch_commit``): a request the fast path
@@ -19,12 +21,15 @@ import asyncio
 import contextvars
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Generic, TypeVar
 
+from baylink.runtime.direct import Program
+from baylink.runtime.outbox import stage_events
 from services.payments.domain.transfer import PrepareRequest, Transfer
 from services.payments.service_layer.batch_commit import commit_batch
 from services.payments.service_layer.batch_prepare import prepare_batch
-from services.payments.service_layer.unit_of_work import Deps
+from services.payments.service_layer.unit_of_work import Deps, Staged, cloud_events
 
 log = logging.getLogger("baylink.payments.group_commit")
 T = TypeVar("T")
@@ -135,28 +140,42 @@ class GroupCommitter:
         return _Batch(prepares_now, commits_now), _Batch(prepares_later, commits_later)
 
     async def _write(self, batch: _Batch) -> tuple[list[Transfer | None], list[Transfer | None]]:
-        now = self.deps.clock()
-        committed: list[Transfer | None] = []
-        prepared: list[Transfer | None] = []
-        async with self.deps.uow() as uow:
-            if batch.commits:
-                commits = batch.commits
-                committed = await commit_batch(self.deps, uow, commits.items, now, commits.contexts, self.reserved)
-            if batch.prepares:
-                prepares = batch.prepares
-                prepared = await prepare_batch(self.deps, uow, prepares.items, now, prepares.contexts)
+        deps = self.deps
+        prepared, committed = await deps.db.run_direct(_program(deps, batch, deps.clock(), self.reserved))
         # Only what committed is remembered (a batch rolled back is redone one by one, differently).
         if len(self.reserved) + len(prepared) > self.reserved_max:
             self.reserved.clear()
         self.reserved.update((t.transfer_id, t) for t in prepared if t is not None)
         self.batches += 1
         self.requests += len(batch)
+        if any(t is not None for t in prepared + committed):
+            deps.on_commit()
         return prepared, committed
+
+
+def _program(
+    deps: Deps, batch: _Batch, now: datetime, reserved: dict[str, Transfer]
+) -> Program[tuple[list[Transfer | None], list[Transfer | None]]]:
+    """The batch's one transaction: its commits, then its prepares, then their events in the outbox.
+    ``reserved`` loses what commits here; were the transaction to roll back, those transfers are
+    read back from the table by the one-by-one path, so nothing is lost with them."""
+    events: Staged = []
+    committed: list[Transfer | None] = []
+    prepared: list[Transfer | None] = []
+    if batch.commits:
+        commits = batch.commits
+        committed = yield from commit_batch(deps, commits.items, now, events, commits.contexts, reserved)
+    if batch.prepares:
+        prepares = batch.prepares
+        prepared = yield from prepare_batch(deps, prepares.items, now, events, prepares.contexts)
+    if events:
+        yield from stage_events(cloud_events(deps.publisher, events), topic=deps.event_topic)
+    return prepared, committed
 
 
 def group_of(deps: Deps) -> GroupCommitter | None:
     """The service's group committer (one per running service), or None when batching is off."""
-    if not deps.policy.group_commit:
+    if not deps.policy.group_commit or not deps.db.runs_direct:
         return None
     if deps.group is None:
         deps.group = GroupCommitter(deps, deps.policy.group_commit_max)

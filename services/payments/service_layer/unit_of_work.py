@@ -76,30 +76,34 @@ class Deps:
         return self.db.begin(readonly=True)  # type: ignore[return-value]
 
 
+Staged = list[tuple[Event, Context | None]]  # events in order, each with the context to build it in (or None)
+
+
+def cloud_events(publisher: EventPublisher, staged: Staged) -> list[CloudEvent]:
+    """The outbox's CloudEvents of ``staged``, each built (correlation id, causation, trace) in its
+    own context if it has one, else in the current one: a group commit writes many callers' events
+    in one task."""
+    out: list[CloudEvent] = []
+    start = 0
+    for end in range(1, len(staged) + 1):  # runs of events sharing a context, in order
+        if end == len(staged) or staged[end][1] is not staged[start][1]:
+            run, context = [e for e, _ in staged[start:end]], staged[start][1]
+            build = publisher.to_cloud_events
+            out += context.run(build, run) if context is not None else build(run)
+            start = end
+    return out
+
+
 class UnitOfWork:
     session: AsyncSession
 
     def __init__(self, deps: Deps):
         self.deps = deps
-        self.events: list[Event] = []
-        self._contexts: list[Context | None] = []
+        self.events: Staged = []
 
     def record(self, event: Event, context: Context | None = None) -> None:
-        """Stage ``event``; built (correlation id, causation, trace) in ``context`` if given, else
-        in the current one: a group commit writes many callers' events in one task."""
-        self.events.append(event)
-        self._contexts.append(context)
-
-    def _cloud_events(self) -> list[CloudEvent]:
-        to_cloud_events = self.deps.publisher.to_cloud_events
-        staged: list[CloudEvent] = []
-        start = 0
-        for end in range(1, len(self.events) + 1):  # runs of events sharing a context, in order
-            if end == len(self.events) or self._contexts[end] is not self._contexts[start]:
-                run, context = self.events[start:end], self._contexts[start]
-                staged += context.run(to_cloud_events, run) if context is not None else to_cloud_events(run)
-                start = end
-        return staged
+        """Stage ``event``, to be built in ``context`` if given, else in the current one."""
+        self.events.append((event, context))
 
     async def __aenter__(self) -> UnitOfWork:
         # A Core connection, not an ORM session: the use cases issue Core statements
@@ -113,7 +117,7 @@ class UnitOfWork:
     ) -> None:
         try:
             if exc is None and self.events:
-                staged = self._cloud_events()
+                staged = cloud_events(self.deps.publisher, self.events)
                 await add_events(self.session, staged, topic=self.deps.event_topic)
         except BaseException as error:
             await self._tx.__aexit__(type(error), error, error.__traceback__)

@@ -1,0 +1,210 @@
+"""Transactions run on the database driver's own connection: one program, two drivers.
+
+Through the async engine every statement costs SQLAlchemy's execution context,
+a greenlet switch and (on SQLite) a round trip to aiosqlite's thread: about
+0.35 ms of CPU each, and a hot transaction runs a dozen or more. For such
+transactions a service writes a *program*: a generator that yields ``Op``s
+(a statement built once with SQLAlchemy Core, and its parameters) and receives
+each one's result. ``Database.run_direct`` runs it in one transaction:
+
+- SQLite: the whole program runs in ``Database.write_sqlite``'s thread on its
+  own ``sqlite3`` connection, so the transaction is one round trip from the
+  event loop;
+- PostgreSQL: each op is awaited on the asyncpg connection under SQLAlchemy's
+  pooled one (asyncpg prepares each statement once per connection).
+
+A ``Statement`` is compiled once per dialect. Its bind parameters are passed
+positionally through the columns' own bind processors (so a row written here
+reads back through the engine exactly as one written there), and the rows it
+returns go through the columns' result processors. An expanding ``IN``
+parameter becomes one parameter: ``= ANY($n)`` (an array) on PostgreSQL, ``IN
+(SELECT value FROM json_each(?))`` (a JSON array) on SQLite, so the SQL text of
+a statement never depends on how many values it gets.
+
+The program's logic between ops is plain Python (it may run in another thread):
+it must not await, and it must touch nothing the event loop changes meanwhile.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections import namedtuple
+from collections.abc import Callable, Generator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+T = TypeVar("T")
+Processor = Callable[[Any], Any]
+_IN_LIST = re.compile(r"(?<!NOT) IN \(__\[POSTCOMPILE_(\w+)\]\)")
+_NO_DEFAULT = object()
+
+
+@dataclass(frozen=True, slots=True)
+class _Bind:
+    name: str
+    process: Processor | None
+    expanding: bool
+    default: Any  # the value a literal or a defaulted parameter carries, else _NO_DEFAULT
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    sql: str
+    binds: tuple[_Bind, ...]  # in the driver's positional order
+    row: Any  # the namedtuple type of a returned row, or None
+    results: tuple[Processor | None, ...]
+
+    def parameters(self, values: Mapping[str, Any], array: Callable[[list[Any]], Any]) -> tuple[Any, ...]:
+        out = []
+        for bind in self.binds:
+            value = values.get(bind.name, bind.default)
+            if value is _NO_DEFAULT:
+                raise KeyError(f"no value for bind parameter {bind.name!r}")
+            if bind.expanding:
+                value = array([bind.process(v) for v in value] if bind.process else list(value))
+            elif bind.process is not None:
+                value = bind.process(value)
+            out.append(value)
+        return tuple(out)
+
+    def rows(self, raw: Sequence[Sequence[Any]]) -> list[Any]:
+        make, results = self.row._make, self.results
+        if not any(results):
+            return [make(r) for r in raw]
+        return [make([p(v) if p is not None else v for p, v in zip(results, r, strict=True)]) for r in raw]
+
+
+class Statement:
+    """A Core statement (with bind parameters by name), compiled once per dialect for ``run_direct``.
+
+    FOR UPDATE and FOR SHARE clauses are rendered where the dialect has them (PostgreSQL) and
+    dropped where it has none (SQLite, which has one writer)."""
+
+    def __init__(self, statement: sa.Executable):
+        self.statement = statement
+        self._compiled: dict[str, _Compiled] = {}
+
+    def compiled(self, dialect: Dialect) -> _Compiled:
+        found = self._compiled.get(dialect.name)
+        if found is None:
+            found = self._compiled[dialect.name] = _compile(self.statement, dialect)
+        return found
+
+    def __repr__(self) -> str:
+        return f"Statement({str(self.statement)[:60]!r}…)"
+
+
+def _compile(statement: sa.Executable, dialect: Dialect) -> _Compiled:
+    compiled = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
+    names = list(compiled.positiontup or [])
+    sql = str(compiled)
+
+    def bind(name: str) -> _Bind:
+        param = compiled.binds[name]
+        process = param.type.dialect_impl(dialect).bind_processor(dialect)
+        default = _NO_DEFAULT if param.required else param.effective_value
+        return _Bind(name, process, bool(param.expanding), default)
+
+    if dialect.paramstyle == "qmark":  # SQLite: one ? per occurrence, in order
+        sql = _IN_LIST.sub(" IN (SELECT value FROM json_each(?))", sql)
+        binds = tuple(bind(n) for n in names)
+    elif dialect.paramstyle == "numeric_dollar":  # asyncpg: $k per distinct name; arrays after them
+        plain = [n for n in names if not compiled.binds[n].expanding]
+        expanding = [n for n in names if compiled.binds[n].expanding]
+        numbers = {n: len(plain) + 1 + i for i, n in enumerate(expanding)}
+        sql = _IN_LIST.sub(lambda m: f" = ANY(${numbers[m.group(1)]})", sql)
+        binds = tuple(bind(n) for n in plain + expanding)
+    else:
+        raise NotImplementedError(f"direct statements for paramstyle {dialect.paramstyle!r}")
+    if "POSTCOMPILE" in sql:
+        raise NotImplementedError(f"only IN takes a list in a direct statement: {sql}")
+
+    columns = list(getattr(statement, "exported_columns", []) or [])
+    row = namedtuple("Row", [c.key for c in columns], rename=True) if columns else None
+    results = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
+    return _Compiled(sql, binds, row, results)
+
+
+def insert(table: sa.Table) -> Statement:
+    """INSERT of one row of ``table``: a bind parameter per column, named by its key (all but an
+    autoincrement key, which the database fills; no implicit RETURNING of it). A row may leave out
+    a column with a scalar default (it gets the default) or a nullable one (NULL)."""
+    values = {}
+    for c in table.columns:
+        if c is table.autoincrement_column:
+            continue
+        default = c.default.arg if c.default is not None and c.default.is_scalar else None  # type: ignore[attr-defined]
+        optional = default is not None or c.nullable
+        values[c.key] = sa.bindparam(c.key, value=default, type_=c.type, required=not optional)
+    return Statement(sa.insert(table).values(values).inline())
+
+
+@dataclass(frozen=True, slots=True)
+class Op:
+    """One step of a program. Its result, sent back into the program: the rows (``fetch``), the
+    row count (``execute``), or for ``execute_many`` the total row count where the driver
+    counts one (sqlite3) and None where it does not (asyncpg)."""
+
+    kind: str  # "fetch" | "execute" | "many"
+    statement: Statement
+    params: Any  # a mapping; for "many" a list of mappings
+
+
+def fetch(statement: Statement, **params: Any) -> Op:
+    return Op("fetch", statement, params)
+
+
+def execute(statement: Statement, **params: Any) -> Op:
+    return Op("execute", statement, params)
+
+
+def execute_many(statement: Statement, rows: Sequence[Mapping[str, Any]]) -> Op:
+    return Op("many", statement, list(rows))
+
+
+Program = Generator[Op, Any, T]
+
+
+def run_sqlite(program: Program[T], connection: sqlite3.Connection, dialect: Dialect) -> T:
+    """Run ``program`` to its end on ``connection`` (inside the caller's transaction)."""
+    result: Any = None
+    while True:
+        try:
+            op = program.send(result)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        compiled = op.statement.compiled(dialect)
+        if op.kind == "many":
+            if not op.params:
+                result = 0
+                continue
+            cursor = connection.executemany(compiled.sql, [compiled.parameters(p, json.dumps) for p in op.params])
+            result = cursor.rowcount
+        else:
+            cursor = connection.execute(compiled.sql, compiled.parameters(op.params, json.dumps))
+            result = compiled.rows(cursor.fetchall()) if op.kind == "fetch" else cursor.rowcount
+
+
+async def run_asyncpg(program: Program[T], connection: Any, dialect: Dialect) -> T:
+    """Run ``program`` to its end on an asyncpg ``connection`` (inside the caller's transaction)."""
+    result: Any = None
+    while True:
+        try:
+            op = program.send(result)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        compiled = op.statement.compiled(dialect)
+        if op.kind == "many":
+            if op.params:
+                await connection.executemany(compiled.sql, [compiled.parameters(p, list) for p in op.params])
+            result = None
+        elif op.kind == "fetch":
+            result = compiled.rows(await connection.fetch(compiled.sql, *compiled.parameters(op.params, list)))
+        else:
+            status = await connection.execute(compiled.sql, *compiled.parameters(op.params, list))
+            result = int(status.rsplit(" ", 1)[-1]) if status[-1:].isdigit() else 0

@@ -1,0 +1,148 @@
+"""Direct programs (baylink.runtime.direct): one transaction on the driver's own connection,
+read and written exactly as through the engine, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.dialects.sqlite import aiosqlite
+
+from baylink.runtime.db import Database
+from baylink.runtime.direct import Program, Statement, execute, execute_many, fetch, insert
+
+metadata = sa.MetaData()
+things = sa.Table(
+    "direct_things",
+    metadata,
+    sa.Column("thing_id", sa.String(20), primary_key=True),
+    sa.Column("state", sa.String(10), nullable=False),
+    sa.Column("count", sa.BigInteger, nullable=False, default=7),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("note", sa.JSON, nullable=True),
+)
+_c = things.c
+ADD = insert(things)
+BY_IDS = Statement(sa.select(things).where(_c.thing_id.in_(sa.bindparam("ids", expanding=True))).order_by(_c.thing_id))
+# A literal ('OPEN'), an expanding list and a named parameter used twice, in one guarded UPDATE.
+CLOSE_DUE = Statement(
+    sa.update(things)
+    .where(
+        _c.thing_id.in_(sa.bindparam("ids", expanding=True)),
+        _c.state == "OPEN",
+        _c.due_at > sa.bindparam("now", type_=things.c.due_at.type),
+    )
+    .values(state="CLOSED", due_at=sa.bindparam("now", type_=things.c.due_at.type))
+    .returning(_c.thing_id)
+)
+BUMP = Statement(
+    sa.update(things).where(_c.thing_id == sa.bindparam("b_id")).values(count=_c.count + sa.bindparam("by"))
+)
+T0 = datetime(2026, 11, 28, 8, 30, 15, 123456, tzinfo=UTC)
+
+
+@pytest.fixture
+async def db(database: Database) -> Database:
+    async with database.engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    return database
+
+
+def rows(n: int) -> list[dict[str, Any]]:
+    return [
+        {"thing_id": f"t{i}", "state": "OPEN", "active": i % 2 == 0, "due_at": T0 + timedelta(hours=i),
+         "note": {"i": i, "zh": "商事登記"} if i else None}
+        for i in range(n)
+    ]  # fmt: skip
+
+
+async def through_engine(db: Database) -> list[Any]:
+    async with db.begin(readonly=True) as conn:
+        return list(await conn.execute(sa.select(things).order_by(_c.thing_id)))
+
+
+async def test_rows_written_directly_read_back_through_the_engine_as_written_and_vice_versa(db: Database) -> None:
+    def program() -> Program[list[Any]]:
+        yield execute_many(ADD, rows(3))
+        found: list[Any] = yield fetch(BY_IDS, ids=["t0", "t1", "t2", "t9"])
+        return found
+
+    direct = await db.run_direct(program())
+    engine = await through_engine(db)
+    assert [tuple(r) for r in direct] == [tuple(r) for r in engine]
+    assert [r.count for r in engine] == [7, 7, 7]  # the column's default, left out of each row
+    assert [r.active for r in engine] == [True, False, True]
+    assert [r.due_at.astimezone(UTC) for r in engine] == [T0, T0 + timedelta(hours=1), T0 + timedelta(hours=2)]
+    assert engine[0].note is None and engine[2].note == {"i": 2, "zh": "商事登記"}
+
+    async with db.begin() as conn:  # and what the engine writes, a direct read sees the same
+        await conn.execute(sa.insert(things), [{**rows(4)[3], "count": 1}])
+
+    def read() -> Program[list[Any]]:
+        return (yield fetch(BY_IDS, ids=["t3"]))
+
+    (t3,) = await db.run_direct(read())
+    assert (t3.count, t3.active, t3.due_at.astimezone(UTC), t3.note) == (
+        1,
+        False,
+        T0 + timedelta(hours=3),
+        {"i": 3, "zh": "商事登記"},
+    )
+
+
+async def test_a_guarded_update_returns_only_what_it_changed_and_counts_come_back(db: Database) -> None:
+    def program(now: datetime) -> Program[tuple[list[str], int, int | None]]:
+        yield execute_many(ADD, rows(4))
+        yield execute(Statement(sa.update(things).where(_c.thing_id == "t1").values(state="HELD")))
+        closed = yield fetch(CLOSE_DUE, ids=["t0", "t1", "t2", "t3", "nope"], now=now)
+        one: int = yield execute(BUMP, b_id="t2", by=5)
+        many: int | None = yield execute_many(
+            BUMP, [{"b_id": "t2", "by": 1}, {"b_id": "t3", "by": 1}, {"b_id": "x", "by": 1}]
+        )
+        return [r.thing_id for r in closed], one, many
+
+    # At T0 + 90 min: t0 and t1 are due (not closed: the guard wants due_at > now), t1 is not OPEN.
+    closed, one, many = await db.run_direct(program(T0 + timedelta(minutes=90)))
+    assert sorted(closed) == ["t2", "t3"]
+    assert one == 1
+    assert many == (2 if db.dialect == "sqlite" else None)  # asyncpg's executemany counts nothing
+    state = {r.thing_id: (r.state, r.count) for r in await through_engine(db)}
+    assert state == {"t0": ("OPEN", 7), "t1": ("HELD", 7), "t2": ("CLOSED", 13), "t3": ("CLOSED", 8)}
+    assert {r.thing_id: r.due_at.astimezone(UTC) for r in await through_engine(db)}["t2"] == T0 + timedelta(minutes=90)
+
+
+async def test_a_program_that_fails_midway_leaves_nothing_behind(db: Database) -> None:
+    def program() -> Program[None]:
+        yield execute_many(ADD, rows(2))
+        yield execute(BUMP, b_id="t0", by=1)
+        raise RuntimeError("refused after two writes")
+
+    with pytest.raises(RuntimeError, match="refused after two writes"):
+        await db.run_direct(program())
+    assert await through_engine(db) == []
+
+    def duplicate() -> Program[None]:
+        yield execute_many(ADD, rows(1))
+        yield execute_many(ADD, rows(1))  # the same key again: the database refuses
+
+    with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
+        await db.run_direct(duplicate())
+    assert await through_engine(db) == []
+    await db.run_direct(_only(execute_many(ADD, rows(1))))  # the connection is usable afterwards
+    assert [r.thing_id for r in await through_engine(db)] == ["t0"]
+
+
+def _only(op: Any) -> Program[Any]:
+    return (yield op)
+
+
+def test_a_required_parameter_left_out_is_named_and_a_not_in_list_is_refused_when_compiled() -> None:
+    dialect = aiosqlite.dialect()
+    with pytest.raises(KeyError, match="'state'"):
+        ADD.compiled(dialect).parameters({"thing_id": "t", "active": True, "due_at": T0}, list)
+    not_in = Statement(sa.select(things).where(_c.thing_id.not_in(sa.bindparam("ids", expanding=True))))
+    with pytest.raises(NotImplementedError, match="only IN takes a list"):
+        not_in.compiled(dialect)

@@ -9,19 +9,16 @@ them afterwards.
 from __future__ import annotations
 
 import asyncio
-import functools
-import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from baylink.runtime.db import Database
-from baylink.runtime.direct import Program, execute_many, insert
+from baylink.runtime.direct import Program, Statement, execute_many, fetch, insert
 from baylink.runtime.events import CloudEvent
 from baylink.runtime.schema import outbox
 
@@ -138,8 +135,7 @@ class FactRecorder:
         rows = outbox_rows(events, self.topic)
         handed: list[OutboxRow] = []
         if rows and self.db.direct_sqlite:
-            statement, parameters = _sqlite_insert(self.db.engine.dialect, rows)
-            ids = await self.db.write_sqlite(functools.partial(_insert_sqlite, statement, parameters))
+            ids = await self.db.run_direct(_insert_sqlite(rows))
         elif rows:
             async with self.db.begin() as conn:  # Core: the rows need no session bookkeeping
                 ids = await _insert_returning_ids(conn, rows)
@@ -172,47 +168,13 @@ async def _insert_returning_ids(conn: AsyncConnection, rows: list[dict[str, Any]
     return list(result.scalars())
 
 
-def _insert_sqlite(statement: str, parameters: list[tuple[Any, ...]], connection: sqlite3.Connection) -> list[int]:
-    """In ``Database.write_sqlite``'s transaction: the rows' ids are consecutive, because the
-    insert holds the database's only write lock (BEGIN IMMEDIATE) and SQLite gives a row without
-    an explicit rowid the largest rowid so far plus one (sqlite.org/autoinc.html)."""
-    connection.executemany(statement, parameters)
-    last = int(connection.execute("SELECT last_insert_rowid()").fetchone()[0])
-    return list(range(last - len(parameters) + 1, last + 1))
+_LAST_ROWID = Statement(sa.select(sa.func.last_insert_rowid().label("last")))
 
 
-_SQLITE_INSERT: dict[str, str] = {}
-_INSERTED = ("event_id", "topic", "event_type", "subject", "headers", "payload", "created_at")
-
-
-def _sqlite_insert(dialect: Dialect, rows: list[dict[str, Any]]) -> tuple[str, list[tuple[Any, ...]]]:
-    """The statement and parameters SQLAlchemy would send to sqlite3 for ``insert(outbox)``,
-    without its per-row work: the columns' own bind processors (JSON, DATETIME) are applied here,
-    the time once per batch (outbox_rows gives every row of a call the same one)."""
-    statement = _SQLITE_INSERT.get(dialect.name)
-    if statement is None:
-        compiled = sa.insert(outbox).compile(dialect=dialect, column_keys=list(_INSERTED))
-        assert compiled.positiontup is not None and list(compiled.positiontup) == list(_INSERTED)
-        statement = _SQLITE_INSERT[dialect.name] = str(compiled)
-    encode = _processor(outbox.c.headers, dialect)
-    stamp = _processor(outbox.c.created_at, dialect)
-    first = rows[0]["created_at"]
-    created = stamp(first)
-    parameters = [
-        (
-            r["event_id"],
-            r["topic"],
-            r["event_type"],
-            r["subject"],
-            encode(r["headers"]),
-            r["payload"],
-            created if r["created_at"] is first else stamp(r["created_at"]),
-        )
-        for r in rows
-    ]
-    return statement, parameters
-
-
-def _processor(column: sa.Column[Any], dialect: Dialect) -> Callable[[Any], Any]:
-    process: Callable[[Any], Any] | None = column.type.dialect_impl(dialect).bind_processor(dialect)
-    return process or (lambda value: value)
+def _insert_sqlite(rows: list[dict[str, Any]]) -> Program[list[int]]:
+    """Insert outbox rows and return their ids on SQLite: they are consecutive, because the insert
+    holds the database's only write lock (BEGIN IMMEDIATE) and SQLite gives a row without an
+    explicit rowid the largest rowid so far plus one (sqlite.org/autoinc.html)."""
+    yield execute_many(_INSERT, rows)
+    (found,) = yield fetch(_LAST_ROWID)
+    return list(range(found.last - len(rows) + 1, found.last + 1))

@@ -60,23 +60,44 @@ class _Compiled:
     results: tuple[Processor | None, ...]
 
     def parameters(self, values: Mapping[str, Any], array: Callable[[list[Any]], Any]) -> tuple[Any, ...]:
-        out = []
+        """The driver's positional parameters for one set of named values; ``array`` makes a
+        list's one parameter (a JSON text on SQLite, a list for asyncpg)."""
+        return self.parameter_rows([values], array)[0]
+
+    def parameter_rows(
+        self, rows: Sequence[Mapping[str, Any]], array: Callable[[list[Any]], Any]
+    ) -> list[tuple[Any, ...]]:
+        """``parameters`` of each of ``rows``, worked out column by column: a value the row before
+        also had (the same object: a batch's one timestamp) is converted once."""
+        if not self.binds:
+            return [() for _ in rows]
+        columns = []
         for bind in self.binds:
-            value = values.get(bind.name, bind.default)
-            if value is _NO_DEFAULT:
-                raise KeyError(f"no value for bind parameter {bind.name!r}")
+            name, default, process = bind.name, bind.default, bind.process
+            column = [r.get(name, default) for r in rows]
+            if default is _NO_DEFAULT and any(v is _NO_DEFAULT for v in column):
+                raise KeyError(f"no value for bind parameter {name!r}")
             if bind.expanding:
-                value = array([bind.process(v) for v in value] if bind.process else list(value))
-            elif bind.process is not None:
-                value = bind.process(value)
-            out.append(value)
-        return tuple(out)
+                column = [array([process(v) for v in c] if process else list(c)) for c in column]
+            elif process is not None:
+                column = _converted(column, process)
+            columns.append(column)
+        return list(zip(*columns, strict=True))
 
     def rows(self, raw: Sequence[Sequence[Any]]) -> list[Any]:
         make, results = self.row._make, self.results
         if not any(results):
             return [make(r) for r in raw]
         return [make([p(v) if p is not None else v for p, v in zip(results, r, strict=True)]) for r in raw]
+
+
+def _converted(values: list[Any], process: Processor) -> list[Any]:
+    out, last_in, last_out = [], _NO_DEFAULT, None
+    for value in values:
+        if value is not last_in:
+            last_in, last_out = value, process(value)
+        out.append(last_out)
+    return out
 
 
 class Statement:
@@ -183,7 +204,7 @@ def run_sqlite(program: Program[T], connection: sqlite3.Connection, dialect: Dia
             if not op.params:
                 result = 0
                 continue
-            cursor = connection.executemany(compiled.sql, [compiled.parameters(p, json.dumps) for p in op.params])
+            cursor = connection.executemany(compiled.sql, compiled.parameter_rows(op.params, json.dumps))
             result = cursor.rowcount
         else:
             cursor = connection.execute(compiled.sql, compiled.parameters(op.params, json.dumps))
@@ -201,7 +222,7 @@ async def run_asyncpg(program: Program[T], connection: Any, dialect: Dialect) ->
         compiled = op.statement.compiled(dialect)
         if op.kind == "many":
             if op.params:
-                await connection.executemany(compiled.sql, [compiled.parameters(p, list) for p in op.params])
+                await connection.executemany(compiled.sql, compiled.parameter_rows(op.params, list))
             result = None
         elif op.kind == "fetch":
             result = compiled.rows(await connection.fetch(compiled.sql, *compiled.parameters(op.params, list)))

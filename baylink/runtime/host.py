@@ -24,6 +24,7 @@ from pathlib import Path
 
 from aiokafka.errors import KafkaError
 
+from baylink.runtime.checkpoint import run_checkpoints
 from baylink.runtime.consumer import Handler, IdempotentConsumer
 from baylink.runtime.db import Database
 from baylink.runtime.grpc.server import GrpcServer, Register, start_grpc_server
@@ -95,6 +96,9 @@ class ServiceHost:
         retention = Retention(timedelta(hours=s.outbox_retention_hours), timedelta(hours=s.inbox_retention_hours))
         sweep = run_retention(self.db, retention, s.retention_sweep_seconds, self._stopping, self.metrics)
         self._tasks.append(asyncio.create_task(sweep, name="retention-sweep"))
+        if self.db.direct_sqlite:
+            checkpoints = run_checkpoints(self.db, s.sqlite_checkpoint_seconds, self._stopping, self.metrics)
+            self._tasks.append(asyncio.create_task(checkpoints, name="wal-checkpoints"))
         self.grpc = await start_grpc_server(
             self.register,
             self.service_names,

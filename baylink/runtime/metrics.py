@@ -50,6 +50,11 @@ class ServiceMetrics:
             ["table"],
             registry=r,
         )
+        self.wal_pages_behind = Gauge(
+            "baylink_sqlite_wal_pages_behind",
+            "SQLite WAL pages not yet copied into the database file at the last background checkpoint",
+            registry=r,
+        )
         self.consumer_lag = Gauge(
             "baylink_consumer_lag",
             "records behind the partition's high watermark",

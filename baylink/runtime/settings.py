@@ -61,6 +61,8 @@ class ServiceSettings(BaseSettings):
     outbox_retention_hours: float = Field(default=168, gt=0)
     inbox_retention_hours: float = Field(default=840, gt=0)
     retention_sweep_seconds: float = Field(default=600, gt=0, le=86_400)
+    # SQLite only: the WAL is checkpointed in the background this often (baylink/runtime/checkpoint.py).
+    sqlite_checkpoint_seconds: float = Field(default=0.25, gt=0, le=3600)
     consumer_max_attempts: int = Field(default=3, ge=1, le=100)
     consumer_retry_backoff_seconds: float = Field(default=0.2, ge=0, le=60)
 

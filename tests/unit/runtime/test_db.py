@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -159,3 +161,65 @@ async def test_direct_sqlite_writes_commit_whole_or_not_at_all_and_take_turns_wi
         values = set((await session.execute(sa.select(NOTES.c.n))).scalars())
     assert not values & {100, 101}  # the failed transaction left nothing
     assert values == {1, *range(1000, 1005), *range(10, 15), *range(60, 65)}
+
+
+def other_process_lock(db: Database) -> int:
+    """A descriptor of the database's writer lock file of its own: flock treats it as another
+    process's (locks belong to open file descriptions)."""
+    return os.open(f"{db.engine.url.database}-writer.lock", os.O_RDWR | os.O_CREAT)
+
+
+def lock_is_free(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    return True
+
+
+async def test_a_write_transaction_holds_the_writer_lock_file_against_other_processes(db: Database) -> None:
+    other = other_process_lock(db)
+    try:
+        async with db.begin() as conn:
+            await conn.execute(sa.insert(NOTES).values(n=2))
+            assert not lock_is_free(other)
+        assert lock_is_free(other)
+        async with db.begin(readonly=True) as conn:  # readers take no lock
+            assert lock_is_free(other)
+    finally:
+        os.close(other)
+
+
+async def test_a_writer_waits_for_another_processs_lock_and_a_cancelled_wait_leaves_it_free(db: Database) -> None:
+    other = other_process_lock(db)
+    try:
+        fcntl.flock(other, fcntl.LOCK_EX)  # another process is writing
+
+        async def write(n: int) -> None:
+            async with db.begin() as conn:
+                await conn.execute(sa.insert(NOTES).values(n=n))
+
+        waiting = asyncio.create_task(write(3))
+        await asyncio.sleep(0.3)
+        assert not waiting.done()
+        fcntl.flock(other, fcntl.LOCK_UN)
+        await asyncio.wait_for(waiting, timeout=5)  # woken when the other process let go
+
+        fcntl.flock(other, fcntl.LOCK_EX)
+        given_up = asyncio.create_task(write(4))
+        await asyncio.sleep(0.3)
+        given_up.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await given_up
+        fcntl.flock(other, fcntl.LOCK_UN)
+        for _ in range(100):  # the cancelled wait's thread takes the lock, then gives it back
+            await asyncio.sleep(0.02)
+            if lock_is_free(other):
+                break
+        assert lock_is_free(other)
+        await asyncio.wait_for(write(5), timeout=5)
+        async with db.begin(readonly=True) as conn:
+            assert sorted((await conn.execute(sa.select(NOTES.c.n))).scalars()) == [1, 3, 5]
+    finally:
+        os.close(other)

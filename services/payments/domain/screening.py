@@ -51,6 +51,9 @@ def normalise(name: str) -> str:
     return text
 
 
+_UNKNOWN = object()
+
+
 class Screener:
     """Screens names against one loaded list; cheap to call on every prepare.
 
@@ -77,8 +80,11 @@ class Screener:
 
     def match(self, name: str) -> tuple[str, float] | None:
         """The best listed match at or above the threshold: (reference, score)."""
-        if name in self._memo:
-            return self._memo[name]
+        # One lookup, not `in` then `[]`: the group commit screens in the database's thread while
+        # the one-by-one path screens in the event loop's, and a clear() may come in between.
+        found = self._memo.get(name, _UNKNOWN)
+        if found is not _UNKNOWN:
+            return found  # type: ignore[return-value]
         found = self._search(name)
         if len(self._memo) >= self._memo_size:
             self._memo.clear()

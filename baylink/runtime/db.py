@@ -239,9 +239,7 @@ class Database:
 
     def _in_transaction(self, work: Callable[[sqlite3.Connection], T], begin: str) -> T:
         if self._sqlite_connection is None:
-            assert self._sqlite_path is not None
-            connection = sqlite3.connect(self._sqlite_path, timeout=30, check_same_thread=False)
-            _sqlite_pragmas(connection, None)
+            connection = self._own_connection()
             self._sqlite_connection = connection
         connection = self._sqlite_connection
         connection.execute(begin)
@@ -288,12 +286,17 @@ class Database:
 
     def _checkpoint(self) -> WalCheckpoint:
         if self._checkpoint_connection is None:
-            assert self._sqlite_path is not None
-            connection = sqlite3.connect(self._sqlite_path, timeout=30, check_same_thread=False)
-            _sqlite_pragmas(connection, None)
+            connection = self._own_connection()
             self._checkpoint_connection = connection
         busy, wal, done = self._checkpoint_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         return WalCheckpoint(bool(busy), max(wal, 0), max(done, 0))
+
+    def _own_connection(self) -> sqlite3.Connection:
+        """A sqlite3 connection of this database's own (outside the engine's pool), with its pragmas."""
+        assert self._sqlite_path is not None
+        connection = sqlite3.connect(self._sqlite_path, timeout=30, check_same_thread=False)
+        _sqlite_pragmas(connection, None)
+        return connection
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -64,7 +64,7 @@ from benchmarks.procs import broker_pid, cpu_seconds, load_average
 from services.payments.config import PaymentsSettings
 
 PERSONS = 4000  # distinct payer pseudonyms, so per-person limits do not bind
-CONNECTIONS = 8  # client connections; with 2 server workers, all on one of them has odds 1 in 128
+CONNECTIONS = 8  # client connections, taken in turn; with 2 server workers, all on one has odds 1 in 128
 
 
 def server_settings(url: str, group_commit: bool, workers: int) -> PaymentsSettings:
@@ -153,14 +153,16 @@ async def client(
     latencies: list[float] = []
     next_index = 0
 
-    async def worker(stub: api_grpc.PaymentsServiceStub) -> None:
+    async def worker() -> None:
+        # Each transfer on the next connection (its prepare and commit on the same one), so that
+        # calls spread over the server's processes however few are in flight.
         nonlocal next_index
         while next_index < n:
             i, next_index = next_index, next_index + 1
             q = quotes[i]
             started = time.perf_counter()
             with correlation_scope(f"{run}-t{i}"):  # as the gateway calls: under the flow's correlation id
-                await transfer(stub, i, q)
+                await transfer(stubs[i % len(stubs)], i, q)
             latencies.append(time.perf_counter() - started)
 
     def prepare_request(i: int, q: transfer_pb2.Quote) -> api.PrepareTransferRequest:
@@ -182,13 +184,15 @@ async def client(
 
     failures: list[str] = []
 
-    async def bulk_worker(stub: api_grpc.PaymentsServiceStub) -> None:
+    async def bulk_worker() -> None:
         # Each call carries `bulk` prepares, then one call their commits; every item of the
         # pair shares the pair's latency (its prepare call's round trip plus its commit call's).
+        # Each pair on the next connection, as transfers are above.
         nonlocal next_index
         while next_index < n:
             first, next_index = next_index, min(n, next_index + bulk)
             indexes = range(first, next_index)
+            stub = stubs[first // bulk % len(stubs)]
             started = time.perf_counter()
             with correlation_scope(f"{run}-b{first}"):
                 prepared = await stub.PrepareTransfers(
@@ -211,7 +215,7 @@ async def client(
     broker_before = cpu_seconds(broker) if broker else 0.0
     started = time.perf_counter()
     run_one = bulk_worker if bulk else worker
-    await asyncio.gather(*(run_one(stubs[k % len(stubs)]) for k in range(concurrency)))
+    await asyncio.gather(*(run_one() for _ in range(concurrency)))
     if failures:
         raise SystemExit(f"{len(failures)} items failed, e.g. {failures[0]}")
     rpc_done = time.perf_counter()

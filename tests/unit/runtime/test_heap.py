@@ -8,9 +8,10 @@ import json
 import subprocess
 import sys
 import textwrap
+from typing import Any
 
 
-def _in_fresh_process(body: str) -> dict[str, object]:
+def _in_fresh_process(body: str) -> dict[str, Any]:
     code = "import gc, json\nfrom baylink.runtime.host import settle_heap\n" + textwrap.dedent(body)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     return json.loads(done.stdout)  # type: ignore[no-any-return]

@@ -65,12 +65,37 @@ async def add_events(session: AsyncSession, events: Iterable[CloudEvent], *, top
 _INSERT = insert(outbox)
 
 
-def stage_events(events: Iterable[CloudEvent], *, topic: str | None = None) -> Program[int]:
-    """``add_events`` as a step of a direct program (``baylink.runtime.direct``)."""
+def stage_events(
+    events: Iterable[CloudEvent], *, topic: str | None = None, with_ids: bool = False
+) -> Program[list[OutboxRow]]:
+    """``add_events`` as a step of a direct program (``baylink.runtime.direct``).
+
+    ``with_ids`` (SQLite only, see ``_insert_sqlite``) returns the staged rows as the relay
+    publishes them, ids included, for its ``hand_over``; otherwise nothing is returned."""
     rows = outbox_rows(events, topic)
-    if rows:
+    if not rows:
+        return []
+    if not with_ids:
         yield execute_many(_INSERT, rows)
-    return len(rows)
+        return []
+    ids = yield from _insert_sqlite(rows)
+    return relay_rows(ids, rows)
+
+
+def relay_rows(ids: Sequence[int], rows: Sequence[dict[str, Any]]) -> list[OutboxRow]:
+    """Outbox rows just written (``outbox_rows``' column values and the ids they got) as the
+    relay reads them back."""
+    return [
+        OutboxRow(
+            row_id,
+            row["topic"],
+            row["event_type"],
+            row["subject"],
+            [(k, v.encode()) for k, v in row["headers"]],
+            row["payload"],
+        )
+        for row_id, row in zip(ids, rows, strict=True)
+    ]
 
 
 async def backlog(session: AsyncSession) -> int:
@@ -132,25 +157,13 @@ class FactRecorder:
 
     async def _commit(self, batch: list[tuple[Sequence[CloudEvent], asyncio.Future[None]]]) -> None:
         events = [event for events, _ in batch for event in events]
-        rows = outbox_rows(events, self.topic)
-        handed: list[OutboxRow] = []
-        if rows and self.db.direct_sqlite:
-            ids = await self.db.run_direct(_insert_sqlite(rows))
-        elif rows:
-            async with self.db.begin() as conn:  # Core: the rows need no session bookkeeping
-                ids = await _insert_returning_ids(conn, rows)
-        if self.handoff is not None and rows:
-            handed = [
-                OutboxRow(
-                    row_id,
-                    row["topic"],
-                    row["event_type"],
-                    row["subject"],
-                    [(k, v.encode()) for k, v in row["headers"]],
-                    row["payload"],
-                )
-                for row_id, row in zip(ids, rows, strict=True)
-            ]
+        if self.db.direct_sqlite:
+            handed = await self.db.run_direct(stage_events(events, topic=self.topic, with_ids=True))
+        else:
+            rows, handed = outbox_rows(events, self.topic), []
+            if rows:
+                async with self.db.begin() as conn:  # Core: the rows need no session bookkeeping
+                    handed = relay_rows(await _insert_returning_ids(conn, rows), rows)
         for _, future in batch:
             if not future.done():
                 future.set_result(None)

@@ -92,4 +92,5 @@ def host_for(payments: Payments) -> ServiceHost:
         background=[lambda: run_expiry(deps, settings.expiry_sweep_seconds, never)],
     )
     deps.on_commit = host.relay.wake
+    deps.handoff = host.relay.hand_over  # the group commit's rows reach the relay in memory
     return host

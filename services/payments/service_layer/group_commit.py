@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Generic, TypeVar
 
 from baylink.runtime.direct import Program
-from baylink.runtime.outbox import stage_events
+from baylink.runtime.outbox import OutboxRow, stage_events
 from services.payments.domain.transfer import PrepareRequest, Transfer
 from services.payments.service_layer.batch_commit import commit_batch
 from services.payments.service_layer.batch_prepare import prepare_batch
@@ -141,13 +141,15 @@ class GroupCommitter:
 
     async def _write(self, batch: _Batch) -> tuple[list[Transfer | None], list[Transfer | None]]:
         deps = self.deps
-        prepared, committed = await deps.db.run_direct(_program(deps, batch, deps.clock(), self.reserved))
+        prepared, committed, staged = await deps.db.run_direct(_program(deps, batch, deps.clock(), self.reserved))
         # Only what committed is remembered (a batch rolled back is redone one by one, differently).
         if len(self.reserved) + len(prepared) > self.reserved_max:
             self.reserved.clear()
         self.reserved.update((t.transfer_id, t) for t in prepared if t is not None)
         self.batches += 1
         self.requests += len(batch)
+        if staged:
+            deps.handoff(staged)
         if any(t is not None for t in prepared + committed):
             deps.on_commit()
         return prepared, committed
@@ -155,10 +157,11 @@ class GroupCommitter:
 
 def _program(
     deps: Deps, batch: _Batch, now: datetime, reserved: dict[str, Transfer]
-) -> Program[tuple[list[Transfer | None], list[Transfer | None]]]:
-    """The batch's one transaction: its commits, then its prepares, then their events in the outbox.
-    ``reserved`` loses what commits here; were the transaction to roll back, those transfers are
-    read back from the table by the one-by-one path, so nothing is lost with them."""
+) -> Program[tuple[list[Transfer | None], list[Transfer | None], list[OutboxRow]]]:
+    """The batch's one transaction: its commits, then its prepares, then their events in the outbox
+    (on SQLite returned with their ids, for the relay). ``reserved`` loses what commits here; were
+    the transaction to roll back, those transfers are read back from the table by the one-by-one
+    path, so nothing is lost with them."""
     events: Staged = []
     committed: list[Transfer | None] = []
     prepared: list[Transfer | None] = []
@@ -168,9 +171,11 @@ def _program(
     if batch.prepares:
         prepares = batch.prepares
         prepared = yield from prepare_batch(deps, prepares.items, now, events, prepares.contexts)
+    staged: list[OutboxRow] = []
     if events:
-        yield from stage_events(cloud_events(deps.publisher, events), topic=deps.event_topic)
-    return prepared, committed
+        cloud = cloud_events(deps.publisher, events)
+        staged = yield from stage_events(cloud, topic=deps.event_topic, with_ids=deps.db.direct_sqlite)
+    return prepared, committed, staged
 
 
 def group_of(deps: Deps) -> GroupCommitter | None:

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from baylink.runtime.db import Database
 from baylink.runtime.events import CloudEvent
-from baylink.runtime.outbox import add_events
+from baylink.runtime.outbox import OutboxRow, add_events
 from services.payments.domain.events import Event
 from services.payments.domain.limits import CorridorLimit
 from services.payments.domain.screening import Screener
@@ -60,6 +60,9 @@ class Deps:
     policy: Policy
     clock: Callable[[], datetime] = utc_now
     on_commit: Callable[[], None] = lambda: None
+    # The relay's hand_over: outbox rows the group commit wrote, with their ids, so that the relay
+    # publishes them without reading them back (SQLite; see baylink.runtime.outbox.stage_events).
+    handoff: Callable[[list[OutboxRow]], None] = lambda rows: None
     event_topic: str | None = None  # tests and benchmarks publish to a topic of their own
     group: Any = None  # the GroupCommitter, made on first use (service_layer/group_commit.py)
 

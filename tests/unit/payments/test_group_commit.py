@@ -7,6 +7,9 @@ from dataclasses import replace
 
 from baylink.errors import AlreadyExists, BaylinkError, FailedPrecondition, PermissionDenied, ResourceExhausted
 from baylink.runtime.db import Database
+from baylink.runtime.outbox import OutboxRow
+from baylink.runtime.relay import OutboxRelay
+from baylink.runtime.settings import KafkaSettings
 from services.payments.bootstrap import Payments
 from services.payments.domain.limits import CorridorLimit, Usage, periods
 from services.payments.domain.transfer import TransferState
@@ -164,3 +167,18 @@ async def test_a_commit_from_the_remembered_reservation_is_the_row_the_table_hol
     assert not {f"t{i}" for i in range(6)} & set(group.reserved) - {"t4"}  # the committed ones are let go
     report = await audit.audit(app.deps)
     assert report.breaches == [] and report.committed == 5
+
+
+async def test_the_rows_a_batch_hands_to_the_relay_are_the_rows_the_outbox_holds(app: Payments) -> None:
+    handed: list[OutboxRow] = []
+    app.deps.handoff = handed.extend
+    qs = [await quote(app, f"q{i}", hkd("10.00")) for i in range(8)]
+    requests = [request_for(q, f"t{i}", payer_pseudonym=person(i)) for i, q in enumerate(qs)]
+    await asyncio.gather(*(prepare.prepare_transfer(app.deps, r) for r in requests))
+    await asyncio.gather(*(complete.commit_transfer(app.deps, f"t{i}") for i in range(8)))
+
+    # What a relay that was handed nothing reads back from the table.
+    stored = await OutboxRelay(app.deps.db, KafkaSettings(), name="reader", batch_size=1000).fetch_unsent()
+    transfers = [row for row in stored if ".transfer." in row.event_type]
+    assert len(transfers) == 16  # reserved and committed, each once
+    assert sorted(handed, key=lambda row: row.id) == transfers  # SQLite: ids known without a read

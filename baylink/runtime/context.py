@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar, Token
@@ -23,7 +22,14 @@ def new_id() -> str:
     milliseconds then 74 random bits. Time-ordered ids go into the outbox's and inboxes' unique
     indexes at the right-hand end instead of at random pages, which made a commit of fact events
     write about half as much."""
-    return str(uuid.UUID(int=uuid7_int(time.time_ns() // 1_000_000, int.from_bytes(os.urandom(10), "big"))))
+    return uuid_text(uuid7_int(time.time_ns() // 1_000_000, int.from_bytes(os.urandom(10), "big")))
+
+
+def uuid_text(value: int) -> str:
+    """``str(uuid.UUID(int=value))`` without building the UUID object (a quarter of the cost;
+    every event gets an id)."""
+    h = f"{value:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def uuid7_int(unix_ms: int, random80: int) -> int:

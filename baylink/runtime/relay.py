@@ -25,6 +25,7 @@ import logging
 import sqlite3
 import time
 import uuid
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -246,13 +247,15 @@ class OutboxRelay:
             first_error = exc
         results = await asyncio.gather(*(future for _, future in submitted), return_exceptions=True)
         sent: list[int] = []
+        produced: Counter[tuple[str, str]] = Counter()
         for (members, _), result in zip(submitted, results, strict=True):
             if isinstance(result, BaseException):
                 first_error = first_error or result
                 continue
-            for row in members:
-                sent.append(row.id)
-                self.metrics.events_produced.labels(row.topic, row.event_type).inc()
+            sent.extend(row.id for row in members)
+            produced.update((row.topic, row.event_type) for row in members)
+        for (topic, event_type), count in produced.items():  # one increment per type, not per row
+            self.metrics.events_produced.labels(topic, event_type).inc(count)
         if first_error is not None:
             await self._mark_sent(sent)
             raise first_error

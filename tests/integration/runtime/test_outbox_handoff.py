@@ -62,6 +62,10 @@ async def test_handed_and_written_rows_go_out_once_in_commit_order_and_stale_one
         per_subject.setdefault(r.key.decode(), []).append(order[dict(r.headers)["ce_id"].decode()])
     assert all(seq == sorted(seq) for seq in per_subject.values())
     assert sum(len(seq) for seq in per_subject.values()) == 79
+    produced = relay.metrics.registry.get_sample_value(
+        "baylink_events_produced_total", {"topic": topic, "type": events[0].type}
+    )
+    assert produced == 79  # counted once per event published, in one increment per round and type
 
 
 async def test_rows_dropped_from_the_handoff_during_a_read_wait_for_the_next_round(database: Database) -> None:

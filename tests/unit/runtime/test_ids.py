@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 
-from baylink.runtime.context import new_id, uuid7_int
+from baylink.runtime.context import new_id, uuid7_int, uuid_text
 
 
 def test_new_ids_are_version_7_uuids_carrying_the_current_millisecond() -> None:
@@ -28,3 +28,8 @@ def test_the_random_bits_do_not_spill_into_the_version_or_variant() -> None:
         value = uuid.UUID(int=uuid7_int(2**48 - 1, random80))
         assert value.version == 7 and value.variant == uuid.RFC_4122
         assert value.int >> 80 == 2**48 - 1
+
+
+def test_uuid_text_is_the_standard_form() -> None:
+    for value in (0, 1, 2**128 - 1, 0x0123456789ABCDEF0123456789ABCDEF, uuid7_int(1_795_000_000_000, 2**80 - 1)):
+        assert uuid_text(value) == str(uuid.UUID(int=value))

@@ -1,7 +1,7 @@
 """Two-phase transfers/s end to end, on SQLite and on PostgreSQL.
 
     python -m benchmarks.payments_bench [--transfers 5000] [--backends sqlite,postgres]
-                                        [--lines unary/32/1,50/4/1,20/2/1,20/2/2,10/2/1]
+                                        [--lines unary/32/1,50/4/1,40/1/1,20/2/1,20/2/2,10/2/1]
                                         [--compare]   # first a unary line with group commit off
 
 Each line is SHAPE/IN-FLIGHT/PROCESSES: unary PrepareTransfer + CommitTransfer
@@ -305,7 +305,7 @@ def bench(
 # Per backend, by default: the unary shape; bulks of 50 with 4 calls in flight (the most rate);
 # bulks of 20 with 2 in flight, in one server process and in two, and bulks of 10 with 2 in
 # flight (shapes small enough in flight for the latency bound).
-DEFAULT_LINES = "unary/32/1,50/4/1,20/2/1,20/2/2,10/2/1"
+DEFAULT_LINES = "unary/32/1,50/4/1,40/1/1,20/2/1,20/2/2,10/2/1"
 
 
 def parse_lines(spec: str) -> list[tuple[int, int, int]]:

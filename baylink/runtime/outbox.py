@@ -82,18 +82,18 @@ def stage_events(
     return relay_rows(ids, rows)
 
 
+def relay_row(
+    row_id: int, topic: str, event_type: str, subject: str, headers: Iterable[Sequence[str]], payload: bytes
+) -> OutboxRow:
+    """One outbox row as the relay publishes it, from its stored columns (headers as text pairs)."""
+    return OutboxRow(row_id, topic, event_type, subject, [(k, v.encode()) for k, v in headers], payload)
+
+
 def relay_rows(ids: Sequence[int], rows: Sequence[dict[str, Any]]) -> list[OutboxRow]:
     """Outbox rows just written (``outbox_rows``' column values and the ids they got) as the
     relay reads them back."""
     return [
-        OutboxRow(
-            row_id,
-            row["topic"],
-            row["event_type"],
-            row["subject"],
-            [(k, v.encode()) for k, v in row["headers"]],
-            row["payload"],
-        )
+        relay_row(row_id, row["topic"], row["event_type"], row["subject"], row["headers"], row["payload"])
         for row_id, row in zip(ids, rows, strict=True)
     ]
 

@@ -39,7 +39,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from baylink.runtime.db import Database
 from baylink.runtime.kafka import close_quietly, new_producer
 from baylink.runtime.metrics import ServiceMetrics
-from baylink.runtime.outbox import OutboxRow, backlog
+from baylink.runtime.outbox import OutboxRow, backlog, relay_row
 from baylink.runtime.schema import outbox, outbox_lease
 from baylink.runtime.settings import KafkaSettings
 
@@ -68,10 +68,6 @@ class KeyPartitions:
         return partition
 
 
-def _row(row_id: int, topic: str, event_type: str, subject: str, headers: Any, payload: bytes) -> OutboxRow:
-    return OutboxRow(row_id, topic, event_type, subject, [(k, v.encode()) for k, v in headers], payload)
-
-
 _UNSENT_COLUMNS = "id, topic, event_type, subject, headers, payload"
 
 
@@ -82,7 +78,7 @@ def _read_unsent_sqlite(
     unsent = "FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT ?"
     if not handed:
         found = connection.execute(f"SELECT {_UNSENT_COLUMNS} {unsent}", (limit,)).fetchall()
-        read = {r[0]: _row(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5]) for r in found}
+        read = {r[0]: relay_row(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5]) for r in found}
         return list(read), read
     ids = [r[0] for r in connection.execute(f"SELECT id {unsent}", (limit,))]
     missing = [i for i in ids if i not in handed]
@@ -91,7 +87,7 @@ def _read_unsent_sqlite(
         chunk = missing[start : start + 900]
         marks = ",".join("?" * len(chunk))
         for r in connection.execute(f"SELECT {_UNSENT_COLUMNS} FROM outbox WHERE id IN ({marks})", chunk):
-            read[r[0]] = _row(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5])
+            read[r[0]] = relay_row(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5])
     return ids, read
 
 
@@ -199,7 +195,7 @@ class OutboxRelay:
             if not handed:
                 query = sa.select(*columns, outbox.c.payload).where(unsent).order_by(outbox.c.id)
                 result = await conn.execute(query.limit(self.batch_size))
-                read = {r.id: _row(r.id, r.topic, r.event_type, r.subject, r.headers, r.payload) for r in result}
+                read = {r.id: relay_row(r.id, r.topic, r.event_type, r.subject, r.headers, r.payload) for r in result}
                 return list(read), read
             query = sa.select(outbox.c.id).where(unsent).order_by(outbox.c.id).limit(self.batch_size)
             ids = list((await conn.execute(query)).scalars())
@@ -208,7 +204,8 @@ class OutboxRelay:
             for start in range(0, len(missing), 900):  # stay under SQLite's bound-parameter limit
                 chunk = missing[start : start + 900]
                 result = await conn.execute(sa.select(*columns, outbox.c.payload).where(outbox.c.id.in_(chunk)))
-                read.update((r.id, _row(r.id, r.topic, r.event_type, r.subject, r.headers, r.payload)) for r in result)
+                for r in result:
+                    read[r.id] = relay_row(r.id, r.topic, r.event_type, r.subject, r.headers, r.payload)
             return ids, read
 
     async def publish(self, rows: list[OutboxRow]) -> list[int]:

@@ -37,6 +37,17 @@ def broker_pid() -> int | None:
     return None
 
 
+def postgres_pid() -> int | None:
+    """The local PostgreSQL cluster's postmaster pid (deploy/postgres/pg.sh's data directory), if
+    it runs here; its live children are the backends serving the benchmark's connections."""
+    home = Path(os.environ.get("BAYLINK_PG_HOME", REPO_ROOT / ".local" / "pg"))
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        pid = int((home / "data" / "postmaster.pid").read_text().split()[0])
+        if Path(f"/proc/{pid}").exists():
+            return pid
+    return None
+
+
 def load_average() -> str:
     """The 1-minute load average: other work on the machine skews every figure."""
     try:

@@ -11,7 +11,8 @@ each one's result. ``Database.run_direct`` runs it in one transaction:
   own ``sqlite3`` connection, so the transaction is one round trip from the
   event loop;
 - PostgreSQL: each op is awaited on the asyncpg connection under SQLAlchemy's
-  pooled one (asyncpg prepares each statement once per connection).
+  pooled one (asyncpg prepares each statement once per connection), in a
+  transaction without sequential scans (see ``db._PG_DIRECT_BEGIN``).
 
 A ``Statement`` is compiled once per dialect. Its bind parameters are passed
 positionally through the columns' own bind processors (so a row written here
@@ -151,7 +152,44 @@ def _compile(statement: sa.Executable, dialect: Dialect) -> _Compiled:
     return _Compiled(sql, binds, row, results)
 
 
-def insert(table: sa.Table) -> Statement:
+class Insert(Statement):
+    """``insert(table)``: a Statement that also knows its table, for ``insert_ids``."""
+
+    def __init__(self, table: sa.Table, statement: sa.Executable):
+        super().__init__(statement)
+        self.table = table
+        self._unnest: dict[str, str] = {}
+
+    def unnest_sql(self, dialect: Dialect) -> str:
+        """PostgreSQL: the same rows in one statement, a parameter per column (an array of the
+        column's values, in the order of the compiled insert's parameters), inserted in the
+        order given and returning the autoincrement key of each:
+
+        ``INSERT INTO t (a, b) SELECT a, b FROM unnest($1::A[], $2::B[]) WITH ORDINALITY AS
+        v(a, b, n) ORDER BY n RETURNING id``
+
+        The key's sequence numbers the rows in the order the SELECT produces them, so the keys
+        sorted are the rows' keys in order (what SQLAlchemy's "insertmanyvalues" relies on too)."""
+        found = self._unnest.get(dialect.name)
+        if found is None:
+            key = self.table.autoincrement_column
+            if key is None:
+                raise NotImplementedError(f"insert_ids needs an autoincrement key: {self.table.name}")
+            quote = dialect.identifier_preparer.quote
+            columns = [self.table.c[b.name] for b in self.compiled(dialect).binds]
+            names = ", ".join(quote(c.name) for c in columns)
+            arrays = ", ".join(
+                f"${i}::{dialect.type_compiler_instance.process(c.type)}[]" for i, c in enumerate(columns, 1)
+            )
+            found = self._unnest[dialect.name] = (
+                f"INSERT INTO {dialect.identifier_preparer.format_table(self.table)} ({names}) "
+                f"SELECT {names} FROM unnest({arrays}) WITH ORDINALITY AS v({names}, ordinality) "
+                f"ORDER BY ordinality RETURNING {quote(key.name)}"
+            )
+        return found
+
+
+def insert(table: sa.Table) -> Insert:
     """INSERT of one row of ``table``: a bind parameter per column, named by its key (all but an
     autoincrement key, which the database fills; no implicit RETURNING of it). A row may leave out
     a column with a scalar default (it gets the default) or a nullable one (NULL)."""
@@ -162,18 +200,18 @@ def insert(table: sa.Table) -> Statement:
         default = c.default.arg if c.default is not None and c.default.is_scalar else None  # type: ignore[attr-defined]
         optional = default is not None or c.nullable
         values[c.key] = sa.bindparam(c.key, value=default, type_=c.type, required=not optional)
-    return Statement(sa.insert(table).values(values).inline())
+    return Insert(table, sa.insert(table).values(values).inline())
 
 
 @dataclass(frozen=True, slots=True)
 class Op:
     """One step of a program. Its result, sent back into the program: the rows (``fetch``), the
-    row count (``execute``), or for ``execute_many`` the total row count where the driver
-    counts one (sqlite3) and None where it does not (asyncpg)."""
+    row count (``execute``), for ``execute_many`` the total row count where the driver counts
+    one (sqlite3) and None where it does not (asyncpg), for ``insert_ids`` the rows' keys."""
 
-    kind: str  # "fetch" | "execute" | "many"
+    kind: str  # "fetch" | "execute" | "many" | "ids"
     statement: Statement
-    params: Any  # a mapping; for "many" a list of mappings
+    params: Any  # a mapping; for "many" and "ids" a list of mappings
 
 
 def fetch(statement: Statement, **params: Any) -> Op:
@@ -188,7 +226,17 @@ def execute_many(statement: Statement, rows: Sequence[Mapping[str, Any]]) -> Op:
     return Op("many", statement, list(rows))
 
 
+def insert_ids(statement: Insert, rows: Sequence[Mapping[str, Any]]) -> Op:
+    """Insert ``rows`` (``execute_many`` of an ``insert``) and get the autoincrement key each row
+    was given, in the order of ``rows``. SQLite: the keys are consecutive, because the rows go in
+    under the database's only write lock (BEGIN IMMEDIATE) and SQLite gives a row without an
+    explicit rowid the largest rowid so far plus one (sqlite.org/autoinc.html), so the last one
+    (``last_insert_rowid()``) gives them all; PostgreSQL: one statement (``Insert.unnest_sql``)."""
+    return Op("ids", statement, list(rows))
+
+
 Program = Generator[Op, Any, T]
+_LAST_ROWID = "SELECT last_insert_rowid()"
 
 
 def run_sqlite(program: Program[T], connection: sqlite3.Connection, dialect: Dialect) -> T:
@@ -200,12 +248,15 @@ def run_sqlite(program: Program[T], connection: sqlite3.Connection, dialect: Dia
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
         compiled = op.statement.compiled(dialect)
-        if op.kind == "many":
+        if op.kind in ("many", "ids"):
             if not op.params:
-                result = 0
+                result = 0 if op.kind == "many" else []
                 continue
             cursor = connection.executemany(compiled.sql, compiled.parameter_rows(op.params, json.dumps))
             result = cursor.rowcount
+            if op.kind == "ids":
+                (last,) = connection.execute(_LAST_ROWID).fetchone()
+                result = list(range(last - len(op.params) + 1, last + 1))
         else:
             cursor = connection.execute(compiled.sql, compiled.parameters(op.params, json.dumps))
             result = compiled.rows(cursor.fetchall()) if op.kind == "fetch" else cursor.rowcount
@@ -224,6 +275,12 @@ async def run_asyncpg(program: Program[T], connection: Any, dialect: Dialect) ->
             if op.params:
                 await connection.executemany(compiled.sql, compiled.parameter_rows(op.params, list))
             result = None
+        elif op.kind == "ids":
+            result = []
+            if op.params:
+                assert isinstance(op.statement, Insert)
+                columns = [list(c) for c in zip(*compiled.parameter_rows(op.params, list), strict=True)]
+                result = sorted(r[0] for r in await connection.fetch(op.statement.unnest_sql(dialect), *columns))
         elif op.kind == "fetch":
             result = compiled.rows(await connection.fetch(compiled.sql, *compiled.parameters(op.params, list)))
         else:

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from baylink.runtime.db import Database
-from baylink.runtime.direct import Program, Statement, execute_many, fetch, insert
+from baylink.runtime.direct import Program, execute_many, insert, insert_ids
 from baylink.runtime.events import CloudEvent
 from baylink.runtime.schema import outbox
 
@@ -70,15 +70,15 @@ def stage_events(
 ) -> Program[list[OutboxRow]]:
     """``add_events`` as a step of a direct program (``baylink.runtime.direct``).
 
-    ``with_ids`` (SQLite only, see ``_insert_sqlite``) returns the staged rows as the relay
-    publishes them, ids included, for its ``hand_over``; otherwise nothing is returned."""
+    ``with_ids`` returns the staged rows as the relay publishes them, with the ids the insert
+    gave them (``insert_ids``), for its ``hand_over``; otherwise nothing is returned."""
     rows = outbox_rows(events, topic)
     if not rows:
         return []
     if not with_ids:
         yield execute_many(_INSERT, rows)
         return []
-    ids = yield from _insert_sqlite(rows)
+    ids = yield insert_ids(_INSERT, rows)
     return relay_rows(ids, rows)
 
 
@@ -157,7 +157,7 @@ class FactRecorder:
 
     async def _commit(self, batch: list[tuple[Sequence[CloudEvent], asyncio.Future[None]]]) -> None:
         events = [event for events, _ in batch for event in events]
-        if self.db.direct_sqlite:
+        if self.db.runs_direct:
             handed = await self.db.run_direct(stage_events(events, topic=self.topic, with_ids=True))
         else:
             rows, handed = outbox_rows(events, self.topic), []
@@ -175,19 +175,7 @@ class FactRecorder:
 
 async def _insert_returning_ids(conn: AsyncConnection, rows: list[dict[str, Any]]) -> list[int]:
     """Insert outbox rows and return their ids, in the order of ``rows``: INSERT … RETURNING,
-    which SQLAlchemy batches and sorts back into parameter order (PostgreSQL; SQLite would run
-    a statement per row for that order, so it takes ``_insert_sqlite``)."""
+    which SQLAlchemy sorts back into parameter order (a database without ``run_direct``: SQLite
+    in memory, in tests)."""
     result = await conn.execute(sa.insert(outbox).returning(outbox.c.id, sort_by_parameter_order=True), rows)
     return list(result.scalars())
-
-
-_LAST_ROWID = Statement(sa.select(sa.func.last_insert_rowid().label("last")))
-
-
-def _insert_sqlite(rows: list[dict[str, Any]]) -> Program[list[int]]:
-    """Insert outbox rows and return their ids on SQLite: they are consecutive, because the insert
-    holds the database's only write lock (BEGIN IMMEDIATE) and SQLite gives a row without an
-    explicit rowid the largest rowid so far plus one (sqlite.org/autoinc.html)."""
-    yield execute_many(_INSERT, rows)
-    (found,) = yield fetch(_LAST_ROWID)
-    return list(range(found.last - len(rows) + 1, found.last + 1))

@@ -159,7 +159,7 @@ def _program(
     deps: Deps, batch: _Batch, now: datetime, reserved: dict[str, Transfer]
 ) -> Program[tuple[list[Transfer | None], list[Transfer | None], list[OutboxRow]]]:
     """The batch's one transaction: its commits, then its prepares, then their events in the outbox
-    (on SQLite returned with their ids, for the relay). ``reserved`` loses what commits here; were
+    (returned with their ids, for the relay). ``reserved`` loses what commits here; were
     the transaction to roll back, those transfers are read back from the table by the one-by-one
     path, so nothing is lost with them."""
     events: Staged = []
@@ -174,7 +174,7 @@ def _program(
     staged: list[OutboxRow] = []
     if events:
         cloud = cloud_events(deps.publisher, events)
-        staged = yield from stage_events(cloud, topic=deps.event_topic, with_ids=deps.db.direct_sqlite)
+        staged = yield from stage_events(cloud, topic=deps.event_topic, with_ids=True)
     return prepared, committed, staged
 
 

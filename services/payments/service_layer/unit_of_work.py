@@ -61,7 +61,7 @@ class Deps:
     clock: Callable[[], datetime] = utc_now
     on_commit: Callable[[], None] = lambda: None
     # The relay's hand_over: outbox rows the group commit wrote, with their ids, so that the relay
-    # publishes them without reading them back (SQLite; see baylink.runtime.outbox.stage_events).
+    # publishes them without reading them back (see baylink.runtime.outbox.stage_events).
     handoff: Callable[[list[OutboxRow]], None] = lambda rows: None
     event_topic: str | None = None  # tests and benchmarks publish to a topic of their own
     group: Any = None  # the GroupCommitter, made on first use (service_layer/group_commit.py)

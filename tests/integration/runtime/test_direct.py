@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import aiosqlite
 
 from baylink.runtime.db import Database
-from baylink.runtime.direct import Program, Statement, execute, execute_many, fetch, insert
+from baylink.runtime.direct import Program, Statement, execute, execute_many, fetch, insert, insert_ids
 
 metadata = sa.MetaData()
 things = sa.Table(
@@ -24,6 +24,17 @@ things = sa.Table(
     sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("note", sa.JSON, nullable=True),
 )
+entries = sa.Table(
+    "direct_entries",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(20), nullable=False, unique=True),
+    sa.Column("pairs", sa.JSON, nullable=False),
+    sa.Column("body", sa.LargeBinary, nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("done_at", sa.DateTime(timezone=True), nullable=True),
+)
+ADD_ENTRY = insert(entries)
 _c = things.c
 ADD = insert(things)
 BY_IDS = Statement(sa.select(things).where(_c.thing_id.in_(sa.bindparam("ids", expanding=True))).order_by(_c.thing_id))
@@ -133,6 +144,54 @@ async def test_a_program_that_fails_midway_leaves_nothing_behind(db: Database) -
     assert await through_engine(db) == []
     await db.run_direct(_only(execute_many(ADD, rows(1))))  # the connection is usable afterwards
     assert [r.thing_id for r in await through_engine(db)] == ["t0"]
+
+
+async def test_inserted_rows_come_back_with_the_keys_the_table_gave_them_in_row_order(db: Database) -> None:
+    def entry(name: str) -> dict[str, Any]:
+        return {"name": name, "pairs": [["k", name], ["zh", "澳門"]], "body": name.encode() + b"\x00\xff", "at": T0}
+
+    first = await db.run_direct(_only(insert_ids(ADD_ENTRY, [entry(n) for n in ("c", "a", "b")])))
+    async with db.begin() as conn:  # a row written meanwhile through the engine takes the next key
+        await conn.execute(sa.insert(entries), [entry("between")])
+    second = await db.run_direct(_only(insert_ids(ADD_ENTRY, [entry(f"n{i}") for i in range(50)])))
+    assert await db.run_direct(_only(insert_ids(ADD_ENTRY, []))) == []
+
+    async with db.begin(readonly=True) as conn:
+        stored = {r.name: r for r in await conn.execute(sa.select(entries))}
+    assert first == [stored[n].id for n in ("c", "a", "b")]
+    assert second == [stored[f"n{i}"].id for i in range(50)]
+    assert first == sorted(first) and second == sorted(second) and stored["between"].id < second[0]
+    row = stored["n7"]  # every column as written: JSON, bytes, time, and the NULL left out
+    assert (row.pairs, row.body, row.at.astimezone(UTC), row.done_at) == (
+        [["k", "n7"], ["zh", "澳門"]],
+        b"n7\x00\xff",
+        T0,
+        None,
+    )
+
+
+async def test_a_keyed_read_on_postgresql_takes_the_index_of_a_small_table_without_statistics(db: Database) -> None:
+    """A prepared statement's generic plan, kept for the connection: from statistics taken while
+    the table was small it would be a sequential scan, growing with the table (direct
+    transactions turn them off)."""
+    if db.dialect != "postgresql":
+        pytest.skip("a PostgreSQL planner setting")
+    await db.run_direct(_only(execute_many(ADD, rows(5))))
+    async with db.begin() as conn:  # statistics of the table while it is small, then it grows
+        await conn.execute(sa.text("ANALYZE direct_things"))
+    await db.run_direct(_only(execute_many(ADD, [{**r, "thing_id": f"g{i}"} for i, r in enumerate(rows(500))])))
+
+    def generic_plan() -> Program[list[str]]:  # the plan kept for a prepared statement, shown
+        yield execute(Statement(sa.text(
+            "PREPARE keyed(varchar[]) AS SELECT state FROM direct_things WHERE thing_id = ANY($1)"
+        )))  # fmt: skip
+        yield execute(Statement(sa.text("SET LOCAL plan_cache_mode = force_generic_plan")))
+        plan = yield fetch(Statement(sa.text("EXPLAIN EXECUTE keyed('{t1,t3}')").columns(sa.column("plan"))))
+        yield execute(Statement(sa.text("DEALLOCATE keyed")))
+        return [r.plan for r in plan]
+
+    plan = await db.run_direct(generic_plan())
+    assert "Seq Scan" not in plan[0] and "direct_things_pkey" in " ".join(plan), plan
 
 
 def _only(op: Any) -> Program[Any]:

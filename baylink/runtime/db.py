@@ -265,14 +265,16 @@ class Database:
         """Whether ``run_direct`` is available: SQLite in a file, or PostgreSQL through asyncpg."""
         return self.direct_sqlite or self.engine.dialect.driver == "asyncpg"
 
-    async def run_direct(self, program: Program[T]) -> T:
+    async def run_direct(self, program: Program[T], *, readonly: bool = False) -> T:
         """Run a direct program (``baylink.runtime.direct``) in one write transaction on the driver's
         own connection: on SQLite all of it in ``write_sqlite``'s thread, one round trip; on
         PostgreSQL op by op on the asyncpg connection under a pooled one. Rolls back if the
-        program or a statement raises (the driver's error, as ``DBAPIError`` on SQLite)."""
+        program or a statement raises (the driver's error, as ``DBAPIError`` on SQLite).
+        ``readonly`` promises the program only reads: on SQLite it takes no write lock."""
         dialect = self.engine.dialect
         if self.direct_sqlite:
-            return await self.write_sqlite(functools.partial(run_sqlite, program, dialect=dialect))
+            run = self.read_sqlite if readonly else self.write_sqlite
+            return await run(functools.partial(run_sqlite, program, dialect=dialect))
         if dialect.driver != "asyncpg":
             raise RuntimeError("direct programs need SQLite in a file or PostgreSQL through asyncpg")
         async with self.engine.connect() as conn:

@@ -19,10 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
-import json
 import logging
-import sqlite3
 import time
 import uuid
 from collections import Counter
@@ -37,6 +34,7 @@ from aiokafka.producer.message_accumulator import BatchBuilder
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from baylink.runtime.db import Database
+from baylink.runtime.direct import Program, Statement, execute, execute_many, fetch
 from baylink.runtime.kafka import close_quietly, new_producer
 from baylink.runtime.metrics import ServiceMetrics
 from baylink.runtime.outbox import OutboxRow, backlog, relay_row
@@ -68,37 +66,46 @@ class KeyPartitions:
         return partition
 
 
-_UNSENT_COLUMNS = "id, topic, event_type, subject, headers, payload"
+_COLUMNS = (outbox.c.id, outbox.c.topic, outbox.c.event_type, outbox.c.subject, outbox.c.headers, outbox.c.payload)
+_UNSENT = outbox.c.sent_at.is_(None)
+_LIMIT = sa.bindparam("limit", type_=sa.Integer)
+_UNSENT_ROWS = Statement(sa.select(*_COLUMNS).where(_UNSENT).order_by(outbox.c.id).limit(_LIMIT))
+_UNSENT_IDS = Statement(sa.select(outbox.c.id).where(_UNSENT).order_by(outbox.c.id).limit(_LIMIT))
+_ROWS = Statement(sa.select(*_COLUMNS).where(outbox.c.id.in_(sa.bindparam("ids", expanding=True))))
+_SENT_AT = sa.bindparam("sent_at", type_=outbox.c.sent_at.type)
+_MARK_RUN = Statement(
+    sa.update(outbox)
+    .where(outbox.c.id.between(sa.bindparam("b_first"), sa.bindparam("b_last")))
+    .values(sent_at=_SENT_AT)
+)
+_MARK_IDS = Statement(
+    sa.update(outbox).where(outbox.c.id.in_(sa.bindparam("ids", expanding=True))).values(sent_at=_SENT_AT)
+)
 
 
-def _read_unsent_sqlite(
-    limit: int, handed: frozenset[int], connection: sqlite3.Connection
-) -> tuple[list[int], dict[int, OutboxRow]]:
-    """Relay.fetch_unsent's reads on SQLite, in one read transaction (Database.read_sqlite)."""
-    unsent = "FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT ?"
+def _row(r: Any) -> OutboxRow:
+    return relay_row(r.id, r.topic, r.event_type, r.subject, r.headers, r.payload)
+
+
+def read_unsent(limit: int, handed: frozenset[int]) -> Program[tuple[list[int], dict[int, OutboxRow]]]:
+    """The first ``limit`` unsent ids in order, and the rows among them not in ``handed`` (a
+    direct program, one read transaction)."""
     if not handed:
-        found = connection.execute(f"SELECT {_UNSENT_COLUMNS} {unsent}", (limit,)).fetchall()
-        read = {r[0]: relay_row(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5]) for r in found}
+        read = {r.id: _row(r) for r in (yield fetch(_UNSENT_ROWS, limit=limit))}
         return list(read), read
-    ids = [r[0] for r in connection.execute(f"SELECT id {unsent}", (limit,))]
+    ids = [r.id for r in (yield fetch(_UNSENT_IDS, limit=limit))]
     missing = [i for i in ids if i not in handed]
-    read = {}
-    for start in range(0, len(missing), 900):  # SQLite's bound-parameter limit
-        chunk = missing[start : start + 900]
-        marks = ",".join("?" * len(chunk))
-        for r in connection.execute(f"SELECT {_UNSENT_COLUMNS} FROM outbox WHERE id IN ({marks})", chunk):
-            read[r[0]] = relay_row(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5])
+    read = {r.id: _row(r) for r in (yield fetch(_ROWS, ids=missing))} if missing else {}
     return ids, read
 
 
-def _mark_sent_sqlite(
-    sent_at: Any, runs: list[tuple[int, int]], chunks: list[list[int]], connection: sqlite3.Connection
-) -> None:
-    """Relay._mark_sent on SQLite, in one write transaction (Database.write_sqlite)."""
-    connection.executemany("UPDATE outbox SET sent_at = ? WHERE id BETWEEN ? AND ?", [(sent_at, *r) for r in runs])
-    for chunk in chunks:
-        marks = ",".join("?" * len(chunk))
-        connection.execute(f"UPDATE outbox SET sent_at = ? WHERE id IN ({marks})", [sent_at, *chunk])
+def mark_sent(sent_at: datetime, runs: list[tuple[int, int]], singles: list[int]) -> Program[None]:
+    """Stamp rows sent (a direct program, one write transaction): a statement per run of
+    consecutive ids (first, last), one IN list for the rest."""
+    if runs:
+        yield execute_many(_MARK_RUN, [{"b_first": a, "b_last": b, "sent_at": sent_at} for a, b in runs])
+    if singles:
+        yield execute(_MARK_IDS, ids=singles, sent_at=sent_at)
 
 
 def consecutive_runs(ids: list[int], shortest: int = 3) -> tuple[list[tuple[int, int]], list[int]]:
@@ -172,10 +179,7 @@ class OutboxRelay:
         """The first ``batch_size`` unsent rows in id order; rows handed over are taken from
         memory, and only their ids are read."""
         handed = frozenset(self._handed)  # what the read may skip; hand_over may add more meanwhile
-        if self.db.direct_sqlite:  # one hop to the database's own thread for the whole read
-            ids, read = await self.db.read_sqlite(functools.partial(_read_unsent_sqlite, self.batch_size, handed))
-        else:
-            ids, read = await self._read_unsent(handed)
+        ids, read = await self.db.run_direct(read_unsent(self.batch_size, handed), readonly=True)
         rows = []
         for i in ids:
             row = self._handed.pop(i, None) or read.get(i)
@@ -187,26 +191,6 @@ class OutboxRelay:
             for stale in [i for i in self._handed if i <= last]:
                 del self._handed[stale]
         return rows
-
-    async def _read_unsent(self, handed: frozenset[int]) -> tuple[list[int], dict[int, OutboxRow]]:
-        columns = (outbox.c.id, outbox.c.topic, outbox.c.event_type, outbox.c.subject, outbox.c.headers)
-        unsent = outbox.c.sent_at.is_(None)
-        async with self.db.begin(readonly=True) as conn:  # Core: no session bookkeeping per round
-            if not handed:
-                query = sa.select(*columns, outbox.c.payload).where(unsent).order_by(outbox.c.id)
-                result = await conn.execute(query.limit(self.batch_size))
-                read = {r.id: relay_row(r.id, r.topic, r.event_type, r.subject, r.headers, r.payload) for r in result}
-                return list(read), read
-            query = sa.select(outbox.c.id).where(unsent).order_by(outbox.c.id).limit(self.batch_size)
-            ids = list((await conn.execute(query)).scalars())
-            missing = [i for i in ids if i not in handed]
-            read = {}
-            for start in range(0, len(missing), 900):  # stay under SQLite's bound-parameter limit
-                chunk = missing[start : start + 900]
-                result = await conn.execute(sa.select(*columns, outbox.c.payload).where(outbox.c.id.in_(chunk)))
-                for r in result:
-                    read[r.id] = relay_row(r.id, r.topic, r.event_type, r.subject, r.headers, r.payload)
-            return ids, read
 
     async def publish(self, rows: list[OutboxRow]) -> list[int]:
         """Send rows and wait for the broker's acks. Returns the ids that were acknowledged.
@@ -263,19 +247,8 @@ class OutboxRelay:
         row that was not published, since every id in it was), an IN list for the odd ones."""
         if not ids:
             return
-        now = datetime.now(UTC)
         runs, singles = consecutive_runs(sorted(ids))
-        chunks = [singles[start : start + 900] for start in range(0, len(singles), 900)]  # SQLite's parameter bound
-        if self.db.direct_sqlite:
-            stamp = outbox.c.sent_at.type.dialect_impl(self.db.engine.dialect).bind_processor(self.db.engine.dialect)
-            sent_at = stamp(now) if stamp else now
-            await self.db.write_sqlite(functools.partial(_mark_sent_sqlite, sent_at, runs, chunks))
-            return
-        async with self.db.begin() as conn:
-            for first, last in runs:
-                await conn.execute(sa.update(outbox).where(outbox.c.id.between(first, last)).values(sent_at=now))
-            for chunk in chunks:
-                await conn.execute(sa.update(outbox).where(outbox.c.id.in_(chunk)).values(sent_at=now))
+        await self.db.run_direct(mark_sent(datetime.now(UTC), runs, singles))
 
     async def run_once(self) -> int:
         """Publish one batch and mark it sent. Returns how many rows went out.

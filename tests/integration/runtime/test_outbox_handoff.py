@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from baylink.runtime.db import Database
 from baylink.runtime.outbox import FactRecorder, OutboxRow, add_events, backlog
 from baylink.runtime.relay import OutboxRelay, consecutive_runs
+from baylink.runtime.schema import outbox
 from baylink.runtime.settings import KafkaSettings
 from tests.integration.runtime.conftest import probe_event, read_topic
 
@@ -28,6 +30,20 @@ async def test_rows_handed_over_are_the_rows_the_table_holds(database: Database)
     stored = await OutboxRelay(database, KafkaSettings(), name="reader", batch_size=1000).fetch_unsent()
     assert len(stored) == 120
     assert sorted(handed, key=lambda row: row.id) == stored
+
+
+async def test_marking_stamps_exactly_the_ids_given_in_runs_and_singles(database: Database) -> None:
+    await FactRecorder(database, topic="facts.test").record([probe_event("m", n) for n in range(12)])
+    relay = OutboxRelay(database, KafkaSettings(), name="marker", batch_size=100)
+    ids = [row.id for row in await relay.fetch_unsent()]
+    marked = [ids[0], *ids[2:6], ids[7], ids[9], ids[10], ids[11]]  # runs and odd ones, out of order
+    await relay._mark_sent(list(reversed(marked)))
+    assert [row.id for row in await relay.fetch_unsent()] == [ids[1], ids[6], ids[8]]
+    async with database.begin(readonly=True) as conn:
+        stamped = {r.id: r.sent_at for r in await conn.execute(sa.select(outbox.c.id, outbox.c.sent_at))}
+    assert {i for i, at in stamped.items() if at is not None} == set(marked)
+    now = datetime.now(UTC)  # SQLite gives the stored UTC time back without its zone
+    assert all(abs(at.replace(tzinfo=UTC) - now) < timedelta(minutes=1) for at in stamped.values() if at)
 
 
 @pytest.mark.kafka
@@ -73,27 +89,17 @@ async def test_rows_dropped_from_the_handoff_during_a_read_wait_for_the_next_rou
     recorder = FactRecorder(database, handoff=relay.hand_over, topic="facts.test")
     await recorder.record([probe_event("a", n) for n in range(10)])
     assert len(relay._handed) == 10
-    read_sqlite, begin = database.read_sqlite, database.begin
+    run_direct = database.run_direct
 
-    async def read_then_drop(work):  # type: ignore[no-untyped-def]
-        result = await read_sqlite(work)
+    async def read_then_drop(program, **kwargs):  # type: ignore[no-untyped-def]
+        result = await run_direct(program, **kwargs)
         relay._handed.clear()  # what hand_over's bound does when a replica without the lease piles up rows
         return result
 
-    database.read_sqlite = read_then_drop  # type: ignore[method-assign]
+    database.run_direct = read_then_drop  # type: ignore[method-assign]
     try:
-        if not database.direct_sqlite:  # PostgreSQL: the engine path reads; drop while it does
-            database.read_sqlite = read_sqlite  # type: ignore[method-assign]
-
-            @contextlib.asynccontextmanager
-            async def begin_then_drop(*args, **kwargs):  # type: ignore[no-untyped-def]
-                async with begin(*args, **kwargs) as conn:
-                    yield conn
-                relay._handed.clear()
-
-            database.begin = begin_then_drop  # type: ignore[method-assign]
         assert await relay.fetch_unsent() == []  # nothing in memory any more, nothing was read
     finally:
-        database.read_sqlite, database.begin = read_sqlite, begin  # type: ignore[method-assign]
+        database.run_direct = run_direct  # type: ignore[method-assign]
     again = await relay.fetch_unsent()
     assert [row.subject for row in again] == ["a"] * 10 and [r.id for r in again] == sorted(r.id for r in again)

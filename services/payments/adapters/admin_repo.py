@@ -8,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.payments.adapters.rows import participant_from, rate_from, window_from
+from services.payments.adapters.rows import participant_from, rate_from, window_from, window_values
 from services.payments.adapters.tables import accounts, participants, postings, rates, window_positions, windows
 from services.payments.domain.ledger import owner_of
 from services.payments.domain.money import Money
@@ -123,14 +123,7 @@ async def list_windows(session: AsyncSession, states: Sequence[WindowState], lim
 
 
 async def add_window(session: AsyncSession, window: SettlementWindow) -> None:
-    await session.execute(
-        sa.insert(windows).values(
-            settlement_window_id=window.settlement_window_id,
-            state=window.state.value,
-            opened_at=window.opened_at,
-            reason=window.reason,
-        )
-    )
+    await session.execute(sa.insert(windows).values(window_values(window)))
 
 
 async def update_window(session: AsyncSession, window: SettlementWindow, expected: WindowState) -> bool:

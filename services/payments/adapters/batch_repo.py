@@ -15,7 +15,6 @@ with what they expected.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,13 +24,13 @@ import sqlalchemy as sa
 
 from baylink.runtime.direct import Program, Statement, execute_many, fetch, insert
 from services.payments.adapters.ledger_repo import posting_rows
-from services.payments.adapters.rows import participant_from, transfer_from, transfer_values
+from services.payments.adapters.rows import participant_from, transfer_from, transfer_values, window_values
 from services.payments.adapters.tables import accounts, participants, payer_usage, postings, quotes, transfers, windows
 from services.payments.domain.ledger import Posting
 from services.payments.domain.limits import Usage
 from services.payments.domain.money import Money
 from services.payments.domain.participants import Participant
-from services.payments.domain.settlement import WindowState
+from services.payments.domain.settlement import SettlementWindow, WindowState
 from services.payments.domain.transfer import Transfer, TransferState
 
 _t, _q, _a, _u, _p, _w = transfers.c, quotes.c, accounts.c, payer_usage.c, participants.c, windows.c
@@ -240,7 +239,6 @@ def open_window_id(now: datetime, *, postgres: bool) -> Program[str]:
         rows = yield fetch(_OPEN_WINDOW)
         if rows:
             return str(rows[0].settlement_window_id)
-    window_id = f"sw-{uuid.uuid4()}"
-    row = {"settlement_window_id": window_id, "state": WindowState.OPEN.value, "opened_at": now, "closed_at": None}
-    yield execute_many(_ADD_WINDOW, [{**row, "settled_at": None, "reason": "opened on first commit"}])
-    return window_id
+    window = SettlementWindow.opened_by_commit(now)
+    yield execute_many(_ADD_WINDOW, [window_values(window)])
+    return window.settlement_window_id

@@ -145,6 +145,17 @@ def participant_from(row: Any) -> Participant:
     )
 
 
+def window_values(w: SettlementWindow) -> dict[str, Any]:
+    return {
+        "settlement_window_id": w.settlement_window_id,
+        "state": w.state.value,
+        "opened_at": w.opened_at,
+        "closed_at": w.closed_at,
+        "settled_at": w.settled_at,
+        "reason": w.reason,
+    }
+
+
 def window_from(row: Any) -> SettlementWindow:
     return SettlementWindow(
         settlement_window_id=row.settlement_window_id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,6 +25,12 @@ class SettlementWindow:
     closed_at: datetime | None = None
     settled_at: datetime | None = None
     reason: str = ""
+
+    @classmethod
+    def opened_by_commit(cls, now: datetime) -> SettlementWindow:
+        """The window a commit opens when none is open (the first commit, or the first after a
+        close that has not opened the next one yet)."""
+        return cls(f"sw-{uuid.uuid4()}", WindowState.OPEN, now, reason="opened on first commit")
 
     def require(self, state: WindowState, action: str) -> None:
         if self.state is not state:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
 from services.payments.adapters import admin_repo
-from services.payments.domain.settlement import SettlementWindow, WindowState
+from services.payments.domain.settlement import SettlementWindow
 from services.payments.service_layer.unit_of_work import Deps, UnitOfWork
 
 
@@ -16,6 +15,6 @@ async def current_window(deps: Deps, uow: UnitOfWork, now: datetime) -> Settleme
         window = await admin_repo.open_window(uow.session, share_lock=deps.postgres)
         if window is not None:
             return window
-    window = SettlementWindow(f"sw-{uuid.uuid4()}", WindowState.OPEN, now, reason="opened on first commit")
+    window = SettlementWindow.opened_by_commit(now)
     await admin_repo.add_window(uow.session, window)
     return window

@@ -118,3 +118,28 @@ async def test_audit_catches_a_reservation_that_no_transfer_holds(app: Payments)
         app, sa.update(accounts).where(a.account_id == "POS:HKBANK:HKD").values(debits_pending=a.debits_pending + 7)
     )
     assert any("pending" in b for b in breaches)
+
+
+@pytest.mark.parametrize("group_commit", [True, False], ids=["batch", "one-by-one"])
+async def test_a_commit_with_no_window_open_opens_one_the_same_way_on_either_path(
+    tmp_path, clock, group_commit: bool
+) -> None:  # type: ignore[no-untyped-def]
+    from services.payments.adapters.tables import windows
+    from tests.unit.payments.conftest import make_app
+
+    app = await make_app(f"sqlite+aiosqlite:///{tmp_path / 'w.db'}", clock, group_commit=group_commit)
+    try:
+        async with app.deps.db.begin() as conn:  # none open yet: as before a first commit ever
+            await conn.execute(sa.delete(windows))
+        q = await quote(app, "q1", hkd("10.00"))
+        await prepare.prepare_transfer(app.deps, request_for(q, "t1"))
+        committed = await complete.commit_transfer(app.deps, "t1")
+        (opened,) = await settlement.list_windows(app.deps, [WindowState.OPEN, WindowState.CLOSED])
+        assert opened.settlement_window_id == committed.settlement_window_id
+        assert opened.settlement_window_id.startswith("sw-")
+        assert (opened.state, opened.opened_at, opened.closed_at, opened.reason) == (
+            WindowState.OPEN, clock(), None, "opened on first commit"
+        )  # fmt: skip
+        assert (app.deps.group is not None) == group_commit  # the path under test was the one taken
+    finally:
+        await app.deps.db.dispose()

@@ -114,12 +114,14 @@ class Database:
         self._lock_loop: asyncio.AbstractEventLoop | None = None
         self._lock_owner: asyncio.Task[Any] | None = None
         self._sqlite_path = make_url(url).database if self.dialect == "sqlite" else None
-        self._sqlite_thread: ThreadPoolExecutor | None = None
-        self._sqlite_connection: sqlite3.Connection | None = None
-        self._checkpoint_thread: ThreadPoolExecutor | None = None
+        # The database's own sqlite3 connections, each used by a thread of its own: the writer's
+        # (write_sqlite), the readers' (read_sqlite: in WAL mode a read never waits in the
+        # writer's queue) and the checkpointer's.
+        self._own_writer = _OwnConnection(self._sqlite_path, "sqlite-direct")
+        self._own_reader = _OwnConnection(self._sqlite_path, "sqlite-read")
+        self._own_checkpointer = _OwnConnection(self._sqlite_path, "sqlite-checkpoint")
         self._lock_fd: int | None = None
         self._flock_thread: ThreadPoolExecutor | None = None
-        self._checkpoint_connection: sqlite3.Connection | None = None
 
     @property
     def dialect(self) -> str:
@@ -227,38 +229,18 @@ class Database:
         connection in autocommit mode with the engine's pragmas.
         """
         async with self.writing():
-            return await self._direct(work, "BEGIN IMMEDIATE")
+            return await self._direct(self._own_writer, work, "BEGIN IMMEDIATE")
 
     async def read_sqlite(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """``write_sqlite`` for a transaction that only reads: deferred, no write lock (in WAL
-        mode it reads one snapshot beside the writer)."""
-        return await self._direct(work, "BEGIN")
+        """``write_sqlite`` for a transaction that only reads: deferred, no write lock, on a
+        connection and thread of its own (in WAL mode it reads one snapshot beside the writer,
+        and never waits behind a write transaction)."""
+        return await self._direct(self._own_reader, work, "BEGIN")
 
-    async def _direct(self, work: Callable[[sqlite3.Connection], T], begin: str) -> T:
+    async def _direct(self, own: _OwnConnection, work: Callable[[sqlite3.Connection], T], begin: str) -> T:
         if not self.direct_sqlite:
             raise RuntimeError("direct SQLite transactions need a SQLite database in a file")
-        if self._sqlite_thread is None:
-            self._sqlite_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-direct")
-        try:
-            return await asyncio.get_running_loop().run_in_executor(
-                self._sqlite_thread, self._in_transaction, work, begin
-            )
-        except sqlite3.Error as exc:  # the same exceptions as through the engine
-            raise DBAPIError.instance(None, None, exc, sqlite3.Error) from exc
-
-    def _in_transaction(self, work: Callable[[sqlite3.Connection], T], begin: str) -> T:
-        if self._sqlite_connection is None:
-            connection = self._own_connection()
-            self._sqlite_connection = connection
-        connection = self._sqlite_connection
-        connection.execute(begin)
-        try:
-            result = work(connection)
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
-        return result
+        return await own.run(functools.partial(_in_transaction, work, begin))
 
     @property
     def runs_direct(self) -> bool:
@@ -297,47 +279,70 @@ class Database:
         meanwhile. Only for ``direct_sqlite`` databases."""
         if not self.direct_sqlite:
             raise RuntimeError("checkpoints are for a SQLite database in a file")
-        if self._checkpoint_thread is None:
-            self._checkpoint_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-checkpoint")
-        try:
-            return await asyncio.get_running_loop().run_in_executor(self._checkpoint_thread, self._checkpoint)
-        except sqlite3.Error as exc:
-            raise DBAPIError.instance(None, None, exc, sqlite3.Error) from exc
-
-    def _checkpoint(self) -> WalCheckpoint:
-        if self._checkpoint_connection is None:
-            connection = self._own_connection()
-            self._checkpoint_connection = connection
-        busy, wal, done = self._checkpoint_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        return WalCheckpoint(bool(busy), max(wal, 0), max(done, 0))
-
-    def _own_connection(self) -> sqlite3.Connection:
-        """A sqlite3 connection of this database's own (outside the engine's pool), with its pragmas."""
-        assert self._sqlite_path is not None
-        connection = sqlite3.connect(self._sqlite_path, timeout=30, check_same_thread=False)
-        _sqlite_pragmas(connection, None)
-        return connection
+        return await self._own_checkpointer.run(_checkpoint)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
-        loop = asyncio.get_running_loop()
-        for thread, attr in (
-            (self._sqlite_thread, "_sqlite_connection"), (self._checkpoint_thread, "_checkpoint_connection")
-        ):  # fmt: skip
-            if thread is None:
-                continue
-            connection = getattr(self, attr)
-            setattr(self, attr, None)
-            if connection is not None:
-                await loop.run_in_executor(thread, connection.close)
-            thread.shutdown(wait=True)
-        self._sqlite_thread = self._checkpoint_thread = None
+        for own in (self._own_writer, self._own_reader, self._own_checkpointer):
+            await own.close()
         if self._flock_thread is not None:
             self._flock_thread.shutdown(wait=False)
             self._flock_thread = None
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
+
+
+class _OwnConnection:
+    """A sqlite3 connection of the database's own (outside the engine's pool, with its pragmas),
+    opened on first use by the one thread that uses it."""
+
+    def __init__(self, path: str | None, name: str):
+        self.path = path
+        self.name = name
+        self._thread: ThreadPoolExecutor | None = None
+        self._connection: sqlite3.Connection | None = None
+
+    async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """``work(connection)`` in the connection's thread; SQLite's errors as through the engine."""
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=self.name)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._thread, self._call, work)
+        except sqlite3.Error as exc:
+            raise DBAPIError.instance(None, None, exc, sqlite3.Error) from exc
+
+    def _call(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        if self._connection is None:
+            assert self.path is not None
+            self._connection = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+            _sqlite_pragmas(self._connection, None)
+        return work(self._connection)
+
+    async def close(self) -> None:
+        if self._thread is None:
+            return
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            await asyncio.get_running_loop().run_in_executor(self._thread, connection.close)
+        self._thread.shutdown(wait=True)
+        self._thread = None
+
+
+def _in_transaction(work: Callable[[sqlite3.Connection], T], begin: str, connection: sqlite3.Connection) -> T:
+    connection.execute(begin)
+    try:
+        result = work(connection)
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
+    return result
+
+
+def _checkpoint(connection: sqlite3.Connection) -> WalCheckpoint:
+    busy, wal, done = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    return WalCheckpoint(bool(busy), max(wal, 0), max(done, 0))
 
 
 def _upgrade(connection: Connection, version_locations: list[Path]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -161,6 +162,27 @@ async def test_direct_sqlite_writes_commit_whole_or_not_at_all_and_take_turns_wi
         values = set((await session.execute(sa.select(NOTES.c.n))).scalars())
     assert not values & {100, 101}  # the failed transaction left nothing
     assert values == {1, *range(1000, 1005), *range(10, 15), *range(60, 65)}
+
+
+async def test_a_direct_read_goes_on_beside_a_direct_write_in_progress_and_sees_its_snapshot(db: Database) -> None:
+    inside, release = threading.Event(), threading.Event()
+
+    def slow_write(connection):  # type: ignore[no-untyped-def]
+        connection.execute("INSERT INTO notes (n) VALUES (7)")
+        inside.set()
+        release.wait(5)  # held open until the read has finished
+
+    def count(connection):  # type: ignore[no-untyped-def]
+        return connection.execute("SELECT count(*) FROM notes WHERE n = 7").fetchone()[0]
+
+    writing = asyncio.create_task(db.write_sqlite(slow_write))
+    await asyncio.to_thread(inside.wait, 5)
+    try:  # the read neither queues behind the write nor sees what it has not committed
+        assert await asyncio.wait_for(db.read_sqlite(count), timeout=2) == 0
+    finally:
+        release.set()
+    await writing
+    assert await db.read_sqlite(count) == 1
 
 
 def other_process_lock(db: Database) -> int:

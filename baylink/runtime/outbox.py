@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from baylink.runtime.db import Database
-from baylink.runtime.direct import Program, execute_many, insert, insert_ids
+from baylink.runtime.direct import Program, insert, insert_ids
 from baylink.runtime.events import CloudEvent
 from baylink.runtime.schema import outbox
 
@@ -65,18 +65,12 @@ async def add_events(session: AsyncSession, events: Iterable[CloudEvent], *, top
 _INSERT = insert(outbox)
 
 
-def stage_events(
-    events: Iterable[CloudEvent], *, topic: str | None = None, with_ids: bool = False
-) -> Program[list[OutboxRow]]:
-    """``add_events`` as a step of a direct program (``baylink.runtime.direct``).
-
-    ``with_ids`` returns the staged rows as the relay publishes them, with the ids the insert
-    gave them (``insert_ids``), for its ``hand_over``; otherwise nothing is returned."""
+def stage_events(events: Iterable[CloudEvent], *, topic: str | None = None) -> Program[list[OutboxRow]]:
+    """``add_events`` as a step of a direct program (``baylink.runtime.direct``). Returns the
+    staged rows as the relay publishes them, with the ids the insert gave them (``insert_ids``),
+    for its ``hand_over``."""
     rows = outbox_rows(events, topic)
     if not rows:
-        return []
-    if not with_ids:
-        yield execute_many(_INSERT, rows)
         return []
     ids = yield insert_ids(_INSERT, rows)
     return relay_rows(ids, rows)
@@ -157,13 +151,7 @@ class FactRecorder:
 
     async def _commit(self, batch: list[tuple[Sequence[CloudEvent], asyncio.Future[None]]]) -> None:
         events = [event for events, _ in batch for event in events]
-        if self.db.runs_direct:
-            handed = await self.db.run_direct(stage_events(events, topic=self.topic, with_ids=True))
-        else:
-            rows, handed = outbox_rows(events, self.topic), []
-            if rows:
-                async with self.db.begin() as conn:  # Core: the rows need no session bookkeeping
-                    handed = relay_rows(await _insert_returning_ids(conn, rows), rows)
+        handed = await self.db.run_direct(stage_events(events, topic=self.topic))
         for _, future in batch:
             if not future.done():
                 future.set_result(None)
@@ -171,11 +159,3 @@ class FactRecorder:
             self.handoff(handed)
         if self.on_commit is not None:
             self.on_commit()
-
-
-async def _insert_returning_ids(conn: AsyncConnection, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert outbox rows and return their ids, in the order of ``rows``: INSERT … RETURNING,
-    which SQLAlchemy sorts back into parameter order (a database without ``run_direct``: SQLite
-    in memory, in tests)."""
-    result = await conn.execute(sa.insert(outbox).returning(outbox.c.id, sort_by_parameter_order=True), rows)
-    return list(result.scalars())

@@ -174,7 +174,7 @@ def _program(
     staged: list[OutboxRow] = []
     if events:
         cloud = cloud_events(deps.publisher, events)
-        staged = yield from stage_events(cloud, topic=deps.event_topic, with_ids=True)
+        staged = yield from stage_events(cloud, topic=deps.event_topic)
     return prepared, committed, staged
 
 

@@ -3,6 +3,7 @@ read and written exactly as through the engine, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,6 +13,7 @@ from sqlalchemy.dialects.sqlite import aiosqlite
 
 from baylink.runtime.db import Database
 from baylink.runtime.direct import Program, Statement, execute, execute_many, fetch, insert, insert_ids
+from tests.conftest import postgres_database
 
 metadata = sa.MetaData()
 things = sa.Table(
@@ -170,12 +172,23 @@ async def test_inserted_rows_come_back_with_the_keys_the_table_gave_them_in_row_
     )
 
 
-async def test_a_keyed_read_on_postgresql_takes_the_index_of_a_small_table_without_statistics(db: Database) -> None:
+@pytest.fixture
+async def pg_db() -> AsyncIterator[Database]:
+    """``db`` on PostgreSQL only: for a planner setting SQLite does not have."""
+    async with postgres_database() as url:
+        database = Database(url)
+        async with database.engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+        yield database
+        await database.dispose()
+
+
+@pytest.mark.postgres
+async def test_a_keyed_read_on_postgresql_takes_the_index_of_a_small_table_without_statistics(pg_db: Database) -> None:
     """A prepared statement's generic plan, kept for the connection: from statistics taken while
     the table was small it would be a sequential scan, growing with the table (direct
     transactions turn them off)."""
-    if db.dialect != "postgresql":
-        pytest.skip("a PostgreSQL planner setting")
+    db = pg_db
     await db.run_direct(_only(execute_many(ADD, rows(5))))
     async with db.begin() as conn:  # statistics of the table while it is small, then it grows
         await conn.execute(sa.text("ANALYZE direct_things"))

@@ -4,7 +4,7 @@ Each function here is a step of a direct program (``baylink.runtime.direct``):
 ``result = yield from step(...)``; the group committer runs the whole batch as
 one program, one transaction on the driver's own connection. A batch reads
 every row it needs in one SELECT per table and writes in one statement (or one
-executemany) per table. Rows whose values the batch checks in memory (quotes,
+executemany; inserts on PostgreSQL are one statement) per table. Rows whose values the batch checks in memory (quotes,
 accounts against their caps, per-payer usage) are read ``FOR UPDATE`` on
 PostgreSQL, so no other transaction changes them before the batch commits;
 SQLite has one writer (the clause is not rendered there). Writes that could

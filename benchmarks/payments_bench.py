@@ -11,11 +11,12 @@ many server processes share the port.
 The service runs in its own process tree as in production (``build_host`` under
 ``run_service``: migrations, gRPC server, outbox relay to the real broker, expiry
 sweeper; PROCESSES workers on one port); this process is the client.
-Quotes (HKD→CNY, each for another person) are created first and not timed. The
-clock then runs from the first PrepareTransfer to the moment the broker holds
+Quotes (HKD→CNY, each for another person) are created first and not timed, and
+one call (or bulk pair) per client connection warms the server up. The clock
+then runs from the first timed PrepareTransfer to the moment the broker holds
 every event of the run (quote.created, transfer.reserved, transfer.committed);
-each transfer's latency is its prepare + commit round trips (under a correlation
-id of its own, as the gateway calls). Afterwards ``baylink payments audit``
+each transfer's latency is its prepare + commit round trips, requests built
+beforehand (under a correlation id of its own, as the gateway calls). Afterwards ``baylink payments audit``
 checks the ledger and must exit 0.
 In the bulk shape each call is a PrepareTransfers of N items, then a
 CommitTransfers of their N commits; every item of a pair has the pair's
@@ -154,24 +155,30 @@ async def client(
         )
         return response.quote
 
+    # Before the clock, one call (or bulk pair) per connection warms up every server process
+    # (statements compiled and prepared, caches filled), as a running service is warm.
+    warm = CONNECTIONS * max(bulk, 1)
     quotes: list[transfer_pb2.Quote] = []
-    for start in range(0, n, 200):
-        quotes += await asyncio.gather(*(make_quote(i) for i in range(start, min(n, start + 200))))
+    for start in range(0, warm + n, 200):
+        quotes += await asyncio.gather(*(make_quote(i) for i in range(start, min(warm + n, start + 200))))
 
     latencies: list[float] = []
-    next_index = 0
+    next_index, stop = 0, warm
 
     async def worker() -> None:
         # Each transfer on the next connection (its prepare and commit on the same one), so that
         # calls spread over the server's processes however few are in flight.
         nonlocal next_index
-        while next_index < n:
+        while next_index < stop:
             i, next_index = next_index, next_index + 1
-            q = quotes[i]
+            stub, prepare = stubs[i % len(stubs)], prepare_request(i, quotes[i])
+            commit = api.CommitTransferRequest(transfer_id=prepare.transfer_id)
             started = time.perf_counter()
             with correlation_scope(f"{run}-t{i}"):  # as the gateway calls: under the flow's correlation id
-                await transfer(stubs[i % len(stubs)], i, q)
-            latencies.append(time.perf_counter() - started)
+                await stub.PrepareTransfer(prepare)
+                await stub.CommitTransfer(commit)
+            if i >= warm:
+                latencies.append(time.perf_counter() - started)
 
     def prepare_request(i: int, q: transfer_pb2.Quote) -> api.PrepareTransferRequest:
         return api.PrepareTransferRequest(
@@ -186,34 +193,34 @@ async def client(
             payer_name="Bench Person",
         )
 
-    async def transfer(stub: api_grpc.PaymentsServiceStub, i: int, q: transfer_pb2.Quote) -> None:
-        await stub.PrepareTransfer(prepare_request(i, q))
-        await stub.CommitTransfer(api.CommitTransferRequest(transfer_id=f"{run}-t{i}"))
-
     failures: list[str] = []
 
     async def bulk_worker() -> None:
         # Each call carries `bulk` prepares, then one call their commits; every item of the
         # pair shares the pair's latency (its prepare call's round trip plus its commit call's).
         # Each pair on the next connection, as transfers are above.
+        # Requests are built before the clock starts: the latency is the two round trips.
         nonlocal next_index
-        while next_index < n:
-            first, next_index = next_index, min(n, next_index + bulk)
+        while next_index < stop:
+            first, next_index = next_index, min(stop, next_index + bulk)
             indexes = range(first, next_index)
             stub = stubs[first // bulk % len(stubs)]
+            prepares = api.PrepareTransfersRequest(requests=[prepare_request(i, quotes[i]) for i in indexes])
+            commits = [api.CommitTransferRequest(transfer_id=f"{run}-t{i}") for i in indexes]
             started = time.perf_counter()
             with correlation_scope(f"{run}-b{first}"):
-                prepared = await stub.PrepareTransfers(
-                    api.PrepareTransfersRequest(requests=[prepare_request(i, quotes[i]) for i in indexes])
-                )
-                commits = [api.CommitTransferRequest(transfer_id=f"{run}-t{i}") for i in indexes]
+                prepared = await stub.PrepareTransfers(prepares)
                 committed = await stub.CommitTransfers(api.CommitTransfersRequest(requests=commits))
             elapsed = time.perf_counter() - started
             for result in (*prepared.results, *committed.results):
                 if result.HasField("error"):
                     failures.append(f"{result.error.code} {result.error.message}")
-            latencies.extend([elapsed] * len(indexes))
+            if first >= warm:
+                latencies.extend([elapsed] * len(indexes))
 
+    run_one = bulk_worker if bulk else worker
+    await asyncio.gather(*(run_one() for _ in range(concurrency)))  # the warm-up
+    await wait_for_records(kafka, topic, 3 * warm + n)  # its events and every quote's are out
     broker = broker_pid()
     profile = os.environ.get("PAYMENTS_BENCH_PROFILE", "")
     if profile:  # sample the server's processes over the timed phase (pip install py-spy)
@@ -222,13 +229,13 @@ async def client(
     server_before, client_before = cpu_seconds(server_pid), time.process_time()
     broker_before = cpu_seconds(broker) if broker else 0.0
     database_before = cpu_seconds(database_pid) if database_pid else 0.0
+    stop = warm + n
     started = time.perf_counter()
-    run_one = bulk_worker if bulk else worker
     await asyncio.gather(*(run_one() for _ in range(concurrency)))
     if failures:
         raise SystemExit(f"{len(failures)} items failed, e.g. {failures[0]}")
     rpc_done = time.perf_counter()
-    await wait_for_records(kafka, topic, 3 * n)
+    await wait_for_records(kafka, topic, 3 * (warm + n))
     published = time.perf_counter()
     server_after, client_after = cpu_seconds(server_pid), time.process_time()
     broker_after = cpu_seconds(broker) if broker else 0.0

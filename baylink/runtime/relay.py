@@ -9,7 +9,8 @@
 - With several replicas of a service, one relay at a time holds a lease row in
   the database, so order per aggregate survives scale-out.
 - A round costs one read-only transaction (fetch) and one write (mark); after a
-  wake the relay lingers briefly so that the commits right behind share it. The
+  wake the relay lingers briefly so that the commits right behind share it. On
+  SQLite a service's own writes may stamp the marks instead (``SentMarks``). The
   backlog gauge is derived from the rounds: a round that fetched less than a
   full batch saw the whole backlog. Only when that is not known (full batches,
   failures, a replica without the lease) does the heartbeat count the rows.
@@ -87,21 +88,25 @@ def _row(r: Any) -> OutboxRow:
     return relay_row(r.id, r.topic, r.event_type, r.subject, r.headers, r.payload)
 
 
-def read_unsent(limit: int, handed: frozenset[int]) -> Program[tuple[list[int], dict[int, OutboxRow]]]:
-    """The first ``limit`` unsent ids in order, and the rows among them not in ``handed`` (a
-    direct program, one read transaction)."""
-    if not handed:
+def read_unsent(
+    limit: int, handed: frozenset[int], skip: frozenset[int] = frozenset()
+) -> Program[tuple[list[int], dict[int, OutboxRow]]]:
+    """The first ``limit`` unsent ids in order leaving out ``skip`` (published, not yet stamped
+    sent), and the rows among them not in ``handed`` (a direct program, one read transaction)."""
+    if not handed and not skip:
         read = {r.id: _row(r) for r in (yield fetch(_UNSENT_ROWS, limit=limit))}
         return list(read), read
-    ids = [r.id for r in (yield fetch(_UNSENT_IDS, limit=limit))]
+    ids = [r.id for r in (yield fetch(_UNSENT_IDS, limit=limit + len(skip))) if r.id not in skip][:limit]
     missing = [i for i in ids if i not in handed]
     read = {r.id: _row(r) for r in (yield fetch(_ROWS, ids=missing))} if missing else {}
     return ids, read
 
 
-def mark_sent(sent_at: datetime, runs: list[tuple[int, int]], singles: list[int]) -> Program[None]:
-    """Stamp rows sent (a direct program, one write transaction): a statement per run of
-    consecutive ids (first, last), one IN list for the rest."""
+def mark_sent(sent_at: datetime, ids: list[int]) -> Program[None]:
+    """Stamp rows sent (a direct program, or a step of one): a statement per run of consecutive
+    ids (first, last), one IN list for the rest (a run holds no row that was not published,
+    since every id in it was)."""
+    runs, singles = consecutive_runs(sorted(ids))
     if runs:
         yield execute_many(_MARK_RUN, [{"b_first": a, "b_last": b, "sent_at": sent_at} for a, b in runs])
     if singles:
@@ -124,6 +129,60 @@ def consecutive_runs(ids: list[int], shortest: int = 3) -> tuple[list[tuple[int,
     return runs, singles
 
 
+class SentMarks:
+    """Rows the relay has published and not yet stamped sent.
+
+    On SQLite every write transaction waits for the one before, so a marking transaction of the
+    relay's own delays the next write of the service behind it (the payments benchmark's slowest
+    calls were those that waited behind one). There a service's own write transaction can stamp
+    the marks instead (``take``, then ``stamped`` once it committed or ``give_back`` if it did
+    not), at the cost of the row updates alone; what nobody stamps within the relay's
+    ``mark_delay_seconds`` the relay stamps itself. Until stamped, the relay's reads skip them.
+    A crash before the stamp publishes them again on restart, as a crash between publishing and
+    marking always did; consumers' inboxes make the duplicate harmless.
+    """
+
+    def __init__(self) -> None:
+        self._waiting: list[int] = []
+        self._since = 0.0  # monotonic time the oldest waiting id was published
+        self._taken: set[int] = set()  # being stamped by a transaction not yet committed
+
+    def __len__(self) -> int:
+        return len(self._waiting)
+
+    def add(self, ids: list[int]) -> None:
+        if ids and not self._waiting:
+            self._since = time.monotonic()
+        self._waiting.extend(ids)
+
+    def take(self) -> list[int]:
+        """Every waiting id, for a transaction to stamp."""
+        ids, self._waiting = self._waiting, []
+        self._taken.update(ids)
+        return ids
+
+    def stamped(self, ids: list[int]) -> None:
+        """The transaction that took ``ids`` committed."""
+        self._taken.difference_update(ids)
+
+    def give_back(self, ids: list[int]) -> None:
+        """The transaction that took ``ids`` did not commit: they wait again."""
+        self._taken.difference_update(ids)
+        if ids:
+            self._since = time.monotonic() if not self._waiting else self._since
+            self._waiting = ids + self._waiting
+
+    def skip(self) -> frozenset[int]:
+        """What the relay's reads must leave out: published, not yet stamped."""
+        return frozenset(self._waiting).union(self._taken)
+
+    def due_in(self, delay: float) -> float:
+        """Seconds until the oldest waiting id has waited ``delay`` (0: now; inf: none waits)."""
+        if not self._waiting:
+            return float("inf")
+        return max(0.0, self._since + delay - time.monotonic())
+
+
 class OutboxRelay:
     def __init__(
         self,
@@ -137,6 +196,7 @@ class OutboxRelay:
         max_backoff_seconds: float = 5.0,
         lease_seconds: float = 15.0,
         linger_seconds: float = 0.05,
+        mark_delay_seconds: float = 0.0,
     ):
         self.db = db
         self.kafka = kafka
@@ -149,6 +209,10 @@ class OutboxRelay:
         # After a wake, wait this long so that the commits right behind join the round: a round
         # per commit would cost a fetch and a marking write each (cf. a producer's linger.ms).
         self.linger_seconds = linger_seconds
+        # How long published rows may wait for a write of the service to stamp them sent before
+        # the relay does (SentMarks); 0: the relay stamps them at the end of each round.
+        self.mark_delay_seconds = mark_delay_seconds
+        self.marks = SentMarks()
         self.owner = f"{name}-{uuid.uuid4().hex[:12]}"
         self._producer: AIOKafkaProducer | None = None
         self._wake = asyncio.Event()
@@ -179,7 +243,8 @@ class OutboxRelay:
         """The first ``batch_size`` unsent rows in id order; rows handed over are taken from
         memory, and only their ids are read."""
         handed = frozenset(self._handed)  # what the read may skip; hand_over may add more meanwhile
-        ids, read = await self.db.run_direct(read_unsent(self.batch_size, handed), readonly=True)
+        program = read_unsent(self.batch_size, handed, self.marks.skip())
+        ids, read = await self.db.run_direct(program, readonly=True)
         rows = []
         for i in ids:
             row = self._handed.pop(i, None) or read.get(i)
@@ -237,42 +302,49 @@ class OutboxRelay:
             produced.update((row.topic, row.event_type) for row in members)
         for (topic, event_type), count in produced.items():  # one increment per type, not per row
             self.metrics.events_produced.labels(topic, event_type).inc(count)
+        self.marks.add(sent)  # also when a later batch failed: these went out
         if first_error is not None:
-            await self._mark_sent(sent)
             raise first_error
         return sent
 
-    async def _mark_sent(self, ids: list[int]) -> None:
-        """Mark published rows sent: one statement per run of consecutive ids (a range holds no
-        row that was not published, since every id in it was), an IN list for the odd ones."""
+    async def stamp_marks(self) -> None:
+        """Stamp every published row still waiting (``marks``) sent, in a transaction of its own."""
+        ids = self.marks.take()
         if not ids:
             return
-        runs, singles = consecutive_runs(sorted(ids))
-        await self.db.run_direct(mark_sent(datetime.now(UTC), runs, singles))
+        try:
+            await self.db.run_direct(mark_sent(datetime.now(UTC), ids))
+        except BaseException:
+            self.marks.give_back(ids)
+            raise
+        self.marks.stamped(ids)
 
     async def run_once(self) -> int:
-        """Publish one batch and mark it sent. Returns how many rows went out.
+        """Publish one batch; stamp what was published sent once it has waited ``mark_delay_seconds``
+        (at once by default). Returns how many rows went out.
 
         One round at a time: the shutdown drain must not fetch the rows the loop is publishing.
         """
         async with self._round:
+            if not self.marks.due_in(self.mark_delay_seconds):  # e.g. from a round that failed
+                await self.stamp_marks()
             rows = await self.fetch_unsent()
-            if rows:
-                sent = await self.publish(rows)
-                await self._mark_sent(sent)
-            else:
-                sent = []
+            sent = await self.publish(rows) if rows else []
+            if not self.marks.due_in(self.mark_delay_seconds):
+                await self.stamp_marks()
             if len(rows) < self.batch_size:  # the fetch saw every unsent row: what remains is known
                 self.metrics.outbox_backlog.set(len(rows) - len(sent))
                 self._backlog_seen_at = time.monotonic()
             return len(sent)
 
     async def drain(self, timeout: float = 10.0) -> int:
-        """Publish everything committed so far (used at shutdown). Returns the count."""
+        """Publish everything committed so far and stamp it sent (used at shutdown). Returns the count."""
         total = 0
         async with asyncio.timeout(timeout):
             while n := await self.run_once():
                 total += n
+            async with self._round:
+                await self.stamp_marks()
         return total
 
     # -- the loop ----------------------------------------------------------------------
@@ -311,7 +383,7 @@ class OutboxRelay:
                     outage_logged = False
                 backoff = 0.0
                 if sent < self.batch_size:
-                    await self._sleep(self.poll_seconds)
+                    await self._sleep(min(self.poll_seconds, self.marks.due_in(self.mark_delay_seconds)))
                     if self.linger_seconds and not self._stopping.is_set():
                         await asyncio.sleep(self.linger_seconds)
         finally:
@@ -375,7 +447,8 @@ class OutboxRelay:
     async def _report_backlog(self) -> None:
         try:
             async with self.db.transaction(readonly=True) as session:
-                self.metrics.outbox_backlog.set(await backlog(session))
+                unsent = await backlog(session)
+            self.metrics.outbox_backlog.set(max(0, unsent - len(self.marks.skip())))  # published ones are not
         except Exception:
             log.debug("could not read the outbox backlog", exc_info=True)
 

@@ -22,6 +22,8 @@ from services.payments.service_layer.settlement import ensure_open_window
 from services.payments.service_layer.unit_of_work import Deps, Policy, utc_now
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
+# On SQLite, how long the relay leaves published rows for a batch to stamp before stamping them itself.
+MARK_DELAY_SECONDS = 0.5
 
 
 @dataclass
@@ -93,4 +95,7 @@ def host_for(payments: Payments) -> ServiceHost:
     )
     deps.on_commit = host.relay.wake
     deps.handoff = host.relay.hand_over  # the group commit's rows reach the relay in memory
+    if deps.db.direct_sqlite:  # one writer: the group commit's transactions stamp the relay's marks
+        host.relay.mark_delay_seconds = MARK_DELAY_SECONDS
+        deps.marks = host.relay.marks
     return host

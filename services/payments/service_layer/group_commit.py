@@ -26,6 +26,7 @@ from typing import Generic, TypeVar
 
 from baylink.runtime.direct import Program
 from baylink.runtime.outbox import OutboxRow, stage_events
+from baylink.runtime.relay import mark_sent
 from services.payments.domain.transfer import PrepareRequest, Transfer
 from services.payments.service_layer.batch_commit import commit_batch
 from services.payments.service_layer.batch_prepare import prepare_batch
@@ -141,7 +142,16 @@ class GroupCommitter:
 
     async def _write(self, batch: _Batch) -> tuple[list[Transfer | None], list[Transfer | None]]:
         deps = self.deps
-        prepared, committed, staged = await deps.db.run_direct(_program(deps, batch, deps.clock(), self.reserved))
+        marks = deps.marks.take() if deps.marks is not None else []  # the relay's, stamped sent here
+        try:
+            program = _program(deps, batch, deps.clock(), self.reserved, marks)
+            prepared, committed, staged = await deps.db.run_direct(program)
+        except BaseException:
+            if deps.marks is not None:
+                deps.marks.give_back(marks)
+            raise
+        if deps.marks is not None:
+            deps.marks.stamped(marks)
         # Only what committed is remembered (a batch rolled back is redone one by one, differently).
         if len(self.reserved) + len(prepared) > self.reserved_max:
             self.reserved.clear()
@@ -156,10 +166,12 @@ class GroupCommitter:
 
 
 def _program(
-    deps: Deps, batch: _Batch, now: datetime, reserved: dict[str, Transfer]
+    deps: Deps, batch: _Batch, now: datetime, reserved: dict[str, Transfer], marks: list[int]
 ) -> Program[tuple[list[Transfer | None], list[Transfer | None], list[OutboxRow]]]:
     """The batch's one transaction: its commits, then its prepares, then their events in the outbox
-    (returned with their ids, for the relay). ``reserved`` loses what commits here; were
+    (returned with their ids, for the relay), then the relay's ``marks`` stamped sent (on SQLite,
+    where a marking transaction of the relay's own would hold up the next batch). ``reserved``
+    loses what commits here; were
     the transaction to roll back, those transfers are read back from the table by the one-by-one
     path, so nothing is lost with them."""
     events: Staged = []
@@ -175,6 +187,8 @@ def _program(
     if events:
         cloud = cloud_events(deps.publisher, events)
         staged = yield from stage_events(cloud, topic=deps.event_topic)
+    if marks:
+        yield from mark_sent(now, marks)
     return prepared, committed, staged
 
 

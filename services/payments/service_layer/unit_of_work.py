@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from baylink.runtime.db import Database
 from baylink.runtime.events import CloudEvent
 from baylink.runtime.outbox import OutboxRow, add_events
+from baylink.runtime.relay import SentMarks
 from services.payments.domain.events import Event
 from services.payments.domain.limits import CorridorLimit
 from services.payments.domain.screening import Screener
@@ -63,6 +64,9 @@ class Deps:
     # The relay's hand_over: outbox rows the group commit wrote, with their ids, so that the relay
     # publishes them without reading them back (see baylink.runtime.outbox.stage_events).
     handoff: Callable[[list[OutboxRow]], None] = lambda rows: None
+    # The relay's published rows awaiting their "sent" stamp, which the group commit's transactions
+    # carry on SQLite (baylink.runtime.relay.SentMarks); None: the relay stamps its own.
+    marks: SentMarks | None = None
     event_topic: str | None = None  # tests and benchmarks publish to a topic of their own
     group: Any = None  # the GroupCommitter, made on first use (service_layer/group_commit.py)
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from baylink.runtime.db import Database
 from baylink.runtime.outbox import FactRecorder, OutboxRow, add_events, backlog
-from baylink.runtime.relay import OutboxRelay, consecutive_runs
+from baylink.runtime.relay import OutboxRelay, consecutive_runs, mark_sent
 from baylink.runtime.schema import outbox
 from baylink.runtime.settings import KafkaSettings
 from tests.integration.runtime.conftest import probe_event, read_topic
@@ -37,7 +37,9 @@ async def test_marking_stamps_exactly_the_ids_given_in_runs_and_singles(database
     relay = OutboxRelay(database, KafkaSettings(), name="marker", batch_size=100)
     ids = [row.id for row in await relay.fetch_unsent()]
     marked = [ids[0], *ids[2:6], ids[7], ids[9], ids[10], ids[11]]  # runs and odd ones, out of order
-    await relay._mark_sent(list(reversed(marked)))
+    relay.marks.add(list(reversed(marked)))
+    await relay.stamp_marks()
+    assert not relay.marks.skip()
     assert [row.id for row in await relay.fetch_unsent()] == [ids[1], ids[6], ids[8]]
     async with database.begin(readonly=True) as conn:
         stamped = {r.id: r.sent_at for r in await conn.execute(sa.select(outbox.c.id, outbox.c.sent_at))}
@@ -64,7 +66,8 @@ async def test_handed_and_written_rows_go_out_once_in_commit_order_and_stale_one
     # published again, and is forgotten once a round has looked past it.
     foreign = await OutboxRelay(database, kafka_settings, name="other", batch_size=1).fetch_unsent()
     other = OutboxRelay(database, kafka_settings, name="other")
-    await other._mark_sent([foreign[0].id])
+    other.marks.add([foreign[0].id])
+    await other.stamp_marks()
     assert await relay.drain() == 79
     assert relay._handed == {}
     await relay.stop()
@@ -103,3 +106,32 @@ async def test_rows_dropped_from_the_handoff_during_a_read_wait_for_the_next_rou
         database.run_direct = run_direct  # type: ignore[method-assign]
     again = await relay.fetch_unsent()
     assert [row.subject for row in again] == ["a"] * 10 and [r.id for r in again] == sorted(r.id for r in again)
+
+
+@pytest.mark.kafka
+async def test_published_rows_wait_for_a_write_to_stamp_them_and_are_never_published_twice(
+    database: Database, kafka_settings: KafkaSettings, new_topic
+) -> None:  # type: ignore[no-untyped-def]
+    topic = await new_topic("marks", partitions=2)
+    relay = OutboxRelay(database, kafka_settings, name="marks", batch_size=100, mark_delay_seconds=60)
+    recorder = FactRecorder(database, handoff=relay.hand_over, topic=topic)
+    await recorder.record([probe_event("a", n) for n in range(10)])
+
+    assert await relay.run_once() == 10
+    assert await relay.run_once() == 0  # published, not yet stamped: skipped, not sent again
+    async with database.transaction() as session:
+        assert await backlog(session) == 10  # the table still says unsent
+    ids = relay.marks.take()  # a write transaction of the service's carries the stamp
+    await database.run_direct(mark_sent(datetime.now(UTC), ids))
+    relay.marks.stamped(ids)
+    async with database.transaction() as session:
+        assert await backlog(session) == 0
+
+    await recorder.record([probe_event("b", n) for n in range(5)])
+    assert await relay.run_once() == 5
+    assert len(relay.marks) == 5
+    assert await relay.drain() == 0  # nothing new, and what waited is stamped on the way out
+    async with database.transaction() as session:
+        assert await backlog(session) == 0
+    await relay.stop()
+    assert len(await read_topic(kafka_settings, topic, expected=15)) == 15

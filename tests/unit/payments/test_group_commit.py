@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from typing import Any
 
 from baylink.errors import AlreadyExists, BaylinkError, FailedPrecondition, PermissionDenied, ResourceExhausted
 from baylink.runtime.db import Database
 from baylink.runtime.outbox import OutboxRow
-from baylink.runtime.relay import OutboxRelay
+from baylink.runtime.relay import OutboxRelay, SentMarks
 from baylink.runtime.settings import KafkaSettings
 from services.payments.bootstrap import Payments
 from services.payments.domain.limits import CorridorLimit, Usage, periods
 from services.payments.domain.transfer import TransferState
-from services.payments.service_layer import audit, complete, participants, prepare, queries
+from services.payments.service_layer import audit, complete, group_commit, participants, prepare, queries
 from services.payments.service_layer.group_commit import group_of
 from tests.unit.payments.conftest import START, Clock, hkd, person, quote, request_for, reserved_and_one_expired
 
@@ -182,3 +183,42 @@ async def test_the_rows_a_batch_hands_to_the_relay_are_the_rows_the_outbox_holds
     transfers = [row for row in stored if ".transfer." in row.event_type]
     assert len(transfers) == 16  # reserved and committed, each once
     assert sorted(handed, key=lambda row: row.id) == transfers  # SQLite: ids known without a read
+
+
+async def test_a_batch_stamps_the_relays_published_rows_sent_and_gives_them_back_when_it_fails(
+    app: Payments,
+) -> None:
+    handed: list[OutboxRow] = []
+    app.deps.handoff, app.deps.marks = handed.extend, SentMarks()
+    qs = [await quote(app, f"q{i}", hkd("10.00")) for i in range(4)]
+    await asyncio.gather(*(prepare.prepare_transfer(app.deps, request_for(q, f"t{i}")) for i, q in enumerate(qs)))
+    published = [row.id for row in handed]  # as if the relay had published them
+    app.deps.marks.add(published)
+    reader = OutboxRelay(app.deps.db, KafkaSettings(), name="reader", batch_size=1000)
+    unsent_before = {row.id for row in await reader.fetch_unsent()}
+    assert set(published) <= unsent_before
+
+    group = group_of(app.deps)
+    assert group is not None
+    real_program = group_commit._program
+
+    def failing(*args: Any) -> Any:  # the batch's transaction fails after its last statement
+        yield from real_program(*args)
+        raise RuntimeError("the database failed")
+
+    group_commit._program = failing  # type: ignore[assignment]
+    try:
+        committed = await complete.commit_transfer(app.deps, "t0")  # taken one by one after the failure
+    finally:
+        group_commit._program = real_program  # type: ignore[assignment]
+    assert committed.state is TransferState.COMMITTED
+    assert app.deps.marks.take() == published  # given back, still unstamped
+    app.deps.marks.give_back(published)
+    assert {row.id for row in await reader.fetch_unsent()} >= set(published)
+
+    await asyncio.gather(*(complete.commit_transfer(app.deps, f"t{i}") for i in range(1, 4)))
+
+    unsent_after = {row.id for row in await reader.fetch_unsent()}
+    assert not unsent_after & set(published)  # stamped by the commits' batch
+    assert unsent_before - set(published) <= unsent_after  # and nothing else was
+    assert not app.deps.marks.skip()

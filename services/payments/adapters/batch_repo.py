@@ -93,6 +93,13 @@ _COMMIT = Statement(
     )
     .returning(_t.transfer_id)
 )
+# The expiry sweeper's read: reserved transfers past their deadline, soonest first.
+_DUE = Statement(
+    sa.select(transfers)
+    .where(_t.state == TransferState.RESERVED.value, _t.expires_at <= sa.bindparam("now", type_=_t.expires_at.type))
+    .order_by(_t.expires_at)
+    .limit(sa.bindparam("limit", type_=sa.Integer))
+)
 _ADD_TRANSFERS = insert(transfers)
 _ADD_POSTINGS = insert(postings)
 # Share-locked on PostgreSQL: a close waits for the commits posting into the window.
@@ -107,6 +114,12 @@ def transfers_by_id(ids: Collection[str]) -> Program[dict[str, Transfer]]:
         return {}
     rows = yield fetch(_TRANSFERS, ids=list(ids))
     return {r.transfer_id: transfer_from(r) for r in rows}
+
+
+def due_for_expiry(now: datetime, limit: int) -> Program[list[Transfer]]:
+    """Up to ``limit`` reserved transfers whose deadline is ``now`` or earlier, soonest first."""
+    rows = yield fetch(_DUE, now=now, limit=limit)
+    return [transfer_from(r) for r in rows]
 
 
 def existing_transfer_ids(ids: Collection[str]) -> Program[set[str]]:

@@ -49,16 +49,6 @@ async def finish(session: AsyncSession, before: Transfer, after: Transfer, *, no
     return bool((await session.execute(query)).rowcount)  # type: ignore[attr-defined]
 
 
-async def due_for_expiry(session: AsyncSession, now: datetime, limit: int) -> list[Transfer]:
-    query = (
-        sa.select(transfers)
-        .where(_t.state == TransferState.RESERVED.value, _t.expires_at <= now)
-        .order_by(_t.expires_at)
-        .limit(limit)
-    )
-    return [transfer_from(r) for r in await session.execute(query)]
-
-
 @dataclass(frozen=True)
 class TransferFilter:
     participant_id: str = ""

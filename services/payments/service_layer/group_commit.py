@@ -171,9 +171,8 @@ def _program(
     """The batch's one transaction: its commits, then its prepares, then their events in the outbox
     (returned with their ids, for the relay), then the relay's ``marks`` stamped sent (on SQLite,
     where a marking transaction of the relay's own would hold up the next batch). ``reserved``
-    loses what commits here; were
-    the transaction to roll back, those transfers are read back from the table by the one-by-one
-    path, so nothing is lost with them."""
+    loses what commits here; were the transaction to roll back, those transfers are read back
+    from the table by the one-by-one path, so nothing is lost with them."""
     events: Staged = []
     committed: list[Transfer | None] = []
     prepared: list[Transfer | None] = []

@@ -16,8 +16,8 @@ one call (or bulk pair) per client connection warms the server up. The clock
 then runs from the first timed PrepareTransfer to the moment the broker holds
 every event of the run (quote.created, transfer.reserved, transfer.committed);
 each transfer's latency is its prepare + commit round trips, requests built
-beforehand (under a correlation id of its own, as the gateway calls). Afterwards ``baylink payments audit``
-checks the ledger and must exit 0.
+beforehand (under a correlation id of its own, as the gateway calls).
+Afterwards ``baylink payments audit`` checks the ledger and must exit 0.
 In the bulk shape each call is a PrepareTransfers of N items, then a
 CommitTransfers of their N commits; every item of a pair has the pair's
 latency (both round trips), and any item answered with an error fails the run.
@@ -206,11 +206,13 @@ async def client(
             indexes = range(first, next_index)
             stub = stubs[first // bulk % len(stubs)]
             prepares = api.PrepareTransfersRequest(requests=[prepare_request(i, quotes[i]) for i in indexes])
-            commits = [api.CommitTransferRequest(transfer_id=f"{run}-t{i}") for i in indexes]
+            commits = api.CommitTransfersRequest(
+                requests=[api.CommitTransferRequest(transfer_id=f"{run}-t{i}") for i in indexes]
+            )
             started = time.perf_counter()
             with correlation_scope(f"{run}-b{first}"):
                 prepared = await stub.PrepareTransfers(prepares)
-                committed = await stub.CommitTransfers(api.CommitTransfersRequest(requests=commits))
+                committed = await stub.CommitTransfers(commits)
             elapsed = time.perf_counter() - started
             for result in (*prepared.results, *committed.results):
                 if result.HasField("error"):

@@ -326,11 +326,11 @@ class OutboxRelay:
         One round at a time: the shutdown drain must not fetch the rows the loop is publishing.
         """
         async with self._round:
-            if not self.marks.due_in(self.mark_delay_seconds):  # e.g. from a round that failed
+            if self.marks.due_in(self.mark_delay_seconds) == 0:  # e.g. from a round that failed
                 await self.stamp_marks()
             rows = await self.fetch_unsent()
             sent = await self.publish(rows) if rows else []
-            if not self.marks.due_in(self.mark_delay_seconds):
+            if self.marks.due_in(self.mark_delay_seconds) == 0:
                 await self.stamp_marks()
             if len(rows) < self.batch_size:  # the fetch saw every unsent row: what remains is known
                 self.metrics.outbox_backlog.set(len(rows) - len(sent))

@@ -1,16 +1,17 @@
-"""Set-at-a-time reads and writes for a group-committed batch of transfers, as direct program steps.
+"""Set-at-a-time reads and writes for a group-committed batch of transfers, as direct program steps
+(and the expiry sweeper's read of what is due).
 
 Each function here is a step of a direct program (``baylink.runtime.direct``):
 ``result = yield from step(...)``; the group committer runs the whole batch as
 one program, one transaction on the driver's own connection. A batch reads
 every row it needs in one SELECT per table and writes in one statement (or one
-executemany; inserts on PostgreSQL are one statement) per table. Rows whose values the batch checks in memory (quotes,
-accounts against their caps, per-payer usage) are read ``FOR UPDATE`` on
-PostgreSQL, so no other transaction changes them before the batch commits;
-SQLite has one writer (the clause is not rendered there). Writes that could
-still meet a concurrent change (a quote claimed, a transfer finished by someone
-else) carry their guard in the statement, and callers compare the row count
-with what they expected.
+executemany; inserts on PostgreSQL are one statement) per table. Rows whose
+values the batch checks in memory (quotes, accounts against their caps,
+per-payer usage) are read ``FOR UPDATE`` on PostgreSQL, so no other transaction
+changes them before the batch commits; SQLite has one writer (the clause is not
+rendered there). Writes that could still meet a concurrent change (a quote
+claimed, a transfer finished by someone else) carry their guard in the
+statement, and callers compare the row count with what they expected.
 """
 
 from __future__ import annotations

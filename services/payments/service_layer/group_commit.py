@@ -142,16 +142,14 @@ class GroupCommitter:
 
     async def _write(self, batch: _Batch) -> tuple[list[Transfer | None], list[Transfer | None]]:
         deps = self.deps
-        marks = deps.marks.take() if deps.marks is not None else []  # the relay's, stamped sent here
+        marks = deps.marks.take()  # the relay's published rows, stamped sent in this transaction
         try:
             program = _program(deps, batch, deps.clock(), self.reserved, marks)
             prepared, committed, staged = await deps.db.run_direct(program)
         except BaseException:
-            if deps.marks is not None:
-                deps.marks.give_back(marks)
+            deps.marks.give_back(marks)
             raise
-        if deps.marks is not None:
-            deps.marks.stamped(marks)
+        deps.marks.stamped(marks)
         # Only what committed is remembered (a batch rolled back is redone one by one, differently).
         if len(self.reserved) + len(prepared) > self.reserved_max:
             self.reserved.clear()

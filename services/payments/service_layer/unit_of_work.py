@@ -65,8 +65,9 @@ class Deps:
     # publishes them without reading them back (see baylink.runtime.outbox.stage_events).
     handoff: Callable[[list[OutboxRow]], None] = lambda rows: None
     # The relay's published rows awaiting their "sent" stamp, which the group commit's transactions
-    # carry on SQLite (baylink.runtime.relay.SentMarks); None: the relay stamps its own.
-    marks: SentMarks | None = None
+    # carry on SQLite (baylink.runtime.relay.SentMarks); elsewhere no relay fills these and it
+    # stamps its own.
+    marks: SentMarks = field(default_factory=SentMarks)
     event_topic: str | None = None  # tests and benchmarks publish to a topic of their own
     group: Any = None  # the GroupCommitter, made on first use (service_layer/group_commit.py)
 

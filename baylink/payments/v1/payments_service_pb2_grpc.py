@@ -5,7 +5,7 @@ import warnings
 
 from baylink.payments.v1 import payments_service_pb2 as baylink_dot_payments_dot_v1_dot_payments__service__pb2
 
-GRPC_GENERATED_VERSION = '1.85.1'
+GRPC_GENERATED_VERSION = '1.85.4'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 

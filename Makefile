@@ -12,11 +12,12 @@ STAMP := $(VENV)/.installed
 KAFKA := deploy/kafka/kafka.sh
 PG := deploy/postgres/pg.sh
 
-.PHONY: help setup protos protos-check kafka-up kafka-down up down test lint bench clean
+.PHONY: help system-deps system-deps-test setup protos protos-check kafka-up kafka-down up down test unit lint bench clean
 
 help:
 	@echo "make up      set up and start Kafka and every service, print their addresses"
 	@echo "make test    run all tests (starts Kafka and PostgreSQL if needed, stops what it started)"
+	@echo "make unit    the unit tests only: no broker, no PostgreSQL, under a minute"
 	@echo "make down    stop everything 'make up' started"
 	@echo "make lint    ruff, mypy on the runtime, buf lint/breaking, generated code up to date"
 	@echo "make bench   benchmarks against the real broker"
@@ -24,7 +25,14 @@ help:
 
 # -- setup ----------------------------------------------------------------------------
 
-$(STAMP): pyproject.toml
+# System packages (apt-get as root; elsewhere a message naming what to install).
+system-deps:
+	@bash scripts/system-deps.sh run
+
+system-deps-test:
+	@bash scripts/system-deps.sh test
+
+$(STAMP): pyproject.toml | system-deps
 	@command -v $(PYTHON_BIN) >/dev/null || { echo "need $(PYTHON_BIN)"; exit 1; }
 	@[ -x $(PY) ] || $(PYTHON_BIN) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
@@ -61,8 +69,11 @@ down:
 
 # -- checks -----------------------------------------------------------------------------
 
-test: setup
+test: system-deps-test setup
 	bash scripts/test.sh
+
+unit: $(STAMP)
+	bash scripts/test.sh --unit
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

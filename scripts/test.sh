@@ -1,9 +1,23 @@
 #!/usr/bin/env bash
 # `make test`: start what the tests need (Kafka, PostgreSQL) unless it already
 # runs, apply the topic declaration, run pytest, and stop only what we started.
-# Arguments go to pytest (e.g. `bash scripts/test.sh tests/unit -k hkid`).
+# `make unit` (`--unit`): the unit tests alone, with neither Kafka nor PostgreSQL.
+# Other arguments go to pytest (e.g. `bash scripts/test.sh tests/unit -k hkid`).
+# Both spread the tests over one worker per core (pytest-xdist) unless the
+# arguments choose (`-n 0` runs them in this process).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+workers=(-n auto)
+for arg in "$@"; do
+    case $arg in -n|-n*|--numprocesses*) workers=() ;; esac
+done
+
+if [ "${1:-}" = --unit ]; then
+    shift
+    unset BAYLINK_TEST_POSTGRES_URL
+    exec .venv/bin/python -m pytest "${workers[@]}" -m "not kafka and not postgres and not browser" tests/unit "$@"
+fi
 
 KAFKA=deploy/kafka/kafka.sh
 PG=deploy/postgres/pg.sh
@@ -29,4 +43,4 @@ fi
 
 export BAYLINK_TEST_POSTGRES_URL="$(bash "$PG" url)"
 .venv/bin/baylink topics apply >/dev/null
-.venv/bin/python -m pytest "$@"
+.venv/bin/python -m pytest "${workers[@]}" "$@"

@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import make_url
@@ -18,8 +19,22 @@ from baylink.runtime.db import Database
 from baylink.runtime.kafka import close_quietly, new_admin
 from baylink.runtime.settings import KafkaSettings
 from baylink.runtime.topics import TopicSpec, apply_topics
+from tests.support.schema_templates import SchemaTemplates
 
 POSTGRES_URL_VAR = "BAYLINK_TEST_POSTGRES_URL"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def schema_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SchemaTemplates]:
+    """Fresh SQLite databases of this test process are copies of once-migrated templates."""
+    templates = SchemaTemplates(tmp_path_factory.mktemp("schema-templates"), Database.migrate)
+
+    async def migrate(db: Database, version_locations: Sequence[Path] = ()) -> None:
+        await templates.migrate(db, version_locations)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Database, "migrate", migrate)
+        yield templates
 
 
 @pytest.fixture(scope="session")

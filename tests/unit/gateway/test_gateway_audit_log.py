@@ -8,6 +8,7 @@ import stat
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from baylink.events.v1 import gateway_events_pb2
@@ -90,6 +91,9 @@ async def test_periodic_checkpointing_runs_until_cancelled(audit_db: Database, s
                 await asyncio.sleep(0.02)
     finally:
         task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert [c.record_count for c in await SqlAuditStore(audit_db).checkpoints(up_to=1)] == [1]
 
 
 async def test_events_given_with_an_append_are_committed_with_the_record(

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from baylink import errors
+from services.registry.domain.application import Application
 from services.registry.domain.enterprise import Money
 from services.registry.domain.names import NameDeclaration
 from services.registry.domain.text import Language, language_scope
@@ -21,8 +22,15 @@ def fields(error: errors.InvalidInput) -> list[str]:
     return [v.field for v in error.violations]
 
 
-async def declare(registry: Registry, app_id: str, trade: str, industry: str = "贸易", form: str = "有限公司") -> None:
-    await applicant.declare_name(registry, applicant.DeclareName(app_id, NameDeclaration("", trade, industry, form)))
+async def declare(
+    registry: Registry, app_id: str, trade: str, industry: str = "贸易", form: str = "有限公司"
+) -> Application:
+    declaration = NameDeclaration("", trade, industry, form)
+    return await applicant.declare_name(registry, applicant.DeclareName(app_id, declaration))
+
+
+def trade_name(app: Application) -> str | None:
+    return app.name.trade_name if app.name else None
 
 
 @pytest.mark.parametrize(
@@ -70,27 +78,27 @@ async def test_a_withdrawn_application_releases_its_name(registry: Registry) -> 
     first, second = await drafted(registry), await drafted(registry)
     await declare(registry, first.application_id, "珠海湾")
     await applicant.withdraw(registry, applicant.Withdraw(first.application_id, "pseud-alice"))
-    await declare(registry, second.application_id, "珠海湾")
+    assert trade_name(await declare(registry, second.application_id, "珠海湾")) == "珠海湾"
 
 
 async def test_a_rejected_application_releases_its_name(registry: Registry) -> None:
     app = await under_review(registry, trade_name="飞鸿")
     await authority.reject(registry, authority.Decide(app.application_id, "o", AUTHORITY, REASON))
-    await declare(registry, (await drafted(registry)).application_id, "飞鸿")
+    assert trade_name(await declare(registry, (await drafted(registry)).application_id, "飞鸿")) == "飞鸿"
 
 
 async def test_a_reservation_lapses_after_its_period(registry: Registry, clock) -> None:  # type: ignore[no-untyped-def]
     first, second = await drafted(registry), await drafted(registry)
     await declare(registry, first.application_id, "南风")
     clock.now += timedelta(days=registry.name_reservation_days + 1)
-    await declare(registry, second.application_id, "南风")
+    assert trade_name(await declare(registry, second.application_id, "南风")) == "南风"
 
 
 async def test_redeclaring_frees_the_previous_name(registry: Registry) -> None:
     first, second = await drafted(registry), await drafted(registry)
     await declare(registry, first.application_id, "旧名")
-    await declare(registry, first.application_id, "新名")
-    await declare(registry, second.application_id, "旧名")
+    assert trade_name(await declare(registry, first.application_id, "新名")) == "新名"
+    assert trade_name(await declare(registry, second.application_id, "旧名")) == "旧名"
 
 
 async def test_submitting_without_the_required_materials_lists_each_missing_one(registry: Registry) -> None:

@@ -117,6 +117,7 @@ async def test_the_write_lock_survives_a_new_event_loop(tmp_path: Path) -> None:
         async def write() -> None:
             async with database.transaction() as session:
                 await session.execute(sa.text("CREATE TABLE IF NOT EXISTS t (n INTEGER)"))
+                await session.execute(sa.text("INSERT INTO t VALUES (1)"))
                 await asyncio.sleep(0.01)
 
         await asyncio.gather(write(), write())
@@ -124,7 +125,10 @@ async def test_the_write_lock_survives_a_new_event_loop(tmp_path: Path) -> None:
 
     await contended_writes()
     # A CLI or a test may drive the same Database from another loop afterwards.
-    await asyncio.to_thread(asyncio.run, contended_writes())
+    await asyncio.wait_for(asyncio.to_thread(asyncio.run, contended_writes()), 10)
+    async with database.transaction(readonly=True) as session:
+        assert (await session.execute(sa.text("SELECT count(*) FROM t"))).scalar_one() == 4
+    await database.dispose()
 
 
 async def test_a_round_with_nothing_to_send_sets_the_backlog_gauge_to_zero(db: Database) -> None:

@@ -78,7 +78,7 @@ async def test_ocsp_refuses_certificates_of_another_ca_and_garbage(responder, li
     assert (await post_ocsp(responder, "mo-ca", b"junk"))["response_status"].native == "malformed_request"
 
 
-async def test_steered_failures(responder, live_pki) -> None:
+async def test_a_responder_steered_to_fail_answers_try_later_503_and_404(responder, live_pki) -> None:
     responder.behaviour = Behaviour.OCSP_TRY_LATER
     assert (await post_ocsp(responder, "mo-ca", request_for(live_pki, "mo-personal")))[
         "response_status"

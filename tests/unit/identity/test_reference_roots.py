@@ -60,7 +60,7 @@ def test_real_rsa_4096_roots_load_into_their_jurisdictions(reference_store: Trus
 
 @needs_certs
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="no openssl")
-def test_fingerprints_match_openssl(reference_store: TrustListStore) -> None:
+def test_reference_root_fingerprints_equal_what_openssl_computes(reference_store: TrustListStore) -> None:
     for filename, jurisdiction in REAL_ROOTS.items():
         out = subprocess.run(
             ["openssl", "x509", "-in", str(CERTS / filename), "-noout", "-fingerprint", "-sha256"],

@@ -121,7 +121,7 @@ def test_normalise_of_unparseable_text_is_cleaned_text() -> None:
     assert normalise(" ab-c ") == "AB-C"
 
 
-def test_is_valid() -> None:
+def test_is_valid_accepts_a_right_check_digit_and_refuses_a_wrong_one() -> None:
     assert is_valid("A123456(3)")
     assert not is_valid("A123456(4)")
     assert is_valid("914403001922038216", Kind.USCC)

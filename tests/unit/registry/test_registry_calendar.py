@@ -31,7 +31,7 @@ def calendar():  # type: ignore[no-untyped-def]
         (date(2027, 2, 8), False),  # Spring Festival 2027 (provisional year)
     ],
 )
-def test_working_days(calendar, day: date, working: bool) -> None:  # type: ignore[no-untyped-def]
+def test_a_day_is_a_working_day_as_the_official_calendar_says(calendar, day: date, working: bool) -> None:  # type: ignore[no-untyped-def]
     assert calendar.is_working_day(day) is working
 
 

@@ -107,7 +107,9 @@ async def test_a_draft_comes_back_as_protobuf_and_an_early_review_is_failed_prec
     assert raised.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
-async def test_the_catalogue_pages(stub: rs_grpc.RegistryServiceStub) -> None:
+async def test_the_catalogue_pages_through_each_item_once_and_an_unknown_item_is_not_found(
+    stub: rs_grpc.RegistryServiceStub,
+) -> None:
     first = await stub.ListCatalogueItems(rs.ListCatalogueItemsRequest(page_size=5))
     second = await stub.ListCatalogueItems(rs.ListCatalogueItemsRequest(page_size=5, page_token=first.next_page_token))
     third = await stub.ListCatalogueItems(rs.ListCatalogueItemsRequest(page_size=5, page_token=second.next_page_token))

@@ -3,12 +3,13 @@
 # runs, apply the topic declaration, run pytest, and stop only what we started.
 # `make unit` (`--unit`): the unit tests alone, with neither Kafka nor PostgreSQL.
 # Other arguments go to pytest (e.g. `bash scripts/test.sh tests/unit -k hkid`).
-# Both spread the tests over one worker per core (pytest-xdist) unless the
-# arguments choose (`-n 0` runs them in this process).
+# Both spread the tests over one worker per core (pytest-xdist; tests marked
+# with one xdist_group share a worker) unless the arguments choose (`-n 0`
+# runs them in this process).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-workers=(-n auto)
+workers=(-n auto --dist loadgroup)
 for arg in "$@"; do
     case $arg in -n|-n*|--numprocesses*) workers=() ;; esac
 done

@@ -112,3 +112,10 @@ def lists_copy(tmp_path: Path) -> Path:
     for signer in SIGNERS:
         shutil.copy(signer, directory / signer.name)
     return directory
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The committed test PKI names one responder port: its tests share one xdist worker.
+    for item in items:
+        if "tests/unit/cli_identity/" in item.nodeid:
+            item.add_marker(pytest.mark.xdist_group("testpki-responder-8399"))

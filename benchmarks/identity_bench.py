@@ -52,6 +52,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding
 from baylink.runtime.settings import KafkaSettings
 from benchmarks.procs import cpu_seconds
 from benchmarks.runtime_bench import create_topic, delete_topics
+from devtools.testpki.cms_sign import sign_detached
+from devtools.testpki.loader import COMMITTED, TestPKI
+from devtools.testpki.revocation import seed_cache
 from services.identity.adapters import signatures, sm2
 from services.identity.adapters.fetchers import FetchSettings
 from services.identity.adapters.keys import KeyKind
@@ -63,9 +66,6 @@ from services.identity.service_layer.chain_cache import ChainResultCache
 from services.identity.service_layer.trust_store import TrustListStore
 from services.identity.service_layer.validate_certificate import CertificateValidator, ValidateCertificate
 from services.identity.service_layer.verify_signature import SignatureVerifier, VerifyCmsSignature
-from services.identity.testpki.cms_sign import sign_detached
-from services.identity.testpki.loader import COMMITTED, TestPKI
-from services.identity.testpki.revocation import seed_cache
 
 RATIO_GOAL = 0.5
 GRPC_GOAL = 2000.0
@@ -235,6 +235,8 @@ def _settings(workdir: Path, workers: int) -> Any:
         grpc_port=0,
         metrics_port=0,
         database_url=f"sqlite+aiosqlite:///{workdir / 'identity.db'}",
+        trust_lists_dir=COMMITTED / "trustlists",
+        trusted_list_signers={j: [COMMITTED / "certs" / f"tl-signer-{j.lower()}.pem"] for j in ("HK", "MO", "GD")},
         revocation_allowed_hosts=["127.0.0.1"],
         drain_delay_seconds=0,
         shutdown_grace_seconds=1,
@@ -487,7 +489,7 @@ def grpc_figures(pki: TestPKI, args: argparse.Namespace) -> None:
     responder = None
     if not _port_open(RESPONDER_PORT):  # else `make up`'s responder serves the same committed PKI
         responder = subprocess.Popen(
-            [sys.executable, "-m", "services.identity.testpki", "serve", str(COMMITTED), "--port", str(RESPONDER_PORT)],
+            [sys.executable, "-m", "devtools.testpki", "serve", str(COMMITTED), "--port", str(RESPONDER_PORT)],
             stdout=subprocess.DEVNULL,
         )
         for _ in range(100):

@@ -38,10 +38,10 @@ from baylink.runtime.grpc.client import insecure_channel
 from baylink.runtime.kafka import close_quietly, new_admin, new_producer
 from baylink.runtime.settings import KafkaSettings
 from baylink.runtime.topics import TopicSpec, apply_topics
+from devtools.testpki.build import build
+from devtools.testpki.loader import TestPKI
+from devtools.testpki.responder import RevocationResponder
 from services.identity.domain.trustlist import Jurisdiction
-from services.identity.testpki.build import build
-from services.identity.testpki.loader import TestPKI
-from services.identity.testpki.responder import RevocationResponder
 from services.registry.adapters.tables import business_licences
 from services.registry.bootstrap import MIGRATIONS, bootstrap
 from services.registry.config import RegistrySettings

@@ -20,11 +20,14 @@ services() {
     done
 }
 
+# The test PKI (TEST MATERIAL ONLY; a development tool, not part of any service).
+TEST_PKI=devtools/data/testpki
+
 # Local stand-ins for systems outside Baylink, started before the services:
 # the test PKI's CRL/OCSP responder (the URLs in the test certificates point at it).
 SUPPORT_NAMES=(testpki-responder)
 SUPPORT_PORTS=(8399)
-SUPPORT_COMMANDS=("-m services.identity.testpki serve services/identity/data/testpki --port 8399")
+SUPPORT_COMMANDS=("-m devtools.testpki serve $TEST_PKI --port 8399")
 # Workers that serve no port, started after the services they talk to.
 WORKER_NAMES=(gateway-flows)
 WORKER_COMMANDS=("-m services.gateway.flows")
@@ -54,6 +57,16 @@ console_users() {
         )
     fi
     export BAYLINK_GATEWAY_CONSOLE_USERS_FILE=$PWD/$CONSOLE_USERS
+}
+
+# The local identity service trusts the test PKI's lists (its users hold test-PKI certificates),
+# unless BAYLINK_IDENTITY_TRUST_LISTS_DIR / _TRUSTED_LIST_SIGNERS already name lists of your own.
+test_pki_trust() {
+    local certs=$PWD/$TEST_PKI/certs signers
+    signers=$(printf '{"HK": ["%s"], "MO": ["%s"], "GD": ["%s"]}' \
+        "$certs/tl-signer-hk.pem" "$certs/tl-signer-mo.pem" "$certs/tl-signer-gd.pem")
+    export BAYLINK_IDENTITY_TRUST_LISTS_DIR=${BAYLINK_IDENTITY_TRUST_LISTS_DIR:-$PWD/$TEST_PKI/trustlists}
+    export BAYLINK_IDENTITY_TRUSTED_LIST_SIGNERS=${BAYLINK_IDENTITY_TRUSTED_LIST_SIGNERS:-$signers}
 }
 
 start() {
@@ -132,6 +145,7 @@ stop() {
 case "${1:-}" in
     start)
         console_users
+        test_pki_trust
         for i in "${!SUPPORT_NAMES[@]}"; do
             start_support "${SUPPORT_NAMES[i]}" "${SUPPORT_PORTS[i]}" "${SUPPORT_COMMANDS[i]}"
         done

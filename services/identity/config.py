@@ -10,9 +10,6 @@ from pydantic_settings import SettingsConfigDict
 
 from baylink.runtime.settings import ServiceSettings
 
-DATA = Path(__file__).resolve().parent / "data"
-TEST_PKI = DATA / "testpki"
-
 
 class IdentitySettings(ServiceSettings):
     service_name: ClassVar[str] = "identity"
@@ -21,13 +18,11 @@ class IdentitySettings(ServiceSettings):
     grpc_port: int = Field(default=50051, ge=0, le=65535)
     metrics_port: int = Field(default=9101, ge=0, le=65535)
 
-    # Signed trust lists loaded at start-up (one per jurisdiction). The default is the test PKI's,
-    # for a local system whose users hold test-PKI certificates; production points at the scheme's.
-    trust_lists_dir: Path = TEST_PKI / "trustlists"
+    # Signed trust lists loaded at start-up (one per jurisdiction); unset: only those stored before.
+    # Production points at the scheme's; `make up` at the test PKI's (deploy/services.sh sets both).
+    trust_lists_dir: Path | None = None
     # Certificates allowed to sign each jurisdiction's list: {"HK": ["/path/signer.pem"], ...}.
-    trusted_list_signers: dict[str, list[Path]] = Field(
-        default_factory=lambda: {j: [TEST_PKI / "certs" / f"tl-signer-{j.lower()}.pem"] for j in ("HK", "MO", "GD")}
-    )
+    trusted_list_signers: dict[str, list[Path]] = Field(default_factory=dict)
     revocation_timeout_seconds: float = Field(default=3.0, gt=0, le=30)
     validation_deadline_seconds: float = Field(default=10.0, gt=0, le=60)
     # Hosts revocation data may be fetched from (empty: any host named in a certificate).

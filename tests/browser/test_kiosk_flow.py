@@ -26,7 +26,7 @@ from playwright.async_api import Browser, Page, expect
 
 from baylink.ids import check_hkid, check_macau_id, check_travel_permit
 from baylink.runtime.settings import KafkaSettings
-from services.identity.testpki.loader import TestPKI
+from devtools.testpki.loader import TestPKI
 from tests.browser.conftest import Screenshots
 from tests.e2e.kiosk_user import CHAN, CHAN_MO, LEE, Person, chain_pem
 from tests.e2e.stack import Stack, build_pki, running_stack

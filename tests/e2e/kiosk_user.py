@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 from asn1crypto import pem, x509
 
-from services.identity.testpki.cms_sign import sign_detached
-from services.identity.testpki.loader import TestPKI
+from devtools.testpki.cms_sign import sign_detached
+from devtools.testpki.loader import TestPKI
 
 NANHAI = "440605"
 NANHAI_ESTABLISHMENT = "440605-HKMO-CO-EST"

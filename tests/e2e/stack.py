@@ -27,6 +27,9 @@ from baylink.runtime.host import ServiceHost
 from baylink.runtime.kafka import close_quietly, new_admin
 from baylink.runtime.settings import KafkaSettings
 from baylink.runtime.topics import TopicSpec, apply_topics
+from devtools.testpki.build import build
+from devtools.testpki.loader import TestPKI
+from devtools.testpki.responder import RevocationResponder
 from services.gateway.bootstrap import Gateway
 from services.gateway.bootstrap import bootstrap as gateway_bootstrap
 from services.gateway.config import GatewaySettings
@@ -34,9 +37,6 @@ from services.identity.bootstrap import IdentityService
 from services.identity.bootstrap import bootstrap as identity_bootstrap
 from services.identity.config import IdentitySettings
 from services.identity.domain.trustlist import Jurisdiction
-from services.identity.testpki.build import build
-from services.identity.testpki.loader import TestPKI
-from services.identity.testpki.responder import RevocationResponder
 from services.payments.bootstrap import build_host as build_payments_host
 from services.payments.config import PaymentsSettings
 from services.registry.bootstrap import RegistryService

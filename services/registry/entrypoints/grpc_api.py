@@ -70,7 +70,7 @@ class RegistryServicer(rs_grpc.RegistryServiceServicer):
 
     @in_callers_language
     async def UpdateDraftApplication(self, request: rs.UpdateDraftApplicationRequest, context: Any) -> Any:
-        command = applicant.UpdateDraft(
+        command = applicant.UpdateDraftApplication(
             request.application_id, request.applicant_ref, mapping.details(request.enterprise), request.expected_version
         )
         app = await applicant.update_draft(self.registry, command)
@@ -115,36 +115,36 @@ class RegistryServicer(rs_grpc.RegistryServiceServicer):
 
     @in_callers_language
     async def SubmitApplication(self, request: rs.SubmitApplicationRequest, context: Any) -> Any:
-        command = applicant.HandIn(request.application_id, request.expected_version, request.applicant_ref)
+        command = applicant.SubmitApplication(request.application_id, request.expected_version, request.applicant_ref)
         return rs.SubmitApplicationResponse(application=self._app(await applicant.submit(self.registry, command)))
 
     @in_callers_language
     async def ResubmitApplication(self, request: rs.ResubmitApplicationRequest, context: Any) -> Any:
-        command = applicant.HandIn(request.application_id, request.expected_version, request.applicant_ref)
+        command = applicant.ResubmitApplication(request.application_id, request.expected_version, request.applicant_ref)
         return rs.ResubmitApplicationResponse(application=self._app(await applicant.resubmit(self.registry, command)))
 
     @in_callers_language
     async def WithdrawApplication(self, request: rs.WithdrawApplicationRequest, context: Any) -> Any:
-        command = applicant.Withdraw(request.application_id, request.applicant_ref, request.reason)
+        command = applicant.WithdrawApplication(request.application_id, request.applicant_ref, request.reason)
         return rs.WithdrawApplicationResponse(application=self._app(await applicant.withdraw(self.registry, command)))
 
     # -- the authority ---------------------------------------------------------------------------
 
     @in_callers_language
     async def StartReview(self, request: rs.StartReviewRequest, context: Any) -> Any:
-        command = authority.Review(request.application_id, request.reviewer_id, request.authority_code)
+        command = authority.StartReview(request.application_id, request.reviewer_id, request.authority_code)
         return rs.StartReviewResponse(application=self._app(await authority.start_review(self.registry, command)))
 
     @in_callers_language
     async def ApproveApplication(self, request: rs.ApproveApplicationRequest, context: Any) -> Any:
-        command = authority.Review(
+        command = authority.ApproveApplication(
             request.application_id, request.reviewer_id, request.authority_code, request.expected_version
         )
         return rs.ApproveApplicationResponse(application=self._app(await authority.approve(self.registry, command)))
 
     @in_callers_language
     async def RejectApplication(self, request: rs.RejectApplicationRequest, context: Any) -> Any:
-        command = authority.Decide(
+        command = authority.RejectApplication(
             request.application_id,
             request.reviewer_id,
             request.authority_code,
@@ -155,7 +155,7 @@ class RegistryServicer(rs_grpc.RegistryServiceServicer):
 
     @in_callers_language
     async def ReturnApplication(self, request: rs.ReturnApplicationRequest, context: Any) -> Any:
-        command = authority.Decide(
+        command = authority.ReturnApplication(
             request.application_id,
             request.reviewer_id,
             request.authority_code,
@@ -188,7 +188,7 @@ class RegistryServicer(rs_grpc.RegistryServiceServicer):
 
     @in_callers_language
     async def GetMaterialContent(self, request: rs.GetMaterialContentRequest, context: Any) -> Any:
-        query = authority.ReadMaterial(
+        query = authority.GetMaterialContent(
             request.application_id, request.material_id, request.authority_code, request.offset, request.max_bytes
         )
         app, material, content = await authority.material_content(self.registry, query)

@@ -26,7 +26,7 @@ class DraftApplication:
 
 
 @dataclass(frozen=True)
-class UpdateDraft:
+class UpdateDraftApplication:
     application_id: str
     applicant_ref: str
     enterprise: EnterpriseDetails
@@ -53,8 +53,8 @@ class AttachMaterial:
 
 
 @dataclass(frozen=True)
-class HandIn:
-    """Submit a draft, or resubmit a returned application."""
+class SubmitApplication:
+    """Hand in a draft."""
 
     application_id: str
     expected_version: int = 0
@@ -62,7 +62,16 @@ class HandIn:
 
 
 @dataclass(frozen=True)
-class Withdraw:
+class ResubmitApplication:
+    """Hand in a returned application again."""
+
+    application_id: str
+    expected_version: int = 0
+    applicant_ref: str = ""
+
+
+@dataclass(frozen=True)
+class WithdrawApplication:
     application_id: str
     applicant_ref: str
     reason: str = ""
@@ -103,7 +112,7 @@ async def _draft_once(
     return app
 
 
-async def update_draft(registry: Registry, command: UpdateDraft) -> Application:
+async def update_draft(registry: Registry, command: UpdateDraftApplication) -> Application:
     async with registry.uow() as work:
         app = await work.applications.get(command.application_id)
         check_applicant(app, command.applicant_ref)
@@ -164,7 +173,7 @@ async def attach_material(registry: Registry, command: AttachMaterial) -> tuple[
     return app, material
 
 
-async def submit(registry: Registry, command: HandIn) -> Application:
+async def submit(registry: Registry, command: SubmitApplication) -> Application:
     async with registry.uow() as work:
         app = await work.applications.get(command.application_id)
         check_applicant(app, command.applicant_ref)
@@ -177,7 +186,7 @@ async def submit(registry: Registry, command: HandIn) -> Application:
     return app
 
 
-async def resubmit(registry: Registry, command: HandIn) -> Application:
+async def resubmit(registry: Registry, command: ResubmitApplication) -> Application:
     async with registry.uow() as work:
         app = await work.applications.get(command.application_id)
         check_applicant(app, command.applicant_ref)
@@ -189,7 +198,7 @@ async def resubmit(registry: Registry, command: HandIn) -> Application:
     return app
 
 
-async def withdraw(registry: Registry, command: Withdraw) -> Application:
+async def withdraw(registry: Registry, command: WithdrawApplication) -> Application:
     async with registry.uow() as work:
         app = await work.applications.get(command.application_id)
         if not command.applicant_ref:

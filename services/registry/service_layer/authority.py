@@ -15,8 +15,8 @@ from services.registry.service_layer.context import Registry, check_authority, c
 
 
 @dataclass(frozen=True)
-class Review:
-    """StartReview and Approve: who acts, for which authority."""
+class StartReview:
+    """Who starts reviewing a handed-in application, for which authority."""
 
     application_id: str
     reviewer_id: str
@@ -25,8 +25,29 @@ class Review:
 
 
 @dataclass(frozen=True)
-class Decide:
-    """Reject or Return: with the reason the applicant is told."""
+class ApproveApplication:
+    """Who approves, for which authority (a licence and USCC are issued if the item issues one)."""
+
+    application_id: str
+    reviewer_id: str
+    authority_code: str
+    expected_version: int = 0
+
+
+@dataclass(frozen=True)
+class RejectApplication:
+    """With the reason the applicant is told."""
+
+    application_id: str
+    reviewer_id: str
+    authority_code: str
+    reason: LocalText
+    expected_version: int = 0
+
+
+@dataclass(frozen=True)
+class ReturnApplication:
+    """For correction: with the reason the applicant is told and the materials to correct."""
 
     application_id: str
     reviewer_id: str
@@ -41,7 +62,7 @@ MAX_PIECE_BYTES = 3 * 1024 * 1024  # with the message around it, under gRPC's de
 
 
 @dataclass(frozen=True)
-class ReadMaterial:
+class GetMaterialContent:
     """A piece of a material's content: ``max_bytes`` from ``offset`` (0: the default piece)."""
 
     application_id: str
@@ -51,7 +72,7 @@ class ReadMaterial:
     max_bytes: int = 0
 
 
-async def material_content(registry: Registry, query: ReadMaterial) -> tuple[Application, Material, bytes]:
+async def material_content(registry: Registry, query: GetMaterialContent) -> tuple[Application, Material, bytes]:
     """A piece of a current material of a handed-in application, for the deciding authority."""
     if not query.material_id:
         raise errors.InvalidInput.field("material_id", say("required"))
@@ -74,7 +95,7 @@ async def material_content(registry: Registry, query: ReadMaterial) -> tuple[App
     return app, material, content[query.offset : query.offset + piece]
 
 
-async def start_review(registry: Registry, command: Review) -> Application:
+async def start_review(registry: Registry, command: StartReview) -> Application:
     async with registry.uow() as work:
         app = await work.applications.get(command.application_id)
         check_authority(app, command.authority_code)
@@ -84,7 +105,7 @@ async def start_review(registry: Registry, command: Review) -> Application:
     return app
 
 
-async def approve(registry: Registry, command: Review) -> Application:
+async def approve(registry: Registry, command: ApproveApplication) -> Application:
     async with registry.uow() as work:
         app = await work.applications.get(command.application_id)
         check_authority(app, command.authority_code)
@@ -115,7 +136,7 @@ async def approve(registry: Registry, command: Review) -> Application:
     return app
 
 
-async def reject(registry: Registry, command: Decide) -> Application:
+async def reject(registry: Registry, command: RejectApplication) -> Application:
     _require_reason(command.reason)
     async with registry.uow() as work:
         app = await work.applications.get(command.application_id)
@@ -127,7 +148,7 @@ async def reject(registry: Registry, command: Decide) -> Application:
     return app
 
 
-async def return_for_correction(registry: Registry, command: Decide) -> Application:
+async def return_for_correction(registry: Registry, command: ReturnApplication) -> Application:
     _require_reason(command.reason)
     async with registry.uow() as work:
         app = await work.applications.get(command.application_id)

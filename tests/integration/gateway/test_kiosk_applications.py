@@ -15,7 +15,7 @@ from baylink.registry.v1 import registry_service_pb2 as rs
 from baylink.registry.v1 import registry_service_pb2_grpc as rs_grpc
 from baylink.runtime.grpc.client import insecure_channel
 from baylink.runtime.settings import KafkaSettings
-from services.identity.testpki.loader import TestPKI
+from devtools.testpki.loader import TestPKI
 from tests.e2e.kiosk_user import CHAN, LEE, KioskUser
 from tests.e2e.stack import Stack, build_pki, running_stack
 

@@ -7,6 +7,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from devtools.testpki.build import build
+from devtools.testpki.loader import TestPKI
+from devtools.testpki.responder import RevocationResponder
 from services.identity.adapters.fetchers import FetchSettings
 from services.identity.adapters.pkix import PkixEngine
 from services.identity.adapters.revocation_cache import RevocationCache
@@ -14,9 +17,6 @@ from services.identity.adapters.trustlist_signature import ListSignatureVerifier
 from services.identity.domain.trustlist import Jurisdiction
 from services.identity.service_layer.trust_store import TrustListStore
 from services.identity.service_layer.validate_certificate import CertificateValidator
-from services.identity.testpki.build import build
-from services.identity.testpki.loader import TestPKI
-from services.identity.testpki.responder import RevocationResponder
 
 LOOPBACK = frozenset({"127.0.0.1"})
 FETCH_TIMEOUT = 0.5

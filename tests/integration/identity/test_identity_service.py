@@ -21,13 +21,13 @@ from baylink.identity.v1 import identity_service_pb2_grpc as api_grpc
 from baylink.identity.v1 import validation_pb2 as pb
 from baylink.runtime.events import EventTypes, from_kafka
 from baylink.runtime.settings import KafkaSettings
+from devtools.testpki.cms_sign import sign_detached
+from devtools.testpki.loader import TestPKI
 from services.identity.adapters.trustlist_signature import sign_trust_list
 from services.identity.bootstrap import IdentityService, bootstrap
 from services.identity.config import IdentitySettings
 from services.identity.domain.trustlist import Jurisdiction
 from services.identity.domain.trustlist_codec import decode_document
-from services.identity.testpki.cms_sign import sign_detached
-from services.identity.testpki.loader import TestPKI
 from tests.support.topics import wait_for_records
 
 pytestmark = pytest.mark.kafka

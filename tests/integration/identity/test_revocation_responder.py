@@ -3,10 +3,10 @@
 import aiohttp
 from asn1crypto import crl, ocsp
 
+from devtools.testpki.loader import TestPKI
+from devtools.testpki.responder import Behaviour, RevocationResponder
 from services.identity.adapters import signatures
 from services.identity.adapters.fetchers import build_ocsp_request
-from services.identity.testpki.loader import TestPKI
-from services.identity.testpki.responder import Behaviour, RevocationResponder
 
 
 async def post_ocsp(responder: RevocationResponder, ca: str, body: bytes) -> ocsp.OCSPResponse:

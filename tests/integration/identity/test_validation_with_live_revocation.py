@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from devtools.testpki.cms_sign import sign_detached
+from devtools.testpki.loader import TestPKI
+from devtools.testpki.responder import Behaviour
 from services.identity.domain.policy import RevocationMode, ValidationPolicy
 from services.identity.domain.report import Indication, Reason, SubIndication
 from services.identity.service_layer.validate_certificate import CertificateValidator, ValidateCertificate
 from services.identity.service_layer.verify_signature import SignatureVerifier, VerifyCmsSignature
-from services.identity.testpki.cms_sign import sign_detached
-from services.identity.testpki.loader import TestPKI
-from services.identity.testpki.responder import Behaviour
 
 HARD = ValidationPolicy(revocation_mode=RevocationMode.HARD_FAIL, deadline_seconds=10)
 SOFT = ValidationPolicy(revocation_mode=RevocationMode.SOFT_FAIL, deadline_seconds=10)
@@ -147,7 +147,7 @@ def test_command_line_builds_a_test_pki(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "services.identity.testpki",
+            "devtools.testpki",
             "build",
             str(out),
             "--base-url",

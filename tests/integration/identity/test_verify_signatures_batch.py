@@ -18,11 +18,11 @@ from baylink.identity.v1 import validation_pb2 as pb
 from baylink.identity.v1.identity_service_pb2_grpc import IdentityServiceStub
 from baylink.runtime.events import from_kafka
 from baylink.runtime.settings import KafkaSettings
+from devtools.testpki.cms_sign import sign_detached
+from devtools.testpki.loader import TestPKI
 from services.identity.adapters.sm2 import sm3
 from services.identity.bootstrap import bootstrap
 from services.identity.entrypoints.grpc_api import MAX_BATCH_ITEMS
-from services.identity.testpki.cms_sign import sign_detached
-from services.identity.testpki.loader import TestPKI
 from tests.integration.identity.test_identity_service import TYPES, settings_for
 from tests.support.topics import scan_topic
 

@@ -10,13 +10,13 @@ import pytest
 
 from baylink.runtime.db import Database
 from baylink.runtime.settings import KafkaSettings
+from devtools.testpki.build import build
+from devtools.testpki.loader import TestPKI
+from devtools.testpki.responder import RevocationResponder
 from services.identity.bootstrap import IdentityService
 from services.identity.bootstrap import bootstrap as identity_bootstrap
 from services.identity.config import IdentitySettings
 from services.identity.domain.trustlist import Jurisdiction
-from services.identity.testpki.build import build
-from services.identity.testpki.loader import TestPKI
-from services.identity.testpki.responder import RevocationResponder
 from services.registry.bootstrap import MIGRATIONS, RegistryService, bootstrap
 from services.registry.config import RegistrySettings
 from tests.unit.registry.fakes import FakeIdentity

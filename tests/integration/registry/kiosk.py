@@ -19,8 +19,8 @@ from baylink.registry.v1 import application_pb2 as app_pb
 from baylink.registry.v1 import registry_service_pb2 as rs
 from baylink.registry.v1 import registry_service_pb2_grpc as rs_grpc
 from baylink.runtime.events import CloudEvent, EventTypes
-from services.identity.testpki.cms_sign import sign_detached
-from services.identity.testpki.loader import TestPKI
+from devtools.testpki.cms_sign import sign_detached
+from devtools.testpki.loader import TestPKI
 
 TYPES = EventTypes.from_contracts()
 NANHAI_ESTABLISHMENT = "440605-HKMO-CO-EST"

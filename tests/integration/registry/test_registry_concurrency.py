@@ -41,7 +41,7 @@ async def test_concurrent_approvals_issue_consecutive_unique_valid_codes(registr
     apps = [await under_review(registry) for _ in range(RACERS)]
 
     approved = await asyncio.gather(
-        *(authority.approve(registry, authority.Review(a.application_id, "o", AUTHORITY)) for a in apps)
+        *(authority.approve(registry, authority.ApproveApplication(a.application_id, "o", AUTHORITY)) for a in apps)
     )
     codes = [a.uscc for a in approved]
     assert all(a.state is State.APPROVED for a in approved)

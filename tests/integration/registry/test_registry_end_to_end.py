@@ -23,8 +23,8 @@ from baylink.runtime.events import EventTypes, from_kafka
 from baylink.runtime.grpc.client import insecure_channel
 from baylink.runtime.kafka import close_quietly, new_producer
 from baylink.runtime.settings import KafkaSettings
+from devtools.testpki.loader import TestPKI
 from services.identity.bootstrap import IdentityService
-from services.identity.testpki.loader import TestPKI
 from services.registry.bootstrap import RegistryService, bootstrap
 from tests.integration.registry.conftest import registry_settings
 from tests.integration.registry.kiosk import Authority, Kiosk, pay, trade_name

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from services.identity.testpki.loader import COMMITTED, TestPKI
-from services.identity.testpki.responder import RevocationResponder
+from devtools.testpki.loader import COMMITTED, TestPKI
+from devtools.testpki.responder import RevocationResponder
 
 CERTS = COMMITTED / "certs"
 KEYS = COMMITTED / "keys"

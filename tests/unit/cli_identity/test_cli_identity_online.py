@@ -17,12 +17,12 @@ from typer.testing import CliRunner
 
 from baylink.cli.identity import app
 from baylink.runtime.settings import KafkaSettings
+from devtools.testpki import plan
+from devtools.testpki.cms_sign import sign_detached
+from devtools.testpki.loader import TestPKI
 from services.identity.bootstrap import IdentityService, bootstrap
 from services.identity.config import IdentitySettings
-from services.identity.testpki import plan
-from services.identity.testpki.cms_sign import sign_detached
-from services.identity.testpki.loader import TestPKI
-from tests.unit.cli_identity.conftest import CERTS, ThreadedLoop
+from tests.unit.cli_identity.conftest import CERTS, LISTS, ThreadedLoop
 
 runner = CliRunner()
 
@@ -44,6 +44,8 @@ def service(
         grpc_port=0,
         metrics_port=0,
         database_url=f"sqlite+aiosqlite:///{state / 'identity.db'}",
+        trust_lists_dir=LISTS,
+        trusted_list_signers={j: [CERTS / f"tl-signer-{j.lower()}.pem"] for j in ("HK", "MO", "GD")},
         revocation_timeout_seconds=1.0,
         revocation_allowed_hosts=["127.0.0.1"],
         drain_delay_seconds=0,

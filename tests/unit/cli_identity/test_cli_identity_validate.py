@@ -12,8 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from baylink.cli.identity import app
-from services.identity.testpki import plan
-from services.identity.testpki.loader import TestPKI
+from devtools.testpki import plan
+from devtools.testpki.loader import TestPKI
 from tests.unit.cli_identity.conftest import CERTS, LISTS, SAMPLE_LISTS, trust_list_args
 
 runner = CliRunner()

@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from devtools.testpki.loader import COMMITTED, TestPKI
+from devtools.testpki.revocation import seed_cache
 from services.identity.adapters.fetchers import FetchSettings
 from services.identity.adapters.pkix import PkixEngine
 from services.identity.adapters.revocation_cache import RevocationCache
@@ -15,8 +17,6 @@ from services.identity.domain.trustlist import Jurisdiction
 from services.identity.service_layer.trust_store import TrustListStore
 from services.identity.service_layer.validate_certificate import CertificateValidator
 from services.identity.service_layer.verify_signature import SignatureVerifier
-from services.identity.testpki.loader import COMMITTED, TestPKI
-from services.identity.testpki.revocation import seed_cache
 
 
 @pytest.fixture(scope="session")

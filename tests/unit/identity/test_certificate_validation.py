@@ -5,15 +5,15 @@ from datetime import UTC, datetime
 import pytest
 from asn1crypto import x509
 
+from devtools.testpki import plan
+from devtools.testpki.loader import TestPKI
+from devtools.testpki.x509build import CertificateProfile, issue, issuer_for, name
 from services.identity.adapters.keys import KeyKind, SigningKey
 from services.identity.domain.errors import InvalidInput
 from services.identity.domain.policy import ValidationPolicy
 from services.identity.domain.report import Indication, Reason, SubIndication
 from services.identity.domain.trustlist import Jurisdiction
 from services.identity.service_layer.validate_certificate import CertificateValidator, ValidateCertificate
-from services.identity.testpki import plan
-from services.identity.testpki.loader import TestPKI
-from services.identity.testpki.x509build import CertificateProfile, issue, issuer_for, name
 
 
 async def validate(validator: CertificateValidator, pki: TestPKI, leaf: str, **kwargs):

@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 import pytest
 from asn1crypto import cms
 
+from devtools.testpki.cms_sign import sign_detached
+from devtools.testpki.loader import TestPKI
 from services.identity.adapters import sm2
 from services.identity.adapters.keys import Scheme
 from services.identity.domain.errors import InvalidInput
@@ -15,8 +17,6 @@ from services.identity.service_layer.verify_signature import (
     VerifyCmsSignature,
     VerifyRawSignature,
 )
-from services.identity.testpki.cms_sign import sign_detached
-from services.identity.testpki.loader import TestPKI
 
 DOCUMENT = "公司章程 Articles of Association — Nanhai 440605\n".encode() * 50
 SIGNED_AT = datetime(2026, 2, 1, 9, 30, tzinfo=UTC)

@@ -2,9 +2,9 @@ import base64
 
 import pytest
 
+from devtools.testpki.loader import TestPKI
 from services.identity.adapters import der
 from services.identity.domain.errors import InvalidInput
-from services.identity.testpki.loader import TestPKI
 
 
 def test_der_and_pem_give_the_same_certificate(pki: TestPKI) -> None:

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from devtools.testpki.cms_sign import sign_detached
 from services.identity.adapters.fetchers import FetchSettings
 from services.identity.adapters.pkix import PkixEngine
 from services.identity.adapters.trustlist_signature import ListSignatureVerifier
@@ -17,7 +18,6 @@ from services.identity.domain.trustlist import Jurisdiction
 from services.identity.service_layer.trust_store import TrustListStore
 from services.identity.service_layer.validate_certificate import CertificateValidator, ValidateCertificate
 from services.identity.service_layer.verify_signature import SignatureVerifier, VerifyCmsSignature
-from services.identity.testpki.cms_sign import sign_detached
 
 LEAVES = ["hk-personal", "mo-personal", "gd-personal"]
 DOCUMENT = b"fuzzed document"

@@ -19,7 +19,7 @@ from services.identity.service_layer.trust_store import TrustListStore
 from services.identity.service_layer.validate_certificate import CertificateValidator, ValidateCertificate
 
 REPO = Path(__file__).resolve().parents[3]
-LISTS = REPO / "services" / "identity" / "data" / "trustlists"
+LISTS = REPO / "devtools" / "data" / "trustlists"
 CERTS = REPO.parent / "shared" / "reference" / "certs"
 REAL_ROOTS = {
     "hk-hongkong-post-root-ca-3.pem": Jurisdiction.HK,
@@ -102,8 +102,8 @@ async def test_g02_root_was_anchored_before_it_expired(reference_store) -> None:
 
 @needs_certs
 def test_reference_lists_are_the_ones_the_generator_makes() -> None:
+    from devtools.testpki.trustlists import reference_lists
     from services.identity.domain.trustlist_codec import decode_document
-    from services.identity.testpki.trustlists import reference_lists
 
     expected = reference_lists(CERTS)
     for jurisdiction, trust_list in expected.items():

@@ -2,9 +2,9 @@ import pytest
 from asn1crypto import algos
 from cryptography.exceptions import InvalidSignature
 
+from devtools.testpki.loader import TestPKI
 from services.identity.adapters import signatures
 from services.identity.adapters.keys import KeyKind, Scheme, SigningKey, algorithm_identifier
-from services.identity.testpki.loader import TestPKI
 
 CASES = [
     (KeyKind.RSA_2048, Scheme.RS256),

@@ -1,16 +1,16 @@
-"""The test PKI generator and the committed output in services/identity/data/testpki."""
+"""The test PKI generator and the committed output in devtools/data/testpki."""
 
 import json
 from pathlib import Path
 
 import pytest
 
+from devtools.testpki import plan
+from devtools.testpki.__main__ import main
+from devtools.testpki.loader import TestPKI
 from services.identity.adapters.trustlist_signature import ListSignatureVerifier
 from services.identity.domain.trustlist import Jurisdiction
 from services.identity.service_layer.trust_store import TrustListStore
-from services.identity.testpki import plan
-from services.identity.testpki.__main__ import main
-from services.identity.testpki.loader import TestPKI
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +69,7 @@ def test_committed_manifest_records_revocations_and_policies(pki: TestPKI) -> No
 def test_personal_certificates_state_the_holders_date_of_birth() -> None:
     from datetime import date
 
-    from services.identity.testpki.loader import COMMITTED, TestPKI
+    from devtools.testpki.loader import COMMITTED, TestPKI
 
     pki = TestPKI(COMMITTED)
     for name, born in (

@@ -4,11 +4,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from devtools.testpki.loader import TestPKI
 from services.identity.adapters.trustlist_signature import ListSignatureVerifier, sign_trust_list
 from services.identity.domain.trustlist import Jurisdiction, TrustList
 from services.identity.domain.trustlist_codec import decode_document
 from services.identity.service_layer.trust_store import LoadOutcome, Refusal, TrustListStore
-from services.identity.testpki.loader import TestPKI
 
 
 def hk_list(pki: TestPKI) -> TrustList:

@@ -3,6 +3,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from devtools.testpki.loader import TestPKI
 from services.identity.domain import canonical_json
 from services.identity.domain.errors import InvalidInput
 from services.identity.domain.trustlist import Jurisdiction
@@ -12,7 +13,6 @@ from services.identity.domain.trustlist_codec import (
     list_to_dict,
     signing_input,
 )
-from services.identity.testpki.loader import TestPKI
 
 
 def test_canonical_json_sorts_keys_drops_whitespace_and_keeps_cjk_literal() -> None:

@@ -13,6 +13,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from asn1crypto import cms
 
+from devtools.testpki.cms_sign import sign_detached
+from devtools.testpki.loader import TestPKI
 from services.identity.adapters import cms_verify, der, signatures, sm2
 from services.identity.adapters.fetchers import FetchSettings
 from services.identity.adapters.keys import Scheme, algorithm_identifier
@@ -27,8 +29,6 @@ from services.identity.domain.trustlist_codec import decode_document
 from services.identity.service_layer.chain_cache import ChainResultCache
 from services.identity.service_layer.validate_certificate import CertificateValidator
 from services.identity.service_layer.verify_signature import SignatureVerifier, VerifyCmsSignature
-from services.identity.testpki.cms_sign import sign_detached
-from services.identity.testpki.loader import TestPKI
 
 SIGNERS = ["hk-personal-ec", "gd-personal", "hk-personal", "mo-personal"]
 

@@ -64,7 +64,7 @@ async def submitted(registry: Registry, app: Application | None = None, trade_na
     app = app or await drafted(registry)
     app = await named(registry, app, trade_name)
     app = await attach_all(registry, app)
-    return await applicant.submit(registry, applicant.HandIn(app.application_id))
+    return await applicant.submit(registry, applicant.SubmitApplication(app.application_id))
 
 
 async def paid(registry: Registry, app: Application, transfer_id: str = "tr-1") -> Application:
@@ -77,7 +77,7 @@ async def paid(registry: Registry, app: Application, transfer_id: str = "tr-1") 
 
 async def under_review(registry: Registry, trade_name: str = "") -> Application:
     app = await paid(registry, await submitted(registry, trade_name=trade_name))
-    return await authority.start_review(registry, authority.Review(app.application_id, "officer-7", AUTHORITY))
+    return await authority.start_review(registry, authority.StartReview(app.application_id, "officer-7", AUTHORITY))
 
 
 async def _get(registry: Registry, app: Application) -> Application:

@@ -77,13 +77,13 @@ async def test_the_same_trade_name_in_the_same_industry_and_city_is_refused(regi
 async def test_a_withdrawn_application_releases_its_name(registry: Registry) -> None:
     first, second = await drafted(registry), await drafted(registry)
     await declare(registry, first.application_id, "珠海湾")
-    await applicant.withdraw(registry, applicant.Withdraw(first.application_id, "pseud-alice"))
+    await applicant.withdraw(registry, applicant.WithdrawApplication(first.application_id, "pseud-alice"))
     assert trade_name(await declare(registry, second.application_id, "珠海湾")) == "珠海湾"
 
 
 async def test_a_rejected_application_releases_its_name(registry: Registry) -> None:
     app = await under_review(registry, trade_name="飞鸿")
-    await authority.reject(registry, authority.Decide(app.application_id, "o", AUTHORITY, REASON))
+    await authority.reject(registry, authority.RejectApplication(app.application_id, "o", AUTHORITY, REASON))
     assert trade_name(await declare(registry, (await drafted(registry)).application_id, "飞鸿")) == "飞鸿"
 
 
@@ -104,7 +104,7 @@ async def test_redeclaring_frees_the_previous_name(registry: Registry) -> None:
 async def test_submitting_without_the_required_materials_lists_each_missing_one(registry: Registry) -> None:
     app = await named(registry, await drafted(registry))
     with pytest.raises(errors.InvalidInput) as raised:
-        await applicant.submit(registry, applicant.HandIn(app.application_id))
+        await applicant.submit(registry, applicant.SubmitApplication(app.application_id))
     assert set(fields(raised.value)) == {
         f"materials[{t}]"
         for t in (
@@ -121,7 +121,7 @@ async def test_submitting_unsigned_materials_names_the_missing_signer(registry: 
     app = await drafted(registry, company(two_investors=True))
     app = await attach_all(registry, await named(registry, app), sign=False)
     with pytest.raises(errors.InvalidInput) as raised:
-        await applicant.submit(registry, applicant.HandIn(app.application_id))
+        await applicant.submit(registry, applicant.SubmitApplication(app.application_id))
     descriptions = [v.description for v in raised.value.violations]
     assert "materials[articles_of_association].signatures" in fields(raised.value)
     assert any("陳澳門" in d for d in descriptions)  # Bob, the second investor, must sign too

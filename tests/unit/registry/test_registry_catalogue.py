@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from baylink.cli.catalog import app as catalog_cli
 from services.registry.adapters.catalogue_file import CATALOGUE_DIR, CatalogueError, json_schema, load_catalogue
 from services.registry.domain.catalogue import ItemKind, Signatory, SubjectCategory
+from services.registry.entrypoints.cli import app as catalog_cli
 
 
 def test_the_catalogue_covers_the_four_services_in_nanhai_and_two_more_gba_cities() -> None:

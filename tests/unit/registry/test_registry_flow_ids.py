@@ -49,14 +49,16 @@ async def test_events_caused_by_other_callers_carry_the_drafting_calls_id(regist
     with correlation_scope("kiosk-attach"):
         app = await attach_all(registry, app)
     with correlation_scope("kiosk-submit"):
-        app = await applicant.submit(registry, applicant.HandIn(app.application_id))
+        app = await applicant.submit(registry, applicant.SubmitApplication(app.application_id))
     # The fee paid as the registry's consumer sees it: the payment's event in hand.
     with correlation_scope("payment-call", causation_id="transfer-committed-event"):
         app = await paid(registry, app)
     with correlation_scope("city-review"):
-        await authority.start_review(registry, authority.Review(app.application_id, "officer-7", AUTHORITY))
+        await authority.start_review(registry, authority.StartReview(app.application_id, "officer-7", AUTHORITY))
     with correlation_scope("city-decision"):
-        app = await authority.reject(registry, authority.Decide(app.application_id, "officer-7", AUTHORITY, REASON))
+        app = await authority.reject(
+            registry, authority.RejectApplication(app.application_id, "officer-7", AUTHORITY, REASON)
+        )
 
     events = await outbox_events(registry, app.application_id)
     kinds = [kind for kind, _ in events]

@@ -32,7 +32,7 @@ async def event_types(registry: Registry, application_id: str) -> list[str]:
 
 async def test_an_application_goes_from_draft_to_approved_with_a_valid_uscc_and_licence(registry: Registry) -> None:
     app = await under_review(registry, trade_name="湾联")
-    app = await authority.approve(registry, authority.Review(app.application_id, "officer-7", AUTHORITY))
+    app = await authority.approve(registry, authority.ApproveApplication(app.application_id, "officer-7", AUTHORITY))
 
     assert app.state is State.APPROVED
     result = check_uscc(app.uscc)
@@ -57,7 +57,7 @@ async def test_consecutive_approvals_take_consecutive_sequence_numbers(registry:
     codes = []
     for _ in range(3):
         app = await under_review(registry)
-        app = await authority.approve(registry, authority.Review(app.application_id, "o", AUTHORITY))
+        app = await authority.approve(registry, authority.ApproveApplication(app.application_id, "o", AUTHORITY))
         codes.append(app.uscc)
     assert [c[11:16] for c in codes] == ["00001", "00002", "00003"]
 
@@ -65,7 +65,7 @@ async def test_consecutive_approvals_take_consecutive_sequence_numbers(registry:
 async def test_an_illegal_transition_is_failed_precondition_naming_the_current_state(registry: Registry) -> None:
     app = await drafted(registry)
     with pytest.raises(errors.FailedPrecondition) as raised:
-        await authority.approve(registry, authority.Review(app.application_id, "officer-7", AUTHORITY))
+        await authority.approve(registry, authority.ApproveApplication(app.application_id, "officer-7", AUTHORITY))
     assert "DRAFT" in raised.value.message
     assert raised.value.violations[0].description == "DRAFT"
 
@@ -73,37 +73,37 @@ async def test_an_illegal_transition_is_failed_precondition_naming_the_current_s
 async def test_review_waits_for_the_fee(registry: Registry) -> None:
     app = await submitted(registry)
     with pytest.raises(errors.FailedPrecondition) as raised:
-        await authority.start_review(registry, authority.Review(app.application_id, "o", AUTHORITY))
+        await authority.start_review(registry, authority.StartReview(app.application_id, "o", AUTHORITY))
     assert "fee_paid" in raised.value.message
 
 
 async def test_another_authority_may_not_decide(registry: Registry) -> None:
     app = await under_review(registry)
     with pytest.raises(errors.PermissionDenied):
-        await authority.approve(registry, authority.Review(app.application_id, "o", "440300"))
+        await authority.approve(registry, authority.ApproveApplication(app.application_id, "o", "440300"))
 
 
 async def test_a_returned_application_is_corrected_and_resubmitted_with_a_new_deadline(registry: Registry) -> None:
     app = await under_review(registry)
-    command = authority.Decide(app.application_id, "o", AUTHORITY, REASON, ("articles_of_association",))
+    command = authority.ReturnApplication(app.application_id, "o", AUTHORITY, REASON, ("articles_of_association",))
     app = await authority.return_for_correction(registry, command)
     assert app.state is State.RETURNED and "articles_of_association" not in app.materials
 
     with pytest.raises(errors.InvalidInput) as raised:  # the returned material must come back
-        await applicant.resubmit(registry, applicant.HandIn(app.application_id))
+        await applicant.resubmit(registry, applicant.ResubmitApplication(app.application_id))
     assert raised.value.violations[0].field == "materials[articles_of_association]"
 
     from tests.unit.registry.flow import attach_all
 
     app = await attach_all(registry, app)
-    app = await applicant.resubmit(registry, applicant.HandIn(app.application_id))
+    app = await applicant.resubmit(registry, applicant.ResubmitApplication(app.application_id))
     assert app.state is State.SUBMITTED and app.resubmissions == 1 and app.fee.paid
     assert (await event_types(registry, app.application_id))[-1] == "submitted"
 
 
 async def test_rejection_records_the_paid_fee_for_refund(registry: Registry) -> None:
     app = await under_review(registry)
-    app = await authority.reject(registry, authority.Decide(app.application_id, "o", AUTHORITY, REASON))
+    app = await authority.reject(registry, authority.RejectApplication(app.application_id, "o", AUTHORITY, REASON))
     assert app.state is State.REJECTED
     assert app.last_decision is not None and app.last_decision.reason == REASON
     assert (await event_types(registry, app.application_id))[-1] == "rejected"
@@ -114,17 +114,19 @@ async def test_a_reason_is_required_to_reject(registry: Registry) -> None:
 
     app = await under_review(registry)
     with pytest.raises(errors.InvalidInput):
-        await authority.reject(registry, authority.Decide(app.application_id, "o", AUTHORITY, LocalText("", "", " ")))
+        await authority.reject(
+            registry, authority.RejectApplication(app.application_id, "o", AUTHORITY, LocalText("", "", " "))
+        )
 
 
 async def test_only_the_applicant_may_withdraw(registry: Registry) -> None:
     app = await submitted(registry)
     with pytest.raises(errors.PermissionDenied):
-        await applicant.withdraw(registry, applicant.Withdraw(app.application_id, "pseud-someone-else"))
-    app = await applicant.withdraw(registry, applicant.Withdraw(app.application_id, "pseud-alice"))
+        await applicant.withdraw(registry, applicant.WithdrawApplication(app.application_id, "pseud-someone-else"))
+    app = await applicant.withdraw(registry, applicant.WithdrawApplication(app.application_id, "pseud-alice"))
     assert app.state is State.WITHDRAWN
     with pytest.raises(errors.FailedPrecondition) as raised:
-        await applicant.withdraw(registry, applicant.Withdraw(app.application_id, "pseud-alice"))
+        await applicant.withdraw(registry, applicant.WithdrawApplication(app.application_id, "pseud-alice"))
     assert "WITHDRAWN" in raised.value.message
 
 
@@ -168,9 +170,9 @@ async def test_an_individual_business_gets_category_2(registry: Registry) -> Non
     declaration = NameDeclaration("", "阿明", "奶茶", "店")
     app = await applicant.declare_name(registry, applicant.DeclareName(app.application_id, declaration))
     app = await attach_all(registry, app)
-    app = await paid(registry, await applicant.submit(registry, applicant.HandIn(app.application_id)))
-    await authority.start_review(registry, authority.Review(app.application_id, "o", AUTHORITY))
-    app = await authority.approve(registry, authority.Review(app.application_id, "o", AUTHORITY))
+    app = await paid(registry, await applicant.submit(registry, applicant.SubmitApplication(app.application_id)))
+    await authority.start_review(registry, authority.StartReview(app.application_id, "o", AUTHORITY))
+    app = await authority.approve(registry, authority.ApproveApplication(app.application_id, "o", AUTHORITY))
     assert app.uscc.startswith("92440605") and check_uscc(app.uscc).valid
     assert app.licence is not None and app.licence.name == "佛山市南海区阿明奶茶店"
 
@@ -183,8 +185,8 @@ async def test_a_deregistration_names_the_entity_needs_no_fee_and_issues_no_new_
 
     app = await drafted(registry, replace(company(), subject_uscc=existing), item="440605-HKMO-CO-DRG")
     app = await attach_all(registry, app)
-    app = await applicant.submit(registry, applicant.HandIn(app.application_id))
+    app = await applicant.submit(registry, applicant.SubmitApplication(app.application_id))
     assert app.fee.paid and "fee_requested" not in await event_types(registry, app.application_id)
-    await authority.start_review(registry, authority.Review(app.application_id, "o", AUTHORITY))
-    app = await authority.approve(registry, authority.Review(app.application_id, "o", AUTHORITY))
+    await authority.start_review(registry, authority.StartReview(app.application_id, "o", AUTHORITY))
+    app = await authority.approve(registry, authority.ApproveApplication(app.application_id, "o", AUTHORITY))
     assert app.uscc == existing and app.licence is None

@@ -70,7 +70,7 @@ async def test_an_unknown_or_replaced_material_is_not_found(
     app = await under_review(registry)
     old = next(iter(app.materials.values()))
     returned = await authority.return_for_correction(
-        registry, authority.Decide(app.application_id, "officer-7", AUTHORITY, REASON, (old.material_type,))
+        registry, authority.ReturnApplication(app.application_id, "officer-7", AUTHORITY, REASON, (old.material_type,))
     )
     replaced, new = await applicant.attach_material(
         registry, applicant.AttachMaterial(returned.application_id, old.material_type, "b.pdf", "", b"%PDF-1.7 v2")

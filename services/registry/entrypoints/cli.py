@@ -3,7 +3,9 @@
     baylink catalog list [--authority 440605] [--lang zh-Hant|zh-Hans|en] [--json]
     baylink catalog show 440605-HKMO-CO-EST [--lang ...] [--json]
 
-The data is validated against its schema on load; an invalid catalogue exits 1 with the errors.
+An offline tool: it reads the catalogue files (services/registry/data/catalogue), not the running
+service. The data is validated against its schema on load; an invalid catalogue exits 1 with the errors.
+Mounted as ``baylink catalog`` by baylink/cli/main.py.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from services.registry.domain.text import Language, LocalText
 
 app = typer.Typer(
     name="catalog",
-    help="The registry's service catalogue: list items, show one.",
+    help="The registry's service catalogue: list items, show one.\n\n"
+    "Offline: reads the catalogue files in the repository, not the running registry service.",
     no_args_is_help=True,
     add_completion=False,
 )

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from asn1crypto import pem, x509
 
+from devtools.testpki import plan
+from devtools.testpki.x509build import CertificateProfile, issue, name
 from services.identity.adapters.keys import KeyKind, SigningKey
 from services.identity.adapters.trustlist_signature import sign_trust_list
 from services.identity.domain.trustlist import (
@@ -18,8 +20,6 @@ from services.identity.domain.trustlist import (
     TrustList,
     TrustService,
 )
-from services.identity.testpki import plan
-from services.identity.testpki.x509build import CertificateProfile, issue, name
 
 ISSUE_DATE = datetime(2026, 1, 1, tzinfo=UTC)
 NEXT_UPDATE = datetime(2036, 1, 1, tzinfo=UTC)  # test material: far ahead so tests never go stale

@@ -1,8 +1,8 @@
 """Command line of the test PKI.
 
-python -m services.identity.testpki build OUTDIR [--base-url http://127.0.0.1:8399]
-python -m services.identity.testpki reference-lists OUTDIR [--certs ../shared/reference/certs]
-python -m services.identity.testpki serve PKIDIR [--port 8399]
+python -m devtools.testpki build OUTDIR [--base-url http://127.0.0.1:8399]
+python -m devtools.testpki reference-lists OUTDIR [--certs ../shared/reference/certs]
+python -m devtools.testpki serve PKIDIR [--port 8399]
 """
 
 from __future__ import annotations
@@ -11,16 +11,16 @@ import argparse
 import asyncio
 from pathlib import Path
 
-from services.identity.testpki import trustlists
-from services.identity.testpki.build import build
-from services.identity.testpki.loader import TestPKI
+from devtools.testpki import trustlists
+from devtools.testpki.build import build
+from devtools.testpki.loader import TestPKI
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8399"
-DEFAULT_CERTS = Path(__file__).resolve().parents[3].parent / "shared" / "reference" / "certs"
+DEFAULT_CERTS = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "certs"
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m services.identity.testpki")
+    parser = argparse.ArgumentParser(prog="python -m devtools.testpki")
     commands = parser.add_subparsers(dest="command", required=True)
     build_cmd = commands.add_parser("build", help="issue the whole test PKI into OUTDIR")
     build_cmd.add_argument("outdir", type=Path)
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 async def _serve(pki: TestPKI, port: int) -> None:
-    from services.identity.testpki.responder import RevocationResponder
+    from devtools.testpki.responder import RevocationResponder
 
     responder = RevocationResponder(pki)
     await responder.start(port=port)

@@ -11,10 +11,10 @@ from enum import StrEnum
 
 from asn1crypto import core, crl, ocsp
 
+from devtools.testpki.loader import TestPKI
+from devtools.testpki.x509build import Issuer, RevokedEntry, build_crl, issuer_for
 from services.identity.adapters.keys import algorithm_identifier
 from services.identity.adapters.revocation_cache import RevocationCache, ocsp_key
-from services.identity.testpki.loader import TestPKI
-from services.identity.testpki.x509build import Issuer, RevokedEntry, build_crl, issuer_for
 
 BACKDATE = timedelta(minutes=5)
 VALIDITY = timedelta(hours=1)

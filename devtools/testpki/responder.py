@@ -16,8 +16,8 @@ from enum import StrEnum
 
 from aiohttp import web
 
-from services.identity.testpki.loader import TestPKI
-from services.identity.testpki.revocation import OcspBehaviour, RevocationAuthority
+from devtools.testpki.loader import TestPKI
+from devtools.testpki.revocation import OcspBehaviour, RevocationAuthority
 
 HOST = "127.0.0.1"
 

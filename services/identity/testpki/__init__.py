@@ -1,4 +1,0 @@
-"""Test PKI for HK, MO and GD. TEST MATERIAL ONLY.
-
-Generator (`python -m services.identity.testpki`), loader, CMS signer and a live CRL/OCSP responder.
-"""

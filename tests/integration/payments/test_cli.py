@@ -8,9 +8,9 @@ from pathlib import Path
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from baylink.cli.payments import app as cli
 from services.payments.adapters.iso20022 import PACS_008, validate
 from services.payments.adapters.tables import accounts
+from services.payments.entrypoints.cli import app as cli
 from services.payments.service_layer import complete, prepare
 from tests.unit.payments.conftest import Clock, hkd, make_app, quote, request_for
 

@@ -301,7 +301,7 @@ def bench(
         server.terminate()  # SIGTERM: the supervisor stops its workers, each shuts down gracefully
         server.join(60)
     audit = subprocess.run(
-        [sys.executable, "-c", "from baylink.cli.payments import app; app()", "audit", "--database-url", url],
+        [sys.executable, "-c", "from baylink.cli.main import app; app()", "payments", "audit", "--database-url", url],
         capture_output=True,
         text=True,
     )

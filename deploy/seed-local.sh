@@ -2,7 +2,9 @@
 # Local reference data for `make up`, so the kiosk flow works on a fresh machine: the test banks
 # and the registry's fee collector as payment participants with caps, and exchange rates in both
 # directions (CNY→HKD/MOP are what refunds need). Illustrative figures, not market rates.
-# Idempotent: does nothing once the participants exist.
+# Idempotent: does nothing once the participants exist. The commands call the running payments
+# service over gRPC (its address from BAYLINK_PAYMENTS_GRPC_HOST/_PORT, as deploy/services.sh starts
+# it), so this runs after `deploy/services.sh start`; the events they cause leave through its outbox.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PAY=(.venv/bin/baylink payments)

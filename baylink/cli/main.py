@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from baylink.cli import audit, console, dlq, events, flows, identity, ids, payments, pki, topics, trustlist
+from baylink.cli import audit, console, dlq, events, flows, identity, ids, pki, topics, trustlist
+from services.payments.entrypoints import cli as payments_cli
 from services.registry.entrypoints import cli as registry_cli
 
 app = typer.Typer(name="baylink", help="Baylink: GBA cross-border government services.", no_args_is_help=True)
@@ -15,7 +16,7 @@ app.add_typer(trustlist.app, name="trustlist")
 app.add_typer(audit.app, name="audit")
 app.add_typer(pki.app, name="pki")
 app.add_typer(registry_cli.app, name="catalog")
-app.add_typer(payments.app, name="payments")
+app.add_typer(payments_cli.app, name="payments")
 app.add_typer(events.app, name="events")
 app.add_typer(flows.app, name="flows")
 app.add_typer(dlq.app, name="dlq")

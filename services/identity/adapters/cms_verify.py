@@ -24,6 +24,7 @@ from services.identity.adapters.signed_attributes import (
 )
 from services.identity.domain.errors import InvalidInput
 from services.identity.domain.report import Reason
+from services.identity.service_layer.ports import SignatureCheck
 
 DIGESTS = {"sha256": 32, "sha384": 48, "sha512": 64, "sm3": 32}
 RAW_ALGORITHMS = ("rsa-pkcs1v15", "rsa-pss", "ecdsa", "ed25519", "sm2")
@@ -40,17 +41,6 @@ def digest_name(algorithm: algos.DigestAlgorithm) -> str | None:
         return "sm3"
     name = algorithm["algorithm"].native
     return name if name in DIGESTS else None
-
-
-@dataclass(frozen=True)
-class SignatureCheck:
-    signer: x509.Certificate | None
-    certificates: tuple[x509.Certificate, ...]
-    signing_time: datetime | None
-    digest_algorithm: str
-    signature_algorithm: str
-    failure: Reason | None  # None: the signature verifies over the document
-    detail: str = ""
 
 
 def check_detached_cms(

@@ -21,11 +21,11 @@ from datetime import datetime
 
 from asn1crypto import x509
 
+from baylink.i18n import LocalText
 from services.identity.domain.trustlist import (
     SCHEME_POLICY_ARC,
     AnchoredService,
     Jurisdiction,
-    LocalisedText,
     ServiceStatus,
     ServiceType,
     StatusChange,
@@ -107,7 +107,7 @@ def bare_anchor_store(
         if jurisdiction is None:
             raise ValueError(f"{root.subject.human_friendly}: subject country is not HK, MO or CN")
         label = root.subject.native.get("common_name") or root.subject.human_friendly
-        name = LocalisedText(str(label), str(label), str(label))
+        name = LocalText(zh_hant=str(label), zh_hans=str(label), en=str(label))
         history = (StatusChange(ServiceStatus.GRANTED, reader.validity(root)[0]),)
         service = TrustService(name, ServiceType.CA_QC, root.dump(), history, recognised)
         anchored.append(AnchoredService(jurisdiction, service, 0))

@@ -114,7 +114,9 @@ async def test_a_reason_is_required_to_reject(registry: Registry) -> None:
 
     app = await under_review(registry)
     with pytest.raises(errors.InvalidInput):
-        await authority.reject(registry, authority.Decide(app.application_id, "o", AUTHORITY, LocalText("", "", " ")))
+        await authority.reject(
+            registry, authority.Decide(app.application_id, "o", AUTHORITY, LocalText(zh_hant="", zh_hans="", en=" "))
+        )
 
 
 async def test_only_the_applicant_may_withdraw(registry: Registry) -> None:

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from baylink.cli.identity import app
 from baylink.runtime.settings import KafkaSettings
 from services.identity.bootstrap import IdentityService, bootstrap
 from services.identity.config import IdentitySettings
+from services.identity.entrypoints.cli import app
 from services.identity.testpki import plan
 from services.identity.testpki.cms_sign import sign_detached
 from services.identity.testpki.loader import TestPKI

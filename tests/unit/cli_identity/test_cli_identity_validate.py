@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from baylink.cli.identity import app
+from services.identity.entrypoints.cli import app
 from services.identity.testpki import plan
 from services.identity.testpki.loader import TestPKI
 from tests.unit.cli_identity.conftest import CERTS, LISTS, SAMPLE_LISTS, trust_list_args

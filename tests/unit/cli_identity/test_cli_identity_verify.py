@@ -11,7 +11,7 @@ import pytest
 from asn1crypto import pem
 from typer.testing import CliRunner
 
-from baylink.cli.identity import app
+from services.identity.entrypoints.cli import app
 from services.identity.testpki.cms_sign import sign_detached
 from services.identity.testpki.loader import TestPKI
 from tests.unit.cli_identity.conftest import CERTS, trust_list_args

@@ -19,13 +19,13 @@ from pathlib import Path
 
 from asn1crypto import x509
 
-from baylink.cli.identity_inputs import InputError, certificates, read_file
 from services.identity.adapters import der
 from services.identity.adapters.crypto import X509Reader
 from services.identity.bootstrap import certificate_validator, list_store, signature_verifier
 from services.identity.domain.policy import RevocationMode, ValidationPolicy
 from services.identity.domain.report import SignatureReport, ValidationReport
 from services.identity.domain.trustlist import Jurisdiction
+from services.identity.entrypoints.cli_inputs import InputError, certificates, read_file
 from services.identity.service_layer.offline import bare_anchor_store, jurisdiction_of, scheme_policies
 from services.identity.service_layer.trust_store import Refusal, TrustListStore
 from services.identity.service_layer.validate_certificate import ValidateCertificate

@@ -10,10 +10,10 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from baylink.cli.identity_report import iso
 from baylink.i18n import LocalText
 from services.identity.domain.trustlist import TrustService
 from services.identity.domain.trustlist_codec import SignedTrustList
+from services.identity.entrypoints.cli_report import iso
 
 
 def _subject(der: bytes) -> str:

@@ -160,7 +160,7 @@ def signature_from_proto(response: Any) -> Report:
         "claimed_signing_time": _timestamp(response, "claimed_signing_time"),
         "verification_time": (at_now or overall)["validation_time"],
         "signer_fingerprint_sha256": response.signer_certificate_fingerprint or None,
-        "digest_algorithm": None,  # the client chose it from the signature; see `identity_online`
+        "digest_algorithm": None,  # the client chose it from the signature; see `cli_online`
         "signature_algorithm": algorithm,
         "messages": overall["messages"],
         "detail": overall["detail"],

@@ -94,7 +94,7 @@ def validate(
 def document_digest(signature: bytes, document: bytes) -> tuple[bytes, validation_pb2.DigestAlgorithm.ValueType]:
     """The document's digest under the digest algorithm the CMS SignerInfo names."""
     from services.identity.adapters import der
-    from services.identity.adapters.cms_verify import digest, digest_name
+    from services.identity.adapters.cms_signer import digest, digest_name
 
     signed_data, _ = der.load_signed_data(signature, "signature")
     infos = signed_data["signer_infos"]

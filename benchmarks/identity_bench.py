@@ -56,6 +56,7 @@ from devtools.testpki.cms_sign import sign_detached
 from devtools.testpki.loader import COMMITTED, TestPKI
 from devtools.testpki.revocation import seed_cache
 from services.identity.adapters import signatures, sm2
+from services.identity.adapters.crypto import CmsSignatureChecks, X509Reader
 from services.identity.adapters.fetchers import FetchSettings
 from services.identity.adapters.keys import KeyKind
 from services.identity.adapters.pkix import PkixEngine
@@ -121,7 +122,7 @@ def _validator(pki: TestPKI, cache: RevocationCache, chain_cache: ChainResultCac
     for jurisdiction in Jurisdiction:
         store.load(pki.trust_list_document(jurisdiction))
     engine = PkixEngine(cache=cache, fetch=FetchSettings(timeout_seconds=0.5, allowed_hosts=frozenset({"127.0.0.1"})))
-    return CertificateValidator(store, engine, chain_cache)
+    return CertificateValidator(store, engine, chain_cache, reader=X509Reader())
 
 
 def signed_documents(pki: TestPKI, leaf: str, count: int = POOL) -> list[tuple[bytes, bytes]]:
@@ -149,7 +150,7 @@ class DocumentBench:
     """(b) and (c) for one signer, over the same pool of signatures."""
 
     def __init__(self, pki: TestPKI, cache: RevocationCache, leaf: str) -> None:
-        self.verifier = SignatureVerifier(_validator(pki, cache, ChainResultCache()))
+        self.verifier = SignatureVerifier(_validator(pki, cache, ChainResultCache()), CmsSignatureChecks())
         intermediates = tuple(pki.intermediates(leaf))
         pool = signed_documents(pki, leaf)
         self.commands = [VerifyCmsSignature(s, document=d, intermediates=intermediates) for d, s in pool]

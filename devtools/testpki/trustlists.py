@@ -7,13 +7,13 @@ from pathlib import Path
 
 from asn1crypto import pem, x509
 
+from baylink.i18n import LocalText
 from devtools.testpki import plan
 from devtools.testpki.x509build import CertificateProfile, issue, name
 from services.identity.adapters.keys import KeyKind, SigningKey
 from services.identity.adapters.trustlist_signature import sign_trust_list
 from services.identity.domain.trustlist import (
     Jurisdiction,
-    LocalisedText,
     ServiceStatus,
     ServiceType,
     StatusChange,
@@ -26,12 +26,16 @@ NEXT_UPDATE = datetime(2036, 1, 1, tzinfo=UTC)  # test material: far ahead so te
 WITHDRAWN_AT = datetime(2026, 2, 1, tzinfo=UTC)
 
 OPERATORS = {
-    Jurisdiction.HK: LocalisedText("數字政策辦公室（測試）", "数字政策办公室（测试）", "Digital Policy Office (TEST)"),
-    Jurisdiction.MO: LocalisedText("郵電局（測試）", "邮电局（测试）", "Macao Post and Telecommunications (TEST)"),
-    Jurisdiction.GD: LocalisedText(
-        "廣東省政務服務和數據管理局（測試）",
-        "广东省政务服务和数据管理局（测试）",
-        "Guangdong Government Services and Data Administration (TEST)",
+    Jurisdiction.HK: LocalText(
+        zh_hant="數字政策辦公室（測試）", zh_hans="数字政策办公室（测试）", en="Digital Policy Office (TEST)"
+    ),
+    Jurisdiction.MO: LocalText(
+        zh_hant="郵電局（測試）", zh_hans="邮电局（测试）", en="Macao Post and Telecommunications (TEST)"
+    ),
+    Jurisdiction.GD: LocalText(
+        zh_hant="廣東省政務服務和數據管理局（測試）",
+        zh_hans="广东省政务服务和数据管理局（测试）",
+        en="Guangdong Government Services and Data Administration (TEST)",
     ),
 }
 
@@ -44,7 +48,7 @@ def _granted(since: datetime, withdrawn: datetime | None = None) -> tuple[Status
 
 
 def _service(
-    label: LocalisedText,
+    label: LocalText,
     cert_der: bytes,
     policies: set[str],
     history: tuple[StatusChange, ...],
@@ -58,13 +62,13 @@ def pki_trust_lists(cert_der: dict[str, bytes]) -> dict[Jurisdiction, TrustList]
     services = {
         Jurisdiction.HK: (
             _service(
-                LocalisedText("香港郵政（測試）", "香港邮政（测试）", "Hongkong Post (TEST)"),
+                LocalText(zh_hant="香港郵政（測試）", zh_hans="香港邮政（测试）", en="Hongkong Post (TEST)"),
                 cert_der["hk-root"],
                 {plan.POLICY_HK_PERSONAL, plan.POLICY_HK_ORGANISATION},
                 _granted(since),
             ),
             _service(
-                LocalisedText("舊根（測試）", "旧根（测试）", "Old root (TEST)"),
+                LocalText(zh_hant="舊根（測試）", zh_hans="旧根（测试）", en="Old root (TEST)"),
                 cert_der["hk-old-root"],
                 {plan.POLICY_HK_PERSONAL},
                 _granted(since, WITHDRAWN_AT),
@@ -72,7 +76,7 @@ def pki_trust_lists(cert_der: dict[str, bytes]) -> dict[Jurisdiction, TrustList]
         ),
         Jurisdiction.MO: (
             _service(
-                LocalisedText("澳門電子簽署（測試）", "澳门电子签名（测试）", "eSignTrust (TEST)"),
+                LocalText(zh_hant="澳門電子簽署（測試）", zh_hans="澳门电子签名（测试）", en="eSignTrust (TEST)"),
                 cert_der["mo-root"],
                 {plan.POLICY_MO_PERSONAL},
                 _granted(since),
@@ -80,7 +84,7 @@ def pki_trust_lists(cert_der: dict[str, bytes]) -> dict[Jurisdiction, TrustList]
         ),
         Jurisdiction.GD: (
             _service(
-                LocalisedText("數安時代（測試）", "数安时代（测试）", "GDCA (TEST)"),
+                LocalText(zh_hant="數安時代（測試）", zh_hans="数安时代（测试）", en="GDCA (TEST)"),
                 cert_der["gd-root"],
                 {plan.POLICY_GD_PERSONAL},
                 _granted(since),
@@ -104,7 +108,9 @@ REFERENCE_ROOTS = {
     Jurisdiction.HK: [
         (
             "hk-hongkong-post-root-ca-3.pem",
-            LocalisedText("香港郵政核證機關", "香港邮政认证机构", "Hongkong Post Certification Authority"),
+            LocalText(
+                zh_hant="香港郵政核證機關", zh_hans="香港邮政认证机构", en="Hongkong Post Certification Authority"
+            ),
             {plan.POLICY_HK_PERSONAL, plan.POLICY_HK_ORGANISATION},
             None,
         )
@@ -112,16 +118,20 @@ REFERENCE_ROOTS = {
     Jurisdiction.MO: [
         (
             "mo-esigntrust-root-g03.pem",
-            LocalisedText("澳門郵電局電子簽署核證（G03）", "澳门邮电局电子签名认证（G03）", "eSignTrust Root CA (G03)"),
+            LocalText(
+                zh_hant="澳門郵電局電子簽署核證（G03）",
+                zh_hans="澳门邮电局电子签名认证（G03）",
+                en="eSignTrust Root CA (G03)",
+            ),
             {plan.POLICY_MO_PERSONAL},
             None,
         ),
         (
             "mo-macao-post-esigntrust-root-g02-expired.pem",
-            LocalisedText(
-                "澳門郵政電子簽署核證（G02）",
-                "澳门邮政电子签名认证（G02）",
-                "Macao Post eSignTrust Root CA (G02)",
+            LocalText(
+                zh_hant="澳門郵政電子簽署核證（G02）",
+                zh_hans="澳门邮政电子签名认证（G02）",
+                en="Macao Post eSignTrust Root CA (G02)",
             ),
             {plan.POLICY_MO_PERSONAL},
             datetime(2020, 1, 5, tzinfo=UTC),
@@ -130,13 +140,15 @@ REFERENCE_ROOTS = {
     Jurisdiction.GD: [
         (
             "cn-gdca-trustauth-r5-root.pem",
-            LocalisedText("數安時代 GDCA TrustAUTH R5", "数安时代 GDCA TrustAUTH R5", "GDCA TrustAUTH R5 ROOT"),
+            LocalText(
+                zh_hant="數安時代 GDCA TrustAUTH R5", zh_hans="数安时代 GDCA TrustAUTH R5", en="GDCA TrustAUTH R5 ROOT"
+            ),
             {plan.POLICY_GD_PERSONAL},
             None,
         ),
         (
             "cn-cfca-ev-root.pem",
-            LocalisedText("中國金融認證中心 EV 根", "中国金融认证中心 EV 根", "CFCA EV ROOT"),
+            LocalText(zh_hant="中國金融認證中心 EV 根", zh_hans="中国金融认证中心 EV 根", en="CFCA EV ROOT"),
             {plan.POLICY_GD_PERSONAL},
             None,
         ),
@@ -153,10 +165,10 @@ def reference_lists(certs_dir: Path) -> dict[Jurisdiction, TrustList]:
             since = x509.Certificate.load(der).not_valid_before
             services.append(_service(label, der, policies, _granted(since, withdrawn)))
         operator = OPERATORS[jurisdiction]
-        sample = LocalisedText(
-            operator.zh_hant.replace("測試", "樣本"),
-            operator.zh_hans.replace("测试", "样本"),
-            operator.en.replace("TEST", "SAMPLE"),
+        sample = LocalText(
+            zh_hant=operator.zh_hant.replace("測試", "樣本"),
+            zh_hans=operator.zh_hans.replace("测试", "样本"),
+            en=operator.en.replace("TEST", "SAMPLE"),
         )
         lists[jurisdiction] = TrustList(jurisdiction, 1, ISSUE_DATE, NEXT_UPDATE, sample, tuple(services))
     return lists

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,15 +15,18 @@ from baylink.runtime.events import EventTypes
 from baylink.runtime.host import ServiceHost
 from baylink.runtime.metrics import ServiceMetrics
 from baylink.runtime.outbox import FactRecorder
+from services.identity.adapters.crypto import CmsSignatureChecks, X509Reader
 from services.identity.adapters.events import IdentityEvents
 from services.identity.adapters.fetchers import FetchSettings
 from services.identity.adapters.pkix import PkixEngine
 from services.identity.adapters.revocation_cache import RevocationCache
+from services.identity.adapters.trust_list_repository import SqlTrustListRepository
 from services.identity.adapters.trustlist_signature import ListSignatureVerifier
 from services.identity.config import IdentitySettings
 from services.identity.domain.trustlist import Jurisdiction
 from services.identity.entrypoints.grpc_api import IdentityServicer
 from services.identity.service_layer.application import IdentityApplication
+from services.identity.service_layer.ports import PathEngine
 from services.identity.service_layer.trust_store import TrustListStore
 from services.identity.service_layer.validate_certificate import CertificateValidator
 from services.identity.service_layer.verify_signature import SignatureVerifier
@@ -55,18 +59,18 @@ def bootstrap(settings: IdentitySettings | None = None) -> IdentityService:
         Jurisdiction(j): [_certificate_der(Path(p)) for p in paths]
         for j, paths in settings.trusted_list_signers.items()
     }
-    store = TrustListStore(signers, ListSignatureVerifier())
+    store = list_store(signers)
     fetch = FetchSettings(
         timeout_seconds=settings.revocation_timeout_seconds,
         allowed_hosts=frozenset(settings.revocation_allowed_hosts) or None,
     )
-    validator = CertificateValidator(store, PkixEngine(RevocationCache(), fetch))
+    validator = certificate_validator(store, PkixEngine(RevocationCache(), fetch))
     recorder = FactRecorder(db)
     app = IdentityApplication(
-        db,
+        SqlTrustListRepository(db),
         store,
         validator,
-        SignatureVerifier(validator),
+        signature_verifier(validator),
         IdentityEvents(EventTypes.from_contracts(), settings.source),
         recorder,
     )
@@ -88,6 +92,20 @@ def bootstrap(settings: IdentitySettings | None = None) -> IdentityService:
     )
     recorder.handoff = host.relay.hand_over  # committed facts go to the relay in memory, and wake it
     return IdentityService(settings, app, host)
+
+
+def certificate_validator(store: TrustListStore, engine: PathEngine | None = None) -> CertificateValidator:
+    """The validator over ``store`` (the service's, or an offline tool's), with the real adapters."""
+    return CertificateValidator(store, engine or PkixEngine(), reader=X509Reader())
+
+
+def signature_verifier(validator: CertificateValidator) -> SignatureVerifier:
+    return SignatureVerifier(validator, CmsSignatureChecks())
+
+
+def list_store(signers: Mapping[Jurisdiction, Iterable[bytes]]) -> TrustListStore:
+    """A trust-list store that accepts lists signed by ``signers`` (checked with the real crypto)."""
+    return TrustListStore(signers, ListSignatureVerifier())
 
 
 def build_host(settings: IdentitySettings) -> ServiceHost:

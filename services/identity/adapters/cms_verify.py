@@ -1,20 +1,21 @@
-"""Cryptographic checks of detached CMS SignedData (RFC 5652) and of raw signatures over a digest.
+"""Cryptographic checks of detached CMS SignedData (RFC 5652); raw signatures: `raw_signatures`.
 
 Only the signature itself is judged here; the signer's certificate is validated by the use case.
+A returning signer's SignedData is read the short way (`read_detached_cms`): what it always
+repeats is known from its profile (`cms_signer`), and a signature laid out byte for byte like the
+last one of the same length is read from a template.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections import OrderedDict
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
-from asn1crypto import algos, cms, x509
+from asn1crypto import cms, x509
 
-from services.identity.adapters import der, sm2
-from services.identity.adapters.signatures import SM2_SIGNATURE_OIDS, prepared_verify, verify
+from services.identity.adapters import der
+from services.identity.adapters.cms_signer import DIGESTS, SignerProfile, digest
 from services.identity.adapters.signed_attributes import (
     Attributes,
     attributes_of,
@@ -24,33 +25,7 @@ from services.identity.adapters.signed_attributes import (
 )
 from services.identity.domain.errors import InvalidInput
 from services.identity.domain.report import Reason
-
-DIGESTS = {"sha256": 32, "sha384": 48, "sha512": 64, "sm3": 32}
-RAW_ALGORITHMS = ("rsa-pkcs1v15", "rsa-pss", "ecdsa", "ed25519", "sm2")
-
-
-def digest(name: str, data: bytes) -> bytes:
-    if name == "sm3":
-        return sm2.sm3(data)
-    return hashlib.new(name, data).digest()
-
-
-def digest_name(algorithm: algos.DigestAlgorithm) -> str | None:
-    if algorithm["algorithm"].dotted == sm2.SM3_OID:
-        return "sm3"
-    name = algorithm["algorithm"].native
-    return name if name in DIGESTS else None
-
-
-@dataclass(frozen=True)
-class SignatureCheck:
-    signer: x509.Certificate | None
-    certificates: tuple[x509.Certificate, ...]
-    signing_time: datetime | None
-    digest_algorithm: str
-    signature_algorithm: str
-    failure: Reason | None  # None: the signature verifies over the document
-    detail: str = ""
+from services.identity.service_layer.ports import SignatureCheck
 
 
 def check_detached_cms(
@@ -65,7 +40,7 @@ def check_detached_cms(
     if len(signer_infos) != 1:
         return SignatureCheck(None, certs, None, "", "", Reason.MALFORMED, "exactly one SignerInfo is supported")
     info = signer_infos[0]
-    profile = _SignerProfile.of(signed_data, info, certs)
+    profile = SignerProfile.of(signed_data, info, certs)
     # RFC 5652 5.4: the signature covers the DER of the attributes as a SET OF, not as [0].
     signed_bytes = b"\x31" + info["signed_attrs"].dump()[1:]
     return _check(
@@ -88,7 +63,7 @@ class ParsedCms:
     signed_data: cms.SignedData | None = None
     parts: der.SignedDataParts | None = None
     # ...or what the signer always repeats, known from before, and the parts new to this signature.
-    profile: _SignerProfile | None = None
+    profile: SignerProfile | None = None
     signed_attrs: Attributes | None = None
 
 
@@ -130,7 +105,7 @@ class _Template:
     attrs: tuple[int, int]  # (offset, end) of the signed attributes element
     signature_at: int  # offset of the signature value, which runs to the end
     repeated: tuple[bytes, ...]
-    profile: _SignerProfile
+    profile: SignerProfile
     constant_attrs: Attributes  # the signed attributes but for message-digest and signing-time
 
 
@@ -222,70 +197,8 @@ def check_cms(
     return check
 
 
-@dataclass(frozen=True)
-class _SignerProfile:
-    """What a SignedData says about its one signer that does not change from one signature to the
-    next: read off once per signer (see `read_detached_cms`)."""
-
-    certificates: tuple[x509.Certificate, ...]
-    content_type: object  # of the encapsulated content, as asn1crypto names it
-    sid: cms.SignerIdentifier
-    digest_oid: str
-    hash_name: str | None
-    sig_name: str
-    signature_algorithm: algos.SignedDigestAlgorithm
-    verify_algorithm: algos.SignedDigestAlgorithm | None  # _cms_algorithm's, once it has been built
-    carried_signer: x509.Certificate | None  # the carried certificate the sid names, if any
-    verifiers: dict[tuple[bytes, str], Callable[[bytes, bytes], bool]] = field(default_factory=dict, compare=False)
-
-    @classmethod
-    def of(
-        cls, signed_data: cms.SignedData, info: cms.SignerInfo, certs: tuple[x509.Certificate, ...]
-    ) -> _SignerProfile:
-        hash_name = digest_name(info["digest_algorithm"])
-        sig_algorithm = info["signature_algorithm"]
-        return cls(
-            certs,
-            signed_data["encap_content_info"]["content_type"].native,
-            info["sid"],
-            info["digest_algorithm"]["algorithm"].dotted,
-            hash_name,
-            sig_algorithm["algorithm"].native,
-            sig_algorithm,
-            None,
-            _find_signer(info["sid"], list(certs)),
-        )
-
-    def algorithm(self, hash_name: str) -> algos.SignedDigestAlgorithm:
-        """`_cms_algorithm` for this signer, built once (it raises for impossible combinations,
-        then as before: when the signature is about to be verified)."""
-        if self.verify_algorithm is None:
-            object.__setattr__(self, "verify_algorithm", _cms_algorithm(self.signature_algorithm, hash_name))
-        assert self.verify_algorithm is not None
-        return self.verify_algorithm
-
-    def verifier(self, signer: x509.Certificate, hash_name: str) -> Callable[[bytes, bytes], bool]:
-        """`prepared_verify` for this signer's key and algorithm, kept on the profile: finding it
-        by the key's bytes costs a tenth of an ECDSA verification."""
-        key = (signer.sha256, hash_name)
-        found = self.verifiers.get(key)
-        if found is None:
-            found = prepared_verify(
-                signer.public_key, self.algorithm(hash_name), digest_algorithm=hash_name if hash_name != "sm3" else None
-            )
-            if len(self.verifiers) < 16:  # a sid names one certificate; more only from odd extras
-                self.verifiers[key] = found
-        return found
-
-    def signer(self, extra_certificates: list[x509.Certificate]) -> x509.Certificate | None:
-        """The first of the carried, then the extra certificates that the sid names."""
-        if self.carried_signer is not None:
-            return self.carried_signer
-        return _find_signer(self.sid, extra_certificates) if extra_certificates else None
-
-
 def _check(
-    profile: _SignerProfile,
+    profile: SignerProfile,
     attrs: Attributes,
     signed_bytes: bytes,
     signature: bytes,
@@ -320,7 +233,7 @@ def _check(
 
 # Signer profiles by the exact bytes of everything a signer repeats (`der.SignedDataParts.repeated`);
 # the least recently seen signers go first. A profile keeps its parsed certificates alive.
-_PROFILES: OrderedDict[tuple[bytes, ...], _SignerProfile] = OrderedDict()
+_PROFILES: OrderedDict[tuple[bytes, ...], SignerProfile] = OrderedDict()
 _PROFILES_MAX = 1024
 
 
@@ -342,100 +255,6 @@ def _remember(signed_data: cms.SignedData, parts: der.SignedDataParts, certs: tu
         return
     if info["signature"].native != parts.signature:
         return
-    _PROFILES[parts.repeated] = _SignerProfile.of(signed_data, info, certs)
+    _PROFILES[parts.repeated] = SignerProfile.of(signed_data, info, certs)
     while len(_PROFILES) > _PROFILES_MAX:
         _PROFILES.popitem(last=False)
-
-
-def check_raw(
-    signature: bytes,
-    document_digest: bytes,
-    digest_algorithm: str,
-    signature_algorithm: str,
-    signer: x509.Certificate,
-) -> Reason | None:
-    """RSA and ECDSA signatures are over the document (verified from its digest: prehashed);
-    Ed25519 and SM2 hash internally in a way a bare digest cannot feed, so for them the signed
-    message is the digest value itself."""
-    if digest_algorithm not in DIGESTS:
-        raise InvalidInput("digest_algorithm", "unsupported", f"one of {sorted(DIGESTS)}")
-    if signature_algorithm not in RAW_ALGORITHMS:
-        raise InvalidInput("signature_algorithm", "unsupported", f"one of {list(RAW_ALGORITHMS)}")
-    if len(document_digest) != DIGESTS[digest_algorithm]:
-        raise InvalidInput(
-            "document_digest",
-            "wrong_length",
-            f"{digest_algorithm} digests are {DIGESTS[digest_algorithm]} bytes",
-        )
-    if signature_algorithm == "sm2" and digest_algorithm != "sm3":
-        raise InvalidInput("digest_algorithm", "unsupported", "SM2 signatures go with SM3")
-    algorithm = _raw_algorithm(signature_algorithm, digest_algorithm)
-    prehashed = signature_algorithm in ("rsa-pkcs1v15", "rsa-pss", "ecdsa")
-    ok = verify(
-        signature,
-        document_digest,
-        signer.public_key,
-        algorithm,
-        digest_algorithm=digest_algorithm,
-        prehashed=prehashed,
-    )
-    return None if ok else Reason.SIGNATURE_INVALID
-
-
-def _raw_algorithm(name: str, hash_name: str) -> algos.SignedDigestAlgorithm:
-    if name == "sm2":
-        return algos.SignedDigestAlgorithm({"algorithm": sm2.SM2_WITH_SM3_OID})
-    if name == "ed25519":
-        return algos.SignedDigestAlgorithm({"algorithm": "ed25519"})
-    if name == "rsa-pss":
-        params = {
-            "hash_algorithm": {"algorithm": hash_name},
-            "mask_gen_algorithm": {"algorithm": "mgf1", "parameters": {"algorithm": hash_name}},
-            "salt_length": DIGESTS[hash_name],
-        }
-        return algos.SignedDigestAlgorithm({"algorithm": "rsassa_pss", "parameters": params})
-    suffix = "rsa" if name == "rsa-pkcs1v15" else "ecdsa"
-    return algos.SignedDigestAlgorithm({"algorithm": f"{hash_name}_{suffix}"})
-
-
-def _cms_algorithm(algorithm: algos.SignedDigestAlgorithm, hash_name: str) -> algos.SignedDigestAlgorithm:
-    # CMS often names only the key type (rsaEncryption, id-ecPublicKey, SM2 key OID) and puts the
-    # digest in digestAlgorithm; spell the full mechanism out for the verifier.
-    oid = algorithm["algorithm"].dotted
-    if oid in SM2_SIGNATURE_OIDS or oid == sm2.SM2_CURVE_OID:
-        return algos.SignedDigestAlgorithm({"algorithm": sm2.SM2_WITH_SM3_OID})
-    if algorithm["algorithm"].native == "ecdsa" or oid == "1.2.840.10045.2.1":
-        return algos.SignedDigestAlgorithm({"algorithm": f"{hash_name}_ecdsa"})
-    return algorithm
-
-
-def _find_signer(sid: cms.SignerIdentifier, candidates: list[x509.Certificate]) -> x509.Certificate | None:
-    if sid.name == "issuer_and_serial_number":
-        wanted = sid.chosen
-        return next(
-            (
-                c
-                for c in candidates
-                if _same_name(c.issuer, wanted["issuer"]) and c.serial_number == wanted["serial_number"].native
-            ),
-            None,
-        )
-    return next((c for c in candidates if c.key_identifier == sid.chosen.native), None)
-
-
-# Name equality (RFC 5280 7.1: LDAP string preparation of every attribute) costs more than the
-# signature check, and the same signers name the same issuers over and over. Its answer depends on
-# the two encodings only, so it is remembered by their hashes; a comparison that raises is not.
-_NAME_MATCHES: OrderedDict[tuple[bytes, bytes], bool] = OrderedDict()
-_NAME_MATCHES_MAX = 4096
-
-
-def _same_name(a: x509.Name, b: x509.Name) -> bool:
-    key = (a.sha256, b.sha256)
-    known = _NAME_MATCHES.get(key)
-    if known is None:
-        known = bool(a == b)
-        _NAME_MATCHES[key] = known
-        if len(_NAME_MATCHES) > _NAME_MATCHES_MAX:
-            _NAME_MATCHES.popitem(last=False)
-    return known

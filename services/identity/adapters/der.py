@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from asn1crypto import cms, core, x509
 
 from services.identity.domain.errors import InvalidInput
+from services.identity.domain.policy import MAX_SIGNATURE_BYTES
 
 MAX_CERTIFICATE_BYTES = 64 * 1024
 MAX_CHAIN_CERTIFICATES = 10
-MAX_SIGNATURE_BYTES = 1024 * 1024
 PARSE_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError, UnicodeError, AttributeError)
 
 _PARSED: OrderedDict[bytes, x509.Certificate] = OrderedDict()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from asn1crypto import x509
@@ -35,21 +34,11 @@ from services.identity.adapters import certinfo
 from services.identity.adapters.fetchers import FetchSettings, RevocationFetchers
 from services.identity.adapters.revocation_cache import RevocationCache
 from services.identity.adapters.signatures import SchemeAlgorithmPolicy, SchemeSignatureValidator
-from services.identity.domain.judgement import PathFacts
+from services.identity.domain.judgement import PathFacts, PathFailure
 from services.identity.domain.policy import RevocationMode
 from services.identity.domain.report import ChainElement, Indication, Reason, SubIndication
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class PathFailure:
-    indication: Indication
-    sub_indication: SubIndication
-    reason: Reason
-    detail: str
-    chain: tuple[ChainElement, ...] = ()
-    warnings: tuple[str, ...] = ()
 
 
 class PkixEngine:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from baylink.common.v1 import common_pb2
+from baylink.i18n import LocalText
 from baylink.identity.v1 import identity_service_pb2 as api
 from baylink.identity.v1 import trust_list_pb2 as tl_pb
 from baylink.identity.v1 import validation_pb2 as pb
@@ -16,7 +17,7 @@ from baylink.runtime.timestamps import to_timestamp as timestamp
 from services.identity.domain.errors import InvalidInput
 from services.identity.domain.policy import RevocationMode, ValidationPolicy
 from services.identity.domain.report import Indication, SignatureReport, SubIndication, ValidationReport
-from services.identity.domain.trustlist import Jurisdiction, LocalisedText, ServiceStatus, TrustList, TrustService
+from services.identity.domain.trustlist import Jurisdiction, ServiceStatus, TrustList, TrustService
 
 JURISDICTIONS = {
     Jurisdiction.HK: common_pb2.JURISDICTION_HK,
@@ -46,7 +47,7 @@ def moment(ts: Timestamp, has: bool) -> datetime | None:
     return ts.ToDatetime(tzinfo=UTC) if has else None
 
 
-def localized(text: LocalisedText) -> common_pb2.LocalizedText:
+def localized(text: LocalText) -> common_pb2.LocalizedText:
     return common_pb2.LocalizedText(zh_hant=text.zh_hant, zh_hans=text.zh_hans, en=text.en)
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from baylink.runtime.db import Database
+from baylink.runtime.events import CloudEvent
+from baylink.runtime.outbox import add_events
 from services.identity.domain.trustlist import TrustList
 
 metadata = sa.MetaData()
@@ -48,3 +52,23 @@ async def load_changed(session: AsyncSession, in_force: dict[str, int]) -> list[
 async def load_all(session: AsyncSession) -> list[bytes]:
     result = await session.execute(sa.select(trust_lists.c.document).order_by(trust_lists.c.jurisdiction))
     return list(result.scalars())
+
+
+class SqlTrustListRepository:
+    """`ports.TrustListRepository` on the service's database: each call is one transaction."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def save(self, trust_list: TrustList, document: bytes, events: Sequence[CloudEvent]) -> None:
+        async with self.db.transaction() as session:
+            await save(session, trust_list, document)
+            await add_events(session, events)
+
+    async def load_all(self) -> list[bytes]:
+        async with self.db.transaction() as session:
+            return await load_all(session)
+
+    async def load_changed(self, in_force: dict[str, int]) -> list[bytes]:
+        async with self.db.transaction() as session:
+            return await load_changed(session, in_force)

@@ -28,6 +28,18 @@ class PathFacts:
     warnings: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class PathFailure:
+    """Why the engine could not validate a path, as an EN 319 102-1 indication."""
+
+    indication: Indication
+    sub_indication: SubIndication
+    reason: Reason
+    detail: str
+    chain: tuple[ChainElement, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
 def judge(
     facts: PathFacts, services: tuple[AnchoredService, ...], policy: ValidationPolicy, moment: datetime
 ) -> ValidationReport:

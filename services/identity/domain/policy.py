@@ -10,6 +10,8 @@ from services.identity.domain.trustlist import Jurisdiction
 # EN 319 102-1 leaves the signing-certificate key usage to the validation policy; for
 # e-signatures either bit is accepted (many CAs set only one of them).
 SIGNING_KEY_USAGES = frozenset({"non_repudiation", "digital_signature"})
+# Largest signature value a caller may send (raw signatures and CMS SignedData alike).
+MAX_SIGNATURE_BYTES = 1024 * 1024
 
 
 class RevocationMode(StrEnum):

@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from baylink.i18n import LocalText
 from services.identity.domain.messages import message_for
-from services.identity.domain.trustlist import Jurisdiction, LocalisedText
+from services.identity.domain.trustlist import Jurisdiction
 
 
 class Indication(StrEnum):
@@ -88,7 +89,7 @@ class ValidationReport:
     validation_time: datetime
     chain: tuple[ChainElement, ...] = ()
     jurisdiction: Jurisdiction | None = None
-    trust_service: LocalisedText | None = None
+    trust_service: LocalText | None = None
     policies: frozenset[str] = frozenset()
     detail: str = ""
     warnings: tuple[str, ...] = field(default_factory=tuple)
@@ -98,7 +99,7 @@ class ValidationReport:
         return self.indication is Indication.TOTAL_PASSED
 
     @property
-    def message(self) -> LocalisedText:
+    def message(self) -> LocalText:
         return message_for(self.reason.value)
 
 
@@ -126,5 +127,5 @@ class SignatureReport:
         return self.indication is Indication.TOTAL_PASSED
 
     @property
-    def message(self) -> LocalisedText:
+    def message(self) -> LocalText:
         return message_for(self.reason.value)

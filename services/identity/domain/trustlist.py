@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from baylink.i18n import LocalText
 from services.identity.domain.errors import InvalidInput
 
 # Policy OIDs of the Guangdong–Hong Kong mutual-recognition scheme start here (see DESIGN.md).
@@ -33,17 +34,11 @@ class ServiceStatus(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
-@dataclass(frozen=True)
-class LocalisedText:
-    """A name in the three languages every user-facing text of Baylink carries."""
-
-    zh_hant: str
-    zh_hans: str
-    en: str
-
-    def __post_init__(self) -> None:
-        if not (self.zh_hant and self.zh_hans and self.en):
-            raise InvalidInput("name", "empty", "every language of a name must be filled in")
+def every_language(text: LocalText) -> LocalText:
+    """Identity's rule for the names on a trust list: all three languages filled in (InvalidInput if not)."""
+    if not (text.zh_hant and text.zh_hans and text.en):
+        raise InvalidInput("name", "empty", "every language of a name must be filled in")
+    return text
 
 
 @dataclass(frozen=True)
@@ -57,13 +52,14 @@ class StatusChange:
 
 @dataclass(frozen=True)
 class TrustService:
-    name: LocalisedText
+    name: LocalText
     service_type: ServiceType
     certificate_der: bytes
     status_history: tuple[StatusChange, ...]
     recognised_policies: frozenset[str]
 
     def __post_init__(self) -> None:
+        every_language(self.name)
         if not self.status_history:
             raise InvalidInput("status_history", "empty", "a service needs at least one status")
         times = [change.since for change in self.status_history]
@@ -96,10 +92,11 @@ class TrustList:
     sequence_number: int
     issue_date: datetime
     next_update: datetime
-    scheme_operator: LocalisedText
+    scheme_operator: LocalText
     services: tuple[TrustService, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
+        every_language(self.scheme_operator)
         _require_aware("issue_date", self.issue_date)
         _require_aware("next_update", self.next_update)
         if self.sequence_number < 1:

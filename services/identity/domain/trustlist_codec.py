@@ -19,16 +19,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from baylink.i18n import LocalText
 from services.identity.domain import canonical_json
 from services.identity.domain.errors import InvalidInput
 from services.identity.domain.trustlist import (
     Jurisdiction,
-    LocalisedText,
     ServiceStatus,
     ServiceType,
     StatusChange,
     TrustList,
     TrustService,
+    every_language,
 )
 
 FORMAT = "baylink.trustlist.v1"
@@ -144,13 +145,14 @@ def _status_in(raw: Any, path: str) -> StatusChange:
     )
 
 
-def _text_out(text: LocalisedText) -> dict[str, str]:
+def _text_out(text: LocalText) -> dict[str, str]:
     return {"zh-Hant": text.zh_hant, "zh-Hans": text.zh_hans, "en": text.en}
 
 
-def _text_in(raw: Any, path: str) -> LocalisedText:
+def _text_in(raw: Any, path: str) -> LocalText:
     item = _object(raw, path)
-    return LocalisedText(*(_string(item.get(k), f"{path}.{k}") for k in ("zh-Hant", "zh-Hans", "en")))
+    zh_hant, zh_hans, en = (_string(item.get(k), f"{path}.{k}") for k in ("zh-Hant", "zh-Hans", "en"))
+    return every_language(LocalText(zh_hant=zh_hant, zh_hans=zh_hans, en=en))
 
 
 def _time_out(moment: datetime) -> str:

@@ -15,14 +15,11 @@ from pathlib import Path
 
 from baylink.errors import FailedPrecondition as PreconditionFailed
 from baylink.errors import PreconditionViolation
-from baylink.runtime.db import Database
-from baylink.runtime.outbox import FactRecorder, add_events
-from services.identity.adapters import certinfo, der
-from services.identity.adapters import trust_list_repository as repository
-from services.identity.adapters.events import IdentityEvents
+from baylink.runtime.outbox import FactRecorder
 from services.identity.domain.errors import InvalidInput
 from services.identity.domain.report import SignatureReport, ValidationReport
 from services.identity.domain.trustlist import Jurisdiction, TrustList
+from services.identity.service_layer.ports import IdentityFacts, TrustListRepository
 from services.identity.service_layer.trust_store import LoadOutcome, LoadResult, Refusal, TrustListStore
 from services.identity.service_layer.validate_certificate import CertificateValidator, ValidateCertificate
 from services.identity.service_layer.verify_signature import (
@@ -40,14 +37,14 @@ _ORDER_REFUSALS = {Refusal.SEQUENCE_BACKWARDS, Refusal.SEQUENCE_REUSED, Refusal.
 class IdentityApplication:
     def __init__(
         self,
-        db: Database,
+        repository: TrustListRepository,
         store: TrustListStore,
         validator: CertificateValidator,
         verifier: SignatureVerifier,
-        events: IdentityEvents,
+        events: IdentityFacts,
         recorder: FactRecorder,
     ):
-        self.db = db
+        self.repository = repository
         self.store = store
         self.validator = validator
         self.verifier = verifier
@@ -109,9 +106,9 @@ class IdentityApplication:
             if signed is None:  # UNCHANGED: the same list again is harmless
                 return result
             digest = hashlib.sha256(signed.signing_input).digest()
-            async with self.db.transaction() as session:
-                await repository.save(session, signed.trust_list, document)
-                await add_events(session, [self.events.trust_list_updated(signed.trust_list, digest)])
+            await self.repository.save(
+                signed.trust_list, document, [self.events.trust_list_updated(signed.trust_list, digest)]
+            )
             self.store.install(signed)
             log.info(
                 "trust list in force",
@@ -121,11 +118,10 @@ class IdentityApplication:
 
     async def restore(self, directory: Path | None) -> None:
         """At start-up: the lists persisted last time, then any newer ones in ``directory``."""
-        async with self.db.transaction() as session:
-            for document in await repository.load_all(session):
-                result = self.store.load(document)  # was checked when stored; re-checked anyway
-                if not result.accepted:
-                    log.error("a stored trust list no longer verifies", extra={"refusal": result.refusal})
+        for document in await self.repository.load_all():
+            result = self.store.load(document)  # was checked when stored; re-checked anyway
+            if not result.accepted:
+                log.error("a stored trust list no longer verifies", extra={"refusal": result.refusal})
         files = await asyncio.to_thread(_read_lists, directory) if directory else []
         for path, document in files:
             try:
@@ -140,8 +136,7 @@ class IdentityApplication:
         while True:
             await asyncio.sleep(every_seconds)
             in_force = {j.value: current.sequence_number for j in Jurisdiction if (current := self.store.current(j))}
-            async with self.db.transaction() as session:
-                documents = await repository.load_changed(session, in_force)
+            documents = await self.repository.load_changed(in_force)
             for document in documents:
                 result = self.store.load(document)
                 if result.accepted:
@@ -157,7 +152,8 @@ class IdentityApplication:
                 f"no {jurisdiction.value} trust list is in force",
                 [PreconditionViolation("TRUST_LIST", jurisdiction.value, "not loaded")],
             )
-        signer = certinfo.fingerprint(der.load_certificate(signed.signer_certificate_der, "signer"))
+        reader = self.validator.reader
+        signer = reader.fingerprint(reader.load_certificate(signed.signer_certificate_der, "signer"))
         return signed.trust_list, hashlib.sha256(signed.signing_input).digest(), signer
 
 

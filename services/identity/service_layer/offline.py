@@ -17,22 +17,23 @@ Every anchor is "granted" since its notBefore and never withdrawn.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from asn1crypto import x509
 
-from services.identity.adapters.certinfo import validity
-from services.identity.adapters.trustlist_signature import ListSignatureVerifier
+from baylink.i18n import LocalText
 from services.identity.domain.trustlist import (
     SCHEME_POLICY_ARC,
     AnchoredService,
     Jurisdiction,
-    LocalisedText,
     ServiceStatus,
     ServiceType,
     StatusChange,
     TrustList,
     TrustService,
 )
+from services.identity.domain.trustlist_codec import SignedTrustList
+from services.identity.service_layer.ports import CertificateReader
 from services.identity.service_layer.trust_store import LoadOutcome, LoadResult, Refusal, TrustListStore
 
 _COUNTRIES = {"HK": Jurisdiction.HK, "MO": Jurisdiction.MO, "CN": Jurisdiction.GD}
@@ -56,11 +57,24 @@ def scheme_policies(certificates: Iterable[x509.Certificate]) -> frozenset[str]:
     return frozenset(found)
 
 
+class _NoListSignatures:
+    """The list-signature check of a store that trusts no list signer: never reached, never passes."""
+
+    def signature_valid(self, signed: SignedTrustList) -> bool:
+        return False
+
+    def signer_valid_at(self, signed: SignedTrustList, moment: datetime) -> bool:
+        return False
+
+    def unreadable_certificates(self, trust_list: TrustList) -> list[int]:
+        return list(range(len(trust_list.services)))
+
+
 class BareAnchorStore(TrustListStore):
     """A `TrustListStore` whose anchors are fixed bare roots; it holds no lists and loads none."""
 
     def __init__(self, anchored: Sequence[AnchoredService]) -> None:
-        super().__init__({}, ListSignatureVerifier())
+        super().__init__({}, _NoListSignatures())
         self._anchored = tuple(anchored)
         self.generation = 1
 
@@ -77,7 +91,9 @@ class BareAnchorStore(TrustListStore):
         return LoadResult(LoadOutcome.REFUSED, None, None, Refusal.SIGNER_NOT_TRUSTED, "bare anchors take no lists")
 
 
-def bare_anchor_store(roots: Sequence[x509.Certificate], recognised: frozenset[str]) -> BareAnchorStore:
+def bare_anchor_store(
+    roots: Sequence[x509.Certificate], recognised: frozenset[str], reader: CertificateReader
+) -> BareAnchorStore:
     """Anchors for `roots`, each recognising `recognised` (see `scheme_policies`).
 
     Raises ValueError naming the root's subject when it has no scheme jurisdiction."""
@@ -91,8 +107,8 @@ def bare_anchor_store(roots: Sequence[x509.Certificate], recognised: frozenset[s
         if jurisdiction is None:
             raise ValueError(f"{root.subject.human_friendly}: subject country is not HK, MO or CN")
         label = root.subject.native.get("common_name") or root.subject.human_friendly
-        name = LocalisedText(str(label), str(label), str(label))
-        history = (StatusChange(ServiceStatus.GRANTED, validity(root)[0]),)
+        name = LocalText(zh_hant=str(label), zh_hans=str(label), en=str(label))
+        history = (StatusChange(ServiceStatus.GRANTED, reader.validity(root)[0]),)
         service = TrustService(name, ServiceType.CA_QC, root.dump(), history, recognised)
         anchored.append(AnchoredService(jurisdiction, service, 0))
     return BareAnchorStore(anchored)

@@ -12,19 +12,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Protocol
 
 from services.identity.domain.errors import InvalidInput
 from services.identity.domain.trustlist import AnchoredService, Jurisdiction, TrustList, anchors
 from services.identity.domain.trustlist_codec import SignedTrustList, decode_document
-
-
-class ListSignatureVerifier(Protocol):
-    def signature_valid(self, signed: SignedTrustList) -> bool: ...
-
-    def signer_valid_at(self, signed: SignedTrustList, moment: datetime) -> bool: ...
-
-    def unreadable_certificates(self, trust_list: TrustList) -> list[int]: ...
+from services.identity.service_layer.ports import ListSignatureVerifier
 
 
 class LoadOutcome(StrEnum):

@@ -10,14 +10,13 @@ from datetime import UTC, datetime
 
 from asn1crypto import x509
 
-from services.identity.adapters import certinfo, der
-from services.identity.adapters.pkix import PathFailure, PkixEngine
 from services.identity.domain.errors import InvalidInput
-from services.identity.domain.judgement import judge
+from services.identity.domain.judgement import PathFailure, judge
 from services.identity.domain.policy import ValidationPolicy
 from services.identity.domain.report import ValidationReport
 from services.identity.domain.trustlist import AnchoredService
 from services.identity.service_layer.chain_cache import CacheKey, ChainResultCache, at_moment
+from services.identity.service_layer.ports import CertificateReader, PathEngine
 from services.identity.service_layer.trust_store import TrustListStore
 
 
@@ -33,12 +32,15 @@ class CertificateValidator:
     def __init__(
         self,
         store: TrustListStore,
-        engine: PkixEngine,
+        engine: PathEngine,
         chain_cache: ChainResultCache | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        *,
+        reader: CertificateReader,
     ) -> None:
         self._store = store
         self._engine = engine
+        self.reader = reader
         self._cache = chain_cache or ChainResultCache(clock=clock)
         self._clock = clock
         self._anchors: tuple[int, list[tuple[AnchoredService, x509.Certificate]]] = (-1, [])
@@ -49,8 +51,8 @@ class CertificateValidator:
         return self._cache
 
     async def handle(self, command: ValidateCertificate) -> ValidationReport:
-        leaf = der.load_certificate(command.certificate, "certificate")
-        intermediates = der.load_certificates(list(command.intermediates), "intermediates")
+        leaf = self.reader.load_certificate(command.certificate, "certificate")
+        intermediates = self.reader.load_certificates(list(command.intermediates), "intermediates")
         moment = command.validation_time or self._clock()
         if moment.tzinfo is None:
             raise InvalidInput("validation_time", "naive_datetime", "the validation time needs a timezone")
@@ -63,7 +65,7 @@ class CertificateValidator:
         moment: datetime,
         policy: ValidationPolicy,
     ) -> ValidationReport:
-        key = self._cache.key(certinfo.fingerprint(leaf), moment, policy.cache_key(), self._store.generation)
+        key = self._cache.key(self.reader.fingerprint(leaf), moment, policy.cache_key(), self._store.generation)
         cached = self._cache.get(key, moment)
         if cached is not None:
             return cached
@@ -133,7 +135,7 @@ class CertificateValidator:
         generation, parsed = self._anchors
         if generation != self._store.generation:
             parsed = [
-                (service, der.load_certificate(service.service.certificate_der, "trust_list.certificate"))
+                (service, self.reader.load_certificate(service.service.certificate_der, "trust_list.certificate"))
                 for service in self._store.anchored_services()
             ]
             self._anchors = (self._store.generation, parsed)

@@ -14,10 +14,8 @@ from datetime import UTC, datetime
 
 from asn1crypto import x509
 
-from services.identity.adapters import certinfo, der
-from services.identity.adapters.cms_verify import SignatureCheck, check_cms, check_raw, read_detached_cms
 from services.identity.domain.errors import InvalidInput
-from services.identity.domain.policy import ValidationPolicy
+from services.identity.domain.policy import MAX_SIGNATURE_BYTES, ValidationPolicy
 from services.identity.domain.report import (
     Indication,
     Reason,
@@ -25,6 +23,7 @@ from services.identity.domain.report import (
     SubIndication,
     ValidationReport,
 )
+from services.identity.service_layer.ports import CertificateReader, SignatureCheck, SignatureChecks
 from services.identity.service_layer.validate_certificate import CertificateValidator
 
 MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
@@ -63,9 +62,14 @@ _CRYPTO_FAILURES = {
 
 class SignatureVerifier:
     def __init__(
-        self, validator: CertificateValidator, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self,
+        validator: CertificateValidator,
+        checks: SignatureChecks,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._validator = validator
+        self._checks = checks
+        self._reader: CertificateReader = validator.reader  # certificates are read the validator's way
         self._clock = clock
 
     async def verify_cms(self, command: VerifyCmsSignature) -> SignatureReport:
@@ -73,19 +77,19 @@ class SignatureVerifier:
             raise InvalidInput("document", "one_of", "give either the document or its digest")
         if command.document is not None and len(command.document) > MAX_DOCUMENT_BYTES:
             raise InvalidInput("document", "too_large", f"documents above {MAX_DOCUMENT_BYTES} bytes: send the digest")
-        parsed = read_detached_cms(command.signature, "signature")
-        extra = der.load_certificates(list(command.intermediates), "intermediates")
-        check = check_cms(parsed, command.document_digest, command.document, extra)
+        parsed = self._checks.read_detached_cms(command.signature, "signature")
+        extra = self._reader.load_certificates(list(command.intermediates), "intermediates")
+        check = self._checks.check_cms(parsed, command.document_digest, command.document, extra)
         if check.failure is not None or check.signer is None:
-            return _crypto_failure(check)
+            return self._crypto_failure(check)
         return await self._judge(check, [*check.certificates, *extra], command.policy)
 
     async def verify_raw(self, command: VerifyRawSignature) -> SignatureReport:
-        signer = der.load_certificate(command.certificate, "certificate")
-        extra = der.load_certificates(list(command.intermediates), "intermediates")
-        if len(command.signature) > der.MAX_SIGNATURE_BYTES:
+        signer = self._reader.load_certificate(command.certificate, "certificate")
+        extra = self._reader.load_certificates(list(command.intermediates), "intermediates")
+        if len(command.signature) > MAX_SIGNATURE_BYTES:
             raise InvalidInput("signature", "too_large", "signature exceeds the size limit")
-        failure = check_raw(
+        failure = self._checks.check_raw(
             command.signature,
             command.document_digest,
             command.digest_algorithm,
@@ -101,7 +105,7 @@ class SignatureVerifier:
             failure,
         )
         if failure is not None:
-            return _crypto_failure(check)
+            return self._crypto_failure(check)
         return await self._judge(check, extra, command.policy)
 
     async def _judge(
@@ -115,7 +119,8 @@ class SignatureVerifier:
         at_signing = None
         if check.signing_time is not None:
             at_signing = await self._validator.validate_parsed(check.signer, intermediates, check.signing_time, policy)
-        indication, sub, reason = _overall(at_signing, at_now, check.signing_time, check.signer)
+        early = check.signing_time is not None and check.signing_time < self._reader.validity(check.signer)[0]
+        indication, sub, reason = _overall(at_signing, at_now, early)
         return SignatureReport(
             indication,
             sub,
@@ -124,19 +129,36 @@ class SignatureVerifier:
             check.signing_time,
             at_signing,
             at_now,
-            certinfo.fingerprint(check.signer),
+            self._reader.fingerprint(check.signer),
             check.digest_algorithm,
             check.signature_algorithm,
+        )
+
+    def _crypto_failure(self, check: SignatureCheck) -> SignatureReport:
+        reason = check.failure or Reason.SIGNER_NOT_FOUND
+        indication, sub = _CRYPTO_FAILURES[reason]
+        signer_fp = self._reader.fingerprint(check.signer) if check.signer is not None else ""
+        return SignatureReport(
+            indication,
+            sub,
+            reason,
+            False,
+            check.signing_time,
+            None,
+            None,
+            signer_fp,
+            check.digest_algorithm,
+            check.signature_algorithm,
+            check.detail,
         )
 
 
 def _overall(
     at_signing: ValidationReport | None,
     at_now: ValidationReport,
-    signing_time: datetime | None,
-    signer: x509.Certificate,
+    signed_before_validity: bool,
 ) -> tuple[Indication, SubIndication | None, Reason]:
-    if signing_time is not None and signing_time < certinfo.validity(signer)[0]:
+    if signed_before_validity:
         return Indication.TOTAL_FAILED, SubIndication.NOT_YET_VALID, Reason.SIGNED_BEFORE_VALIDITY
     good_then = at_signing is not None and at_signing.passed
     if good_then and at_now.sub_indication is SubIndication.REVOKED:
@@ -144,22 +166,3 @@ def _overall(
     if good_then and at_now.sub_indication is SubIndication.EXPIRED and at_now.reason is Reason.EXPIRED:
         return Indication.INDETERMINATE, SubIndication.OUT_OF_BOUNDS_NO_POE, Reason.EXPIRED_AFTER_SIGNING
     return at_now.indication, at_now.sub_indication, at_now.reason
-
-
-def _crypto_failure(check: SignatureCheck) -> SignatureReport:
-    reason = check.failure or Reason.SIGNER_NOT_FOUND
-    indication, sub = _CRYPTO_FAILURES[reason]
-    signer_fp = certinfo.fingerprint(check.signer) if check.signer is not None else ""
-    return SignatureReport(
-        indication,
-        sub,
-        reason,
-        False,
-        check.signing_time,
-        None,
-        None,
-        signer_fp,
-        check.digest_algorithm,
-        check.signature_algorithm,
-        check.detail,
-    )

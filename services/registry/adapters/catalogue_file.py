@@ -42,7 +42,7 @@ class Text(_Model):
     en: NonEmpty
 
     def domain(self) -> LocalText:
-        return LocalText(self.zh_hans, self.zh_hant, self.en)
+        return LocalText(zh_hant=self.zh_hant, zh_hans=self.zh_hans, en=self.en)
 
 
 class Material(_Model):

@@ -42,7 +42,7 @@ _STATUS = {
 
 
 def local_text(message: common_pb2.LocalizedText) -> LocalText:
-    return LocalText(message.zh_hans.strip(), message.zh_hant.strip(), message.en.strip())
+    return LocalText(zh_hant=message.zh_hant.strip(), zh_hans=message.zh_hans.strip(), en=message.en.strip())
 
 
 def _money_in(message: common_pb2.Money, present: bool) -> Money | None:

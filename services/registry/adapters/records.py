@@ -34,7 +34,7 @@ def _text(t: LocalText | None) -> list[str] | None:
 
 
 def _untext(v: list[str] | None) -> LocalText | None:
-    return LocalText(*v) if v else None
+    return LocalText(zh_hans=v[0], zh_hant=v[1], en=v[2]) if v else None  # stored as [zh_hans, zh_hant, en]
 
 
 def columns(app: Application, now: datetime) -> dict[str, Any]:

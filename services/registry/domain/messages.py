@@ -13,138 +13,171 @@ from typing import Any
 from baylink import errors
 from services.registry.domain.text import LocalText, current_language
 
-T = LocalText
 MESSAGES: dict[str, LocalText] = {
-    "required": T("必须填写", "必須填寫", "is required"),
-    "unknown_item": T("事项清单中没有事项 {item}", "事項清單中沒有事項 {item}", "no catalogue item {item}"),
-    "capital_not_positive": T("必须是正数金额", "必須是正數金額", "must be a positive amount"),
-    "currency_unknown": T(
-        "币种必须是 {allowed} 之一", "幣種必須是 {allowed} 之一", "currency must be one of {allowed}"
+    "required": LocalText(zh_hant="必須填寫", zh_hans="必须填写", en="is required"),
+    "unknown_item": LocalText(
+        zh_hant="事項清單中沒有事項 {item}", zh_hans="事项清单中没有事项 {item}", en="no catalogue item {item}"
     ),
-    "currency_mismatch": T(
-        "币种必须与注册资本相同（{currency}）",
-        "幣種必須與註冊資本相同（{currency}）",
-        "must be in the registered capital's currency ({currency})",
+    "capital_not_positive": LocalText(
+        zh_hant="必須是正數金額", zh_hans="必须是正数金额", en="must be a positive amount"
     ),
-    "subscribed_sum": T(
-        "各投资者认缴出资之和必须等于注册资本",
-        "各投資者認繳出資之和必須等於註冊資本",
-        "the investors' subscribed capital must add up to the registered capital",
+    "currency_unknown": LocalText(
+        zh_hant="幣種必須是 {allowed} 之一", zh_hans="币种必须是 {allowed} 之一", en="currency must be one of {allowed}"
     ),
-    "uscc_invalid": T(
-        "不是有效的统一社会信用代码：{why}", "不是有效的統一社會信用代碼：{why}", "not a valid USCC: {why}"
+    "currency_mismatch": LocalText(
+        zh_hant="幣種必須與註冊資本相同（{currency}）",
+        zh_hans="币种必须与注册资本相同（{currency}）",
+        en="must be in the registered capital's currency ({currency})",
     ),
-    "certificate_fingerprint": T(
-        "必须是证书的 SHA-256 指纹（64 位十六进制）",
-        "必須是證書的 SHA-256 指紋（64 位十六進制）",
-        "must be the certificate's SHA-256 fingerprint (64 hex digits)",
+    "subscribed_sum": LocalText(
+        zh_hant="各投資者認繳出資之和必須等於註冊資本",
+        zh_hans="各投资者认缴出资之和必须等于注册资本",
+        en="the investors' subscribed capital must add up to the registered capital",
     ),
-    "trade_name_short": T(
-        "字号至少须有两个汉字", "字號至少須有兩個漢字", "the trade name must have at least two Chinese characters"
+    "uscc_invalid": LocalText(
+        zh_hant="不是有效的統一社會信用代碼：{why}",
+        zh_hans="不是有效的统一社会信用代码：{why}",
+        en="not a valid USCC: {why}",
     ),
-    "trade_name_long": T(
-        "字号不得超过 {max} 个汉字", "字號不得超過 {max} 個漢字", "the trade name may have at most {max} characters"
+    "certificate_fingerprint": LocalText(
+        zh_hant="必須是證書的 SHA-256 指紋（64 位十六進制）",
+        zh_hans="必须是证书的 SHA-256 指纹（64 位十六进制）",
+        en="must be the certificate's SHA-256 fingerprint (64 hex digits)",
     ),
-    "chinese_only": T("只能使用汉字", "只能使用漢字", "may contain Chinese characters only"),
-    "forbidden_word": T("不得使用「{word}」", "不得使用「{word}」", "may not contain 「{word}」"),
-    "industry_unknown": T(
-        "行业表述「{industry}」不在可用行业之列",
-        "行業表述「{industry}」不在可用行業之列",
-        "「{industry}」 is not a recognised industry term",
+    "trade_name_short": LocalText(
+        zh_hant="字號至少須有兩個漢字",
+        zh_hans="字号至少须有两个汉字",
+        en="the trade name must have at least two Chinese characters",
     ),
-    "form_not_allowed": T(
-        "组织形式必须是 {allowed} 之一", "組織形式必須是 {allowed} 之一", "organisational form must be one of {allowed}"
+    "trade_name_long": LocalText(
+        zh_hant="字號不得超過 {max} 個漢字",
+        zh_hans="字号不得超过 {max} 个汉字",
+        en="the trade name may have at most {max} characters",
     ),
-    "division_missing": T(
-        "名称必须以行政区划 {allowed} 之一开头",
-        "名稱必須以行政區劃 {allowed} 之一開頭",
-        "the name must begin with one of the divisions {allowed}",
+    "chinese_only": LocalText(zh_hant="只能使用漢字", zh_hans="只能使用汉字", en="may contain Chinese characters only"),
+    "forbidden_word": LocalText(
+        zh_hant="不得使用「{word}」", zh_hans="不得使用「{word}」", en="may not contain 「{word}」"
     ),
-    "full_name_mismatch": T(
-        "完整名称必须由行政区划、字号、行业、组织形式依次组成",
-        "完整名稱必須由行政區劃、字號、行業、組織形式依次組成",
-        "the full name must be division + trade name + industry + organisational form, in that order",
+    "industry_unknown": LocalText(
+        zh_hant="行業表述「{industry}」不在可用行業之列",
+        zh_hans="行业表述「{industry}」不在可用行业之列",
+        en="「{industry}」 is not a recognised industry term",
     ),
-    "name_taken": T(
-        "同一城市同一行业已有相同字号的名称「{name}」",
-        "同一城市同一行業已有相同字號的名稱「{name}」",
-        "the trade name is already used or reserved in this industry in this city ({name})",
+    "form_not_allowed": LocalText(
+        zh_hant="組織形式必須是 {allowed} 之一",
+        zh_hans="组织形式必须是 {allowed} 之一",
+        en="organisational form must be one of {allowed}",
     ),
-    "name_required": T("本事项须先申报企业名称", "本事項須先申報企業名稱", "this item requires a declared name"),
-    "material_missing": T("缺少必需材料「{title}」", "缺少必需材料「{title}」", "required material missing: {title}"),
-    "material_unsigned": T(
-        "材料「{title}」尚缺 {signer} 的有效签名",
-        "材料「{title}」尚缺 {signer} 的有效簽名",
-        "material {title} still needs a valid signature of {signer}",
+    "division_missing": LocalText(
+        zh_hant="名稱必須以行政區劃 {allowed} 之一開頭",
+        zh_hans="名称必须以行政区划 {allowed} 之一开头",
+        en="the name must begin with one of the divisions {allowed}",
     ),
-    "material_type_unknown": T(
-        "本事项不需要材料类型 {type}", "本事項不需要材料類型 {type}", "this item has no material type {type}"
+    "full_name_mismatch": LocalText(
+        zh_hant="完整名稱必須由行政區劃、字號、行業、組織形式依次組成",
+        zh_hans="完整名称必须由行政区划、字号、行业、组织形式依次组成",
+        en="the full name must be division + trade name + industry + organisational form, in that order",
     ),
-    "material_empty": T("文件不能为空", "文件不能為空", "the document is empty"),
-    "material_too_large": T(
-        "文件不得超过 {max} 字节", "文件不得超過 {max} 位元組", "the document may not exceed {max} bytes"
+    "name_taken": LocalText(
+        zh_hant="同一城市同一行業已有相同字號的名稱「{name}」",
+        zh_hans="同一城市同一行业已有相同字号的名称「{name}」",
+        en="the trade name is already used or reserved in this industry in this city ({name})",
     ),
-    "digest_mismatch": T("SHA-256 与文件内容不符", "SHA-256 與文件內容不符", "the SHA-256 does not match the content"),
-    "signature_not_required": T(
-        "材料「{title}」无须签名", "材料「{title}」無須簽名", "material {title} needs no signature"
+    "name_required": LocalText(
+        zh_hant="本事項須先申報企業名稱", zh_hans="本事项须先申报企业名称", en="this item requires a declared name"
     ),
-    "signature_failed": T(
-        "签名未通过验证（{detail}）", "簽名未通過驗證（{detail}）", "the signature did not verify ({detail})"
+    "material_missing": LocalText(
+        zh_hant="缺少必需材料「{title}」", zh_hans="缺少必需材料「{title}」", en="required material missing: {title}"
     ),
-    "signer_not_party": T(
-        "签名证书不属于本申请所列须签署此材料的投资者或法定代表人",
-        "簽名證書不屬於本申請所列須簽署此材料的投資者或法定代表人",
-        "the signing certificate belongs to none of the investors or legal representative who must sign it",
+    "material_unsigned": LocalText(
+        zh_hant="材料「{title}」尚缺 {signer} 的有效簽名",
+        zh_hans="材料「{title}」尚缺 {signer} 的有效签名",
+        en="material {title} still needs a valid signature of {signer}",
     ),
-    "illegal_transition": T(
-        "申请当前状态为 {state}，不能{action}",
-        "申請當前狀態為 {state}，不能{action}",
-        "the application is {state}; it cannot be {action}",
+    "material_type_unknown": LocalText(
+        zh_hant="本事項不需要材料類型 {type}",
+        zh_hans="本事项不需要材料类型 {type}",
+        en="this item has no material type {type}",
     ),
-    "conditions_missing": T("尚未满足：{missing}", "尚未滿足：{missing}", "not yet met: {missing}"),
-    "stale_version": T(
-        "申请已被修改（当前版本 {version}）",
-        "申請已被修改（當前版本 {version}）",
-        "the application has changed (now version {version})",
+    "material_empty": LocalText(zh_hant="文件不能為空", zh_hans="文件不能为空", en="the document is empty"),
+    "material_too_large": LocalText(
+        zh_hant="文件不得超過 {max} 位元組",
+        zh_hans="文件不得超过 {max} 字节",
+        en="the document may not exceed {max} bytes",
     ),
-    "not_own_authority": T(
-        "此申请不属于登记机关 {authority}",
-        "此申請不屬於登記機關 {authority}",
-        "the application is not one of authority {authority}",
+    "digest_mismatch": LocalText(
+        zh_hant="SHA-256 與文件內容不符", zh_hans="SHA-256 与文件内容不符", en="the SHA-256 does not match the content"
     ),
-    "not_negative": T("不能为负数", "不能為負數", "must not be negative"),
-    "offset_past_end": T(
-        "超出文件大小（{size} 字节）", "超出文件大小（{size} 位元組）", "is past the end of the content ({size} bytes)"
+    "signature_not_required": LocalText(
+        zh_hant="材料「{title}」無須簽名", zh_hans="材料「{title}」无须签名", en="material {title} needs no signature"
     ),
-    "not_own_applicant": T("不是此申请的申请人", "不是此申請的申請人", "not this application's applicant"),
-    "page_token": T("分页标记无效", "分頁標記無效", "not a page token of this listing"),
-    "reasons_required": T(
-        "必须说明理由（至少一种语言）",
-        "必須說明理由（至少一種語言）",
-        "a reason is required (in at least one language)",
+    "signature_failed": LocalText(
+        zh_hant="簽名未通過驗證（{detail}）",
+        zh_hans="签名未通过验证（{detail}）",
+        en="the signature did not verify ({detail})",
     ),
-    "authority_unknown": T("没有登记机关 {authority}", "沒有登記機關 {authority}", "no authority {authority}"),
-    "request_id_reused": T(
-        "该 request_id 已用于另一申请内容",
-        "該 request_id 已用於另一申請內容",
-        "this request_id was used for a different draft",
+    "signer_not_party": LocalText(
+        zh_hant="簽名證書不屬於本申請所列須簽署此材料的投資者或法定代表人",
+        zh_hans="签名证书不属于本申请所列须签署此材料的投资者或法定代表人",
+        en="the signing certificate belongs to none of the investors or legal representative who must sign it",
+    ),
+    "illegal_transition": LocalText(
+        zh_hant="申請當前狀態為 {state}，不能{action}",
+        zh_hans="申请当前状态为 {state}，不能{action}",
+        en="the application is {state}; it cannot be {action}",
+    ),
+    "conditions_missing": LocalText(
+        zh_hant="尚未滿足：{missing}", zh_hans="尚未满足：{missing}", en="not yet met: {missing}"
+    ),
+    "stale_version": LocalText(
+        zh_hant="申請已被修改（當前版本 {version}）",
+        zh_hans="申请已被修改（当前版本 {version}）",
+        en="the application has changed (now version {version})",
+    ),
+    "not_own_authority": LocalText(
+        zh_hant="此申請不屬於登記機關 {authority}",
+        zh_hans="此申请不属于登记机关 {authority}",
+        en="the application is not one of authority {authority}",
+    ),
+    "not_negative": LocalText(zh_hant="不能為負數", zh_hans="不能为负数", en="must not be negative"),
+    "offset_past_end": LocalText(
+        zh_hant="超出文件大小（{size} 位元組）",
+        zh_hans="超出文件大小（{size} 字节）",
+        en="is past the end of the content ({size} bytes)",
+    ),
+    "not_own_applicant": LocalText(
+        zh_hant="不是此申請的申請人", zh_hans="不是此申请的申请人", en="not this application's applicant"
+    ),
+    "page_token": LocalText(zh_hant="分頁標記無效", zh_hans="分页标记无效", en="not a page token of this listing"),
+    "reasons_required": LocalText(
+        zh_hant="必須說明理由（至少一種語言）",
+        zh_hans="必须说明理由（至少一种语言）",
+        en="a reason is required (in at least one language)",
+    ),
+    "authority_unknown": LocalText(
+        zh_hant="沒有登記機關 {authority}", zh_hans="没有登记机关 {authority}", en="no authority {authority}"
+    ),
+    "request_id_reused": LocalText(
+        zh_hant="該 request_id 已用於另一申請內容",
+        zh_hans="该 request_id 已用于另一申请内容",
+        en="this request_id was used for a different draft",
     ),
 }
 
 
 ACTIONS: dict[str, LocalText] = {
-    "updated": T("修改", "修改", "updated"),
-    "named": T("申报名称", "申報名稱", "given a new name"),
-    "attached": T("添加材料", "添加材料", "given materials"),
-    "signed": T("签署材料", "簽署材料", "signed"),
-    "submitted": T("提交", "提交", "submitted"),
-    "resubmitted": T("重新提交", "重新提交", "resubmitted"),
-    "withdrawn": T("撤回", "撤回", "withdrawn"),
-    "review_started": T("开始审查", "開始審查", "taken up for review"),
-    "approved": T("核准", "核准", "approved"),
-    "rejected": T("驳回", "駁回", "rejected"),
-    "returned": T("退回补正", "退回補正", "returned for correction"),
-    "material_read": T("调阅材料", "調閱材料", "read by the authority"),
+    "updated": LocalText(zh_hant="修改", zh_hans="修改", en="updated"),
+    "named": LocalText(zh_hant="申報名稱", zh_hans="申报名称", en="given a new name"),
+    "attached": LocalText(zh_hant="添加材料", zh_hans="添加材料", en="given materials"),
+    "signed": LocalText(zh_hant="簽署材料", zh_hans="签署材料", en="signed"),
+    "submitted": LocalText(zh_hant="提交", zh_hans="提交", en="submitted"),
+    "resubmitted": LocalText(zh_hant="重新提交", zh_hans="重新提交", en="resubmitted"),
+    "withdrawn": LocalText(zh_hant="撤回", zh_hans="撤回", en="withdrawn"),
+    "review_started": LocalText(zh_hant="開始審查", zh_hans="开始审查", en="taken up for review"),
+    "approved": LocalText(zh_hant="核准", zh_hans="核准", en="approved"),
+    "rejected": LocalText(zh_hant="駁回", zh_hans="驳回", en="rejected"),
+    "returned": LocalText(zh_hant="退回補正", zh_hans="退回补正", en="returned for correction"),
+    "material_read": LocalText(zh_hant="調閱材料", zh_hans="调阅材料", en="read by the authority"),
 }
 
 

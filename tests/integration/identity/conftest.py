@@ -10,6 +10,7 @@ import pytest
 from devtools.testpki.build import build
 from devtools.testpki.loader import TestPKI
 from devtools.testpki.responder import RevocationResponder
+from services.identity.adapters.crypto import X509Reader
 from services.identity.adapters.fetchers import FetchSettings
 from services.identity.adapters.pkix import PkixEngine
 from services.identity.adapters.revocation_cache import RevocationCache
@@ -55,4 +56,4 @@ def validator(live_pki: TestPKI, engine: PkixEngine) -> CertificateValidator:
     store = TrustListStore(live_pki.list_signers(), ListSignatureVerifier())
     for jurisdiction in Jurisdiction:
         assert store.load(live_pki.trust_list_document(jurisdiction)).accepted
-    return CertificateValidator(store, engine)
+    return CertificateValidator(store, engine, reader=X509Reader())

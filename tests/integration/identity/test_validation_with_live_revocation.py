@@ -11,6 +11,7 @@ import pytest
 from devtools.testpki.cms_sign import sign_detached
 from devtools.testpki.loader import TestPKI
 from devtools.testpki.responder import Behaviour
+from services.identity.adapters.crypto import CmsSignatureChecks
 from services.identity.domain.policy import RevocationMode, ValidationPolicy
 from services.identity.domain.report import Indication, Reason, SubIndication
 from services.identity.service_layer.validate_certificate import CertificateValidator, ValidateCertificate
@@ -123,7 +124,7 @@ async def test_ocsp_try_later_without_crl_is_try_later(validator, responder, liv
 
 
 async def test_signatures_of_one_signer_hit_the_network_once(validator, engine, responder, live_pki) -> None:
-    verifier = SignatureVerifier(validator)
+    verifier = SignatureVerifier(validator, CmsSignatureChecks())
     document = "營業執照申請 business licence application".encode()
     signature = sign_detached(
         document,

@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from baylink.cli.identity import app
 from baylink.runtime.settings import KafkaSettings
 from devtools.testpki import plan
 from devtools.testpki.cms_sign import sign_detached
 from devtools.testpki.loader import TestPKI
 from services.identity.bootstrap import IdentityService, bootstrap
 from services.identity.config import IdentitySettings
+from services.identity.entrypoints.cli import app
 from tests.unit.cli_identity.conftest import CERTS, LISTS, ThreadedLoop
 
 runner = CliRunner()

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from baylink.cli.identity import app
 from devtools.testpki import plan
 from devtools.testpki.loader import TestPKI
+from services.identity.entrypoints.cli import app
 from tests.unit.cli_identity.conftest import CERTS, LISTS, SAMPLE_LISTS, trust_list_args
 
 runner = CliRunner()

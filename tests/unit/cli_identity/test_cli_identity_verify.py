@@ -11,9 +11,9 @@ import pytest
 from asn1crypto import pem
 from typer.testing import CliRunner
 
-from baylink.cli.identity import app
 from devtools.testpki.cms_sign import sign_detached
 from devtools.testpki.loader import TestPKI
+from services.identity.entrypoints.cli import app
 from tests.unit.cli_identity.conftest import CERTS, trust_list_args
 
 runner = CliRunner()

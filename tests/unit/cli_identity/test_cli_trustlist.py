@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from baylink.cli.trustlist import app
 from services.identity.domain.trustlist_codec import decode_document, list_to_dict
+from services.identity.entrypoints.cli_trustlist import app
 from tests.unit.cli_identity.conftest import CERTS, KEYS, LISTS, SAMPLE_LISTS
 
 runner = CliRunner()

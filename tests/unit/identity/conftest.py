@@ -9,6 +9,7 @@ import pytest
 
 from devtools.testpki.loader import COMMITTED, TestPKI
 from devtools.testpki.revocation import seed_cache
+from services.identity.adapters.crypto import CmsSignatureChecks, X509Reader
 from services.identity.adapters.fetchers import FetchSettings
 from services.identity.adapters.pkix import PkixEngine
 from services.identity.adapters.revocation_cache import RevocationCache
@@ -49,12 +50,12 @@ def engine(seeded_cache: RevocationCache) -> PkixEngine:
 
 @pytest.fixture
 def validator(store: TrustListStore, engine: PkixEngine) -> CertificateValidator:
-    return CertificateValidator(store, engine)
+    return CertificateValidator(store, engine, reader=X509Reader())
 
 
 @pytest.fixture
 def verifier(validator: CertificateValidator) -> SignatureVerifier:
-    return SignatureVerifier(validator)
+    return SignatureVerifier(validator, CmsSignatureChecks())
 
 
 @pytest.fixture

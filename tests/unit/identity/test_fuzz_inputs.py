@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from devtools.testpki.cms_sign import sign_detached
+from services.identity.adapters.crypto import CmsSignatureChecks, X509Reader
 from services.identity.adapters.fetchers import FetchSettings
 from services.identity.adapters.pkix import PkixEngine
 from services.identity.adapters.trustlist_signature import ListSignatureVerifier
@@ -32,10 +33,10 @@ def services(pki, seeded_cache):
     engine = PkixEngine(
         cache=seeded_cache, fetch=FetchSettings(timeout_seconds=0.2, allowed_hosts=frozenset({"127.0.0.1"}))
     )
-    validator = CertificateValidator(store, engine)
+    validator = CertificateValidator(store, engine, reader=X509Reader())
     signed_at = datetime(2026, 2, 1, tzinfo=UTC)
     signatures = {n: sign_detached(DOCUMENT, pki.key(n), pki.certificate(n), signed_at) for n in LEAVES}
-    return validator, SignatureVerifier(validator), signatures
+    return validator, SignatureVerifier(validator, CmsSignatureChecks()), signatures
 
 
 @st.composite

@@ -3,13 +3,13 @@
 import hashlib
 from datetime import UTC, datetime, timedelta
 
+from baylink.i18n import LocalText
 from services.identity.domain.judgement import PathFacts, judge
 from services.identity.domain.policy import ValidationPolicy, acceptable_policies, key_usage_allows_signing
 from services.identity.domain.report import ChainElement, Indication, Reason, SubIndication
 from services.identity.domain.trustlist import (
     AnchoredService,
     Jurisdiction,
-    LocalisedText,
     ServiceStatus,
     ServiceType,
     StatusChange,
@@ -20,7 +20,7 @@ T0 = datetime(2025, 1, 1, tzinfo=UTC)
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 HK1, HK2 = "2.16.344.8.2.2008.810.2.1", "2.16.344.8.2.2008.810.2.2"
 ANCHOR = b"anchor-der"
-NAME = LocalisedText("測試", "测试", "Test")
+NAME = LocalText(zh_hant="測試", zh_hans="测试", en="Test")
 
 
 def facts(**overrides) -> PathFacts:

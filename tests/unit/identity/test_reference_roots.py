@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from asn1crypto import pem
 
+from services.identity.adapters.crypto import X509Reader
 from services.identity.adapters.pkix import PkixEngine
 from services.identity.adapters.trustlist_signature import ListSignatureVerifier
 from services.identity.domain.policy import RevocationMode, ValidationPolicy
@@ -83,7 +84,7 @@ def test_expired_g02_service_is_withdrawn_from_its_expiry(reference_store: Trust
 @needs_certs
 @pytest.mark.parametrize("moment", [datetime(2020, 1, 6, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC)])
 async def test_expired_g02_root_yields_expired_after_2020_01_05(reference_store, moment) -> None:
-    validator = CertificateValidator(reference_store, PkixEngine())
+    validator = CertificateValidator(reference_store, PkixEngine(), reader=X509Reader())
     policy = ValidationPolicy(revocation_mode=RevocationMode.SOFT_FAIL)
     report = await validator.handle(ValidateCertificate(der_of(G02), validation_time=moment, policy=policy))
     assert (report.indication, report.sub_indication) == (Indication.TOTAL_FAILED, SubIndication.EXPIRED)
@@ -92,7 +93,7 @@ async def test_expired_g02_root_yields_expired_after_2020_01_05(reference_store,
 
 @needs_certs
 async def test_g02_root_was_anchored_before_it_expired(reference_store) -> None:
-    validator = CertificateValidator(reference_store, PkixEngine())
+    validator = CertificateValidator(reference_store, PkixEngine(), reader=X509Reader())
     policy = ValidationPolicy(revocation_mode=RevocationMode.SOFT_FAIL)
     moment = datetime(2019, 6, 1, tzinfo=UTC)
     report = await validator.handle(ValidateCertificate(der_of(G02), validation_time=moment, policy=policy))

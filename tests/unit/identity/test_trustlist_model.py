@@ -2,20 +2,21 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from baylink.i18n import LocalText
 from services.identity.domain.errors import InvalidInput
 from services.identity.domain.trustlist import (
     Jurisdiction,
-    LocalisedText,
     ServiceStatus,
     ServiceType,
     StatusChange,
     TrustList,
     TrustService,
     anchors,
+    every_language,
 )
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
-NAME = LocalisedText("測試", "测试", "Test")
+NAME = LocalText(zh_hant="測試", zh_hans="测试", en="Test")
 
 
 def service(*history: tuple[ServiceStatus, datetime], cert: bytes = b"cert") -> TrustService:
@@ -63,7 +64,7 @@ def test_naive_times_are_refused() -> None:
 
 def test_names_need_all_three_languages() -> None:
     with pytest.raises(InvalidInput):
-        LocalisedText("測試", "", "Test")
+        every_language(LocalText(zh_hant="測試", zh_hans="", en="Test"))
 
 
 def test_list_with_next_update_before_issue_is_refused() -> None:

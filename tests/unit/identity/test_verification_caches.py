@@ -16,6 +16,7 @@ from asn1crypto import cms
 from devtools.testpki.cms_sign import sign_detached
 from devtools.testpki.loader import TestPKI
 from services.identity.adapters import cms_verify, der, signatures, sm2
+from services.identity.adapters.crypto import CmsSignatureChecks, X509Reader
 from services.identity.adapters.fetchers import FetchSettings
 from services.identity.adapters.keys import Scheme, algorithm_identifier
 from services.identity.adapters.pkix import PkixEngine
@@ -149,7 +150,9 @@ async def test_a_known_signer_is_judged_against_the_trust_list_in_force(verifier
 async def test_a_known_signer_still_needs_revocation_data_when_no_chain_result_is_cached(store, pki) -> None:
     # Nothing cached and nowhere to fetch from: hard-fail must say "try later", every time.
     engine = PkixEngine(RevocationCache(), FetchSettings(timeout_seconds=0.2, allowed_hosts=frozenset({"127.0.0.2"})))
-    verifier = SignatureVerifier(CertificateValidator(store, engine, ChainResultCache(max_entries=0)))
+    verifier = SignatureVerifier(
+        CertificateValidator(store, engine, ChainResultCache(max_entries=0), reader=X509Reader()), CmsSignatureChecks()
+    )
     for n in range(3):
         signature = signed(pki, "gd-personal", n)
         command = VerifyCmsSignature(
@@ -265,7 +268,7 @@ async def test_concurrent_validations_of_one_uncached_chain_share_one_and_each_g
     import asyncio
 
     engine = CountingEngine(seeded_cache, FetchSettings(timeout_seconds=0.5, allowed_hosts=frozenset({"127.0.0.1"})))
-    validator = CertificateValidator(store, engine, ChainResultCache())
+    validator = CertificateValidator(store, engine, ChainResultCache(), reader=X509Reader())
     leaf = der.load_certificate(pki.cert("hk-personal-ec"), "certificate")
     intermediates = der.load_certificates(pki.intermediates("hk-personal-ec"), "intermediates")
     start = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)

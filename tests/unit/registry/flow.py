@@ -14,7 +14,7 @@ from tests.unit.registry.fakes import FakeIdentity, company
 
 ITEM = "440605-HKMO-CO-EST"
 AUTHORITY = "440605"
-REASON = LocalText("材料不全", "材料不全", "incomplete")
+REASON = LocalText(zh_hant="材料不全", zh_hans="材料不全", en="incomplete")
 
 
 _CHARS = "甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉戌亥"

@@ -115,7 +115,8 @@ async def test_a_reason_is_required_to_reject(registry: Registry) -> None:
     app = await under_review(registry)
     with pytest.raises(errors.InvalidInput):
         await authority.reject(
-            registry, authority.RejectApplication(app.application_id, "o", AUTHORITY, LocalText("", "", " "))
+            registry,
+            authority.RejectApplication(app.application_id, "o", AUTHORITY, LocalText(zh_hant="", zh_hans="", en=" ")),
         )
 
 

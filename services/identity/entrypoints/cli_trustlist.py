@@ -36,10 +36,10 @@ def _fail(message: str) -> NoReturn:
 
 
 def _unsigned_list(path: Path) -> Any:
-    from baylink.cli.identity_inputs import InputError, read_file
     from services.identity.domain import canonical_json
     from services.identity.domain.errors import InvalidInput
     from services.identity.domain.trustlist_codec import list_from_dict
+    from services.identity.entrypoints.cli_inputs import InputError, read_file
 
     try:
         raw = canonical_json.loads(read_file(path), "list")
@@ -53,8 +53,8 @@ def _unsigned_list(path: Path) -> Any:
 
 
 def _signing_key(path: Path) -> Any:
-    from baylink.cli.identity_inputs import InputError, read_file
     from services.identity.adapters.keys import SigningKey
+    from services.identity.entrypoints.cli_inputs import InputError, read_file
 
     try:
         return SigningKey.load_pem(read_file(path))
@@ -69,12 +69,15 @@ def sign_command(
     cert: Annotated[Path, typer.Option("--cert", metavar="SIGNER.pem", help="The list signer's certificate.")],
     out: Annotated[Path, typer.Option("--out", metavar="SIGNED.json", help="Where to write the signed document.")],
 ) -> None:
-    """Sign LIST.json with KEY.pem as SIGNER.pem and write the signed document to SIGNED.json."""
+    """Sign LIST.json with KEY.pem as SIGNER.pem and write the signed document to SIGNED.json.
+
+    Offline tool: works on the files given and asks no service.
+    """
     from asn1crypto import x509
 
-    from baylink.cli.identity_inputs import InputError, certificates
     from services.identity.adapters.trustlist_signature import ListSignatureVerifier, sign_trust_list
     from services.identity.domain.trustlist_codec import decode_document
+    from services.identity.entrypoints.cli_inputs import InputError, certificates
 
     try:
         trust_list = _unsigned_list(list_path)
@@ -106,19 +109,22 @@ def verify_command(
         typer.Option("--signer", metavar="PEM", help="Trusted signer certificate (default: certs beside the list)."),
     ] = None,
 ) -> None:
-    """Check the signature of SIGNED.json and that its signer is trusted; exit 1 with the reason if not."""
-    from baylink.cli.identity_inputs import InputError, read_file
-    from baylink.cli.identity_offline import list_signers
-    from services.identity.adapters.trustlist_signature import ListSignatureVerifier
+    """Check the signature of SIGNED.json and that its signer is trusted; exit 1 with the reason if not.
+
+    Offline tool: checks the file in this process, as the service would, and asks no service.
+    """
+    from services.identity.bootstrap import list_store
     from services.identity.domain.trustlist import Jurisdiction
-    from services.identity.service_layer.trust_store import Refusal, TrustListStore
+    from services.identity.entrypoints.cli_inputs import InputError, read_file
+    from services.identity.entrypoints.cli_offline import list_signers
+    from services.identity.service_layer.trust_store import Refusal
 
     try:
         data = read_file(signed)
         signers = list_signers(signed.parent, signer or [])
     except InputError as exc:
         _fail(str(exc))
-    result = TrustListStore(dict.fromkeys(Jurisdiction, signers), ListSignatureVerifier()).load(data)
+    result = list_store(dict.fromkeys(Jurisdiction, signers)).load(data)
     if not result.accepted:
         hint = ""
         if result.refusal is Refusal.SIGNER_NOT_TRUSTED and not signers:
@@ -135,12 +141,15 @@ def verify_command(
 def show_command(
     signed: Annotated[Path, typer.Argument(metavar="SIGNED.json", help="The signed trust-list document.")],
 ) -> None:
-    """Print a trust list: jurisdiction, sequence, dates and every service (not a signature check)."""
-    from baylink.cli.identity_inputs import InputError, read_file
-    from baylink.cli.identity_render import console
-    from baylink.cli.trustlist_view import list_view
+    """Print a trust list: jurisdiction, sequence, dates and every service (not a signature check).
+
+    Offline tool: reads the file and asks no service.
+    """
     from services.identity.domain.errors import InvalidInput
     from services.identity.domain.trustlist_codec import decode_document
+    from services.identity.entrypoints.cli_inputs import InputError, read_file
+    from services.identity.entrypoints.cli_render import console
+    from services.identity.entrypoints.cli_trustlist_view import list_view
 
     try:
         document = decode_document(read_file(signed))

@@ -19,17 +19,17 @@ from pathlib import Path
 
 from asn1crypto import x509
 
-from baylink.cli.identity_inputs import InputError, certificates, read_file
 from services.identity.adapters import der
-from services.identity.adapters.pkix import PkixEngine
-from services.identity.adapters.trustlist_signature import ListSignatureVerifier
+from services.identity.adapters.crypto import X509Reader
+from services.identity.bootstrap import certificate_validator, list_store, signature_verifier
 from services.identity.domain.policy import RevocationMode, ValidationPolicy
 from services.identity.domain.report import SignatureReport, ValidationReport
 from services.identity.domain.trustlist import Jurisdiction
+from services.identity.entrypoints.cli_inputs import InputError, certificates, read_file
 from services.identity.service_layer.offline import bare_anchor_store, jurisdiction_of, scheme_policies
 from services.identity.service_layer.trust_store import Refusal, TrustListStore
-from services.identity.service_layer.validate_certificate import CertificateValidator, ValidateCertificate
-from services.identity.service_layer.verify_signature import SignatureVerifier, VerifyCmsSignature
+from services.identity.service_layer.validate_certificate import ValidateCertificate
+from services.identity.service_layer.verify_signature import VerifyCmsSignature
 
 _CERT_SUFFIXES = (".pem", ".crt", ".cer", ".der")
 
@@ -64,7 +64,7 @@ def trust_list_store(directory: Path, signer_paths: Sequence[Path]) -> TrustList
     if not documents:
         raise InputError(f"{directory}: no trust lists (*.json) in it")
     signers = list_signers(directory, signer_paths)
-    store = TrustListStore(dict.fromkeys(Jurisdiction, signers), ListSignatureVerifier())
+    store = list_store(dict.fromkeys(Jurisdiction, signers))
     for document in documents:
         result = store.load(read_file(document))
         if not result.accepted:
@@ -85,17 +85,13 @@ def anchor_store(anchor_paths: Sequence[Path], presented: Sequence[x509.Certific
                     f"{path}: {root.subject.human_friendly} has no scheme jurisdiction (country not HK, MO or CN)"
                 )
             roots.append(root)
-    return bare_anchor_store(roots, scheme_policies([*presented, *roots]))
+    return bare_anchor_store(roots, scheme_policies([*presented, *roots]), X509Reader())
 
 
 def store_for(trust: Trust, presented: Sequence[x509.Certificate]) -> TrustListStore:
     if trust.trust_list_dir is not None:
         return trust_list_store(trust.trust_list_dir, trust.signers)
     return anchor_store(trust.anchors, presented)
-
-
-def _validator(store: TrustListStore) -> CertificateValidator:
-    return CertificateValidator(store, PkixEngine())
 
 
 def validate(
@@ -108,7 +104,7 @@ def validate(
     presented = [der.load_certificate(item, "certificate") for item in (leaf, *chain)]
     store = store_for(trust, presented)
     command = ValidateCertificate(leaf, tuple(chain), at, policy)
-    return asyncio.run(_validator(store).handle(command))
+    return asyncio.run(certificate_validator(store).handle(command))
 
 
 def verify(
@@ -122,7 +118,7 @@ def verify(
     presented = [*carried, *(der.load_certificate(item, "chain") for item in chain)]
     store = store_for(trust, presented)
     command = VerifyCmsSignature(signature, document=document, intermediates=tuple(chain), policy=policy)
-    return asyncio.run(SignatureVerifier(_validator(store)).verify_cms(command))
+    return asyncio.run(signature_verifier(certificate_validator(store)).verify_cms(command))
 
 
 def policy(revocation: str | None, requested: frozenset[str] | None) -> ValidationPolicy:

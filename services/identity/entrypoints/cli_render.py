@@ -1,4 +1,4 @@
-"""The human view of validation and signature reports (the dicts of `identity_report`)."""
+"""The human view of validation and signature reports (the dicts of `cli_report`)."""
 
 from __future__ import annotations
 

@@ -97,7 +97,7 @@ def _check_mode(anchors: list[Path], trust_list: Path | None, signers: list[Path
 
 
 def _finish(report: dict[str, Any], as_json: bool, signature: bool) -> NoReturn:
-    from baylink.cli.identity_render import console, signature_view, validation_view
+    from services.identity.entrypoints.cli_render import console, signature_view, validation_view
 
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False))
@@ -109,8 +109,8 @@ def _finish(report: dict[str, Any], as_json: bool, signature: bool) -> NoReturn:
 def _run(action: Any) -> dict[str, Any]:
     """Run `action`, turning every input, service and domain error into exit 2."""
     from baylink import errors
-    from baylink.cli.identity_inputs import InputError
-    from baylink.cli.identity_online import ServiceError
+    from services.identity.entrypoints.cli_inputs import InputError
+    from services.identity.entrypoints.cli_online import ServiceError
 
     try:
         result: dict[str, Any] = action()
@@ -134,25 +134,28 @@ def validate_command(
     target: TargetOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Validate CERT at a time: indication, reason, chain, jurisdiction, messages."""
+    """Validate CERT at a time: indication, reason, chain, jurisdiction, messages.
+
+    Offline tool with --anchor or --trust-list: validates in this process and asks no service.
+    """
     anchors, signers = anchor or [], signer or []
     offline = _check_mode(anchors, trust_list, signers, revocation)
 
     def action() -> dict[str, Any]:
-        from baylink.cli import identity_inputs as inputs
-        from baylink.cli import identity_report as reports
+        from services.identity.entrypoints import cli_inputs as inputs
+        from services.identity.entrypoints import cli_report as reports
 
         leaf, *carried = inputs.certificates(cert)
         intermediates = [*carried, *inputs.certificates_of(chain or [])]
         moment = inputs.moment(at)
         requested = inputs.policy_oids(policy or [])
         if offline:
-            from baylink.cli import identity_offline as local
+            from services.identity.entrypoints import cli_offline as local
 
             trust = local.Trust(tuple(anchors), trust_list, tuple(signers))
             rules = local.policy(revocation.value if revocation else None, requested)
             return reports.validation_dict(local.validate(trust, leaf, intermediates, moment, rules))
-        from baylink.cli import identity_online as remote
+        from services.identity.entrypoints import cli_online as remote
 
         address = target or remote.default_target()
         return reports.validation_from_proto(remote.validate(address, leaf, intermediates, moment, requested))
@@ -175,25 +178,28 @@ def verify_command(
     target: TargetOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Verify a detached CMS signature over FILE and validate the signer's certificate."""
+    """Verify a detached CMS signature over FILE and validate the signer's certificate.
+
+    Offline tool with --anchor or --trust-list: verifies in this process and asks no service.
+    """
     anchors, signers = anchor or [], signer or []
     offline = _check_mode(anchors, trust_list, signers, revocation)
 
     def action() -> dict[str, Any]:
-        from baylink.cli import identity_inputs as inputs
-        from baylink.cli import identity_report as reports
+        from services.identity.entrypoints import cli_inputs as inputs
+        from services.identity.entrypoints import cli_report as reports
 
         content = inputs.read_file(document)
         cms = inputs.cms_signature(signature)
         intermediates = inputs.certificates_of(chain or [])
         requested = inputs.policy_oids(policy or [])
         if offline:
-            from baylink.cli import identity_offline as local
+            from services.identity.entrypoints import cli_offline as local
 
             trust = local.Trust(tuple(anchors), trust_list, tuple(signers))
             rules = local.policy(revocation.value if revocation else None, requested)
             return reports.signature_dict(local.verify(trust, content, cms, intermediates, rules))
-        from baylink.cli import identity_online as remote
+        from services.identity.entrypoints import cli_online as remote
 
         address = target or remote.default_target()
         return reports.signature_from_proto(remote.verify(address, content, cms, intermediates, requested))

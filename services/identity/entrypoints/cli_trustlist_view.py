@@ -10,9 +10,10 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from baylink.cli.identity_report import iso
-from services.identity.domain.trustlist import LocalisedText, TrustService
+from baylink.i18n import LocalText
+from services.identity.domain.trustlist import TrustService
 from services.identity.domain.trustlist_codec import SignedTrustList
+from services.identity.entrypoints.cli_report import iso
 
 
 def _subject(der: bytes) -> str:
@@ -22,7 +23,7 @@ def _subject(der: bytes) -> str:
         return "(unreadable certificate)"
 
 
-def _languages(value: LocalisedText) -> Text:
+def _languages(value: LocalText) -> Text:
     return Text(f"{value.zh_hant}\n{value.zh_hans}\n{value.en}")
 
 

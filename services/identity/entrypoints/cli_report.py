@@ -12,9 +12,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from baylink.i18n import LocalText
 from services.identity.domain.messages import MESSAGES
 from services.identity.domain.report import ChainElement, SignatureReport, ValidationReport
-from services.identity.domain.trustlist import LocalisedText
 
 Report = dict[str, Any]
 
@@ -25,7 +25,7 @@ def iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def text(value: LocalisedText | None) -> dict[str, str] | None:
+def text(value: LocalText | None) -> dict[str, str] | None:
     if value is None:
         return None
     return {"zh-Hant": value.zh_hant, "zh-Hans": value.zh_hans, "en": value.en}
@@ -160,7 +160,7 @@ def signature_from_proto(response: Any) -> Report:
         "claimed_signing_time": _timestamp(response, "claimed_signing_time"),
         "verification_time": (at_now or overall)["validation_time"],
         "signer_fingerprint_sha256": response.signer_certificate_fingerprint or None,
-        "digest_algorithm": None,  # the client chose it from the signature; see `identity_online`
+        "digest_algorithm": None,  # the client chose it from the signature; see `cli_online`
         "signature_algorithm": algorithm,
         "messages": overall["messages"],
         "detail": overall["detail"],

@@ -11,10 +11,10 @@ import grpc
 from google.protobuf import timestamp_pb2
 
 from baylink import errors
-from baylink.cli.identity_inputs import InputError
 from baylink.identity.v1 import identity_service_pb2, identity_service_pb2_grpc, validation_pb2
 from baylink.runtime.grpc.client import insecure_channel
 from baylink.runtime.grpc.errors import from_rpc_error
+from services.identity.entrypoints.cli_inputs import InputError
 
 DEFAULT_TARGET = "127.0.0.1:50051"
 TIMEOUT_SECONDS = 30.0
@@ -94,7 +94,7 @@ def validate(
 def document_digest(signature: bytes, document: bytes) -> tuple[bytes, validation_pb2.DigestAlgorithm.ValueType]:
     """The document's digest under the digest algorithm the CMS SignerInfo names."""
     from services.identity.adapters import der
-    from services.identity.adapters.cms_verify import digest, digest_name
+    from services.identity.adapters.cms_signer import digest, digest_name
 
     signed_data, _ = der.load_signed_data(signature, "signature")
     infos = signed_data["signer_infos"]

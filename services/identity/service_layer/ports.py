@@ -1,0 +1,112 @@
+"""What the identity use cases need from the outside world; bootstrap wires in what implements it.
+
+Certificates travel as parsed asn1crypto objects: that library is the use cases' vocabulary for
+X.509, as `datetime` is for time. Parsing caller bytes, checking signatures, validating paths and
+storing lists happen outside, reached through the Protocols below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from asn1crypto import x509
+
+from baylink.runtime.events import CloudEvent
+from services.identity.domain.judgement import PathFacts, PathFailure
+from services.identity.domain.policy import RevocationMode
+from services.identity.domain.report import Reason, SignatureReport, ValidationReport
+from services.identity.domain.trustlist import TrustList
+from services.identity.domain.trustlist_codec import SignedTrustList
+
+
+class CertificateReader(Protocol):
+    """Caller bytes to parsed certificates (InvalidInput naming `field` when they are not), and the
+    facts the use cases read off them."""
+
+    def load_certificate(self, data: bytes, field: str) -> x509.Certificate: ...
+    def load_certificates(self, items: Sequence[bytes], field: str) -> list[x509.Certificate]: ...
+    def fingerprint(self, certificate: x509.Certificate) -> str: ...
+    def validity(self, certificate: x509.Certificate) -> tuple[datetime, datetime]:
+        """(not before, not after)."""
+
+
+class PathEngine(Protocol):
+    async def validate(
+        self,
+        leaf: x509.Certificate,
+        intermediates: Sequence[x509.Certificate],
+        anchors: Sequence[x509.Certificate],
+        moment: datetime,
+        mode: RevocationMode,
+        deadline_seconds: float,
+    ) -> PathFacts | PathFailure:
+        """RFC 5280 path validation to one of `anchors` at `moment`, revocation included, within the deadline."""
+
+
+@dataclass(frozen=True)
+class SignatureCheck:
+    """What the cryptographic check of one signature found (the signer is not validated yet)."""
+
+    signer: x509.Certificate | None
+    certificates: tuple[x509.Certificate, ...]
+    signing_time: datetime | None
+    digest_algorithm: str
+    signature_algorithm: str
+    failure: Reason | None  # None: the signature verifies over the document
+    detail: str = ""
+
+
+class SignatureChecks(Protocol):
+    """Cryptographic checks of detached CMS signatures and of raw signatures over a digest."""
+
+    def read_detached_cms(self, data: bytes, field: str) -> Any:
+        """The signature parsed strictly, for `check_cms` (what it holds is the implementation's business)."""
+
+    def check_cms(
+        self,
+        parsed: Any,
+        document_digest: bytes | None,
+        document: bytes | None,
+        extra_certificates: list[x509.Certificate],
+    ) -> SignatureCheck: ...
+
+    def check_raw(
+        self,
+        signature: bytes,
+        document_digest: bytes,
+        digest_algorithm: str,
+        signature_algorithm: str,
+        signer: x509.Certificate,
+    ) -> Reason | None:
+        """None when the signature verifies; InvalidInput for algorithms or digests that do not fit."""
+
+
+class ListSignatureVerifier(Protocol):
+    """Checks a decoded trust-list document's signature and its signer certificate."""
+
+    def signature_valid(self, signed: SignedTrustList) -> bool: ...
+    def signer_valid_at(self, signed: SignedTrustList, moment: datetime) -> bool: ...
+    def unreadable_certificates(self, trust_list: TrustList) -> list[int]: ...
+
+
+class TrustListRepository(Protocol):
+    """The signed trust lists in force, persisted so the last good list survives a restart."""
+
+    async def save(self, trust_list: TrustList, document: bytes, events: Sequence[CloudEvent]) -> None:
+        """Replace the jurisdiction's stored list with `document`, with its events, in one transaction."""
+
+    async def load_all(self) -> list[bytes]: ...
+
+    async def load_changed(self, in_force: dict[str, int]) -> list[bytes]:
+        """The stored lists whose sequence number is not the one in force here (by jurisdiction)."""
+
+
+class IdentityFacts(Protocol):
+    """The fact events of the use cases (fingerprints, jurisdictions and outcomes only)."""
+
+    def certificate_validated(self, fingerprint: str, report: ValidationReport) -> CloudEvent: ...
+    def signature_verified(self, report: SignatureReport, document_digest: bytes) -> CloudEvent: ...
+    def trust_list_updated(self, trust_list: TrustList, digest: bytes) -> CloudEvent: ...

@@ -94,8 +94,8 @@ class WalCheckpoint:
 # A direct program reads and writes by key. PostgreSQL makes a prepared statement's generic plan
 # once per connection (from its sixth run) and keeps it: made from statistics taken while a table
 # was small (a young database; autovacuum analyzes again only after it has grown by a tenth), the
-# plan for ``key = ANY($1)`` is a sequential scan, whose cost then grows with the table (measured
-# on the payments benchmark: the batch's read of payer usage, 4.2 ms per batch at 2,000 rows).
+# plan for ``key = ANY($1)`` is a sequential scan, whose cost then grows with the table (the
+# payments batch's read of payer usage; docs/performance.md).
 # Inside a direct transaction the planner takes an index wherever the statement has one.
 _PG_DIRECT_BEGIN = "BEGIN; SET LOCAL enable_seqscan = off"
 
@@ -175,11 +175,10 @@ class Database:
         """Hold the database's writer lock file (``flock``) against writers in other processes.
 
         Without it a writer that finds another process's transaction in the way sleeps in SQLite's
-        busy handler (1, 2, 5, 10 … 100 ms) and retries, however soon the other one commits
-        (measured: p99 379 ms with two payments processes); a process waiting on the lock file
-        wakes as soon as it is free. Taken without blocking when free (a system call); else
-        waited for in a thread of its own. SQLite's busy handler stays for writers that take no
-        lock file (the sqlite3 shell)."""
+        busy handler, in growing steps, and retries however soon the other one commits (figures:
+        docs/performance.md); a process waiting on the lock file wakes as soon as it is free.
+        Taken without blocking when free (a system call); else waited for in a thread of its own.
+        SQLite's busy handler stays for writers that take no lock file (the sqlite3 shell)."""
         if self._lock_fd is None:
             assert self._sqlite_path is not None
             self._lock_fd = os.open(f"{self._sqlite_path}-writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
@@ -224,9 +223,9 @@ class Database:
 
         For small, hot transactions of Core-level rows (the fact recorder's, the relay's):
         through the async engine each statement, cursor and commit is a round trip to
-        aiosqlite's thread, about 2.5 ms of CPU for a transaction of three statements; here the
-        whole transaction is one. Only for ``direct_sqlite`` databases; ``work`` gets a
-        connection in autocommit mode with the engine's pragmas.
+        aiosqlite's thread; here the whole transaction is one (figures: docs/performance.md).
+        Only for ``direct_sqlite`` databases; ``work`` gets a connection in autocommit mode with
+        the engine's pragmas.
         """
         async with self.writing():
             return await self._direct(self._own_writer, work, "BEGIN IMMEDIATE")

@@ -1,8 +1,8 @@
 """Transactions run on the database driver's own connection: one program, two drivers.
 
 Through the async engine every statement costs SQLAlchemy's execution context,
-a greenlet switch and (on SQLite) a round trip to aiosqlite's thread: about
-0.35 ms of CPU each, and a hot transaction runs a dozen or more. For such
+a greenlet switch and (on SQLite) a round trip to aiosqlite's thread, and a hot
+transaction runs a dozen or more (figures: docs/performance.md). For such
 transactions a service writes a *program*: a generator that yields ``Op``s
 (a statement built once with SQLAlchemy Core, and its parameters) and receives
 each one's result. ``Database.run_direct`` runs it in one transaction:
@@ -170,9 +170,8 @@ class Insert(Statement):
 
         The key's sequence numbers the rows in the order the SELECT produces them, so the keys
         sorted are the rows' keys in order (what SQLAlchemy's "insertmanyvalues" relies on too).
-        One statement binds and runs once for all the rows, where an executemany does so per row
-        (measured on batches of 160 ledger rows: 2.8–3.1 ms of the PostgreSQL backend's CPU per
-        batch against 4.2–5.1 ms)."""
+        One statement binds and runs once for all the rows, where an executemany does so per row,
+        which costs the PostgreSQL backend more CPU per batch (docs/performance.md)."""
         found = self._unnest.get((dialect.name, returning))
         if found is None:
             quote = dialect.identifier_preparer.quote

@@ -5,7 +5,7 @@ Left to itself, SQLite checkpoints inside the commit that takes the WAL past
 and every writer queued behind it waits (figures: docs/performance.md). Here a task of the host checkpoints every
 ``sqlite_checkpoint_seconds`` on a connection and thread of its own, PASSIVE
 (it never waits for a reader or a writer), so the WAL stays short and commits
-never do the copy; ``db.WAL_BACKSTOP_PAGES`` keeps the automatic checkpoint as
+never do the copy; ``sqlite.WAL_BACKSTOP_PAGES`` keeps the automatic checkpoint as
 a backstop for processes that run no host (CLIs, tests). Several processes on
 one file each run the loop; one checkpoint at a time gets through, the others
 report busy.

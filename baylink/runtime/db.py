@@ -26,7 +26,8 @@ from alembic.config import Config
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from baylink.runtime.direct import Program, run_asyncpg, run_sqlite
+from baylink.runtime.direct import Program
+from baylink.runtime.direct_drivers import run_asyncpg, run_sqlite
 from baylink.runtime.sqlite import READONLY_OPTION, OwnConnection, WalCheckpoint, create_sqlite_engine
 from baylink.runtime.sqlite_lock import WriteLock
 

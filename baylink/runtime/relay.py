@@ -14,6 +14,9 @@
   backlog gauge is derived from the rounds: a round that fetched less than a
   full batch saw the whole backlog. Only when that is not known (full batches,
   failures, a replica without the lease) does the heartbeat count the rows.
+
+Its parts: ``relay_lease`` (the lease), ``sent_marks`` (what is unsent, what waits for its
+stamp, the stamp), ``relay_packing`` (a round as record batches); this module is the loop.
 """
 
 from __future__ import annotations

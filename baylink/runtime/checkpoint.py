@@ -2,11 +2,10 @@
 
 Left to itself, SQLite checkpoints inside the commit that takes the WAL past
 1,000 pages: that commit copies the pages into the database file and syncs it,
-and every writer queued behind it waits (measured on the payments benchmark:
-p99 63 ms with it, 45 ms without). Here a task of the host checkpoints every
+and every writer queued behind it waits (figures: docs/performance.md). Here a task of the host checkpoints every
 ``sqlite_checkpoint_seconds`` on a connection and thread of its own, PASSIVE
 (it never waits for a reader or a writer), so the WAL stays short and commits
-never do the copy; ``db.WAL_BACKSTOP_PAGES`` keeps the automatic checkpoint as
+never do the copy; ``sqlite.WAL_BACKSTOP_PAGES`` keeps the automatic checkpoint as
 a backstop for processes that run no host (CLIs, tests). Several processes on
 one file each run the loop; one checkpoint at a time gets through, the others
 report busy.

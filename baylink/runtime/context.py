@@ -26,8 +26,8 @@ def new_id() -> str:
 
 
 def uuid_text(value: int) -> str:
-    """``str(uuid.UUID(int=value))`` without building the UUID object (a quarter of the cost;
-    every event gets an id)."""
+    """``str(uuid.UUID(int=value))`` without building the UUID object, which is the costly part
+    (every event gets an id; docs/performance.md)."""
     h = f"{value:032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 

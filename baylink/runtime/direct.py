@@ -1,11 +1,12 @@
 """Transactions run on the database driver's own connection: one program, two drivers.
 
 Through the async engine every statement costs SQLAlchemy's execution context,
-a greenlet switch and (on SQLite) a round trip to aiosqlite's thread: about
-0.35 ms of CPU each, and a hot transaction runs a dozen or more. For such
+a greenlet switch and (on SQLite) a round trip to aiosqlite's thread, and a hot
+transaction runs a dozen or more (figures: docs/performance.md). For such
 transactions a service writes a *program*: a generator that yields ``Op``s
 (a statement built once with SQLAlchemy Core, and its parameters) and receives
-each one's result. ``Database.run_direct`` runs it in one transaction:
+each one's result. ``Database.run_direct`` runs it in one transaction (through
+``direct_drivers.py``):
 
 - SQLite: the whole program runs in ``Database.write_sqlite``'s thread on its
   own ``sqlite3`` connection, so the transaction is one round trip from the
@@ -28,9 +29,7 @@ it must not await, and it must touch nothing the event loop changes meanwhile.
 
 from __future__ import annotations
 
-import json
 import re
-import sqlite3
 from collections import namedtuple
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
@@ -170,9 +169,8 @@ class Insert(Statement):
 
         The key's sequence numbers the rows in the order the SELECT produces them, so the keys
         sorted are the rows' keys in order (what SQLAlchemy's "insertmanyvalues" relies on too).
-        One statement binds and runs once for all the rows, where an executemany does so per row
-        (measured on batches of 160 ledger rows: 2.8–3.1 ms of the PostgreSQL backend's CPU per
-        batch against 4.2–5.1 ms)."""
+        One statement binds and runs once for all the rows, where an executemany does so per row,
+        which costs the PostgreSQL backend more CPU per batch (docs/performance.md)."""
         found = self._unnest.get((dialect.name, returning))
         if found is None:
             quote = dialect.identifier_preparer.quote
@@ -247,57 +245,3 @@ def insert_ids(statement: Insert, rows: Sequence[Mapping[str, Any]]) -> Op:
 
 
 Program = Generator[Op, Any, T]
-_LAST_ROWID = "SELECT last_insert_rowid()"
-
-
-def run_sqlite(program: Program[T], connection: sqlite3.Connection, dialect: Dialect) -> T:
-    """Run ``program`` to its end on ``connection`` (inside the caller's transaction)."""
-    result: Any = None
-    while True:
-        try:
-            op = program.send(result)
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
-        compiled = op.statement.compiled(dialect)
-        if op.kind in ("many", "ids"):
-            if not op.params:
-                result = 0 if op.kind == "many" else []
-                continue
-            cursor = connection.executemany(compiled.sql, compiled.parameter_rows(op.params, json.dumps))
-            result = cursor.rowcount
-            if op.kind == "ids":
-                (last,) = connection.execute(_LAST_ROWID).fetchone()
-                result = list(range(last - len(op.params) + 1, last + 1))
-        else:
-            cursor = connection.execute(compiled.sql, compiled.parameters(op.params, json.dumps))
-            result = compiled.rows(cursor.fetchall()) if op.kind == "fetch" else cursor.rowcount
-
-
-async def run_asyncpg(program: Program[T], connection: Any, dialect: Dialect) -> T:
-    """Run ``program`` to its end on an asyncpg ``connection`` (inside the caller's transaction)."""
-    result: Any = None
-    while True:
-        try:
-            op = program.send(result)
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
-        compiled = op.statement.compiled(dialect)
-        if op.kind == "many":
-            if isinstance(op.statement, Insert) and op.params:  # one statement for all the rows
-                statement, columns = op.statement, op.statement.columns(dialect, op.params)
-                await connection.execute(statement.unnest_sql(dialect, returning=False), *columns)
-            elif op.params:
-                await connection.executemany(compiled.sql, compiled.parameter_rows(op.params, list))
-            result = None
-        elif op.kind == "ids":
-            result = []
-            if op.params:
-                assert isinstance(op.statement, Insert)
-                statement, columns = op.statement, op.statement.columns(dialect, op.params)
-                keys = await connection.fetch(statement.unnest_sql(dialect, returning=True), *columns)
-                result = sorted(r[0] for r in keys)
-        elif op.kind == "fetch":
-            result = compiled.rows(await connection.fetch(compiled.sql, *compiled.parameters(op.params, list)))
-        else:
-            status = await connection.execute(compiled.sql, *compiled.parameters(op.params, list))
-            result = int(status.rsplit(" ", 1)[-1]) if status[-1:].isdigit() else 0

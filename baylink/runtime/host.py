@@ -203,10 +203,9 @@ def settle_heap() -> None:
     """Take what startup built out of the garbage collector's way, once the host serves.
 
     Modules, compiled statements, reference data and the gRPC server live as long as the process.
-    They are collected once, then frozen (``gc.freeze``): no later collection traverses them. A
-    full collection then costs milliseconds instead of a pause (payments benchmark server: a
-    full collection about every 10 s, 105-139 ms each before, 2-11 ms after). Cycles made while
-    serving are still reclaimed as before.
+    They are collected once, then frozen (``gc.freeze``): no later collection traverses them, so
+    a full collection no longer pauses the server to walk them (figures: docs/performance.md).
+    Cycles made while serving are still reclaimed as before.
     """
     gc.collect()
     gc.freeze()

@@ -14,6 +14,9 @@
   backlog gauge is derived from the rounds: a round that fetched less than a
   full batch saw the whole backlog. Only when that is not known (full batches,
   failures, a replica without the lease) does the heartbeat count the rows.
+
+Its parts: ``relay_lease`` (the lease), ``sent_marks`` (what is unsent, what waits for its
+stamp, the stamp), ``relay_packing`` (a round as record batches); this module is the loop.
 """
 
 from __future__ import annotations
@@ -24,163 +27,22 @@ import logging
 import time
 import uuid
 from collections import Counter
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime
 
-import sqlalchemy as sa
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
-from aiokafka.partitioner import DefaultPartitioner
-from aiokafka.producer.message_accumulator import BatchBuilder
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from baylink.runtime.db import Database
-from baylink.runtime.direct import Program, Statement, execute, execute_many, fetch
 from baylink.runtime.kafka import close_quietly, new_producer
 from baylink.runtime.metrics import ServiceMetrics
-from baylink.runtime.outbox import OutboxRow, backlog, relay_row
-from baylink.runtime.schema import outbox, outbox_lease
+from baylink.runtime.outbox import OutboxRow, backlog
+from baylink.runtime.relay_lease import RelayLease
+from baylink.runtime.relay_packing import KeyPartitions, send_packed
+from baylink.runtime.sent_marks import SentMarks, mark_sent, read_unsent
 from baylink.runtime.settings import KafkaSettings
 
 log = logging.getLogger("baylink.relay")
-
-
-class KeyPartitions:
-    """Which partition a key goes to: what a keyed send's default partitioner answers (murmur2
-    of the key over the topic's partitions), remembered per key, since a service's events keep
-    coming for the same few subjects and the pure-Python hash is not free. Bounded."""
-
-    def __init__(self, size: int = 65_536) -> None:
-        self.size = size
-        self._partitioner = DefaultPartitioner()
-        self._known: dict[tuple[str, int, bytes], int] = {}
-
-    def of(self, topic: str, key: bytes, partitions: set[int]) -> int:
-        memo = (topic, len(partitions), key)
-        partition = self._known.get(memo)
-        if partition is None:
-            ordered = sorted(partitions)
-            partition = self._partitioner(key, ordered, ordered)
-            if len(self._known) >= self.size:
-                self._known.clear()
-            self._known[memo] = partition
-        return partition
-
-
-_COLUMNS = (outbox.c.id, outbox.c.topic, outbox.c.event_type, outbox.c.subject, outbox.c.headers, outbox.c.payload)
-_UNSENT = outbox.c.sent_at.is_(None)
-_LIMIT = sa.bindparam("limit", type_=sa.Integer)
-_UNSENT_ROWS = Statement(sa.select(*_COLUMNS).where(_UNSENT).order_by(outbox.c.id).limit(_LIMIT))
-_UNSENT_IDS = Statement(sa.select(outbox.c.id).where(_UNSENT).order_by(outbox.c.id).limit(_LIMIT))
-_ROWS = Statement(sa.select(*_COLUMNS).where(outbox.c.id.in_(sa.bindparam("ids", expanding=True))))
-_SENT_AT = sa.bindparam("sent_at", type_=outbox.c.sent_at.type)
-_MARK_RUN = Statement(
-    sa.update(outbox)
-    .where(outbox.c.id.between(sa.bindparam("b_first"), sa.bindparam("b_last")))
-    .values(sent_at=_SENT_AT)
-)
-_MARK_IDS = Statement(
-    sa.update(outbox).where(outbox.c.id.in_(sa.bindparam("ids", expanding=True))).values(sent_at=_SENT_AT)
-)
-
-
-def _row(r: Any) -> OutboxRow:
-    return relay_row(r.id, r.topic, r.event_type, r.subject, r.headers, r.payload)
-
-
-def read_unsent(
-    limit: int, handed: frozenset[int], skip: frozenset[int] = frozenset()
-) -> Program[tuple[list[int], dict[int, OutboxRow]]]:
-    """The first ``limit`` unsent ids in order leaving out ``skip`` (published, not yet stamped
-    sent), and the rows among them not in ``handed`` (a direct program, one read transaction)."""
-    if not handed and not skip:
-        read = {r.id: _row(r) for r in (yield fetch(_UNSENT_ROWS, limit=limit))}
-        return list(read), read
-    ids = [r.id for r in (yield fetch(_UNSENT_IDS, limit=limit + len(skip))) if r.id not in skip][:limit]
-    missing = [i for i in ids if i not in handed]
-    read = {r.id: _row(r) for r in (yield fetch(_ROWS, ids=missing))} if missing else {}
-    return ids, read
-
-
-def mark_sent(sent_at: datetime, ids: list[int]) -> Program[None]:
-    """Stamp rows sent (a direct program, or a step of one): a statement per run of consecutive
-    ids (first, last), one IN list for the rest (a run holds no row that was not published,
-    since every id in it was)."""
-    runs, singles = consecutive_runs(sorted(ids))
-    if runs:
-        yield execute_many(_MARK_RUN, [{"b_first": a, "b_last": b, "sent_at": sent_at} for a, b in runs])
-    if singles:
-        yield execute(_MARK_IDS, ids=singles, sent_at=sent_at)
-
-
-def consecutive_runs(ids: list[int], shortest: int = 3) -> tuple[list[tuple[int, int]], list[int]]:
-    """Sorted ``ids`` as runs of consecutive integers (first, last) of at least ``shortest``, and
-    the ids in no such run."""
-    runs: list[tuple[int, int]] = []
-    singles: list[int] = []
-    start = 0
-    for end in range(1, len(ids) + 1):
-        if end == len(ids) or ids[end] != ids[end - 1] + 1:
-            if end - start >= shortest:
-                runs.append((ids[start], ids[end - 1]))
-            else:
-                singles.extend(ids[start:end])
-            start = end
-    return runs, singles
-
-
-class SentMarks:
-    """Rows the relay has published and not yet stamped sent.
-
-    On SQLite every write transaction waits for the one before, so a marking transaction of the
-    relay's own delays the next write of the service behind it (the payments benchmark's slowest
-    calls were those that waited behind one). There a service's own write transaction can stamp
-    the marks instead (``take``, then ``stamped`` once it committed or ``give_back`` if it did
-    not), at the cost of the row updates alone; what nobody stamps within the relay's
-    ``mark_delay_seconds`` the relay stamps itself. Until stamped, the relay's reads skip them.
-    A crash before the stamp publishes them again on restart, as a crash between publishing and
-    marking always did; consumers' inboxes make the duplicate harmless.
-    """
-
-    def __init__(self) -> None:
-        self._waiting: list[int] = []
-        self._since = 0.0  # monotonic time the oldest waiting id was published
-        self._taken: set[int] = set()  # being stamped by a transaction not yet committed
-
-    def __len__(self) -> int:
-        return len(self._waiting)
-
-    def add(self, ids: list[int]) -> None:
-        if ids and not self._waiting:
-            self._since = time.monotonic()
-        self._waiting.extend(ids)
-
-    def take(self) -> list[int]:
-        """Every waiting id, for a transaction to stamp."""
-        ids, self._waiting = self._waiting, []
-        self._taken.update(ids)
-        return ids
-
-    def stamped(self, ids: list[int]) -> None:
-        """The transaction that took ``ids`` committed."""
-        self._taken.difference_update(ids)
-
-    def give_back(self, ids: list[int]) -> None:
-        """The transaction that took ``ids`` did not commit: they wait again."""
-        self._taken.difference_update(ids)
-        if ids:
-            self._since = time.monotonic() if not self._waiting else self._since
-            self._waiting = ids + self._waiting
-
-    def skip(self) -> frozenset[int]:
-        """What the relay's reads must leave out: published, not yet stamped."""
-        return frozenset(self._waiting).union(self._taken)
-
-    def due_in(self, delay: float) -> float:
-        """Seconds until the oldest waiting id has waited ``delay`` (0: now; inf: none waits)."""
-        if not self._waiting:
-            return float("inf")
-        return max(0.0, self._since + delay - time.monotonic())
 
 
 class OutboxRelay:
@@ -214,6 +76,7 @@ class OutboxRelay:
         self.mark_delay_seconds = mark_delay_seconds
         self.marks = SentMarks()
         self.owner = f"{name}-{uuid.uuid4().hex[:12]}"
+        self.lease = RelayLease(db, name=name, owner=self.owner, seconds=lease_seconds)
         self._producer: AIOKafkaProducer | None = None
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -260,38 +123,14 @@ class OutboxRelay:
     async def publish(self, rows: list[OutboxRow]) -> list[int]:
         """Send rows and wait for the broker's acks. Returns the ids that were acknowledged.
 
-        Rows are packed into one record batch per partition, in id order (a full batch goes out
-        and the next one of that partition follows it), so a round costs a few batch submissions
-        rather than a send per row. Each row goes to the partition its key hashes to, as a
-        keyed send would put it. On a failure the ids acknowledged before it are still
-        returned, so they are marked and only the rest is retried.
+        Rows are packed into one record batch per partition, in id order (``send_packed``), each
+        in the partition a keyed send would put it in. On a failure the ids acknowledged before
+        it are still returned, so they are marked and only the rest is retried.
         """
         producer = await self._ensure_producer()
-        submitted: list[tuple[list[OutboxRow], asyncio.Future[Any]]] = []
-        first_error: BaseException | None = None
-        try:
-            open_batches: dict[tuple[str, int], tuple[BatchBuilder, list[OutboxRow]]] = {}
-            topics: dict[str, set[int]] = {}
-            for row in rows:
-                key = row.subject.encode()
-                if row.topic not in topics:
-                    topics[row.topic] = await producer.partitions_for(row.topic)
-                partition = self._partitions.of(row.topic, key, topics[row.topic])
-                batch, members = open_batches.get((row.topic, partition)) or (producer.create_batch(), [])
-                if batch.append(key=key, value=row.payload, timestamp=None, headers=row.headers) is None:
-                    # Full: it goes out now and a new batch takes this row (a first record always fits).
-                    batch.close()
-                    submitted.append((members, await producer.send_batch(batch, row.topic, partition=partition)))
-                    batch, members = producer.create_batch(), []
-                    batch.append(key=key, value=row.payload, timestamp=None, headers=row.headers)
-                members.append(row)
-                open_batches[(row.topic, partition)] = (batch, members)
-            for (topic, partition), (batch, members) in open_batches.items():
-                batch.close()
-                submitted.append((members, await producer.send_batch(batch, topic, partition=partition)))
-        except KafkaError as exc:  # e.g. no metadata while the broker is down: later rows wait
-            first_error = exc
+        submitted, packing_error = await send_packed(producer, rows, self._partitions)
         results = await asyncio.gather(*(future for _, future in submitted), return_exceptions=True)
+        first_error: BaseException | None = packing_error  # e.g. no metadata: later rows wait
         sent: list[int] = []
         produced: Counter[tuple[str, str]] = Counter()
         for (members, _), result in zip(submitted, results, strict=True):
@@ -416,7 +255,7 @@ class OutboxRelay:
                 "outbox relay stopped with events unpublished; they go out on next start",
                 extra={"relay": self.name, "error": repr(exc)},
             )
-        await self._release_lease()
+        await self.lease.release()
         await self._drop_producer()
 
     # -- helpers -----------------------------------------------------------------------
@@ -454,34 +293,4 @@ class OutboxRelay:
 
     async def hold_lease(self) -> bool:
         """Take or renew the relay lease for this service's outbox. True while we hold it."""
-        now = datetime.now(UTC)
-        values: dict[str, Any] = {
-            "owner": self.owner,
-            "expires_at": now + timedelta(seconds=self.lease_seconds),
-        }
-        async with self.db.transaction() as session:
-            result = await session.execute(
-                sa.update(outbox_lease)
-                .where(outbox_lease.c.name == self.name)
-                .where(sa.or_(outbox_lease.c.owner == self.owner, outbox_lease.c.expires_at < now))
-                .values(**values)
-            )
-            if result.rowcount:  # type: ignore[attr-defined]  # UPDATE yields a CursorResult
-                return True
-        try:
-            async with self.db.transaction() as session:
-                await session.execute(sa.insert(outbox_lease).values(name=self.name, **values))
-            return True
-        except IntegrityError:
-            return False  # another replica holds it
-
-    async def _release_lease(self) -> None:
-        try:
-            async with self.db.transaction() as session:
-                await session.execute(
-                    sa.delete(outbox_lease)
-                    .where(outbox_lease.c.name == self.name)
-                    .where(outbox_lease.c.owner == self.owner)
-                )
-        except Exception:
-            log.debug("could not release the relay lease", exc_info=True)
+        return await self.lease.hold()

@@ -1,8 +1,8 @@
 """datetime → google.protobuf.Timestamp, for the mappings at every service's edge.
 
-What ``Timestamp.FromDatetime`` sets, for a fraction of its cost (it goes through
-``utctimetuple`` and ``calendar.timegm``): the difference from the epoch is exact. Reports and
-transfers are mapped by the thousand per second, so the difference shows. Datetimes are aware.
+What ``Timestamp.FromDatetime`` sets, without its detour through ``utctimetuple`` and
+``calendar.timegm``: the difference from the epoch is exact. Every report and transfer is
+mapped on the hot path, so the detour shows. Datetimes are aware.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from typing import Generic, TypeVar
 
 from baylink.runtime.direct import Program
 from baylink.runtime.outbox import OutboxRow, stage_events
-from baylink.runtime.relay import mark_sent
+from baylink.runtime.sent_marks import mark_sent
 from services.payments.domain.transfer import PrepareRequest, Transfer
 from services.payments.service_layer.batch_commit import commit_batch
 from services.payments.service_layer.batch_prepare import prepare_batch

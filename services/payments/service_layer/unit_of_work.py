@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from baylink.runtime.db import Database
 from baylink.runtime.events import CloudEvent
 from baylink.runtime.outbox import OutboxRow, add_events
-from baylink.runtime.relay import SentMarks
+from baylink.runtime.sent_marks import SentMarks
 from services.payments.domain.events import Event
 from services.payments.domain.limits import CorridorLimit
 from services.payments.domain.screening import Screener
@@ -65,7 +65,7 @@ class Deps:
     # publishes them without reading them back (see baylink.runtime.outbox.stage_events).
     handoff: Callable[[list[OutboxRow]], None] = lambda rows: None
     # The relay's published rows awaiting their "sent" stamp, which the group commit's transactions
-    # carry on SQLite (baylink.runtime.relay.SentMarks); elsewhere no relay fills these and it
+    # carry on SQLite (baylink.runtime.sent_marks.SentMarks); elsewhere no relay fills these and it
     # stamps its own.
     marks: SentMarks = field(default_factory=SentMarks)
     event_topic: str | None = None  # tests and benchmarks publish to a topic of their own

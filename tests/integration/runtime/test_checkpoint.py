@@ -11,8 +11,9 @@ import pytest
 import sqlalchemy as sa
 
 from baylink.runtime.checkpoint import run_checkpoints
-from baylink.runtime.db import WAL_BACKSTOP_PAGES, Database
+from baylink.runtime.db import Database
 from baylink.runtime.metrics import ServiceMetrics
+from baylink.runtime.sqlite import WAL_BACKSTOP_PAGES
 
 metadata = sa.MetaData()
 blobs = sa.Table("ck_blobs", metadata, sa.Column("n", sa.Integer, primary_key=True), sa.Column("b", sa.LargeBinary))

@@ -10,8 +10,9 @@ import sqlalchemy as sa
 
 from baylink.runtime.db import Database
 from baylink.runtime.outbox import FactRecorder, OutboxRow, add_events, backlog
-from baylink.runtime.relay import OutboxRelay, consecutive_runs, mark_sent
+from baylink.runtime.relay import OutboxRelay
 from baylink.runtime.schema import outbox
+from baylink.runtime.sent_marks import consecutive_runs, mark_sent
 from baylink.runtime.settings import KafkaSettings
 from tests.integration.runtime.conftest import probe_event, read_topic
 

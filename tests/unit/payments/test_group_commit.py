@@ -9,7 +9,8 @@ from typing import Any
 from baylink.errors import AlreadyExists, BaylinkError, FailedPrecondition, PermissionDenied, ResourceExhausted
 from baylink.runtime.db import Database
 from baylink.runtime.outbox import OutboxRow
-from baylink.runtime.relay import OutboxRelay, SentMarks
+from baylink.runtime.relay import OutboxRelay
+from baylink.runtime.sent_marks import SentMarks
 from baylink.runtime.settings import KafkaSettings
 from services.payments.bootstrap import Payments
 from services.payments.domain.limits import CorridorLimit, Usage, periods

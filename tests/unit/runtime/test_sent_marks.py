@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 
-from baylink.runtime.relay import SentMarks
+from baylink.runtime.sent_marks import SentMarks
 
 
 def test_taken_marks_stay_skipped_until_stamped_and_wait_again_in_order_when_given_back() -> None:

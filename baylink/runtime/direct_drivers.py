@@ -1,0 +1,73 @@
+"""Running a direct program (``baylink.runtime.direct``) on a driver's own connection.
+
+``Database.run_direct`` calls one of these inside a transaction it began: ``run_sqlite`` in the
+thread of the database's own sqlite3 connection (the whole program, one hop from the event loop),
+``run_asyncpg`` op by op on the asyncpg connection under a pooled one.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any, TypeVar
+
+from sqlalchemy.engine import Dialect
+
+from baylink.runtime.direct import Insert, Program
+
+T = TypeVar("T")
+
+_LAST_ROWID = "SELECT last_insert_rowid()"
+
+
+def run_sqlite(program: Program[T], connection: sqlite3.Connection, dialect: Dialect) -> T:
+    """Run ``program`` to its end on ``connection`` (inside the caller's transaction)."""
+    result: Any = None
+    while True:
+        try:
+            op = program.send(result)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        compiled = op.statement.compiled(dialect)
+        if op.kind in ("many", "ids"):
+            if not op.params:
+                result = 0 if op.kind == "many" else []
+                continue
+            cursor = connection.executemany(compiled.sql, compiled.parameter_rows(op.params, json.dumps))
+            result = cursor.rowcount
+            if op.kind == "ids":
+                (last,) = connection.execute(_LAST_ROWID).fetchone()
+                result = list(range(last - len(op.params) + 1, last + 1))
+        else:
+            cursor = connection.execute(compiled.sql, compiled.parameters(op.params, json.dumps))
+            result = compiled.rows(cursor.fetchall()) if op.kind == "fetch" else cursor.rowcount
+
+
+async def run_asyncpg(program: Program[T], connection: Any, dialect: Dialect) -> T:
+    """Run ``program`` to its end on an asyncpg ``connection`` (inside the caller's transaction)."""
+    result: Any = None
+    while True:
+        try:
+            op = program.send(result)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        compiled = op.statement.compiled(dialect)
+        if op.kind == "many":
+            if isinstance(op.statement, Insert) and op.params:  # one statement for all the rows
+                statement, columns = op.statement, op.statement.columns(dialect, op.params)
+                await connection.execute(statement.unnest_sql(dialect, returning=False), *columns)
+            elif op.params:
+                await connection.executemany(compiled.sql, compiled.parameter_rows(op.params, list))
+            result = None
+        elif op.kind == "ids":
+            result = []
+            if op.params:
+                assert isinstance(op.statement, Insert)
+                statement, columns = op.statement, op.statement.columns(dialect, op.params)
+                keys = await connection.fetch(statement.unnest_sql(dialect, returning=True), *columns)
+                result = sorted(r[0] for r in keys)
+        elif op.kind == "fetch":
+            result = compiled.rows(await connection.fetch(compiled.sql, *compiled.parameters(op.params, list)))
+        else:
+            status = await connection.execute(compiled.sql, *compiled.parameters(op.params, list))
+            result = int(status.rsplit(" ", 1)[-1]) if status[-1:].isdigit() else 0

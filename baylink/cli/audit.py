@@ -20,10 +20,10 @@ from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
 from baylink.runtime.db import Database
 from baylink.runtime.settings import LOCAL_DIR
-from services.gateway.adapters.audit_keys import DEFAULT_AUDIT_KEY, Ed25519Verifier, public_key_path
-from services.gateway.adapters.audit_store import SqlAuditStore
-from services.gateway.domain.audit_verify import VerificationReport
-from services.gateway.service_layer.audit_verify import verify_log
+from services.gateway.audit.adapters.keys import DEFAULT_AUDIT_KEY, Ed25519Verifier, public_key_path
+from services.gateway.audit.adapters.store import SqlAuditStore
+from services.gateway.audit.domain.verify import VerificationReport
+from services.gateway.audit.service_layer.verify import verify_log
 
 # The gateway's default database (ServiceSettings' default for service "gateway").
 DEFAULT_DATABASE = f"sqlite+aiosqlite:///{LOCAL_DIR / 'gateway' / 'gateway.db'}"

@@ -15,8 +15,8 @@ from typing import Annotated
 import typer
 
 from baylink.errors import BaylinkError
-from services.gateway.adapters.pki import DEFAULT_PKI_DIR, init_pki, issue_city
-from services.gateway.domain.partner import PARTNER_CITIES
+from services.gateway.partner.adapters.pki import DEFAULT_PKI_DIR, init_pki, issue_city
+from services.gateway.partner.domain.cities import PARTNER_CITIES
 
 app = typer.Typer(name="pki", help="The Baylink partner PKI for local use.", no_args_is_help=True)
 DirOption = Annotated[Path, typer.Option("--dir", help="Where the CA and certificates live.")]

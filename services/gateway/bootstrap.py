@@ -33,38 +33,38 @@ from baylink.runtime.grpc.server import GrpcServer
 from baylink.runtime.host import ServiceHost
 from baylink.runtime.metrics import ServiceMetrics
 from baylink.runtime.settings import LOCAL_DIR
-from services.gateway.adapters.audit_events import GatewaySecurityEvents
-from services.gateway.adapters.audit_keys import load_or_create_signing_key
-from services.gateway.adapters.audit_store import SqlAuditStore
-from services.gateway.adapters.binding_store import SqlBindingStore, load_binding_keys
-from services.gateway.adapters.clients_identity import IdentityClient
-from services.gateway.adapters.clients_payments import PayerPseudonyms, PaymentsClient
-from services.gateway.adapters.clients_registry import KioskRegistry, RegistryClient
-from services.gateway.adapters.crypto_keys import create_development_keys
-from services.gateway.adapters.kiosk_session_store import SqlSessionStore
-from services.gateway.adapters.partner_events import PartnerEventStream
-from services.gateway.adapters.pki import PkiPaths, init_pki
-from services.gateway.adapters.registry_backend import RegistryPartnerBackend
+from services.gateway.audit.adapters.events import GatewaySecurityEvents
+from services.gateway.audit.adapters.keys import load_or_create_signing_key
+from services.gateway.audit.adapters.store import SqlAuditStore
+from services.gateway.audit.service_layer.log import AuditLog
+from services.gateway.binding.adapters.store import SqlBindingStore, load_binding_keys
+from services.gateway.binding.service_layer.audit import decision_recorder
+from services.gateway.binding.service_layer.service import BindingService
+from services.gateway.clients.identity import IdentityClient
+from services.gateway.clients.payments import PayerPseudonyms, PaymentsClient
+from services.gateway.clients.registry import KioskRegistry, RegistryClient
 from services.gateway.config import GatewaySettings
 from services.gateway.console_wiring import Console, attach_console
-from services.gateway.domain.guard import BulkLeakGuard
-from services.gateway.domain.partner import CityGrants
-from services.gateway.entrypoints.http_server import EmbeddedServer, listening_socket
-from services.gateway.entrypoints.kiosk import create_kiosk_app
-from services.gateway.entrypoints.kiosk_metrics import KioskHttpMetrics
-from services.gateway.entrypoints.mtls import start_partner_server
-from services.gateway.entrypoints.partner_api import SERVICE_NAME as PARTNER_SERVICE_NAME
-from services.gateway.entrypoints.partner_api import PartnerCityServicer
-from services.gateway.service_layer.audit import AuditLog
-from services.gateway.service_layer.binding import BindingService
-from services.gateway.service_layer.binding_audit import decision_recorder
-from services.gateway.service_layer.guard import AuditedAlerts, Guard
-from services.gateway.service_layer.kiosk import KioskDeps
-from services.gateway.service_layer.kiosk_access import KioskAccess, kiosk_actor_var
-from services.gateway.service_layer.kiosk_sessions import SessionStore
-from services.gateway.service_layer.partner import PartnerAccess
+from services.gateway.kiosk.adapters.session_store import SqlSessionStore
+from services.gateway.kiosk.entrypoints.app import create_kiosk_app
+from services.gateway.kiosk.entrypoints.metrics import KioskHttpMetrics
+from services.gateway.kiosk.service_layer.access import KioskAccess, kiosk_actor_var
+from services.gateway.kiosk.service_layer.deps import KioskDeps
+from services.gateway.kiosk.service_layer.sessions import SessionStore
+from services.gateway.partner.adapters.events import PartnerEventStream
+from services.gateway.partner.adapters.pki import PkiPaths, init_pki
+from services.gateway.partner.adapters.registry_backend import RegistryPartnerBackend
+from services.gateway.partner.domain.cities import CityGrants
+from services.gateway.partner.entrypoints.api import SERVICE_NAME as PARTNER_SERVICE_NAME
+from services.gateway.partner.entrypoints.api import PartnerCityServicer
+from services.gateway.partner.entrypoints.mtls import start_partner_server
+from services.gateway.partner.service_layer.access import PartnerAccess
+from services.gateway.shared.adapters.crypto_keys import create_development_keys
+from services.gateway.shared.domain.guard import BulkLeakGuard
+from services.gateway.shared.entrypoints.http_server import EmbeddedServer, listening_socket
+from services.gateway.shared.service_layer.guard import AuditedAlerts, Guard
 
-MIGRATIONS = Path(__file__).resolve().parent / "adapters" / "migrations"
+MIGRATIONS = Path(__file__).resolve().parent / "shared" / "adapters" / "migrations"
 log = logging.getLogger("baylink.gateway")
 
 

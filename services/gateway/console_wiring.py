@@ -19,16 +19,16 @@ from baylink.ops.dlq import DeadLetterIndex
 from baylink.ops.reader import TopicReader
 from baylink.runtime.db import Database
 from baylink.runtime.topics import declared
-from services.gateway.adapters.console_dlq import ReplayProducer, SqlDlqResolutions
-from services.gateway.adapters.console_users import load_users
+from services.gateway.audit.service_layer.log import AuditLog
 from services.gateway.config import GatewaySettings
-from services.gateway.entrypoints.console_api import ConsoleDeps, create_console_app
-from services.gateway.entrypoints.http_server import EmbeddedServer, listening_socket
-from services.gateway.service_layer.audit import AuditLog
-from services.gateway.service_layer.console_alerts import AlertBook
-from services.gateway.service_layer.console_auth import ConsoleAuth
-from services.gateway.service_layer.console_dlq import ConsoleDlq
-from services.gateway.service_layer.console_hub import ConsoleHub
+from services.gateway.console.adapters.dlq import ReplayProducer, SqlDlqResolutions
+from services.gateway.console.adapters.users import load_users
+from services.gateway.console.entrypoints.api import ConsoleDeps, create_console_app
+from services.gateway.console.service_layer.alerts import AlertBook
+from services.gateway.console.service_layer.auth import ConsoleAuth
+from services.gateway.console.service_layer.dlq import ConsoleDlq
+from services.gateway.console.service_layer.hub import ConsoleHub
+from services.gateway.shared.entrypoints.http_server import EmbeddedServer, listening_socket
 
 if TYPE_CHECKING:
     from services.gateway.bootstrap import Gateway

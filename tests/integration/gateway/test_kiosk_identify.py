@@ -12,7 +12,7 @@ import pytest_asyncio
 import sqlalchemy as sa
 
 from baylink.runtime.settings import KafkaSettings
-from services.gateway.adapters.audit_store import audit_records
+from services.gateway.audit.adapters.store import audit_records
 from services.identity.testpki.loader import TestPKI
 from tests.e2e.kiosk_user import CHAN, LEE, KioskUser, chain_pem
 from tests.e2e.stack import Stack, build_pki, running_stack

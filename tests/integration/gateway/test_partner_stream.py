@@ -18,10 +18,10 @@ from baylink.events.v1 import registry_events_pb2 as reg
 from baylink.gateway.v1 import partner_city_service_pb2 as api
 from baylink.gateway.v1 import partner_city_service_pb2_grpc as api_grpc
 from baylink.runtime.settings import KafkaSettings
-from services.gateway.adapters.audit_store import audit_records
-from services.gateway.adapters.partner_events import encode_cursor
-from services.gateway.adapters.pki import PkiPaths, issue_city
-from services.gateway.entrypoints.mtls import city_channel_credentials
+from services.gateway.audit.adapters.store import audit_records
+from services.gateway.partner.adapters.events import encode_cursor
+from services.gateway.partner.adapters.pki import PkiPaths, issue_city
+from services.gateway.partner.entrypoints.mtls import city_channel_credentials
 from services.identity.testpki.loader import TestPKI
 from tests.e2e.kiosk_user import CHAN, KioskUser
 from tests.e2e.stack import Stack, build_pki, running_stack

@@ -1,0 +1,1 @@
+"""The partner-city gRPC service and its mutual-TLS server."""

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import typer
 
-from baylink.cli import audit, catalog, console, dlq, events, flows, identity, ids, payments, pki, topics, trustlist
+from baylink.cli import catalog, dlq, events, flows, identity, ids, payments, topics, trustlist
+from services.gateway.audit.entrypoints import cli as audit
+from services.gateway.console.entrypoints import cli as console
+from services.gateway.partner.entrypoints import cli as pki
 
 app = typer.Typer(name="baylink", help="Baylink: GBA cross-border government services.", no_args_is_help=True)
 app.add_typer(topics.app, name="topics")

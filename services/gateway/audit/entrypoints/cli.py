@@ -49,7 +49,10 @@ def verify(
         typer.Option("--public-key", help="Audit public key (PEM); repeat for rotated keys. Default: the local key's."),
     ] = None,
 ) -> None:
-    """Verify the chain and the checkpoints; name the first broken record."""
+    """Verify the chain and the checkpoints; name the first broken record.
+
+    Offline: reads the gateway's database and key files directly, needs no running gateway, writes nothing.
+    """
     parsed = make_url(database)
     if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
         _fail(f"no database at {parsed.database}")  # and do not create an empty one by opening it

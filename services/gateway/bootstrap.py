@@ -31,7 +31,8 @@ from services.gateway.clients.registry import KioskRegistry, RegistryClient
 from services.gateway.config import GatewaySettings
 from services.gateway.console.adapters.dlq import ReplayProducer, SqlDlqResolutions
 from services.gateway.console.adapters.users import load_users
-from services.gateway.console.entrypoints.api import ConsoleDeps, create_console_app
+from services.gateway.console.entrypoints.api import create_console_app
+from services.gateway.console.entrypoints.deps import ConsoleDeps
 from services.gateway.console.entrypoints.server import Console
 from services.gateway.console.service_layer.alerts import AlertBook
 from services.gateway.console.service_layer.auth import ConsoleAuth

@@ -1,7 +1,7 @@
 """The registry service over gRPC, for the kiosk (``RegistryPort``) and the partner backend.
 
 ``RegistryClient`` is the channel, the stub and the deadline; ``KioskRegistry`` speaks the kiosk's
-port in the kiosk's values (mapped in ``clients_registry_views``). Catalogue items are cached for
+port in the kiosk's values (mapped in ``registry_views``). Catalogue items are cached for
 a while: the catalogue only changes when the registry is redeployed, and the kiosk asks for an
 item on every material it attaches.
 """

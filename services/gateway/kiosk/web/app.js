@@ -1,3 +1,4 @@
+// Over 300 lines: the steps of one page share one in-memory state; helpers are in api, ecert, ids, idle, i18n.
 // The Baylink kiosk: choose a service → identify → fill in → review → sign each material → fee → pay →
 // receipt; or track a case by its number. One page, one step at a time, all state in memory (cleared
 // on "finish" and on inactivity). Query parameters: kiosk (its id; "MO-…" is a Macau kiosk, which also

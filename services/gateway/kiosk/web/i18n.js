@@ -1,3 +1,4 @@
+// Over 300 lines: one table of every text in four languages, each text beside its translations.
 // The kiosk's own words in its four languages. Texts from the API (service titles, refusals) arrive
 // already in the page's language: every request names it with ?lang=.
 

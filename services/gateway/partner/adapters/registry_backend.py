@@ -13,7 +13,7 @@ returns more than the arguments allow and shapes everything for the calling city
   registry itself is not idempotent on the city's ``request_id``.
 - Subjects are found through applications that name them as *applicant* (the registry lists by
   applicant only); an investor who is not the applicant of any of the city's applications is NOT_FOUND.
-- ``stream_events`` reads the registry's topic with a consumer of its own per stream (``partner_events``).
+- ``stream_events`` reads the registry's topic with a consumer of its own per stream (``partner/adapters/events``).
 """
 
 from __future__ import annotations

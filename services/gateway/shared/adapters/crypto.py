@@ -1,7 +1,7 @@
 """AES-256-GCM for personal data at rest, with key ids so keys can rotate.
 
 A sealed value is ``0x01 ‖ len(key id) ‖ key id ‖ 12-byte nonce ‖ ciphertext ‖ 16-byte tag``.
-The header and a caller-given *context* (table, column and row: see ``binding_records``) are
+The header and a caller-given *context* (table, column and row: see ``binding/adapters/records``) are
 authenticated as associated data, so a ciphertext copied to another row or column, cut short,
 altered in one bit or relabelled with another key id fails to open instead of yielding another
 person's data.

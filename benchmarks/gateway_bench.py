@@ -30,9 +30,9 @@ from baylink.registry.v1 import registry_service_pb2 as rs
 from baylink.registry.v1 import registry_service_pb2_grpc as rs_grpc
 from baylink.runtime.grpc.client import insecure_channel
 from baylink.runtime.settings import KafkaSettings
-from services.gateway.adapters.pki import PkiPaths, issue_city
 from services.gateway.config import GuardSettings
-from services.gateway.entrypoints.mtls import city_channel_credentials
+from services.gateway.partner.adapters.pki import PkiPaths, issue_city
+from services.gateway.partner.entrypoints.mtls import city_channel_credentials
 from tests.e2e.kiosk_user import CHAN, LEE, KioskUser, Person
 from tests.e2e.stack import Stack, build_pki, running_stack
 from tests.integration.registry.kiosk import trade_name

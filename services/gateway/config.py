@@ -13,13 +13,13 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from baylink.runtime.settings import LOCAL_DIR, ServiceSettings
-from services.gateway.adapters.audit_keys import DEFAULT_AUDIT_KEY
-from services.gateway.adapters.crypto_keys import BindingKeyFiles
-from services.gateway.adapters.pki import DEFAULT_PKI_DIR
-from services.gateway.domain.audit import CheckpointPolicy
-from services.gateway.domain.binding import BindingPolicy
-from services.gateway.domain.guard import GuardPolicy
-from services.gateway.domain.partner import PARTNER_CITIES, CityGrants
+from services.gateway.audit.adapters.keys import DEFAULT_AUDIT_KEY
+from services.gateway.audit.domain.chain import CheckpointPolicy
+from services.gateway.binding.domain.model import BindingPolicy
+from services.gateway.partner.adapters.pki import DEFAULT_PKI_DIR
+from services.gateway.partner.domain.cities import PARTNER_CITIES, CityGrants
+from services.gateway.shared.adapters.crypto_keys import BindingKeyFiles
+from services.gateway.shared.domain.guard import GuardPolicy
 
 KioskLanguage = Literal["zh-Hant", "zh-Hans", "en", "pt"]
 KIOSK_LANGUAGES: tuple[KioskLanguage, ...] = ("zh-Hant", "zh-Hans", "en", "pt")

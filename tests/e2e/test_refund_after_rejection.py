@@ -26,9 +26,9 @@ from baylink.registry.v1 import registry_service_pb2_grpc as rs_grpc
 from baylink.runtime.events import from_kafka
 from baylink.runtime.grpc.client import insecure_channel
 from baylink.runtime.settings import KafkaSettings
-from services.gateway.adapters.pki import PkiPaths
-from services.gateway.entrypoints.mtls import city_channel_credentials
 from services.gateway.flows.refund import refund_transfer_id
+from services.gateway.partner.adapters.pki import PkiPaths
+from services.gateway.partner.entrypoints.mtls import city_channel_credentials
 from tests.conftest import TopicFactory
 from tests.e2e.kiosk_user import CHAN, KioskUser
 from tests.e2e.stack import Stack, build_pki, running_stack

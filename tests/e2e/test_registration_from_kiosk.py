@@ -28,9 +28,9 @@ from baylink.gateway.v1 import partner_city_service_pb2_grpc as api_grpc
 from baylink.ids import check_uscc
 from baylink.runtime.events import from_kafka
 from baylink.runtime.settings import KafkaSettings
-from services.gateway.adapters.audit_store import audit_records
-from services.gateway.adapters.pki import PkiPaths
-from services.gateway.entrypoints.mtls import city_channel_credentials
+from services.gateway.audit.adapters.store import audit_records
+from services.gateway.partner.adapters.pki import PkiPaths
+from services.gateway.partner.entrypoints.mtls import city_channel_credentials
 from tests.e2e.kiosk_user import CHAN, CHAN_MO, KioskUser
 from tests.e2e.stack import Stack, build_pki, running_stack
 from tests.support.topics import scan_topic

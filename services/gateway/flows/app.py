@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from services.gateway.flows.settings import FlowSettings
-from services.gateway.flows.worker import build_app
+from services.gateway.flows.bootstrap import bootstrap
+from services.gateway.flows.config import FlowSettings
 
 settings = FlowSettings()
-app = build_app(settings)
+app = bootstrap(settings)

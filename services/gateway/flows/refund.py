@@ -16,7 +16,7 @@ from baylink.payments.v1 import payments_service_pb2 as pay
 from baylink.payments.v1 import payments_service_pb2_grpc as pay_grpc
 from baylink.payments.v1 import transfer_pb2 as tr
 from baylink.runtime.grpc.client import insecure_channel
-from services.gateway.adapters.clients import call
+from services.gateway.clients.calls import call
 
 _REFUNDS = uuid.UUID("0b6f7f0e-2f6a-4f0c-9f53-3c2a8d1e6b41")  # namespace of refund ids
 

@@ -13,25 +13,25 @@ from typing import Any
 
 from google.protobuf.message import Message
 
-from baylink.events.v1 import gateway_events_pb2 as gw
-from baylink.events.v1 import payments_events_pb2 as pe
-from baylink.events.v1 import registry_events_pb2 as re
+from baylink.events.v1 import gateway_events_pb2 as gateway_events
+from baylink.events.v1 import payments_events_pb2 as payments_events
+from baylink.events.v1 import registry_events_pb2 as registry_events
 
 ENDINGS = {
-    "approved": gw.FLOW_OUTCOME_SUCCEEDED,
-    "rejected": gw.FLOW_OUTCOME_REJECTED,
-    "withdrawn": gw.FLOW_OUTCOME_CANCELLED,
+    "approved": gateway_events.FLOW_OUTCOME_SUCCEEDED,
+    "rejected": gateway_events.FLOW_OUTCOME_REJECTED,
+    "withdrawn": gateway_events.FLOW_OUTCOME_CANCELLED,
 }
 WATCHED = (
-    re.ApplicationDrafted,
-    re.ApplicationSubmitted,
-    re.ApplicationFeeRequested,
-    re.ApplicationFeePaid,
-    re.ApplicationReviewStarted,
-    re.ApplicationApproved,
-    re.ApplicationRejected,
-    re.ApplicationWithdrawn,
-    pe.TransferCommitted,
+    registry_events.ApplicationDrafted,
+    registry_events.ApplicationSubmitted,
+    registry_events.ApplicationFeeRequested,
+    registry_events.ApplicationFeePaid,
+    registry_events.ApplicationReviewStarted,
+    registry_events.ApplicationApproved,
+    registry_events.ApplicationRejected,
+    registry_events.ApplicationWithdrawn,
+    payments_events.TransferCommitted,
 )
 
 
@@ -80,29 +80,29 @@ class Flow:
 
     def observe(self, event_id: str, message: Message, time: float) -> list[Output]:
         """Apply one registry or payments event; returns the gateway events it calls for."""
-        if isinstance(message, pe.TransferCommitted):
+        if isinstance(message, payments_events.TransferCommitted):
             return self._committed(event_id, message)
         app_id = str(getattr(message, "application_id", ""))
         self.application_id = self.application_id or app_id
         self.authority_code = self.authority_code or str(getattr(message, "authority_code", ""))
         self.subject = self.subject or str(getattr(message, "applicant_ref", ""))
-        if isinstance(message, re.ApplicationDrafted):
+        if isinstance(message, registry_events.ApplicationDrafted):
             return self._step("drafted", event_id, [app_id])
-        if isinstance(message, re.ApplicationSubmitted):
+        if isinstance(message, registry_events.ApplicationSubmitted):
             return self._step("submitted", event_id, [app_id])
-        if isinstance(message, re.ApplicationFeeRequested):
+        if isinstance(message, registry_events.ApplicationFeeRequested):
             return self._fee_requested(event_id, message, time)
-        if isinstance(message, re.ApplicationFeePaid):
+        if isinstance(message, registry_events.ApplicationFeePaid):
             self.fee_transfer_id = self.fee_transfer_id or message.transfer_id
             return self._step("fee_paid", event_id, [app_id, message.transfer_id])
-        if isinstance(message, re.ApplicationReviewStarted):
+        if isinstance(message, registry_events.ApplicationReviewStarted):
             return self._step("review_started", event_id, [app_id])
-        if isinstance(message, re.ApplicationApproved):
+        if isinstance(message, registry_events.ApplicationApproved):
             return self._end("approved", event_id, [app_id, message.uscc])
-        if isinstance(message, re.ApplicationRejected | re.ApplicationWithdrawn):
+        if isinstance(message, registry_events.ApplicationRejected | registry_events.ApplicationWithdrawn):
             if message.fee_paid and message.fee_transfer_id:
                 self.fee_transfer_id = self.fee_transfer_id or message.fee_transfer_id
-            word = "rejected" if isinstance(message, re.ApplicationRejected) else "withdrawn"
+            word = "rejected" if isinstance(message, registry_events.ApplicationRejected) else "withdrawn"
             return self._end(word, event_id, [app_id], fee_paid=message.fee_paid)
         return []
 
@@ -118,7 +118,7 @@ class Flow:
             return []
         self.overdue = True
         related = [self.application_id, self.fee_reference]
-        return [Output("step/fee_overdue", gw.FlowStepCompleted(flow_id=self.flow_id, step="fee_overdue",
+        return [Output("step/fee_overdue", gateway_events.FlowStepCompleted(flow_id=self.flow_id, step="fee_overdue",
                                                                 related_ids=related))]  # fmt: skip
 
     def needs_tick(self, now: float, overdue_after: float) -> bool:
@@ -137,16 +137,18 @@ class Flow:
         outputs: list[Output] = []
         if self.started_by in ("", event_id):
             self.started_by = event_id
-            started = gw.FlowStarted(
+            started = gateway_events.FlowStarted(
                 flow_id=self.flow_id, flow_type=self.flow_type, subject_pseudonym=self.subject,
                 authority_code=self.authority_code, channel=self.channel,
             )  # fmt: skip
             outputs.append(Output("started", started))
-        step = gw.FlowStepCompleted(flow_id=self.flow_id, step=name, related_ids=[r for r in related if r])
+        step = gateway_events.FlowStepCompleted(flow_id=self.flow_id, step=name, related_ids=[r for r in related if r])
         outputs.append(Output(f"step/{name}", step))
         return outputs
 
-    def _fee_requested(self, event_id: str, message: re.ApplicationFeeRequested, time: float) -> list[Output]:
+    def _fee_requested(
+        self, event_id: str, message: registry_events.ApplicationFeeRequested, time: float
+    ) -> list[Output]:
         if not self.fee_reference:
             self.fee_reference = message.payment_reference
             self.fee_requested_at = time
@@ -156,7 +158,7 @@ class Flow:
             outputs += self._fee_committed(early[0], early[1])
         return outputs
 
-    def _committed(self, event_id: str, message: pe.TransferCommitted) -> list[Output]:
+    def _committed(self, event_id: str, message: payments_events.TransferCommitted) -> list[Output]:
         if self.fee_reference and message.reference == self.fee_reference:
             return self._fee_committed(message.transfer_id, event_id)
         self.committed[message.reference] = [message.transfer_id, event_id]
@@ -178,18 +180,20 @@ class Flow:
                 return outputs + self._compensation()  # a redelivery: the same events again
             self.refund_due = True  # the caller refunds, then calls refunded()
             return outputs
-        completed = gw.FlowCompleted(flow_id=self.flow_id, flow_type=self.flow_type, outcome=ENDINGS[word])
+        completed = gateway_events.FlowCompleted(flow_id=self.flow_id, flow_type=self.flow_type, outcome=ENDINGS[word])
         return [*outputs, Output("completed", completed)]
 
     def _compensation(self) -> list[Output]:
-        refund = gw.FlowStepCompleted(
+        refund = gateway_events.FlowStepCompleted(
             flow_id=self.flow_id, step="refund", related_ids=[self.refund_transfer_id, self.application_id]
         )
-        compensated = gw.FlowCompensated(
+        compensated = gateway_events.FlowCompensated(
             flow_id=self.flow_id,
             failed_step=self.ended,
             compensated_steps=["fee_paid"],
             reason=f"application {self.ended} after payment: fee refunded by transfer {self.refund_transfer_id}",
         )
-        completed = gw.FlowCompleted(flow_id=self.flow_id, flow_type=self.flow_type, outcome=ENDINGS[self.ended])
+        completed = gateway_events.FlowCompleted(
+            flow_id=self.flow_id, flow_type=self.flow_type, outcome=ENDINGS[self.ended]
+        )
         return [Output("step/refund", refund), Output("compensated", compensated), Output("completed", completed)]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,9 +24,9 @@ from baylink.runtime.events import CloudEvent, EventTypes, MalformedEvent, from_
 from baylink.runtime.kafka import close_quietly, new_admin
 from baylink.runtime.settings import LOCAL_DIR
 from baylink.runtime.topics import TopicSpec, apply_topics
+from services.gateway.flows.config import FlowSettings
 from services.gateway.flows.publish import to_cloud_event
 from services.gateway.flows.refund import Refunds
-from services.gateway.flows.settings import FlowSettings
 from services.gateway.flows.state import WATCHED, Flow, Output
 
 log = logging.getLogger("baylink.gateway.flows")
@@ -61,7 +62,8 @@ def faust_datadir() -> str:
     return str(parent / "{conf.name}-data")
 
 
-def build_app(settings: FlowSettings) -> faust.App:
+def build_app(settings: FlowSettings, new_refunds: Callable[[], Refunds]) -> faust.App:
+    """The app, its topics, the flow table and the agents; ``new_refunds`` makes the payments client."""
     types = EventTypes.from_contracts()
     watched = {types.type_of(cls()) for cls in WATCHED}
     app = faust.App(
@@ -123,7 +125,7 @@ def build_app(settings: FlowSettings) -> faust.App:
 
     async def _refund(flow: Flow) -> list[Output]:
         if not refunds:
-            refunds.append(Refunds(settings.payments_target, settings.call_timeout_seconds))
+            refunds.append(new_refunds())
         try:
             refund_id = await refunds[0].refund(flow.application_id, flow.fee_transfer_id)
         except errors.BaylinkError as exc:  # kept due: the timer asks again

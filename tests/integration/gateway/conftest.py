@@ -17,17 +17,17 @@ from baylink.gateway.v1 import partner_city_pb2 as pc
 from baylink.gateway.v1 import partner_city_service_pb2 as api
 from baylink.gateway.v1 import partner_city_service_pb2_grpc as api_grpc
 from baylink.runtime.db import Database
-from services.gateway.adapters.audit_events import GatewaySecurityEvents
-from services.gateway.adapters.audit_keys import Ed25519Signer, Ed25519Verifier, load_or_create_signing_key
-from services.gateway.adapters.audit_store import SqlAuditStore, audit_records
-from services.gateway.adapters.pki import PkiPaths, init_pki, issue_city
-from services.gateway.domain.guard import BulkLeakGuard, GuardPolicy
-from services.gateway.domain.partner import CityGrants
-from services.gateway.entrypoints.mtls import city_channel_credentials, start_partner_server
-from services.gateway.entrypoints.partner_api import SERVICE_NAME, PartnerCityServicer
-from services.gateway.service_layer.audit import AuditLog
-from services.gateway.service_layer.guard import AuditedAlerts, Guard
-from services.gateway.service_layer.partner import PartnerAccess
+from services.gateway.audit.adapters.events import GatewaySecurityEvents
+from services.gateway.audit.adapters.keys import Ed25519Signer, Ed25519Verifier, load_or_create_signing_key
+from services.gateway.audit.adapters.store import SqlAuditStore, audit_records
+from services.gateway.audit.service_layer.log import AuditLog
+from services.gateway.partner.adapters.pki import PkiPaths, init_pki, issue_city
+from services.gateway.partner.domain.cities import CityGrants
+from services.gateway.partner.entrypoints.api import SERVICE_NAME, PartnerCityServicer
+from services.gateway.partner.entrypoints.mtls import city_channel_credentials, start_partner_server
+from services.gateway.partner.service_layer.access import PartnerAccess
+from services.gateway.shared.domain.guard import BulkLeakGuard, GuardPolicy
+from services.gateway.shared.service_layer.guard import AuditedAlerts, Guard
 from tests.unit.gateway.conftest import migrate_gateway
 
 

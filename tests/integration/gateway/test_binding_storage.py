@@ -11,10 +11,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from baylink.runtime.db import Database
-from services.gateway.adapters.binding_store import MIGRATIONS
-from services.gateway.adapters.binding_tables import bindings, metadata
-from services.gateway.adapters.crypto import CiphertextRejected
-from services.gateway.domain.binding import SubjectKind
+from services.gateway.binding.adapters.store import MIGRATIONS
+from services.gateway.binding.adapters.tables import bindings, metadata
+from services.gateway.binding.domain.model import SubjectKind
+from services.gateway.shared.adapters.crypto import CiphertextRejected
 from tests.unit.gateway.test_binding_kit import (
     FINGERPRINT,
     GUANGZHOU,

@@ -7,10 +7,10 @@ import asyncio
 import sqlalchemy as sa
 
 from baylink.runtime.db import Database
-from services.gateway.adapters.audit_keys import Ed25519Signer, Ed25519Verifier
-from services.gateway.adapters.audit_store import SqlAuditStore, audit_records
-from services.gateway.domain.audit import CheckpointPolicy
-from services.gateway.service_layer.audit_verify import verify_log
+from services.gateway.audit.adapters.keys import Ed25519Signer, Ed25519Verifier
+from services.gateway.audit.adapters.store import SqlAuditStore, audit_records
+from services.gateway.audit.domain.chain import CheckpointPolicy
+from services.gateway.audit.service_layer.verify import verify_log
 from tests.unit.gateway.conftest import entry, make_log, migrate_gateway
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from baylink.runtime.db import Database
-from services.gateway.adapters.audit_keys import Ed25519Signer, Ed25519Verifier
-from services.gateway.adapters.audit_store import SqlAuditStore, audit_checkpoints, audit_head, audit_records
-from services.gateway.domain.audit import AuditRecord, CheckpointPolicy, record_hash
-from services.gateway.domain.audit_verify import FindingKind, VerificationReport
-from services.gateway.service_layer.audit_verify import verify_log
+from services.gateway.audit.adapters.keys import Ed25519Signer, Ed25519Verifier
+from services.gateway.audit.adapters.store import SqlAuditStore, audit_checkpoints, audit_head, audit_records
+from services.gateway.audit.domain.chain import AuditRecord, CheckpointPolicy, record_hash
+from services.gateway.audit.domain.verify import FindingKind, VerificationReport
+from services.gateway.audit.service_layer.verify import verify_log
 from tests.unit.gateway.conftest import entry, make_log, migrate_gateway
 
 RECORDS = 30  # checkpoints at 10, 20, 30
@@ -139,7 +139,7 @@ async def test_a_removed_checkpoint_is_noticed_by_the_next_ones_count(
 async def test_checkpoints_signed_by_a_key_the_auditor_does_not_trust_fail(
     database: Database, signer: Ed25519Signer, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
-    from services.gateway.adapters.audit_keys import load_or_create_signing_key
+    from services.gateway.audit.adapters.keys import load_or_create_signing_key
 
     await _log(database, signer)
     stranger = load_or_create_signing_key(tmp_path / "stranger.pem")
@@ -156,7 +156,7 @@ def _contents(r: AuditRecord) -> dict[str, object]:
 
 
 def _rehash(r: AuditRecord, result: str, prev: str) -> str:
-    from services.gateway.domain.audit import iso
+    from services.gateway.audit.domain.chain import iso
 
     return record_hash(
         str(r.sequence), iso(r.recorded_at), r.actor, r.action, r.subject, result, r.correlation_id, r.details, prev

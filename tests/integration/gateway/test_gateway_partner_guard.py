@@ -26,9 +26,9 @@ from baylink.runtime.events import EventTypes, from_kafka
 from baylink.runtime.relay import OutboxRelay
 from baylink.runtime.schema import outbox
 from baylink.runtime.settings import KafkaSettings
-from services.gateway.adapters.audit_keys import Ed25519Signer
-from services.gateway.adapters.pki import PkiPaths
-from services.gateway.domain.guard import GuardPolicy
+from services.gateway.audit.adapters.keys import Ed25519Signer
+from services.gateway.partner.adapters.pki import PkiPaths
+from services.gateway.shared.domain.guard import GuardPolicy
 from tests.integration.gateway.conftest import PartnerGateway, partner_gateway
 from tests.support.topics import scan_topic
 

@@ -23,10 +23,10 @@ from grpc_status import rpc_status
 from baylink.gateway.v1 import partner_city_pb2 as pc
 from baylink.gateway.v1 import partner_city_service_pb2 as api
 from baylink.gateway.v1 import partner_city_service_pb2_grpc as api_grpc
-from services.gateway.adapters.audit_keys import Ed25519Signer
-from services.gateway.adapters.pki import PkiPaths
-from services.gateway.domain.partner import CityGrants
-from services.gateway.entrypoints.mtls import city_channel_credentials
+from services.gateway.audit.adapters.keys import Ed25519Signer
+from services.gateway.partner.adapters.pki import PkiPaths
+from services.gateway.partner.domain.cities import CityGrants
+from services.gateway.partner.entrypoints.mtls import city_channel_credentials
 from tests.integration.gateway.conftest import PartnerGateway, partner_gateway
 
 NANHAI_APP, SHENZHEN_APP = "app-nanhai-1", "app-shenzhen-1"

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from baylink.runtime.settings import KafkaSettings
 from devtools.testpki.loader import TestPKI
-from services.gateway.adapters.audit_store import audit_records
+from services.gateway.audit.adapters.store import audit_records
 from tests.e2e.kiosk_user import CHAN, LEE, KioskUser, chain_pem
 from tests.e2e.stack import Stack, build_pki, running_stack
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from baylink.runtime.settings import KafkaSettings
-from services.gateway.adapters.audit_keys import Ed25519Verifier
-from services.gateway.adapters.audit_store import SqlAuditStore
-from services.gateway.service_layer.audit_verify import verify_log
+from services.gateway.audit.adapters.keys import Ed25519Verifier
+from services.gateway.audit.adapters.store import SqlAuditStore
+from services.gateway.audit.service_layer.verify import verify_log
 from tests.conftest import postgres_database
 from tests.e2e.kiosk_user import CHAN, KioskUser
 from tests.e2e.stack import build_pki, running_stack

@@ -18,9 +18,9 @@ from baylink.gateway.v1 import partner_city_service_pb2 as api
 from baylink.gateway.v1 import partner_city_service_pb2_grpc as api_grpc
 from baylink.runtime.settings import KafkaSettings
 from devtools.testpki.loader import TestPKI
-from services.gateway.adapters.pki import PkiPaths, issue_city
-from services.gateway.adapters.registry_backend import RegistryPartnerBackend
-from services.gateway.entrypoints.mtls import city_channel_credentials
+from services.gateway.partner.adapters.pki import PkiPaths, issue_city
+from services.gateway.partner.adapters.registry_backend import RegistryPartnerBackend
+from services.gateway.partner.entrypoints.mtls import city_channel_credentials
 from tests.e2e.kiosk_user import CHAN, KioskUser
 from tests.e2e.stack import Stack, build_pki, running_stack
 

@@ -11,13 +11,13 @@ import sqlalchemy as sa
 
 from baylink.runtime.db import Database
 from baylink.runtime.schema import outbox
-from services.gateway.adapters.audit_events import GatewaySecurityEvents
-from services.gateway.adapters.audit_keys import Ed25519Signer, Ed25519Verifier, load_or_create_signing_key
-from services.gateway.adapters.audit_store import SqlAuditStore
-from services.gateway.domain.audit import AuditEntry, CheckpointPolicy
-from services.gateway.service_layer.audit import AuditLog
+from services.gateway.audit.adapters.events import GatewaySecurityEvents
+from services.gateway.audit.adapters.keys import Ed25519Signer, Ed25519Verifier, load_or_create_signing_key
+from services.gateway.audit.adapters.store import SqlAuditStore
+from services.gateway.audit.domain.chain import AuditEntry, CheckpointPolicy
+from services.gateway.audit.service_layer.log import AuditLog
 
-GATEWAY_MIGRATIONS = Path(__file__).resolve().parents[3] / "services" / "gateway" / "adapters" / "migrations"
+GATEWAY_MIGRATIONS = Path(__file__).resolve().parents[3] / "services" / "gateway" / "shared" / "adapters" / "migrations"
 
 
 class Clock:

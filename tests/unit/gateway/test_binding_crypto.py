@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from services.gateway.adapters.binding_store import load_binding_keys
-from services.gateway.adapters.crypto import CiphertextRejected, FieldCipher
-from services.gateway.adapters.crypto_hmac import LookupHasher, Pseudonymiser
-from services.gateway.adapters.crypto_keys import (
+from services.gateway.binding.adapters.store import load_binding_keys
+from services.gateway.shared.adapters.crypto import CiphertextRejected, FieldCipher
+from services.gateway.shared.adapters.crypto_hmac import LookupHasher, Pseudonymiser
+from services.gateway.shared.adapters.crypto_keys import (
     BindingKeyFiles,
     KeyFileError,
     create_development_keys,

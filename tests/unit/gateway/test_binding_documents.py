@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 
 from baylink import errors
-from services.gateway.domain.binding import Documents, SubjectKind, subject_of
-from services.gateway.domain.binding_documents import verify_documents
+from services.gateway.binding.domain.documents import verify_documents
+from services.gateway.binding.domain.model import Documents, SubjectKind, subject_of
 from tests.unit.gateway.test_binding_kit import (
     BIRTH,
     HKID,

@@ -14,12 +14,12 @@ from typing import Any
 
 from baylink.ids import gb11643_check_char
 from baylink.runtime.db import Database
-from services.gateway.adapters.binding_store import MIGRATIONS, SqlBindingStore
-from services.gateway.adapters.crypto import FieldCipher
-from services.gateway.adapters.crypto_hmac import LookupHasher, Pseudonymiser
-from services.gateway.domain.binding import BindingPolicy, CertificateFacts, DeclaredPerson, Documents
-from services.gateway.service_layer.binding import BindingService
-from services.gateway.service_layer.binding_ports import BindingDecision
+from services.gateway.binding.adapters.store import MIGRATIONS, SqlBindingStore
+from services.gateway.binding.domain.model import BindingPolicy, CertificateFacts, DeclaredPerson, Documents
+from services.gateway.binding.service_layer.ports import BindingDecision
+from services.gateway.binding.service_layer.service import BindingService
+from services.gateway.shared.adapters.crypto import FieldCipher
+from services.gateway.shared.adapters.crypto_hmac import LookupHasher, Pseudonymiser
 
 BIRTH = date(1985, 7, 14)
 HKID = "A123456(3)"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from baylink import errors
-from services.gateway.domain.binding_names import check_names, english_names_match, latin_words, variant_pairs
+from services.gateway.binding.domain.names import check_names, english_names_match, latin_words, variant_pairs
 from tests.unit.gateway.test_binding_kit import declared
 
 

@@ -9,9 +9,9 @@ import pytest
 from baylink import errors
 from baylink.common.v1 import common_pb2
 from baylink.identity.v1 import validation_pb2
-from services.gateway.adapters.binding_identity import certificate_facts
-from services.gateway.domain.binding import BindingPolicy
-from services.gateway.domain.binding_verify import verify_person
+from services.gateway.binding.adapters.identity import certificate_facts
+from services.gateway.binding.domain.model import BindingPolicy
+from services.gateway.binding.domain.verify import verify_person
 from tests.unit.gateway.test_binding_kit import (
     FINGERPRINT,
     RESIDENCE_PERMIT,

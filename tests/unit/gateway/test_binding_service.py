@@ -11,12 +11,12 @@ import pytest
 
 from baylink import errors
 from baylink.runtime.db import Database
-from services.gateway.adapters.binding_store import SqlBindingStore
-from services.gateway.adapters.crypto_hmac import LookupHasher, Pseudonymiser
-from services.gateway.domain.audit import AuditEntry
-from services.gateway.domain.binding import SubjectKind
-from services.gateway.service_layer.binding import BindingService
-from services.gateway.service_layer.binding_audit import decision_recorder
+from services.gateway.audit.domain.chain import AuditEntry
+from services.gateway.binding.adapters.store import SqlBindingStore
+from services.gateway.binding.domain.model import SubjectKind
+from services.gateway.binding.service_layer.audit import decision_recorder
+from services.gateway.binding.service_layer.service import BindingService
+from services.gateway.shared.adapters.crypto_hmac import LookupHasher, Pseudonymiser
 from tests.unit.gateway.test_binding_kit import (
     FINGERPRINT,
     FOSHAN,

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from baylink import errors
-from services.gateway.domain.audit import (
+from services.gateway.audit.domain.chain import (
     GENESIS_HASH,
     AuditEntry,
     ChainHead,

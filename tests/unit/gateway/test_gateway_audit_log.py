@@ -16,12 +16,12 @@ from baylink.runtime.context import correlation_scope
 from baylink.runtime.db import Database
 from baylink.runtime.events import EventTypes, from_kafka
 from baylink.runtime.schema import outbox
-from services.gateway.adapters.audit_events import GatewaySecurityEvents
-from services.gateway.adapters.audit_keys import Ed25519Signer, Ed25519Verifier, load_or_create_signing_key
-from services.gateway.adapters.audit_store import SqlAuditStore, audit_checkpoints
-from services.gateway.domain.audit import CheckpointPolicy
-from services.gateway.domain.guard import SecurityAlert, Severity
-from services.gateway.service_layer.audit_verify import verify_log
+from services.gateway.audit.adapters.events import GatewaySecurityEvents
+from services.gateway.audit.adapters.keys import Ed25519Signer, Ed25519Verifier, load_or_create_signing_key
+from services.gateway.audit.adapters.store import SqlAuditStore, audit_checkpoints
+from services.gateway.audit.domain.chain import CheckpointPolicy
+from services.gateway.audit.service_layer.verify import verify_log
+from services.gateway.shared.domain.guard import SecurityAlert, Severity
 from tests.unit.gateway.conftest import Clock, entry, make_log, outbox_types
 
 CHECKPOINTED = "baylink.gateway.audit.checkpointed.v1"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from services.gateway.domain.audit import AuditRecord, ChainHead, chain
-from services.gateway.domain.audit_verify import ChainVerifier, Finding, FindingKind
+from services.gateway.audit.domain.chain import AuditRecord, ChainHead, chain
+from services.gateway.audit.domain.verify import ChainVerifier, Finding, FindingKind
 from tests.unit.gateway.conftest import entry
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)

@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from baylink.cli.main import app
 from baylink.runtime.db import Database
-from services.gateway.adapters.audit_keys import load_or_create_signing_key
-from services.gateway.adapters.audit_store import audit_records
+from services.gateway.audit.adapters.keys import load_or_create_signing_key
+from services.gateway.audit.adapters.store import audit_records
 from tests.unit.gateway.conftest import entry, make_log, migrate_gateway
 
 runner = CliRunner()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from baylink import errors
-from services.gateway.domain.guard import BulkLeakGuard, GuardPolicy, SecurityAlert, Severity, TripKind
-from services.gateway.service_layer.guard import Guard
+from services.gateway.shared.domain.guard import BulkLeakGuard, GuardPolicy, SecurityAlert, Severity, TripKind
+from services.gateway.shared.service_layer.guard import Guard
 
 CITY = "city:440300"
 

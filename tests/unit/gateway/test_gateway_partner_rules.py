@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from baylink import errors
-from services.gateway.domain.partner import PARTNER_CITIES, CityGrants, Scope
+from services.gateway.partner.domain.cities import PARTNER_CITIES, CityGrants, Scope
 
 
 @pytest.mark.parametrize("city", sorted(PARTNER_CITIES))

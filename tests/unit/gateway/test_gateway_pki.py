@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from baylink import errors
-from services.gateway.adapters.pki import PkiPaths, city_of_certificate, init_pki, issue_city
+from services.gateway.partner.adapters.pki import PkiPaths, city_of_certificate, init_pki, issue_city
 
 
 @pytest.fixture(scope="module")

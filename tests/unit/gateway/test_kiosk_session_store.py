@@ -17,10 +17,10 @@ import sqlalchemy as sa
 
 from baylink import errors
 from baylink.runtime.db import Database
-from services.gateway.adapters.crypto import FieldCipher
-from services.gateway.adapters.kiosk_session_store import SqlSessionStore, kiosk_sessions
-from services.gateway.service_layer.kiosk_model import Money, QuoteView
-from services.gateway.service_layer.kiosk_sessions import IdentifiedPerson
+from services.gateway.kiosk.adapters.session_store import SqlSessionStore, kiosk_sessions
+from services.gateway.kiosk.service_layer.model import Money, QuoteView
+from services.gateway.kiosk.service_layer.sessions import IdentifiedPerson
+from services.gateway.shared.adapters.crypto import FieldCipher
 from tests.conftest import postgres_database
 from tests.unit.gateway.conftest import migrate_gateway
 

@@ -14,9 +14,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa,
 from cryptography.x509.oid import NameOID
 
 from baylink import cms, errors
-from services.gateway.service_layer import kiosk_signing as signing
-from services.gateway.service_layer.kiosk_model import MaterialView
-from services.gateway.service_layer.kiosk_sessions import IdentifiedPerson
+from services.gateway.kiosk.service_layer import signing
+from services.gateway.kiosk.service_layer.model import MaterialView
+from services.gateway.kiosk.service_layer.sessions import IdentifiedPerson
 from services.identity.adapters.cms_verify import check_detached_cms
 from services.identity.domain.report import Reason
 

@@ -8,7 +8,7 @@ import re
 import httpx
 from fastapi import FastAPI
 
-from services.gateway.entrypoints.kiosk_web import HEADERS, WEB_ROOT, KioskStatic
+from services.gateway.kiosk.entrypoints.web import HEADERS, WEB_ROOT, KioskStatic
 
 
 def client() -> httpx.AsyncClient:

@@ -19,7 +19,7 @@ from starlette.requests import Request
 
 from baylink import errors
 from baylink.runtime.grpc.errors import DOMAIN, from_rpc_error, retry_delay, to_status
-from services.gateway.entrypoints.kiosk_errors import domain_error_response
+from services.gateway.kiosk.entrypoints.errors import domain_error_response
 
 SERVICE = "baylink.test.TryLater"
 

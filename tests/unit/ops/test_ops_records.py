@@ -15,9 +15,9 @@ from baylink.ops import RecordFilter, count_buckets, decode_record, parse_dlq_id
 from baylink.ops.dlq import parse_dead_letter
 from baylink.runtime.context import correlation_scope
 from baylink.runtime.events import EventTypes
-from services.gateway.adapters.console_users import hash_password, load_users, verify_password
-from services.gateway.adapters.partner_events import decode_cursor, encode_cursor
-from services.gateway.service_layer.console_alerts import AlertBook
+from services.gateway.console.adapters.users import hash_password, load_users, verify_password
+from services.gateway.console.service_layer.alerts import AlertBook
+from services.gateway.partner.adapters.events import decode_cursor, encode_cursor
 
 TYPES = EventTypes.from_contracts()
 T0 = datetime(2026, 12, 1, 8, 0, 7, tzinfo=UTC)

@@ -1,1 +1,0 @@
-"""The gateway's adapters: SQLAlchemy audit store, signing keys, the partner PKI, event mapping."""

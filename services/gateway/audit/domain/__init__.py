@@ -1,0 +1,1 @@
+"""The audit chain's pure model and its verification rules."""

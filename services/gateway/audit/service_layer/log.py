@@ -1,0 +1,171 @@
+"""Appending to the audit log (group commit) and checkpointing it.
+
+Every gateway request appends, so an append must not cost a transaction of its own: calls that
+arrive while a batch is committing are gathered into the next batch, which takes the head lock
+once, chains all of them and commits once. Each caller returns only when its record is durable,
+so an answered request's record is never lost. Sequence numbers come from the locked head row,
+so they stay gapless with any number of gateway replicas on one database.
+
+A checkpoint is taken in the batch that reaches ``every_records`` records since the last one,
+or by ``checkpoint_if_due`` (run periodically by ``run_checkpoints``) once ``every_seconds`` have
+passed since the first record it would cover.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from baylink.runtime.context import current_correlation_id
+from baylink.runtime.events import CloudEvent
+from services.gateway.audit.domain.chain import (
+    AuditEntry,
+    AuditRecord,
+    ChainHead,
+    Checkpoint,
+    CheckpointPolicy,
+    DetailValue,
+    aware,
+    chain,
+)
+from services.gateway.audit.service_layer.ports import AuditStore, AuditTransaction, Signer
+
+log = logging.getLogger("baylink.gateway.audit")
+CheckpointEvent = Callable[[Checkpoint], CloudEvent]
+Pending = tuple[AuditEntry, Sequence[CloudEvent], "asyncio.Future[AuditRecord]"]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class AuditLog:
+    def __init__(
+        self,
+        store: AuditStore,
+        signer: Signer,
+        checkpoint_event: CheckpointEvent,
+        *,
+        policy: CheckpointPolicy | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        on_commit: Callable[[], None] | None = None,
+        max_batch: int = 1000,
+    ):
+        self.store = store
+        self.signer = signer
+        self.checkpoint_event = checkpoint_event
+        self.policy = policy or CheckpointPolicy()
+        self.clock = clock
+        self.on_commit = on_commit  # e.g. the relay's wake(), so checkpoint and alert events go out promptly
+        self.max_batch = max_batch
+        self._pending: list[Pending] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def record(
+        self,
+        actor: str,
+        action: str,
+        result: str,
+        *,
+        subject: str = "",
+        details: Mapping[str, DetailValue] | None = None,
+        events: Sequence[CloudEvent] = (),
+    ) -> AuditRecord:
+        """Append under the current call's correlation id."""
+        entry = AuditEntry(actor, action, result, subject, current_correlation_id() or "", dict(details or {}))
+        return await self.append(entry, events)
+
+    async def append(self, entry: AuditEntry, events: Sequence[CloudEvent] = ()) -> AuditRecord:
+        """Append ``entry``; ``events`` go to the outbox in the same transaction. Returns once durable."""
+        future: asyncio.Future[AuditRecord] = asyncio.get_running_loop().create_future()
+        self._pending.append((entry, events, future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        return await future
+
+    async def checkpoint_if_due(self, *, force: bool = False) -> Checkpoint | None:
+        """Checkpoint the head if the policy says so (or ``force``) and any record is not yet covered."""
+        async with self.store.transaction() as tx:
+            head = await tx.head()
+            now = self.clock()
+            pending = head.last_sequence > head.checkpoint_sequence
+            if not pending or not (force or self.policy.due(head, now)):
+                return None
+            head, checkpoint = await self._checkpoint(tx, head, now)
+            await tx.set_head(head)
+        self._committed()
+        return checkpoint
+
+    async def run_checkpoints(self, interval_seconds: float | None = None) -> None:
+        """Check every ``interval_seconds`` (default: a quarter of the policy's period) until cancelled."""
+        interval = interval_seconds or max(self.policy.every_seconds / 4, 0.05)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.checkpoint_if_due()
+            except Exception:  # a database hiccup must not end the loop; the next round retries
+                log.exception("audit checkpoint failed")
+
+    async def _flush(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
+            try:
+                await self._commit(batch)
+            except Exception as exc:  # noqa: BLE001 - handed to the callers, who decide
+                if len(batch) == 1:
+                    _fail(batch, exc)
+                    continue
+                for one in batch:  # isolate the culprit: the others still get their records
+                    try:
+                        await self._commit([one])
+                    except Exception as single:  # noqa: BLE001 - reported to that caller
+                        _fail([one], single)
+
+    async def _commit(self, batch: list[Pending]) -> None:
+        async with self.store.transaction() as tx:
+            head = await tx.head()
+            now = self.clock()
+            records = chain(head, [entry for entry, _, _ in batch], now)
+            await tx.add_records(records)
+            await tx.stage_events([event for _, events, _ in batch for event in events])
+            head = head.after(records)
+            if self.policy.due(head, records[-1].recorded_at):
+                head, _ = await self._checkpoint(tx, head, records[-1].recorded_at)
+            await tx.set_head(head)
+        for (_, _, future), record in zip(batch, records, strict=True):
+            if not future.done():
+                future.set_result(record)
+        self._committed()
+
+    async def _checkpoint(self, tx: AuditTransaction, head: ChainHead, now: datetime) -> tuple[ChainHead, Checkpoint]:
+        assert head.pending_since is not None and head.last_recorded_at is not None
+        unsigned = Checkpoint(
+            sequence=head.last_sequence,
+            head_hash=head.last_hash,
+            created_at=max(aware(now), aware(head.last_recorded_at)),
+            record_count=head.last_sequence - head.checkpoint_sequence,
+            first_record_time=aware(head.pending_since),
+            last_record_time=aware(head.last_recorded_at),
+            key_id=self.signer.key_id,
+        )
+        checkpoint = replace(unsigned, signature=self.signer.sign(unsigned.message()).hex())
+        await tx.add_checkpoint(checkpoint)
+        await tx.stage_events([self.checkpoint_event(checkpoint)])
+        return replace(head, checkpoint_sequence=checkpoint.sequence, pending_since=None), checkpoint
+
+    def _committed(self) -> None:
+        # After the commit nothing may raise: the batch would be retried and its records appended twice.
+        if self.on_commit is not None:
+            try:
+                self.on_commit()
+            except Exception:
+                log.exception("audit on_commit callback failed")
+
+
+def _fail(batch: list[Pending], exc: Exception) -> None:
+    for _, _, future in batch:
+        if not future.done():
+            future.set_exception(exc)

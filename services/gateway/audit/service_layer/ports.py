@@ -1,0 +1,45 @@
+"""What the audit use cases need from outside: a store that locks the chain head, and a signer."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol
+
+from baylink.runtime.events import CloudEvent
+from services.gateway.audit.domain.chain import AuditRecord, ChainHead, Checkpoint
+
+
+class AuditTransaction(Protocol):
+    """One database transaction holding the chain head's lock; all of it commits or none."""
+
+    async def head(self) -> ChainHead: ...
+    async def add_records(self, records: Sequence[AuditRecord]) -> None: ...
+    async def add_checkpoint(self, checkpoint: Checkpoint) -> None: ...
+    async def set_head(self, head: ChainHead) -> None: ...
+    async def stage_events(self, events: Sequence[CloudEvent]) -> None:
+        """Into the outbox, in this transaction."""
+
+
+class AuditStore(Protocol):
+    def transaction(self) -> AbstractAsyncContextManager[AuditTransaction]:
+        """Begin a transaction and lock the chain head (other writers wait until it ends)."""
+
+    # Reading, for verification: no lock, so appends carry on meanwhile.
+    async def read_head(self) -> ChainHead: ...
+    async def checkpoints(self, up_to: int) -> list[Checkpoint]: ...
+    def records(self, up_to: int) -> AsyncIterator[AuditRecord]:
+        """Records with sequence ≤ ``up_to``, ascending."""
+
+    async def sequence_of_hash(self, digest: str) -> int | None: ...
+
+
+class Signer(Protocol):
+    @property
+    def key_id(self) -> str: ...
+    def sign(self, message: bytes) -> bytes: ...
+
+
+class SignatureVerifier(Protocol):
+    def verify(self, key_id: str, message: bytes, signature: bytes) -> bool:
+        """True only if a trusted key with ``key_id`` made ``signature`` over ``message``."""

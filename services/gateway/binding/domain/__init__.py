@@ -1,0 +1,1 @@
+"""Binding's pure rules: documents, names, merging, verification."""

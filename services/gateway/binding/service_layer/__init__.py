@@ -1,0 +1,1 @@
+"""Binding's use cases, their ports, and the decision recorder that audits them."""

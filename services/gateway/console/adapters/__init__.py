@@ -1,0 +1,1 @@
+"""The console's user file and dead-letter replay and resolution storage."""

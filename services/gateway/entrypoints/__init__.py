@@ -1,1 +1,0 @@
-"""The gateway's entrypoints: the partner-city gRPC service over mutual TLS."""

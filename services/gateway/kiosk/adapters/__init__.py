@@ -1,0 +1,1 @@
+"""Kiosk sessions stored in the gateway database, personal fields sealed."""

@@ -1,0 +1,151 @@
+"""Kiosk sessions in the gateway's database (SQLite or PostgreSQL), shared by every replica.
+
+The token is kept only as its SHA-256 (it is 256 random bits, so no key is needed to make the hash
+useless to whoever copies the table); the people and quotes a session carries are sealed under the
+binding number key, bound to the row. Expiry is wall-clock milliseconds, the same on every replica.
+An expired session keeps its row, without its contents, for one more TTL, so that its kiosk hears
+"expired" rather than "unknown"; creating a session purges the rows older than that.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from collections.abc import Callable
+
+import sqlalchemy as sa
+
+from baylink.runtime.db import Database
+from services.gateway.kiosk.adapters import session_records as records
+from services.gateway.kiosk.service_layer.sessions import (
+    KioskSession,
+    session_expired,
+    session_required,
+    session_unknown,
+    sessions_full,
+)
+from services.gateway.shared.adapters.crypto import FieldCipher
+
+metadata = sa.MetaData()
+BigInt = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+kiosk_sessions = sa.Table(
+    "kiosk_sessions",
+    metadata,
+    sa.Column("token_sha256", sa.LargeBinary(32), primary_key=True),
+    sa.Column("kiosk_id", sa.String(64), nullable=False),
+    sa.Column("language", sa.String(16), nullable=False),
+    sa.Column("expires_at_ms", BigInt, nullable=False),
+    sa.Column("state_enc", sa.LargeBinary, nullable=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("created_at_ms", BigInt, nullable=False),
+)
+
+
+def token_digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode("utf-8")).digest()
+
+
+def _ms(seconds: float) -> int:
+    return int(seconds * 1000)
+
+
+class SqlSessionStore:
+    """``SessionStore`` on SQL. ``clock`` is epoch seconds (tests move it)."""
+
+    def __init__(
+        self,
+        db: Database,
+        cipher: FieldCipher,
+        ttl_seconds: float,
+        *,
+        clock: Callable[[], float] = time.time,
+        max_sessions: int = 10_000,
+    ):
+        self.db = db
+        self.cipher = cipher
+        self.ttl = ttl_seconds
+        self.clock = clock
+        self.max_sessions = max_sessions
+        # A call that changes nothing restarts the idle timer only when it has run down by this much:
+        # most calls then read without writing, and a session ends at most this much earlier.
+        self.refresh_slack = min(5.0, ttl_seconds / 100)
+
+    async def create(self, kiosk_id: str, language: str) -> KioskSession:
+        now = self.clock()
+        session = KioskSession(secrets.token_urlsafe(32), kiosk_id, language, now + self.ttl)
+        digest = token_digest(session.token)
+        empty = records.state_of(session)
+        async with self.db.transaction() as tx:
+            await tx.execute(sa.delete(kiosk_sessions).where(kiosk_sessions.c.expires_at_ms <= _ms(now - self.ttl)))
+            live = sa.select(sa.func.count()).where(kiosk_sessions.c.expires_at_ms > _ms(now))
+            if (await tx.execute(live)).scalar_one() >= self.max_sessions:
+                raise sessions_full()
+            await tx.execute(
+                sa.insert(kiosk_sessions).values(
+                    token_sha256=digest, kiosk_id=kiosk_id, language=language, expires_at_ms=_ms(session.expires_at),
+                    state_enc=records.seal(self.cipher, digest, empty), version=1, created_at_ms=_ms(now),
+                )
+            )  # fmt: skip
+        records.fill(session, empty)
+        return session
+
+    async def peek(self, token: str | None) -> KioskSession | None:
+        if not token:
+            return None
+        digest = token_digest(token)
+        query = sa.select(kiosk_sessions).where(kiosk_sessions.c.token_sha256 == digest)
+        async with self.db.transaction() as tx:
+            row = (await tx.execute(query)).mappings().first()
+        if row is None:
+            return None
+        # A row without contents was found expired once: it stays expired, whatever a clock says later.
+        expires_at = row["expires_at_ms"] / 1000 if row["state_enc"] is not None else 0.0
+        session = KioskSession(token, row["kiosk_id"], row["language"], expires_at)
+        records.fill(session, records.unseal(self.cipher, digest, row["state_enc"]))
+        return session
+
+    async def get(self, token: str | None, known: KioskSession | None = None) -> KioskSession:
+        if not token:
+            raise session_required()
+        session = known if known is not None and known.token == token else await self.peek(token)
+        if session is None:
+            raise session_unknown()
+        if self.clock() >= session.expires_at:
+            await self._wipe(token_digest(token))
+            session.persons.clear()
+            session.quotes.clear()
+            raise session_expired()
+        return session
+
+    async def save(self, session: KioskSession) -> None:
+        now = self.clock()
+        changed = records.changes(records.state_of(session), session.stored)
+        if not any(changed.values()) and session.expires_at - now > self.ttl - self.refresh_slack:
+            return
+        digest = token_digest(session.token)
+        where = kiosk_sessions.c.token_sha256 == digest
+        async with self.db.transaction() as tx:
+            query = sa.select(kiosk_sessions.c.state_enc, kiosk_sessions.c.version).where(where).with_for_update()
+            row = (await tx.execute(query)).first()
+            if row is None or row.state_enc is None:
+                return  # ended or expired meanwhile: not revived
+            values: dict[str, object] = {"expires_at_ms": _ms(now + self.ttl)}
+            if any(changed.values()):
+                state = records.merged(records.unseal(self.cipher, digest, row.state_enc), changed)
+                values.update(state_enc=records.seal(self.cipher, digest, state), version=row.version + 1)
+                session.stored = state
+            await tx.execute(sa.update(kiosk_sessions).where(where).values(**values))
+        session.expires_at = now + self.ttl
+
+    async def end(self, token: str) -> None:
+        async with self.db.transaction() as tx:
+            await tx.execute(sa.delete(kiosk_sessions).where(kiosk_sessions.c.token_sha256 == token_digest(token)))
+
+    async def _wipe(self, digest: bytes) -> None:
+        """Nothing personal outlives the session; the row stays a while to say it has expired."""
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                sa.update(kiosk_sessions).where(kiosk_sessions.c.token_sha256 == digest).values(state_enc=None)
+            )

@@ -1,0 +1,1 @@
+"""The kiosk HTTP API (FastAPI) and the static web app it serves."""

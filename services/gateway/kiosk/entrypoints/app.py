@@ -1,0 +1,118 @@
+"""The kiosk HTTP API (FastAPI): thin. Validate the body, open an audited and guarded call, run the use
+case, answer in the request's language. OpenAPI at ``/openapi.json``, the explorer at ``/docs``.
+
+Sessions: ``POST /v1/sessions`` opens one; every other call names it, in the path for identify and
+as ``Authorization: Bearer <session token>`` elsewhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, FastAPI, Query, Request
+
+from baylink.runtime.context import correlation_scope
+from services.gateway.binding.domain.model import DeclaredPerson, Documents
+from services.gateway.kiosk.entrypoints import errors, web
+from services.gateway.kiosk.entrypoints.api import ERRORS, AcceptLanguage, KioskApi, Lang, Token, token_of
+from services.gateway.kiosk.entrypoints.metrics import KioskHttpMetrics, KioskMetricsMiddleware
+from services.gateway.kiosk.entrypoints.responses import CatalogueItemOut, CatalogueOut, PersonOut, SessionOut
+from services.gateway.kiosk.entrypoints.routes import applications_router
+from services.gateway.kiosk.entrypoints.schemas import IdentifyIn, SessionIn
+from services.gateway.kiosk.service_layer import applications
+from services.gateway.kiosk.service_layer.deps import KioskDeps
+from services.gateway.kiosk.service_layer.identify import IdentifyPerson, identify
+from services.gateway.kiosk.service_layer.signing import ALGORITHMS
+
+CORRELATION_HEADER = "x-correlation-id"
+
+
+def sessions_router(api: KioskApi) -> APIRouter:
+    router = APIRouter(prefix="/v1", responses=ERRORS)
+    sessions = api.deps.access.sessions
+
+    @router.post("/sessions", status_code=201, response_model=SessionOut, tags=["sessions"])
+    async def create_session(
+        body: SessionIn, request: Request, lang: Lang = None, accept_language: AcceptLanguage = None
+    ) -> SessionOut:
+        async with api.call(request, "CreateSession", kiosk_id=body.kiosk_id, lang=lang,
+                            accept_language=accept_language, language=body.language) as call:  # fmt: skip
+            session = await sessions.create(body.kiosk_id, request.state.language)
+            call.note(language=session.language)
+            expires = datetime.now(UTC) + timedelta(seconds=sessions.ttl)
+            return SessionOut(session_token=session.token, kiosk_id=session.kiosk_id, language=session.language,
+                              expires_at=expires, idle_timeout_seconds=sessions.ttl)  # fmt: skip
+
+    @router.post("/sessions/{session}/identify", response_model=PersonOut, tags=["sessions"])
+    async def identify_person(
+        session: str, body: IdentifyIn, request: Request, lang: Lang = None, accept_language: AcceptLanguage = None
+    ) -> PersonOut:
+        command = IdentifyPerson(
+            Documents(body.documents.travel_permit, body.documents.hkid, body.documents.macau_id,
+                      body.documents.residence_permit),
+            DeclaredPerson(body.date_of_birth, body.name_zh, body.name_en),
+            body.certificate_chain_pem,
+        )  # fmt: skip
+        async with api.call(request, "Identify", token=session, lang=lang, accept_language=accept_language) as call:
+            person = await identify(api.deps, call, command)
+        signature, digest = ALGORITHMS.get(person.key_kind, ("as the certificate's key requires", "sha256"))
+        return PersonOut(person=person.handle, jurisdiction=person.jurisdiction, signature_algorithm=signature,
+                         digest_algorithm=digest)  # fmt: skip
+
+    @router.get("/catalogue", response_model=CatalogueOut, tags=["catalogue"])
+    async def catalogue(
+        request: Request, token: Token, authority: Annotated[str, Query(pattern=r"^(\d{6})?$")] = "",
+        lang: Lang = None, accept_language: AcceptLanguage = None,
+    ) -> CatalogueOut:  # fmt: skip
+        async with api.call(request, "ListCatalogue", token=token_of(token), lang=lang,
+                            accept_language=accept_language) as call:  # fmt: skip
+            items = await applications.catalogue(api.deps, call, authority)
+            language = request.state.language
+        return CatalogueOut(items=[CatalogueItemOut.of(i, language) for i in items])
+
+    return router
+
+
+class CorrelationMiddleware:
+    """Each request runs under a correlation id (the caller's ``X-Correlation-Id``, else a new one):
+    service calls carry it, audit records name it, error bodies quote it, the response echoes it."""
+
+    def __init__(self, app: Callable[..., Awaitable[None]]):
+        self.app = app
+
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope.get("headers") or ()).get(CORRELATION_HEADER.encode(), b"").decode("latin-1")[:64]
+        with correlation_scope(given or None) as cid:
+            scope.setdefault("state", {})["correlation_id"] = cid
+
+            async def send_with_id(message: MutableMapping[str, Any]) -> None:
+                if message["type"] == "http.response.start":
+                    message.setdefault("headers", []).append((CORRELATION_HEADER.encode(), cid.encode()))
+                await send(message)
+
+            await self.app(scope, receive, send_with_id)
+
+
+def create_kiosk_app(
+    deps: KioskDeps, *, languages: tuple[str, ...] = ("zh-Hant", "zh-Hans", "en", "pt"),
+    default_language: str = "zh-Hant", metrics: KioskHttpMetrics | None = None,
+) -> FastAPI:  # fmt: skip
+    api = KioskApi(deps, tuple(languages), default_language)
+    app = FastAPI(
+        title="Baylink kiosk API",
+        version="1.0",
+        description="Identify, apply, sign, pay and track, from a self-service kiosk in Hong Kong or Macau.",
+    )
+    errors.install(app)
+    app.include_router(sessions_router(api))
+    app.include_router(applications_router(api))
+    web.install(app, api)  # the kiosk web app at /kiosk/, and its session-end and signing routes
+    app.add_middleware(CorrelationMiddleware)
+    if metrics is not None:
+        app.add_middleware(KioskMetricsMiddleware, metrics=metrics)
+    return app

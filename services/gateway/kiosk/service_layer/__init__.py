@@ -1,0 +1,1 @@
+"""The kiosk's use cases, their view models and ports, sessions and guarded, audited access."""

@@ -1,0 +1,74 @@
+"""What every kiosk use case shares: its dependencies, the people of the session under the pseudonyms
+the registry knows them by, and which applications a session may touch.
+
+The registry knows a person by the pseudonym of the application's authority (Nanhai's pseudonym for
+a Nanhai application), so an application belongs to a session when its applicant is the authority's
+pseudonym of someone identified in that session. Anything else is NOT_FOUND: a kiosk cannot probe
+whether another person's application exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+from baylink import errors
+from services.gateway.binding.service_layer.service import BindingService
+from services.gateway.kiosk.service_layer.access import KioskAccess
+from services.gateway.kiosk.service_layer.model import ApplicationView
+from services.gateway.kiosk.service_layer.ports import CertificateValidator, PaymentsPort, RegistryPort
+from services.gateway.kiosk.service_layer.sessions import IdentifiedPerson, KioskSession
+
+PayerPseudonym = Callable[[str], Awaitable[str]]
+"""subject id → the keyed pseudonym payments counts per-person limits on."""
+
+
+@dataclass
+class KioskDeps:
+    access: KioskAccess
+    identity: CertificateValidator
+    registry: RegistryPort
+    payments: PaymentsPort
+    bindings: BindingService
+    payer_pseudonym: PayerPseudonym
+    payer_participants: Mapping[str, str]  # kiosk currency → paying participant
+    fee_collector: Callable[[str], str]  # authority code → collecting participant
+    max_persons_per_session: int = 10
+    max_material_bytes: int = 10 * 1024 * 1024
+
+
+async def pseudonym(deps: KioskDeps, person: IdentifiedPerson, city: str) -> str:
+    """The person's pseudonym for ``city`` (issued once by the binding service, then cached in the session)."""
+    known = person.pseudonyms.get(city)
+    if known is None:
+        known = person.pseudonyms[city] = await deps.bindings.pseudonym_for(person.subject_id, city)
+    return known
+
+
+async def owner_of(deps: KioskDeps, session: KioskSession, app: ApplicationView) -> IdentifiedPerson:
+    """The session's person who is the application's applicant; NotFound when there is none."""
+    for person in session.persons.values():
+        if await pseudonym(deps, person, app.authority_code) == app.applicant_ref:
+            return person
+    raise errors.NotFound("application", app.application_id)
+
+
+async def own_application(
+    deps: KioskDeps, session: KioskSession, application_id: str
+) -> tuple[ApplicationView, IdentifiedPerson]:
+    if not session.persons:
+        raise errors.NotFound("application", application_id)  # nobody identified: nothing is theirs
+    app = await deps.registry.get(application_id)
+    return app, await owner_of(deps, session, app)
+
+
+def signers_of(session: KioskSession, app: ApplicationView, signatories: tuple[str, ...]) -> dict[str, list[str]]:
+    """Handle → roles of the session's people who must sign a material with these signatories."""
+    roles: dict[str, list[str]] = {}
+    for person in session.persons.values():
+        fingerprint = person.certificate_sha256
+        if "investors" in signatories and fingerprint in app.investor_certificates:
+            roles.setdefault(person.handle, []).append("investor")
+        if "legal_representative" in signatories and fingerprint == app.legal_representative_certificate:
+            roles.setdefault(person.handle, []).append("legal_representative")
+    return roles

@@ -1,0 +1,198 @@
+"""The Baylink partner PKI for local use: a root CA, the gateway's server certificate, one client
+certificate per partner city (EC P-256 throughout).
+
+Where the city is: a client certificate carries exactly one subjectAltName URI
+``urn:baylink:city:<division code>`` (e.g. ``urn:baylink:city:440605``). The SAN is the field
+RFC 5280/6125 give to identities; a URN of our own namespace cannot be mistaken for a host name,
+and the common name (``Baylink partner city 440605 Nanhai``) is for people only and never read.
+The gateway reads the city from the certificate the TLS handshake verified against this CA, and
+from nowhere else.
+
+Layout of the directory (default ``.local/pki``)::
+
+    ca.crt ca.key  server.crt server.key  cities/<code>.crt cities/<code>.key
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from baylink import errors
+from baylink.runtime.settings import LOCAL_DIR
+from services.gateway.audit.adapters.keys import write_private
+from services.gateway.partner.domain.cities import PARTNER_CITIES, check_partner_city
+
+DEFAULT_PKI_DIR = LOCAL_DIR / "pki"
+CITY_URI_PREFIX = "urn:baylink:city:"
+CA_DAYS, SERVER_DAYS, CITY_DAYS = 3650, 825, 397
+
+
+@dataclass(frozen=True)
+class PkiPaths:
+    root: Path
+
+    @property
+    def ca_cert(self) -> Path:
+        return self.root / "ca.crt"
+
+    @property
+    def ca_key(self) -> Path:
+        return self.root / "ca.key"
+
+    @property
+    def server_cert(self) -> Path:
+        return self.root / "server.crt"
+
+    @property
+    def server_key(self) -> Path:
+        return self.root / "server.key"
+
+    def city_cert(self, city: str) -> Path:
+        return self.root / "cities" / f"{city}.crt"
+
+    def city_key(self, city: str) -> Path:
+        return self.root / "cities" / f"{city}.key"
+
+
+@dataclass(frozen=True)
+class CityIdentity:
+    city: str
+    fingerprint: str  # SHA-256 of the certificate (DER), hex
+
+
+def init_pki(
+    directory: Path = DEFAULT_PKI_DIR,
+    *,
+    hostnames: tuple[str, ...] = ("localhost",),
+    ips: tuple[str, ...] = ("127.0.0.1",),
+) -> PkiPaths:
+    """Make the CA and the gateway's server certificate where missing; existing ones are kept."""
+    paths = PkiPaths(directory)
+    if not paths.ca_cert.exists():
+        paths.ca_key.unlink(missing_ok=True)  # a key without its certificate is the leftover of a failed run
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name(
+            [_attr(NameOID.ORGANIZATION_NAME, "Baylink"), _attr(NameOID.COMMON_NAME, "Baylink Partner CA")]
+        )
+        builder = (
+            _base(name, name, key.public_key(), CA_DAYS)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(_usage(cert_sign=True), critical=True)
+        )
+        _save(paths.ca_cert, paths.ca_key, builder.sign(key, hashes.SHA256()), key)
+    if not paths.server_cert.exists():
+        paths.server_key.unlink(missing_ok=True)
+        sans: list[x509.GeneralName] = [x509.DNSName(h) for h in hostnames]
+        sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips]
+        _issue(
+            paths,
+            paths.server_cert,
+            paths.server_key,
+            "baylink-gateway",
+            sans,
+            ExtendedKeyUsageOID.SERVER_AUTH,
+            SERVER_DAYS,
+        )
+    return paths
+
+
+def issue_city(directory: Path, city: str) -> PkiPaths:
+    """A client certificate for ``city`` (a partner city's division code); InvalidInput for any other."""
+    check_partner_city(city)
+    paths = PkiPaths(directory)
+    if not paths.ca_cert.exists():
+        raise errors.FailedPrecondition(f"no partner CA in {directory}; run `baylink pki init` first")
+    name = f"Baylink partner city {city} {PARTNER_CITIES[city]}"
+    uri: list[x509.GeneralName] = [x509.UniformResourceIdentifier(CITY_URI_PREFIX + city)]
+    for stale in (paths.city_cert(city), paths.city_key(city)):
+        stale.unlink(missing_ok=True)  # re-issuing replaces the city's credentials
+    _issue(paths, paths.city_cert(city), paths.city_key(city), name, uri, ExtendedKeyUsageOID.CLIENT_AUTH, CITY_DAYS)
+    return paths
+
+
+def city_of_certificate(pem: bytes) -> CityIdentity:
+    """The partner city a (handshake-verified) client certificate names; Unauthenticated if none."""
+    cert = x509.load_pem_x509_certificate(pem)
+    fingerprint = cert.fingerprint(hashes.SHA256()).hex()
+    try:
+        usages = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+        uris = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(
+            x509.UniformResourceIdentifier
+        )
+    except x509.ExtensionNotFound:
+        usages, uris = x509.ExtendedKeyUsage([]), []
+    cities = [u.removeprefix(CITY_URI_PREFIX) for u in uris if u.startswith(CITY_URI_PREFIX)]
+    if ExtendedKeyUsageOID.CLIENT_AUTH not in usages or len(cities) != 1 or cities[0] not in PARTNER_CITIES:
+        raise errors.Unauthenticated(
+            "the client certificate names no partner city",
+            reason="NOT_A_CITY_CERTIFICATE",
+            metadata={"certificate_sha256": fingerprint},
+        )
+    return CityIdentity(cities[0], fingerprint)
+
+
+def _issue(
+    paths: PkiPaths,
+    cert_path: Path,
+    key_path: Path,
+    common_name: str,
+    sans: list[x509.GeneralName],
+    purpose: x509.ObjectIdentifier,
+    days: int,
+) -> None:
+    ca_cert = x509.load_pem_x509_certificate(paths.ca_cert.read_bytes())
+    ca_key = serialization.load_pem_private_key(paths.ca_key.read_bytes(), password=None)
+    assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([_attr(NameOID.ORGANIZATION_NAME, "Baylink"), _attr(NameOID.COMMON_NAME, common_name)])
+    builder = (
+        _base(subject, ca_cert.subject, key.public_key(), days)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_usage(cert_sign=False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([purpose]), critical=False)
+        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+    )
+    _save(cert_path, key_path, builder.sign(ca_key, hashes.SHA256()), key)
+
+
+def _base(
+    subject: x509.Name, issuer: x509.Name, public_key: ec.EllipticCurvePublicKey, days: int
+) -> x509.CertificateBuilder:
+    now = datetime.now(UTC)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))  # tolerate a little clock skew between hosts
+        .not_valid_after(now + timedelta(days=days))
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+    )
+
+
+def _usage(*, cert_sign: bool) -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=not cert_sign, content_commitment=False, key_encipherment=False, data_encipherment=False,
+        key_agreement=False, key_cert_sign=cert_sign, crl_sign=cert_sign, encipher_only=False, decipher_only=False,
+    )  # fmt: skip
+
+
+def _attr(oid: x509.ObjectIdentifier, value: str) -> x509.NameAttribute[str]:
+    return x509.NameAttribute(oid, value)
+
+
+def _save(cert_path: Path, key_path: Path, cert: x509.Certificate, key: ec.EllipticCurvePrivateKey) -> None:
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    write_private(key_path, pem)
+    cert_path.parent.mkdir(parents=True, exist_ok=True)
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))

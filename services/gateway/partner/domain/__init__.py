@@ -1,0 +1,1 @@
+"""Partner cities, their scopes and the authorities each acts for."""

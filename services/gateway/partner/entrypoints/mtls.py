@@ -1,0 +1,64 @@
+"""Mutual TLS for partner cities: server credentials, and who is calling.
+
+The server asks every client for a certificate and accepts only chains to the partner CA, so a
+client without one, or with one from another CA, fails in the handshake and never reaches a
+servicer. A servicer then learns the city from the certificate the handshake verified
+(``context.auth_context()``), never from the request.
+"""
+
+from __future__ import annotations
+
+import grpc
+from grpc import aio
+
+from baylink import errors
+from baylink.runtime.grpc.server import GrpcServer, Register, start_grpc_server
+from baylink.runtime.metrics import ServiceMetrics
+from services.gateway.partner.adapters.pki import PkiPaths, city_of_certificate
+from services.gateway.partner.service_layer.access import PartnerCaller
+
+PEER_CERTIFICATE = "x509_pem_cert"
+
+
+def server_credentials(pki: PkiPaths) -> grpc.ServerCredentials:
+    """The gateway's server certificate; client certificates required, trusted only from the partner CA."""
+    return grpc.ssl_server_credentials(
+        [(pki.server_key.read_bytes(), pki.server_cert.read_bytes())],
+        root_certificates=pki.ca_cert.read_bytes(),
+        require_client_auth=True,
+    )
+
+
+def city_channel_credentials(pki: PkiPaths, city: str) -> grpc.ChannelCredentials:
+    """What a city's client presents (used by tests and local tools; a city's own system does the same)."""
+    return grpc.ssl_channel_credentials(
+        root_certificates=pki.ca_cert.read_bytes(),
+        private_key=pki.city_key(city).read_bytes(),
+        certificate_chain=pki.city_cert(city).read_bytes(),
+    )
+
+
+def caller_of(context: aio.ServicerContext) -> PartnerCaller:
+    """The calling city, from the handshake-verified client certificate; Unauthenticated without one."""
+    certificates = (context.auth_context() or {}).get(PEER_CERTIFICATE) or []
+    if not certificates:
+        raise errors.Unauthenticated(
+            "a partner city's client certificate is required", reason="CLIENT_CERTIFICATE_REQUIRED"
+        )
+    identity = city_of_certificate(certificates[0])
+    return PartnerCaller(identity.city, identity.fingerprint)
+
+
+async def start_partner_server(
+    register: Register,
+    service_names: list[str],
+    pki: PkiPaths,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    metrics: ServiceMetrics | None = None,
+) -> GrpcServer:
+    """The partner-facing gRPC server (mTLS only; never an insecure port)."""
+    return await start_grpc_server(
+        register, service_names, host=host, port=port, metrics=metrics, credentials=server_credentials(pki)
+    )

@@ -1,0 +1,1 @@
+"""A partner city's call: scope, rate, authority, subjects read, audit."""

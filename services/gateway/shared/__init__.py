@@ -1,0 +1,1 @@
+"""What several gateway capabilities share: the bulk-leak guard, field crypto, migrations, the HTTP server."""

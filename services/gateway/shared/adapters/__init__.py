@@ -1,0 +1,1 @@
+"""Field encryption, keyed hashes and key files; the gateway database's migrations."""

@@ -1,0 +1,1 @@
+"""The bulk-leak guard's pure rules."""

@@ -1,0 +1,1 @@
+"""The embedded HTTP server the kiosk and console run on."""

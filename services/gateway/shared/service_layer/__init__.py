@@ -1,0 +1,1 @@
+"""Enforcing the bulk-leak guard."""

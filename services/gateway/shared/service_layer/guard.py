@@ -1,0 +1,86 @@
+"""Enforcing the bulk-leak guard: refuse with RESOURCE_EXHAUSTED, tell the operators once.
+
+An alert is appended to the audit log and its ``security.alert_raised`` event is staged in the
+same transaction, so an alert the operators receive is always in the log and vice versa.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable
+from typing import Protocol
+
+from baylink import errors
+from baylink.runtime.events import CloudEvent
+from services.gateway.audit.service_layer.log import AuditLog
+from services.gateway.shared.domain.guard import SEVERITY_OF_TRIP, BulkLeakGuard, SecurityAlert, Trip
+
+ALERT_ACTION = "security.alert_raised"
+
+
+class AlertSink(Protocol):
+    async def raise_alert(self, alert: SecurityAlert) -> None: ...
+
+
+class AuditedAlerts:
+    """Alerts into the audit log, with their event in the same commit."""
+
+    def __init__(self, audit: AuditLog, alert_event: Callable[[SecurityAlert], CloudEvent]):
+        self.audit = audit
+        self.alert_event = alert_event
+
+    async def raise_alert(self, alert: SecurityAlert) -> None:
+        details = {"severity": alert.severity.value, "description": alert.description}
+        if alert.certificate_fingerprint:
+            details["certificate_sha256"] = alert.certificate_fingerprint
+        await self.audit.record(
+            alert.actor,
+            ALERT_ACTION,
+            alert.kind,
+            subject=alert.subject_pseudonym,
+            details=details,
+            events=[self.alert_event(alert)],
+        )
+
+
+class Guard:
+    """Per-caller admission. ``caller`` is the audit actor, e.g. ``city:440300`` or ``kiosk:HK-TST-01``."""
+
+    def __init__(self, guard: BulkLeakGuard, alerts: AlertSink, *, clock: Callable[[], float] = time.monotonic):
+        self.guard = guard
+        self.alerts = alerts
+        self.clock = clock
+
+    async def admit_call(self, caller: str, *, city_code: str = "", certificate_fingerprint: str = "") -> None:
+        trip = self.guard.admit_call(caller, self.clock())
+        if trip is not None:
+            await self._refuse(trip, city_code, "", certificate_fingerprint)
+
+    async def admit_subjects(
+        self, caller: str, subjects: Iterable[str], *, city_code: str = "", certificate_fingerprint: str = ""
+    ) -> None:
+        wanted = [s for s in subjects if s]
+        trip = self.guard.admit_subjects(caller, wanted, self.clock())
+        if trip is not None:
+            # The subject that tipped it over identifies the pattern for operators; it is a pseudonym.
+            await self._refuse(trip, city_code, wanted[-1] if wanted else "", certificate_fingerprint)
+
+    async def _refuse(self, trip: Trip, city_code: str, subject: str, fingerprint: str) -> None:
+        if trip.alert:
+            alert = SecurityAlert(
+                kind=trip.kind.value,
+                severity=SEVERITY_OF_TRIP[trip.kind],
+                description=trip.description,
+                actor=trip.caller,
+                city_code=city_code,
+                subject_pseudonym=subject,
+                certificate_fingerprint=fingerprint,
+            )
+            await self.alerts.raise_alert(alert)
+        raise errors.ResourceExhausted(
+            trip.description,
+            subject=trip.caller,
+            retry_after_seconds=max(1, math.ceil(trip.retry_after_seconds)),
+            reason=trip.kind.value.upper(),
+        )

@@ -18,7 +18,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from baylink.common.v1 import common_pb2
 from baylink.runtime.grpc.errors import from_rpc_error
-from services.gateway.kiosk.service_layer.model import LocalText, Money
+from services.gateway.kiosk.service_layer.model import TextByLanguage, Money
 
 R = TypeVar("R")
 
@@ -55,7 +55,7 @@ def to_money(value: Money) -> common_pb2.Money:
     return common_pb2.Money(currency=value.currency, minor_units=value.minor_units)
 
 
-def local_text(message: common_pb2.LocalizedText) -> LocalText:
+def local_text(message: common_pb2.LocalizedText) -> TextByLanguage:
     return {tag: getattr(message, name) for tag, name in _LANGUAGE_FIELDS.items() if getattr(message, name)}
 
 

@@ -12,8 +12,10 @@ from datetime import datetime
 
 from services.gateway.binding.domain.model import CertificateFacts
 
-LocalText = Mapping[str, str]
-"""Text by language tag (zh-Hant, zh-Hans, en, pt); missing or empty: no translation."""
+TextByLanguage = Mapping[str, str]
+"""Text by language tag (zh-Hant, zh-Hans, en, pt) as the kiosk API sends it; missing or empty: no
+translation. Not ``baylink.i18n.LocalText``: the gRPC contracts' LocalizedText may carry Portuguese
+for Macau, and the kiosk passes on whatever languages a service gave."""
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,7 @@ class ValidatedCertificate:
 @dataclass(frozen=True)
 class MaterialRequirementView:
     material_type: str
-    title: LocalText
+    title: TextByLanguage
     mandatory: bool
     signature_required: bool
     signatories: tuple[str, ...]  # "investors", "legal_representative"
@@ -42,16 +44,16 @@ class MaterialRequirementView:
 @dataclass(frozen=True)
 class CatalogueItemView:
     item_id: str
-    title: LocalText
+    title: TextByLanguage
     authority_code: str
-    authority_name: LocalText
+    authority_name: TextByLanguage
     time_limit_working_days: int
     fee: Money | None
     name_check_required: bool
     kind: str
     materials: tuple[MaterialRequirementView, ...]
     organisational_forms: tuple[str, ...] = ()
-    procedure_steps: tuple[LocalText, ...] = ()
+    procedure_steps: tuple[TextByLanguage, ...] = ()
 
     def requirement(self, material_type: str) -> MaterialRequirementView | None:
         return next((m for m in self.materials if m.material_type == material_type), None)
@@ -89,7 +91,7 @@ class NameDraft:
 @dataclass(frozen=True)
 class NameCheckView:
     outcome: str  # approved, rejected, needs_review
-    reasons: tuple[LocalText, ...] = ()
+    reasons: tuple[TextByLanguage, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,7 @@ class MaterialView:
     size_bytes: int
     sha256: bytes
     status: str  # attached, signed, verified, signature_invalid
-    verification_message: LocalText = field(default_factory=dict)
+    verification_message: TextByLanguage = field(default_factory=dict)
     signatures: tuple[SignatureView, ...] = ()
 
 
@@ -123,7 +125,7 @@ class FeeView:
 @dataclass(frozen=True)
 class DecisionView:
     outcome: str  # approved, rejected, returned
-    reason: LocalText
+    reason: TextByLanguage
     decided_at: datetime | None
     material_types_to_correct: tuple[str, ...] = ()
 

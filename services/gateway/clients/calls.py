@@ -18,7 +18,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from baylink.common.v1 import common_pb2
 from baylink.runtime.grpc.errors import from_rpc_error
-from services.gateway.kiosk.service_layer.model import TextByLanguage, Money
+from services.gateway.kiosk.service_layer.model import Money, TextByLanguage
 
 R = TypeVar("R")
 

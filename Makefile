@@ -19,7 +19,7 @@ help:
 	@echo "make test    run all tests (starts Kafka and PostgreSQL if needed, stops what it started)"
 	@echo "make unit    the unit tests only: no broker, no PostgreSQL, under a minute"
 	@echo "make down    stop everything 'make up' started"
-	@echo "make lint    ruff, mypy on the runtime, buf lint/breaking, generated code up to date"
+	@echo "make lint    ruff, mypy, the architecture check, buf lint/breaking, generated code up to date"
 	@echo "make bench   benchmarks against the real broker"
 	@echo "make protos  regenerate baylink/*/v1 from protos/"
 
@@ -79,6 +79,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(PY) scripts/check_architecture.py
 	$(VENV)/bin/buf lint protos
 	bash scripts/buf_breaking.sh
 	bash scripts/gen_protos.sh --check

@@ -52,7 +52,13 @@ async def running(app: Payments, kafka: KafkaSettings, topic: str) -> AsyncItera
     """Serve the app as its host does (gRPC on a free port, relay, sweepers), its events to ``topic``."""
     app.deps.event_topic = topic
     app.settings = app.settings.model_copy(
-        update={"kafka": kafka, "outbox_poll_seconds": 0.05, "drain_delay_seconds": 0, "grpc_port": 0}
+        update={
+            "kafka": kafka,
+            "outbox_poll_seconds": 0.05,
+            "drain_delay_seconds": 0,
+            "grpc_port": 0,
+            "metrics_port": 0,
+        }
     )
     host = host_for(app)
     await host.start()

@@ -52,8 +52,6 @@ async def invoke(*args: str) -> Result:
 @asynccontextmanager
 async def served(app: Payments, kafka: KafkaSettings, new_topic: TopicFactory) -> AsyncIterator[list[str]]:
     """The app served on a free port; yields the ``--target`` option that reaches it."""
-    # metrics on a free port too: the default one is taken by any other payments service on the machine
-    app.settings = app.settings.model_copy(update={"metrics_port": 0})
     async with running(app, kafka, await new_topic("payments")) as svc:
         yield ["--target", f"127.0.0.1:{svc.port}"]
 

@@ -1,5 +1,7 @@
 """Accounts, postings and per-payer usage, with race-free conditional updates.
 
+The rules themselves are decided in the domain (``domain/acceptance.py``); the
+conditional updates here are their concurrency guard, not a second rule.
 Reservations and usage are single conditional UPDATEs (``... WHERE balance +
 amount <= cap``): the database checks and changes the row under its own row
 lock (PostgreSQL re-evaluates the condition on the newest row version after a
@@ -21,7 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.payments.adapters.tables import accounts, payer_usage, postings
 from services.payments.domain.ledger import AccountKind, Posting
-from services.payments.domain.limits import CorridorLimit, UsagePeriods
+from services.payments.domain.limits import CorridorLimit, Usage, UsagePeriods
+from services.payments.domain.participants import Balance
 
 _a = accounts.c
 
@@ -57,8 +60,20 @@ async def get_account(session: AsyncSession, account_id: str, *, for_update: boo
     return (await session.execute(query)).first()
 
 
+async def get_balance(session: AsyncSession, account_id: str) -> Balance | None:
+    row = await get_account(session, account_id)
+    return balance_from(row) if row is not None else None
+
+
+def balance_from(row: Any) -> Balance:
+    return Balance(row.currency, row.debits_posted, row.credits_posted, row.debits_pending, row.net_debit_cap)
+
+
 async def reserve(session: AsyncSession, account_id: str, amount: int) -> bool:
-    """Add ``amount`` to the account's pending debits if position + reserved stays within its cap."""
+    """Add ``amount`` to the account's pending debits if position + reserved stays within its cap.
+
+    The concurrency guard for the net debit cap rule (``domain.participants.available``, decided in
+    ``domain.acceptance``): it re-checks the rule on the newest row, not a second rule."""
     result = await session.execute(
         sa.update(accounts)
         .where(_a.account_id == account_id)
@@ -139,7 +154,10 @@ def _current(key_col: sa.Column[Any], value_col: sa.Column[Any], key: str) -> An
 async def take_usage(
     session: AsyncSession, pseudonym: str, corridor: str, periods: UsagePeriods, amount: int, limit: CorridorLimit
 ) -> bool:
-    """Count one transfer of ``amount`` against the payer's limits; False if any would be exceeded."""
+    """Count one transfer of ``amount`` against the payer's limits; False if any would be exceeded.
+
+    The concurrency guard for the limits rule (``domain.limits.Usage.taken``, decided in
+    ``domain.acceptance``): it re-checks the rule on the newest row, not a second rule."""
     day = _current(_u.day_key, _u.day_minor, periods.day)
     day_count = _current(_u.day_key, _u.day_count, periods.day)
     year = _current(_u.year_key, _u.year_minor, periods.year)
@@ -191,6 +209,14 @@ async def _insert_empty_usage(session: AsyncSession, pseudonym: str, corridor: s
 async def usage_row(session: AsyncSession, pseudonym: str, corridor: str) -> Any:
     query = sa.select(payer_usage).where(_u.payer_pseudonym == pseudonym, _u.corridor == corridor)
     return (await session.execute(query)).first()
+
+
+async def get_usage(session: AsyncSession, pseudonym: str, corridor: str) -> Usage | None:
+    """The payer's stored counters in the corridor, None if it has none yet."""
+    r = await usage_row(session, pseudonym, corridor)
+    if r is None:
+        return None
+    return Usage(r.day_key, r.day_minor, r.day_count, r.year_key, r.year_minor, r.bucket_key, r.bucket_count)
 
 
 async def give_back_usage(

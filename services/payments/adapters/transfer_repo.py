@@ -92,7 +92,8 @@ async def add_quote(session: AsyncSession, quote: Quote) -> None:
 
 
 async def claim_quote(session: AsyncSession, quote_id: str, transfer_id: str) -> bool:
-    """Bind a quote to the transfer it pays for; a quote serves exactly one transfer."""
+    """Bind a quote to the transfer it pays for; a quote serves exactly one transfer. The
+    concurrency guard for the quote rule in ``domain.acceptance`` (a quote not yet claimed)."""
     result = await session.execute(
         sa.update(quotes).where(_q.quote_id == quote_id, _q.transfer_id.is_(None)).values(transfer_id=transfer_id)
     )

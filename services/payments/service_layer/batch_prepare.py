@@ -3,9 +3,9 @@
 A step of the batch's direct program (``group_commit``). Everything a batch of
 prepares needs is read in one SELECT per table (existing transfers, quotes,
 participants, per-payer usage and payer positions; quotes, usage and positions
-locked on PostgreSQL); every check of the one-by-one path
-is then made in memory, in arrival order, against running totals, so the batch as a whole can
-never overshoot a cap or a limit; the accepted transfers are written in one
+locked on PostgreSQL); the rules the one-by-one path applies
+(``domain/acceptance.py``) then decide each request in memory, in arrival order, against running
+totals, so the batch as a whole can never overshoot a cap or a limit; the accepted transfers are written in one
 statement per table. A request the fast path would not simply accept (a
 retry, a refusal of any kind, a second request for the same id or quote) is
 left out of the batch and answered afterwards by the one-by-one path, which
@@ -16,18 +16,13 @@ from __future__ import annotations
 
 from contextvars import Context
 from datetime import datetime
-from typing import Any
 
-from baylink.errors import BaylinkError
 from baylink.runtime.direct import Program
 from services.payments.adapters import batch_repo
-from services.payments.adapters.batch_repo import QuoteTerms
+from services.payments.domain.acceptance import PrepareRules, Refused
 from services.payments.domain.events import Event, TransferReserved
 from services.payments.domain.ledger import position_account
-from services.payments.domain.limits import Usage, corridor_of, periods
-from services.payments.domain.participants import Participant
-from services.payments.domain.transfer import PrepareRequest, Transfer, TransferState, received
-from services.payments.service_layer.quotes import check_parties
+from services.payments.domain.transfer import PrepareRequest, Transfer
 from services.payments.service_layer.unit_of_work import Deps
 
 
@@ -54,8 +49,10 @@ def prepare_batch(
     usage = yield from batch_repo.usage_by_key(usage_keys)
     stored_usage = set(usage)
     positions = {position_account(r.payer_id, r.send.currency) for r in reqs}
-    accounts = yield from batch_repo.accounts_by_id(positions)
+    balances = yield from batch_repo.balances_by_id(positions)
     reserved: dict[str, int] = {}
+    rules = PrepareRules(deps.screener, deps.policy.limits, deps.policy.zone)
+    ttl = deps.policy.transfer_ttl_seconds
 
     seen_ids: set[str] = set()
     seen_quotes: set[str] = set()
@@ -65,10 +62,21 @@ def prepare_batch(
             results.append(None)  # a retry or a duplicate: answered from the stored row afterwards
             continue
         seen_ids.add(req.transfer_id)
-        transfer = _accepted(deps, req, fingerprint, now, parties, found_quotes, usage, accounts, reserved)
-        if transfer is not None and req.quote_id:
+        account_id = position_account(req.payer_id, req.send.currency)
+        quote = found_quotes.get(req.quote_id) if req.quote_id else None
+        key = (req.payer_pseudonym, corridors[req.transfer_id])
+        decision = rules.decide(
+            req, now, parties, quote, usage.get(key), balances.get(account_id), reserved.get(account_id, 0)
+        )
+        if isinstance(decision, Refused):
+            results.append(None)  # the one-by-one path records the refusal (or raises it) afterwards
+            continue
+        if decision.usage is not None:  # the running totals now include it
+            usage[key] = decision.usage
+        reserved[account_id] = reserved.get(account_id, 0) + req.send.minor
+        if req.quote_id:
             seen_quotes.add(req.quote_id)
-        results.append(transfer)
+        results.append(decision.reserved(req, fingerprint, now, ttl))
 
     accepted = [t for t in results if t is not None]
     if not accepted:
@@ -87,64 +95,3 @@ def prepare_batch(
         if t is not None:
             events.append((TransferReserved(t), contexts[index] if contexts else None))
     return results
-
-
-def _accepted(
-    deps: Deps,
-    req: PrepareRequest,
-    fingerprint: str,
-    now: datetime,
-    parties: dict[str, Participant],
-    found_quotes: dict[str, QuoteTerms],
-    usage: dict[tuple[str, str], Usage],
-    accounts: dict[str, Any],
-    reserved: dict[str, int],
-) -> Transfer | None:
-    """The reserved transfer if every check passes; the running totals then include it."""
-    try:
-        check_parties(parties, req.payer_id, req.payee_id, req.send.currency, req.receive.currency)
-    except BaylinkError:
-        return None
-    corridor = corridor_of(req.send.currency, req.receive.currency)
-    changes: dict[str, Any] = {}
-    if req.quote_id:
-        quote = found_quotes.get(req.quote_id)
-        if quote is None or quote.transfer_id is not None or now >= quote.expires_at:
-            return None
-        if (quote.payer_id, quote.payee_id, quote.send, quote.receive) != (
-            req.payer_id,
-            req.payee_id,
-            req.send,
-            req.receive,
-        ):
-            return None
-        changes.update(fee=quote.fee, customer_rate=quote.customer_rate)
-    elif req.send != req.receive:
-        return None
-    if deps.screener.screen({"payer": req.payer_name, "payee": req.payee_name}) is not None:
-        return None
-
-    key = (req.payer_pseudonym, corridor)
-    limit = deps.policy.limits.get(corridor)
-    after: Usage | None = None
-    if limit is not None:
-        usage_periods = periods(now, deps.policy.zone, limit.bucket_seconds)
-        after = usage.get(key, Usage.empty(usage_periods)).taken(usage_periods, req.send.minor, limit)
-        if after is None:
-            return None
-        changes.update(usage_day=usage_periods.day, usage_year=usage_periods.year)
-
-    account_id = position_account(req.payer_id, req.send.currency)
-    row = accounts.get(account_id)
-    if row is None or row.net_debit_cap is None:
-        return None
-    pending = row.debits_pending + reserved.get(account_id, 0)
-    if row.debits_posted - row.credits_posted + pending + req.send.minor > row.net_debit_cap:
-        return None
-
-    if after is not None:
-        usage[key] = after
-    reserved[account_id] = reserved.get(account_id, 0) + req.send.minor
-    # One construction with every change (dataclasses.replace per step cost more than the checks).
-    ttl = deps.policy.transfer_ttl_seconds
-    return received(req, fingerprint, now, ttl, state=TransferState.RESERVED, reserved_at=now, **changes)

@@ -12,22 +12,19 @@ answer and a changed request is still refused as modified.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 
-from baylink.errors import BaylinkError, FailedPrecondition, InvalidInput, NotFound, PreconditionViolation
+from baylink.errors import BaylinkError, InvalidInput, NotFound
 from services.payments.adapters import admin_repo, ledger_repo, transfer_repo
+from services.payments.domain.acceptance import PrepareRules, QuoteTerms, Refused, cap_exceeded, quote_used
 from services.payments.domain.events import TransferAborted, TransferReserved
 from services.payments.domain.ledger import position_account
-from services.payments.domain.limits import periods
-from services.payments.domain.money import Money
-from services.payments.domain.screening import refusal_for
-from services.payments.domain.transfer import PrepareRequest, Refusal, Transfer, TransferState, received
+from services.payments.domain.limits import corridor_of, limit_refusal
+from services.payments.domain.transfer import PrepareRequest, Transfer
 from services.payments.service_layer.group_commit import group_of
-from services.payments.service_layer.limits import limit_refusal
-from services.payments.service_layer.quotes import check_id, check_parties, quote_expired
+from services.payments.service_layer.quotes import check_id
 from services.payments.service_layer.unit_of_work import Deps, UnitOfWork
 
 # A keyed pseudonym is an HMAC output (hex or base64url), never an identity number.
@@ -113,70 +110,38 @@ async def _record_refusal(deps: Deps, refused: _Refused, fingerprint: str) -> Tr
 
 
 async def _reserve(deps: Deps, uow: UnitOfWork, req: PrepareRequest, fingerprint: str, now: datetime) -> Transfer:
+    """Read what the rules look at, let them decide (``domain/acceptance.py``), then reserve through
+    the database's guards, which refuse only if a concurrent transaction changed a row meanwhile."""
     session = uow.session
-    found = await admin_repo.get_participants(session, [req.payer_id, req.payee_id])
-    check_parties(found, req.payer_id, req.payee_id, req.send.currency, req.receive.currency)
-    transfer = received(req, fingerprint, now, deps.policy.transfer_ttl_seconds)
+    parties = await admin_repo.get_participants(session, [req.payer_id, req.payee_id])
+    found = await transfer_repo.get_quote(session, req.quote_id) if req.quote_id else None
+    corridor = corridor_of(req.send.currency, req.receive.currency)
+    usage = None
+    if corridor in deps.policy.limits:
+        usage = await ledger_repo.get_usage(session, req.payer_pseudonym, corridor)
+    account = position_account(req.payer_id, req.send.currency)
+    balance = await ledger_repo.get_balance(session, account)
+    rules = PrepareRules(deps.screener, deps.policy.limits, deps.policy.zone)
+    decision = rules.decide(req, now, parties, QuoteTerms.of(found) if found else None, usage, balance)
+    ttl = deps.policy.transfer_ttl_seconds
+    if isinstance(decision, Refused):
+        if not decision.recorded:
+            raise decision.error
+        raise _Refused(decision.error, decision.aborted(req, fingerprint, now, ttl))
+    accepted = decision
 
     def refuse(error: BaylinkError) -> _Refused:
-        refusal = Refusal.of(error)
-        aborted = replace(
-            transfer, state=TransferState.ABORTED, completed_at=now, abort_code=refusal.code,
-            abort_reason=refusal.message, refusal=refusal,
-        )  # fmt: skip
-        return _Refused(error, aborted)
+        return _Refused(error, accepted.refused(error).aborted(req, fingerprint, now, ttl))
 
-    if req.quote_id:
-        quote = await transfer_repo.get_quote(session, req.quote_id)
-        if quote is None:
-            raise NotFound("quote", req.quote_id)
-        if (quote.payer_id, quote.payee_id, quote.send, quote.receive) != (
-            req.payer_id,
-            req.payee_id,
-            req.send,
-            req.receive,
-        ):
-            raise InvalidInput.field("quote_id", "parties and amounts must equal the quote's")
-        if quote.expired(now):
-            raise refuse(quote_expired(quote, now))
-        if not await transfer_repo.claim_quote(session, quote.quote_id, req.transfer_id):
-            raise refuse(
-                FailedPrecondition(
-                    f"quote {quote.quote_id} already pays for another transfer",
-                    [PreconditionViolation("QUOTE", f"quote/{quote.quote_id}", "already used")],
-                    reason="QUOTE_ALREADY_USED",
-                )
-            )
-        transfer = replace(transfer, fee=quote.fee, customer_rate=str(quote.customer_rate))
-    elif req.send != req.receive:
-        raise InvalidInput.field("quote_id", "required when send and receive amounts differ")
-
-    hit = deps.screener.screen({"payer": req.payer_name, "payee": req.payee_name})
-    if hit is not None:
-        raise refuse(refusal_for(hit))
-
-    limit = deps.policy.limits.get(transfer.corridor)
-    if limit is not None:
-        usage = periods(now, deps.policy.zone, limit.bucket_seconds)
-        transfer = replace(transfer, usage_day=usage.day, usage_year=usage.year)
-        amount = req.send.minor
-        if not await ledger_repo.take_usage(session, req.payer_pseudonym, transfer.corridor, usage, amount, limit):
-            row = await ledger_repo.usage_row(session, req.payer_pseudonym, transfer.corridor)
-            raise refuse(limit_refusal(row, usage, limit, req.send, transfer.corridor))
-
-    account = position_account(req.payer_id, req.send.currency)
+    if req.quote_id and not await transfer_repo.claim_quote(session, req.quote_id, req.transfer_id):
+        raise refuse(quote_used(req.quote_id))
+    if accepted.limit is not None and accepted.periods is not None:
+        taken = await ledger_repo.take_usage(
+            session, req.payer_pseudonym, corridor, accepted.periods, req.send.minor, accepted.limit
+        )
+        if not taken:
+            fresh = await ledger_repo.get_usage(session, req.payer_pseudonym, corridor)
+            raise refuse(limit_refusal(fresh, accepted.periods, accepted.limit, req.send, corridor))
     if not await ledger_repo.reserve(session, account, req.send.minor):
-        row = await ledger_repo.get_account(session, account)
-        available = Money(
-            req.send.currency, row.net_debit_cap - row.debits_posted + row.credits_posted - row.debits_pending
-        )
-        error = FailedPrecondition(
-            f"{req.send} exceeds {req.payer_id}'s available {available} under its net debit cap",
-            [PreconditionViolation("NET_DEBIT_CAP", account, f"available {available}")],
-            reason="NET_DEBIT_CAP_EXCEEDED",
-        )
-        error.metadata.update(
-            {"currency": available.currency, "available_minor_units": str(available.minor), "participant": req.payer_id}
-        )
-        raise refuse(error)
-    return replace(transfer, state=TransferState.RESERVED, reserved_at=now)
+        raise refuse(cap_exceeded(req, await ledger_repo.get_balance(session, account)))
+    return accepted.reserved(req, fingerprint, now, ttl)

@@ -5,14 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
-from baylink.errors import AlreadyExists, FailedPrecondition, InvalidInput, NotFound, PreconditionViolation
+from baylink.errors import AlreadyExists, FailedPrecondition, InvalidInput, PreconditionViolation
 from services.payments.adapters import admin_repo, transfer_repo
 from services.payments.domain.events import QuoteCreated
 from services.payments.domain.money import Money, exponent
-from services.payments.domain.participants import Participant
+from services.payments.domain.participants import check_parties
 from services.payments.domain.pricing import AmountType, Quote, Rate, price, validate_rate
 from services.payments.service_layer.unit_of_work import Deps
 
@@ -105,33 +105,3 @@ async def create_quote(deps: Deps, cmd: CreateQuote) -> Quote:
 def check_id(value: str, field: str) -> None:
     if not value or len(value) > MAX_ID or not value.isascii() or not value.isprintable() or " " in value:
         raise InvalidInput.field(field, f"1-{MAX_ID} printable ASCII characters without spaces")
-
-
-def check_parties(found: dict[str, Participant], payer_id: str, payee_id: str, source: str, target: str) -> None:
-    """Both participants exist, are active, differ, and hold the currencies they pay and receive in."""
-    if payer_id == payee_id:
-        raise InvalidInput.field("payee_participant_id", "must differ from the payer")
-    for role, pid, currency in (("payer", payer_id, source), ("payee", payee_id, target)):
-        participant = found.get(pid)
-        if participant is None:
-            raise NotFound("participant", pid)
-        if not participant.active:
-            raise FailedPrecondition(
-                f"{role} {pid} is not active",
-                [PreconditionViolation("PARTICIPANT", pid, "inactive")],
-                reason="PARTICIPANT_INACTIVE",
-            )
-        if currency not in participant.currencies:
-            raise FailedPrecondition(
-                f"{role} {pid} holds no {currency} position",
-                [PreconditionViolation("CURRENCY", pid, f"no {currency} position")],
-                reason="CURRENCY_NOT_HELD",
-            )
-
-
-def quote_expired(quote: Quote, now: datetime) -> FailedPrecondition:
-    return FailedPrecondition(
-        f"quote {quote.quote_id} expired at {quote.expires_at.isoformat()}",
-        [PreconditionViolation("QUOTE", f"quote/{quote.quote_id}", "expired")],
-        reason="QUOTE_EXPIRED",
-    )

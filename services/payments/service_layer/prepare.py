@@ -14,16 +14,14 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from sqlalchemy.exc import IntegrityError
-
 from baylink.errors import BaylinkError, InvalidInput, NotFound
-from services.payments.adapters import admin_repo, ledger_repo, transfer_repo
 from services.payments.domain.acceptance import PrepareRules, QuoteTerms, Refused, cap_exceeded, quote_used
 from services.payments.domain.events import TransferAborted, TransferReserved
 from services.payments.domain.ledger import position_account
 from services.payments.domain.limits import corridor_of, limit_refusal
 from services.payments.domain.transfer import PrepareRequest, Transfer
 from services.payments.service_layer.group_commit import group_of
+from services.payments.service_layer.ports import DuplicateKey
 from services.payments.service_layer.quotes import check_id
 from services.payments.service_layer.unit_of_work import Deps, UnitOfWork
 
@@ -71,16 +69,16 @@ async def prepare_one(deps: Deps, req: PrepareRequest, fingerprint: str) -> Tran
     now = deps.clock()
     try:
         async with deps.uow() as uow:
-            existing = await transfer_repo.get_transfer(uow.session, req.transfer_id)
+            existing = await uow.transfers.get(req.transfer_id)
             if existing is not None:
                 return _replay(existing, fingerprint)
             transfer = await _reserve(deps, uow, req, fingerprint, now)
-            await transfer_repo.add_transfer(uow.session, transfer)
+            await uow.transfers.add(transfer)
             uow.record(TransferReserved(transfer))
             return transfer
     except _Refused as refused:
         return await _record_refusal(deps, refused, fingerprint)
-    except IntegrityError:  # the same id raced in beside us: answer as its retry
+    except DuplicateKey:  # the same id raced in beside us: answer as its retry
         return await _replay_from_db(deps, req.transfer_id, fingerprint)
 
 
@@ -92,8 +90,8 @@ def _replay(existing: Transfer, fingerprint: str) -> Transfer:
 
 
 async def _replay_from_db(deps: Deps, transfer_id: str, fingerprint: str) -> Transfer:
-    async with deps.read() as session:
-        existing = await transfer_repo.get_transfer(session, transfer_id)
+    async with deps.read() as repos:
+        existing = await repos.transfers.get(transfer_id)
     if existing is None:  # pragma: no cover - an integrity error without the row is a bug
         raise NotFound("transfer", transfer_id)
     return _replay(existing, fingerprint)
@@ -102,9 +100,9 @@ async def _replay_from_db(deps: Deps, transfer_id: str, fingerprint: str) -> Tra
 async def _record_refusal(deps: Deps, refused: _Refused, fingerprint: str) -> Transfer:
     try:
         async with deps.uow() as uow:
-            await transfer_repo.add_transfer(uow.session, refused.transfer)
+            await uow.transfers.add(refused.transfer)
             uow.record(TransferAborted(refused.transfer))
-    except IntegrityError:
+    except DuplicateKey:
         return await _replay_from_db(deps, refused.transfer.transfer_id, fingerprint)
     raise refused.error
 
@@ -112,15 +110,14 @@ async def _record_refusal(deps: Deps, refused: _Refused, fingerprint: str) -> Tr
 async def _reserve(deps: Deps, uow: UnitOfWork, req: PrepareRequest, fingerprint: str, now: datetime) -> Transfer:
     """Read what the rules look at, let them decide (``domain/acceptance.py``), then reserve through
     the database's guards, which refuse only if a concurrent transaction changed a row meanwhile."""
-    session = uow.session
-    parties = await admin_repo.get_participants(session, [req.payer_id, req.payee_id])
-    found = await transfer_repo.get_quote(session, req.quote_id) if req.quote_id else None
+    parties = await uow.participants.get([req.payer_id, req.payee_id])
+    found = await uow.transfers.quote(req.quote_id) if req.quote_id else None
     corridor = corridor_of(req.send.currency, req.receive.currency)
     usage = None
     if corridor in deps.policy.limits:
-        usage = await ledger_repo.get_usage(session, req.payer_pseudonym, corridor)
+        usage = await uow.ledger.usage(req.payer_pseudonym, corridor)
     account = position_account(req.payer_id, req.send.currency)
-    balance = await ledger_repo.get_balance(session, account)
+    balance = await uow.ledger.balance(account)
     rules = PrepareRules(deps.screener, deps.policy.limits, deps.policy.zone)
     decision = rules.decide(req, now, parties, QuoteTerms.of(found) if found else None, usage, balance)
     ttl = deps.policy.transfer_ttl_seconds
@@ -133,15 +130,16 @@ async def _reserve(deps: Deps, uow: UnitOfWork, req: PrepareRequest, fingerprint
     def refuse(error: BaylinkError) -> _Refused:
         return _Refused(error, accepted.refused(error).aborted(req, fingerprint, now, ttl))
 
-    if req.quote_id and not await transfer_repo.claim_quote(session, req.quote_id, req.transfer_id):
-        raise refuse(quote_used(req.quote_id))
+    if req.quote_id and not await uow.transfers.claim_quote(req.quote_id, req.transfer_id):
+        used = Refused(quote_used(req.quote_id))  # refused at the quote: nothing of it kept
+        raise _Refused(used.error, used.aborted(req, fingerprint, now, ttl))
     if accepted.limit is not None and accepted.periods is not None:
-        taken = await ledger_repo.take_usage(
-            session, req.payer_pseudonym, corridor, accepted.periods, req.send.minor, accepted.limit
+        taken = await uow.ledger.take_usage(
+            req.payer_pseudonym, corridor, accepted.periods, req.send.minor, accepted.limit
         )
         if not taken:
-            fresh = await ledger_repo.get_usage(session, req.payer_pseudonym, corridor)
+            fresh = await uow.ledger.usage(req.payer_pseudonym, corridor)
             raise refuse(limit_refusal(fresh, accepted.periods, accepted.limit, req.send, corridor))
-    if not await ledger_repo.reserve(session, account, req.send.minor):
-        raise refuse(cap_exceeded(req, await ledger_repo.get_balance(session, account)))
+    if not await uow.ledger.reserve(account, req.send.minor):
+        raise refuse(cap_exceeded(req, await uow.ledger.balance(account)))
     return accepted.reserved(req, fingerprint, now, ttl)

@@ -1,6 +1,6 @@
 """The fast path of PrepareTransfer for a group-committed batch.
 
-A step of the batch's direct program (``group_commit``). Everything a batch of
+A step of the batch's direct program (``group_writer``, for ``service_layer/group_commit``). Everything a batch of
 prepares needs is read in one SELECT per table (existing transfers, quotes,
 participants, per-payer usage and payer positions; quotes, usage and positions
 locked on PostgreSQL); the rules the one-by-one path applies
@@ -23,7 +23,6 @@ from services.payments.domain.acceptance import PrepareRules, Refused
 from services.payments.domain.events import Event, TransferReserved
 from services.payments.domain.ledger import position_account
 from services.payments.domain.transfer import PrepareRequest, Transfer
-from services.payments.service_layer.unit_of_work import Deps
 
 
 class BatchConflict(Exception):
@@ -31,7 +30,8 @@ class BatchConflict(Exception):
 
 
 def prepare_batch(
-    deps: Deps,
+    rules: PrepareRules,
+    ttl: float,
     batch: list[tuple[PrepareRequest, str]],
     now: datetime,
     events: list[tuple[Event, Context | None]],
@@ -39,7 +39,8 @@ def prepare_batch(
 ) -> Program[list[Transfer | None]]:
     """Reserve what the fast path can; None for a request left to the one-by-one path. A direct
     program step: the events go to ``events``, each with its caller's context from ``contexts``
-    (one per request), for the batch to stage in its transaction."""
+    (one per request), for the batch to stage in its transaction. ``ttl``: a new transfer's
+    seconds to live, unless its request says otherwise."""
     reqs = [req for req, _ in batch]
     existing = yield from batch_repo.existing_transfer_ids({r.transfer_id for r in reqs})
     found_quotes = yield from batch_repo.quote_terms_by_id({r.quote_id for r in reqs if r.quote_id})
@@ -51,8 +52,6 @@ def prepare_batch(
     positions = {position_account(r.payer_id, r.send.currency) for r in reqs}
     balances = yield from batch_repo.balances_by_id(positions)
     reserved: dict[str, int] = {}
-    rules = PrepareRules(deps.screener, deps.policy.limits, deps.policy.zone)
-    ttl = deps.policy.transfer_ttl_seconds
 
     seen_ids: set[str] = set()
     seen_quotes: set[str] = set()

@@ -12,8 +12,10 @@ from baylink.runtime.db import Database
 from baylink.runtime.events import EventTypes
 from baylink.runtime.grpc.server import Register
 from baylink.runtime.host import ServiceHost
+from services.payments.adapters import iso20022
 from services.payments.adapters.events import OutboxPublisher
 from services.payments.adapters.sanctions_xml import load_sanctions_list
+from services.payments.adapters.store import SqlStore
 from services.payments.config import PaymentsSettings
 from services.payments.domain.screening import Screener
 from services.payments.entrypoints.grpc_servicer import SERVICE_NAME, register_servicer
@@ -49,6 +51,8 @@ def bootstrap(
 ) -> Payments:
     deps = Deps(
         db=db or Database(settings.database_url),
+        stores=SqlStore,
+        iso20022=iso20022,
         publisher=OutboxPublisher(EventTypes.from_contracts(), settings.source),
         screener=screener or Screener(load_sanctions_list(settings.sanctions_list), settings.screening_threshold),
         policy=Policy(

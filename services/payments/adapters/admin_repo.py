@@ -6,10 +6,18 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.payments.adapters.rows import participant_from, rate_from, window_from, window_values
-from services.payments.adapters.tables import accounts, participants, postings, rates, window_positions, windows
+from services.payments.adapters.tables import (
+    accounts,
+    participants,
+    postings,
+    rates,
+    transfers,
+    window_positions,
+    windows,
+)
 from services.payments.domain.ledger import owner_of
 from services.payments.domain.money import Money
 from services.payments.domain.participants import Participant
@@ -21,15 +29,15 @@ _r = rates.c
 _w = windows.c
 
 
-async def get_participants(session: AsyncSession, ids: Sequence[str] = ()) -> dict[str, Participant]:
+async def get_participants(conn: AsyncConnection, ids: Sequence[str] = ()) -> dict[str, Participant]:
     query = sa.select(participants).order_by(_p.participant_id)
     if ids:
         query = query.where(_p.participant_id.in_(list(ids)))
-    return {r.participant_id: participant_from(r) for r in await session.execute(query)}
+    return {r.participant_id: participant_from(r) for r in await conn.execute(query)}
 
 
-async def add_participant(session: AsyncSession, p: Participant) -> None:
-    await session.execute(
+async def add_participant(conn: AsyncConnection, p: Participant) -> None:
+    await conn.execute(
         sa.insert(participants).values(
             participant_id=p.participant_id,
             name_en=p.name_en,
@@ -46,14 +54,14 @@ async def add_participant(session: AsyncSession, p: Participant) -> None:
     )
 
 
-async def set_active(session: AsyncSession, participant_id: str, active: bool) -> None:
-    await session.execute(sa.update(participants).where(_p.participant_id == participant_id).values(active=active))
+async def set_active(conn: AsyncConnection, participant_id: str, active: bool) -> None:
+    await conn.execute(sa.update(participants).where(_p.participant_id == participant_id).values(active=active))
 
 
-async def set_cap(session: AsyncSession, account_id: str, cap: int) -> bool:
+async def set_cap(conn: AsyncConnection, account_id: str, cap: int) -> bool:
     """Set a cap no lower than what the account already owes and has reserved."""
     a = accounts.c
-    result = await session.execute(
+    result = await conn.execute(
         sa.update(accounts)
         .where(a.account_id == account_id)
         .where(a.debits_posted - a.credits_posted + a.debits_pending <= cap)
@@ -62,8 +70,8 @@ async def set_cap(session: AsyncSession, account_id: str, cap: int) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def add_rate(session: AsyncSession, rate: Rate, now: datetime) -> None:
-    await session.execute(
+async def add_rate(conn: AsyncConnection, rate: Rate, now: datetime) -> None:
+    await conn.execute(
         sa.insert(rates).values(
             source_currency=rate.source_currency,
             target_currency=rate.target_currency,
@@ -78,7 +86,7 @@ async def add_rate(session: AsyncSession, rate: Rate, now: datetime) -> None:
     )
 
 
-async def rate_at(session: AsyncSession, source: str, target: str, when: datetime) -> Rate | None:
+async def rate_at(conn: AsyncConnection, source: str, target: str, when: datetime) -> Rate | None:
     """The newest rate for the pair that took effect by ``when`` and has not lapsed."""
     query = (
         sa.select(rates)
@@ -87,47 +95,47 @@ async def rate_at(session: AsyncSession, source: str, target: str, when: datetim
         .order_by(_r.valid_from.desc(), _r.id.desc())
         .limit(1)
     )
-    row = (await session.execute(query)).first()
+    row = (await conn.execute(query)).first()
     return rate_from(row) if row else None
 
 
-async def list_rates(session: AsyncSession) -> list[Rate]:
+async def list_rates(conn: AsyncConnection) -> list[Rate]:
     query = sa.select(rates).order_by(_r.source_currency, _r.target_currency, _r.valid_from)
-    return [rate_from(r) for r in await session.execute(query)]
+    return [rate_from(r) for r in await conn.execute(query)]
 
 
 # -- settlement windows ------------------------------------------------------------------
 
 
-async def open_window(session: AsyncSession, *, share_lock: bool = False) -> SettlementWindow | None:
+async def open_window(conn: AsyncConnection, *, share_lock: bool = False) -> SettlementWindow | None:
     query = sa.select(windows).where(_w.state == WindowState.OPEN.value)
     if share_lock:  # PostgreSQL: a close waits for commits that are posting into the window
         query = query.with_for_update(read=True)
-    row = (await session.execute(query)).first()
+    row = (await conn.execute(query)).first()
     return window_from(row) if row else None
 
 
-async def get_window(session: AsyncSession, window_id: str, *, for_update: bool = False) -> SettlementWindow | None:
+async def get_window(conn: AsyncConnection, window_id: str, *, for_update: bool = False) -> SettlementWindow | None:
     query = sa.select(windows).where(_w.settlement_window_id == window_id)
     if for_update:
         query = query.with_for_update()
-    row = (await session.execute(query)).first()
+    row = (await conn.execute(query)).first()
     return window_from(row) if row else None
 
 
-async def list_windows(session: AsyncSession, states: Sequence[WindowState], limit: int) -> list[SettlementWindow]:
+async def list_windows(conn: AsyncConnection, states: Sequence[WindowState], limit: int) -> list[SettlementWindow]:
     query = sa.select(windows).order_by(_w.opened_at.desc()).limit(limit)
     if states:
         query = query.where(_w.state.in_([s.value for s in states]))
-    return [window_from(r) for r in await session.execute(query)]
+    return [window_from(r) for r in await conn.execute(query)]
 
 
-async def add_window(session: AsyncSession, window: SettlementWindow) -> None:
-    await session.execute(sa.insert(windows).values(window_values(window)))
+async def add_window(conn: AsyncConnection, window: SettlementWindow) -> None:
+    await conn.execute(sa.insert(windows).values(window_values(window)))
 
 
-async def update_window(session: AsyncSession, window: SettlementWindow, expected: WindowState) -> bool:
-    result = await session.execute(
+async def update_window(conn: AsyncConnection, window: SettlementWindow, expected: WindowState) -> bool:
+    result = await conn.execute(
         sa.update(windows)
         .where(_w.settlement_window_id == window.settlement_window_id, _w.state == expected.value)
         .values(
@@ -137,7 +145,7 @@ async def update_window(session: AsyncSession, window: SettlementWindow, expecte
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def compute_net_positions(session: AsyncSession, window_id: str) -> list[NetPosition]:
+async def compute_net_positions(conn: AsyncConnection, window_id: str) -> list[NetPosition]:
     """Each account's net debit over the window's committed postings, from the ledger itself."""
     pc = postings.c
     in_window = sa.and_(pc.settlement_window_id == window_id, pc.journal_kind == "COMMIT")
@@ -160,13 +168,13 @@ async def compute_net_positions(session: AsyncSession, window_id: str) -> list[N
     )
     return [
         NetPosition(owner_of(r.account), r.account, Money(r.currency, int(r.net)), int(r.transfers))
-        for r in await session.execute(query)
+        for r in await conn.execute(query)
     ]
 
 
-async def save_net_positions(session: AsyncSession, window_id: str, nets: list[NetPosition]) -> None:
+async def save_net_positions(conn: AsyncConnection, window_id: str, nets: list[NetPosition]) -> None:
     if nets:
-        await session.execute(
+        await conn.execute(
             sa.insert(window_positions),
             [
                 {
@@ -182,10 +190,17 @@ async def save_net_positions(session: AsyncSession, window_id: str, nets: list[N
         )
 
 
-async def saved_net_positions(session: AsyncSession, window_id: str) -> list[NetPosition]:
+async def saved_net_positions(conn: AsyncConnection, window_id: str) -> list[NetPosition]:
     wp = window_positions.c
     query = sa.select(window_positions).where(wp.settlement_window_id == window_id).order_by(wp.account_id)
     return [
         NetPosition(r.participant_id, r.account_id, Money(r.currency, r.net_minor), r.transfer_count)
-        for r in await session.execute(query)
+        for r in await conn.execute(query)
     ]
+
+
+async def committed_count(conn: AsyncConnection, window_id: str) -> int:
+    """How many transfers committed into the window."""
+    t = transfers.c
+    query = sa.select(sa.func.count()).where(t.settlement_window_id == window_id, t.state == "COMMITTED")
+    return int((await conn.execute(query)).scalar_one())

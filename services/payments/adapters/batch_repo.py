@@ -17,20 +17,20 @@ statement, and callers compare the row count with what they expected.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
 from baylink.runtime.direct import Program, Statement, execute_many, fetch, insert
-from services.payments.adapters.ledger_repo import posting_rows
+from services.payments.adapters.ledger_repo import balance_from, posting_rows
 from services.payments.adapters.rows import participant_from, transfer_from, transfer_values, window_values
 from services.payments.adapters.tables import accounts, participants, payer_usage, postings, quotes, transfers, windows
+from services.payments.domain.acceptance import QuoteTerms
 from services.payments.domain.ledger import Posting
 from services.payments.domain.limits import Usage
 from services.payments.domain.money import Money
-from services.payments.domain.participants import Participant
+from services.payments.domain.participants import Balance, Participant
 from services.payments.domain.settlement import SettlementWindow, WindowState
 from services.payments.domain.transfer import Transfer, TransferState
 
@@ -131,21 +131,6 @@ def existing_transfer_ids(ids: Collection[str]) -> Program[set[str]]:
     return {r.transfer_id for r in rows}
 
 
-@dataclass(frozen=True, slots=True)
-class QuoteTerms:
-    """What a quote fixes for the transfer that uses it."""
-
-    quote_id: str
-    payer_id: str
-    payee_id: str
-    send: Money
-    receive: Money
-    fee: Money
-    customer_rate: str  # as stored: the str() of the quote's Decimal rate
-    expires_at: datetime
-    transfer_id: str | None
-
-
 def quote_terms_by_id(ids: Collection[str]) -> Program[dict[str, QuoteTerms]]:
     if not ids:
         return {}
@@ -166,11 +151,11 @@ def participants_by_id(ids: Collection[str]) -> Program[dict[str, Participant]]:
     return {r.participant_id: participant_from(r) for r in rows}
 
 
-def accounts_by_id(ids: Collection[str]) -> Program[dict[str, Any]]:
+def balances_by_id(ids: Collection[str]) -> Program[dict[str, Balance]]:
     if not ids:
         return {}
     rows = yield fetch(_ACCOUNTS, ids=sorted(ids))
-    return {r.account_id: r for r in rows}
+    return {r.account_id: balance_from(r) for r in rows}
 
 
 def usage_by_key(keys: Collection[UsageKey]) -> Program[dict[UsageKey, Usage]]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -23,6 +22,7 @@ import xmlschema
 from services.payments.domain.money import ISO_4217_EXPONENTS, Money
 from services.payments.domain.participants import Participant
 from services.payments.domain.transfer import Transfer, TransferState
+from services.payments.service_layer.ports import Rendered
 
 XSD_DIR = Path(__file__).resolve().parents[1] / "data" / "iso20022"
 PACS_008 = "pacs.008.001.08"
@@ -42,14 +42,6 @@ STATUS_REASONS = {
     "QUOTE_ALREADY_USED": "AM05",  # duplication
     "ABORTED_BY_REQUEST": "CUST",  # requested by customer
 }
-
-
-@dataclass(frozen=True)
-class Rendered:
-    document: bytes
-    message_definition: str
-    message_id: str
-    schema_validated: bool
 
 
 class SchemaInvalid(ValueError):

@@ -1,5 +1,7 @@
 """Accounts, postings and per-payer usage, with race-free conditional updates.
 
+The rules themselves are decided in the domain (``domain/acceptance.py``); the
+conditional updates here are their concurrency guard, not a second rule.
 Reservations and usage are single conditional UPDATEs (``... WHERE balance +
 amount <= cap``): the database checks and changes the row under its own row
 lock (PostgreSQL re-evaluates the condition on the newest row version after a
@@ -17,26 +19,27 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.payments.adapters.tables import accounts, payer_usage, postings
 from services.payments.domain.ledger import AccountKind, Posting
-from services.payments.domain.limits import CorridorLimit, UsagePeriods
+from services.payments.domain.limits import CorridorLimit, Usage, UsagePeriods
+from services.payments.domain.participants import Balance
 
 _a = accounts.c
 
 
 async def ensure_account(
-    session: AsyncSession,
+    conn: AsyncConnection,
     account_id: str,
     currency: str,
     kind: AccountKind,
     participant_id: str | None,
     cap: int | None,
 ) -> None:
-    exists = await session.execute(sa.select(_a.account_id).where(_a.account_id == account_id))
+    exists = await conn.execute(sa.select(_a.account_id).where(_a.account_id == account_id))
     if exists.first() is None:
-        await session.execute(
+        await conn.execute(
             sa.insert(accounts).values(
                 account_id=account_id,
                 participant_id=participant_id,
@@ -50,16 +53,28 @@ async def ensure_account(
         )
 
 
-async def get_account(session: AsyncSession, account_id: str, *, for_update: bool = False) -> Any:
+async def get_account(conn: AsyncConnection, account_id: str, *, for_update: bool = False) -> Any:
     query = sa.select(accounts).where(_a.account_id == account_id)
     if for_update:
         query = query.with_for_update()
-    return (await session.execute(query)).first()
+    return (await conn.execute(query)).first()
 
 
-async def reserve(session: AsyncSession, account_id: str, amount: int) -> bool:
-    """Add ``amount`` to the account's pending debits if position + reserved stays within its cap."""
-    result = await session.execute(
+async def get_balance(conn: AsyncConnection, account_id: str) -> Balance | None:
+    row = await get_account(conn, account_id)
+    return balance_from(row) if row is not None else None
+
+
+def balance_from(row: Any) -> Balance:
+    return Balance(row.currency, row.debits_posted, row.credits_posted, row.debits_pending, row.net_debit_cap)
+
+
+async def reserve(conn: AsyncConnection, account_id: str, amount: int) -> bool:
+    """Add ``amount`` to the account's pending debits if position + reserved stays within its cap.
+
+    The concurrency guard for the net debit cap rule (``domain.participants.available``, decided in
+    ``domain.acceptance``): it re-checks the rule on the newest row, not a second rule."""
+    result = await conn.execute(
         sa.update(accounts)
         .where(_a.account_id == account_id)
         .where(_a.net_debit_cap.is_not(None))
@@ -69,8 +84,8 @@ async def reserve(session: AsyncSession, account_id: str, amount: int) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def release(session: AsyncSession, account_id: str, amount: int) -> None:
-    await session.execute(
+async def release(conn: AsyncConnection, account_id: str, amount: int) -> None:
+    await conn.execute(
         sa.update(accounts).where(_a.account_id == account_id).values(debits_pending=_a.debits_pending - amount)
     )
 
@@ -96,7 +111,7 @@ def posting_rows(
 
 
 async def post(
-    session: AsyncSession,
+    conn: AsyncConnection,
     entries: list[Posting],
     *,
     journal_kind: str,
@@ -106,7 +121,7 @@ async def post(
     pending_release: tuple[str, int] | None = None,
 ) -> None:
     """Insert the postings and apply them to the accounts' stored balances, in one go."""
-    await session.execute(sa.insert(postings), posting_rows(journal_kind, journal_id, entries, window_id, now))
+    await conn.execute(sa.insert(postings), posting_rows(journal_kind, journal_id, entries, window_id, now))
     deltas: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # debit, credit, pending
     for p in entries:
         deltas[p.debit][0] += p.amount.minor
@@ -115,7 +130,7 @@ async def post(
         deltas[pending_release[0]][2] -= pending_release[1]
     for account_id in sorted(deltas):
         debit, credit, pending = deltas[account_id]
-        await session.execute(
+        await conn.execute(
             sa.update(accounts)
             .where(_a.account_id == account_id)
             .values(
@@ -137,9 +152,12 @@ def _current(key_col: sa.Column[Any], value_col: sa.Column[Any], key: str) -> An
 
 
 async def take_usage(
-    session: AsyncSession, pseudonym: str, corridor: str, periods: UsagePeriods, amount: int, limit: CorridorLimit
+    conn: AsyncConnection, pseudonym: str, corridor: str, periods: UsagePeriods, amount: int, limit: CorridorLimit
 ) -> bool:
-    """Count one transfer of ``amount`` against the payer's limits; False if any would be exceeded."""
+    """Count one transfer of ``amount`` against the payer's limits; False if any would be exceeded.
+
+    The concurrency guard for the limits rule (``domain.limits.Usage.taken``, decided in
+    ``domain.acceptance``): it re-checks the rule on the newest row, not a second rule."""
     day = _current(_u.day_key, _u.day_minor, periods.day)
     day_count = _current(_u.day_key, _u.day_count, periods.day)
     year = _current(_u.year_key, _u.year_minor, periods.year)
@@ -161,15 +179,15 @@ async def take_usage(
             bucket_key=periods.bucket,
         )
     )
-    if (await session.execute(statement)).rowcount:  # type: ignore[attr-defined]
+    if (await conn.execute(statement)).rowcount:  # type: ignore[attr-defined]
         return True
-    if await usage_row(session, pseudonym, corridor) is not None:
+    if await usage_row(conn, pseudonym, corridor) is not None:
         return False
-    await _insert_empty_usage(session, pseudonym, corridor, periods)
-    return bool((await session.execute(statement)).rowcount)  # type: ignore[attr-defined]
+    await _insert_empty_usage(conn, pseudonym, corridor, periods)
+    return bool((await conn.execute(statement)).rowcount)  # type: ignore[attr-defined]
 
 
-async def _insert_empty_usage(session: AsyncSession, pseudonym: str, corridor: str, periods: UsagePeriods) -> None:
+async def _insert_empty_usage(conn: AsyncConnection, pseudonym: str, corridor: str, periods: UsagePeriods) -> None:
     values = {
         "payer_pseudonym": pseudonym,
         "corridor": corridor,
@@ -181,26 +199,34 @@ async def _insert_empty_usage(session: AsyncSession, pseudonym: str, corridor: s
         "bucket_key": periods.bucket,
         "bucket_count": 0,
     }
-    if _dialect(session) == "postgresql":
+    if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-    await session.execute(insert(payer_usage).values(**values).on_conflict_do_nothing())
+    await conn.execute(insert(payer_usage).values(**values).on_conflict_do_nothing())
 
 
-async def usage_row(session: AsyncSession, pseudonym: str, corridor: str) -> Any:
+async def usage_row(conn: AsyncConnection, pseudonym: str, corridor: str) -> Any:
     query = sa.select(payer_usage).where(_u.payer_pseudonym == pseudonym, _u.corridor == corridor)
-    return (await session.execute(query)).first()
+    return (await conn.execute(query)).first()
+
+
+async def get_usage(conn: AsyncConnection, pseudonym: str, corridor: str) -> Usage | None:
+    """The payer's stored counters in the corridor, None if it has none yet."""
+    r = await usage_row(conn, pseudonym, corridor)
+    if r is None:
+        return None
+    return Usage(r.day_key, r.day_minor, r.day_count, r.year_key, r.year_minor, r.bucket_key, r.bucket_count)
 
 
 async def give_back_usage(
-    session: AsyncSession, pseudonym: str, corridor: str, day: str, year: str, amount: int
+    conn: AsyncConnection, pseudonym: str, corridor: str, day: str, year: str, amount: int
 ) -> None:
     """Return an aborted or expired transfer's amount to the periods it was counted in, if still current.
 
     Counts are not given back: velocity counts attempts, not only what went through.
     """
-    await session.execute(
+    await conn.execute(
         sa.update(payer_usage)
         .where(_u.payer_pseudonym == pseudonym, _u.corridor == corridor)
         .values(
@@ -208,10 +234,3 @@ async def give_back_usage(
             year_minor=sa.case((_u.year_key == year, _u.year_minor - amount), else_=_u.year_minor),
         )
     )
-
-
-def _dialect(session: AsyncSession) -> str:
-    """Works for an ORM session and for the Core connection the unit of work hands out."""
-    if isinstance(session, AsyncSession):
-        return session.get_bind().dialect.name
-    return str(session.dialect.name)

@@ -15,6 +15,9 @@ from datetime import datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from baylink.errors import ResourceExhausted
+from services.payments.domain.money import Money
+
 
 @dataclass(frozen=True)
 class CorridorLimit:
@@ -62,7 +65,8 @@ class Usage:
     def taken(self, p: UsagePeriods, amount: int, limit: CorridorLimit) -> Usage | None:
         """The counters after one more transfer of ``amount``, or None if a limit would be exceeded.
 
-        The same rule as the conditional UPDATE in the ledger repository, for checks made in memory.
+        The rule itself; the conditional UPDATE in the ledger repository (``take_usage``) is only its
+        race-safe enforcement in the database.
         """
         day = self.day_minor if self.day_key == p.day else 0
         day_count = self.day_count if self.day_key == p.day else 0
@@ -76,3 +80,29 @@ class Usage:
         ):
             return None
         return Usage(p.day, day + amount, day_count + 1, p.year, year + amount, p.bucket, bucket + 1)
+
+
+def limit_refusal(
+    usage: Usage | None, p: UsagePeriods, limit: CorridorLimit, amount: Money, corridor: str
+) -> ResourceExhausted:
+    """Why ``usage`` (the payer's stored counters, None if it has none) leaves no room for
+    ``amount``: which limit, and what is left."""
+    day = usage.day_minor if usage is not None and usage.day_key == p.day else 0
+    day_count = usage.day_count if usage is not None and usage.day_key == p.day else 0
+    year = usage.year_minor if usage is not None and usage.year_key == p.year else 0
+    currency = amount.currency
+    if day + amount.minor > limit.daily_minor:
+        reason, left = "PAYER_DAILY_LIMIT_EXCEEDED", Money(currency, max(0, limit.daily_minor - day))
+        text = f"{amount} exceeds the payer's daily {corridor} limit; {left} left today"
+    elif year + amount.minor > limit.yearly_minor:
+        reason, left = "PAYER_YEARLY_LIMIT_EXCEEDED", Money(currency, max(0, limit.yearly_minor - year))
+        text = f"{amount} exceeds the payer's yearly {corridor} limit; {left} left this year"
+    elif day_count + 1 > limit.max_per_day:
+        reason, left = "VELOCITY_LIMIT_EXCEEDED", Money(currency, 0)
+        text = f"the payer reached {limit.max_per_day} {corridor} transfers today"
+    else:
+        reason, left = "VELOCITY_LIMIT_EXCEEDED", Money(currency, 0)
+        text = f"the payer reached {limit.max_per_bucket} {corridor} transfers in {limit.bucket_seconds} s"
+    error = ResourceExhausted(text, subject=f"payer:{corridor}", reason=reason)
+    error.metadata.update({"corridor": corridor, "remaining_minor_units": str(left.minor), "currency": currency})
+    return error

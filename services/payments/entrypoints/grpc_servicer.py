@@ -16,13 +16,13 @@ from baylink.runtime.context import current_correlation_id
 from baylink.runtime.grpc.items import fill_item_status
 from baylink.runtime.grpc.server import Register
 from services.payments.adapters import mapping as m
-from services.payments.adapters.transfer_repo import TransferFilter
 from services.payments.domain.money import money
 from services.payments.domain.participants import Jurisdiction, Participant, ParticipantKind
 from services.payments.domain.pricing import AmountType, Rate
 from services.payments.domain.settlement import WindowState
 from services.payments.domain.transfer import PrepareRequest, Transfer, TransferState
 from services.payments.service_layer import bulk, complete, export, participants, prepare, queries, quotes, settlement
+from services.payments.service_layer.ports import TransferFilter
 from services.payments.service_layer.unit_of_work import Deps
 
 SERVICE_NAME = api.DESCRIPTOR.services_by_name["PaymentsService"].full_name

@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from baylink.errors import BaylinkError, FailedPrecondition, NotFound, PreconditionViolation
-from services.payments.adapters import batch_repo, ledger_repo, transfer_repo
 from services.payments.domain.events import TransferAborted, TransferCommitted, TransferExpired
 from services.payments.domain.ledger import commit_postings, position_account
 from services.payments.domain.transfer import Transfer, TransferState
@@ -56,13 +55,12 @@ async def commit_one(deps: Deps, transfer_id: str) -> Transfer:
         else:
             window = await current_window(deps, uow, now)
             committed = t.committed(now, window.settlement_window_id)
-            if not await transfer_repo.finish(uow.session, t, committed, now=now):
+            if not await uow.transfers.finish(t, committed, now=now):
                 failure = await _lost_race(uow, transfer_id, want=TransferState.COMMITTED)
                 if failure is None:
                     return await _load(uow, transfer_id)
             else:
-                await ledger_repo.post(
-                    uow.session,
+                await uow.ledger.post(
                     commit_postings(committed),
                     journal_kind="COMMIT",
                     journal_id=t.transfer_id,
@@ -86,7 +84,7 @@ async def abort_transfer(deps: Deps, transfer_id: str, reason: str) -> Transfer:
         if t.state is not TransferState.RESERVED:
             raise _not_reserved(t)
         aborted = t.aborted(now, "ABORTED_BY_REQUEST", reason)
-        if not await transfer_repo.finish(uow.session, t, aborted):
+        if not await uow.transfers.finish(t, aborted):
             failure = await _lost_race(uow, transfer_id, want=TransferState.ABORTED)
             if failure is not None:
                 raise failure
@@ -99,8 +97,7 @@ async def abort_transfer(deps: Deps, transfer_id: str, reason: str) -> Transfer:
 async def expire_due(deps: Deps) -> int:
     """Expire reserved transfers whose deadline has passed. Returns how many."""
     now = deps.clock()
-    # A direct read: the sweeper reads every half second beside the hot path, and usually finds nothing.
-    due = await deps.db.run_direct(batch_repo.due_for_expiry(now, deps.policy.expiry_batch_size), readonly=True)
+    due = await deps.store.due_for_expiry(now, deps.policy.expiry_batch_size)
     if not due:
         return 0
     expired = 0
@@ -112,7 +109,7 @@ async def expire_due(deps: Deps) -> int:
 
 async def _expire_one(uow: UnitOfWork, t: Transfer, now: datetime) -> int:
     after = t.expired(now)
-    if not await transfer_repo.finish(uow.session, t, after):
+    if not await uow.transfers.finish(t, after):
         return 0  # committed or aborted meanwhile
     await _release(uow, t)
     uow.record(TransferExpired(after))
@@ -120,15 +117,13 @@ async def _expire_one(uow: UnitOfWork, t: Transfer, now: datetime) -> int:
 
 
 async def _release(uow: UnitOfWork, t: Transfer) -> None:
-    await ledger_repo.release(uow.session, position_account(t.payer_id, t.send.currency), t.send.minor)
+    await uow.ledger.release(position_account(t.payer_id, t.send.currency), t.send.minor)
     if t.usage_day:
-        await ledger_repo.give_back_usage(
-            uow.session, t.payer_pseudonym, t.corridor, t.usage_day, t.usage_year, t.send.minor
-        )
+        await uow.ledger.give_back_usage(t.payer_pseudonym, t.corridor, t.usage_day, t.usage_year, t.send.minor)
 
 
 async def _load(uow: UnitOfWork, transfer_id: str) -> Transfer:
-    t = await transfer_repo.get_transfer(uow.session, transfer_id)
+    t = await uow.transfers.get(transfer_id)
     if t is None:
         raise NotFound("transfer", transfer_id)
     return t

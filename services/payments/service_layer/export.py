@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from baylink.errors import FailedPrecondition, InvalidInput, PreconditionViolation
-from services.payments.adapters import admin_repo, iso20022
-from services.payments.adapters.iso20022 import Rendered
 from services.payments.domain.transfer import TransferState
+from services.payments.service_layer.ports import Rendered
 from services.payments.service_layer.queries import get_transfer
 from services.payments.service_layer.unit_of_work import Deps
 
@@ -16,13 +15,13 @@ async def export_iso20022(deps: Deps, transfer_id: str, message: str) -> Rendere
         raise InvalidInput.field("message_type", "pacs.008 or pacs.002")
     transfer = await get_transfer(deps, transfer_id)
     if message == "pacs.002":
-        return iso20022.pacs002(transfer, deps.clock())
+        return deps.iso20022.pacs002(transfer, deps.clock())
     if transfer.state is not TransferState.COMMITTED:
         raise FailedPrecondition(
             f"transfer {transfer_id} is {transfer.state.value}; only a committed transfer is a pacs.008",
             [PreconditionViolation("STATE", f"transfer/{transfer_id}", transfer.state.value)],
             reason=f"TRANSFER_{transfer.state.value}",
         )
-    async with deps.read() as session:
-        parties = await admin_repo.get_participants(session, [transfer.payer_id, transfer.payee_id])
-    return iso20022.pacs008(transfer, parties[transfer.payer_id], parties[transfer.payee_id], deps.policy.zone)
+    async with deps.read() as repos:
+        parties = await repos.participants.get([transfer.payer_id, transfer.payee_id])
+    return deps.iso20022.pacs008(transfer, parties[transfer.payer_id], parties[transfer.payee_id], deps.policy.zone)

@@ -1,12 +1,12 @@
 """Group commit: concurrent prepares and commits share one database transaction.
 
 Requests that arrive while a batch is being written wait for the next one;
-a batch is one transaction run on the database driver's own connection
-(``Database.run_direct``; on SQLite one round trip to its thread), its events
-staged in the outbox inside it, and
-each caller is answered only after that transaction has committed, so nothing
-answered can be lost by a crash. Per-request isolation comes from validating
-before writing (``batch_prepare``, ``batch_commit``): a request the fast path
+a batch is one transaction (``Store.write_batch``: a direct program on the
+database driver's own connection; on SQLite one round trip to its thread),
+its events staged in the outbox inside it, and each caller is answered only
+after that transaction has committed, so nothing answered can be lost by a
+crash. Per-request isolation comes from validating before writing (the prepare
+rules of ``domain/acceptance.py`` decide each prepare): a request the fast path
 does not accept outright is answered as ``None`` and its caller runs the
 one-by-one use case, after the batch, exactly as without batching. If the
 batch's transaction fails as a whole (a guarded write met a concurrent change,
@@ -21,16 +21,13 @@ import asyncio
 import contextvars
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from functools import partial
 from typing import Generic, TypeVar
 
-from baylink.runtime.direct import Program
-from baylink.runtime.outbox import OutboxRow, stage_events
-from baylink.runtime.sent_marks import mark_sent
+from services.payments.domain.acceptance import PrepareRules
 from services.payments.domain.transfer import PrepareRequest, Transfer
-from services.payments.service_layer.batch_commit import commit_batch
-from services.payments.service_layer.batch_prepare import prepare_batch
-from services.payments.service_layer.unit_of_work import Deps, Staged, cloud_events
+from services.payments.service_layer.ports import BatchWrite, GroupCommits
+from services.payments.service_layer.unit_of_work import Deps, cloud_events
 
 log = logging.getLogger("baylink.payments.group_commit")
 T = TypeVar("T")
@@ -143,56 +140,38 @@ class GroupCommitter:
     async def _write(self, batch: _Batch) -> tuple[list[Transfer | None], list[Transfer | None]]:
         deps = self.deps
         marks = deps.marks.take()  # the relay's published rows, stamped sent in this transaction
+        policy = deps.policy
         try:
-            program = _program(deps, batch, deps.clock(), self.reserved, marks)
-            prepared, committed, staged = await deps.db.run_direct(program)
+            written = await deps.store.write_batch(
+                BatchWrite(
+                    batch.prepares.items, batch.prepares.contexts, batch.commits.items, batch.commits.contexts,
+                    deps.clock(), PrepareRules(deps.screener, policy.limits, policy.zone),
+                    policy.transfer_ttl_seconds, self.reserved, marks,
+                    partial(cloud_events, deps.publisher), deps.event_topic,
+                )
+            )  # fmt: skip
         except BaseException:
             deps.marks.give_back(marks)
             raise
         deps.marks.stamped(marks)
+        prepared, committed = written.prepared, written.committed
         # Only what committed is remembered (a batch rolled back is redone one by one, differently).
         if len(self.reserved) + len(prepared) > self.reserved_max:
             self.reserved.clear()
         self.reserved.update((t.transfer_id, t) for t in prepared if t is not None)
         self.batches += 1
         self.requests += len(batch)
-        if staged:
-            deps.handoff(staged)
+        if written.staged:
+            deps.handoff(written.staged)
         if any(t is not None for t in prepared + committed):
             deps.on_commit()
         return prepared, committed
 
 
-def _program(
-    deps: Deps, batch: _Batch, now: datetime, reserved: dict[str, Transfer], marks: list[int]
-) -> Program[tuple[list[Transfer | None], list[Transfer | None], list[OutboxRow]]]:
-    """The batch's one transaction: its commits, then its prepares, then their events in the outbox
-    (returned with their ids, for the relay), then the relay's ``marks`` stamped sent (on SQLite,
-    where a marking transaction of the relay's own would hold up the next batch). ``reserved``
-    loses what commits here; were the transaction to roll back, those transfers are read back
-    from the table by the one-by-one path, so nothing is lost with them."""
-    events: Staged = []
-    committed: list[Transfer | None] = []
-    prepared: list[Transfer | None] = []
-    if batch.commits:
-        commits = batch.commits
-        committed = yield from commit_batch(deps, commits.items, now, events, commits.contexts, reserved)
-    if batch.prepares:
-        prepares = batch.prepares
-        prepared = yield from prepare_batch(deps, prepares.items, now, events, prepares.contexts)
-    staged: list[OutboxRow] = []
-    if events:
-        cloud = cloud_events(deps.publisher, events)
-        staged = yield from stage_events(cloud, topic=deps.event_topic)
-    if marks:
-        yield from mark_sent(now, marks)
-    return prepared, committed, staged
-
-
-def group_of(deps: Deps) -> GroupCommitter | None:
+def group_of(deps: Deps) -> GroupCommits | None:
     """The service's group committer (one per running service), or None when batching is off."""
-    if not deps.policy.group_commit or not deps.db.runs_direct:
+    if not deps.policy.group_commit or not deps.store.batches:
         return None
     if deps.group is None:
         deps.group = GroupCommitter(deps, deps.policy.group_commit_max)
-    return deps.group  # type: ignore[no-any-return]
+    return deps.group

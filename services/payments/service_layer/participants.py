@@ -5,15 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from baylink.errors import AlreadyExists, FailedPrecondition, InvalidInput, NotFound, PreconditionViolation
-from services.payments.adapters import admin_repo, ledger_repo
 from services.payments.domain.ledger import AccountKind, position_account, scheme_account
 from services.payments.domain.money import Money, exponent, money
 from services.payments.domain.participants import (
+    Balance,
     Participant,
     Position,
     validate_bic,
     validate_participant_id,
 )
+from services.payments.service_layer.ports import Ledger
 from services.payments.service_layer.unit_of_work import Deps
 
 
@@ -34,23 +35,20 @@ async def create_participant(deps: Deps, cmd: CreateParticipant) -> Participant:
         exponent(currency, f"currencies[{i}]")
     p = replace(p, currencies=tuple(sorted(set(p.currencies))), created_at=deps.clock(), active=True)
     async with deps.uow() as uow:
-        existing = (await admin_repo.get_participants(uow.session, [p.participant_id])).get(p.participant_id)
+        existing = (await uow.participants.get([p.participant_id])).get(p.participant_id)
         if existing is not None:
             if replace(existing, created_at=p.created_at) != p:
                 raise AlreadyExists(
                     f"participant {p.participant_id} already exists with other details", reason="MODIFIED_REQUEST"
                 )
             return existing
-        await admin_repo.add_participant(uow.session, p)
+        await uow.participants.add(p)
         for currency in p.currencies:
-            await ledger_repo.ensure_account(
-                uow.session, position_account(p.participant_id, currency), currency, AccountKind.POSITION,
-                p.participant_id, 0,
-            )  # fmt: skip
+            await uow.ledger.ensure_account(
+                position_account(p.participant_id, currency), currency, AccountKind.POSITION, p.participant_id, 0
+            )
             for kind in (AccountKind.FX, AccountKind.FEE, AccountKind.SETTLEMENT):
-                await ledger_repo.ensure_account(
-                    uow.session, scheme_account(kind, currency), currency, kind, None, None
-                )
+                await uow.ledger.ensure_account(scheme_account(kind, currency), currency, kind, None, None)
     return p
 
 
@@ -60,55 +58,62 @@ async def set_net_debit_cap(deps: Deps, participant_id: str, cap: Money) -> Posi
         raise InvalidInput.field("net_debit_cap.minor_units", "must not be negative")
     account_id = position_account(participant_id, cap.currency)
     async with deps.uow() as uow:
-        if await ledger_repo.get_account(uow.session, account_id) is None:
+        if await uow.ledger.balance(account_id) is None:
             raise NotFound("position", f"{participant_id}/{cap.currency}")
-        if not await admin_repo.set_cap(uow.session, account_id, cap.minor):
-            current = _position(await ledger_repo.get_account(uow.session, account_id), participant_id)
+        if not await uow.ledger.set_cap(account_id, cap.minor):
+            current = _position(await _balance(uow.ledger, account_id), participant_id)
             raise FailedPrecondition(
                 f"cap {cap} is below what {participant_id} already owes and has reserved "
                 f"({current.position.minor + current.reserved.minor} minor units)",
                 [PreconditionViolation("NET_DEBIT_CAP", account_id, "below current exposure")],
                 reason="CAP_BELOW_EXPOSURE",
             )
-        return _position(await ledger_repo.get_account(uow.session, account_id), participant_id)
+        return _position(await _balance(uow.ledger, account_id), participant_id)
 
 
 async def set_active(deps: Deps, participant_id: str, active: bool) -> Participant:
     async with deps.uow() as uow:
-        found = (await admin_repo.get_participants(uow.session, [participant_id])).get(participant_id)
+        found = (await uow.participants.get([participant_id])).get(participant_id)
         if found is None:
             raise NotFound("participant", participant_id)
-        await admin_repo.set_active(uow.session, participant_id, active)
+        await uow.participants.set_active(participant_id, active)
         return replace(found, active=active)
 
 
 async def positions(deps: Deps, participant_id: str, currency: str = "") -> list[Position]:
-    async with deps.read() as session:
-        found = (await admin_repo.get_participants(session, [participant_id])).get(participant_id)
+    async with deps.read() as repos:
+        found = (await repos.participants.get([participant_id])).get(participant_id)
         if found is None:
             raise NotFound("participant", participant_id)
         result = []
         for ccy in found.currencies:
             if currency and ccy != currency:
                 continue
-            row = await ledger_repo.get_account(session, position_account(participant_id, ccy))
-            result.append(_position(row, participant_id))
+            balance = await _balance(repos.ledger, position_account(participant_id, ccy))
+            result.append(_position(balance, participant_id))
     if currency and not result:
         raise NotFound("position", f"{participant_id}/{currency}")
     return result
 
 
 async def list_participants(deps: Deps) -> list[Participant]:
-    async with deps.read() as session:
-        return list((await admin_repo.get_participants(session)).values())
+    async with deps.read() as repos:
+        return list((await repos.participants.get()).values())
 
 
-def _position(row: object, participant_id: str) -> Position:
-    ccy = row.currency  # type: ignore[attr-defined]
+async def _balance(ledger: Ledger, account_id: str) -> Balance:
+    found = await ledger.balance(account_id)
+    if found is None:  # pragma: no cover - a participant's currencies each have their position account
+        raise NotFound("position", account_id)
+    return found
+
+
+def _position(b: Balance, participant_id: str) -> Position:
+    ccy = b.currency
     return Position(
         participant_id=participant_id,
         currency=ccy,
-        position=Money(ccy, row.debits_posted - row.credits_posted),  # type: ignore[attr-defined]
-        reserved=Money(ccy, row.debits_pending),  # type: ignore[attr-defined]
-        net_debit_cap=Money(ccy, row.net_debit_cap or 0),  # type: ignore[attr-defined]
+        position=Money(ccy, b.debits_posted - b.credits_posted),
+        reserved=Money(ccy, b.debits_pending),
+        net_debit_cap=Money(ccy, b.net_debit_cap or 0),
     )

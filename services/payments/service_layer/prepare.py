@@ -12,22 +12,17 @@ answer and a changed request is still refused as modified.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sqlalchemy.exc import IntegrityError
-
-from baylink.errors import BaylinkError, FailedPrecondition, InvalidInput, NotFound, PreconditionViolation
-from services.payments.adapters import admin_repo, ledger_repo, transfer_repo
+from baylink.errors import BaylinkError, InvalidInput, NotFound
+from services.payments.domain.acceptance import PrepareRules, QuoteTerms, Refused, cap_exceeded, quote_used
 from services.payments.domain.events import TransferAborted, TransferReserved
 from services.payments.domain.ledger import position_account
-from services.payments.domain.limits import periods
-from services.payments.domain.money import Money
-from services.payments.domain.screening import refusal_for
-from services.payments.domain.transfer import PrepareRequest, Refusal, Transfer, TransferState, received
+from services.payments.domain.limits import corridor_of, limit_refusal
+from services.payments.domain.transfer import PrepareRequest, Transfer
 from services.payments.service_layer.group_commit import group_of
-from services.payments.service_layer.limits import limit_refusal
-from services.payments.service_layer.quotes import check_id, check_parties, quote_expired
+from services.payments.service_layer.ports import DuplicateKey
+from services.payments.service_layer.quotes import check_id
 from services.payments.service_layer.unit_of_work import Deps, UnitOfWork
 
 # A keyed pseudonym is an HMAC output (hex or base64url), never an identity number.
@@ -74,16 +69,16 @@ async def prepare_one(deps: Deps, req: PrepareRequest, fingerprint: str) -> Tran
     now = deps.clock()
     try:
         async with deps.uow() as uow:
-            existing = await transfer_repo.get_transfer(uow.session, req.transfer_id)
+            existing = await uow.transfers.get(req.transfer_id)
             if existing is not None:
                 return _replay(existing, fingerprint)
             transfer = await _reserve(deps, uow, req, fingerprint, now)
-            await transfer_repo.add_transfer(uow.session, transfer)
+            await uow.transfers.add(transfer)
             uow.record(TransferReserved(transfer))
             return transfer
     except _Refused as refused:
         return await _record_refusal(deps, refused, fingerprint)
-    except IntegrityError:  # the same id raced in beside us: answer as its retry
+    except DuplicateKey:  # the same id raced in beside us: answer as its retry
         return await _replay_from_db(deps, req.transfer_id, fingerprint)
 
 
@@ -95,8 +90,8 @@ def _replay(existing: Transfer, fingerprint: str) -> Transfer:
 
 
 async def _replay_from_db(deps: Deps, transfer_id: str, fingerprint: str) -> Transfer:
-    async with deps.read() as session:
-        existing = await transfer_repo.get_transfer(session, transfer_id)
+    async with deps.read() as repos:
+        existing = await repos.transfers.get(transfer_id)
     if existing is None:  # pragma: no cover - an integrity error without the row is a bug
         raise NotFound("transfer", transfer_id)
     return _replay(existing, fingerprint)
@@ -105,78 +100,46 @@ async def _replay_from_db(deps: Deps, transfer_id: str, fingerprint: str) -> Tra
 async def _record_refusal(deps: Deps, refused: _Refused, fingerprint: str) -> Transfer:
     try:
         async with deps.uow() as uow:
-            await transfer_repo.add_transfer(uow.session, refused.transfer)
+            await uow.transfers.add(refused.transfer)
             uow.record(TransferAborted(refused.transfer))
-    except IntegrityError:
+    except DuplicateKey:
         return await _replay_from_db(deps, refused.transfer.transfer_id, fingerprint)
     raise refused.error
 
 
 async def _reserve(deps: Deps, uow: UnitOfWork, req: PrepareRequest, fingerprint: str, now: datetime) -> Transfer:
-    session = uow.session
-    found = await admin_repo.get_participants(session, [req.payer_id, req.payee_id])
-    check_parties(found, req.payer_id, req.payee_id, req.send.currency, req.receive.currency)
-    transfer = received(req, fingerprint, now, deps.policy.transfer_ttl_seconds)
+    """Read what the rules look at, let them decide (``domain/acceptance.py``), then reserve through
+    the database's guards, which refuse only if a concurrent transaction changed a row meanwhile."""
+    parties = await uow.participants.get([req.payer_id, req.payee_id])
+    found = await uow.transfers.quote(req.quote_id) if req.quote_id else None
+    corridor = corridor_of(req.send.currency, req.receive.currency)
+    usage = None
+    if corridor in deps.policy.limits:
+        usage = await uow.ledger.usage(req.payer_pseudonym, corridor)
+    account = position_account(req.payer_id, req.send.currency)
+    balance = await uow.ledger.balance(account)
+    rules = PrepareRules(deps.screener, deps.policy.limits, deps.policy.zone)
+    decision = rules.decide(req, now, parties, QuoteTerms.of(found) if found else None, usage, balance)
+    ttl = deps.policy.transfer_ttl_seconds
+    if isinstance(decision, Refused):
+        if not decision.recorded:
+            raise decision.error
+        raise _Refused(decision.error, decision.aborted(req, fingerprint, now, ttl))
+    accepted = decision
 
     def refuse(error: BaylinkError) -> _Refused:
-        refusal = Refusal.of(error)
-        aborted = replace(
-            transfer, state=TransferState.ABORTED, completed_at=now, abort_code=refusal.code,
-            abort_reason=refusal.message, refusal=refusal,
-        )  # fmt: skip
-        return _Refused(error, aborted)
+        return _Refused(error, accepted.refused(error).aborted(req, fingerprint, now, ttl))
 
-    if req.quote_id:
-        quote = await transfer_repo.get_quote(session, req.quote_id)
-        if quote is None:
-            raise NotFound("quote", req.quote_id)
-        if (quote.payer_id, quote.payee_id, quote.send, quote.receive) != (
-            req.payer_id,
-            req.payee_id,
-            req.send,
-            req.receive,
-        ):
-            raise InvalidInput.field("quote_id", "parties and amounts must equal the quote's")
-        if quote.expired(now):
-            raise refuse(quote_expired(quote, now))
-        if not await transfer_repo.claim_quote(session, quote.quote_id, req.transfer_id):
-            raise refuse(
-                FailedPrecondition(
-                    f"quote {quote.quote_id} already pays for another transfer",
-                    [PreconditionViolation("QUOTE", f"quote/{quote.quote_id}", "already used")],
-                    reason="QUOTE_ALREADY_USED",
-                )
-            )
-        transfer = replace(transfer, fee=quote.fee, customer_rate=str(quote.customer_rate))
-    elif req.send != req.receive:
-        raise InvalidInput.field("quote_id", "required when send and receive amounts differ")
-
-    hit = deps.screener.screen({"payer": req.payer_name, "payee": req.payee_name})
-    if hit is not None:
-        raise refuse(refusal_for(hit))
-
-    limit = deps.policy.limits.get(transfer.corridor)
-    if limit is not None:
-        usage = periods(now, deps.policy.zone, limit.bucket_seconds)
-        transfer = replace(transfer, usage_day=usage.day, usage_year=usage.year)
-        amount = req.send.minor
-        if not await ledger_repo.take_usage(session, req.payer_pseudonym, transfer.corridor, usage, amount, limit):
-            row = await ledger_repo.usage_row(session, req.payer_pseudonym, transfer.corridor)
-            raise refuse(limit_refusal(row, usage, limit, req.send, transfer.corridor))
-
-    account = position_account(req.payer_id, req.send.currency)
-    if not await ledger_repo.reserve(session, account, req.send.minor):
-        row = await ledger_repo.get_account(session, account)
-        available = Money(
-            req.send.currency, row.net_debit_cap - row.debits_posted + row.credits_posted - row.debits_pending
+    if req.quote_id and not await uow.transfers.claim_quote(req.quote_id, req.transfer_id):
+        used = Refused(quote_used(req.quote_id))  # refused at the quote: nothing of it kept
+        raise _Refused(used.error, used.aborted(req, fingerprint, now, ttl))
+    if accepted.limit is not None and accepted.periods is not None:
+        taken = await uow.ledger.take_usage(
+            req.payer_pseudonym, corridor, accepted.periods, req.send.minor, accepted.limit
         )
-        error = FailedPrecondition(
-            f"{req.send} exceeds {req.payer_id}'s available {available} under its net debit cap",
-            [PreconditionViolation("NET_DEBIT_CAP", account, f"available {available}")],
-            reason="NET_DEBIT_CAP_EXCEEDED",
-        )
-        error.metadata.update(
-            {"currency": available.currency, "available_minor_units": str(available.minor), "participant": req.payer_id}
-        )
-        raise refuse(error)
-    return replace(transfer, state=TransferState.RESERVED, reserved_at=now)
+        if not taken:
+            fresh = await uow.ledger.usage(req.payer_pseudonym, corridor)
+            raise refuse(limit_refusal(fresh, accepted.periods, accepted.limit, req.send, corridor))
+    if not await uow.ledger.reserve(account, req.send.minor):
+        raise refuse(cap_exceeded(req, await uow.ledger.balance(account)))
+    return accepted.reserved(req, fingerprint, now, ttl)

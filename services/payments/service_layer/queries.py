@@ -7,15 +7,14 @@ import json
 from datetime import datetime
 
 from baylink.errors import InvalidInput, NotFound
-from services.payments.adapters import transfer_repo
-from services.payments.adapters.transfer_repo import TransferFilter
 from services.payments.domain.transfer import Transfer
+from services.payments.service_layer.ports import TransferFilter
 from services.payments.service_layer.unit_of_work import Deps
 
 
 async def get_transfer(deps: Deps, transfer_id: str) -> Transfer:
-    async with deps.read() as session:
-        t = await transfer_repo.get_transfer(session, transfer_id)
+    async with deps.read() as repos:
+        t = await repos.transfers.get(transfer_id)
     if t is None:
         raise NotFound("transfer", transfer_id)
     return t
@@ -26,8 +25,8 @@ async def list_transfers(deps: Deps, f: TransferFilter, page_size: int, page_tok
         raise InvalidInput.field("page_size", "must not be negative")
     size = min(page_size or deps.policy.list_page_size, 1000)
     after = _decode(page_token) if page_token else None
-    async with deps.read() as session:
-        page = await transfer_repo.list_transfers(session, f, after, size + 1)
+    async with deps.read() as repos:
+        page = await repos.transfers.page(f, after, size + 1)
     more = len(page) > size
     page = page[:size]
     token = _encode(page[-1].created_at, page[-1].transfer_id) if more else ""

@@ -5,14 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
-from baylink.errors import AlreadyExists, FailedPrecondition, InvalidInput, NotFound, PreconditionViolation
-from services.payments.adapters import admin_repo, transfer_repo
+from baylink.errors import AlreadyExists, FailedPrecondition, InvalidInput, PreconditionViolation
 from services.payments.domain.events import QuoteCreated
 from services.payments.domain.money import Money, exponent
-from services.payments.domain.participants import Participant
+from services.payments.domain.participants import check_parties
 from services.payments.domain.pricing import AmountType, Quote, Rate, price, validate_rate
 from services.payments.service_layer.unit_of_work import Deps
 
@@ -22,13 +21,13 @@ MAX_ID = 64
 async def set_rate(deps: Deps, rate: Rate) -> Rate:
     validate_rate(rate)
     async with deps.uow() as uow:
-        await admin_repo.add_rate(uow.session, rate, deps.clock())
+        await uow.participants.add_rate(rate, deps.clock())
     return rate
 
 
 async def list_rates(deps: Deps) -> list[Rate]:
-    async with deps.read() as session:
-        return await admin_repo.list_rates(session)
+    async with deps.read() as repos:
+        return await repos.participants.rates()
 
 
 @dataclass(frozen=True)
@@ -62,14 +61,14 @@ async def create_quote(deps: Deps, cmd: CreateQuote) -> Quote:
         source, target = cmd.counter_currency, cmd.amount.currency
     now = deps.clock()
     async with deps.uow() as uow:
-        existing = await transfer_repo.get_quote(uow.session, cmd.quote_id)
+        existing = await uow.transfers.quote(cmd.quote_id)
         if existing is not None:
             if existing.request_hash != cmd.fingerprint():
                 raise AlreadyExists(f"quote {cmd.quote_id}: modified request", reason="MODIFIED_REQUEST")
             return existing
-        found = await admin_repo.get_participants(uow.session, [cmd.payer_id, cmd.payee_id])
+        found = await uow.participants.get([cmd.payer_id, cmd.payee_id])
         check_parties(found, cmd.payer_id, cmd.payee_id, source, target)
-        rate = await admin_repo.rate_at(uow.session, source, target, now)
+        rate = await uow.participants.rate_at(source, target, now)
         if rate is None:
             if source != target:
                 raise FailedPrecondition(
@@ -97,7 +96,7 @@ async def create_quote(deps: Deps, cmd: CreateQuote) -> Quote:
             created_at=now,
             expires_at=expires,
         )
-        await transfer_repo.add_quote(uow.session, quote)
+        await uow.transfers.add_quote(quote)
         uow.record(QuoteCreated(quote))
     return quote
 
@@ -105,33 +104,3 @@ async def create_quote(deps: Deps, cmd: CreateQuote) -> Quote:
 def check_id(value: str, field: str) -> None:
     if not value or len(value) > MAX_ID or not value.isascii() or not value.isprintable() or " " in value:
         raise InvalidInput.field(field, f"1-{MAX_ID} printable ASCII characters without spaces")
-
-
-def check_parties(found: dict[str, Participant], payer_id: str, payee_id: str, source: str, target: str) -> None:
-    """Both participants exist, are active, differ, and hold the currencies they pay and receive in."""
-    if payer_id == payee_id:
-        raise InvalidInput.field("payee_participant_id", "must differ from the payer")
-    for role, pid, currency in (("payer", payer_id, source), ("payee", payee_id, target)):
-        participant = found.get(pid)
-        if participant is None:
-            raise NotFound("participant", pid)
-        if not participant.active:
-            raise FailedPrecondition(
-                f"{role} {pid} is not active",
-                [PreconditionViolation("PARTICIPANT", pid, "inactive")],
-                reason="PARTICIPANT_INACTIVE",
-            )
-        if currency not in participant.currencies:
-            raise FailedPrecondition(
-                f"{role} {pid} holds no {currency} position",
-                [PreconditionViolation("CURRENCY", pid, f"no {currency} position")],
-                reason="CURRENCY_NOT_HELD",
-            )
-
-
-def quote_expired(quote: Quote, now: datetime) -> FailedPrecondition:
-    return FailedPrecondition(
-        f"quote {quote.quote_id} expired at {quote.expires_at.isoformat()}",
-        [PreconditionViolation("QUOTE", f"quote/{quote.quote_id}", "expired")],
-        reason="QUOTE_EXPIRED",
-    )

@@ -14,18 +14,28 @@ from contextvars import Context
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Protocol
 from zoneinfo import ZoneInfo
-
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from baylink.runtime.db import Database
 from baylink.runtime.events import CloudEvent
-from baylink.runtime.outbox import OutboxRow, add_events
+from baylink.runtime.outbox import OutboxRow
 from baylink.runtime.sent_marks import SentMarks
 from services.payments.domain.events import Event
 from services.payments.domain.limits import CorridorLimit
 from services.payments.domain.screening import Screener
+from services.payments.service_layer.ports import (
+    GroupCommits,
+    Iso20022,
+    Ledger,
+    Participants,
+    Repositories,
+    Staged,
+    Store,
+    Transaction,
+    Transfers,
+    Windows,
+)
 
 
 class EventPublisher(Protocol):
@@ -55,10 +65,12 @@ class Policy:
 class Deps:
     """Everything a use case may touch; built by ``bootstrap`` only."""
 
-    db: Database
+    db: Database  # the runtime's database: the host migrates and serves it, the owner disposes it
+    stores: Callable[[Database], Store]  # the payments store over a database (``store``)
     publisher: EventPublisher
     screener: Screener
     policy: Policy
+    iso20022: Iso20022
     clock: Callable[[], datetime] = utc_now
     on_commit: Callable[[], None] = lambda: None
     # The relay's hand_over: outbox rows the group commit wrote, with their ids, so that the relay
@@ -69,22 +81,23 @@ class Deps:
     # stamps its own.
     marks: SentMarks = field(default_factory=SentMarks)
     event_topic: str | None = None  # tests and benchmarks publish to a topic of their own
-    group: Any = None  # the GroupCommitter, made on first use (service_layer/group_commit.py)
+    group: GroupCommits | None = None  # made on first use (service_layer/group_commit.py)
+    store: Store = field(init=False)  # over ``db``, made again when a copy names another database
+
+    def __post_init__(self) -> None:
+        self.store = self.stores(self.db)
 
     @property
     def postgres(self) -> bool:
-        return self.db.dialect == "postgresql"
+        return self.store.postgres
 
     def uow(self) -> UnitOfWork:
         """A writing unit of work."""
         return UnitOfWork(self)
 
-    def read(self) -> AbstractAsyncContextManager[AsyncSession]:
+    def read(self) -> AbstractAsyncContextManager[Repositories]:
         """A read-only transaction: no write lock, no events."""
-        return self.db.begin(readonly=True)  # type: ignore[return-value]
-
-
-Staged = list[tuple[Event, Context | None]]  # events in order, each with the context to build it in (or None)
+        return self.store.read()
 
 
 def cloud_events(publisher: EventPublisher, staged: Staged) -> list[CloudEvent]:
@@ -103,7 +116,13 @@ def cloud_events(publisher: EventPublisher, staged: Staged) -> list[CloudEvent]:
 
 
 class UnitOfWork:
-    session: AsyncSession
+    """``async with deps.uow() as uow``: the repositories of one transaction; the events recorded
+    go to the outbox in it, and ``on_commit`` is called once it has committed."""
+
+    transfers: Transfers
+    ledger: Ledger
+    participants: Participants
+    windows: Windows
 
     def __init__(self, deps: Deps):
         self.deps = deps
@@ -114,10 +133,12 @@ class UnitOfWork:
         self.events.append((event, context))
 
     async def __aenter__(self) -> UnitOfWork:
-        # A Core connection, not an ORM session: the use cases issue Core statements
-        # only, and the session's per-statement bookkeeping costs a third of the time.
-        self._tx = self.deps.db.begin()
-        self.session = await self._tx.__aenter__()  # type: ignore[assignment]
+        self._tx = self.deps.store.transaction()
+        self._work: Transaction = await self._tx.__aenter__()
+        work = self._work
+        self.transfers, self.ledger, self.participants, self.windows = (
+            work.transfers, work.ledger, work.participants, work.windows,
+        )  # fmt: skip
         return self
 
     async def __aexit__(
@@ -126,7 +147,7 @@ class UnitOfWork:
         try:
             if exc is None and self.events:
                 staged = cloud_events(self.deps.publisher, self.events)
-                await add_events(self.session, staged, topic=self.deps.event_topic)
+                await self._work.stage(staged, self.deps.event_topic)
         except BaseException as error:
             await self._tx.__aexit__(type(error), error, error.__traceback__)
             raise

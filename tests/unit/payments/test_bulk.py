@@ -142,7 +142,7 @@ async def outbox_correlation_ids(app: Payments) -> dict[tuple[str, str], str]:
 
     from baylink.runtime.schema import outbox
 
-    async with app.deps.read() as session:
+    async with app.deps.db.begin(readonly=True) as session:
         rows = (await session.execute(sa.select(outbox.c.subject, outbox.c.event_type, outbox.c.headers))).all()
     return {(r.subject, r.event_type): dict(r.headers).get("ce_correlationid", "") for r in rows}
 

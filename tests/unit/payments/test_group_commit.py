@@ -12,10 +12,11 @@ from baylink.runtime.outbox import OutboxRow
 from baylink.runtime.relay import OutboxRelay
 from baylink.runtime.sent_marks import SentMarks
 from baylink.runtime.settings import KafkaSettings
+from services.payments.adapters import group_writer
 from services.payments.bootstrap import Payments
 from services.payments.domain.limits import CorridorLimit, Usage, periods
 from services.payments.domain.transfer import TransferState
-from services.payments.service_layer import audit, complete, group_commit, participants, prepare, queries
+from services.payments.service_layer import audit, complete, participants, prepare, queries
 from services.payments.service_layer.group_commit import group_of
 from tests.unit.payments.conftest import START, Clock, hkd, person, quote, request_for, reserved_and_one_expired
 
@@ -201,17 +202,17 @@ async def test_a_batch_stamps_the_relays_published_rows_sent_and_gives_them_back
 
     group = group_of(app.deps)
     assert group is not None
-    real_program = group_commit._program
+    real_program = group_writer._program
 
     def failing(*args: Any) -> Any:  # the batch's transaction fails after its last statement
         yield from real_program(*args)
         raise RuntimeError("the database failed")
 
-    group_commit._program = failing  # type: ignore[assignment]
+    group_writer._program = failing  # type: ignore[assignment]
     try:
         committed = await complete.commit_transfer(app.deps, "t0")  # taken one by one after the failure
     finally:
-        group_commit._program = real_program  # type: ignore[assignment]
+        group_writer._program = real_program  # type: ignore[assignment]
     assert committed.state is TransferState.COMMITTED
     assert app.deps.marks.take() == published  # given back, still unstamped
     app.deps.marks.give_back(published)

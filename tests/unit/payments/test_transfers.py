@@ -252,7 +252,7 @@ async def test_same_currency_transfers_need_no_quote(app: Payments) -> None:
 
 
 async def test_listing_pages_through_transfers_by_participant_and_state(app: Payments) -> None:
-    from services.payments.adapters.transfer_repo import TransferFilter
+    from services.payments.service_layer.ports import TransferFilter
 
     for i in range(5):
         q = await quote(app, f"q{i}", hkd("10.00"))

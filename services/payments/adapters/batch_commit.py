@@ -25,11 +25,10 @@ from services.payments.adapters import batch_repo
 from services.payments.domain.events import Event, TransferCommitted
 from services.payments.domain.ledger import commit_postings, position_account
 from services.payments.domain.transfer import Transfer
-from services.payments.service_layer.unit_of_work import Deps
 
 
 def commit_batch(
-    deps: Deps,
+    postgres: bool,
     ids: list[str],
     now: datetime,
     events: list[tuple[Event, Context | None]],
@@ -38,8 +37,9 @@ def commit_batch(
 ) -> Program[list[Transfer | None]]:
     """Commit what the fast path can; None for an id left to the one-by-one path. A direct program
     step: the events go to ``events``, each with its caller's context from ``contexts`` (one per
-    request). ``reserved``: transfers this process reserved, by id; those committed are taken out."""
-    window_id = yield from batch_repo.open_window_id(now, postgres=deps.postgres)
+    request). ``reserved``: transfers this process reserved, by id; those committed are taken out.
+    ``postgres``: the open window is share-locked, and looked for twice."""
+    window_id = yield from batch_repo.open_window_id(now, postgres=postgres)
     done_ids = yield from batch_repo.commit_reserved(set(ids), now, window_id)
     if not done_ids:
         return [None] * len(ids)

@@ -22,7 +22,7 @@ from services.payments.adapters import batch_repo
 from services.payments.domain.acceptance import PrepareRules, Refused
 from services.payments.domain.events import Event, TransferReserved
 from services.payments.domain.ledger import position_account
-from services.payments.domain.transfer import PrepareRequest, Transfer
+from services.payments.domain.transfer import PrepareTransfer, Transfer
 
 
 class BatchConflict(Exception):
@@ -32,7 +32,7 @@ class BatchConflict(Exception):
 def prepare_batch(
     rules: PrepareRules,
     ttl: float,
-    batch: list[tuple[PrepareRequest, str]],
+    batch: list[tuple[PrepareTransfer, str]],
     now: datetime,
     events: list[tuple[Event, Context | None]],
     contexts: list[Context] | None = None,

@@ -27,7 +27,7 @@ from services.payments.domain.money import Money
 from services.payments.domain.participants import Balance, Participant, check_parties
 from services.payments.domain.pricing import Quote
 from services.payments.domain.screening import Screener, refusal_for
-from services.payments.domain.transfer import PrepareRequest, Refusal, Transfer, TransferState, received
+from services.payments.domain.transfer import PrepareTransfer, Refusal, Transfer, TransferState, received
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +62,7 @@ class Accepted:
     periods: UsagePeriods | None  # the periods the transfer counts in (with ``limit``)
     usage: Usage | None  # the payer's counters with this transfer counted (with ``limit``)
 
-    def reserved(self, req: PrepareRequest, fingerprint: str, now: datetime, ttl_seconds: float) -> Transfer:
+    def reserved(self, req: PrepareTransfer, fingerprint: str, now: datetime, ttl_seconds: float) -> Transfer:
         """The RESERVED transfer, built in one go (a ``replace`` per step costs more than the checks)."""
         return received(req, fingerprint, now, ttl_seconds, **_terms(self.fee, self.customer_rate, self.periods),
                         state=TransferState.RESERVED, reserved_at=now)  # fmt: skip
@@ -83,7 +83,7 @@ class Refused:
     customer_rate: str = "1"
     periods: UsagePeriods | None = None
 
-    def aborted(self, req: PrepareRequest, fingerprint: str, now: datetime, ttl_seconds: float) -> Transfer:
+    def aborted(self, req: PrepareTransfer, fingerprint: str, now: datetime, ttl_seconds: float) -> Transfer:
         """The ABORTED transfer a recorded refusal keeps."""
         refusal = Refusal.of(self.error)
         return received(
@@ -110,7 +110,7 @@ class PrepareRules:
 
     def decide(
         self,
-        req: PrepareRequest,
+        req: PrepareTransfer,
         now: datetime,
         parties: Mapping[str, Participant],
         quote: QuoteTerms | None,
@@ -181,7 +181,7 @@ def quote_used(quote_id: str) -> FailedPrecondition:
     )
 
 
-def cap_exceeded(req: PrepareRequest, balance: Balance | None, also_reserved: int = 0) -> FailedPrecondition:
+def cap_exceeded(req: PrepareTransfer, balance: Balance | None, also_reserved: int = 0) -> FailedPrecondition:
     """The refusal of a reservation beyond the payer's net debit cap, with what it has left."""
     account = position_account(req.payer_id, req.send.currency)
     left = balance.available(also_reserved) if balance is not None and balance.net_debit_cap is not None else 0

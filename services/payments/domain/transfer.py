@@ -40,7 +40,7 @@ class TransferState(enum.Enum):
 
 
 @dataclass(frozen=True)
-class PrepareRequest:
+class PrepareTransfer:
     """Phase one as the caller asked for it (amounts already validated)."""
 
     transfer_id: str
@@ -197,7 +197,7 @@ class Transfer:
             )
 
 
-def received(req: PrepareRequest, fingerprint: str, now: datetime, ttl_seconds: float, **changes: Any) -> Transfer:
+def received(req: PrepareTransfer, fingerprint: str, now: datetime, ttl_seconds: float, **changes: Any) -> Transfer:
     """A new transfer as the request asks for it, before any check (no fee until a quote says so);
     ``changes`` set other fields at once (the batch path knows its outcome before it builds it)."""
     values: dict[str, Any] = {

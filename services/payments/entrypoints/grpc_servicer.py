@@ -20,7 +20,7 @@ from services.payments.domain.money import money
 from services.payments.domain.participants import Jurisdiction, Participant, ParticipantKind
 from services.payments.domain.pricing import AmountType, Rate
 from services.payments.domain.settlement import WindowState
-from services.payments.domain.transfer import PrepareRequest, Transfer, TransferState
+from services.payments.domain.transfer import PrepareTransfer, Transfer, TransferState
 from services.payments.service_layer import bulk, complete, export, participants, prepare, queries, quotes, settlement
 from services.payments.service_layer.ports import TransferFilter
 from services.payments.service_layer.unit_of_work import Deps
@@ -42,7 +42,7 @@ def _check_bulk_size(count: int) -> None:
         raise InvalidInput.field("requests", f"between 1 and {bulk.MAX_ITEMS} items, not {count}")
 
 
-def _prepare_request(request: api.PrepareTransferRequest) -> PrepareRequest:
+def _prepare_request(request: api.PrepareTransferRequest) -> PrepareTransfer:
     """The PrepareTransfer request as the use case takes it; InvalidInput naming the field if it is not one."""
     send = m.amount_from(
         "send_amount", request.send_amount, request.HasField("send_amount"), request.send_amount_decimal,
@@ -52,7 +52,7 @@ def _prepare_request(request: api.PrepareTransferRequest) -> PrepareRequest:
         "receive_amount", request.receive_amount, request.HasField("receive_amount"),
         request.receive_amount_decimal, request.HasField("receive_amount_decimal"),
     )  # fmt: skip
-    return PrepareRequest(
+    return PrepareTransfer(
         transfer_id=request.transfer_id,
         payer_id=request.payer_participant_id,
         payee_id=request.payee_participant_id,
@@ -96,7 +96,7 @@ class PaymentsServicer(api_grpc.PaymentsServiceServicer):
         self, request: api.PrepareTransfersRequest, context: Ctx
     ) -> api.PrepareTransfersResponse:
         _check_bulk_size(len(request.requests))
-        items: list[PrepareRequest | BaylinkError] = []
+        items: list[PrepareTransfer | BaylinkError] = []
         for item in request.requests:
             try:
                 items.append(_prepare_request(item))

@@ -11,7 +11,7 @@ touches another, and the caller is answered only when every item is durable.
 from __future__ import annotations
 
 from baylink.errors import BaylinkError
-from services.payments.domain.transfer import PrepareRequest, Transfer
+from services.payments.domain.transfer import PrepareTransfer, Transfer
 from services.payments.service_layer.complete import commit_one
 from services.payments.service_layer.group_commit import group_of
 from services.payments.service_layer.prepare import prepare_one, validate
@@ -22,11 +22,11 @@ MAX_ITEMS = 500  # a bulk is answered in one go, so bounded; it fills batches of
 Outcome = Transfer | Exception
 
 
-async def prepare_transfers(deps: Deps, items: list[PrepareRequest | BaylinkError]) -> list[Outcome]:
+async def prepare_transfers(deps: Deps, items: list[PrepareTransfer | BaylinkError]) -> list[Outcome]:
     """Reserve each item as PrepareTransfer would; an item given as an error (it did not parse) stays one."""
     now, max_ttl = deps.clock(), deps.policy.max_transfer_ttl_seconds
     outcomes: list[Outcome | None] = [None] * len(items)
-    queued: list[tuple[int, PrepareRequest, str]] = []
+    queued: list[tuple[int, PrepareTransfer, str]] = []
     for index, item in enumerate(items):
         if isinstance(item, BaylinkError):
             outcomes[index] = item

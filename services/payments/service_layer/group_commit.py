@@ -25,7 +25,7 @@ from functools import partial
 from typing import Generic, TypeVar
 
 from services.payments.domain.acceptance import PrepareRules
-from services.payments.domain.transfer import PrepareRequest, Transfer
+from services.payments.domain.transfer import PrepareTransfer, Transfer
 from services.payments.service_layer.ports import BatchWrite, GroupCommits
 from services.payments.service_layer.unit_of_work import Deps, cloud_events
 
@@ -70,7 +70,7 @@ class _Queue(Generic[T]):
 
 @dataclass
 class _Batch:
-    prepares: _Queue[tuple[PrepareRequest, str]] = field(default_factory=_Queue)
+    prepares: _Queue[tuple[PrepareTransfer, str]] = field(default_factory=_Queue)
     commits: _Queue[str] = field(default_factory=_Queue)
 
     def __len__(self) -> int:
@@ -90,7 +90,7 @@ class GroupCommitter:
         self.reserved: dict[str, Transfer] = {}
         self.reserved_max = 100_000
 
-    async def prepare(self, req: PrepareRequest, fingerprint: str) -> Transfer | None:
+    async def prepare(self, req: PrepareTransfer, fingerprint: str) -> Transfer | None:
         """The reserved transfer, or None: the caller then takes the one-by-one path."""
         (result,) = await self.prepare_many([(req, fingerprint)])
         return result
@@ -99,7 +99,7 @@ class GroupCommitter:
         (result,) = await self.commit_many([transfer_id])
         return result
 
-    async def prepare_many(self, items: list[tuple[PrepareRequest, str]]) -> list[Transfer | None]:
+    async def prepare_many(self, items: list[tuple[PrepareTransfer, str]]) -> list[Transfer | None]:
         """Prepares queued together (a bulk's share a batch as far as its size allows)."""
         waiters = self._next.prepares.add(items)
         self._kick()

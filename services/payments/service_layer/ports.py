@@ -19,7 +19,7 @@ from services.payments.domain.limits import CorridorLimit, Usage, UsagePeriods
 from services.payments.domain.participants import Balance, Participant
 from services.payments.domain.pricing import Quote, Rate
 from services.payments.domain.settlement import NetPosition, SettlementWindow, WindowState
-from services.payments.domain.transfer import PrepareRequest, Transfer, TransferState
+from services.payments.domain.transfer import PrepareTransfer, Transfer, TransferState
 
 Staged = list[tuple[Event, Context | None]]  # events in order, each with the context to build it in (or None)
 
@@ -130,7 +130,7 @@ class Transaction(Repositories, Protocol):
 class BatchWrite:
     """One group-committed batch: its commits, then its prepares, decided and written in one transaction."""
 
-    prepares: list[tuple[PrepareRequest, str]]  # each with its fingerprint
+    prepares: list[tuple[PrepareTransfer, str]]  # each with its fingerprint
     prepare_contexts: list[Context]  # each caller's, to build its events in
     commits: list[str]
     commit_contexts: list[Context]
@@ -207,10 +207,10 @@ class GroupCommits(Protocol):
     """What the use cases ask of the group commit (``group_commit.GroupCommitter``): each call is
     answered once the batch holding it is durable."""
 
-    async def prepare(self, req: PrepareRequest, fingerprint: str) -> Transfer | None: ...
+    async def prepare(self, req: PrepareTransfer, fingerprint: str) -> Transfer | None: ...
 
     async def commit(self, transfer_id: str) -> Transfer | None: ...
 
-    async def prepare_many(self, items: list[tuple[PrepareRequest, str]]) -> list[Transfer | None]: ...
+    async def prepare_many(self, items: list[tuple[PrepareTransfer, str]]) -> list[Transfer | None]: ...
 
     async def commit_many(self, transfer_ids: list[str]) -> list[Transfer | None]: ...

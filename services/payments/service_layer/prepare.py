@@ -19,7 +19,7 @@ from services.payments.domain.acceptance import PrepareRules, QuoteTerms, Refuse
 from services.payments.domain.events import TransferAborted, TransferReserved
 from services.payments.domain.ledger import position_account
 from services.payments.domain.limits import corridor_of, limit_refusal
-from services.payments.domain.transfer import PrepareRequest, Transfer
+from services.payments.domain.transfer import PrepareTransfer, Transfer
 from services.payments.service_layer.group_commit import group_of
 from services.payments.service_layer.ports import DuplicateKey
 from services.payments.service_layer.quotes import check_id
@@ -36,7 +36,7 @@ class _Refused(Exception):
         self.transfer = transfer
 
 
-def validate(req: PrepareRequest, now: datetime, max_ttl: float) -> None:
+def validate(req: PrepareTransfer, now: datetime, max_ttl: float) -> None:
     check_id(req.transfer_id, "transfer_id")
     if req.quote_id:
         check_id(req.quote_id, "quote_id")
@@ -54,7 +54,7 @@ def validate(req: PrepareRequest, now: datetime, max_ttl: float) -> None:
             raise InvalidInput.field("expires_at", f"at most {max_ttl:g} s ahead")
 
 
-async def prepare_transfer(deps: Deps, req: PrepareRequest) -> Transfer:
+async def prepare_transfer(deps: Deps, req: PrepareTransfer) -> Transfer:
     """Reserve the transfer, in a group-committed batch when it can, else on its own."""
     validate(req, deps.clock(), deps.policy.max_transfer_ttl_seconds)
     fingerprint = req.fingerprint()
@@ -64,7 +64,7 @@ async def prepare_transfer(deps: Deps, req: PrepareRequest) -> Transfer:
     return await prepare_one(deps, req, fingerprint)
 
 
-async def prepare_one(deps: Deps, req: PrepareRequest, fingerprint: str) -> Transfer:
+async def prepare_one(deps: Deps, req: PrepareTransfer, fingerprint: str) -> Transfer:
     """Every check and the reservation in a transaction of its own (retries, refusals, races)."""
     now = deps.clock()
     try:
@@ -107,7 +107,7 @@ async def _record_refusal(deps: Deps, refused: _Refused, fingerprint: str) -> Tr
     raise refused.error
 
 
-async def _reserve(deps: Deps, uow: UnitOfWork, req: PrepareRequest, fingerprint: str, now: datetime) -> Transfer:
+async def _reserve(deps: Deps, uow: UnitOfWork, req: PrepareTransfer, fingerprint: str, now: datetime) -> Transfer:
     """Read what the rules look at, let them decide (``domain/acceptance.py``), then reserve through
     the database's guards, which refuse only if a concurrent transaction changed a row meanwhile."""
     parties = await uow.participants.get([req.payer_id, req.payee_id])

@@ -15,7 +15,7 @@ from services.payments.config import PaymentsSettings
 from services.payments.domain.money import Money
 from services.payments.domain.participants import Jurisdiction, Participant, ParticipantKind
 from services.payments.domain.pricing import AmountType, Rate
-from services.payments.domain.transfer import PrepareRequest
+from services.payments.domain.transfer import PrepareTransfer
 from services.payments.service_layer import participants, quotes
 from services.payments.service_layer.settlement import ensure_open_window
 
@@ -94,7 +94,7 @@ async def quote(app: Payments, quote_id: str, amount: Money, counter: str = "CNY
     return await quotes.create_quote(app.deps, quotes.CreateQuote(quote_id, payer, payee, amount_type, amount, counter))
 
 
-def request_for(q: Any, transfer_id: str, **overrides: Any) -> PrepareRequest:
+def request_for(q: Any, transfer_id: str, **overrides: Any) -> PrepareTransfer:
     values: dict[str, Any] = {
         "transfer_id": transfer_id,
         "payer_id": q.payer_id,
@@ -108,7 +108,7 @@ def request_for(q: Any, transfer_id: str, **overrides: Any) -> PrepareRequest:
         "quote_id": q.quote_id,
     }
     values.update(overrides)
-    return PrepareRequest(**values)
+    return PrepareTransfer(**values)
 
 
 def person(i: int) -> str:

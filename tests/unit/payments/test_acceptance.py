@@ -12,7 +12,7 @@ from services.payments.domain.limits import CorridorLimit, Usage, periods
 from services.payments.domain.money import Money
 from services.payments.domain.participants import Balance, Jurisdiction, Participant, ParticipantKind
 from services.payments.domain.screening import ListedParty, SanctionsList, Screener
-from services.payments.domain.transfer import PrepareRequest, TransferState
+from services.payments.domain.transfer import PrepareTransfer, TransferState
 from tests.unit.payments.conftest import PSEUDONYM, START, cny, hkd
 
 ZONE = ZoneInfo("Asia/Hong_Kong")
@@ -27,7 +27,7 @@ PARTIES = {"HKBANK": participant("HKBANK", "HKD"), "GDBANK": participant("GDBANK
 QUOTE = QuoteTerms("q1", "HKBANK", "GDBANK", hkd("100.00"), cny("90.00"), hkd("5.00"), "0.9", START, None)
 
 
-def request(**overrides: Any) -> PrepareRequest:
+def request(**overrides: Any) -> PrepareTransfer:
     values: dict[str, Any] = {
         "transfer_id": "t1",
         "payer_id": "HKBANK",
@@ -41,7 +41,7 @@ def request(**overrides: Any) -> PrepareRequest:
         "quote_id": "q1",
     }
     values.update(overrides)
-    return PrepareRequest(**values)
+    return PrepareTransfer(**values)
 
 
 def rules(limits: dict[str, CorridorLimit] | None = None) -> PrepareRules:
@@ -54,7 +54,7 @@ def balance(cap: int = 1_000_000, posted: int = 0, credits: int = 0, pending: in
     return Balance("HKD", posted, credits, pending, cap)
 
 
-def decide(req: PrepareRequest | None = None, *, quote: QuoteTerms | None = None, usage: Usage | None = None,
+def decide(req: PrepareTransfer | None = None, *, quote: QuoteTerms | None = None, usage: Usage | None = None,
            bal: Balance | None = None, also_reserved: int = 0, limits: dict[str, CorridorLimit] | None = None,
            now: Any = None) -> Accepted | Refused:  # fmt: skip
     quote = QUOTE if quote is None else quote

@@ -108,7 +108,7 @@ class _Templates:
 
     A signer's reports differ only in their validation time while its chain result is cached
     (chain_cache.at_moment shares everything else), yet building the messages field by field
-    cost about half as much as verifying the signature. A template is keyed by the identity of
+    was a large share of a verification (figures in docs/performance.md). A template is keyed by the identity of
     the report's chain tuple, which the entry holds (so the id cannot be reused while it is
     there), and by the report's other fields, which are compared; it never carries a time that
     differs between reports. Bounded: the oldest templates are dropped first.

@@ -73,7 +73,7 @@ def verify(public_point: bytes, message: bytes, signature: bytes) -> bool:
 
 @lru_cache(maxsize=4096)
 def _public_key(public_point: bytes) -> Any:
-    # Decoding and checking a point costs more than half a verification, and the same CA and
+    # Decoding and checking a point is a large share of a verification, and the same CA and
     # signer keys come back all day. Only points that decode are kept (exceptions are not cached).
     return ts_ec.EllipticCurvePublicKey.from_encoded_point(ts_ec.SM2(), public_point)
 

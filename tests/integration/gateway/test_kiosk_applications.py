@@ -163,3 +163,18 @@ async def test_a_draft_naming_someone_not_identified_in_the_session_is_refused(s
     body["registered_capital"] = {"currency": "HKD", "amount": "100.001"}
     too_precise = await stack.kiosk.post("/v1/applications", json=body, headers=kiosk.auth)
     assert too_precise.status_code == 422 and too_precise.json()["fields"][0]["field"] == "registered_capital"
+
+
+async def test_two_drafts_sent_with_one_x_correlation_id_keep_their_own_flows(stack: Stack) -> None:
+    # The header is for tracing only (issue 16, item 3): the registry makes each application's flow id,
+    # the key its fee, payment and any refund are followed by.
+    kiosk = KioskUser(stack.kiosk, stack.pki)
+    await kiosk.open()
+    handle = (await kiosk.identify(CHAN)).json()["person"]
+    chosen = "same-header-for-both"
+    first = (await kiosk.draft(handle, "湾甲", correlation_id=chosen))["application"]["application_id"]
+    second = (await kiosk.draft(handle, "湾乙", correlation_id=chosen))["application"]["application_id"]
+
+    flows = [(await registry_view(stack, app_id)).flow_id for app_id in (first, second)]
+    assert flows == [first, second]
+    assert chosen not in flows

@@ -117,7 +117,7 @@ class KioskUser:
 
     async def draft(
         self, handle: str, trade_name: str, item: str = NANHAI_ESTABLISHMENT, currency: str = "HKD",
-        correlation_id: str = "",
+        correlation_id: str = "", request_id: str = "",
     ) -> dict[str, Any]:  # fmt: skip
         capital = {"currency": currency, "amount": "1000000.00"}
         body = {
@@ -129,6 +129,8 @@ class KioskUser:
             "investors": [{"person": handle, "subscribed_capital": capital}],
             "name": {"trade_name": trade_name, "industry": "贸易", "organisational_form": "有限公司"},
         }
+        if request_id:
+            body["request_id"] = request_id
         headers = {**self.auth, **({"X-Correlation-Id": correlation_id} if correlation_id else {})}
         response = await self.http.post("/v1/applications", json=body, headers=headers)
         assert response.status_code == 201, response.text

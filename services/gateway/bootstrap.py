@@ -38,6 +38,7 @@ from services.gateway.console.service_layer.alerts import AlertBook
 from services.gateway.console.service_layer.auth import ConsoleAuth
 from services.gateway.console.service_layer.dlq import ConsoleDlq
 from services.gateway.console.service_layer.hub import ConsoleHub
+from services.gateway.kiosk.adapters.challenge_store import SqlChallengeStore
 from services.gateway.kiosk.adapters.session_store import SqlSessionStore
 from services.gateway.kiosk.entrypoints.app import create_kiosk_app
 from services.gateway.kiosk.entrypoints.metrics import KioskHttpMetrics
@@ -151,6 +152,7 @@ def bootstrap(settings: GatewaySettings | None = None, *, db: Database | None = 
         payer_pseudonym=parts.payer_pseudonym,
         payer_participants=dict(settings.payer_participants),
         fee_collector=settings.fee_collector,
+        challenges=SqlChallengeStore(db),
         max_material_bytes=settings.kiosk_max_material_bytes,
     )
     kiosk_app = create_kiosk_app(deps, languages=tuple(settings.kiosk_languages),

@@ -12,6 +12,9 @@ from typing import Any
 
 import httpx
 from asn1crypto import pem, x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from devtools.testpki.cms_sign import sign_detached
 from devtools.testpki.loader import TestPKI
@@ -46,6 +49,20 @@ def chain_pem(pki: TestPKI, entity: str) -> str:
     return b"".join(blocks).decode()
 
 
+def webcrypto_signature(pki: TestPKI, entity: str, data: bytes) -> bytes:
+    """What the kiosk page's WebCrypto gives for ``data`` signed with the entity's key (ECDSA: r || s)."""
+    key = serialization.load_pem_private_key((pki.directory / "keys" / f"{entity}.key.pem").read_bytes(), None)
+    if isinstance(key, rsa.RSAPrivateKey):
+        return key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        size = (key.curve.key_size + 7) // 8
+        digest = hashes.SHA384() if key.curve.key_size == 384 else hashes.SHA256()
+        r, s = decode_dss_signature(key.sign(data, ec.ECDSA(digest)))
+        return r.to_bytes(size, "big") + s.to_bytes(size, "big")
+    assert isinstance(key, ed25519.Ed25519PrivateKey), f"{entity}: no WebCrypto signer for this key"
+    return key.sign(data)
+
+
 class KioskUser:
     def __init__(self, http: httpx.AsyncClient, pki: TestPKI, kiosk_id: str = "HK-TST-01"):
         self.http, self.pki, self.kiosk_id = http, pki, kiosk_id
@@ -73,17 +90,35 @@ class KioskUser:
         body.update(changes)
         return body
 
-    async def identify(self, person: Person, **changes: Any) -> httpx.Response:
-        response = await self.http.post(
-            f"/v1/sessions/{self.token}/identify", json=self.identify_body(person, **changes)
-        )
+    async def challenge(self) -> dict[str, Any]:
+        response = await self.http.post("/v1/sessions/current/identify/challenge", headers=self.auth)
+        assert response.status_code == 201, response.text
+        return dict(response.json())
+
+    async def proof(self, entity: str) -> dict[str, str]:
+        """A fresh challenge of the session, signed by ``entity``'s key as the kiosk page signs it."""
+        challenge = await self.challenge()
+        data = base64.b64decode(challenge["data_to_sign_base64"])
+        signature = webcrypto_signature(self.pki, entity, data)
+        return {"challenge_id": challenge["challenge_id"], "signature_base64": base64.b64encode(signature).decode()}
+
+    async def identify(
+        self, person: Person, *, proof: dict[str, str] | None = None, signer: str = "", lang_query: str = "",
+        **changes: Any,
+    ) -> httpx.Response:  # fmt: skip
+        """Identify ``person``; the proof of possession is signed by their key unless given (or ``signer``'s)."""
+        proof = proof or await self.proof(signer or person.certificate)
+        body = {**self.identify_body(person, **changes), **proof}
+        params = {"lang": lang_query} if lang_query else None
+        response = await self.http.post("/v1/sessions/current/identify", json=body, headers=self.auth, params=params)
         if response.status_code == 200:
             self.handles[response.json()["person"]] = person.certificate
         return response
 
     async def draft(
-        self, handle: str, trade_name: str, item: str = NANHAI_ESTABLISHMENT, currency: str = "HKD"
-    ) -> dict[str, Any]:
+        self, handle: str, trade_name: str, item: str = NANHAI_ESTABLISHMENT, currency: str = "HKD",
+        correlation_id: str = "", request_id: str = "",
+    ) -> dict[str, Any]:  # fmt: skip
         capital = {"currency": currency, "amount": "1000000.00"}
         body = {
             "catalogue_item_id": item,
@@ -94,7 +129,10 @@ class KioskUser:
             "investors": [{"person": handle, "subscribed_capital": capital}],
             "name": {"trade_name": trade_name, "industry": "贸易", "organisational_form": "有限公司"},
         }
-        response = await self.http.post("/v1/applications", json=body, headers=self.auth)
+        if request_id:
+            body["request_id"] = request_id
+        headers = {**self.auth, **({"X-Correlation-Id": correlation_id} if correlation_id else {})}
+        response = await self.http.post("/v1/applications", json=body, headers=headers)
         assert response.status_code == 201, response.text
         return dict(response.json())
 

@@ -2,8 +2,8 @@
 
 The registration spans calls under different correlation ids: each kiosk request has its own, and
 Nanhai decides over the partner API under yet another. The registry stamps every event of the
-application with its flow id (the id of the drafting call) and the kiosk pays under it, so the flow
-worker (``python -m services.gateway.flows`` in a subprocess, on the stack's topics) sees the fee
+application with its flow id (made by the registry when drafting) and the kiosk pays under it, so
+the flow worker (``python -m services.gateway.flows`` in a subprocess, on the stack's topics) sees the fee
 paid and the rejection as one flow and asks payments for the refund.
 """
 
@@ -92,7 +92,7 @@ async def test_a_fee_paid_at_the_kiosk_is_refunded_once_when_nanhai_rejects(
                     rs.GetApplicationRequest(application_id=application_id), timeout=10
                 )
             ).application.flow_id
-            assert flow_id and flow_id != application_id  # the drafting kiosk request's correlation id
+            assert flow_id == application_id  # made by the registry, not any caller's correlation id
 
             # Nanhai rejects, over mutual TLS, under a correlation id of its own.
             reject = api.DecideApplicationRequest(

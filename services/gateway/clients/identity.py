@@ -1,4 +1,5 @@
-"""The identity service over gRPC: ValidateCertificate, reduced to the facts identity binding needs.
+"""The identity service over gRPC: ValidateCertificate, reduced to the facts identity binding needs,
+and VerifySignature's raw path, for the kiosk's proof of possession at identify.
 
 The holder's name and date of birth are read from the end-entity certificate the identity service
 validated: its bytes from the report (``report.chain[0].der``) when identity returns them, else the
@@ -20,8 +21,16 @@ from services.gateway.binding.adapters.identity import certificate_facts
 from services.gateway.clients.calls import call
 from services.gateway.clients.certificate import parse_chain_pem, read_certificate
 from services.gateway.kiosk.service_layer.model import ValidatedCertificate
+from services.gateway.kiosk.service_layer.possession import RawVerdict
 
 CHAIN_MISMATCH = "CHAIN_MISMATCH"
+RAW_ALGORITHMS = {
+    "rsa-pkcs1v15": val.SIGNATURE_ALGORITHM_RSA_PKCS1V15,
+    "ecdsa-p256": val.SIGNATURE_ALGORITHM_ECDSA_P256,
+    "ecdsa-p384": val.SIGNATURE_ALGORITHM_ECDSA_P384,
+    "ed25519": val.SIGNATURE_ALGORITHM_ED25519,
+}
+DIGESTS = {"sha256": val.DIGEST_ALGORITHM_SHA256, "sha384": val.DIGEST_ALGORITHM_SHA384}
 
 
 class IdentityClient:
@@ -41,6 +50,24 @@ class IdentityClient:
         )
         response: ids_pb.ValidateCertificateResponse = await call(self.stub.ValidateCertificate, request, self.timeout)
         return validated_facts(response.report, chain.leaf)
+
+    async def verify_raw(
+        self, chain_pem: str, signature: bytes, algorithm: str, digest_algorithm: str, document_digest: bytes
+    ) -> RawVerdict:
+        chain = parse_chain_pem(chain_pem)
+        raw = ids_pb.RawSignature(
+            signature=signature, algorithm=RAW_ALGORITHMS[algorithm], signer_certificate_der=chain.leaf
+        )
+        request = ids_pb.VerifySignatureRequest(
+            raw_signature=raw,
+            document_digest=document_digest,
+            digest_algorithm=DIGESTS[digest_algorithm],
+            intermediates_der=list(chain.intermediates),
+            policy=val.ValidationPolicy(key_purpose=val.KEY_PURPOSE_DOCUMENT_SIGNING),
+        )
+        response: ids_pb.VerifySignatureResponse = await call(self.stub.VerifySignature, request, self.timeout)
+        indication = val.Indication.Name(response.report.indication).removeprefix("INDICATION_")
+        return RawVerdict(response.signature_valid, response.signer_certificate_fingerprint, indication)
 
     async def close(self) -> None:
         await self.channel.close()

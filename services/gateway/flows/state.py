@@ -83,6 +83,8 @@ class Flow:
         if isinstance(message, payments_events.TransferCommitted):
             return self._committed(event_id, message)
         app_id = str(getattr(message, "application_id", ""))
+        if self.application_id and app_id and app_id != self.application_id:
+            return []  # one flow, one application: another's events (an old caller-chosen flow id) move nothing
         self.application_id = self.application_id or app_id
         self.authority_code = self.authority_code or str(getattr(message, "authority_code", ""))
         self.subject = self.subject or str(getattr(message, "applicant_ref", ""))

@@ -99,7 +99,7 @@ class Application:
     licence: Licence | None = None
     last_decision: Decision | None = None
     version: int = 0
-    flow_id: str = ""  # the correlation id of the drafting call: every event of the application carries it
+    flow_id: str = ""  # made by the registry when drafted, never a caller's id; every event of the app carries it
     events: list[ev.Event] = field(default_factory=list, repr=False, compare=False)
 
     @classmethod

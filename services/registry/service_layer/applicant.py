@@ -7,7 +7,6 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from baylink import errors
-from baylink.runtime.context import current_correlation_id
 from services.registry.domain.application import EDITABLE, Application
 from services.registry.domain.catalogue import CatalogueItem
 from services.registry.domain.enterprise import EnterpriseDetails, check_details
@@ -104,9 +103,10 @@ async def _draft_once(
             if known[1] != fingerprint:
                 raise errors.InvalidInput.field("request_id", say("request_id_reused"))
             return await work.applications.get(known[0])
-        flow_id = current_correlation_id() or ""  # the drafting call's correlation id follows the application
+        # The flow id is a business key: the registry makes it (the application's own id), never the
+        # caller (a correlation id is the caller's word, for tracing only; it stays the causation id).
         app_id = registry.new_id()
-        app = Application.draft(app_id, item, command.applicant_ref, command.enterprise, registry.clock(), flow_id)
+        app = Application.draft(app_id, item, command.applicant_ref, command.enterprise, registry.clock())
         await work.applications.add(app)
         await work.applications.remember_request(command.request_id, app.application_id, fingerprint)
     return app

@@ -163,3 +163,35 @@ async def test_a_draft_naming_someone_not_identified_in_the_session_is_refused(s
     body["registered_capital"] = {"currency": "HKD", "amount": "100.001"}
     too_precise = await stack.kiosk.post("/v1/applications", json=body, headers=kiosk.auth)
     assert too_precise.status_code == 422 and too_precise.json()["fields"][0]["field"] == "registered_capital"
+
+
+async def test_two_drafts_sent_with_one_x_correlation_id_keep_their_own_flows(stack: Stack) -> None:
+    # The header is for tracing only (issue 16, item 3): the registry makes each application's flow id,
+    # the key its fee, payment and any refund are followed by.
+    kiosk = KioskUser(stack.kiosk, stack.pki)
+    await kiosk.open()
+    handle = (await kiosk.identify(CHAN)).json()["person"]
+    chosen = "same-header-for-both"
+    first = (await kiosk.draft(handle, "湾追一", correlation_id=chosen))["application"]["application_id"]
+    second = (await kiosk.draft(handle, "湾追二", correlation_id=chosen))["application"]["application_id"]
+
+    flows = [(await registry_view(stack, app_id)).flow_id for app_id in (first, second)]
+    assert flows == [first, second]
+    assert chosen not in flows
+
+
+async def test_a_request_id_chosen_by_one_person_never_meets_anothers(stack: Stack) -> None:
+    # The idempotency key is the caller's word: it counts within their own drafts only, so nobody can
+    # take (squat) a key another person's kiosk will send, nor reach their draft with it.
+    chan, lee = KioskUser(stack.kiosk, stack.pki), KioskUser(stack.kiosk, stack.pki, kiosk_id="HK-TST-02")
+    await chan.open()
+    await lee.open()
+    chan_handle = (await chan.identify(CHAN)).json()["person"]
+    lee_handle = (await lee.identify(LEE)).json()["person"]
+    shared = "request-chosen-by-both"
+
+    lees = (await lee.draft(lee_handle, "湾键一", request_id=shared))["application"]
+    chans = (await chan.draft(chan_handle, "湾键二", request_id=shared))["application"]
+    assert chans["application_id"] != lees["application_id"]
+    again = (await chan.draft(chan_handle, "湾键二", request_id=shared))["application"]
+    assert again["application_id"] == chans["application_id"]  # still idempotent for its own person

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from baylink.runtime.settings import KafkaSettings
 from devtools.testpki.loader import TestPKI
 from services.gateway.audit.adapters.store import audit_records
-from tests.e2e.kiosk_user import CHAN, LEE, KioskUser, chain_pem
+from tests.e2e.kiosk_user import CHAN, CHAN_MO, LEE, KioskUser, chain_pem
 from tests.e2e.stack import Stack, build_pki, running_stack
 
 pytestmark = [pytest.mark.kafka, pytest.mark.asyncio(loop_scope="module")]
@@ -86,7 +86,9 @@ async def test_a_date_of_birth_that_differs_from_the_e_cert_is_refused(stack: St
 async def test_a_revoked_e_cert_is_refused_because_identity_did_not_pass_it(stack: Stack) -> None:
     kiosk = KioskUser(stack.kiosk, stack.pki)
     await kiosk.open(language="pt")
-    response = await kiosk.identify(CHAN, certificate_chain_pem=chain_pem(stack.pki, "hk-revoked"))
+    response = await kiosk.identify(
+        CHAN, certificate_chain_pem=chain_pem(stack.pki, "hk-revoked"), signer="hk-revoked"
+    )  # its holder proves possession, but identity does not pass the certificate
 
     assert response.status_code == 403
     assert response.json()["code"] == "CERTIFICATE_NOT_PASSED"
@@ -96,11 +98,12 @@ async def test_a_revoked_e_cert_is_refused_because_identity_did_not_pass_it(stac
 async def test_an_expired_session_is_401_with_a_clear_code_and_unknown_or_missing_ones_too(stack: Stack) -> None:
     kiosk = KioskUser(stack.kiosk, stack.pki, kiosk_id="HK-TST-EXP")
     await kiosk.open()
+    proof = await kiosk.proof(CHAN.certificate)
     sessions = stack.gateway.parts.sessions
     real_clock = sessions.clock
     sessions.clock = lambda: real_clock() + sessions.ttl + 1
     try:
-        expired = await kiosk.identify(CHAN)
+        expired = await kiosk.identify(CHAN, proof=proof)
     finally:
         sessions.clock = real_clock
 
@@ -110,7 +113,10 @@ async def test_an_expired_session_is_401_with_a_clear_code_and_unknown_or_missin
     [*_, audited] = await audit_rows(stack, "kiosk.Identify")
     assert (audited["actor"], audited["result"]) == ("kiosk:HK-TST-EXP", "SESSION_EXPIRED")
 
-    unknown = await stack.kiosk.post("/v1/sessions/not-a-session/identify", json=kiosk.identify_body(CHAN))
+    unknown = await stack.kiosk.post(
+        "/v1/sessions/current/identify", json={**kiosk.identify_body(CHAN), **proof},
+        headers={"Authorization": "Bearer not-a-session"},
+    )  # fmt: skip
     assert (unknown.status_code, unknown.json()["code"]) == (401, "SESSION_UNKNOWN")
     missing = await stack.kiosk.get("/v1/catalogue")
     assert (missing.status_code, missing.json()["code"]) == (401, "SESSION_REQUIRED")
@@ -119,9 +125,9 @@ async def test_an_expired_session_is_401_with_a_clear_code_and_unknown_or_missin
 async def test_malformed_bodies_are_422_with_one_message_per_field(stack: Stack) -> None:
     kiosk = KioskUser(stack.kiosk, stack.pki)
     await kiosk.open()
-    body = kiosk.identify_body(CHAN, date_of_birth="15/03/1980")
+    body = {**kiosk.identify_body(CHAN, date_of_birth="15/03/1980"), **await kiosk.proof(CHAN.certificate)}
     del body["documents"]["travel_permit"]
-    response = await stack.kiosk.post(f"/v1/sessions/{kiosk.token}/identify", json=body)
+    response = await stack.kiosk.post("/v1/sessions/current/identify", json=body, headers=kiosk.auth)
 
     assert response.status_code == 422
     assert response.json()["code"] == "INVALID_REQUEST"
@@ -132,9 +138,9 @@ async def test_malformed_bodies_are_422_with_one_message_per_field(stack: Stack)
 async def test_a_bad_document_number_names_the_field_in_the_requested_language(stack: Stack) -> None:
     kiosk = KioskUser(stack.kiosk, stack.pki)
     await kiosk.open(language="en")
-    path = f"/v1/sessions/{kiosk.token}/identify"
-    body = kiosk.identify_body(CHAN, documents={"hkid": "A123456(4)", "travel_permit": CHAN.travel_permit})
-    response = await stack.kiosk.post(path, json=body, params={"lang": "zh-Hans"})
+    response = await kiosk.identify(
+        CHAN, documents={"hkid": "A123456(4)", "travel_permit": CHAN.travel_permit}, lang_query="zh-Hans"
+    )
 
     assert response.status_code == 400
     assert response.json()["code"] == "INVALID_DOCUMENT" and response.json()["message"] == "证件号码无效。"
@@ -181,8 +187,71 @@ async def test_the_openapi_document_and_the_explorer_are_served(stack: Stack) ->
     paths = spec.json()["paths"]
     assert {
         "/v1/sessions",
-        "/v1/sessions/{session}/identify",
+        "/v1/sessions/current/identify/challenge",
+        "/v1/sessions/current/identify",
         "/v1/catalogue",
         "/v1/applications/{application_id}/pay",
     } <= set(paths)
     assert (await stack.kiosk.get("/docs")).status_code == 200
+
+
+# Proof of possession (issue 16, item 2): the e-Cert is public, so holding it and the documents proves
+# nothing; the person's key must sign a fresh challenge of this very session.
+
+
+async def test_a_stranger_with_the_public_e_cert_and_the_documents_but_not_the_key_is_refused(stack: Stack) -> None:
+    kiosk = KioskUser(stack.kiosk, stack.pki, kiosk_id="HK-TST-POP")
+    await kiosk.open()
+    binds_before = len(await audit_rows(stack, "identity.bind"))
+    # Signed by another key (LEE's) over a genuine challenge, presenting CHAN's certificate.
+    forged = await kiosk.identify(CHAN, signer=LEE.certificate)
+
+    assert forged.status_code == 403, forged.text
+    assert forged.json()["code"] == "POSSESSION_NOT_PROVEN"
+    [*_, audited] = await audit_rows(stack, "kiosk.Identify")
+    assert (audited["actor"], audited["result"]) == ("kiosk:HK-TST-POP", "POSSESSION_NOT_PROVEN")
+    assert audited["subject"] == ""
+    assert len(await audit_rows(stack, "identity.bind")) == binds_before  # nobody was bound
+    # Without a signature at all there is no identify: the old route that took the certificate's word is gone.
+    unsigned = await stack.kiosk.post("/v1/sessions/current/identify", json=kiosk.identify_body(CHAN),
+                                      headers=kiosk.auth)  # fmt: skip
+    assert unsigned.status_code == 422
+    assert {"challenge_id", "signature_base64"} <= {f["field"] for f in unsigned.json()["fields"]}
+    old = await stack.kiosk.post(f"/v1/sessions/{kiosk.token}/identify", json=kiosk.identify_body(CHAN))
+    assert old.status_code in (404, 405)
+
+
+async def test_a_replayed_answer_is_refused(stack: Stack) -> None:
+    kiosk = KioskUser(stack.kiosk, stack.pki)
+    await kiosk.open()
+    proof = await kiosk.proof(CHAN.certificate)
+    first = await kiosk.identify(CHAN, proof=proof)
+    assert first.status_code == 200, first.text
+
+    replayed = await kiosk.identify(CHAN, proof=proof)
+    assert replayed.status_code == 400
+    assert replayed.json()["code"] == "CHALLENGE_INVALID"
+    assert [f["field"] for f in replayed.json()["fields"]] == ["challenge_id"]
+
+
+async def test_an_answer_to_another_sessions_challenge_is_refused_and_stays_that_sessions(stack: Stack) -> None:
+    owner, other = KioskUser(stack.kiosk, stack.pki), KioskUser(stack.kiosk, stack.pki, kiosk_id="HK-TST-02")
+    await owner.open()
+    await other.open()
+    proof = await owner.proof(CHAN.certificate)
+
+    stolen = await other.identify(CHAN, proof=proof)
+    assert (stolen.status_code, stolen.json()["code"]) == (400, "CHALLENGE_INVALID")
+    # The same answer under a challenge id of the other session does not verify either: it signed
+    # bytes bound to the owner's session.
+    mixed = {**proof, "challenge_id": (await other.challenge())["challenge_id"]}
+    assert (await other.identify(CHAN, proof=mixed)).json()["code"] == "POSSESSION_NOT_PROVEN"
+    assert (await owner.identify(CHAN, proof=proof)).status_code == 200
+
+
+async def test_ec_and_ed25519_e_certs_prove_possession_as_webcrypto_signs(stack: Stack) -> None:
+    kiosk = KioskUser(stack.kiosk, stack.pki, kiosk_id="MO-TST-01")
+    await kiosk.open()
+    for person in (LEE, CHAN_MO):
+        response = await kiosk.identify(person)
+        assert response.status_code == 200, (person.certificate, response.text)

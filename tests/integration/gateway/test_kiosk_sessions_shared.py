@@ -122,7 +122,7 @@ async def test_two_gateways_on_one_database_serve_one_kiosk_session(
         assert missing.status_code == 404
         samples = await scrape(stack.gateway)
         assert requests(samples, "/v1/sessions", "POST", 201) == 1
-        assert requests(samples, "/v1/sessions/{session}/identify", "POST", 200) == 1
+        assert requests(samples, "/v1/sessions/current/identify", "POST", 200) == 1
         assert requests(samples, "/v1/applications/{application_id}", "GET", 200) == 1
         assert requests(samples, "/v1/applications/{application_id}", "GET", 401) == 1
         assert requests(samples, "unmatched", "GET", 404) == 1

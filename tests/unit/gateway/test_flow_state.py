@@ -81,3 +81,13 @@ def test_ids_derive_from_the_flow_and_the_application() -> None:
     assert flow_event_id("c1", "started") == flow_event_id("c1", "started") != flow_event_id("c2", "started")
     assert refund_transfer_id("a1") == refund_transfer_id("a1") != refund_transfer_id("a2")
     assert refund_quote_id("a1").startswith("refund-quote-")
+
+
+def test_another_applications_events_in_the_same_flow_move_nothing_and_refund_nothing() -> None:
+    # Flow ids drafted before issue 16 could be a caller's correlation id, shared by two applications.
+    flow = paid_flow()
+    other_fee = re.ApplicationFeePaid(application_id="a2", transfer_id="t2")
+    assert flow.observe("e5", other_fee, 30.0) == []
+    rejected = re.ApplicationRejected(application_id="a2", fee_paid=True, fee_transfer_id="t2")
+    assert flow.observe("e6", rejected, 40.0) == []
+    assert not flow.ended and not flow.refund_due and flow.fee_transfer_id == "t1"

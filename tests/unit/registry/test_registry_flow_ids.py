@@ -1,8 +1,9 @@
-"""An application's flow id: every event of it carries the id of the call that drafted it.
+"""An application's flow id: made by the registry, carried by every event of the application.
 
 Registration spans calls under different correlation ids (the kiosk's requests, the payment, the
 city deciding over the partner API); the registry's events of one application still share one
-correlation id, its flow id, and name the call (or consumed event) that caused them.
+correlation id, its flow id, and name the call (or consumed event) that caused them. A caller's
+correlation id is for tracing only: it never becomes the flow id (issue 16, item 3).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ async def outbox_events(registry: Registry, application_id: str) -> list[tuple[s
 async def test_events_caused_by_other_callers_carry_the_drafting_calls_id(registry: Registry) -> None:
     with correlation_scope("kiosk-draft"):
         app = await drafted(registry)
-    assert app.flow_id == "kiosk-draft"
+    assert app.flow_id == app.application_id  # the registry's, whatever the caller sent
     with correlation_scope("kiosk-name"):
         app = await named(registry, app)
     with correlation_scope("kiosk-attach"):
@@ -64,14 +65,14 @@ async def test_events_caused_by_other_callers_carry_the_drafting_calls_id(regist
     kinds = [kind for kind, _ in events]
     assert kinds[0] == "drafted" and kinds[-1] == "rejected"
     assert {"fee_paid", "review_started", "submitted"} <= set(kinds)
-    assert {h["ce_correlationid"] for _, h in events} == {"kiosk-draft"}
+    assert {h["ce_correlationid"] for _, h in events} == {app.flow_id}
     causes = {kind: h.get("ce_causationid") for kind, h in events}
     assert causes["drafted"] == "kiosk-draft"
     assert causes["submitted"] == "kiosk-submit"
     assert causes["fee_paid"] == "transfer-committed-event"
     assert causes["review_started"] == "city-review"
     assert causes["rejected"] == "city-decision"
-    assert proto_mapping.application(app, registry.item_of(app)).flow_id == "kiosk-draft"
+    assert proto_mapping.application(app, registry.item_of(app)).flow_id == app.flow_id
 
 
 async def test_the_flow_id_survives_a_reload_and_a_redrafted_request(registry: Registry) -> None:
@@ -79,7 +80,7 @@ async def test_the_flow_id_survives_a_reload_and_a_redrafted_request(registry: R
         app = await drafted(registry, request_id="req-flow-1")
     with correlation_scope("retry"):
         again = await drafted(registry, request_id="req-flow-1")
-    assert again.application_id == app.application_id and again.flow_id == "first-try"
+    assert again.application_id == app.application_id and again.flow_id == app.flow_id == app.application_id
 
 
 async def test_without_a_correlation_id_the_application_is_its_own_flow(registry: Registry) -> None:

@@ -1,8 +1,8 @@
 """The kiosk HTTP API (FastAPI): thin. Validate the body, open an audited and guarded call, run the use
 case, answer in the request's language. OpenAPI at ``/openapi.json``, the explorer at ``/docs``.
 
-Sessions: ``POST /v1/sessions`` opens one; every other call names it, in the path for identify and
-as ``Authorization: Bearer <session token>`` elsewhere.
+Sessions: ``POST /v1/sessions`` opens one; every other call names it as ``Authorization: Bearer
+<session token>``. Identify proves possession of the e-Cert key (``identify.py``).
 """
 
 from __future__ import annotations
@@ -14,17 +14,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, FastAPI, Query, Request
 
 from baylink.runtime.context import correlation_scope
-from services.gateway.binding.domain.model import DeclaredPerson, Documents
 from services.gateway.kiosk.entrypoints import errors, web
 from services.gateway.kiosk.entrypoints.api import ERRORS, AcceptLanguage, KioskApi, Lang, Token, token_of
+from services.gateway.kiosk.entrypoints.identify import identify_router
 from services.gateway.kiosk.entrypoints.metrics import KioskHttpMetrics, KioskMetricsMiddleware
-from services.gateway.kiosk.entrypoints.responses import CatalogueItemOut, CatalogueOut, PersonOut, SessionOut
+from services.gateway.kiosk.entrypoints.responses import CatalogueItemOut, CatalogueOut, SessionOut
 from services.gateway.kiosk.entrypoints.routes import applications_router
-from services.gateway.kiosk.entrypoints.schemas import IdentifyIn, SessionIn
+from services.gateway.kiosk.entrypoints.schemas import SessionIn
 from services.gateway.kiosk.service_layer import applications
 from services.gateway.kiosk.service_layer.deps import KioskDeps
-from services.gateway.kiosk.service_layer.identify import IdentifyPerson, identify
-from services.gateway.kiosk.service_layer.signing import ALGORITHMS
 
 CORRELATION_HEADER = "x-correlation-id"
 
@@ -44,22 +42,6 @@ def sessions_router(api: KioskApi) -> APIRouter:
             expires = datetime.now(UTC) + timedelta(seconds=sessions.ttl)
             return SessionOut(session_token=session.token, kiosk_id=session.kiosk_id, language=session.language,
                               expires_at=expires, idle_timeout_seconds=sessions.ttl)  # fmt: skip
-
-    @router.post("/sessions/{session}/identify", response_model=PersonOut, tags=["sessions"])
-    async def identify_person(
-        session: str, body: IdentifyIn, request: Request, lang: Lang = None, accept_language: AcceptLanguage = None
-    ) -> PersonOut:
-        command = IdentifyPerson(
-            Documents(body.documents.travel_permit, body.documents.hkid, body.documents.macau_id,
-                      body.documents.residence_permit),
-            DeclaredPerson(body.date_of_birth, body.name_zh, body.name_en),
-            body.certificate_chain_pem,
-        )  # fmt: skip
-        async with api.call(request, "Identify", token=session, lang=lang, accept_language=accept_language) as call:
-            person = await identify(api.deps, call, command)
-        signature, digest = ALGORITHMS.get(person.key_kind, ("as the certificate's key requires", "sha256"))
-        return PersonOut(person=person.handle, jurisdiction=person.jurisdiction, signature_algorithm=signature,
-                         digest_algorithm=digest)  # fmt: skip
 
     @router.get("/catalogue", response_model=CatalogueOut, tags=["catalogue"])
     async def catalogue(
@@ -110,6 +92,7 @@ def create_kiosk_app(
     )
     errors.install(app)
     app.include_router(sessions_router(api))
+    app.include_router(identify_router(api))
     app.include_router(applications_router(api))
     web.install(app, api)  # the kiosk web app at /kiosk/, and its session-end and signing routes
     app.add_middleware(CorrelationMiddleware)

@@ -243,6 +243,19 @@ MESSAGES: dict[str, dict[str, str]] = {
         "This is not the e-Cert the signer identified with.",
         "Este não é o certificado digital com que o signatário se identificou.",
     ),
+    # Proof of possession at identify (kiosk/service_layer/possession).
+    "POSSESSION_NOT_PROVEN": _t(
+        "載入的私鑰不是此電子證書的密鑰。",
+        "载入的私钥不是此电子证书的密钥。",
+        "The key loaded is not this e-Cert's key.",
+        "A chave carregada não é a deste certificado digital.",
+    ),
+    "CHALLENGE_INVALID": _t(
+        "核實已逾時或已使用，請再按「核實身份」。",
+        "核实已超时或已使用，请再按「核实身份」。",
+        "This check has expired or was used already; please identify again.",
+        "Esta verificação expirou ou já foi usada; identifique-se novamente.",
+    ),
     "SIGNATURE_MALFORMED": _t(
         "簽署資料格式不正確。",
         "签署资料格式不正确。",

@@ -7,6 +7,7 @@ so the registry can hold every signature to the right certificate without seeing
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 from baylink import errors
@@ -25,6 +26,14 @@ from services.gateway.kiosk.service_layer.model import (
 )
 from services.gateway.kiosk.service_layer.sessions import IdentifiedPerson
 from services.gateway.kiosk.service_layer.signing import SigningInstruction, instruction
+
+_DRAFT_REQUESTS = uuid.UUID("3c0f6a1e-5d2b-4f7e-8a41-9b6d2e7c5f10")  # namespace of the registry's draft request ids
+
+
+def registry_request_id(applicant_ref: str, request_id: str) -> str:
+    """The kiosk's idempotency key within its applicant: the registry's key space is shared by every
+    caller, so a key chosen by one person must never meet (or squat) another's."""
+    return f"kiosk-{uuid.uuid5(_DRAFT_REQUESTS, applicant_ref + chr(0) + request_id)}"
 
 
 @dataclass(frozen=True)
@@ -87,7 +96,8 @@ async def draft(deps: KioskDeps, call: KioskCall, command: DraftInput) -> tuple[
     )
     applicant_ref = await pseudonym(deps, applicant, city)
     call.about(applicant.subject_id)
-    app = await deps.registry.draft(command.request_id, item.item_id, applicant_ref, enterprise)
+    request_id = registry_request_id(applicant_ref, command.request_id)
+    app = await deps.registry.draft(request_id, item.item_id, applicant_ref, enterprise)
     call.note(application_id=app.application_id, catalogue_item_id=item.item_id)
     if command.name is None:
         return app, None

@@ -17,6 +17,7 @@ from services.gateway.binding.service_layer.service import BindingService
 from services.gateway.kiosk.service_layer.access import KioskAccess
 from services.gateway.kiosk.service_layer.model import ApplicationView
 from services.gateway.kiosk.service_layer.ports import CertificateValidator, PaymentsPort, RegistryPort
+from services.gateway.kiosk.service_layer.possession import ChallengeStore
 from services.gateway.kiosk.service_layer.sessions import IdentifiedPerson, KioskSession
 
 PayerPseudonym = Callable[[str], Awaitable[str]]
@@ -33,6 +34,7 @@ class KioskDeps:
     payer_pseudonym: PayerPseudonym
     payer_participants: Mapping[str, str]  # kiosk currency → paying participant
     fee_collector: Callable[[str], str]  # authority code → collecting participant
+    challenges: ChallengeStore  # identify's proof-of-possession nonces
     max_persons_per_session: int = 10
     max_material_bytes: int = 10 * 1024 * 1024
 

@@ -21,9 +21,10 @@ from services.gateway.kiosk.service_layer.model import (
     TransferView,
     ValidatedCertificate,
 )
+from services.gateway.kiosk.service_layer.possession import RawSignatureVerifier
 
 
-class CertificateValidator(Protocol):
+class CertificateValidator(RawSignatureVerifier, Protocol):
     async def validate(self, chain_pem: str) -> ValidatedCertificate:
         """Have the identity service validate the chain (leaf first); read the facts from what it validated."""
         ...

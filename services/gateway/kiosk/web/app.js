@@ -5,7 +5,7 @@
 // speaks Portuguese and takes MOP), lang, idle and warn (seconds; default from the session's timeout).
 
 import { ApiError, KioskApi } from "./api.js";
-import { KeyCannotSign, bytesToBase64, base64ToBytes, digest, kindName, loadECert, signWith } from "./ecert.js";
+import { KeyCannotSign, bytesToBase64, base64ToBytes, digest, kindName, loadECert, signChallenge, signWith } from "./ecert.js";
 import { LANGUAGES, language, setLanguage, t } from "./i18n.js";
 import { checkHkid, checkMacauId, checkTravelPermit } from "./ids.js";
 import { IdleTimer } from "./idle.js";
@@ -126,6 +126,7 @@ function showError(error, fallbackField = null) {
 const FIELD_ALIASES = {
   certificate_chain_pem: "ecert", "registered_capital.amount": "capital_amount", registered_capital: "capital_amount",
   "documents.hkid": "hkid", "documents.macau_id": "macau_id", "documents.travel_permit": "travel_permit",
+  challenge_id: "ecert", signature_base64: "ecert",
 };
 
 function saveForm() {
@@ -316,7 +317,7 @@ async function loadFiles(input) {
   try {
     const eCert = await loadECert(texts);
     if (!eCert.certificates) return setFieldMessage("ecert", t("ecertNoCert"));
-    if (!eCert.key && state.purpose === "apply") return setFieldMessage("ecert", t("ecertNoKey"));
+    if (!eCert.key) return setFieldMessage("ecert", t("ecertNoKey")); // identify proves holding the key
     state.eCert = eCert;
     setFieldMessage("ecert", t("ecertLoaded", { certs: eCert.certificates, key: eCert.kind ? kindName(eCert.kind) : "—" }), { ok: true });
   } catch (error) {
@@ -348,7 +349,13 @@ async function identify() {
     name_zh: state.form.name_zh || null, name_en: state.form.name_en || null,
   };
   try {
-    const person = await busy(() => state.api.call("POST", `/v1/sessions/${encodeURIComponent(state.api.token)}/identify`, body));
+    // Proof of possession: the e-Cert's key signs a fresh challenge of this session, here in the page.
+    const person = await busy(async () => {
+      const challenge = await state.api.call("POST", "/v1/sessions/current/identify/challenge");
+      const signature = await signChallenge(state.eCert, challenge.data_to_sign_base64);
+      return state.api.call("POST", "/v1/sessions/current/identify",
+                            { ...body, challenge_id: challenge.challenge_id, signature_base64: signature });
+    });
     state.person = person;
   } catch (error) {
     showError(error, "ecert");

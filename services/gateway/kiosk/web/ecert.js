@@ -126,3 +126,19 @@ export async function digest(name, bytes) {
   if (!algorithms[name]) throw new Error(`no ${name} digest in WebCrypto`);
   return new Uint8Array(await crypto.subtle.digest(algorithms[name], bytes));
 }
+
+// Proof of possession at identify: the key signs the gateway's challenge bytes (32 of them, bound to
+// this session), as identity's raw signature check expects for each key kind.
+const POSSESSION = {
+  rsa: { name: "RSASSA-PKCS1-v1_5" },
+  "ec-p256": { name: "ECDSA", hash: "SHA-256" },
+  "ec-p384": { name: "ECDSA", hash: "SHA-384" },
+  ed25519: { name: "Ed25519" },
+};
+
+/** Sign the identify challenge (base64 from the gateway) with the loaded key → the signature, base64. */
+export async function signChallenge(eCert, dataBase64) {
+  const params = POSSESSION[eCert.kind];
+  if (!params || !eCert.key) throw new KeyCannotSign(eCert.kind || "unknown");
+  return bytesToBase64(await crypto.subtle.sign(params, eCert.key, base64ToBytes(dataBase64)));
+}

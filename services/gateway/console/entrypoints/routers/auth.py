@@ -1,5 +1,7 @@
 """Logging in and out, and who is logged in."""
 
+from urllib.parse import urlsplit
+
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
@@ -19,6 +21,10 @@ def router(deps: ConsoleDeps, callers: Callers) -> APIRouter:
 
     @routes.post("/login")
     async def login(body: LoginRequest, request: Request, response: Response) -> dict[str, str]:
+        origin = request.headers.get("origin")
+        if origin is not None and urlsplit(origin).netloc != request.headers.get("host"):
+            # Another site's page may not sign this browser in (login CSRF) nor guess through it.
+            raise HTTPException(403, "log in from the console's own page")
         address = request.client.host if request.client else ""
         found = await deps.auth.login(body.username, body.password, address, replacing=request.cookies.get(COOKIE))
         if found is None:

@@ -118,6 +118,18 @@ async def test_made_up_names_cannot_push_a_known_name_out_of_the_throttle() -> N
         await auth.login("olivia", RIGHT, ELSEWHERE)
 
 
+async def test_logging_in_over_and_over_keeps_only_the_newest_sessions() -> None:
+    clock, verify = Clock(), CountedVerify()
+    auth = console_auth(clock, verify, throttling=LoginThrottling(max_sessions_per_user=3))
+    tokens = []
+    for _ in range(5):
+        session = await auth.login("victor", RIGHT, HERE)
+        assert session is not None
+        tokens.append(session.token)
+    assert [auth.session(t) is not None for t in tokens] == [False, False, True, True, True]
+    assert await auth.login("olivia", RIGHT, HERE) is not None and auth.session(tokens[-1]) is not None
+
+
 def test_the_failure_table_is_bounded_and_forgets() -> None:
     clock = Clock()
     counter = FailureCounter(ThrottlePolicy(free_failures=1, max_delay_seconds=10, forget_after_seconds=60),

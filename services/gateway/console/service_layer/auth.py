@@ -56,6 +56,7 @@ class LoginThrottling:
     address: ThrottlePolicy = field(default_factory=lambda: ThrottlePolicy(free_failures=20))
     max_keys: int = 10_000
     max_parallel_checks: int = 2
+    max_sessions_per_user: int = 20
 
 
 class ConsoleAuth:
@@ -120,6 +121,7 @@ class ConsoleAuth:
             secrets.token_urlsafe(32), user.name, user.role, secrets.token_urlsafe(32), self.clock() + self.ttl_seconds
         )
         self._sessions[session.token] = session
+        self._keep_newest(user.name)
         await self._audit(actor, "OK", address)
         return session
 
@@ -140,6 +142,13 @@ class ConsoleAuth:
     def logout(self, token: str | None) -> None:
         """End the session of ``token`` (if any)."""
         self._sessions.pop(token or "", None)
+
+    def _keep_newest(self, username: str) -> None:
+        """At most ``max_sessions_per_user`` live sessions per user (the oldest end first), so logging in
+        over and over cannot fill the gateway's memory."""
+        mine = [t for t, s in self._sessions.items() if s.username == username]  # insertion order: oldest first
+        for token in mine[: max(0, len(mine) - self.throttling.max_sessions_per_user)]:
+            del self._sessions[token]
 
     def _expire(self) -> None:
         now = self.clock()

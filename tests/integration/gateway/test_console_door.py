@@ -117,6 +117,22 @@ async def test_console_responses_forbid_framing_sniffing_and_caching(door: Conso
     assert api.headers["Cache-Control"] == "no-store" and refused.headers["Cache-Control"] == "no-store"
 
 
+async def test_a_body_over_the_ceiling_is_refused_before_it_is_read(door: ConsoleGateway) -> None:
+    huge = b'{"username": "olivia", "password": "' + b"x" * (16 * 1024 * 1024) + b'"}'
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for start in range(0, len(huge), 1 << 20):
+            yield huge[start : start + (1 << 20)]
+
+    async with client(door) as http:
+        declared = await http.post(LOGIN, content=huge, headers={"Content-Type": "application/json"})
+        chunked = await http.post(LOGIN, content=chunks(), headers={"Content-Type": "application/json"})
+    for response in (declared, chunked):
+        assert response.status_code == 413 and response.json()["code"] == "PAYLOAD_TOO_LARGE", response.text
+        assert response.headers["X-Frame-Options"] == "DENY"
+    assert await audited(door.gateway, "console.login") == []  # never reached the password check
+
+
 async def test_viewers_cannot_replay_or_discard_and_streams_need_a_session(door: ConsoleGateway) -> None:
     async with client(door) as http:
         token, csrf = await log_in(http, "victor")

@@ -16,6 +16,7 @@ from baylink.runtime.grpc.errors import code_for
 from services.gateway.kiosk.entrypoints.errors import HTTP_STATUS
 
 log = logging.getLogger("baylink.gateway.console")
+HTTP_CODES = {401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 413: "PAYLOAD_TOO_LARGE"}
 
 
 def refusal(
@@ -59,5 +60,5 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http(_request: Request, error: HTTPException) -> JSONResponse:
-        code = {401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND"}.get(error.status_code, "ERROR")
+        code = HTTP_CODES.get(error.status_code, "ERROR")
         return refusal(error.status_code, code, str(error.detail))

@@ -173,3 +173,16 @@ async def test_logins_are_audited_with_actor_address_and_result_never_the_passwo
     ]
     assert all(HERE in details or ELSEWHERE in details for _, _, details in rows)
     assert not any("secret" in details or RIGHT in details for _, _, details in rows)
+
+
+async def test_a_logout_is_audited_and_ends_the_session(audit_db: Database, signer: Ed25519Signer) -> None:
+    auth = console_auth(Clock(), CountedVerify(), record=make_log(audit_db, signer).record)
+    session = await auth.login("olivia", RIGHT, HERE)
+    assert session is not None
+    await auth.sign_out(session, HERE)
+    assert auth.session(session.token) is None
+    async with audit_db.transaction() as db:
+        rows = (await db.execute(sa.select(audit_records.c.actor, audit_records.c.action, audit_records.c.result)
+                                 .order_by(audit_records.c.sequence))).all()  # fmt: skip
+    assert [tuple(r) for r in rows] == [("operator:olivia", "console.login", "OK"),
+                                        ("operator:olivia", "console.logout", "OK")]  # fmt: skip

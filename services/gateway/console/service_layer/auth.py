@@ -139,6 +139,12 @@ class ConsoleAuth:
             return None
         return session
 
+    async def sign_out(self, session: ConsoleSession, address: str = "") -> None:
+        """End ``session`` at its user's request, audited as ``console.logout``."""
+        self.logout(session.token)
+        if self.record is not None:
+            await self.record(session.actor, "console.logout", "OK", details={"address": address})
+
     def logout(self, token: str | None) -> None:
         """End the session of ``token`` (if any)."""
         self._sessions.pop(token or "", None)

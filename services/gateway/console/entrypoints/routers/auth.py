@@ -34,8 +34,8 @@ def router(deps: ConsoleDeps, callers: Callers) -> APIRouter:
         return {"username": found.username, "role": found.role, "csrf_token": found.csrf_token}
 
     @routes.post("/logout")
-    async def logout(current: Checked, response: Response) -> dict[str, str]:
-        deps.auth.logout(current.token)
+    async def logout(current: Checked, request: Request, response: Response) -> dict[str, str]:
+        await deps.auth.sign_out(current, request.client.host if request.client else "")
         response.delete_cookie(COOKIE, path="/console", httponly=True, samesite="strict", secure=deps.cookie_secure)
         return {"username": current.username}
 

@@ -59,6 +59,12 @@ console_users() {
     export BAYLINK_GATEWAY_CONSOLE_USERS_FILE=$PWD/$CONSOLE_USERS
 }
 
+# The local console is plain http://127.0.0.1:8090, where a browser would not send back a Secure cookie;
+# anywhere else the console sits behind TLS and this stays unset (cookies are Secure by default).
+console_cookies() {
+    export BAYLINK_GATEWAY_CONSOLE_INSECURE_COOKIES=${BAYLINK_GATEWAY_CONSOLE_INSECURE_COOKIES:-1}
+}
+
 # The local identity service trusts the test PKI's lists (its users hold test-PKI certificates),
 # unless BAYLINK_IDENTITY_TRUST_LISTS_DIR / _TRUSTED_LIST_SIGNERS already name lists of your own.
 test_pki_trust() {
@@ -145,6 +151,7 @@ stop() {
 case "${1:-}" in
     start)
         console_users
+        console_cookies
         test_pki_trust
         for i in "${!SUPPORT_NAMES[@]}"; do
             start_support "${SUPPORT_NAMES[i]}" "${SUPPORT_PORTS[i]}" "${SUPPORT_COMMANDS[i]}"

@@ -35,9 +35,10 @@ from services.gateway.console.entrypoints.api import create_console_app
 from services.gateway.console.entrypoints.deps import ConsoleDeps
 from services.gateway.console.entrypoints.server import Console
 from services.gateway.console.service_layer.alerts import AlertBook
-from services.gateway.console.service_layer.auth import ConsoleAuth
+from services.gateway.console.service_layer.auth import ConsoleAuth, LoginThrottling
 from services.gateway.console.service_layer.dlq import ConsoleDlq
 from services.gateway.console.service_layer.hub import ConsoleHub
+from services.gateway.console.service_layer.throttle import ThrottlePolicy
 from services.gateway.kiosk.adapters.challenge_store import SqlChallengeStore
 from services.gateway.kiosk.adapters.session_store import SqlSessionStore
 from services.gateway.kiosk.entrypoints.app import create_kiosk_app
@@ -104,15 +105,20 @@ def build_console(settings: GatewaySettings, audit: AuditLog, db: Database) -> C
     hub = ConsoleHub(reader, alerts, buffer=settings.console_stream_buffer)
     replayer = ReplayProducer(settings.kafka)
     dlq = ConsoleDlq(DeadLetterIndex(settings.kafka, settings.kafka.dlq_topic), SqlDlqResolutions(db), replayer, audit)
+    ceiling = settings.console_login_max_delay_seconds
+    throttling = LoginThrottling(
+        user=ThrottlePolicy(settings.console_login_free_failures, max_delay_seconds=ceiling),
+        address=ThrottlePolicy(settings.console_login_address_free_failures, max_delay_seconds=ceiling),
+    )
     deps = ConsoleDeps(
-        auth=ConsoleAuth(users, settings.console_session_ttl_seconds),
+        auth=ConsoleAuth(users, settings.console_session_ttl_seconds, throttling=throttling, record=audit.record),
         hub=hub,
         reader=reader,
         dlq=dlq,
         alerts=alerts,
         kafka=settings.kafka,
         topics=topics,
-        cookie_secure=settings.console_cookie_secure,
+        cookie_secure=not settings.console_insecure_cookies,
         heartbeat_seconds=settings.console_heartbeat_seconds,
         flow_lookback=timedelta(hours=settings.console_flow_lookback_hours),
     )

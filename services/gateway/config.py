@@ -97,7 +97,10 @@ class GatewaySettings(ServiceSettings):
     console_users_file: Path | None = None  # TOML [[user]] name, role, password_hash; none: nobody can log in
     console_topics: list[str] = Field(default_factory=list)  # empty: the declared topics plus the DLQ topic
     console_session_ttl_seconds: float = Field(default=8 * 3600.0, gt=0, le=7 * 24 * 3600)
-    console_cookie_secure: bool = False  # set behind TLS
+    console_insecure_cookies: bool = False  # only for local plain HTTP (make up): the session cookie loses Secure
+    console_login_free_failures: int = Field(default=5, ge=1, le=100)  # per user name, before waiting starts
+    console_login_address_free_failures: int = Field(default=20, ge=1, le=1000)  # per address (IPv6: per /64)
+    console_login_max_delay_seconds: float = Field(default=900.0, ge=1, le=24 * 3600)  # the back-off's ceiling
     console_stream_buffer: int = Field(default=1000, ge=10, le=100_000)  # per browser; beyond it records drop
     console_heartbeat_seconds: float = Field(default=15.0, gt=0, le=300)
     console_flow_lookback_hours: float = Field(default=72.0, gt=0, le=24 * 90)

@@ -57,8 +57,10 @@ async def console(tmp_path_factory: pytest.TempPathFactory, kafka_settings: Kafk
     try:
         await apply_topics(admin, [TopicSpec(dlq, 3, 3_600_000)], kafka.replication_factor)
         pki = build_pki(tmp / "testpki")
+        # The console is served over plain HTTP here, so its cookie goes without Secure.
         async with running_stack(tmp, kafka, pki, with_payments=False, console_users_file=users,
-                                 console_heartbeat_seconds=1, console_dlq_growth_alert=1) as stack:  # fmt: skip
+                                 console_heartbeat_seconds=1, console_dlq_growth_alert=1,
+                                 console_insecure_cookies=True) as stack:  # fmt: skip
             assert stack.gateway.console is not None
             await stack.gateway.console.hub.ready.wait()
             yield Console(stack, kafka, stack.gateway.console.url)

@@ -46,7 +46,9 @@ class ConsoleGateway:
 async def console_gateway(
     tmp: Path, kafka: KafkaSettings, new_topic: TopicFactory, **more: object
 ) -> AsyncIterator[ConsoleGateway]:
-    """A gateway whose console tails topics of the test's own (events, gateway, dead letters)."""
+    """A gateway whose console tails topics of the test's own (events, gateway, dead letters). Its cookies
+    lose ``Secure`` (the tests speak plain HTTP) unless ``console_insecure_cookies=False`` is given."""
+    more.setdefault("console_insecure_cookies", True)
     events, gateway_topic, dlq = await new_topic("events"), await new_topic("gateway"), await new_topic("dlq")
     kafka = kafka.model_copy(update={"dlq_topic": dlq})
     dead = f"127.0.0.1:{free_port()}"  # nothing behind the gateway is called

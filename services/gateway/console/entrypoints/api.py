@@ -16,6 +16,8 @@ from fastapi.staticfiles import StaticFiles
 
 from services.gateway.console.entrypoints import refusals
 from services.gateway.console.entrypoints.deps import ConsoleDeps
+from services.gateway.console.entrypoints.headers import SecurityHeaders
+from services.gateway.console.entrypoints.limits import BodyLimit
 from services.gateway.console.entrypoints.routers import alerts, auth, dlq, events, flows, stats
 from services.gateway.console.entrypoints.sessions import callers
 
@@ -30,6 +32,8 @@ def create_console_app(deps: ConsoleDeps, *, web_dir: Path = WEB_DIR) -> FastAPI
         title="Baylink operator console", docs_url=None, redoc_url=None, openapi_url="/console/api/openapi.json"
     )
     refusals.install(app)
+    app.add_middleware(BodyLimit)
+    app.add_middleware(SecurityHeaders)  # added last, so outermost: on the 413s too
     who = callers(deps.auth)
     for area in (auth, events, flows, dlq, stats, alerts):
         app.include_router(area.router(deps, who))

@@ -22,6 +22,6 @@ class ConsoleDeps:
     alerts: AlertBook
     kafka: KafkaSettings
     topics: list[str]
-    cookie_secure: bool = False
+    cookie_secure: bool = True  # False only for local HTTP (BAYLINK_GATEWAY_CONSOLE_INSECURE_COOKIES=1)
     heartbeat_seconds: float = 15.0
     flow_lookback: timedelta = timedelta(hours=72)

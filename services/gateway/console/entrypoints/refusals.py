@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 
 from aiokafka.errors import KafkaError
 from fastapi import FastAPI, Request
@@ -15,10 +16,19 @@ from baylink.runtime.grpc.errors import code_for
 from services.gateway.kiosk.entrypoints.errors import HTTP_STATUS
 
 log = logging.getLogger("baylink.gateway.console")
+HTTP_CODES = {401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 413: "PAYLOAD_TOO_LARGE"}
 
 
-def refusal(status: int, code: str, message: str, fields: list[dict[str, str]] | None = None) -> JSONResponse:
-    return JSONResponse({"code": code, "message": message, "fields": fields or []}, status_code=status)
+def refusal(
+    status: int,
+    code: str,
+    message: str,
+    fields: list[dict[str, str]] | None = None,
+    *,
+    retry_after: float | None = None,
+) -> JSONResponse:
+    headers = {"Retry-After": str(max(1, math.ceil(retry_after)))} if retry_after is not None else None
+    return JSONResponse({"code": code, "message": message, "fields": fields or []}, status_code=status, headers=headers)
 
 
 def install(app: FastAPI) -> None:
@@ -29,7 +39,9 @@ def install(app: FastAPI) -> None:
         fields: list[dict[str, str]] = []
         if isinstance(error, errors.InvalidInput):
             fields = [{"field": v.field, "description": v.description} for v in error.violations]
-        return refusal(HTTP_STATUS.get(code_for(error), 500), error.reason, str(error), fields)
+        status = HTTP_STATUS.get(code_for(error), 500)
+        wait = error.retry_after_seconds if status == 429 else None
+        return refusal(status, error.reason, str(error), fields, retry_after=wait)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
@@ -48,5 +60,5 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http(_request: Request, error: HTTPException) -> JSONResponse:
-        code = {401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND"}.get(error.status_code, "ERROR")
+        code = HTTP_CODES.get(error.status_code, "ERROR")
         return refusal(error.status_code, code, str(error.detail))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -68,7 +68,7 @@ class ConsoleHub:
 
     async def stream(
         self, where: RecordFilter, *, since: datetime | None = None, heartbeat_seconds: float = 15.0
-    ) -> AsyncIterator[Item | None]:
+    ) -> AsyncGenerator[Item | None, None]:
         """Items for one console stream; None when ``heartbeat_seconds`` passed without any. The first item
         is a None too, once the stream is live (anything produced afterwards will be delivered)."""
         await self.ready.wait()

@@ -2,6 +2,7 @@
 
 import json
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,7 +36,7 @@ def router(deps: ConsoleDeps, callers: Callers) -> APIRouter:
 
     @routes.get("/events/stream")
     async def stream(
-        _current: Viewer,
+        current: Viewer,
         type: str = "",  # the contract's name; comma-separated types or prefixes
         service: str = "",
         city: str = "",
@@ -46,13 +47,17 @@ def router(deps: ConsoleDeps, callers: Callers) -> APIRouter:
         start = parse_since(since)
 
         async def body() -> AsyncIterator[str]:
-            async for item in deps.hub.stream(where, since=start, heartbeat_seconds=deps.heartbeat_seconds):
-                if item is None:
-                    yield ": heartbeat\n\n"
-                elif item[0] == "dropped":
-                    yield f": {item[1]} records dropped: this stream fell behind\n\n"
-                else:
-                    yield sse(item[0], item[1].to_json())
+            items = deps.hub.stream(where, since=start, heartbeat_seconds=deps.heartbeat_seconds)
+            async with aclosing(items):  # ending early unsubscribes at once
+                async for item in items:
+                    if deps.auth.session(current.token) is None:
+                        return  # logged out or expired: the stream ends with it (checked at least per heartbeat)
+                    if item is None:
+                        yield ": heartbeat\n\n"
+                    elif item[0] == "dropped":
+                        yield f": {item[1]} records dropped: this stream fell behind\n\n"
+                    else:
+                        yield sse(item[0], item[1].to_json())
 
         headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
         return StreamingResponse(body(), media_type="text/event-stream", headers=headers)

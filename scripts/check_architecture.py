@@ -8,7 +8,9 @@
 4. Production code (baylink/, services/) never imports tests/ or devtools/.
 5. No import circle among modules (imports at module level, those for type checking included:
    a circle that only the type checker sees is still two modules that cannot be read apart).
-6. A hand-written module over 300 lines says why at its top: its first lines contain "over 300 lines".
+6. A service layer (services/*/service_layer/, also inside a gateway capability) imports no
+   adapters and no SQLAlchemy: use cases talk to the ports in its ports.py.
+7. A hand-written module over 300 lines says why at its top: its first lines contain "over 300 lines".
 
 Prints one line per breach and exits 1 if there is any.
 """
@@ -115,6 +117,8 @@ def breaches(root: Path = ROOT) -> Iterator[str]:
                 yield f"{where}: a domain imports {target}"
             if "domain" in relative.parts and target.startswith("baylink.") and ".v1" in target:
                 yield f"{where}: a domain imports generated code ({target})"
+            if "service_layer" in relative.parts and (".adapters" in target or target.startswith("sqlalchemy")):
+                yield f"{where}: a service layer imports {target} (talk to a port instead)"
         graph[name] = {m for _, t in imports if (m := resolve(t, known)) and m != name}
         lines = text.count("\n")
         if lines > MAX_LINES and REASON not in "\n".join(text.splitlines()[:12]).lower():

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from baylink.runtime.settings import KafkaSettings
 from services.gateway.audit.adapters.store import audit_records
 from services.gateway.bootstrap import Gateway, bootstrap
-from services.gateway.console.adapters.users import hash_password
+from services.gateway.console.domain.passwords import hash_password
 from tests.conftest import TopicFactory
 from tests.e2e.stack import Topics, free_port, gateway_settings
 

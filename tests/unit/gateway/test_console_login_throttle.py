@@ -14,7 +14,7 @@ from baylink import errors
 from baylink.runtime.db import Database
 from services.gateway.audit.adapters.keys import Ed25519Signer
 from services.gateway.audit.adapters.store import audit_records
-from services.gateway.console.adapters.users import ConsoleUser, hash_password, verify_password
+from services.gateway.console.domain.passwords import ConsoleUser, hash_password, verify_password
 from services.gateway.console.service_layer.auth import ConsoleAuth, LoginThrottling
 from services.gateway.console.service_layer.throttle import FailureCounter, ThrottlePolicy, address_key
 from tests.unit.gateway.conftest import make_log

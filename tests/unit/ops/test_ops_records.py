@@ -15,7 +15,8 @@ from baylink.ops import RecordFilter, count_buckets, decode_record, parse_dlq_id
 from baylink.ops.dlq import parse_dead_letter
 from baylink.runtime.context import correlation_scope
 from baylink.runtime.events import EventTypes
-from services.gateway.console.adapters.users import hash_password, load_users, verify_password
+from services.gateway.console.adapters.users import load_users
+from services.gateway.console.domain.passwords import hash_password, verify_password
 from services.gateway.console.service_layer.alerts import AlertBook
 from services.gateway.partner.adapters.events import decode_cursor, encode_cursor
 

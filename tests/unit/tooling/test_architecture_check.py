@@ -46,6 +46,12 @@ def test_a_tree_that_keeps_the_rules_has_no_breach(tree: Path) -> None:
         ("services/alpha/domain/wire.py", "from baylink.alpha.v1 import a_pb2\n", "a domain imports generated code"),
         ("services/alpha/adapters/pki.py", "def f():\n    from devtools.testpki import build\n", "imports devtools"),
         ("services/alpha/big.py", '"""Big."""\n' + "x = 1\n" * 301, "no reason at its top"),
+        (
+            "services/alpha/service_layer/use.py",
+            "from services.alpha.adapters import repo\n",
+            "a service layer imports",
+        ),
+        ("services/alpha/service_layer/sql.py", "import sqlalchemy\n", "a service layer imports sqlalchemy"),
     ],
 )
 def test_each_kind_of_breach_is_reported_with_its_place(tree: Path, relative: str, text: str, finding: str) -> None:

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from services.gateway.console.adapters.users import hash_password
+from services.gateway.console.domain.passwords import hash_password
 
 app = typer.Typer(name="console", help="The operator console.", no_args_is_help=True)
 

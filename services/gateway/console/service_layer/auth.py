@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 from baylink import errors
-from services.gateway.console.adapters.users import ConsoleUser, Role, hash_password, verify_password
+from services.gateway.console.domain.passwords import ConsoleUser, Role, hash_password, verify_password
 from services.gateway.console.service_layer.throttle import FailureCounter, ThrottlePolicy, address_key
 
 # The audit log's ``record(actor, action, result, *, details=...)``.

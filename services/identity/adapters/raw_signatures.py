@@ -5,6 +5,7 @@ from __future__ import annotations
 from asn1crypto import algos, x509
 
 from services.identity.adapters import sm2
+from services.identity.adapters.algorithm_policy import refusal
 from services.identity.adapters.cms_signer import DIGESTS
 from services.identity.adapters.signatures import verify
 from services.identity.domain.errors import InvalidInput
@@ -36,6 +37,8 @@ def check_raw(
     if signature_algorithm == "sm2" and digest_algorithm != "sm3":
         raise InvalidInput("digest_algorithm", "unsupported", "SM2 signatures go with SM3")
     algorithm = _raw_algorithm(signature_algorithm, digest_algorithm)
+    if refusal(signer.public_key, algorithm, digest_algorithm) is not None:
+        return Reason.ALGORITHM_NOT_ALLOWED  # e.g. an RSA key below the catalogue's minimum
     prehashed = signature_algorithm in ("rsa-pkcs1v15", "rsa-pss", "ecdsa")
     ok = verify(
         signature,

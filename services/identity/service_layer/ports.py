@@ -88,6 +88,9 @@ class ListSignatureVerifier(Protocol):
     """Checks a decoded trust-list document's signature and its signer certificate."""
 
     def signature_valid(self, signed: SignedTrustList) -> bool: ...
+    def algorithm_refusal(self, signed: SignedTrustList) -> str | None:
+        """Why the algorithm catalogue refuses the list's signature algorithm or key; None if it does not."""
+
     def signer_valid_at(self, signed: SignedTrustList, moment: datetime) -> bool: ...
     def unreadable_certificates(self, trust_list: TrustList) -> list[int]: ...
 

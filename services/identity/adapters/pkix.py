@@ -63,8 +63,9 @@ class PkixEngine:
         moment: datetime,
         mode: RevocationMode,
         deadline_seconds: float,
+        max_revocation_age: timedelta | None = None,
     ) -> PathFacts | PathFailure:
-        fetchers = RevocationFetchers(self.cache, self._fetch)
+        fetchers = RevocationFetchers(self.cache, self._fetch, max_revocation_age)
         try:
             async with asyncio.timeout(deadline_seconds):
                 return await self._validate(leaf, intermediates, anchors, moment, mode, fetchers)
@@ -152,6 +153,7 @@ def _facts(path: ValidationPath, context: ValidationContext) -> PathFacts:
         anchor_not_before=not_before,
         anchor_not_after=not_after,
         leaf_key_usage=certinfo.key_usage(leaf),
+        leaf_extended_key_usage=certinfo.extended_key_usage(leaf),
         certified_policies=frozenset(p.user_domain_policy_id for p in qualified),
         warnings=_warnings(context),
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from asn1crypto import x509
@@ -42,8 +42,10 @@ class PathEngine(Protocol):
         moment: datetime,
         mode: RevocationMode,
         deadline_seconds: float,
+        max_revocation_age: timedelta | None = None,
     ) -> PathFacts | PathFailure:
-        """RFC 5280 path validation to one of `anchors` at `moment`, revocation included, within the deadline."""
+        """RFC 5280 path validation to one of `anchors` at `moment`, revocation included, within the
+        deadline; revocation information issued more than `max_revocation_age` ago does not count."""
 
 
 @dataclass(frozen=True)

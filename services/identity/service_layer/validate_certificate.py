@@ -108,6 +108,7 @@ class CertificateValidator:
             moment,
             policy.revocation_mode,
             policy.deadline_seconds,
+            policy.max_revocation_age,
         )
         if isinstance(outcome, PathFailure):
             anchor = _anchor_of(outcome, [service for service, _ in anchored])

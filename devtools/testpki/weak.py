@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from asn1crypto import algos, crl, keys, x509
+from asn1crypto import algos, crl, keys, ocsp, x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from baylink import cms
 from devtools.testpki.loader import TestPKI
@@ -59,6 +59,16 @@ def resign_crl(
     return crl.CertificateList(
         {"tbs_cert_list": tbs, "signature_algorithm": identifier, "signature": rsa_sign(private, tbs.dump(), algorithm)}
     )
+
+
+def resign_ocsp(response: ocsp.OCSPResponse, private: ec.EllipticCurvePrivateKey) -> ocsp.OCSPResponse:
+    """The same OCSP answer, signed again by its (EC) responder with ECDSA over SHA-1."""
+    basic = ocsp.BasicOCSPResponse.load(response["response_bytes"]["response"].parsed.dump())
+    data = basic["tbs_response_data"]
+    basic["signature_algorithm"] = algos.SignedDigestAlgorithm({"algorithm": "sha1_ecdsa"})
+    basic["signature"] = private.sign(data.dump(), ec.ECDSA(hashes.SHA1()))
+    response_bytes = {"response_type": "basic_ocsp_response", "response": basic}
+    return ocsp.OCSPResponse({"response_status": "successful", "response_bytes": response_bytes})
 
 
 def resign_certificate(certificate: x509.Certificate, private: rsa.RSAPrivateKey, algorithm: str) -> x509.Certificate:

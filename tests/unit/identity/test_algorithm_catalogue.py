@@ -14,12 +14,12 @@ from cryptography.hazmat.primitives.asymmetric import padding
 
 from devtools.testpki.loader import TestPKI
 from devtools.testpki.revocation import RevocationAuthority
-from devtools.testpki.weak import cms_with_algorithm, hk_signer, resign_crl
+from devtools.testpki.weak import cms_with_algorithm, hk_signer, resign_crl, resign_ocsp
 from services.identity.adapters.crypto import X509Reader
 from services.identity.adapters.fetchers import FetchSettings
 from services.identity.adapters.keys import KeyKind, SigningKey
 from services.identity.adapters.pkix import PkixEngine
-from services.identity.adapters.revocation_cache import RevocationCache
+from services.identity.adapters.revocation_cache import RevocationCache, ocsp_key
 from services.identity.adapters.trustlist_signature import ListSignatureVerifier, sign_trust_list
 from services.identity.domain.algorithms import CATALOGUE, AlgorithmEntry, Use, algorithm_refusal
 from services.identity.domain.report import Indication, Reason, SubIndication
@@ -141,3 +141,25 @@ def test_trust_list_signed_with_an_rsa_1024_key_is_refused(pki: TestPKI) -> None
     result = store.load(document)
     assert result.outcome is LoadOutcome.REFUSED and result.refusal is Refusal.ALGORITHM_NOT_ALLOWED, result
     assert store.current(Jurisdiction.HK) is None
+
+
+async def test_ocsp_answer_signed_with_sha1_is_a_crypto_constraints_failure(
+    store: TrustListStore, seeded_cache: RevocationCache, pki: TestPKI
+) -> None:
+    certificate = pki.certificate("hk-personal")
+    good = seeded_cache.get_ocsp(ocsp_key(certificate))
+    assert good is not None and pki.responder_for("hk-ca") == "hk-ocsp"
+    cache = RevocationCache()
+    now = datetime.now(UTC)
+    # hk-ca is checked against hk-root's CRL as usual; hk-personal only by the re-signed OCSP answer.
+    cache.put_crl(
+        f"{pki.base_url}/crl/hk-root.crl", crl.CertificateList.load(RevocationAuthority(pki, "hk-root").crl_der(now))
+    )
+    cache.put_ocsp(ocsp_key(certificate), resign_ocsp(good, pki.key("hk-ocsp").private))
+    engine = PkixEngine(cache=cache, fetch=FetchSettings(timeout_seconds=0.5, allowed_hosts=frozenset()))
+    validator = CertificateValidator(store, engine, reader=X509Reader())
+    report = await validator.handle(
+        ValidateCertificate(pki.cert("hk-personal"), tuple(pki.intermediates("hk-personal")))
+    )
+    _refused(report)
+    assert "sha1" in report.detail

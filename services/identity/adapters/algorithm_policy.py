@@ -9,6 +9,7 @@ returning signer costs the dict lookups of the catalogue and nothing more.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -43,11 +44,48 @@ def refusal(
 
     `digest_hint` is the digest a signature algorithm that names none uses (CMS rsaEncryption or
     plain ecdsa with the SignerInfo's digestAlgorithm). Never raises on hostile input."""
-    described = _describe(public_key_info.dump(), algorithm.dump(), digest_hint)
+    return judge(describe(public_key_info, algorithm, digest_hint), on)
+
+
+def describe(
+    public_key_info: keys.PublicKeyInfo, algorithm: algos.SignedDigestAlgorithm, digest_hint: str | None = None
+) -> Described:
+    """The catalogue's names for a signature's hash and key (or why they cannot be named); what
+    `judge` decides on, and what a hot path keeps per signer instead of asking again."""
+    return _describe(public_key_info.dump(), algorithm.dump(), digest_hint)
+
+
+def judge(described: Described, on: date | None = None) -> str | None:
+    """The catalogue's verdict on a described signature: today's (one dict lookup once the day's
+    first verdict for it is known), or the one for day `on`."""
+    if on is not None:
+        return _verdict(described, on)
+    day = int(time.time() // 86400)  # UTC day number: the verdicts change at most once a day
+    if day != _TODAY.day:
+        _TODAY.day, _TODAY.verdicts = day, {}
+    try:
+        return _TODAY.verdicts[described]
+    except KeyError:
+        verdict = _TODAY.verdicts[described] = _verdict(described, today())
+        if len(_TODAY.verdicts) > 4096:
+            _TODAY.verdicts = {}
+        return verdict
+
+
+def _verdict(described: Described, on: date) -> str | None:
     if isinstance(described, str):
         return described
     digest, key, bits = described
-    return signature_refusal(digest, key, bits, on or today())
+    return signature_refusal(digest, key, bits, on)
+
+
+class _Day:
+    def __init__(self) -> None:
+        self.day = -1
+        self.verdicts: dict[Described, str | None] = {}
+
+
+_TODAY = _Day()
 
 
 @lru_cache(maxsize=4096)

@@ -15,12 +15,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from enum import StrEnum
+from typing import Final
 
 
-class Use(StrEnum):
-    DIGEST = "digest"  # the hash function a signature is computed over
-    KEY = "key"  # the public-key algorithm (for EC, the curve) that verifies it
+class Use:
+    """What an algorithm is used for. Plain strings, not an Enum: they are half of the key of
+    every catalogue lookup, and an Enum member hashes through a Python-level call."""
+
+    DIGEST: Final = "digest"  # the hash function a signature is computed over
+    KEY: Final = "key"  # the public-key algorithm (for EC, the curve) that verifies it
 
 
 @dataclass(frozen=True)
@@ -31,7 +34,7 @@ class AlgorithmEntry:
 
 # Revised as the catalogue is: a new edition adds a row or a date, the code stays as it is.
 CATALOGUE_EDITION = date(2026, 12, 1)
-CATALOGUE: dict[tuple[Use, str], AlgorithmEntry] = {
+CATALOGUE: dict[tuple[str, str], AlgorithmEntry] = {
     # Hash functions. MD5 and SHA-1 end where practical collisions made them unfit for signatures
     # (MD5: 2004; SHA-1: the SHAttered collision of early 2017).
     (Use.DIGEST, "md5"): AlgorithmEntry(allowed_until=date(2004, 12, 31)),
@@ -57,11 +60,11 @@ CATALOGUE: dict[tuple[Use, str], AlgorithmEntry] = {
 }
 
 
-def algorithm_refusal(use: Use, name: str, on: date, key_bits: int | None = None) -> str | None:
+def algorithm_refusal(use: str, name: str, on: date, key_bits: int | None = None) -> str | None:
     """Why `name` may not be relied on for `use` on day `on`; None when it may (one dict lookup)."""
     entry = CATALOGUE.get((use, name))
     if entry is None:
-        return f"{use.value} algorithm {name} is not in the algorithm catalogue"
+        return f"{use} algorithm {name} is not in the algorithm catalogue"
     if entry.allowed_until is not None and on > entry.allowed_until:
         return f"{name} is not accepted after {entry.allowed_until.isoformat()}"
     if key_bits is not None and key_bits < entry.min_key_bits:

@@ -21,7 +21,13 @@ from devtools.testpki.plan import POLICY_HK_PERSONAL
 from devtools.testpki.x509build import CertificateProfile, issue, issuer_for, name
 from services.identity.adapters.cms_verify import digest
 
-_HASHES = {"sha1_rsa": hashes.SHA1(), "md5_rsa": hashes.MD5(), "sha256_rsa": hashes.SHA256()}
+# rsassa_pkcs1v15 is rsaEncryption, which names no hash: the digestAlgorithm's (SHA-256) applies.
+_HASHES = {
+    "sha1_rsa": hashes.SHA1(),
+    "md5_rsa": hashes.MD5(),
+    "sha256_rsa": hashes.SHA256(),
+    "rsassa_pkcs1v15": hashes.SHA256(),
+}
 
 
 def rsa_sign(private: rsa.RSAPrivateKey, data: bytes, algorithm: str) -> bytes:

@@ -52,7 +52,12 @@ def describe(
 ) -> Described:
     """The catalogue's names for a signature's hash and key (or why they cannot be named); what
     `judge` decides on, and what a hot path keeps per signer instead of asking again."""
-    return _describe(public_key_info.dump(), algorithm.dump(), digest_hint)
+    # Keyed by the algorithm's OID, not its encoding: asn1crypto re-encodes an identifier built in
+    # code on every dump(), which costs more than the signature check. Only RSASSA-PSS carries a
+    # digest in its parameters; the rest are named by the OID (and the hint) alone.
+    oid = algorithm["algorithm"].dotted
+    parameters = algorithm["parameters"].dump() if oid == _PSS_OID else b""
+    return _describe(public_key_info.dump(), oid, parameters, digest_hint)
 
 
 def judge(described: Described, on: date | None = None) -> str | None:
@@ -88,12 +93,17 @@ class _Day:
 _TODAY = _Day()
 
 
+_PSS_OID = "1.2.840.113549.1.1.10"
+
+
 @lru_cache(maxsize=4096)
-def _describe(spki_der: bytes, algorithm_der: bytes, digest_hint: str | None) -> Described:
+def _describe(spki_der: bytes, oid: str, parameters: bytes, digest_hint: str | None) -> Described:
     try:
         public_key_info = keys.PublicKeyInfo.load(spki_der)
-        algorithm = algos.SignedDigestAlgorithm.load(algorithm_der)
-        return _key(public_key_info, algorithm, digest_hint)
+        fields: dict[str, object] = {"algorithm": oid}
+        if parameters:
+            fields["parameters"] = algos.RSASSAPSSParams.load(parameters)
+        return _key(public_key_info, algos.SignedDigestAlgorithm(fields), digest_hint)
     except (ValueError, TypeError, KeyError, AttributeError, UnboundLocalError) as exc:
         return f"signature algorithm or key cannot be identified ({type(exc).__name__})"
 
@@ -144,11 +154,14 @@ def _digest(algorithm: algos.SignedDigestAlgorithm, digest_hint: str | None) -> 
     name = algorithm["algorithm"].native
     if name == "rsassa_pss":
         return str(algorithm["parameters"]["hash_algorithm"]["algorithm"].native)
-    if name in ("rsa", "ecdsa"):  # CMS names the key type only; the digest is the SignerInfo's
+    try:
+        return str(algorithm.hash_algo)
+    except ValueError:
+        # CMS often names the key type only (rsaEncryption, id-ecPublicKey, plain ecdsa): the
+        # digest is then the SignerInfo's digestAlgorithm, passed as the hint.
         if digest_hint is None:
-            raise ValueError("no digest for a signature algorithm that names none")
+            raise
         return digest_hint
-    return str(algorithm.hash_algo)
 
 
 class SchemeAlgorithmPolicy(AlgorithmUsagePolicy):

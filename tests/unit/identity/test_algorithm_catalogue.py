@@ -84,6 +84,16 @@ async def test_the_same_cms_with_sha256_still_passes(verifier: SignatureVerifier
     assert report.passed, report
 
 
+async def test_cms_naming_rsa_encryption_takes_the_digest_algorithm(verifier: SignatureVerifier, pki: TestPKI) -> None:
+    # rsaEncryption as signatureAlgorithm (as OpenSSL writes it): SHA-256 from digestAlgorithm.
+    key, certificate = pki.key("hk-personal").private, pki.certificate("hk-personal")
+    signature = cms_with_algorithm(DOCUMENT, key, certificate, "rsassa_pkcs1v15")
+    report = await verifier.verify_cms(
+        VerifyCmsSignature(signature, document=DOCUMENT, intermediates=tuple(pki.intermediates("hk-personal")))
+    )
+    assert report.passed, report
+
+
 async def test_cms_by_an_rsa_1024_signer_is_refused(verifier: SignatureVerifier, pki: TestPKI) -> None:
     private, certificate = hk_signer(pki, 0x1024_0001, key_size=1024)
     signature = cms_with_algorithm(DOCUMENT, private, certificate, "sha256_rsa")

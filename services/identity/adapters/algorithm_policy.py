@@ -55,9 +55,13 @@ def describe(
     # Keyed by the algorithm's OID, not its encoding: asn1crypto re-encodes an identifier built in
     # code on every dump(), which costs more than the signature check. Only RSASSA-PSS carries a
     # digest in its parameters; the rest are named by the OID (and the hint) alone.
-    oid = algorithm["algorithm"].dotted
-    parameters = algorithm["parameters"].dump() if oid == _PSS_OID else b""
-    return _describe(public_key_info.dump(), oid, parameters, digest_hint)
+    try:
+        oid = algorithm["algorithm"].dotted
+        parameters = algorithm["parameters"].dump() if oid == _PSS_OID else b""
+        spki = public_key_info.dump()
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        return f"signature algorithm or key cannot be identified ({type(exc).__name__})"
+    return _describe(spki, oid, parameters, digest_hint)
 
 
 def judge(described: Described, on: date | None = None) -> str | None:

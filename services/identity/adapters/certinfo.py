@@ -31,6 +31,11 @@ def key_usage(certificate: x509.Certificate) -> frozenset[str] | None:
     return None if value is None else frozenset(value.native)
 
 
+def extended_key_usage(certificate: x509.Certificate) -> frozenset[str] | None:
+    value = certificate.extended_key_usage_value
+    return None if value is None else frozenset(purpose.dotted for purpose in value)
+
+
 def unsupported_critical_extensions(certificate: x509.Certificate) -> frozenset[str]:
     return frozenset(certificate.critical_extensions - SUPPORTED_EXTENSIONS)
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from asn1crypto import algos, cms, x509
 
 from services.identity.adapters import sm2
+from services.identity.adapters.algorithm_policy import Described
 from services.identity.adapters.signatures import SM2_SIGNATURE_OIDS, prepared_verify
 
 DIGESTS = {"sha256": 32, "sha384": 48, "sha512": 64, "sm3": 32}
@@ -47,6 +48,8 @@ class SignerProfile:
     verify_algorithm: algos.SignedDigestAlgorithm | None  # cms_algorithm's, once it has been built
     carried_signer: x509.Certificate | None  # the carried certificate the sid names, if any
     verifiers: dict[tuple[bytes, str], Callable[[bytes, bytes], bool]] = field(default_factory=dict, compare=False)
+    # The algorithm catalogue's names for this signer's key and algorithm (`algorithm_policy.describe`).
+    described: dict[tuple[bytes, str], Described] = field(default_factory=dict, compare=False)
 
     @classmethod
     def of(
@@ -97,12 +100,18 @@ class SignerProfile:
 def cms_algorithm(algorithm: algos.SignedDigestAlgorithm, hash_name: str) -> algos.SignedDigestAlgorithm:
     # CMS often names only the key type (rsaEncryption, id-ecPublicKey, SM2 key OID) and puts the
     # digest in digestAlgorithm; spell the full mechanism out for the verifier.
+    # Built ones are re-read from DER: asn1crypto re-encodes a structure built in code on every
+    # dump(), and the algorithm catalogue's lookup is keyed by the encoding.
     oid = algorithm["algorithm"].dotted
     if oid in SM2_SIGNATURE_OIDS or oid == sm2.SM2_CURVE_OID:
-        return algos.SignedDigestAlgorithm({"algorithm": sm2.SM2_WITH_SM3_OID})
+        return _parsed(algos.SignedDigestAlgorithm({"algorithm": sm2.SM2_WITH_SM3_OID}))
     if algorithm["algorithm"].native == "ecdsa" or oid == "1.2.840.10045.2.1":
-        return algos.SignedDigestAlgorithm({"algorithm": f"{hash_name}_ecdsa"})
+        return _parsed(algos.SignedDigestAlgorithm({"algorithm": f"{hash_name}_ecdsa"}))
     return algorithm
+
+
+def _parsed(built: algos.SignedDigestAlgorithm) -> algos.SignedDigestAlgorithm:
+    return algos.SignedDigestAlgorithm.load(built.dump())
 
 
 def find_signer(sid: cms.SignerIdentifier, candidates: list[x509.Certificate]) -> x509.Certificate | None:

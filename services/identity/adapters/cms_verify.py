@@ -15,6 +15,7 @@ from datetime import datetime
 from asn1crypto import cms, x509
 
 from services.identity.adapters import der
+from services.identity.adapters.algorithm_policy import describe, judge
 from services.identity.adapters.cms_signer import DIGESTS, SignerProfile, digest
 from services.identity.adapters.signed_attributes import (
     Attributes,
@@ -227,8 +228,26 @@ def _check(
         return result(Reason.DIGEST_MISMATCH, "message-digest differs from the document's digest")
     if signer is None:
         return result(Reason.SIGNER_NOT_FOUND, "no supplied certificate matches the signer identifier")
+    refused = _algorithm_refusal(profile, signer, hash_name)
+    if refused is not None:
+        return result(Reason.ALGORITHM_NOT_ALLOWED, refused)
     verify_signature = profile.verifier(signer, hash_name)
     return result(None if verify_signature(signature, signed_bytes) else Reason.SIGNATURE_INVALID)
+
+
+def _algorithm_refusal(profile: SignerProfile, signer: x509.Certificate, hash_name: str) -> str | None:
+    # The signatureAlgorithm is judged as well as the digestAlgorithm: a SignerInfo may name
+    # SHA-256 as its digest and still sign with sha1WithRSA or md5WithRSA.
+    key = (signer.sha256, hash_name)
+    described = profile.described.get(key)
+    if described is None:
+        try:
+            described = describe(signer.public_key, profile.algorithm(hash_name), hash_name)
+        except ValueError as exc:
+            described = f"signature algorithm {profile.sig_name} cannot be used with {hash_name} ({exc})"
+        if len(profile.described) < 16:  # a sid names one certificate; more only from odd extras
+            profile.described[key] = described
+    return judge(described)
 
 
 # Signer profiles by the exact bytes of everything a signer repeats (`der.SignedDataParts.repeated`);

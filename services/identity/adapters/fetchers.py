@@ -9,8 +9,9 @@ certificates from steering our HTTP client.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Iterable
+from collections.abc import AsyncGenerator, Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -89,9 +90,32 @@ def build_ocsp_request(cert: x509.Certificate, issuer_public_key_sha1: bytes) ->
     return ocsp.OCSPRequest({"tbs_request": {"request_list": [{"req_cert": cert_id}]}})
 
 
+class Freshness:
+    """The caller's `max_revocation_age`: information issued longer ago than that (now minus its
+    thisUpdate) does not count, whether cached or just fetched. None: no limit of the caller's."""
+
+    def __init__(self, max_age: timedelta | None, clock: Callable[[], datetime]) -> None:
+        self._max_age, self._clock = max_age, clock
+
+    def crl_ok(self, certificate_list: crl.CertificateList | None) -> bool:
+        if certificate_list is None or self._max_age is None:
+            return certificate_list is not None
+        return self._recent(certificate_list["tbs_cert_list"]["this_update"].native)
+
+    def ocsp_ok(self, response: ocsp.OCSPResponse | None) -> bool:
+        if response is None or self._max_age is None:
+            return response is not None
+        singles = response["response_bytes"]["response"].parsed["tbs_response_data"]["responses"]
+        return bool(len(singles)) and all(self._recent(single["this_update"].native) for single in singles)
+
+    def _recent(self, issued: datetime) -> bool:
+        assert self._max_age is not None
+        return self._clock() - issued <= self._max_age
+
+
 class _OCSP(OCSPFetcher):
-    def __init__(self, http: HttpClient, cache: RevocationCache) -> None:
-        self._http, self._cache = http, cache
+    def __init__(self, http: HttpClient, cache: RevocationCache, fresh: Freshness) -> None:
+        self._http, self._cache, self._fresh = http, cache, fresh
         self._used: list[ocsp.OCSPResponse] = []
 
     async def fetch(
@@ -108,6 +132,8 @@ class _OCSP(OCSPFetcher):
                 if status != "successful":
                     raise ValueError(f"responder said {status}")
                 self._cache.put_ocsp(ocsp_key(cert), response)
+                if not self._fresh.ocsp_ok(response):
+                    raise ValueError("the answer is older than the policy's max_revocation_age")
                 self._used.append(response)
                 return response
             except FETCH_ERRORS as exc:
@@ -123,15 +149,15 @@ class _OCSP(OCSPFetcher):
         if not isinstance(cert, x509.Certificate):
             return []
         cached = self._cache.get_ocsp(ocsp_key(cert))
-        if cached is None:
+        if cached is None or not self._fresh.ocsp_ok(cached):
             return []
         self._used.append(cached)
         return [cached]
 
 
 class _CRL(CRLFetcher):
-    def __init__(self, http: HttpClient, cache: RevocationCache) -> None:
-        self._http, self._cache = http, cache
+    def __init__(self, http: HttpClient, cache: RevocationCache, fresh: Freshness) -> None:
+        self._http, self._cache, self._fresh = http, cache, fresh
         self._used: dict[str, crl.CertificateList] = {}
 
     async def fetch(
@@ -144,7 +170,12 @@ class _CRL(CRLFetcher):
         found, errors = [], []
         for url in urls:
             try:
-                certificate_list = self._cache.get_crl(url) or await self._download(url)
+                cached = self._cache.get_crl(url)
+                certificate_list = (
+                    cached if cached is not None and self._fresh.crl_ok(cached) else await self._download(url)
+                )
+                if not self._fresh.crl_ok(certificate_list):
+                    raise ValueError("the CRL is older than the policy's max_revocation_age")
                 self._used[url] = certificate_list
                 found.append(certificate_list)
             except FETCH_ERRORS as exc:
@@ -165,7 +196,7 @@ class _CRL(CRLFetcher):
     def fetched_crls_for_cert(self, cert: x509.Certificate | cms.AttributeCertificateV2) -> list[crl.CertificateList]:
         urls = _crl_urls(cert)
         cached = [self._cache.get_crl(url) for url in urls]
-        if not urls or any(c is None for c in cached):
+        if not urls or not all(self._fresh.crl_ok(c) for c in cached):
             raise KeyError("not every CRL of this certificate is cached")
         for url, certificate_list in zip(urls, cached, strict=True):
             if certificate_list is not None:
@@ -203,9 +234,18 @@ def _crl_urls(cert: x509.Certificate | cms.AttributeCertificateV2) -> list[str]:
 class RevocationFetchers:
     """The pyhanko `Fetchers` of one validation, plus the session to close afterwards."""
 
-    def __init__(self, cache: RevocationCache, settings: FetchSettings) -> None:
+    def __init__(
+        self,
+        cache: RevocationCache,
+        settings: FetchSettings,
+        max_age: timedelta | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self.http = HttpClient(settings)
-        self.fetchers = Fetchers(_OCSP(self.http, cache), _CRL(self.http, cache), _NoCertificateFetching())
+        fresh = Freshness(max_age, clock)
+        self.fetchers = Fetchers(
+            _OCSP(self.http, cache, fresh), _CRL(self.http, cache, fresh), _NoCertificateFetching()
+        )
 
     async def close(self) -> None:
         await self.http.close()

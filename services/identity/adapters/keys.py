@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
 from asn1crypto import algos, keys, pem
@@ -50,6 +51,17 @@ _PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
 
 
 def algorithm_identifier(scheme: Scheme) -> algos.SignedDigestAlgorithm:
+    # A fresh object read from DER built once: asn1crypto re-encodes a structure built in code on
+    # every dump() (milliseconds for the PSS parameters), and signature checks dump it.
+    return algos.SignedDigestAlgorithm.load(_identifier_der(scheme))
+
+
+@cache
+def _identifier_der(scheme: Scheme) -> bytes:
+    return bytes(_build_identifier(scheme).dump())
+
+
+def _build_identifier(scheme: Scheme) -> algos.SignedDigestAlgorithm:
     if scheme is Scheme.PS256:
         params = {
             "hash_algorithm": {"algorithm": "sha256"},

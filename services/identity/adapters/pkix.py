@@ -31,9 +31,10 @@ from pyhanko_certvalidator.path import ValidationPath
 from pyhanko_certvalidator.policy_decl import CertRevTrustPolicy, RevocationCheckingPolicy
 
 from services.identity.adapters import certinfo
+from services.identity.adapters.algorithm_policy import SchemeAlgorithmPolicy, key_refusal
 from services.identity.adapters.fetchers import FetchSettings, RevocationFetchers
 from services.identity.adapters.revocation_cache import RevocationCache
-from services.identity.adapters.signatures import SchemeAlgorithmPolicy, SchemeSignatureValidator
+from services.identity.adapters.signatures import SchemeSignatureValidator
 from services.identity.domain.judgement import PathFacts, PathFailure
 from services.identity.domain.policy import RevocationMode
 from services.identity.domain.report import ChainElement, Indication, Reason, SubIndication
@@ -51,7 +52,6 @@ class PkixEngine:
         self.cache = cache or RevocationCache()
         self._fetch = fetch or FetchSettings()
         self._tolerance = time_tolerance
-        self._signatures = SchemeSignatureValidator()
         self._algorithms = SchemeAlgorithmPolicy()
         self.network_requests = 0  # for tests and benchmarks: how often the cache did not suffice
 
@@ -63,8 +63,9 @@ class PkixEngine:
         moment: datetime,
         mode: RevocationMode,
         deadline_seconds: float,
+        max_revocation_age: timedelta | None = None,
     ) -> PathFacts | PathFailure:
-        fetchers = RevocationFetchers(self.cache, self._fetch)
+        fetchers = RevocationFetchers(self.cache, self._fetch, max_revocation_age)
         try:
             async with asyncio.timeout(deadline_seconds):
                 return await self._validate(leaf, intermediates, anchors, moment, mode, fetchers)
@@ -95,6 +96,7 @@ class PkixEngine:
                 Reason.NO_CHAIN,
                 "no trust list is loaded for the requested jurisdictions",
             )
+        signatures = SchemeSignatureValidator()
         context = ValidationContext(
             trust_roots=list(anchors),
             other_certs=list(intermediates),
@@ -109,12 +111,13 @@ class PkixEngine:
             ),
             time_tolerance=self._tolerance,
             algorithm_usage_policy=self._algorithms,
-            signature_validator=self._signatures,
+            # One per validation: it records the signatures it refused for their algorithm.
+            signature_validator=signatures,
         )
         try:
             path = await CertificateValidator(leaf, intermediates, context).async_validate_path()
         except (PathBuildingError, ValidationError) as exc:
-            return _failure(exc, leaf, context)
+            return _failure(exc, leaf, context, signatures.refusals)
         except Exception as exc:  # hostile input can trip parsers deep inside the engine
             log.warning("path validation raised %s", type(exc).__name__, exc_info=True)
             return PathFailure(
@@ -123,6 +126,18 @@ class PkixEngine:
                 Reason.MALFORMED,
                 f"certificate could not be processed ({type(exc).__name__})",
                 (certinfo.chain_element(leaf),),
+            )
+        refused = key_refusal(leaf.public_key)
+        if refused is not None:
+            # Nothing in the path checks the leaf's own key: every signature it makes would be
+            # refused, so the certificate is not fit for signing under the catalogue either.
+            return PathFailure(
+                Indication.INDETERMINATE,
+                SubIndication.CRYPTO_CONSTRAINTS_FAILURE,
+                Reason.ALGORITHM_NOT_ALLOWED,
+                f"the certificate's key is refused: {refused}",
+                tuple(certinfo.chain_element(c) for c in reversed(list(path.iter_certs(include_root=True)))),
+                _warnings(context),
             )
         return _facts(path, context)
 
@@ -138,6 +153,7 @@ def _facts(path: ValidationPath, context: ValidationContext) -> PathFacts:
         anchor_not_before=not_before,
         anchor_not_after=not_after,
         leaf_key_usage=certinfo.key_usage(leaf),
+        leaf_extended_key_usage=certinfo.extended_key_usage(leaf),
         certified_policies=frozenset(p.user_domain_policy_id for p in qualified),
         warnings=_warnings(context),
     )
@@ -147,12 +163,27 @@ def _warnings(context: ValidationContext) -> tuple[str, ...]:
     return tuple(f"revocation not checked (soft-fail): {exc}" for exc in context.soft_fail_exceptions)
 
 
-def _failure(exc: Exception, leaf: x509.Certificate, context: ValidationContext) -> PathFailure:
+def _failure(
+    exc: Exception, leaf: x509.Certificate, context: ValidationContext, refusals: Sequence[str] = ()
+) -> PathFailure:
     chain = _chain_of(exc, leaf)
     warnings = _warnings(context)
 
     def fail(indication: Indication, sub: SubIndication, reason: Reason) -> PathFailure:
         return PathFailure(indication, sub, reason, str(exc), chain, warnings)
+
+    if refusals and not isinstance(exc, RevokedError):
+        # A CRL or OCSP answer signed with a refused algorithm: revocation could not be decided
+        # because of the algorithm, which is a crypto constraint, not an outage worth retrying.
+        detail = f"{exc}; refused by the algorithm catalogue: {'; '.join(dict.fromkeys(refusals))}"
+        return PathFailure(
+            Indication.INDETERMINATE,
+            SubIndication.CRYPTO_CONSTRAINTS_FAILURE,
+            Reason.ALGORITHM_NOT_ALLOWED,
+            detail,
+            chain,
+            warnings,
+        )
 
     if isinstance(exc, PathBuildingError):
         return fail(Indication.INDETERMINATE, SubIndication.NO_CERTIFICATE_CHAIN_FOUND, Reason.NO_CHAIN)

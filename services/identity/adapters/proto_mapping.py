@@ -14,6 +14,7 @@ from baylink.identity.v1 import trust_list_pb2 as tl_pb
 from baylink.identity.v1 import validation_pb2 as pb
 from baylink.runtime.timestamps import set_timestamp
 from baylink.runtime.timestamps import to_timestamp as timestamp
+from services.identity.adapters.policy_mapping import key_purpose, max_revocation_age
 from services.identity.domain.errors import InvalidInput
 from services.identity.domain.policy import RevocationMode, ValidationPolicy
 from services.identity.domain.report import Indication, SignatureReport, SubIndication, ValidationReport
@@ -60,7 +61,12 @@ def policy(message: pb.ValidationPolicy, deadline_seconds: float, *, hard_fail: 
             raise InvalidInput("policy.acceptable_policy_oids", "not_an_oid", f"{oid!r} is not a dotted OID")
     mode = RevocationMode.HARD_FAIL if hard_fail else RevocationMode.SOFT_FAIL
     return ValidationPolicy(
-        revocation_mode=mode, requested_policies=oids, jurisdictions=places, deadline_seconds=deadline_seconds
+        revocation_mode=mode,
+        requested_policies=oids,
+        jurisdictions=places,
+        deadline_seconds=deadline_seconds,
+        key_purpose=key_purpose(message.key_purpose),
+        max_revocation_age=max_revocation_age(message),
     )
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
-from datetime import datetime
 from functools import lru_cache
 
 from asn1crypto import algos, keys
@@ -18,7 +17,6 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
-from pyhanko_certvalidator.policy_decl import AlgorithmUsageConstraint, AlgorithmUsagePolicy
 from pyhanko_certvalidator.sig_validate import (
     DEFAULT_VALIDATION_CONTEXT,
     DefaultSignatureValidator,
@@ -27,14 +25,24 @@ from pyhanko_certvalidator.sig_validate import (
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash_for_signing, process_pss_params
 
 from services.identity.adapters import sm2
+from services.identity.adapters.algorithm_policy import AlgorithmRefused, refusal
+from services.identity.adapters.sm2 import SM2_SIGNATURE_OIDS
 
-SM2_SIGNATURE_OIDS = frozenset({sm2.SM2_WITH_SM3_OID, sm2.SM2_SIGN_OID})
+__all__ = ["SM2_SIGNATURE_OIDS", "AlgorithmRefused", "SchemeSignatureValidator", "prepared_verify", "verify"]
 
 
 class SchemeSignatureValidator(DefaultSignatureValidator):
     """Raises InvalidSignature for every kind of failure: malformed keys or signatures, key and
     algorithm that do not belong together, unsupported mechanisms. The engine only expects
-    InvalidSignature, so anything else would escape as an unhandled error."""
+    InvalidSignature, so anything else would escape as an unhandled error.
+
+    Every signature is first judged by the algorithm catalogue (`algorithm_policy.refusal`): the
+    engine asks its algorithm policy about certificate signatures only, while CRL and OCSP
+    signatures reach this validator directly. Refusals are kept in `refusals`, so that the engine
+    can tell a revocation source refused for its algorithm from one that is unreachable."""
+
+    def __init__(self) -> None:
+        self.refusals: list[str] = []
 
     def validate_signature(
         self,
@@ -44,6 +52,10 @@ class SchemeSignatureValidator(DefaultSignatureValidator):
         signature_algorithm: algos.SignedDigestAlgorithm,
         context: SignatureValidationContext = DEFAULT_VALIDATION_CONTEXT,
     ) -> None:
+        refused = refusal(public_key_info, signature_algorithm, context.contextual_md_algorithm)
+        if refused is not None:
+            self.refusals.append(refused)
+            raise AlgorithmRefused(refused)
         oid = signature_algorithm["algorithm"].dotted
         try:
             key_is_sm2 = sm2.is_sm2_key(public_key_info)
@@ -236,46 +248,3 @@ def _answer(check: Callable[[], bool]) -> bool:
         return bool(check())
     except (InvalidSignature, *_UNCHECKABLE):
         return False
-
-
-# Hashes acceptable in 2026 for new validations; SHA-1 and MD5 are refused outright.
-_STRONG_DIGESTS = frozenset({"sha256", "sha384", "sha512", "sha3_256", "sha3_384", "sha3_512", sm2.SM3_OID})
-_MIN_RSA_BITS = 2048
-
-
-class SchemeAlgorithmPolicy(AlgorithmUsagePolicy):
-    """Allow-list policy: RSA ≥ 2048 (PKCS#1 v1.5, PSS), ECDSA, Ed25519 and SM2-with-SM3."""
-
-    def digest_algorithm_allowed(
-        self, algo: algos.DigestAlgorithm, moment: datetime | None
-    ) -> AlgorithmUsageConstraint:
-        name = algo["algorithm"].native
-        return AlgorithmUsageConstraint(allowed=name in _STRONG_DIGESTS or algo["algorithm"].dotted == sm2.SM3_OID)
-
-    def signature_algorithm_allowed(
-        self,
-        algo: algos.SignedDigestAlgorithm,
-        moment: datetime | None,
-        public_key: keys.PublicKeyInfo | None,
-    ) -> AlgorithmUsageConstraint:
-        oid = algo["algorithm"].dotted
-        if oid in SM2_SIGNATURE_OIDS:
-            return AlgorithmUsageConstraint(allowed=True)
-        try:
-            mechanism = algo.signature_algo
-        except ValueError:
-            return AlgorithmUsageConstraint(allowed=False, failure_reason=f"unknown signature mechanism {oid}")
-        if mechanism in ("ed25519", "ed448"):
-            return AlgorithmUsageConstraint(allowed=True)
-        if mechanism.startswith("rsa") and public_key is not None and public_key.bit_size < _MIN_RSA_BITS:
-            return AlgorithmUsageConstraint(allowed=False, failure_reason=f"RSA key below {_MIN_RSA_BITS} bits")
-        if mechanism not in ("rsassa_pkcs1v15", "rsassa_pss", "ecdsa"):
-            return AlgorithmUsageConstraint(allowed=False, failure_reason=f"mechanism {mechanism} not accepted")
-        try:
-            digest = algo.hash_algo
-        except ValueError:
-            return AlgorithmUsageConstraint(allowed=False, failure_reason="digest algorithm not identifiable")
-        return AlgorithmUsageConstraint(
-            allowed=digest in _STRONG_DIGESTS,
-            failure_reason=None if digest in _STRONG_DIGESTS else f"weak {digest}",
-        )

@@ -21,6 +21,7 @@ SM2_CURVE_OID = "1.2.156.10197.1.301"
 SM2_SIGN_OID = "1.2.156.10197.1.301.1"  # sm2sign, as some CMS producers label SM2 signatures
 SM2_WITH_SM3_OID = "1.2.156.10197.1.501"
 SM3_OID = "1.2.156.10197.1.401"
+SM2_SIGNATURE_OIDS = frozenset({SM2_WITH_SM3_OID, SM2_SIGN_OID})
 DEFAULT_USER_ID = b"1234567812345678"
 
 # Curve parameters of the recommended SM2 curve (GB/T 32918.5), needed only to compute Z.

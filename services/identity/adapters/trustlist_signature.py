@@ -7,6 +7,7 @@ from datetime import datetime
 from asn1crypto import x509
 
 from services.identity.adapters import der, signatures
+from services.identity.adapters.algorithm_policy import refusal
 from services.identity.adapters.keys import Scheme, SigningKey, algorithm_identifier
 from services.identity.domain.errors import InvalidInput
 from services.identity.domain.trustlist import TrustList
@@ -30,6 +31,15 @@ class ListSignatureVerifier:
         except (ValueError, TypeError, KeyError):
             return False
         return signatures.verify(signed.signature, signed.signing_input, public_key, algorithm_identifier(scheme))
+
+    def algorithm_refusal(self, signed: SignedTrustList) -> str | None:
+        """Why the list's signature algorithm or its signer's key is refused by the catalogue."""
+        try:
+            scheme = Scheme(signed.algorithm)
+            public_key = x509.Certificate.load(signed.signer_certificate_der).public_key
+        except (ValueError, TypeError, KeyError):
+            return f"signature scheme {signed.algorithm!r} or signer key cannot be identified"
+        return refusal(public_key, algorithm_identifier(scheme))
 
     def signer_valid_at(self, signed: SignedTrustList, moment: datetime) -> bool:
         try:

@@ -10,7 +10,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.identity.domain.policy import ValidationPolicy, acceptable_policies, key_usage_allows_signing
+from services.identity.domain.policy import KeyPurpose, ValidationPolicy, acceptable_policies, fit_for
 from services.identity.domain.report import ChainElement, Indication, Reason, SubIndication, ValidationReport
 from services.identity.domain.trustlist import AnchoredService, ServiceStatus
 
@@ -26,6 +26,7 @@ class PathFacts:
     leaf_key_usage: frozenset[str] | None  # None: the extension is absent
     certified_policies: frozenset[str]  # RFC 5280 valid policy set at the end of the path
     warnings: tuple[str, ...] = ()
+    leaf_extended_key_usage: frozenset[str] | None = None  # dotted OIDs; None: the extension is absent
 
 
 @dataclass(frozen=True)
@@ -76,8 +77,9 @@ def judge(
         return report(Indication.INDETERMINATE, SubIndication.NO_CERTIFICATE_CHAIN_FOUND, Reason.SERVICE_NOT_YET_LISTED)
     if status is ServiceStatus.WITHDRAWN:
         return report(Indication.TOTAL_FAILED, SubIndication.CHAIN_CONSTRAINTS_FAILURE, Reason.SERVICE_WITHDRAWN)
-    if not key_usage_allows_signing(facts.leaf_key_usage):
-        return report(Indication.INDETERMINATE, SubIndication.CHAIN_CONSTRAINTS_FAILURE, Reason.KEY_USAGE)
+    if not fit_for(policy.key_purpose, facts.leaf_key_usage, facts.leaf_extended_key_usage):
+        why = Reason.KEY_USAGE if policy.key_purpose is KeyPurpose.DOCUMENT_SIGNING else Reason.KEY_PURPOSE
+        return report(Indication.INDETERMINATE, SubIndication.CHAIN_CONSTRAINTS_FAILURE, why)
     usable = acceptable_policies(
         anchored.service.recognised_policies, facts.certified_policies, policy.requested_policies
     )

@@ -27,9 +27,9 @@ MESSAGES: dict[str, LocalText] = {
         en="A certificate in the chain carries a signature that does not verify.",
     ),
     "algorithm_not_allowed": LocalText(
-        zh_hant="證書使用了不獲接受的密碼演算法。",
-        zh_hans="证书使用了不被接受的密码算法。",
-        en="The certificate uses a cryptographic algorithm that is not accepted.",
+        zh_hant="簽署或證書使用了不獲接受的密碼演算法或密鑰長度。",
+        zh_hans="签名或证书使用了不被接受的密码算法或密钥长度。",
+        en="The signature or certificate uses a cryptographic algorithm or key size that is not accepted.",
     ),
     "expired": LocalText(zh_hant="證書已過期。", zh_hans="证书已过期。", en="The certificate has expired."),
     "not_yet_valid": LocalText(
@@ -85,6 +85,16 @@ MESSAGES: dict[str, LocalText] = {
         zh_hant="於驗證時間，簽發此證書的核證機關尚未列入信任列表。",
         zh_hans="于验证时间，签发此证书的认证机构尚未列入信任列表。",
         en="At the validation time the issuing authority was not yet on the trust list.",
+    ),
+    "trust_list_stale": LocalText(
+        zh_hant="信任列表已逾更新期限，暫時無法確認核證機關是否仍受信任，請稍後再試。",
+        zh_hans="信任列表已逾更新期限，暂时无法确认认证机构是否仍受信任，请稍后再试。",
+        en="The trust list is past its update date, so the authority cannot be confirmed now; please try later.",
+    ),
+    "key_purpose": LocalText(
+        zh_hant="此證書不可用於所要求的用途。",
+        zh_hans="此证书不可用于所要求的用途。",
+        en="This certificate may not be used for the requested purpose.",
     ),
     "digest_mismatch": LocalText(
         zh_hant="文件內容與簽署不符。", zh_hans="文件内容与签名不符。", en="The document does not match the signature."

@@ -61,6 +61,8 @@ class Reason(StrEnum):
     POLICY_NOT_RECOGNISED = "policy_not_recognised"
     SERVICE_WITHDRAWN = "service_withdrawn"
     SERVICE_NOT_YET_LISTED = "service_not_yet_listed"
+    TRUST_LIST_STALE = "trust_list_stale"
+    KEY_PURPOSE = "key_purpose"
     DIGEST_MISMATCH = "digest_mismatch"
     SIGNATURE_INVALID = "signature_invalid"
     SIGNED_ATTRIBUTES = "signed_attributes"

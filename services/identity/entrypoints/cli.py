@@ -27,6 +27,8 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
+from services.identity.domain.policy import KeyPurpose
+
 app = typer.Typer(
     name="identity",
     help="Validate e-Cert certificates and verify CMS signatures (GBA mutual recognition).",
@@ -63,6 +65,10 @@ PolicyOpt = Annotated[
 RevocationOpt = Annotated[
     Revocation | None,
     typer.Option("--revocation", help="Offline: unreachable revocation sources fail (default) or only warn."),
+]
+PurposeOpt = Annotated[
+    KeyPurpose | None,
+    typer.Option("--key-purpose", help="What CERT must be fit for (default document-signing)."),
 ]
 TargetOpt = Annotated[str | None, typer.Option("--target", metavar="HOST:PORT", help="Identity service address.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the report as one JSON object.")]
@@ -131,6 +137,7 @@ def validate_command(
     at: Annotated[str | None, typer.Option("--at", metavar="ISO-8601", help="Validation time (default now).")] = None,
     policy: PolicyOpt = None,
     revocation: RevocationOpt = None,
+    key_purpose: PurposeOpt = None,
     target: TargetOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -149,16 +156,18 @@ def validate_command(
         intermediates = [*carried, *inputs.certificates_of(chain or [])]
         moment = inputs.moment(at)
         requested = inputs.policy_oids(policy or [])
+        purpose = key_purpose or KeyPurpose.DOCUMENT_SIGNING
         if offline:
             from services.identity.entrypoints import cli_offline as local
 
             trust = local.Trust(tuple(anchors), trust_list, tuple(signers))
-            rules = local.policy(revocation.value if revocation else None, requested)
+            rules = local.policy(revocation.value if revocation else None, requested, purpose)
             return reports.validation_dict(local.validate(trust, leaf, intermediates, moment, rules))
         from services.identity.entrypoints import cli_online as remote
 
         address = target or remote.default_target()
-        return reports.validation_from_proto(remote.validate(address, leaf, intermediates, moment, requested))
+        report = remote.validate(address, leaf, intermediates, moment, requested, purpose)
+        return reports.validation_from_proto(report)
 
     _finish(_run(action), as_json, signature=False)
 

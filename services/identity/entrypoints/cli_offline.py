@@ -22,7 +22,7 @@ from asn1crypto import x509
 from services.identity.adapters import der
 from services.identity.adapters.crypto import X509Reader
 from services.identity.bootstrap import certificate_validator, list_store, signature_verifier
-from services.identity.domain.policy import RevocationMode, ValidationPolicy
+from services.identity.domain.policy import KeyPurpose, RevocationMode, ValidationPolicy
 from services.identity.domain.report import SignatureReport, ValidationReport
 from services.identity.domain.trustlist import Jurisdiction
 from services.identity.entrypoints.cli_inputs import InputError, certificates, read_file
@@ -121,6 +121,8 @@ def verify(
     return asyncio.run(signature_verifier(certificate_validator(store)).verify_cms(command))
 
 
-def policy(revocation: str | None, requested: frozenset[str] | None) -> ValidationPolicy:
+def policy(
+    revocation: str | None, requested: frozenset[str] | None, purpose: KeyPurpose = KeyPurpose.DOCUMENT_SIGNING
+) -> ValidationPolicy:
     mode = RevocationMode(revocation) if revocation else RevocationMode.HARD_FAIL
-    return ValidationPolicy(revocation_mode=mode, requested_policies=requested)
+    return ValidationPolicy(revocation_mode=mode, requested_policies=requested, key_purpose=purpose)

@@ -14,6 +14,7 @@ from baylink import errors
 from baylink.identity.v1 import identity_service_pb2, identity_service_pb2_grpc, validation_pb2
 from baylink.runtime.grpc.client import insecure_channel
 from baylink.runtime.grpc.errors import from_rpc_error
+from services.identity.domain.policy import KeyPurpose
 from services.identity.entrypoints.cli_inputs import InputError
 
 DEFAULT_TARGET = "127.0.0.1:50051"
@@ -45,8 +46,18 @@ def default_target() -> str:
     return f"{settings.grpc_host}:{settings.grpc_port}"
 
 
-def _policy(requested: frozenset[str] | None) -> validation_pb2.ValidationPolicy:
-    return validation_pb2.ValidationPolicy(acceptable_policy_oids=sorted(requested or ()))
+_PURPOSES = {
+    KeyPurpose.DOCUMENT_SIGNING: validation_pb2.KEY_PURPOSE_DOCUMENT_SIGNING,
+    KeyPurpose.CLIENT_AUTH: validation_pb2.KEY_PURPOSE_CLIENT_AUTH,
+}
+
+
+def _policy(
+    requested: frozenset[str] | None, purpose: KeyPurpose = KeyPurpose.DOCUMENT_SIGNING
+) -> validation_pb2.ValidationPolicy:
+    return validation_pb2.ValidationPolicy(
+        acceptable_policy_oids=sorted(requested or ()), key_purpose=_PURPOSES[purpose]
+    )
 
 
 def _timestamp(moment: datetime) -> timestamp_pb2.Timestamp:
@@ -81,10 +92,15 @@ async def _call(target: str, method: str, request: Any) -> Any:
 
 
 def validate(
-    target: str, leaf: bytes, chain: Sequence[bytes], at: datetime | None, requested: frozenset[str] | None
+    target: str,
+    leaf: bytes,
+    chain: Sequence[bytes],
+    at: datetime | None,
+    requested: frozenset[str] | None,
+    purpose: KeyPurpose = KeyPurpose.DOCUMENT_SIGNING,
 ) -> Any:
     request = identity_service_pb2.ValidateCertificateRequest(
-        certificate_der=leaf, intermediates_der=list(chain), policy=_policy(requested)
+        certificate_der=leaf, intermediates_der=list(chain), policy=_policy(requested, purpose)
     )
     if at is not None:
         request.validation_time.CopyFrom(_timestamp(at))

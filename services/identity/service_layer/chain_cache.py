@@ -3,7 +3,9 @@
 Keyed by leaf fingerprint, validation-time bucket, policy and trust-list generation (a new list
 invalidates everything). Entries also expire after `max_age`, because revocation status can
 change even for a validation time in the past. INDETERMINATE answers are never cached: they
-mean "could not decide now", and the next attempt deserves a fresh try.
+mean "could not decide now", and the next attempt deserves a fresh try. No entry answers for a
+moment past the notAfter of any certificate of its chain (a bucket can straddle it), and none
+is kept past that notAfter.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ class ChainResultCache:
 
     def get(self, key: CacheKey, moment: datetime) -> ValidationReport | None:
         entry = self._entries.get(key)
-        if entry is None or entry[1] <= self._clock():
+        if entry is None or entry[1] <= self._clock() or not covers(entry[0], moment):
             self._entries.pop(key, None)
             self.misses += 1
             return None
@@ -52,7 +54,10 @@ class ChainResultCache:
     def put(self, key: CacheKey, report: ValidationReport) -> None:
         if report.indication is Indication.INDETERMINATE:
             return
-        self._entries[key] = (report, self._clock() + self._max_age)
+        expires = self._clock() + self._max_age
+        if report.chain:
+            expires = min(expires, _chain_not_after(report))
+        self._entries[key] = (report, expires)
         self._entries.move_to_end(key)
         while len(self._entries) > self._max_entries:
             self._entries.popitem(last=False)
@@ -64,3 +69,12 @@ def at_moment(report: ValidationReport, moment: datetime) -> ValidationReport:
     clone = object.__new__(ValidationReport)
     clone.__dict__.update(report.__dict__, validation_time=moment)  # copy.copy's way, without its detours
     return clone
+
+
+def covers(report: ValidationReport, moment: datetime) -> bool:
+    """Whether `report` may answer for `moment`: not past the notAfter of its chain."""
+    return not report.chain or moment <= _chain_not_after(report)
+
+
+def _chain_not_after(report: ValidationReport) -> datetime:
+    return min(element.not_after for element in report.chain)

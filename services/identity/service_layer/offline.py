@@ -63,6 +63,9 @@ class _NoListSignatures:
     def signature_valid(self, signed: SignedTrustList) -> bool:
         return False
 
+    def algorithm_refusal(self, signed: SignedTrustList) -> str | None:
+        return "bare anchors trust no list signer"
+
     def signer_valid_at(self, signed: SignedTrustList, moment: datetime) -> bool:
         return False
 

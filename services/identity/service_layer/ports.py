@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from asn1crypto import x509
@@ -42,8 +42,10 @@ class PathEngine(Protocol):
         moment: datetime,
         mode: RevocationMode,
         deadline_seconds: float,
+        max_revocation_age: timedelta | None = None,
     ) -> PathFacts | PathFailure:
-        """RFC 5280 path validation to one of `anchors` at `moment`, revocation included, within the deadline."""
+        """RFC 5280 path validation to one of `anchors` at `moment`, revocation included, within the
+        deadline; revocation information issued more than `max_revocation_age` ago does not count."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,9 @@ class ListSignatureVerifier(Protocol):
     """Checks a decoded trust-list document's signature and its signer certificate."""
 
     def signature_valid(self, signed: SignedTrustList) -> bool: ...
+    def algorithm_refusal(self, signed: SignedTrustList) -> str | None:
+        """Why the algorithm catalogue refuses the list's signature algorithm or key; None if it does not."""
+
     def signer_valid_at(self, signed: SignedTrustList, moment: datetime) -> bool: ...
     def unreadable_certificates(self, trust_list: TrustList) -> list[int]: ...
 

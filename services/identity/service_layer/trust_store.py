@@ -29,6 +29,7 @@ class Refusal(StrEnum):
     MALFORMED = "malformed"
     BAD_SERVICE_CERTIFICATE = "bad_service_certificate"
     SIGNATURE_INVALID = "signature_invalid"
+    ALGORITHM_NOT_ALLOWED = "algorithm_not_allowed"
     SIGNER_NOT_TRUSTED = "signer_not_trusted"
     SIGNER_NOT_VALID = "signer_not_valid"
     SEQUENCE_BACKWARDS = "sequence_backwards"
@@ -118,6 +119,9 @@ class TrustListStore:
                 Refusal.SIGNER_NOT_TRUSTED,
                 f"signer is not a configured {trust_list.jurisdiction} list signer",
             )
+        refused = self._verifier.algorithm_refusal(signed)
+        if refused is not None:
+            return Refusal.ALGORITHM_NOT_ALLOWED, f"the list's signature is refused: {refused}"
         if not self._verifier.signature_valid(signed):
             return Refusal.SIGNATURE_INVALID, "the signature does not verify over the canonical list"
         now = self._clock()

@@ -13,9 +13,9 @@ from asn1crypto import x509
 from services.identity.domain.errors import InvalidInput
 from services.identity.domain.judgement import PathFailure, judge
 from services.identity.domain.policy import ValidationPolicy
-from services.identity.domain.report import ValidationReport
+from services.identity.domain.report import Indication, Reason, SubIndication, ValidationReport
 from services.identity.domain.trustlist import AnchoredService
-from services.identity.service_layer.chain_cache import CacheKey, ChainResultCache, at_moment
+from services.identity.service_layer.chain_cache import CacheKey, ChainResultCache, at_moment, covers
 from services.identity.service_layer.ports import CertificateReader, PathEngine
 from services.identity.service_layer.trust_store import TrustListStore
 
@@ -68,7 +68,7 @@ class CertificateValidator:
         key = self._cache.key(self.reader.fingerprint(leaf), moment, policy.cache_key(), self._store.generation)
         cached = self._cache.get(key, moment)
         if cached is not None:
-            return cached
+            return self._with_list_state(cached)
         # Concurrent requests for a chain that is not cached yet (a batch of one signer's
         # materials, a burst of calls) share one validation instead of each fetching the same
         # revocation data at once; each gets the result at its own moment, as from the cache.
@@ -78,7 +78,11 @@ class CertificateValidator:
             self._pending[key] = pending
             pending.add_done_callback(functools.partial(self._settle, key))
         report = await asyncio.shield(pending)  # a caller that gives up does not cancel the others'
-        return report if report.validation_time == moment else at_moment(report, moment)
+        if report.validation_time != moment:
+            if not covers(report, moment):  # shared across a notAfter: this moment needs its own
+                return self._with_list_state(await self._validate(leaf, intermediates, moment, policy))
+            report = at_moment(report, moment)
+        return self._with_list_state(report)
 
     def _settle(self, key: CacheKey, done: asyncio.Future[ValidationReport]) -> None:
         self._pending.pop(key, None)
@@ -104,6 +108,7 @@ class CertificateValidator:
             moment,
             policy.revocation_mode,
             policy.deadline_seconds,
+            policy.max_revocation_age,
         )
         if isinstance(outcome, PathFailure):
             anchor = _anchor_of(outcome, [service for service, _ in anchored])
@@ -118,17 +123,28 @@ class CertificateValidator:
                 detail=outcome.detail,
                 warnings=outcome.warnings,
             )
-        report = judge(outcome, tuple(service for service, _ in anchored), policy, moment)
-        return self._with_list_warnings(report, moment)
+        return judge(outcome, tuple(service for service, _ in anchored), policy, moment)
 
-    def _with_list_warnings(self, report: ValidationReport, moment: datetime) -> ValidationReport:
+    def _with_list_state(self, report: ValidationReport) -> ValidationReport:
+        """A list past its next update no longer says who is trusted now (TS 119 612): a pass
+        anchored in it becomes INDETERMINATE until a current list is loaded. Checked on every
+        answer, cached ones too, since a list goes stale without changing its generation."""
         if report.jurisdiction is None:
             return report
         trust_list = self._store.current(report.jurisdiction)
-        if trust_list is not None and trust_list.is_stale(self._clock()):
-            warning = f"the {report.jurisdiction} trust list is past its next update ({trust_list.next_update})"
+        if trust_list is None or not trust_list.is_stale(self._clock()):
+            return report
+        warning = f"the {report.jurisdiction} trust list is past its next update ({trust_list.next_update})"
+        if not report.passed:
             return replace(report, warnings=(*report.warnings, warning))
-        return report
+        return replace(
+            report,
+            indication=Indication.INDETERMINATE,
+            sub_indication=SubIndication.TRY_LATER,
+            reason=Reason.TRUST_LIST_STALE,
+            detail=warning,
+            policies=frozenset(),
+        )
 
     def _anchor_certs(self) -> list[tuple[AnchoredService, x509.Certificate]]:
         # Parsed once per trust-list generation: anchors come from verified lists, not callers.

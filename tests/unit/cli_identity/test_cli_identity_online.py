@@ -113,6 +113,15 @@ def test_service_validates_at_the_requested_time(service: str) -> None:
     assert report["validation_time"] == "2026-02-01T00:00:00Z"
 
 
+def test_service_applies_the_requested_key_purpose(service: str) -> None:
+    args = ("validate", str(CERTS / "hk-personal.pem"), "--chain", str(CERTS / "hk-ca.pem"), "--target", service)
+    code, report = run(*args, "--key-purpose", "client-auth")
+    assert code == 1, report
+    assert (report["sub_indication"], report["reason"]) == ("CHAIN_CONSTRAINTS_FAILURE", "key_purpose")
+    code, report = run(*args)
+    assert code == 0, report
+
+
 def test_service_verifies_a_cms_signature(service: str, pki: TestPKI, tmp_path: Path) -> None:
     document, signature = tmp_path / "form.txt", tmp_path / "form.p7s"
     document.write_bytes(b"declaration 2026\n")

@@ -217,3 +217,16 @@ def test_service_down_exits_2_with_a_hint_to_start_it_or_work_offline() -> None:
     assert code == 2
     assert f"identity service not reachable at 127.0.0.1:{port}" in output
     assert "make up" in output and "--anchor/--trust-list" in output
+
+
+@pytest.mark.usefixtures("responder")
+def test_key_purpose_client_auth_refuses_a_certificate_without_the_client_auth_eku() -> None:
+    code, report = validate_json("hk-personal", *trust_list_args(), "--key-purpose", "client-auth")
+    assert code == 1, report
+    assert (report["indication"], report["sub_indication"], report["reason"]) == (
+        "INDETERMINATE",
+        "CHAIN_CONSTRAINTS_FAILURE",
+        "key_purpose",
+    )
+    code, report = validate_json("hk-personal", *trust_list_args(), "--key-purpose", "document-signing")
+    assert code == 0, report

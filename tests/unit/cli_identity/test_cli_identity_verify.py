@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from devtools.testpki.cms_sign import sign_detached
 from devtools.testpki.loader import TestPKI
+from devtools.testpki.weak import cms_with_algorithm
 from services.identity.entrypoints.cli import app
 from tests.unit.cli_identity.conftest import CERTS, trust_list_args
 
@@ -108,3 +109,17 @@ def test_missing_document_exits_2_naming_it(tmp_path: Path, pki: TestPKI) -> Non
     result = runner.invoke(app, ["verify", "--document", str(missing), "--signature", str(signature)])
     assert result.exit_code == 2
     assert str(missing) in result.output
+
+
+@pytest.mark.usefixtures("responder")
+@pytest.mark.parametrize("algorithm", ["sha1_rsa", "md5_rsa"])
+def test_signature_algorithm_sha1_or_md5_exits_1_with_crypto_constraints_failure(
+    tmp_path: Path, pki: TestPKI, algorithm: str
+) -> None:
+    document, signature = tmp_path / "form.txt", tmp_path / "form.p7s"
+    document.write_bytes(DOCUMENT)
+    signer = pki.key("hk-personal").private
+    signature.write_bytes(cms_with_algorithm(DOCUMENT, signer, pki.certificate("hk-personal"), algorithm))
+    code, report = verify(document, signature, "--chain", str(CERTS / "hk-ca.pem"), *trust_list_args())
+    assert code == 1, report
+    assert (report["indication"], report["sub_indication"]) == ("INDETERMINATE", "CRYPTO_CONSTRAINTS_FAILURE")

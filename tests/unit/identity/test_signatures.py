@@ -4,6 +4,7 @@ from cryptography.exceptions import InvalidSignature
 
 from devtools.testpki.loader import TestPKI
 from services.identity.adapters import signatures
+from services.identity.adapters.algorithm_policy import SchemeAlgorithmPolicy
 from services.identity.adapters.keys import KeyKind, Scheme, SigningKey, algorithm_identifier
 
 CASES = [
@@ -60,13 +61,13 @@ def test_key_and_algorithm_that_do_not_belong_together_are_invalid_not_errors(ke
 
 
 def test_algorithm_policy_accepts_the_scheme_algorithms(keys) -> None:
-    policy = signatures.SchemeAlgorithmPolicy()
+    policy = SchemeAlgorithmPolicy()
     for kind, scheme in CASES:
         assert policy.signature_algorithm_allowed(algorithm_identifier(scheme), None, keys[kind].public_key_info())
 
 
 def test_algorithm_policy_refuses_sha1_and_md5(keys) -> None:
-    policy = signatures.SchemeAlgorithmPolicy()
+    policy = SchemeAlgorithmPolicy()
     rsa = keys[KeyKind.RSA_2048].public_key_info()
     for name in ("sha1_rsa", "md5_rsa", "sha1_ecdsa"):
         assert not policy.signature_algorithm_allowed(algos.SignedDigestAlgorithm({"algorithm": name}), None, rsa)
@@ -76,7 +77,7 @@ def test_algorithm_policy_refuses_short_rsa_keys() -> None:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     small = SigningKey(KeyKind.RSA_2048, rsa.generate_private_key(public_exponent=65537, key_size=1024))
-    constraint = signatures.SchemeAlgorithmPolicy().signature_algorithm_allowed(
+    constraint = SchemeAlgorithmPolicy().signature_algorithm_allowed(
         algorithm_identifier(Scheme.RS256), None, small.public_key_info()
     )
     assert not constraint and "2048" in constraint.failure_reason

@@ -14,6 +14,7 @@ from pydantic_settings import SettingsConfigDict
 
 from baylink.runtime.settings import LOCAL_DIR, ServiceSettings
 from services.gateway.audit.adapters.keys import DEFAULT_AUDIT_KEY
+from services.gateway.audit.adapters.trust import DEFAULT_TRUSTED_AUDIT_KEYS, check_trust_dir
 from services.gateway.audit.domain.chain import CheckpointPolicy
 from services.gateway.binding.domain.model import BindingPolicy
 from services.gateway.partner.adapters.pki import DEFAULT_PKI_DIR
@@ -78,6 +79,9 @@ class GatewaySettings(ServiceSettings):
 
     # Audit log.
     audit_key_path: Path = DEFAULT_AUDIT_KEY
+    # The auditor's pinned public keys (`baylink audit trust-key`): outside the signing key's directory,
+    # so the writer cannot swap them (in production a read-only mount or another owner).
+    audit_trusted_keys_dir: Path = DEFAULT_TRUSTED_AUDIT_KEYS
     checkpoint_every_records: int = Field(default=1000, ge=1)
     checkpoint_every_seconds: float = Field(default=60.0, gt=0)
     events_topic: str = ""  # empty: the events' own topic (baylink.gateway.v1); tests name their own
@@ -129,6 +133,7 @@ class GatewaySettings(ServiceSettings):
         if any(given) and not all(given):
             raise ValueError("give all three binding key files (number, pseudonym, lookup) or none")
         self.grants()  # unknown scopes fail here, at start-up
+        check_trust_dir(self.audit_trusted_keys_dir, self.audit_key_path)
         return self
 
     def grants(self) -> CityGrants:

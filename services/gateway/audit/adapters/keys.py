@@ -1,8 +1,8 @@
 """The gateway's audit signing key (Ed25519): made once, kept in a file, public half beside it.
 
-The private key signs checkpoints; only the gateway reads it (file mode 0600). The public key
-(``<key file>.pub``) is what an auditor holds — ideally a copy taken outside the gateway host,
-since a verifier that trusts a public key stored next to the log trusts whoever can replace both.
+The private key signs checkpoints and the chain head; only the gateway reads it (file mode 0600).
+The public key beside it (``<key file>.pub``) is only for copying: the verifier trusts the copies
+pinned apart from it (``trust.py``), since whoever can replace the private key can replace this too.
 The key id is the first 16 hex digits of SHA-256 over the raw public key, so checkpoints say
 which key signed them and keys can be rotated.
 """
@@ -57,13 +57,7 @@ class Ed25519Verifier:
 
     @classmethod
     def from_pem_files(cls, paths: Iterable[Path]) -> Ed25519Verifier:
-        keys = []
-        for path in paths:
-            key = serialization.load_pem_public_key(path.read_bytes())
-            if not isinstance(key, Ed25519PublicKey):
-                raise ValueError(f"{path} is not an Ed25519 public key")
-            keys.append(key)
-        return cls(keys)
+        return cls([load_public_key(path) for path in paths])
 
     def verify(self, key_id: str, message: bytes, signature: bytes) -> bool:
         key = self.keys.get(key_id)
@@ -74,6 +68,17 @@ class Ed25519Verifier:
         except InvalidSignature:
             return False
         return True
+
+
+def load_public_key(path: Path) -> Ed25519PublicKey:
+    """An Ed25519 public key from a PEM file; ValueError for anything else."""
+    try:
+        key = serialization.load_pem_public_key(path.read_bytes())
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{path} is not a PEM public key") from exc
+    if not isinstance(key, Ed25519PublicKey):
+        raise ValueError(f"{path} is not an Ed25519 public key")
+    return key
 
 
 def load_or_create_signing_key(path: Path = DEFAULT_AUDIT_KEY) -> Ed25519Signer:

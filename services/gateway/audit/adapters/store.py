@@ -33,6 +33,8 @@ audit_head = sa.Table(
     sa.Column("last_recorded_at", _TZ),
     sa.Column("checkpoint_sequence", _Big, nullable=False),
     sa.Column("pending_since", _TZ),
+    sa.Column("key_id", sa.String(64), nullable=False, server_default=""),
+    sa.Column("signature", sa.String(256), nullable=False, server_default=""),
 )
 audit_records = sa.Table(
     "audit_records",
@@ -97,6 +99,8 @@ class SqlAuditTransaction:
             "last_recorded_at": head.last_recorded_at,
             "checkpoint_sequence": head.checkpoint_sequence,
             "pending_since": head.pending_since,
+            "key_id": head.key_id,
+            "signature": head.signature,
         }
         await self.session.execute(sa.update(audit_head).where(audit_head.c.id == HEAD_ID).values(**values))
         self._head = head
@@ -166,6 +170,8 @@ def _head(row: Any) -> ChainHead:
         last_recorded_at=_maybe_aware(row["last_recorded_at"]),
         checkpoint_sequence=int(row["checkpoint_sequence"]),
         pending_since=_maybe_aware(row["pending_since"]),
+        key_id=row["key_id"],
+        signature=row["signature"],
     )
 
 

@@ -6,6 +6,7 @@ once, chains all of them and commits once. Each caller returns only when its rec
 so an answered request's record is never lost. Sequence numbers come from the locked head row,
 so they stay gapless with any number of gateway replicas on one database.
 
+The head row is signed in every transaction that moves it, so it cannot be moved by hand.
 A checkpoint is taken in the batch that reaches ``every_records`` records since the last one,
 or by ``checkpoint_if_due`` (run periodically by ``run_checkpoints``) once ``every_seconds`` have
 passed since the first record it would cover.
@@ -95,7 +96,7 @@ class AuditLog:
             if not pending or not (force or self.policy.due(head, now)):
                 return None
             head, checkpoint = await self._checkpoint(tx, head, now)
-            await tx.set_head(head)
+            await tx.set_head(self._signed(head))
         self._committed()
         return checkpoint
 
@@ -134,7 +135,7 @@ class AuditLog:
             head = head.after(records)
             if self.policy.due(head, records[-1].recorded_at):
                 head, _ = await self._checkpoint(tx, head, records[-1].recorded_at)
-            await tx.set_head(head)
+            await tx.set_head(self._signed(head))
         for (_, _, future), record in zip(batch, records, strict=True):
             if not future.done():
                 future.set_result(record)
@@ -155,6 +156,11 @@ class AuditLog:
         await tx.add_checkpoint(checkpoint)
         await tx.stage_events([self.checkpoint_event(checkpoint)])
         return replace(head, checkpoint_sequence=checkpoint.sequence, pending_since=None), checkpoint
+
+    def _signed(self, head: ChainHead) -> ChainHead:
+        """The head with the audit key's signature: every head row written is signed."""
+        unsigned = replace(head, key_id=self.signer.key_id, signature="")
+        return replace(unsigned, signature=self.signer.sign(unsigned.message()).hex())
 
     def _committed(self) -> None:
         # After the commit nothing may raise: the batch would be retried and its records appended twice.

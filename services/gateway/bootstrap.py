@@ -44,8 +44,11 @@ from services.gateway.kiosk.entrypoints.metrics import KioskHttpMetrics
 from services.gateway.kiosk.service_layer.access import KioskAccess, kiosk_actor_var
 from services.gateway.kiosk.service_layer.deps import KioskDeps
 from services.gateway.partner.adapters.events import PartnerEventStream
+from services.gateway.partner.adapters.pki import PkiPaths
 from services.gateway.partner.adapters.registry_backend import RegistryPartnerBackend
+from services.gateway.partner.adapters.revocation import RevocationList
 from services.gateway.partner.entrypoints.api import PartnerCityServicer
+from services.gateway.partner.entrypoints.mtls import CityCallers
 from services.gateway.partner.service_layer.access import PartnerAccess
 from services.gateway.process import Gateway, Parts
 from services.gateway.shared.adapters.crypto_keys import create_development_keys
@@ -159,7 +162,8 @@ def bootstrap(settings: GatewaySettings | None = None, *, db: Database | None = 
     backend = RegistryPartnerBackend(registry, parts.bindings, parts.grants,
                                      max_content_bytes=settings.partner_max_content_bytes)  # fmt: skip
     backend.event_stream = PartnerEventStream(settings.kafka, settings.registry_events_topic, parts.bindings)
-    servicer = PartnerCityServicer(parts.partner_access, backend)
+    revocations = RevocationList(settings.partner_crl_path(), PkiPaths(settings.pki_dir).ca_cert)
+    servicer = PartnerCityServicer(parts.partner_access, backend, CityCallers(revocations))
 
     def register(_server: aio.Server) -> None:
         return None  # the internal port serves health and reflection only; cities come in over mTLS

@@ -59,7 +59,9 @@ class GatewaySettings(ServiceSettings):
     partner_host: str = "127.0.0.1"
     partner_port: int = Field(default=50443, ge=0, le=65535)
     pki_dir: Path = DEFAULT_PKI_DIR
-    pki_auto_init: bool = True  # development: create the partner CA and server certificate when missing
+    pki_auto_init: bool = True  # development: create the partner CA, its CRL and server certificate when missing
+    # The partner CA's CRL, checked on every partner call (default <pki_dir>/crl.pem, made by `baylink pki`).
+    partner_crl: Path | None = None
     partner_guard: GuardSettings = Field(default_factory=GuardSettings)
     # Material content in one GetApplication answer, at most (under the 16 MiB gRPC message limit).
     partner_max_content_bytes: int = Field(default=12 * 1024 * 1024, ge=1024, le=15 * 1024 * 1024)
@@ -138,6 +140,9 @@ class GatewaySettings(ServiceSettings):
 
     def grants(self) -> CityGrants:
         return CityGrants.from_config(self.city_scopes, self.default_city_scopes)
+
+    def partner_crl_path(self) -> Path:
+        return self.partner_crl or self.pki_dir / "crl.pem"
 
     def checkpoint_policy(self) -> CheckpointPolicy:
         return CheckpointPolicy(self.checkpoint_every_records, self.checkpoint_every_seconds)

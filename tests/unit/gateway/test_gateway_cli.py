@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from cryptography import x509
 from typer.testing import CliRunner
 
 from baylink.cli.main import app
@@ -153,3 +154,27 @@ def test_pki_issue_city_refuses_a_code_that_is_not_a_partner_city(tmp_path: Path
     refused = runner.invoke(app, ["pki", "issue-city", "110000", "--dir", str(pki)])
     assert refused.exit_code == 2 and "not a partner city" in refused.output
     assert not (pki / "cities" / "110000.crt").exists()
+
+
+def test_pki_revoke_city_lists_the_certificate_in_the_cas_crl(tmp_path: Path) -> None:
+    pki = tmp_path / "pki"
+    runner.invoke(app, ["pki", "init", "--dir", str(pki)])
+    runner.invoke(app, ["pki", "issue-city", "440605", "--dir", str(pki)])
+    cert = x509.load_pem_x509_certificate((pki / "cities" / "440605.crt").read_bytes())
+    revoked = runner.invoke(
+        app, ["pki", "revoke-city", str(pki / "cities" / "440605.crt"), "--dir", str(pki), "--reason", "key-compromise"]
+    )
+    assert revoked.exit_code == 0, revoked.output
+    assert f"revoked serial {cert.serial_number:x} (key-compromise)" in revoked.output
+    crl = x509.load_pem_x509_crl((pki / "crl.pem").read_bytes())
+    assert crl.get_revoked_certificate_by_serial_number(cert.serial_number) is not None
+
+
+def test_pki_revoke_city_refuses_a_certificate_of_another_ca(tmp_path: Path) -> None:
+    ours, theirs = tmp_path / "ours", tmp_path / "theirs"
+    for pki in (ours, theirs):
+        runner.invoke(app, ["pki", "init", "--dir", str(pki)])
+    runner.invoke(app, ["pki", "issue-city", "440605", "--dir", str(theirs)])
+    refused = runner.invoke(app, ["pki", "revoke-city", str(theirs / "cities" / "440605.crt"), "--dir", str(ours)])
+    assert refused.exit_code == 2 and "not a certificate issued by this partner CA" in refused.output
+    assert len(list(x509.load_pem_x509_crl((ours / "crl.pem").read_bytes()))) == 0

@@ -170,6 +170,16 @@ async def test_records_after_the_last_checkpoint_rewritten_with_the_head_are_cau
     assert (report.finding.kind, report.finding.sequence) == (FindingKind.HEAD_SIGNATURE_INVALID, 25)
 
 
+async def test_a_deleted_head_row_is_a_finding_not_a_crash(
+    database: Database, signer: Ed25519Signer, keys: Ed25519Verifier
+) -> None:
+    await _log(database, signer)
+    await _execute(database, sa.delete(audit_head))
+    finding = (await _verify(database, keys)).finding
+    assert finding is not None and finding.kind == FindingKind.HEAD_SIGNATURE_INVALID
+    assert "head row is missing" in finding.message
+
+
 def _rechained(records: list[AuditRecord], edited: int, result: str) -> list[sa.Executable]:
     """Statements that edit ``edited``'s result and recompute every later hash and the head's."""
     prev, statements = records[edited - 2].hash, []

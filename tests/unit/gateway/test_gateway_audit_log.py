@@ -146,3 +146,22 @@ async def _last_outbox_event(db: Database):  # type: ignore[no-untyped-def]
     async with db.transaction() as session:
         row = (await session.execute(sa.select(outbox).order_by(outbox.c.id.desc()).limit(1))).mappings().one()
     return from_kafka([(k, v.encode()) for k, v in row["headers"]], row["payload"])
+
+
+async def test_every_head_the_log_writes_is_signed_by_the_audit_key(
+    audit_db: Database, signer: Ed25519Signer, keys: Ed25519Verifier, clock: Clock
+) -> None:
+    log = make_log(audit_db, signer, clock=clock, policy=CheckpointPolicy(every_records=1000, every_seconds=60))
+    store = SqlAuditStore(audit_db)
+    genesis = await store.read_head()
+    assert genesis is not None and genesis.signature == ""  # as the migration made it
+    await log.append(entry(1))
+    appended = await store.read_head()
+    clock.advance(60)
+    assert await log.checkpoint_if_due() is not None
+    checkpointed = await store.read_head()
+    assert appended is not None and checkpointed is not None
+    for head in (appended, checkpointed):
+        assert head.key_id == signer.key_id
+        assert keys.verify(head.key_id, head.message(), bytes.fromhex(head.signature))
+    assert (appended.checkpoint_sequence, checkpointed.checkpoint_sequence) == (0, 1)

@@ -124,10 +124,11 @@ class SqlAuditStore:
             await tx.lock()
             yield tx
 
-    async def read_head(self) -> ChainHead:
+    async def read_head(self) -> ChainHead | None:
         async with self.db.transaction() as session:
-            row = (await session.execute(sa.select(audit_head).where(audit_head.c.id == HEAD_ID))).mappings().one()
-        return _head(row)
+            query = sa.select(audit_head).where(audit_head.c.id == HEAD_ID)
+            row = (await session.execute(query)).mappings().one_or_none()
+        return None if row is None else _head(row)
 
     async def checkpoints(self, up_to: int) -> list[Checkpoint]:
         query = (

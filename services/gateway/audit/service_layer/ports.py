@@ -26,7 +26,9 @@ class AuditStore(Protocol):
         """Begin a transaction and lock the chain head (other writers wait until it ends)."""
 
     # Reading, for verification: no lock, so appends carry on meanwhile.
-    async def read_head(self) -> ChainHead: ...
+    async def read_head(self) -> ChainHead | None:
+        """None if the head row is gone (deleted by hand: the log cannot be trusted)."""
+
     async def checkpoints(self, up_to: int) -> list[Checkpoint]: ...
     def records(self, up_to: int) -> AsyncIterator[AuditRecord]:
         """Records with sequence ≤ ``up_to``, ascending."""

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from services.gateway.audit.domain.anchor import PublishedCheckpoint, compare_published
-from services.gateway.audit.domain.chain import ChainHead, Checkpoint
-from services.gateway.audit.domain.verify import ChainVerifier, VerificationReport, link_break
+from services.gateway.audit.domain.chain import GENESIS_HASH, ChainHead, Checkpoint
+from services.gateway.audit.domain.verify import ChainVerifier, Finding, FindingKind, VerificationReport, link_break
 from services.gateway.audit.service_layer.ports import AuditStore, SignatureVerifier
 
 
@@ -21,6 +21,9 @@ async def verify_log(
     store: AuditStore, keys: SignatureVerifier, published: Sequence[PublishedCheckpoint] | None = None
 ) -> VerificationReport:
     head = await store.read_head()
+    if head is None:
+        missing = Finding(FindingKind.HEAD_SIGNATURE_INVALID, 0, "the chain head row is missing: it was deleted")
+        return VerificationReport(0, 0, 0, GENESIS_HASH, missing)
     checkpoints = await store.checkpoints(head.last_sequence)
 
     def signature_ok(signed: Checkpoint | ChainHead) -> bool:

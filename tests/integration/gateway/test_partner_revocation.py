@@ -70,14 +70,20 @@ async def _refused(stub: api_grpc.PartnerCityServiceStub) -> str:
     return _reason(refused.value)
 
 
-async def test_a_revoked_city_certificate_is_refused_and_the_attempt_audited(gateway: PartnerGateway) -> None:
+async def test_a_revoked_city_certificate_is_refused_audited_and_alerted_once(gateway: PartnerGateway) -> None:
     nanhai = Credentials.of(gateway.pki, "440605")
     assert (await _get(nanhai.stub(gateway))).application.application_id == NANHAI_APP
     serial = revoke_city(gateway.pki.root, nanhai.certificate, x509.ReasonFlags.key_compromise)
     assert await _refused(nanhai.stub(gateway)) == "CERTIFICATE_REVOKED"
+    assert await _refused(nanhai.stub(gateway)) == "CERTIFICATE_REVOKED"
     rows = await gateway.audit_rows()
-    assert [(r["actor"], r["result"]) for r in rows] == [("city:440605", "OK"), ("peer", "CERTIFICATE_REVOKED")]
-    assert f'"serial":"{serial:x}"' in str(rows[1]["details"])
+    assert [(r["actor"], r["action"], r["result"]) for r in rows] == [
+        ("city:440605", "partner.GetApplication", "OK"),
+        ("peer", "security.alert_raised", "revoked_certificate_presented"),  # once, however often it knocks
+        ("peer", "partner.GetApplication", "CERTIFICATE_REVOKED"),
+        ("peer", "partner.GetApplication", "CERTIFICATE_REVOKED"),
+    ]
+    assert f'"serial":"{serial:x}"' in str(rows[2]["details"]) and '"city":"440605"' in str(rows[2]["details"])
 
 
 async def test_reissuing_a_city_certificate_revokes_the_one_it_replaces(gateway: PartnerGateway) -> None:

@@ -53,7 +53,7 @@ class PartnerCityServicer(api_grpc.PartnerCityServiceServicer):
         try:
             caller = self.callers.caller_of(context)
         except errors.Unauthenticated as exc:
-            await self.access.audit.record("peer", f"partner.{method}", exc.reason, details=exc.metadata)
+            await self.access.refused(f"partner.{method}", exc)
             raise
         async with self.access.call(caller, f"partner.{method}", METHOD_SCOPES[method]) as call:
             yield call

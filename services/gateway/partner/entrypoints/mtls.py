@@ -54,7 +54,11 @@ class CityCallers:
                 "a partner city's client certificate is required", reason="CLIENT_CERTIFICATE_REQUIRED"
             )
         identity = city_of_certificate(certificates[0])
-        self.revocations.check(x509.load_pem_x509_certificate(certificates[0]), identity.fingerprint)
+        try:
+            self.revocations.check(x509.load_pem_x509_certificate(certificates[0]), identity.fingerprint)
+        except errors.Unauthenticated as exc:
+            exc.metadata["city"] = identity.city  # for the audit record and the alert; the caller's own city
+            raise
         return PartnerCaller(identity.city, identity.fingerprint)
 
 

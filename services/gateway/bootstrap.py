@@ -19,8 +19,9 @@ from baylink.runtime.host import ServiceHost
 from baylink.runtime.metrics import ServiceMetrics
 from baylink.runtime.topics import declared
 from services.gateway.audit.adapters.events import GatewaySecurityEvents
-from services.gateway.audit.adapters.keys import load_or_create_signing_key
+from services.gateway.audit.adapters.keys import UnsignedHeadsMarker, load_or_create_signing_key
 from services.gateway.audit.adapters.store import SqlAuditStore
+from services.gateway.audit.adapters.trust import trusted_public_keys
 from services.gateway.audit.service_layer.log import AuditLog
 from services.gateway.binding.adapters.store import SqlBindingStore, load_binding_keys
 from services.gateway.binding.service_layer.audit import decision_recorder
@@ -61,8 +62,12 @@ MIGRATIONS = Path(__file__).resolve().parent / "shared" / "adapters" / "migratio
 def build_parts(settings: GatewaySettings, db: Database) -> Parts:
     events = GatewaySecurityEvents(source=settings.source)
     store = SqlAuditStore(db, event_topic=settings.events_topic or None)
-    audit = AuditLog(store, load_or_create_signing_key(settings.audit_key_path), events.checkpointed,
-                     policy=settings.checkpoint_policy())  # fmt: skip
+    # The pinned keys too: after a key rotation the head signed by the previous key is still ours.
+    signer = load_or_create_signing_key(settings.audit_key_path).accepting(
+        trusted_public_keys(settings.audit_trusted_keys_dir)
+    )
+    audit = AuditLog(store, signer, events.checkpointed, policy=settings.checkpoint_policy(),
+                     unsigned_heads=UnsignedHeadsMarker(settings.audit_key_path))  # fmt: skip
     alerts = AuditedAlerts(audit, events.alert_raised)
     files = settings.binding_key_files() or create_development_keys(settings.binding_key_dir)
     keys = load_binding_keys(files)

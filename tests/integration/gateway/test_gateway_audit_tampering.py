@@ -6,8 +6,10 @@ would, and checks the finding's kind and sequence number.
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
+from baylink import errors
 from baylink.runtime.db import Database
 from services.gateway.audit.adapters.keys import Ed25519Signer, Ed25519Verifier
 from services.gateway.audit.adapters.store import SqlAuditStore, audit_checkpoints, audit_head, audit_records
@@ -156,6 +158,28 @@ async def test_the_tail_cut_off_with_its_checkpoint_and_the_head_row_rewritten_i
     report = await _verify(database, keys)
     assert report.finding is not None
     assert (report.finding.kind, report.finding.sequence) == (FindingKind.HEAD_SIGNATURE_INVALID, 20)
+
+
+async def test_the_gateway_refuses_to_extend_a_head_it_did_not_sign(
+    database: Database, signer: Ed25519Signer, keys: Ed25519Verifier
+) -> None:
+    store = await _log(database, signer)
+    kept = [r async for r in store.records(20)][-1]
+    await _execute(
+        database,
+        sa.delete(audit_records).where(audit_records.c.sequence > 20),
+        sa.delete(audit_checkpoints).where(audit_checkpoints.c.sequence > 20),
+        sa.update(audit_head).values(last_sequence=20, last_hash=kept.hash, checkpoint_sequence=20),
+    )
+    # Appending on top would sign the cut-back head and hide the cut: the gateway refuses instead.
+    log = make_log(database, signer)
+    with pytest.raises(errors.Unavailable) as refused:
+        await log.append(entry(99))
+    assert refused.value.reason == "AUDIT_LOG_TAMPERED"
+    with pytest.raises(errors.Unavailable):
+        await log.checkpoint_if_due(force=True)
+    report = await _verify(database, keys)
+    assert report.finding is not None and report.finding.kind == FindingKind.HEAD_SIGNATURE_INVALID
 
 
 async def test_records_after_the_last_checkpoint_rewritten_with_the_head_are_caught(

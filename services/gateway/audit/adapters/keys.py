@@ -33,10 +33,20 @@ def public_key_path(private_key_path: Path) -> Path:
 
 
 class Ed25519Signer:
-    def __init__(self, private_key: Ed25519PrivateKey):
+    """Signs with the audit key; recognises its own signatures and those of ``previous`` keys (rotation)."""
+
+    def __init__(self, private_key: Ed25519PrivateKey, previous: Iterable[Ed25519PublicKey] = ()):
         self._key = private_key
         self.public_key = private_key.public_key()
         self._key_id = key_id_of(self.public_key)
+        self._recognised = Ed25519Verifier([self.public_key, *previous])
+
+    def accepting(self, previous: Iterable[Ed25519PublicKey]) -> Ed25519Signer:
+        """This signer, also recognising signatures of ``previous`` keys (e.g. the auditor's pinned ones)."""
+        return Ed25519Signer(self._key, [*self._recognised.keys.values(), *previous])
+
+    def verify(self, key_id: str, message: bytes, signature: bytes) -> bool:
+        return self._recognised.verify(key_id, message, signature)
 
     @property
     def key_id(self) -> str:
@@ -107,3 +117,18 @@ def write_private(path: Path, data: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as out:
         out.write(data)
+
+
+class UnsignedHeadsMarker:
+    """``UnsignedHeads`` as a file beside the signing key (``<key>.heads-signed``): absent until the
+    gateway first signs a head, so a database from before signed heads is adopted once, on upgrade."""
+
+    def __init__(self, signing_key: Path):
+        self.path = signing_key.with_name(signing_key.name + ".heads-signed")
+
+    def may_adopt(self) -> bool:
+        return not self.path.exists()
+
+    def close(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.touch(exist_ok=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from baylink.runtime.settings import LOCAL_DIR
 from services.gateway.audit.adapters.keys import key_id_of, load_public_key
@@ -41,6 +42,11 @@ def check_trust_dir(trust_dir: Path, signing_key: Path) -> Path:
 def trusted_key_files(trust_dir: Path) -> list[Path]:
     """The pinned public keys (``*.pub``), in name order; none if the directory is missing."""
     return sorted(trust_dir.glob("*.pub")) if trust_dir.is_dir() else []
+
+
+def trusted_public_keys(trust_dir: Path) -> list[Ed25519PublicKey]:
+    """The pinned keys themselves (ValueError if a file is not an Ed25519 public key)."""
+    return [load_public_key(path) for path in trusted_key_files(trust_dir)]
 
 
 def pin_public_key(public_key: Path, trust_dir: Path) -> Path:

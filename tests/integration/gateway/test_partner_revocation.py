@@ -6,6 +6,7 @@ Each test has a PKI of its own (revoking changes it), made and revoked with the 
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ import grpc
 import pytest
 from cryptography import x509
 
+from baylink.gateway.v1 import partner_city_pb2 as pc
 from baylink.gateway.v1 import partner_city_service_pb2 as api
 from baylink.gateway.v1 import partner_city_service_pb2_grpc as api_grpc
 from services.gateway.audit.adapters.keys import Ed25519Signer
@@ -133,3 +135,26 @@ def test_pki_init_keeps_the_revocations_when_it_renews_the_crl(own_pki: PkiPaths
     after = load_crl(own_pki.crl, ca)
     assert crl_number(after) == crl_number(before) + 2
     assert [e.serial_number for e in after] == [e.serial_number for e in before]
+
+
+async def test_a_certificate_revoked_mid_stream_gets_no_further_event(gateway: PartnerGateway) -> None:
+    released = asyncio.Event()
+    submitted = "baylink.registry.application.submitted.v1"
+
+    async def stream(*_: object) -> AsyncIterator[pc.PartnerEvent]:
+        yield pc.PartnerEvent(id="e1", type=submitted)
+        await released.wait()  # the second event comes only after the revocation
+        yield pc.PartnerEvent(id="e2", type=submitted)
+
+    gateway.backend.stream_events = stream  # type: ignore[method-assign]
+    nanhai = Credentials.of(gateway.pki, "440605")
+    call = nanhai.stub(gateway).StreamEvents(api.StreamEventsRequest())
+    first = await call.read()
+    assert first.event.id == "e1"
+    revoke_city(gateway.pki.root, nanhai.certificate)
+    released.set()
+    with pytest.raises(grpc.aio.AioRpcError) as cut:
+        await call.read()
+    assert cut.value.code() == grpc.StatusCode.UNAUTHENTICATED and _reason(cut.value) == "CERTIFICATE_REVOKED"
+    [row] = [r for r in await gateway.audit_rows() if r["action"] == "partner.StreamEvents"]
+    assert row["result"] == "CERTIFICATE_REVOKED" and '"delivered":1' in str(row["details"])

@@ -10,6 +10,7 @@ The head row is signed in every transaction that moves it, so it cannot be moved
 log never extends a head it did not sign (that would bless a log cut back or rewritten while the
 gateway was not looking): it refuses to append, UNAVAILABLE ``AUDIT_LOG_TAMPERED``, until an
 operator has looked (``baylink audit verify``).
+
 A checkpoint is taken in the batch that reaches ``every_records`` records since the last one,
 or by ``checkpoint_if_due`` (run periodically by ``run_checkpoints``) once ``every_seconds`` have
 passed since the first record it would cover.

@@ -31,8 +31,10 @@ async def published_checkpoints(
         if not partitions:
             raise LookupError(f"no topic {topic} on {kafka.bootstrap_servers}")
         ends = await consumer.end_offsets(partitions)
-        todo = {tp for tp in partitions if ends[tp] > 0}
-        await consumer.seek_to_beginning(*partitions)
+        starts = await consumer.beginning_offsets(partitions)
+        todo = {tp for tp in partitions if starts[tp] < ends[tp]}
+        for tp in partitions:  # explicit offsets: a lazy seek_to_beginning could lose to the default reset
+            consumer.seek(tp, starts[tp])
         async with asyncio.timeout(timeout):
             while todo:
                 batches = await consumer.getmany(*todo, timeout_ms=500)

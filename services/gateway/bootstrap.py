@@ -19,8 +19,9 @@ from baylink.runtime.host import ServiceHost
 from baylink.runtime.metrics import ServiceMetrics
 from baylink.runtime.topics import declared
 from services.gateway.audit.adapters.events import GatewaySecurityEvents
-from services.gateway.audit.adapters.keys import load_or_create_signing_key
+from services.gateway.audit.adapters.keys import UnsignedHeadsMarker, load_or_create_signing_key
 from services.gateway.audit.adapters.store import SqlAuditStore
+from services.gateway.audit.adapters.trust import trusted_public_keys
 from services.gateway.audit.service_layer.log import AuditLog
 from services.gateway.binding.adapters.store import SqlBindingStore, load_binding_keys
 from services.gateway.binding.service_layer.audit import decision_recorder
@@ -46,8 +47,11 @@ from services.gateway.kiosk.entrypoints.metrics import KioskHttpMetrics
 from services.gateway.kiosk.service_layer.access import KioskAccess, kiosk_actor_var
 from services.gateway.kiosk.service_layer.deps import KioskDeps
 from services.gateway.partner.adapters.events import PartnerEventStream
+from services.gateway.partner.adapters.pki import PkiPaths
 from services.gateway.partner.adapters.registry_backend import RegistryPartnerBackend
+from services.gateway.partner.adapters.revocation import RevocationList
 from services.gateway.partner.entrypoints.api import PartnerCityServicer
+from services.gateway.partner.entrypoints.mtls import CityCallers
 from services.gateway.partner.service_layer.access import PartnerAccess
 from services.gateway.process import Gateway, Parts
 from services.gateway.shared.adapters.crypto_keys import create_development_keys
@@ -60,8 +64,12 @@ MIGRATIONS = Path(__file__).resolve().parent / "shared" / "adapters" / "migratio
 def build_parts(settings: GatewaySettings, db: Database) -> Parts:
     events = GatewaySecurityEvents(source=settings.source)
     store = SqlAuditStore(db, event_topic=settings.events_topic or None)
-    audit = AuditLog(store, load_or_create_signing_key(settings.audit_key_path), events.checkpointed,
-                     policy=settings.checkpoint_policy())  # fmt: skip
+    # The pinned keys too: after a key rotation the head signed by the previous key is still ours.
+    signer = load_or_create_signing_key(settings.audit_key_path).accepting(
+        trusted_public_keys(settings.audit_trusted_keys_dir)
+    )
+    audit = AuditLog(store, signer, events.checkpointed, policy=settings.checkpoint_policy(),
+                     unsigned_heads=UnsignedHeadsMarker(settings.audit_key_path))  # fmt: skip
     alerts = AuditedAlerts(audit, events.alert_raised)
     files = settings.binding_key_files() or create_development_keys(settings.binding_key_dir)
     keys = load_binding_keys(files)
@@ -167,7 +175,8 @@ def bootstrap(settings: GatewaySettings | None = None, *, db: Database | None = 
     backend = RegistryPartnerBackend(registry, parts.bindings, parts.grants,
                                      max_content_bytes=settings.partner_max_content_bytes)  # fmt: skip
     backend.event_stream = PartnerEventStream(settings.kafka, settings.registry_events_topic, parts.bindings)
-    servicer = PartnerCityServicer(parts.partner_access, backend)
+    revocations = RevocationList(settings.partner_crl_path(), PkiPaths(settings.pki_dir).ca_cert)
+    servicer = PartnerCityServicer(parts.partner_access, backend, CityCallers(revocations))
 
     def register(_server: aio.Server) -> None:
         return None  # the internal port serves health and reflection only; cities come in over mTLS

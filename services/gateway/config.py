@@ -14,6 +14,7 @@ from pydantic_settings import SettingsConfigDict
 
 from baylink.runtime.settings import LOCAL_DIR, ServiceSettings
 from services.gateway.audit.adapters.keys import DEFAULT_AUDIT_KEY
+from services.gateway.audit.adapters.trust import DEFAULT_TRUSTED_AUDIT_KEYS, check_trust_dir
 from services.gateway.audit.domain.chain import CheckpointPolicy
 from services.gateway.binding.domain.model import BindingPolicy
 from services.gateway.partner.adapters.pki import DEFAULT_PKI_DIR
@@ -58,7 +59,9 @@ class GatewaySettings(ServiceSettings):
     partner_host: str = "127.0.0.1"
     partner_port: int = Field(default=50443, ge=0, le=65535)
     pki_dir: Path = DEFAULT_PKI_DIR
-    pki_auto_init: bool = True  # development: create the partner CA and server certificate when missing
+    pki_auto_init: bool = True  # development: create the partner CA, its CRL and server certificate when missing
+    # The partner CA's CRL, checked on every partner call (default <pki_dir>/crl.pem, made by `baylink pki`).
+    partner_crl: Path | None = None
     partner_guard: GuardSettings = Field(default_factory=GuardSettings)
     # Material content in one GetApplication answer, at most (under the 16 MiB gRPC message limit).
     partner_max_content_bytes: int = Field(default=12 * 1024 * 1024, ge=1024, le=15 * 1024 * 1024)
@@ -78,6 +81,9 @@ class GatewaySettings(ServiceSettings):
 
     # Audit log.
     audit_key_path: Path = DEFAULT_AUDIT_KEY
+    # The auditor's pinned public keys (`baylink audit trust-key`): outside the signing key's directory,
+    # so the writer cannot swap them (in production a read-only mount or another owner).
+    audit_trusted_keys_dir: Path = DEFAULT_TRUSTED_AUDIT_KEYS
     checkpoint_every_records: int = Field(default=1000, ge=1)
     checkpoint_every_seconds: float = Field(default=60.0, gt=0)
     events_topic: str = ""  # empty: the events' own topic (baylink.gateway.v1); tests name their own
@@ -132,10 +138,14 @@ class GatewaySettings(ServiceSettings):
         if any(given) and not all(given):
             raise ValueError("give all three binding key files (number, pseudonym, lookup) or none")
         self.grants()  # unknown scopes fail here, at start-up
+        check_trust_dir(self.audit_trusted_keys_dir, self.audit_key_path)
         return self
 
     def grants(self) -> CityGrants:
         return CityGrants.from_config(self.city_scopes, self.default_city_scopes)
+
+    def partner_crl_path(self) -> Path:
+        return self.partner_crl or self.pki_dir / "crl.pem"
 
     def checkpoint_policy(self) -> CheckpointPolicy:
         return CheckpointPolicy(self.checkpoint_every_records, self.checkpoint_every_seconds)

@@ -161,11 +161,16 @@ class Gateway:
 
 
 def ensure_pki(settings: GatewaySettings) -> PkiPaths:
-    """The partner PKI; in development made under ``pki_dir`` when missing (``baylink pki init``)."""
+    """The partner PKI; in development made under ``pki_dir`` when missing (``baylink pki init``), and
+    its CRL made or renewed (the partner port refuses every call while its CRL is missing or stale)."""
     paths = PkiPaths(settings.pki_dir)
-    if paths.ca_cert.exists() and paths.server_cert.exists():
-        return paths
-    if not settings.pki_auto_init:
-        raise RuntimeError(f"no partner PKI in {settings.pki_dir}: run `baylink pki init` (or set pki_auto_init)")
-    log.warning("creating a development partner PKI", extra={"directory": str(settings.pki_dir)})
-    return init_pki(settings.pki_dir)
+    present = paths.ca_cert.exists() and paths.server_cert.exists()
+    if settings.pki_auto_init:
+        if not present:
+            log.warning("creating a development partner PKI", extra={"directory": str(settings.pki_dir)})
+        return init_pki(settings.pki_dir)  # keeps what exists; makes a missing CRL, renews an ageing one
+    if not present or not settings.partner_crl_path().exists():
+        raise RuntimeError(
+            f"no partner PKI or CRL in {settings.pki_dir}: run `baylink pki init` (or set pki_auto_init)"
+        )
+    return paths

@@ -22,9 +22,10 @@ from services.gateway.audit.adapters.keys import Ed25519Signer, Ed25519Verifier,
 from services.gateway.audit.adapters.store import SqlAuditStore, audit_records
 from services.gateway.audit.service_layer.log import AuditLog
 from services.gateway.partner.adapters.pki import PkiPaths, init_pki, issue_city
+from services.gateway.partner.adapters.revocation import RevocationList
 from services.gateway.partner.domain.cities import CityGrants
 from services.gateway.partner.entrypoints.api import SERVICE_NAME, PartnerCityServicer
-from services.gateway.partner.entrypoints.mtls import city_channel_credentials, start_partner_server
+from services.gateway.partner.entrypoints.mtls import CityCallers, city_channel_credentials, start_partner_server
 from services.gateway.partner.service_layer.access import PartnerAccess
 from services.gateway.shared.domain.guard import BulkLeakGuard, GuardPolicy
 from services.gateway.shared.service_layer.guard import AuditedAlerts, Guard
@@ -160,7 +161,8 @@ async def partner_gateway(
     audit = AuditLog(SqlAuditStore(db, event_topic=event_topic), signer, GatewaySecurityEvents().checkpointed)
     guard = Guard(BulkLeakGuard(policy or GuardPolicy()), AuditedAlerts(audit, GatewaySecurityEvents().alert_raised))
     backend = MemoryBackend()
-    servicer = PartnerCityServicer(PartnerAccess(grants or CityGrants(), guard, audit), backend)
+    callers = CityCallers(RevocationList(pki.crl, pki.ca_cert))
+    servicer = PartnerCityServicer(PartnerAccess(grants or CityGrants(), guard, audit), backend, callers)
     server = await start_partner_server(servicer.register, [SERVICE_NAME], pki, port=0)
     try:
         yield PartnerGateway(server.port, pki, backend, audit, db)

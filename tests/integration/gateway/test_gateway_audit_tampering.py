@@ -6,8 +6,10 @@ would, and checks the finding's kind and sequence number.
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
+from baylink import errors
 from baylink.runtime.db import Database
 from services.gateway.audit.adapters.keys import Ed25519Signer, Ed25519Verifier
 from services.gateway.audit.adapters.store import SqlAuditStore, audit_checkpoints, audit_head, audit_records
@@ -19,10 +21,10 @@ from tests.unit.gateway.conftest import entry, make_log, migrate_gateway
 RECORDS = 30  # checkpoints at 10, 20, 30
 
 
-async def _log(database: Database, signer: Ed25519Signer) -> SqlAuditStore:
+async def _log(database: Database, signer: Ed25519Signer, records: int = RECORDS) -> SqlAuditStore:
     await migrate_gateway(database)
     log = make_log(database, signer, policy=CheckpointPolicy(every_records=10, every_seconds=3600))
-    for i in range(RECORDS):
+    for i in range(records):
         await log.append(entry(i))
     return SqlAuditStore(database)
 
@@ -112,16 +114,7 @@ async def test_a_chain_rewritten_consistently_after_an_edit_is_caught_at_the_nex
     store = await _log(database, signer)
     records = [r async for r in store.records(RECORDS)]
     # The intruder edits seq 13 and recomputes every later hash and the head: the chain alone looks fine.
-    prev, statements = records[11].hash, []
-    for r in records[12:]:
-        result = "DENIED" if r.sequence == 13 else r.result
-        digest = _rehash(r, result, prev)
-        statements.append(
-            sa.update(audit_records).where(_where(r.sequence)).values(result=result, prev_hash=prev, hash=digest)
-        )
-        prev = digest
-    statements.append(sa.update(audit_head).values(last_hash=prev))
-    await _execute(database, *statements)
+    await _execute(database, *_rechained(records, 13, "DENIED"))
     finding = (await _verify(database, keys)).finding
     assert finding is not None and (finding.kind, finding.sequence) == (FindingKind.CHECKPOINT_MISMATCH, 20)
     assert "after seq 10" in finding.message
@@ -145,6 +138,83 @@ async def test_checkpoints_signed_by_a_key_the_auditor_does_not_trust_fail(
     stranger = load_or_create_signing_key(tmp_path / "stranger.pem")
     finding = (await _verify(database, Ed25519Verifier([stranger.public_key]))).finding
     assert finding is not None and (finding.kind, finding.sequence) == (FindingKind.CHECKPOINT_SIGNATURE_INVALID, 10)
+
+
+async def test_the_tail_cut_off_with_its_checkpoint_and_the_head_row_rewritten_is_caught(
+    database: Database, signer: Ed25519Signer, keys: Ed25519Verifier
+) -> None:
+    store = await _log(database, signer)
+    kept = [r async for r in store.records(20)][-1]
+    # The intruder deletes seq 21..30 and the checkpoint at 30, then points the head at seq 20.
+    await _execute(
+        database,
+        sa.delete(audit_records).where(audit_records.c.sequence > 20),
+        sa.delete(audit_checkpoints).where(audit_checkpoints.c.sequence > 20),
+        sa.update(audit_head).values(
+            last_sequence=20, last_hash=kept.hash, last_recorded_at=kept.recorded_at, checkpoint_sequence=20,
+            pending_since=None,
+        ),
+    )  # fmt: skip
+    report = await _verify(database, keys)
+    assert report.finding is not None
+    assert (report.finding.kind, report.finding.sequence) == (FindingKind.HEAD_SIGNATURE_INVALID, 20)
+
+
+async def test_the_gateway_refuses_to_extend_a_head_it_did_not_sign(
+    database: Database, signer: Ed25519Signer, keys: Ed25519Verifier
+) -> None:
+    store = await _log(database, signer)
+    kept = [r async for r in store.records(20)][-1]
+    await _execute(
+        database,
+        sa.delete(audit_records).where(audit_records.c.sequence > 20),
+        sa.delete(audit_checkpoints).where(audit_checkpoints.c.sequence > 20),
+        sa.update(audit_head).values(last_sequence=20, last_hash=kept.hash, checkpoint_sequence=20),
+    )
+    # Appending on top would sign the cut-back head and hide the cut: the gateway refuses instead.
+    log = make_log(database, signer)
+    with pytest.raises(errors.Unavailable) as refused:
+        await log.append(entry(99))
+    assert refused.value.reason == "AUDIT_LOG_TAMPERED"
+    with pytest.raises(errors.Unavailable):
+        await log.checkpoint_if_due(force=True)
+    report = await _verify(database, keys)
+    assert report.finding is not None and report.finding.kind == FindingKind.HEAD_SIGNATURE_INVALID
+
+
+async def test_records_after_the_last_checkpoint_rewritten_with_the_head_are_caught(
+    database: Database, signer: Ed25519Signer, keys: Ed25519Verifier
+) -> None:
+    store = await _log(database, signer, records=25)  # checkpoints at 10 and 20; 21..25 after the last
+    records = [r async for r in store.records(25)]
+    # The intruder edits seq 23, re-chains 23..25 and moves the head to the new hash: no checkpoint covers them.
+    await _execute(database, *_rechained(records, 23, "DENIED"))
+    report = await _verify(database, keys)
+    assert report.finding is not None
+    assert (report.finding.kind, report.finding.sequence) == (FindingKind.HEAD_SIGNATURE_INVALID, 25)
+
+
+async def test_a_deleted_head_row_is_a_finding_not_a_crash(
+    database: Database, signer: Ed25519Signer, keys: Ed25519Verifier
+) -> None:
+    await _log(database, signer)
+    await _execute(database, sa.delete(audit_head))
+    finding = (await _verify(database, keys)).finding
+    assert finding is not None and finding.kind == FindingKind.HEAD_SIGNATURE_INVALID
+    assert "head row is missing" in finding.message
+
+
+def _rechained(records: list[AuditRecord], edited: int, result: str) -> list[sa.Executable]:
+    """Statements that edit ``edited``'s result and recompute every later hash and the head's."""
+    prev, statements = records[edited - 2].hash, []
+    for r in records[edited - 1 :]:
+        value = result if r.sequence == edited else r.result
+        digest = _rehash(r, value, prev)
+        statements.append(
+            sa.update(audit_records).where(_where(r.sequence)).values(result=value, prev_hash=prev, hash=digest)
+        )
+        prev = digest
+    return [*statements, sa.update(audit_head).values(last_hash=prev)]
 
 
 def _contents(r: AuditRecord) -> dict[str, object]:

@@ -11,14 +11,20 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from baylink import errors
 from baylink.events.v1 import gateway_events_pb2
 from baylink.runtime.context import correlation_scope
 from baylink.runtime.db import Database
 from baylink.runtime.events import EventTypes, from_kafka
 from baylink.runtime.schema import outbox
 from services.gateway.audit.adapters.events import GatewaySecurityEvents
-from services.gateway.audit.adapters.keys import Ed25519Signer, Ed25519Verifier, load_or_create_signing_key
-from services.gateway.audit.adapters.store import SqlAuditStore, audit_checkpoints
+from services.gateway.audit.adapters.keys import (
+    Ed25519Signer,
+    Ed25519Verifier,
+    UnsignedHeadsMarker,
+    load_or_create_signing_key,
+)
+from services.gateway.audit.adapters.store import SqlAuditStore, audit_checkpoints, audit_head
 from services.gateway.audit.domain.chain import CheckpointPolicy
 from services.gateway.audit.service_layer.verify import verify_log
 from services.gateway.shared.domain.guard import SecurityAlert, Severity
@@ -146,3 +152,43 @@ async def _last_outbox_event(db: Database):  # type: ignore[no-untyped-def]
     async with db.transaction() as session:
         row = (await session.execute(sa.select(outbox).order_by(outbox.c.id.desc()).limit(1))).mappings().one()
     return from_kafka([(k, v.encode()) for k, v in row["headers"]], row["payload"])
+
+
+async def test_every_head_the_log_writes_is_signed_by_the_audit_key(
+    audit_db: Database, signer: Ed25519Signer, keys: Ed25519Verifier, clock: Clock
+) -> None:
+    log = make_log(audit_db, signer, clock=clock, policy=CheckpointPolicy(every_records=1000, every_seconds=60))
+    store = SqlAuditStore(audit_db)
+    genesis = await store.read_head()
+    assert genesis is not None and genesis.signature == ""  # as the migration made it
+    await log.append(entry(1))
+    appended = await store.read_head()
+    clock.advance(60)
+    assert await log.checkpoint_if_due() is not None
+    checkpointed = await store.read_head()
+    assert appended is not None and checkpointed is not None
+    for head in (appended, checkpointed):
+        assert head.key_id == signer.key_id
+        assert keys.verify(head.key_id, head.message(), bytes.fromhex(head.signature))
+    assert (appended.checkpoint_sequence, checkpointed.checkpoint_sequence) == (0, 1)
+
+
+async def test_a_head_from_before_signed_heads_is_adopted_once_then_unsigned_heads_are_refused(
+    audit_db: Database, signer: Ed25519Signer, keys: Ed25519Verifier, tmp_path: Path
+) -> None:
+    await make_log(audit_db, signer).append(entry(1))
+    unsigned = sa.update(audit_head).values(key_id="", signature="")
+    await _execute(audit_db, unsigned)  # as the upgrade's migration leaves an existing log
+    marker = UnsignedHeadsMarker(tmp_path / "keys" / "audit.pem")
+    upgraded = make_log(audit_db, signer, unsigned_heads=marker)
+    assert (await upgraded.append(entry(2))).sequence == 2
+    assert not marker.may_adopt() and (await verify_log(SqlAuditStore(audit_db), keys)).ok
+    await _execute(audit_db, unsigned)  # later, someone blanks the signature to pass a rewritten head
+    with pytest.raises(errors.Unavailable) as refused:
+        await make_log(audit_db, signer, unsigned_heads=marker).append(entry(3))
+    assert refused.value.reason == "AUDIT_LOG_TAMPERED"
+
+
+async def _execute(db: Database, statement: sa.Executable) -> None:
+    async with db.transaction() as session:
+        await session.execute(statement)

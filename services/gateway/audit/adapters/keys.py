@@ -1,8 +1,8 @@
 """The gateway's audit signing key (Ed25519): made once, kept in a file, public half beside it.
 
-The private key signs checkpoints; only the gateway reads it (file mode 0600). The public key
-(``<key file>.pub``) is what an auditor holds — ideally a copy taken outside the gateway host,
-since a verifier that trusts a public key stored next to the log trusts whoever can replace both.
+The private key signs checkpoints and the chain head; only the gateway reads it (file mode 0600).
+The public key beside it (``<key file>.pub``) is only for copying: the verifier trusts the copies
+pinned apart from it (``trust.py``), since whoever can replace the private key can replace this too.
 The key id is the first 16 hex digits of SHA-256 over the raw public key, so checkpoints say
 which key signed them and keys can be rotated.
 """
@@ -33,10 +33,20 @@ def public_key_path(private_key_path: Path) -> Path:
 
 
 class Ed25519Signer:
-    def __init__(self, private_key: Ed25519PrivateKey):
+    """Signs with the audit key; recognises its own signatures and those of ``previous`` keys (rotation)."""
+
+    def __init__(self, private_key: Ed25519PrivateKey, previous: Iterable[Ed25519PublicKey] = ()):
         self._key = private_key
         self.public_key = private_key.public_key()
         self._key_id = key_id_of(self.public_key)
+        self._recognised = Ed25519Verifier([self.public_key, *previous])
+
+    def accepting(self, previous: Iterable[Ed25519PublicKey]) -> Ed25519Signer:
+        """This signer, also recognising signatures of ``previous`` keys (e.g. the auditor's pinned ones)."""
+        return Ed25519Signer(self._key, [*self._recognised.keys.values(), *previous])
+
+    def verify(self, key_id: str, message: bytes, signature: bytes) -> bool:
+        return self._recognised.verify(key_id, message, signature)
 
     @property
     def key_id(self) -> str:
@@ -57,13 +67,7 @@ class Ed25519Verifier:
 
     @classmethod
     def from_pem_files(cls, paths: Iterable[Path]) -> Ed25519Verifier:
-        keys = []
-        for path in paths:
-            key = serialization.load_pem_public_key(path.read_bytes())
-            if not isinstance(key, Ed25519PublicKey):
-                raise ValueError(f"{path} is not an Ed25519 public key")
-            keys.append(key)
-        return cls(keys)
+        return cls([load_public_key(path) for path in paths])
 
     def verify(self, key_id: str, message: bytes, signature: bytes) -> bool:
         key = self.keys.get(key_id)
@@ -74,6 +78,17 @@ class Ed25519Verifier:
         except InvalidSignature:
             return False
         return True
+
+
+def load_public_key(path: Path) -> Ed25519PublicKey:
+    """An Ed25519 public key from a PEM file; ValueError for anything else."""
+    try:
+        key = serialization.load_pem_public_key(path.read_bytes())
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{path} is not a PEM public key") from exc
+    if not isinstance(key, Ed25519PublicKey):
+        raise ValueError(f"{path} is not an Ed25519 public key")
+    return key
 
 
 def load_or_create_signing_key(path: Path = DEFAULT_AUDIT_KEY) -> Ed25519Signer:
@@ -102,3 +117,18 @@ def write_private(path: Path, data: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as out:
         out.write(data)
+
+
+class UnsignedHeadsMarker:
+    """``UnsignedHeads`` as a file beside the signing key (``<key>.heads-signed``): absent until the
+    gateway first signs a head, so a database from before signed heads is adopted once, on upgrade."""
+
+    def __init__(self, signing_key: Path):
+        self.path = signing_key.with_name(signing_key.name + ".heads-signed")
+
+    def may_adopt(self) -> bool:
+        return not self.path.exists()
+
+    def close(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.touch(exist_ok=True)

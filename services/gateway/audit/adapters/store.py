@@ -33,6 +33,8 @@ audit_head = sa.Table(
     sa.Column("last_recorded_at", _TZ),
     sa.Column("checkpoint_sequence", _Big, nullable=False),
     sa.Column("pending_since", _TZ),
+    sa.Column("key_id", sa.String(64), nullable=False, server_default=""),
+    sa.Column("signature", sa.String(256), nullable=False, server_default=""),
 )
 audit_records = sa.Table(
     "audit_records",
@@ -97,6 +99,8 @@ class SqlAuditTransaction:
             "last_recorded_at": head.last_recorded_at,
             "checkpoint_sequence": head.checkpoint_sequence,
             "pending_since": head.pending_since,
+            "key_id": head.key_id,
+            "signature": head.signature,
         }
         await self.session.execute(sa.update(audit_head).where(audit_head.c.id == HEAD_ID).values(**values))
         self._head = head
@@ -120,10 +124,11 @@ class SqlAuditStore:
             await tx.lock()
             yield tx
 
-    async def read_head(self) -> ChainHead:
+    async def read_head(self) -> ChainHead | None:
         async with self.db.transaction() as session:
-            row = (await session.execute(sa.select(audit_head).where(audit_head.c.id == HEAD_ID))).mappings().one()
-        return _head(row)
+            query = sa.select(audit_head).where(audit_head.c.id == HEAD_ID)
+            row = (await session.execute(query)).mappings().one_or_none()
+        return None if row is None else _head(row)
 
     async def checkpoints(self, up_to: int) -> list[Checkpoint]:
         query = (
@@ -166,6 +171,8 @@ def _head(row: Any) -> ChainHead:
         last_recorded_at=_maybe_aware(row["last_recorded_at"]),
         checkpoint_sequence=int(row["checkpoint_sequence"]),
         pending_since=_maybe_aware(row["pending_since"]),
+        key_id=row["key_id"],
+        signature=row["signature"],
     )
 
 

@@ -6,6 +6,9 @@ editing, removing or moving a record breaks the chain at that point. A checkpoin
 caught at the next checkpoint, and a copy of the checkpoint outside the database (the
 ``audit.checkpointed`` event on Kafka) anchors the log against wholesale replacement.
 
+The head row (newest sequence and hash) is signed too, at every commit: records after the last
+checkpoint are covered by it, and cutting records off the end means moving the head back.
+
 The encoding that is hashed and signed is length-prefixed UTF-8 fields behind a version tag:
 unambiguous (no field can run into the next) and easy to reimplement in an independent verifier.
 """
@@ -24,6 +27,7 @@ from baylink import errors
 GENESIS_HASH = "0" * 64  # prev_hash of the first record
 RECORD_TAG = b"baylink.gateway.audit.record.v1"
 CHECKPOINT_TAG = b"baylink.gateway.audit.checkpoint.v1"
+HEAD_TAG = b"baylink.gateway.audit.head.v1"
 MAX_DETAILS_BYTES = 2048
 DetailValue = str | int | bool | None
 
@@ -101,6 +105,27 @@ class ChainHead:
     last_recorded_at: datetime | None = None
     checkpoint_sequence: int = 0
     pending_since: datetime | None = None  # time of the first record not yet checkpointed
+    # The audit key's signature over all of the above: the head row cannot be moved back (records cut
+    # off the end) or forward (records rewritten after the last checkpoint) by anyone but the gateway.
+    key_id: str = ""
+    signature: str = ""  # hex; empty only on the genesis head, which no append has signed yet
+
+    def message(self) -> bytes:
+        """The bytes that are signed."""
+        return encode(
+            HEAD_TAG,
+            str(self.last_sequence),
+            self.last_hash,
+            "" if self.last_recorded_at is None else iso(self.last_recorded_at),
+            str(self.checkpoint_sequence),
+            "" if self.pending_since is None else iso(self.pending_since),
+            self.key_id,
+        )
+
+    @property
+    def genesis(self) -> bool:
+        """The head of an empty log, as the migration made it."""
+        return self.last_sequence == 0 and self.checkpoint_sequence == 0 and self.last_hash == GENESIS_HASH
 
     def after(self, records: list[AuditRecord]) -> ChainHead:
         """The head once ``records`` (just chained onto this head) are stored."""

@@ -6,7 +6,8 @@ Checks, per record N in order:
 3. content: N's hash is the hash of its own fields (otherwise N was edited);
 4. checkpoint at N, if any: its signature verifies, it names N's hash, and its record count
    reaches back to the previous checkpoint (otherwise a checkpoint was removed).
-At the end: the head row and the newest checkpoint must not claim records that are not there.
+At the end: the head row's signature verifies (unless it is the untouched genesis head), and the
+head and the newest checkpoint neither claim records that are not there nor leave records out.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from enum import StrEnum
 
 from services.gateway.audit.domain.chain import GENESIS_HASH, AuditRecord, ChainHead, Checkpoint
 
-SignatureCheck = Callable[[Checkpoint], bool]
+# True only if a trusted audit key made the item's signature over its message (checkpoint or head).
+SignatureCheck = Callable[[Checkpoint | ChainHead], bool]
 
 
 class FindingKind(StrEnum):
@@ -28,6 +30,8 @@ class FindingKind(StrEnum):
     CHECKPOINT_MISMATCH = "checkpoint_mismatch"
     CHECKPOINT_MISSING = "checkpoint_missing"
     HEAD_MISMATCH = "head_mismatch"
+    HEAD_SIGNATURE_INVALID = "head_signature_invalid"
+    NOT_AS_PUBLISHED = "not_as_published"  # a checkpoint published on Kafka is missing or different
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,7 @@ class VerificationReport:
     last_sequence: int
     last_hash: str
     finding: Finding | None
+    published: int | None = None  # checkpoints compared with those published on Kafka, if asked
 
     @property
     def ok(self) -> bool:
@@ -117,6 +122,13 @@ class ChainVerifier:
     def finish(self, head: ChainHead) -> Finding | None:
         """After the last record: what the head row and the checkpoints claim must be there."""
         last = self.last_sequence
+        if not head.genesis and not self.signature_ok(head):
+            return Finding(
+                FindingKind.HEAD_SIGNATURE_INVALID,
+                head.last_sequence,
+                f"the chain head (seq {head.last_sequence}) is not signed by a trusted audit key (key id "
+                f"{head.key_id or 'none'}): the head row was rewritten, so records were cut off or rewritten",
+            )
         beyond = sorted(s for s in self.checkpoints if s > last)
         if beyond:
             return Finding(

@@ -6,6 +6,11 @@ once, chains all of them and commits once. Each caller returns only when its rec
 so an answered request's record is never lost. Sequence numbers come from the locked head row,
 so they stay gapless with any number of gateway replicas on one database.
 
+The head row is signed in every transaction that moves it, so it cannot be moved by hand; and the
+log never extends a head it did not sign (that would bless a log cut back or rewritten while the
+gateway was not looking): it refuses to append, UNAVAILABLE ``AUDIT_LOG_TAMPERED``, until an
+operator has looked (``baylink audit verify``).
+
 A checkpoint is taken in the batch that reaches ``every_records`` records since the last one,
 or by ``checkpoint_if_due`` (run periodically by ``run_checkpoints``) once ``every_seconds`` have
 passed since the first record it would cover.
@@ -19,6 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from baylink import errors
 from baylink.runtime.context import current_correlation_id
 from baylink.runtime.events import CloudEvent
 from services.gateway.audit.domain.chain import (
@@ -31,7 +37,7 @@ from services.gateway.audit.domain.chain import (
     aware,
     chain,
 )
-from services.gateway.audit.service_layer.ports import AuditStore, AuditTransaction, Signer
+from services.gateway.audit.service_layer.ports import AuditStore, AuditTransaction, Signer, UnsignedHeads
 
 log = logging.getLogger("baylink.gateway.audit")
 CheckpointEvent = Callable[[Checkpoint], CloudEvent]
@@ -53,6 +59,7 @@ class AuditLog:
         clock: Callable[[], datetime] = utc_now,
         on_commit: Callable[[], None] | None = None,
         max_batch: int = 1000,
+        unsigned_heads: UnsignedHeads | None = None,
     ):
         self.store = store
         self.signer = signer
@@ -61,6 +68,7 @@ class AuditLog:
         self.clock = clock
         self.on_commit = on_commit  # e.g. the relay's wake(), so checkpoint and alert events go out promptly
         self.max_batch = max_batch
+        self.unsigned_heads = unsigned_heads  # None: never adopt an unsigned head
         self._pending: list[Pending] = []
         self._flusher: asyncio.Task[None] | None = None
 
@@ -89,13 +97,13 @@ class AuditLog:
     async def checkpoint_if_due(self, *, force: bool = False) -> Checkpoint | None:
         """Checkpoint the head if the policy says so (or ``force``) and any record is not yet covered."""
         async with self.store.transaction() as tx:
-            head = await tx.head()
+            head = self._trusted(await tx.head())
             now = self.clock()
             pending = head.last_sequence > head.checkpoint_sequence
             if not pending or not (force or self.policy.due(head, now)):
                 return None
             head, checkpoint = await self._checkpoint(tx, head, now)
-            await tx.set_head(head)
+            await tx.set_head(self._signed(head))
         self._committed()
         return checkpoint
 
@@ -126,7 +134,7 @@ class AuditLog:
 
     async def _commit(self, batch: list[Pending]) -> None:
         async with self.store.transaction() as tx:
-            head = await tx.head()
+            head = self._trusted(await tx.head())
             now = self.clock()
             records = chain(head, [entry for entry, _, _ in batch], now)
             await tx.add_records(records)
@@ -134,7 +142,7 @@ class AuditLog:
             head = head.after(records)
             if self.policy.due(head, records[-1].recorded_at):
                 head, _ = await self._checkpoint(tx, head, records[-1].recorded_at)
-            await tx.set_head(head)
+            await tx.set_head(self._signed(head))
         for (_, _, future), record in zip(batch, records, strict=True):
             if not future.done():
                 future.set_result(record)
@@ -156,8 +164,36 @@ class AuditLog:
         await tx.stage_events([self.checkpoint_event(checkpoint)])
         return replace(head, checkpoint_sequence=checkpoint.sequence, pending_since=None), checkpoint
 
+    def _trusted(self, head: ChainHead) -> ChainHead:
+        """``head`` if this log signed it (or it is the genesis head); UNAVAILABLE otherwise."""
+        try:
+            signature = bytes.fromhex(head.signature)
+        except ValueError:
+            signature = b""
+        if head.genesis or (signature and self.signer.verify(head.key_id, head.message(), signature)):
+            return head
+        if not head.key_id and not head.signature and self.unsigned_heads and self.unsigned_heads.may_adopt():
+            log.warning("adopting the audit head from before heads were signed", extra={"seq": head.last_sequence})
+            return head
+        log.critical("audit head not signed by the audit key; appends refused", extra={"seq": head.last_sequence})
+        raise errors.Unavailable(
+            "the audit log's head was altered outside the gateway; nothing more is recorded until it is examined",
+            reason="AUDIT_LOG_TAMPERED",
+        )
+
+    def _signed(self, head: ChainHead) -> ChainHead:
+        """The head with the audit key's signature: every head row written is signed."""
+        unsigned = replace(head, key_id=self.signer.key_id, signature="")
+        return replace(unsigned, signature=self.signer.sign(unsigned.message()).hex())
+
     def _committed(self) -> None:
         # After the commit nothing may raise: the batch would be retried and its records appended twice.
+        if self.unsigned_heads is not None:  # a head is signed now: no unsigned head is adopted again
+            try:
+                self.unsigned_heads.close()
+                self.unsigned_heads = None
+            except Exception:
+                log.exception("cannot record that the audit head is signed")
         if self.on_commit is not None:
             try:
                 self.on_commit()

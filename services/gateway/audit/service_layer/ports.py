@@ -26,7 +26,9 @@ class AuditStore(Protocol):
         """Begin a transaction and lock the chain head (other writers wait until it ends)."""
 
     # Reading, for verification: no lock, so appends carry on meanwhile.
-    async def read_head(self) -> ChainHead: ...
+    async def read_head(self) -> ChainHead | None:
+        """None if the head row is gone (deleted by hand: the log cannot be trusted)."""
+
     async def checkpoints(self, up_to: int) -> list[Checkpoint]: ...
     def records(self, up_to: int) -> AsyncIterator[AuditRecord]:
         """Records with sequence ≤ ``up_to``, ascending."""
@@ -38,8 +40,21 @@ class Signer(Protocol):
     @property
     def key_id(self) -> str: ...
     def sign(self, message: bytes) -> bytes: ...
+    def verify(self, key_id: str, message: bytes, signature: bytes) -> bool:
+        """True only for a signature of this key (or of a key it took over from): the head it extends."""
 
 
 class SignatureVerifier(Protocol):
     def verify(self, key_id: str, message: bytes, signature: bytes) -> bool:
         """True only if a trusted key with ``key_id`` made ``signature`` over ``message``."""
+
+
+class UnsignedHeads(Protocol):
+    """Whether a head written before heads were signed may still be adopted (once, on upgrade).
+
+    Kept where the signing key is, not in the database: whoever can only write the database cannot
+    reopen the window by blanking a head's signature."""
+
+    def may_adopt(self) -> bool: ...
+    def close(self) -> None:
+        """From now on every head must be signed (called once this log has signed a head)."""

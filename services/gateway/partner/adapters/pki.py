@@ -10,7 +10,10 @@ from nowhere else.
 
 Layout of the directory (default ``.local/pki``)::
 
-    ca.crt ca.key  server.crt server.key  cities/<code>.crt cities/<code>.key
+    ca.crt ca.key  crl.pem  server.crt server.key  cities/<code>.crt cities/<code>.key
+
+A city certificate is revoked by listing it in the CA's CRL (``revocation.py``); re-issuing a
+city's certificate revokes the one it replaces (reason: superseded).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -28,6 +32,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from baylink import errors
 from baylink.runtime.settings import LOCAL_DIR
 from services.gateway.audit.adapters.keys import write_private
+from services.gateway.partner.adapters.revocation import Revoked, needs_renewal, write_crl
 from services.gateway.partner.domain.cities import PARTNER_CITIES, check_partner_city
 
 DEFAULT_PKI_DIR = LOCAL_DIR / "pki"
@@ -46,6 +51,10 @@ class PkiPaths:
     @property
     def ca_key(self) -> Path:
         return self.root / "ca.key"
+
+    @property
+    def crl(self) -> Path:
+        return self.root / "crl.pem"
 
     @property
     def server_cert(self) -> Path:
@@ -74,10 +83,12 @@ def init_pki(
     hostnames: tuple[str, ...] = ("localhost",),
     ips: tuple[str, ...] = ("127.0.0.1",),
 ) -> PkiPaths:
-    """Make the CA and the gateway's server certificate where missing; existing ones are kept."""
+    """Make the CA, its CRL and the gateway's server certificate where missing; existing ones are kept,
+    except a CRL past half its life, which is renewed (same entries, next number)."""
     paths = PkiPaths(directory)
     if not paths.ca_cert.exists():
         paths.ca_key.unlink(missing_ok=True)  # a key without its certificate is the leftover of a failed run
+        paths.crl.unlink(missing_ok=True)  # a new CA starts a new list
         key = ec.generate_private_key(ec.SECP256R1())
         name = x509.Name(
             [_attr(NameOID.ORGANIZATION_NAME, "Baylink"), _attr(NameOID.COMMON_NAME, "Baylink Partner CA")]
@@ -101,6 +112,8 @@ def init_pki(
             ExtendedKeyUsageOID.SERVER_AUTH,
             SERVER_DAYS,
         )
+    if needs_renewal(paths.crl, paths.ca_cert):
+        write_crl(paths.crl, paths.ca_cert, paths.ca_key)  # keeps its entries; refuses a list the CA did not sign
     return paths
 
 
@@ -112,10 +125,33 @@ def issue_city(directory: Path, city: str) -> PkiPaths:
         raise errors.FailedPrecondition(f"no partner CA in {directory}; run `baylink pki init` first")
     name = f"Baylink partner city {city} {PARTNER_CITIES[city]}"
     uri: list[x509.GeneralName] = [x509.UniformResourceIdentifier(CITY_URI_PREFIX + city)]
+    if paths.city_cert(city).exists():  # re-issuing replaces the city's credentials and revokes the old ones
+        _revoke_if_ours(paths, paths.city_cert(city).read_bytes(), x509.ReasonFlags.superseded)
     for stale in (paths.city_cert(city), paths.city_key(city)):
-        stale.unlink(missing_ok=True)  # re-issuing replaces the city's credentials
+        stale.unlink(missing_ok=True)
     _issue(paths, paths.city_cert(city), paths.city_key(city), name, uri, ExtendedKeyUsageOID.CLIENT_AUTH, CITY_DAYS)
     return paths
+
+
+def revoke_city(directory: Path, pem: bytes, reason: x509.ReasonFlags = x509.ReasonFlags.unspecified) -> int:
+    """Put a city certificate of this CA on the CA's CRL; its serial number. InvalidInput if not ours."""
+    paths = PkiPaths(directory)
+    if not paths.ca_cert.exists():
+        raise errors.FailedPrecondition(f"no partner CA in {directory}; run `baylink pki init` first")
+    serial = _revoke_if_ours(paths, pem, reason)
+    if serial is None:
+        raise errors.InvalidInput.field("certificate", "not a certificate issued by this partner CA")
+    return serial
+
+
+def _revoke_if_ours(paths: PkiPaths, pem: bytes, reason: x509.ReasonFlags) -> int | None:
+    try:
+        cert = x509.load_pem_x509_certificate(pem)
+        cert.verify_directly_issued_by(x509.load_pem_x509_certificate(paths.ca_cert.read_bytes()))
+    except (ValueError, TypeError, InvalidSignature):
+        return None
+    write_crl(paths.crl, paths.ca_cert, paths.ca_key, Revoked(cert.serial_number, reason))
+    return cert.serial_number
 
 
 def city_of_certificate(pem: bytes) -> CityIdentity:

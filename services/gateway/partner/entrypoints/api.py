@@ -20,7 +20,7 @@ from baylink.gateway.v1 import partner_city_service_pb2_grpc as api_grpc
 from baylink.runtime.events import EventTypes
 from services.gateway.partner.adapters.events import subjects_of
 from services.gateway.partner.domain.cities import Scope
-from services.gateway.partner.entrypoints.mtls import caller_of
+from services.gateway.partner.entrypoints.mtls import CityCallers
 from services.gateway.partner.entrypoints.ports import PartnerBackend
 from services.gateway.partner.service_layer.access import PartnerAccess, PartnerCall
 
@@ -39,9 +39,10 @@ DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 50, 200
 
 
 class PartnerCityServicer(api_grpc.PartnerCityServiceServicer):
-    def __init__(self, access: PartnerAccess, backend: PartnerBackend):
+    def __init__(self, access: PartnerAccess, backend: PartnerBackend, callers: CityCallers):
         self.access = access
         self.backend = backend
+        self.callers = callers
         self.event_types = EventTypes.from_contracts()
 
     def register(self, server: aio.Server) -> None:
@@ -50,9 +51,9 @@ class PartnerCityServicer(api_grpc.PartnerCityServiceServicer):
     @asynccontextmanager
     async def _call(self, context: aio.ServicerContext, method: str) -> AsyncIterator[PartnerCall]:
         try:
-            caller = caller_of(context)
+            caller = self.callers.caller_of(context)
         except errors.Unauthenticated as exc:
-            await self.access.audit.record("peer", f"partner.{method}", exc.reason, details=exc.metadata)
+            await self.access.refused(f"partner.{method}", exc)
             raise
         async with self.access.call(caller, f"partner.{method}", METHOD_SCOPES[method]) as call:
             yield call
@@ -130,6 +131,7 @@ class PartnerCityServicer(api_grpc.PartnerCityServiceServicer):
             # aclosing: a city hanging up closes the backend's consumer at once, not at garbage collection.
             async with contextlib.aclosing(stream) as events:
                 async for event in events:
+                    self.callers.caller_of(context)  # a certificate revoked mid-stream gets nothing more
                     if event.type in self.event_types.types:  # the people it names count against the guard
                         await call.read_subjects(*subjects_of(event, self.event_types))
                     delivered += 1

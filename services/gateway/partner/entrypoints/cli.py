@@ -1,21 +1,24 @@
-"""``baylink pki``: the partner PKI for local use (a CA, the gateway's server certificate, one
-client certificate per partner city). Production certificates come from the real partner CA.
+"""``baylink pki``: the partner PKI for local use (a CA and its CRL, the gateway's server certificate,
+one client certificate per partner city). Production certificates come from the real partner CA.
 
 The city is carried in the client certificate as the subjectAltName URI
-``urn:baylink:city:<division code>``.
+``urn:baylink:city:<division code>``. ``revoke-city`` lists a certificate in the CA's CRL, which
+the gateway checks on every partner call; ``issue-city`` revokes the certificate it replaces.
 
-Exit codes: 0 done, 2 usage error (unknown city, no CA yet).
+Exit codes: 0 done, 2 usage error (unknown city, no CA yet, not a certificate of this CA).
 """
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from cryptography import x509
 
 from baylink.errors import BaylinkError
-from services.gateway.partner.adapters.pki import DEFAULT_PKI_DIR, init_pki, issue_city
+from services.gateway.partner.adapters.pki import DEFAULT_PKI_DIR, PkiPaths, init_pki, issue_city, revoke_city
 from services.gateway.partner.domain.cities import PARTNER_CITIES
 
 app = typer.Typer(name="pki", help="The Baylink partner PKI for local use.", no_args_is_help=True)
@@ -37,6 +40,7 @@ def init(
     paths = init_pki(directory, hostnames=tuple(hostname or ["localhost"]), ips=tuple(ip or ["127.0.0.1"]))
     typer.echo(f"partner CA:         {paths.ca_cert}")
     typer.echo(f"gateway server:     {paths.server_cert} (key {paths.server_key})")
+    typer.echo(f"revocation list:    {paths.crl}")
 
 
 @app.command("issue-city")
@@ -51,3 +55,36 @@ def issue_city_command(
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(2) from None
     typer.echo(f"{city} {PARTNER_CITIES[city]}: {paths.city_cert(city)} (key {paths.city_key(city)})")
+
+
+class Reason(StrEnum):
+    unspecified = "unspecified"
+    key_compromise = "key-compromise"
+    superseded = "superseded"
+    cessation_of_operation = "cessation-of-operation"
+
+
+_REASONS = {
+    Reason.unspecified: x509.ReasonFlags.unspecified,
+    Reason.key_compromise: x509.ReasonFlags.key_compromise,
+    Reason.superseded: x509.ReasonFlags.superseded,
+    Reason.cessation_of_operation: x509.ReasonFlags.cessation_of_operation,
+}
+
+
+@app.command("revoke-city")
+def revoke_city_command(
+    certificate: Annotated[Path, typer.Argument(help="The city certificate to revoke (PEM).")],
+    directory: DirOption = DEFAULT_PKI_DIR,
+    reason: Annotated[Reason, typer.Option(help="Why (RFC 5280 reason code).")] = Reason.unspecified,
+) -> None:
+    """Revoke a partner city's certificate: list it in the CA's CRL, which the gateway checks on every call."""
+    try:
+        serial = revoke_city(directory, certificate.read_bytes(), _REASONS[reason])
+    except OSError as exc:
+        typer.echo(f"error: cannot read {certificate}: {exc.strerror}", err=True)
+        raise typer.Exit(2) from None
+    except BaylinkError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"revoked serial {serial:x} ({reason.value}); CRL {PkiPaths(directory).crl}")

@@ -9,12 +9,14 @@ servicer. A servicer then learns the city from the certificate the handshake ver
 from __future__ import annotations
 
 import grpc
+from cryptography import x509
 from grpc import aio
 
 from baylink import errors
 from baylink.runtime.grpc.server import GrpcServer, Register, start_grpc_server
 from baylink.runtime.metrics import ServiceMetrics
 from services.gateway.partner.adapters.pki import PkiPaths, city_of_certificate
+from services.gateway.partner.adapters.revocation import RevocationList
 from services.gateway.partner.service_layer.access import PartnerCaller
 
 PEER_CERTIFICATE = "x509_pem_cert"
@@ -38,15 +40,26 @@ def city_channel_credentials(pki: PkiPaths, city: str) -> grpc.ChannelCredential
     )
 
 
-def caller_of(context: aio.ServicerContext) -> PartnerCaller:
-    """The calling city, from the handshake-verified client certificate; Unauthenticated without one."""
-    certificates = (context.auth_context() or {}).get(PEER_CERTIFICATE) or []
-    if not certificates:
-        raise errors.Unauthenticated(
-            "a partner city's client certificate is required", reason="CLIENT_CERTIFICATE_REQUIRED"
-        )
-    identity = city_of_certificate(certificates[0])
-    return PartnerCaller(identity.city, identity.fingerprint)
+class CityCallers:
+    """Who is calling: the city of the handshake-verified client certificate, unless it is revoked."""
+
+    def __init__(self, revocations: RevocationList):
+        self.revocations = revocations
+
+    def caller_of(self, context: aio.ServicerContext) -> PartnerCaller:
+        """The calling city; Unauthenticated without a city certificate, or with a revoked one."""
+        certificates = (context.auth_context() or {}).get(PEER_CERTIFICATE) or []
+        if not certificates:
+            raise errors.Unauthenticated(
+                "a partner city's client certificate is required", reason="CLIENT_CERTIFICATE_REQUIRED"
+            )
+        identity = city_of_certificate(certificates[0])
+        try:
+            self.revocations.check(x509.load_pem_x509_certificate(certificates[0]), identity.fingerprint)
+        except errors.Unauthenticated as exc:
+            exc.metadata["city"] = identity.city  # for the audit record and the alert; the caller's own city
+            raise
+        return PartnerCaller(identity.city, identity.fingerprint)
 
 
 async def start_partner_server(

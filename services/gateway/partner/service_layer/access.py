@@ -10,18 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from baylink.errors import BaylinkError
+from baylink.errors import BaylinkError, Unauthenticated
 from services.gateway.audit.domain.chain import AuditNotes, check_subject
 from services.gateway.audit.service_layer.log import AuditLog
 from services.gateway.partner.domain.cities import CityGrants, Scope, actor_of
+from services.gateway.shared.domain.guard import SecurityAlert, Severity
 from services.gateway.shared.service_layer.guard import Guard
 
 OK = "OK"
+REVOKED = "CERTIFICATE_REVOKED"
+REVOKED_ALERT_SECONDS = 600.0  # one alert per revoked certificate per window, however often it knocks
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,35 @@ class PartnerAccess:
         self.grants = grants
         self.guard = guard
         self.audit = audit
+        self._revoked_alerts: dict[str, float] = {}  # certificate SHA-256 → when its last alert was raised
+
+    async def refused(self, action: str, exc: Unauthenticated) -> None:
+        """A peer not let in: one audit record. A revoked certificate presented means a credential that
+        was withdrawn (perhaps stolen) is in use, so operators get a HIGH alert too."""
+        fingerprint = exc.metadata.get("certificate_sha256", "")
+        if exc.reason == REVOKED and self._first_in_window(fingerprint):
+            city = exc.metadata.get("city", "")
+            await self.guard.alerts.raise_alert(
+                SecurityAlert(
+                    kind="revoked_certificate_presented",
+                    severity=Severity.HIGH,
+                    description=f"a revoked client certificate of partner city {city} was presented",
+                    actor="peer",
+                    city_code=city,
+                    certificate_fingerprint=fingerprint,
+                )
+            )
+        await self.audit.record("peer", action, exc.reason, details=exc.metadata)
+
+    def _first_in_window(self, fingerprint: str) -> bool:
+        now = time.monotonic()
+        if len(self._revoked_alerts) > 1000:  # bounded: forget what is past its window
+            self._revoked_alerts = {k: t for k, t in self._revoked_alerts.items() if now - t < REVOKED_ALERT_SECONDS}
+        last = self._revoked_alerts.get(fingerprint)
+        if last is not None and now - last < REVOKED_ALERT_SECONDS:
+            return False
+        self._revoked_alerts[fingerprint] = now
+        return True
 
     @asynccontextmanager
     async def call(self, caller: PartnerCaller, action: str, scope: Scope) -> AsyncIterator[PartnerCall]:

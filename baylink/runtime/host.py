@@ -115,7 +115,7 @@ class ServiceHost:
             metrics=self.metrics,
             reuse_port=self.settings.workers > 1,
             credentials=self.transport.server_credentials(),
-            callers=self.callers,
+            callers=self.callers if self.transport.secure else None,  # plaintext: no verified caller
         )
         self._announce()
 

@@ -53,13 +53,11 @@ async def start_grpc_server(
 ) -> GrpcServer:
     """Start a server with the given servicers registered; health says SERVING once it listens.
 
-    ``reuse_port`` lets the worker processes of one service listen on the same port. With
-    ``credentials`` (mutual TLS), ``callers`` is the allow-list every call is checked against;
-    services start through ``ServiceHost``, which refuses plaintext unless it was asked for."""
-    if credentials is not None and callers is None:
-        raise ValueError("a TLS server needs its callers' allow-list")
+    ``reuse_port`` lets the worker processes of one service listen on the same port. ``callers``
+    is the allow-list every call is checked against (internal mutual TLS, given by ``ServiceHost``,
+    which refuses plaintext unless it was asked for); the partner port checks cities its own way."""
     server = aio.server(
-        interceptors=[ServiceInterceptor(metrics or ServiceMetrics(), callers if credentials else None)],
+        interceptors=[ServiceInterceptor(metrics or ServiceMetrics(), callers)],
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),

@@ -6,6 +6,7 @@ service named in that certificate must be on the RPC's allow-list. Plaintext onl
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,6 +17,7 @@ from google.rpc import error_details_pb2
 from grpc import aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
+from typer.testing import CliRunner
 
 from baylink import errors
 from baylink.common.v1 import common_pb2
@@ -26,6 +28,7 @@ from baylink.runtime.grpc.tls import InternalTransport
 from baylink.runtime.host import ServiceHost
 from baylink.runtime.settings import InternalTransportSettings, KafkaSettings
 from services.payments.bootstrap import Payments, host_for
+from services.payments.entrypoints.cli import app as payments_cli
 from tests.conftest import TopicFactory
 from tests.support.internal_pki import tls_settings, transport_of
 from tests.unit.payments.conftest import Clock, make_app
@@ -157,3 +160,22 @@ def test_plaintext_is_off_unless_the_variable_is_set(monkeypatch: pytest.MonkeyP
     assert InternalTransportSettings().insecure is False
     monkeypatch.setenv("BAYLINK_INSECURE_INTERNAL", "1")
     assert InternalTransportSettings().insecure is True
+
+
+async def test_payments_cli_is_the_operator_and_another_certificate_is_refused(
+    tls_port: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`baylink payments participants` (ListParticipants, operator only) over TLS, as the operator
+    and then with the registry's certificate in the operator's place."""
+    pki = tmp_path / "pki"
+    monkeypatch.setenv("BAYLINK_INSECURE_INTERNAL", "0")
+    monkeypatch.setenv("BAYLINK_INTERNAL_PKI_DIR", str(pki))
+    target = ["participants", "--target", f"127.0.0.1:{tls_port}"]
+    ok = await asyncio.to_thread(CliRunner().invoke, payments_cli, target)
+    assert ok.exit_code == 0, ok.output
+    assert "HKBANK" in ok.output
+    monkeypatch.setenv("BAYLINK_INTERNAL_CERT_FILE", str(pki / "registry.crt"))
+    monkeypatch.setenv("BAYLINK_INTERNAL_KEY_FILE", str(pki / "registry.key"))
+    refused = await asyncio.to_thread(CliRunner().invoke, payments_cli, target)
+    assert refused.exit_code == 1
+    assert "CALLER_NOT_ALLOWED" in refused.output

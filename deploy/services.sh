@@ -75,6 +75,23 @@ test_pki_trust() {
     export BAYLINK_IDENTITY_TRUSTED_LIST_SIGNERS=${BAYLINK_IDENTITY_TRUSTED_LIST_SIGNERS:-$signers}
 }
 
+# Internal gRPC is mutual TLS: `baylink pki init` (idempotent) makes the internal CA and one
+# certificate per service and one for the operators' CLIs; each process is pointed at its own.
+# Plaintext only if BAYLINK_INSECURE_INTERNAL=1 is set by you; this script never sets it.
+INTERNAL_PKI=$PWD/.local/pki/internal
+internal_pki() {
+    .venv/bin/baylink pki init --internal-dir "$INTERNAL_PKI" >/dev/null
+    export BAYLINK_INTERNAL_PKI_DIR=$INTERNAL_PKI
+    if [ "${BAYLINK_INSECURE_INTERNAL:-}" = 1 ]; then
+        echo "warning: BAYLINK_INSECURE_INTERNAL=1 is set: internal gRPC is plaintext and unauthenticated" >&2
+    fi
+}
+
+# The environment that names a process's own certificate and key (identity: its service name).
+credentials_of() {
+    echo "BAYLINK_INTERNAL_CERT_FILE=$INTERNAL_PKI/$1.crt" "BAYLINK_INTERNAL_KEY_FILE=$INTERNAL_PKI/$1.key"
+}
+
 start() {
     local name=$1
     if running "$name"; then
@@ -82,7 +99,8 @@ start() {
         return
     fi
     rm -f "$RUN/$name.json"
-    nohup "$PY" -m "services.$name" >>"$LOGS/$name.log" 2>&1 &
+    # shellcheck disable=SC2046  # two NAME=path words, paths without spaces under the repository
+    nohup env $(credentials_of "$name") "$PY" -m "services.$name" >>"$LOGS/$name.log" 2>&1 &
     echo $! >"$RUN/$name.pid"
     for _ in $(seq 1 150); do
         [ -s "$RUN/$name.json" ] && break
@@ -129,8 +147,8 @@ start_worker() {
         echo "$name: already running (pid $(cat "$RUN/$name.pid"))"
         return
     fi
-    # shellcheck disable=SC2086  # args is a fixed word list above
-    nohup "$PY" $args >>"$LOGS/$name.log" 2>&1 &
+    # shellcheck disable=SC2086,SC2046  # args is a fixed word list above; two NAME=path words
+    nohup env $(credentials_of "$name") "$PY" $args >>"$LOGS/$name.log" 2>&1 &
     echo $! >"$RUN/$name.pid"
     sleep 2
     running "$name" || { echo "$name: exited at start-up; see $LOGS/$name.log" >&2; exit 1; }
@@ -153,6 +171,7 @@ case "${1:-}" in
         console_users
         console_cookies
         test_pki_trust
+        internal_pki
         for i in "${!SUPPORT_NAMES[@]}"; do
             start_support "${SUPPORT_NAMES[i]}" "${SUPPORT_PORTS[i]}" "${SUPPORT_COMMANDS[i]}"
         done

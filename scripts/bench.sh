@@ -13,6 +13,9 @@ if ! bash "$KAFKA" status >/dev/null 2>&1; then
     started=1
 fi
 .venv/bin/baylink topics apply >/dev/null
+# The benchmarks start services in-process and call them with plaintext channels: internal gRPC
+# here is plaintext by the explicit setting it requires (docs/security/internal.md).
+export BAYLINK_INSECURE_INTERNAL=1
 
 for bench in benchmarks/*_bench.py; do
     module=$(basename "$bench" .py)

@@ -23,6 +23,11 @@ from tests.support.schema_templates import SchemaTemplates
 
 POSTGRES_URL_VAR = "BAYLINK_TEST_POSTGRES_URL"
 
+# Internal gRPC is plaintext in tests whose subject is not transport security: the explicit setting
+# plaintext requires (the services and processes they start inherit it). Real mutual TLS with an
+# internal CA made in tmp: tests/integration/runtime/test_internal_tls.py (tests/support/internal_pki.py).
+os.environ.setdefault("BAYLINK_INSECURE_INTERNAL", "1")
+
 
 @pytest.fixture(scope="session", autouse=True)
 def schema_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SchemaTemplates]:

@@ -28,7 +28,9 @@ from aiokafka.errors import KafkaError
 from baylink.runtime.checkpoint import run_checkpoints
 from baylink.runtime.consumer import Handler, IdempotentConsumer
 from baylink.runtime.db import Database
+from baylink.runtime.grpc.authz import CallerPolicy
 from baylink.runtime.grpc.server import GrpcServer, Register, start_grpc_server
+from baylink.runtime.grpc.tls import InternalTransport
 from baylink.runtime.metrics import MetricsServer, ServiceMetrics
 from baylink.runtime.relay import OutboxRelay
 from baylink.runtime.retention import Retention, run_retention
@@ -53,16 +55,21 @@ class ServiceHost:
         *,
         register: Register,
         service_names: Sequence[str],
+        callers: CallerPolicy,
         db: Database | None = None,
         metrics: ServiceMetrics | None = None,
         subscriptions: Sequence[Subscription] = (),
         migrations: Sequence[Path] = (),
         on_start: Callable[[], Awaitable[None]] | None = None,
         background: Sequence[Callable[[], Awaitable[None]]] = (),
+        transport: InternalTransport | None = None,
     ):
         self.settings = settings
         self.register = register
         self.service_names = list(service_names)
+        self.callers = callers  # who may call which RPC (services/<svc>/entrypoints/callers.py)
+        # Read at construction: missing credentials stop the process before anything starts.
+        self.transport = transport or InternalTransport.from_settings(settings.internal, settings.service_name)
         self.db = db or Database(settings.database_url)
         self.metrics = metrics or ServiceMetrics()
         self.subscriptions = list(subscriptions)
@@ -107,6 +114,8 @@ class ServiceHost:
             port=self.settings.grpc_port,
             metrics=self.metrics,
             reuse_port=self.settings.workers > 1,
+            credentials=self.transport.server_credentials(),
+            callers=self.callers if self.transport.secure else None,  # plaintext: no verified caller
         )
         self._announce()
 

@@ -28,6 +28,22 @@ class KafkaSettings(BaseSettings):
     dlq_topic: str = "baylink.dlq.v1"
 
 
+class InternalTransportSettings(BaseSettings):
+    """How services talk to each other: mutual TLS with the internal CA's certificates
+    (``baylink pki init``), unless ``BAYLINK_INSECURE_INTERNAL=1`` says plaintext explicitly.
+
+    The files default to ``<pki_dir>/ca.crt`` and ``<pki_dir>/<identity>.crt|.key``, the identity
+    being the process's service name; ``BAYLINK_INTERNAL_CERT_FILE`` etc. name others."""
+
+    model_config = SettingsConfigDict(env_prefix="BAYLINK_INTERNAL_", extra="forbid")
+
+    insecure: bool = Field(default=False, validation_alias="BAYLINK_INSECURE_INTERNAL")
+    pki_dir: Path = LOCAL_DIR / "pki" / "internal"
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+
+
 class ServiceSettings(BaseSettings):
     """What every service process needs; subclasses add their own fields."""
 
@@ -67,6 +83,7 @@ class ServiceSettings(BaseSettings):
     consumer_retry_backoff_seconds: float = Field(default=0.2, ge=0, le=60)
 
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    internal: InternalTransportSettings = Field(default_factory=InternalTransportSettings)
 
     @model_validator(mode="after")
     def _default_database(self) -> ServiceSettings:

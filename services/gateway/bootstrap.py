@@ -15,6 +15,7 @@ from grpc import aio
 from baylink.ops.dlq import DeadLetterIndex
 from baylink.ops.reader import TopicReader
 from baylink.runtime.db import Database
+from baylink.runtime.grpc.tls import InternalTransport
 from baylink.runtime.host import ServiceHost
 from baylink.runtime.metrics import ServiceMetrics
 from baylink.runtime.topics import declared
@@ -154,9 +155,10 @@ def bootstrap(settings: GatewaySettings | None = None, *, db: Database | None = 
     db = db or Database(settings.database_url)
     metrics = ServiceMetrics()
     parts = build_parts(settings, db)
-    identity = IdentityClient(settings.identity_target, settings.call_timeout_seconds)
-    registry = RegistryClient(settings.registry_target, settings.call_timeout_seconds)
-    payments = PaymentsClient(settings.payments_target, settings.call_timeout_seconds)
+    transport = InternalTransport.from_settings(settings.internal, settings.service_name)
+    identity = IdentityClient(settings.identity_target, transport, settings.call_timeout_seconds)
+    registry = RegistryClient(settings.registry_target, transport, settings.call_timeout_seconds)
+    payments = PaymentsClient(settings.payments_target, transport, settings.call_timeout_seconds)
     deps = KioskDeps(
         access=KioskAccess(parts.sessions, parts.kiosk_guard, parts.audit),
         identity=identity,
@@ -181,7 +183,10 @@ def bootstrap(settings: GatewaySettings | None = None, *, db: Database | None = 
     def register(_server: aio.Server) -> None:
         return None  # the internal port serves health and reflection only; cities come in over mTLS
 
-    host = ServiceHost(settings, register=register, service_names=[], db=db, metrics=metrics, migrations=[MIGRATIONS])
+    host = ServiceHost(
+        settings, register=register, service_names=[], callers={}, db=db, metrics=metrics, migrations=[MIGRATIONS],
+        transport=transport,
+    )  # fmt: skip
     parts.audit.on_commit = host.relay.wake  # checkpoints and alerts go out promptly
     gateway = Gateway(settings, parts, host, kiosk_app, servicer, (identity, registry, payments))
     host.on_start = gateway._on_start

@@ -24,6 +24,7 @@ from services.identity.adapters.trust_list_repository import SqlTrustListReposit
 from services.identity.adapters.trustlist_signature import ListSignatureVerifier
 from services.identity.config import IdentitySettings
 from services.identity.domain.trustlist import Jurisdiction
+from services.identity.entrypoints.callers import CALLERS
 from services.identity.entrypoints.grpc_api import IdentityServicer
 from services.identity.service_layer.application import IdentityApplication
 from services.identity.service_layer.ports import PathEngine
@@ -83,6 +84,7 @@ def bootstrap(settings: IdentitySettings | None = None) -> IdentityService:
         settings,
         register=register,
         service_names=[SERVICE_NAME],
+        callers=CALLERS,
         db=db,
         metrics=metrics,
         migrations=[MIGRATIONS],

@@ -18,6 +18,7 @@ from services.payments.adapters.sanctions_xml import load_sanctions_list
 from services.payments.adapters.store import SqlStore
 from services.payments.config import PaymentsSettings
 from services.payments.domain.screening import Screener
+from services.payments.entrypoints.callers import CALLERS
 from services.payments.entrypoints.grpc_servicer import SERVICE_NAME, register_servicer
 from services.payments.service_layer.expiry import run_expiry
 from services.payments.service_layer.settlement import ensure_open_window
@@ -92,6 +93,7 @@ def host_for(payments: Payments) -> ServiceHost:
         settings,
         register=payments.register,
         service_names=payments.service_names,
+        callers=CALLERS,
         db=deps.db,
         migrations=[MIGRATIONS],
         on_start=lambda: ensure_open_window(deps),

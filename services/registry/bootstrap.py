@@ -11,6 +11,7 @@ from grpc import aio
 
 from baylink.runtime.db import Database
 from baylink.runtime.events import EventTypes
+from baylink.runtime.grpc.tls import InternalTransport
 from baylink.runtime.host import ServiceHost
 from baylink.runtime.metrics import ServiceMetrics
 from services.registry.adapters.calendar_file import load_calendar
@@ -18,6 +19,7 @@ from services.registry.adapters.catalogue_file import load_catalogue, load_name_
 from services.registry.adapters.identity_client import GrpcIdentity
 from services.registry.adapters.unit_of_work import SqlUnitOfWork
 from services.registry.config import RegistrySettings
+from services.registry.entrypoints.callers import CALLERS
 from services.registry.entrypoints.events import fee_subscription
 from services.registry.entrypoints.grpc_api import SERVICE_NAME, RegistryServicer
 from services.registry.service_layer.background import flag_overdue
@@ -70,13 +72,14 @@ def bootstrap(
     db = db or Database(settings.database_url)
     types = EventTypes.from_contracts()
     metrics = ServiceMetrics()
+    transport = InternalTransport.from_settings(settings.internal, settings.service_name)
     uow = SqlUnitOfWork(db, types, settings.source, topic=settings.events_topic or None)
     registry = Registry(
         catalogue=load_catalogue(settings.catalogue_dir),
         name_rules=load_name_rules(settings.name_rules_file),
         calendar=load_calendar(settings.calendar_file),
         uow=uow,
-        identity=identity or GrpcIdentity(settings.identity_target, settings.identity_timeout_seconds),
+        identity=identity or GrpcIdentity(settings.identity_target, transport, settings.identity_timeout_seconds),
         name_reservation_days=settings.name_reservation_days,
         max_material_bytes=settings.max_material_bytes,
     )
@@ -89,6 +92,8 @@ def bootstrap(
         settings,
         register=register,
         service_names=[SERVICE_NAME],
+        callers=CALLERS,
+        transport=transport,
         db=db,
         metrics=metrics,
         subscriptions=[fee_subscription(uow, types, settings.payments_topic, settings.fees_group_id)],

@@ -74,7 +74,7 @@ def register(server: aio.Server) -> None:
 def main() -> None:
     settings = ProbeSettings()
     configure_logging("probe", settings.log_level)
-    asyncio.run(ServiceHost(settings, register=register, service_names=[SERVICE]).run())
+    asyncio.run(ServiceHost(settings, register=register, service_names=[SERVICE], callers={}).run())
     sys.exit(0)
 
 

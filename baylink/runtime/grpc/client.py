@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import grpc
 from grpc import aio
 
 from baylink.runtime.context import correlation_id_var, traceparent_var
 from baylink.runtime.grpc.interceptors import CORRELATION_HEADER, TRACEPARENT_HEADER
+from baylink.runtime.grpc.tls import InternalTransport
 
 
 class _ContextMetadata(aio.UnaryUnaryClientInterceptor, aio.UnaryStreamClientInterceptor):  # type: ignore[misc]
@@ -28,8 +30,32 @@ def _with_context(details: Any) -> Any:
     return aio.ClientCallDetails(details.method, details.timeout, metadata, details.credentials, details.wait_for_ready)
 
 
+def internal_channel(
+    target: str, transport: InternalTransport, server: str, *, own_connection: bool = False
+) -> aio.Channel:
+    """A channel to the Baylink service ``server`` (its identity, e.g. ``payments``) at ``target``:
+    mutual TLS with this process's certificate, the server's certificate checked for that name;
+    plaintext only if the transport was explicitly made insecure."""
+    credentials = transport.channel_credentials()
+    if credentials is None:
+        return insecure_channel(target, own_connection=own_connection)
+    options = [("grpc.ssl_target_name_override", server)]
+    if own_connection:
+        options.append(("grpc.use_local_subchannel_pool", 1))  # type: ignore[arg-type]
+    return aio.secure_channel(target, credentials, options=options, interceptors=[_ContextMetadata()])
+
+
+def blocking_internal_channel(target: str, transport: InternalTransport, server: str) -> grpc.Channel:
+    """``internal_channel`` for a blocking stub (a CLI command: a handful of calls, then exit)."""
+    credentials = transport.channel_credentials()
+    if credentials is None:
+        return grpc.insecure_channel(target)
+    return grpc.secure_channel(target, credentials, options=[("grpc.ssl_target_name_override", server)])
+
+
 def insecure_channel(target: str, *, own_connection: bool = False) -> aio.Channel:
-    """A channel to an internal (loopback) service. Channels to one target share one connection
-    unless ``own_connection``: a server of several worker processes gets work per connection."""
+    """A plaintext channel (tests, and ``internal_channel`` under BAYLINK_INSECURE_INTERNAL=1).
+    Channels to one target share one connection unless ``own_connection``: a server of several
+    worker processes gets work per connection."""
     options = [("grpc.use_local_subchannel_pool", 1)] if own_connection else []
     return aio.insecure_channel(target, options=options, interceptors=[_ContextMetadata()])

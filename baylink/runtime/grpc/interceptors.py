@@ -7,6 +7,8 @@
 - Errors: a ``BaylinkError`` becomes its status with details (errors.py); any
   other exception is INTERNAL, logged once with the correlation id.
 - Metrics: calls by method and code, latency by method.
+- Callers: with a ``policy`` (mutual TLS), a caller not on the method's allow-list gets
+  PERMISSION_DENIED before the servicer runs (authz.py).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from grpc import aio
 
 from baylink.errors import BaylinkError
 from baylink.runtime.context import correlation_scope
+from baylink.runtime.grpc.authz import CallerPolicy, check_caller
 from baylink.runtime.grpc.errors import code_for, internal_status, to_status
 from baylink.runtime.metrics import ServiceMetrics
 
@@ -33,8 +36,9 @@ TRACEPARENT_HEADER = "traceparent"
 
 
 class ServiceInterceptor(aio.ServerInterceptor):  # type: ignore[misc]  # grpc ships no types
-    def __init__(self, metrics: ServiceMetrics):
+    def __init__(self, metrics: ServiceMetrics, policy: CallerPolicy | None = None):
         self.metrics = metrics
+        self.policy = policy  # None: plaintext, no verified caller to check
 
     async def intercept_service(
         self,
@@ -92,6 +96,8 @@ class ServiceInterceptor(aio.ServerInterceptor):  # type: ignore[misc]  # grpc s
             started = time.perf_counter()
             code = grpc.StatusCode.OK
             try:
+                if self.policy is not None:
+                    check_caller(self.policy, method, context)
                 if cid_in is None:
                     await context.send_initial_metadata(((CORRELATION_HEADER, cid),))
                 yield

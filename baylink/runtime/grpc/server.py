@@ -14,6 +14,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
 
+from baylink.runtime.grpc.authz import CallerPolicy
 from baylink.runtime.grpc.interceptors import ServiceInterceptor
 from baylink.runtime.metrics import ServiceMetrics
 
@@ -48,12 +49,15 @@ async def start_grpc_server(
     metrics: ServiceMetrics | None = None,
     credentials: grpc.ServerCredentials | None = None,
     reuse_port: bool = False,
+    callers: CallerPolicy | None = None,
 ) -> GrpcServer:
     """Start a server with the given servicers registered; health says SERVING once it listens.
 
-    ``reuse_port`` lets the worker processes of one service listen on the same port."""
+    ``reuse_port`` lets the worker processes of one service listen on the same port. ``callers``
+    is the allow-list every call is checked against (internal mutual TLS, given by ``ServiceHost``,
+    which refuses plaintext unless it was asked for); the partner port checks cities its own way."""
     server = aio.server(
-        interceptors=[ServiceInterceptor(metrics or ServiceMetrics())],
+        interceptors=[ServiceInterceptor(metrics or ServiceMetrics(), callers)],
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),

@@ -1,6 +1,6 @@
 """gRPC clients of the services behind the gateway: what every call shares.
 
-Channels come from ``baylink.runtime.grpc.client.insecure_channel`` (loopback services; the correlation
+Channels come from ``baylink.runtime.grpc.client.internal_channel`` (loopback services; the correlation
 id of the current request goes along). Every call has a deadline, speaks the caller's language
 (``accept-language`` metadata, from ``language_var``) and turns a peer's status back into the domain
 error with ``from_rpc_error``, so nothing above the adapters sees gRPC.

@@ -16,7 +16,8 @@ from dataclasses import replace
 from baylink.identity.v1 import identity_service_pb2 as ids_pb
 from baylink.identity.v1 import identity_service_pb2_grpc as ids_grpc
 from baylink.identity.v1 import validation_pb2 as val
-from baylink.runtime.grpc.client import insecure_channel
+from baylink.runtime.grpc.client import internal_channel
+from baylink.runtime.grpc.tls import InternalTransport
 from services.gateway.binding.adapters.identity import certificate_facts
 from services.gateway.clients.calls import call
 from services.gateway.clients.certificate import parse_chain_pem, read_certificate
@@ -36,8 +37,8 @@ DIGESTS = {"sha256": val.DIGEST_ALGORITHM_SHA256, "sha384": val.DIGEST_ALGORITHM
 class IdentityClient:
     """Implements the kiosk's ``CertificateValidator`` port."""
 
-    def __init__(self, target: str, timeout_seconds: float = 10.0):
-        self.channel = insecure_channel(target)
+    def __init__(self, target: str, transport: InternalTransport, timeout_seconds: float = 10.0):
+        self.channel = internal_channel(target, transport, "identity")
         self.stub = ids_grpc.IdentityServiceStub(self.channel)
         self.timeout = timeout_seconds
 

@@ -18,7 +18,8 @@ from pathlib import Path
 from baylink.payments.v1 import payments_service_pb2 as pay
 from baylink.payments.v1 import payments_service_pb2_grpc as pay_grpc
 from baylink.payments.v1 import transfer_pb2 as tr
-from baylink.runtime.grpc.client import insecure_channel
+from baylink.runtime.grpc.client import internal_channel
+from baylink.runtime.grpc.tls import InternalTransport
 from services.gateway.clients.calls import call, enum_word, money, money_or_none, time_or_none, to_money
 from services.gateway.kiosk.service_layer.model import Money, QuoteView, TransferView
 from services.gateway.shared.adapters.crypto_keys import read_key_file
@@ -27,8 +28,8 @@ PAYER_LABEL = b"baylink.payments.payer.v1"
 
 
 class PaymentsClient:
-    def __init__(self, target: str, timeout_seconds: float = 10.0):
-        self.channel = insecure_channel(target)
+    def __init__(self, target: str, transport: InternalTransport, timeout_seconds: float = 10.0):
+        self.channel = internal_channel(target, transport, "payments")
         self.stub = pay_grpc.PaymentsServiceStub(self.channel)
         self.timeout = timeout_seconds
 

@@ -16,7 +16,8 @@ from baylink.registry.v1 import application_pb2 as app_pb
 from baylink.registry.v1 import catalogue_pb2
 from baylink.registry.v1 import registry_service_pb2 as rs
 from baylink.registry.v1 import registry_service_pb2_grpc as rs_grpc
-from baylink.runtime.grpc.client import insecure_channel
+from baylink.runtime.grpc.client import internal_channel
+from baylink.runtime.grpc.tls import InternalTransport
 from services.gateway.clients import registry_views as views
 from services.gateway.clients.calls import call
 from services.gateway.kiosk.service_layer.model import (
@@ -33,8 +34,8 @@ MAX_CATALOGUE_PAGES = 20
 
 
 class RegistryClient:
-    def __init__(self, target: str, timeout_seconds: float = 10.0):
-        self.channel = insecure_channel(target)
+    def __init__(self, target: str, transport: InternalTransport, timeout_seconds: float = 10.0):
+        self.channel = internal_channel(target, transport, "registry")
         self.stub = rs_grpc.RegistryServiceStub(self.channel)
         self.timeout = timeout_seconds
 

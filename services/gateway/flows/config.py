@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from baylink.runtime.settings import KafkaSettings
+from baylink.runtime.settings import InternalTransportSettings, KafkaSettings
 
 
 class FlowSettings(BaseSettings):
@@ -29,3 +29,4 @@ class FlowSettings(BaseSettings):
     log_level: str = "warn"
 
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    internal: InternalTransportSettings = Field(default_factory=InternalTransportSettings)

@@ -15,7 +15,8 @@ from baylink import errors
 from baylink.payments.v1 import payments_service_pb2 as pay
 from baylink.payments.v1 import payments_service_pb2_grpc as pay_grpc
 from baylink.payments.v1 import transfer_pb2 as tr
-from baylink.runtime.grpc.client import insecure_channel
+from baylink.runtime.grpc.client import internal_channel
+from baylink.runtime.grpc.tls import InternalTransport
 from services.gateway.clients.calls import call
 
 _REFUNDS = uuid.UUID("0b6f7f0e-2f6a-4f0c-9f53-3c2a8d1e6b41")  # namespace of refund ids
@@ -30,8 +31,8 @@ def refund_quote_id(application_id: str) -> str:
 
 
 class Refunds:
-    def __init__(self, target: str, timeout_seconds: float):
-        self.channel = insecure_channel(target)
+    def __init__(self, target: str, transport: InternalTransport, timeout_seconds: float):
+        self.channel = internal_channel(target, transport, "payments")
         self.stub = pay_grpc.PaymentsServiceStub(self.channel)
         self.timeout = timeout_seconds
 

@@ -12,8 +12,9 @@ from google.protobuf import timestamp_pb2
 
 from baylink import errors
 from baylink.identity.v1 import identity_service_pb2, identity_service_pb2_grpc, validation_pb2
-from baylink.runtime.grpc.client import insecure_channel
+from baylink.runtime.grpc.client import internal_channel
 from baylink.runtime.grpc.errors import from_rpc_error
+from baylink.runtime.grpc.tls import operator_transport
 from services.identity.domain.policy import KeyPurpose
 from services.identity.entrypoints.cli_inputs import InputError
 
@@ -83,7 +84,11 @@ def _describe(target: str, error: errors.BaylinkError) -> str:
 
 
 async def _call(target: str, method: str, request: Any) -> Any:
-    async with insecure_channel(target) as channel:
+    try:
+        transport = operator_transport()
+    except errors.BaylinkError as exc:
+        raise ServiceError(exc.message) from exc
+    async with internal_channel(target, transport, "identity") as channel:
         stub = identity_service_pb2_grpc.IdentityServiceStub(channel)
         try:
             return await getattr(stub, method)(request, timeout=TIMEOUT_SECONDS)

@@ -18,8 +18,10 @@ from pydantic import ValidationError
 
 from baylink import errors
 from baylink.payments.v1 import payments_service_pb2_grpc as api_grpc
+from baylink.runtime.grpc.client import blocking_internal_channel
 from baylink.runtime.grpc.errors import from_rpc_error
 from baylink.runtime.grpc.interceptors import CORRELATION_HEADER
+from baylink.runtime.grpc.tls import operator_transport
 from services.payments.config import PaymentsSettings
 
 DEFAULT_TARGET = "127.0.0.1:50053"
@@ -59,7 +61,7 @@ def connected(target: str) -> Iterator[Service]:
     address = target or default_target()
     correlation_id = uuid.uuid4().hex
     try:
-        with grpc.insecure_channel(address) as channel:
+        with blocking_internal_channel(address, operator_transport(), "payments") as channel:
             yield Service(api_grpc.PaymentsServiceStub(channel), correlation_id)
     except grpc.RpcError as exc:
         error = from_rpc_error(exc)

@@ -10,8 +10,9 @@ from baylink import errors
 from baylink.identity.v1 import identity_service_pb2 as ids_pb
 from baylink.identity.v1 import identity_service_pb2_grpc as ids_grpc
 from baylink.identity.v1 import validation_pb2 as val
-from baylink.runtime.grpc.client import insecure_channel
+from baylink.runtime.grpc.client import internal_channel
 from baylink.runtime.grpc.errors import from_rpc_error
+from baylink.runtime.grpc.tls import InternalTransport
 from services.registry.adapters.cms_digest import digest_for
 from services.registry.service_layer.ports import SignatureCheck, Verdict
 
@@ -19,8 +20,8 @@ from services.registry.service_layer.ports import SignatureCheck, Verdict
 class GrpcIdentity:
     """Implements ``ports.SignatureVerifier`` by calling IdentityService.VerifySignature."""
 
-    def __init__(self, target: str, timeout_seconds: float = 10.0):
-        self.channel = insecure_channel(target)
+    def __init__(self, target: str, transport: InternalTransport, timeout_seconds: float = 10.0):
+        self.channel = internal_channel(target, transport, "identity")
         self.stub = ids_grpc.IdentityServiceStub(self.channel)
         self.timeout = timeout_seconds
 

@@ -36,7 +36,7 @@ def build_host(settings: WorkerSettings) -> ServiceHost:
         handler = grpc.method_handlers_generic_handler(SERVICE, {"Pid": grpc.unary_unary_rpc_method_handler(_pid)})
         server.add_generic_rpc_handlers((handler,))
 
-    return ServiceHost(settings, register=register, service_names=[SERVICE])
+    return ServiceHost(settings, register=register, service_names=[SERVICE], callers={})
 
 
 def _supervise(settings: WorkerSettings, ports: multiprocessing.Queue) -> None:  # type: ignore[type-arg]

@@ -18,6 +18,7 @@ import typer
 from cryptography import x509
 
 from baylink.errors import BaylinkError
+from baylink.runtime.pki.internal_ca import DEFAULT_INTERNAL_PKI_DIR, SERVICE_IDENTITIES, init_internal_ca
 from services.gateway.partner.adapters.pki import DEFAULT_PKI_DIR, PkiPaths, init_pki, issue_city, revoke_city
 from services.gateway.partner.domain.cities import PARTNER_CITIES
 
@@ -35,12 +36,18 @@ def init(
     directory: DirOption = DEFAULT_PKI_DIR,
     hostname: Annotated[list[str] | None, typer.Option(help="Server DNS name; repeat. Default localhost.")] = None,
     ip: Annotated[list[str] | None, typer.Option(help="Server IP address; repeat. Default 127.0.0.1.")] = None,
+    internal_dir: Annotated[
+        Path, typer.Option("--internal-dir", help="Where the internal CA and service certificates live.")
+    ] = DEFAULT_INTERNAL_PKI_DIR,
 ) -> None:
-    """Make the partner CA and the gateway's server certificate (existing ones are kept)."""
+    """Make the partner CA and the gateway's server certificate, and the internal CA with one
+    certificate per service and one for the operators' CLIs (existing ones are kept)."""
     paths = init_pki(directory, hostnames=tuple(hostname or ["localhost"]), ips=tuple(ip or ["127.0.0.1"]))
     typer.echo(f"partner CA:         {paths.ca_cert}")
     typer.echo(f"gateway server:     {paths.server_cert} (key {paths.server_key})")
     typer.echo(f"revocation list:    {paths.crl}")
+    internal = init_internal_ca(internal_dir)
+    typer.echo(f"internal CA:        {internal / 'ca.crt'} ({', '.join(SERVICE_IDENTITIES)})")
 
 
 @app.command("issue-city")

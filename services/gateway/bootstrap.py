@@ -77,7 +77,12 @@ def build_parts(settings: GatewaySettings, db: Database) -> Parts:
     return Parts(
         audit=audit,
         bindings=bindings,
-        sessions=SqlSessionStore(db, keys.cipher, settings.kiosk_session_ttl_seconds),
+        sessions=SqlSessionStore(
+            db,
+            keys.cipher,
+            settings.kiosk_session_ttl_seconds,
+            max_lifetime_seconds=settings.kiosk_session_max_lifetime_seconds,
+        ),
         kiosk_guard=Guard(BulkLeakGuard(settings.kiosk_guard.policy()), alerts),
         partner_access=PartnerAccess(grants, Guard(BulkLeakGuard(settings.partner_guard.policy()), alerts), audit),
         grants=grants,
@@ -152,10 +157,12 @@ def bootstrap(settings: GatewaySettings | None = None, *, db: Database | None = 
         payer_participants=dict(settings.payer_participants),
         fee_collector=settings.fee_collector,
         max_material_bytes=settings.kiosk_max_material_bytes,
+        max_quotes_per_session=settings.kiosk_max_quotes_per_session,
     )
     kiosk_app = create_kiosk_app(deps, languages=tuple(settings.kiosk_languages),
                                  default_language=settings.kiosk_default_language,
-                                 metrics=KioskHttpMetrics(metrics.registry))  # fmt: skip
+                                 metrics=KioskHttpMetrics(metrics.registry),
+                                 max_body_bytes=settings.kiosk_max_body_bytes)  # fmt: skip
     backend = RegistryPartnerBackend(registry, parts.bindings, parts.grants,
                                      max_content_bytes=settings.partner_max_content_bytes)  # fmt: skip
     backend.event_stream = PartnerEventStream(settings.kafka, settings.registry_events_topic, parts.bindings)

@@ -107,7 +107,7 @@ async def test_an_expired_session_is_401_with_a_clear_code_and_unknown_or_missin
     assert expired.status_code == 401 and expired.headers["www-authenticate"] == "Bearer"
     assert expired.json()["code"] == "SESSION_EXPIRED"
     assert expired.json()["message"] == "Your session has expired; please start again."
-    [*_, audited] = await audit_rows(stack, "kiosk.Identify")
+    [*_, audited] = await audit_rows(stack, "kiosk.Authenticate")  # refused at the edge, before the body is read
     assert (audited["actor"], audited["result"]) == ("kiosk:HK-TST-EXP", "SESSION_EXPIRED")
 
     unknown = await stack.kiosk.post("/v1/sessions/not-a-session/identify", json=kiosk.identify_body(CHAN))
@@ -165,7 +165,7 @@ async def test_a_kiosk_over_its_rate_is_429_with_retry_after_and_the_operators_a
     kiosk = KioskUser(stack.kiosk, stack.pki, kiosk_id="HK-TST-BURST")
     await kiosk.open()
     responses = await asyncio.gather(
-        *(stack.kiosk.get("/v1/catalogue", params={"authority": "440300"}, headers=kiosk.auth) for _ in range(60))
+        *(kiosk.http.get("/v1/catalogue", params={"authority": "440300"}, headers=kiosk.auth) for _ in range(60))
     )
 
     limited = [r for r in responses if r.status_code == 429]

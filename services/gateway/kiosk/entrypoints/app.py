@@ -8,7 +8,7 @@ as ``Authorization: Bearer <session token>`` elsewhere.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Query, Request
@@ -16,7 +16,16 @@ from fastapi import APIRouter, FastAPI, Query, Request
 from baylink.runtime.context import correlation_scope
 from services.gateway.binding.domain.model import DeclaredPerson, Documents
 from services.gateway.kiosk.entrypoints import errors, web
-from services.gateway.kiosk.entrypoints.api import ERRORS, AcceptLanguage, KioskApi, Lang, Token, token_of
+from services.gateway.kiosk.entrypoints.api import (
+    ERRORS,
+    AcceptLanguage,
+    KioskApi,
+    Lang,
+    Token,
+    device_of,
+    token_of,
+)
+from services.gateway.kiosk.entrypoints.edge import KioskEdge
 from services.gateway.kiosk.entrypoints.metrics import KioskHttpMetrics, KioskMetricsMiddleware
 from services.gateway.kiosk.entrypoints.responses import CatalogueItemOut, CatalogueOut, PersonOut, SessionOut
 from services.gateway.kiosk.entrypoints.routes import applications_router
@@ -37,11 +46,14 @@ def sessions_router(api: KioskApi) -> APIRouter:
     async def create_session(
         body: SessionIn, request: Request, lang: Lang = None, accept_language: AcceptLanguage = None
     ) -> SessionOut:
-        async with api.call(request, "CreateSession", kiosk_id=body.kiosk_id, lang=lang,
+        async with api.call(request, "CreateSession", opening=True, lang=lang,
                             accept_language=accept_language, language=body.language) as call:  # fmt: skip
-            session = await sessions.create(body.kiosk_id, request.state.language)
+            # The kiosk is the one its certificate names; a kiosk_id in the body is never believed.
+            session = await sessions.create(device_of(request), request.state.language)
             call.note(language=session.language)
-            expires = datetime.now(UTC) + timedelta(seconds=sessions.ttl)
+            if body.kiosk_id and body.kiosk_id != session.kiosk_id:
+                call.note(claimed_kiosk_id=body.kiosk_id)
+            expires = datetime.fromtimestamp(session.expires_at, UTC)
             return SessionOut(session_token=session.token, kiosk_id=session.kiosk_id, language=session.language,
                               expires_at=expires, idle_timeout_seconds=sessions.ttl)  # fmt: skip
 
@@ -101,6 +113,7 @@ class CorrelationMiddleware:
 def create_kiosk_app(
     deps: KioskDeps, *, languages: tuple[str, ...] = ("zh-Hant", "zh-Hans", "en", "pt"),
     default_language: str = "zh-Hant", metrics: KioskHttpMetrics | None = None,
+    max_body_bytes: int = 14 * 1024 * 1024,
 ) -> FastAPI:  # fmt: skip
     api = KioskApi(deps, tuple(languages), default_language)
     app = FastAPI(
@@ -112,6 +125,8 @@ def create_kiosk_app(
     app.include_router(sessions_router(api))
     app.include_router(applications_router(api))
     web.install(app, api)  # the kiosk web app at /kiosk/, and its session-end and signing routes
+    # Inside the correlation scope (refusals quote its id), outside every route: nothing reads a body first.
+    app.add_middleware(KioskEdge, access=deps.access, max_body_bytes=max_body_bytes, languages=languages)
     app.add_middleware(CorrelationMiddleware)
     if metrics is not None:
         app.add_middleware(KioskMetricsMiddleware, metrics=metrics)

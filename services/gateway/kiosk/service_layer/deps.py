@@ -35,6 +35,7 @@ class KioskDeps:
     fee_collector: Callable[[str], str]  # authority code → collecting participant
     max_persons_per_session: int = 10
     max_material_bytes: int = 10 * 1024 * 1024
+    max_quotes_per_session: int = 20  # each quote is kept (sealed) in the session row: bounded
 
 
 async def pseudonym(deps: KioskDeps, person: IdentifiedPerson, city: str) -> str:

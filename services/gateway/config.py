@@ -47,7 +47,7 @@ class GatewaySettings(ServiceSettings):
 
     # The kiosk HTTP API (FastAPI under uvicorn, in the same event loop).
     kiosk_host: str = "127.0.0.1"
-    kiosk_port: int = Field(default=8080, ge=0, le=65535)
+    kiosk_port: int = Field(default=8443, ge=0, le=65535)  # mTLS; kiosks' browsers use their agent (8080)
     kiosk_session_ttl_seconds: float = Field(default=900.0, gt=0, le=24 * 3600)  # idle time before a session ends
     kiosk_languages: list[KioskLanguage] = Field(default_factory=lambda: list(KIOSK_LANGUAGES))
     kiosk_default_language: KioskLanguage = "zh-Hant"

@@ -190,3 +190,21 @@ async def test_the_device_client_context_verifies_the_door(stack: Stack) -> None
     issue_kiosk(stack.gateway.settings.pki_dir, "HK-VERIFY-01")
     context = client_context(paths, "HK-VERIFY-01")
     assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+
+
+async def test_through_the_kiosk_agent_the_web_app_and_its_api_work_as_before(stack: Stack) -> None:
+    """The device software: a browser at the kiosk talks plain HTTP to its loopback, the agent talks
+    mutual TLS to the door with the kiosk's key; the kiosk is still the certificate's."""
+    url = await stack.kiosk.agent("HK-AGENT-01")
+    async with httpx.AsyncClient(base_url=url) as browser:
+        page = await browser.get("/kiosk/")
+        opened = await browser.post("/v1/sessions", json={"kiosk_id": "SOMEONE-ELSE", "language": "en"})
+        token = opened.json()["session_token"]
+        catalogue = await browser.get("/v1/catalogue", params={"authority": "440605"},
+                                      headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+        anonymous = await browser.get("/v1/catalogue")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert (opened.status_code, opened.json()["kiosk_id"]) == (201, "HK-AGENT-01")
+    assert catalogue.status_code == 200 and catalogue.json()["items"]
+    assert catalogue.headers["cache-control"] == "no-store"
+    assert (anonymous.status_code, anonymous.json()["code"]) == (401, "SESSION_REQUIRED")

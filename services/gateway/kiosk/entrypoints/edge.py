@@ -18,6 +18,7 @@ Every answer, refusals and the web app included, carries ``Cache-Control: no-sto
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 
@@ -99,12 +100,13 @@ class KioskEdge:
         if not _opens_session(scope):
             refusal = await self._session_refusal(scope, device)
             if refusal is not None:
-                status, code, text = refusal
-                await self._refuse(scope, send, status, code, text)
+                status, error = refusal
+                wait = getattr(error, "retry_after_seconds", None)
+                await self._refuse(scope, send, status, error.reason, error.message, retry_after=wait)
                 return
         await self.app(scope, self._counted(receive), send)
 
-    async def _session_refusal(self, scope: Scope, device: KioskDevice) -> tuple[int, str, str] | None:
+    async def _session_refusal(self, scope: Scope, device: KioskDevice) -> tuple[int, errors.BaylinkError] | None:
         """None when the call names a live session of this kiosk; else why not, audited like any call."""
         token = _bearer(scope) or _path_token(scope)
         sessions = self.access.sessions
@@ -117,7 +119,7 @@ class KioskEdge:
                 pass
         except errors.BaylinkError as exc:
             status = {errors.PermissionDenied: 403, errors.ResourceExhausted: 429}.get(type(exc), 401)
-            return status, exc.reason, exc.message
+            return status, exc
         return None  # became valid meanwhile (cannot happen for an unknown token); let the route decide
 
     def _counted(self, receive: Any) -> Any:
@@ -146,7 +148,9 @@ class KioskEdge:
 
         return send_with_headers
 
-    async def _refuse(self, scope: Scope, send: Any, status: int, code: str, text: str) -> None:
+    async def _refuse(
+        self, scope: Scope, send: Any, status: int, code: str, text: str, *, retry_after: float | None = None
+    ) -> None:
         scope[ROUTE_LABEL] = EDGE  # refused before routing: metrics count it under one label of its own
         accept = dict(scope.get("headers") or ()).get(b"accept-language", b"").decode("latin-1")
         language = i18n.from_accept_language(accept, self.languages) or i18n.EN
@@ -160,5 +164,7 @@ class KioskEdge:
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
         if status == 401:
             headers.append((b"www-authenticate", b"Bearer"))
+        if status == 429:  # the kiosk's own rate, spent on refused calls too
+            headers.append((b"retry-after", str(max(1, math.ceil(retry_after or 1))).encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})

@@ -38,6 +38,7 @@ from services.gateway.console.service_layer.alerts import AlertBook
 from services.gateway.console.service_layer.auth import ConsoleAuth
 from services.gateway.console.service_layer.dlq import ConsoleDlq
 from services.gateway.console.service_layer.hub import ConsoleHub
+from services.gateway.kiosk.adapters.device_pki import KioskPkiPaths, RevokedKiosks
 from services.gateway.kiosk.adapters.session_store import SqlSessionStore
 from services.gateway.kiosk.entrypoints.app import create_kiosk_app
 from services.gateway.kiosk.entrypoints.metrics import KioskHttpMetrics
@@ -159,10 +160,12 @@ def bootstrap(settings: GatewaySettings | None = None, *, db: Database | None = 
         max_material_bytes=settings.kiosk_max_material_bytes,
         max_quotes_per_session=settings.kiosk_max_quotes_per_session,
     )
+    revoked_kiosks = RevokedKiosks(KioskPkiPaths.under(settings.pki_dir).revoked)
     kiosk_app = create_kiosk_app(deps, languages=tuple(settings.kiosk_languages),
                                  default_language=settings.kiosk_default_language,
                                  metrics=KioskHttpMetrics(metrics.registry),
-                                 max_body_bytes=settings.kiosk_max_body_bytes)  # fmt: skip
+                                 max_body_bytes=settings.kiosk_max_body_bytes,
+                                 revoked_devices=revoked_kiosks)  # fmt: skip
     backend = RegistryPartnerBackend(registry, parts.bindings, parts.grants,
                                      max_content_bytes=settings.partner_max_content_bytes)  # fmt: skip
     backend.event_stream = PartnerEventStream(settings.kafka, settings.registry_events_topic, parts.bindings)

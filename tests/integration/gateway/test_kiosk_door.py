@@ -21,7 +21,7 @@ import pytest_asyncio
 
 from baylink.runtime.settings import KafkaSettings
 from devtools.testpki.loader import TestPKI
-from services.gateway.kiosk.adapters.device_pki import KioskPkiPaths, client_context, issue_kiosk
+from services.gateway.kiosk.adapters.device_pki import KioskPkiPaths, client_context, issue_kiosk, revoke_kiosk
 from services.gateway.partner.adapters.pki import PkiPaths, init_pki, issue_city
 from tests.e2e.kiosk_user import KioskUser
 from tests.e2e.stack import Stack, build_pki, kiosk_client, running_stack
@@ -208,3 +208,18 @@ async def test_through_the_kiosk_agent_the_web_app_and_its_api_work_as_before(st
     assert catalogue.status_code == 200 and catalogue.json()["items"]
     assert catalogue.headers["cache-control"] == "no-store"
     assert (anonymous.status_code, anonymous.json()["code"]) == (401, "SESSION_REQUIRED")
+
+
+async def test_a_revoked_device_certificate_is_refused_from_the_next_request(stack: Stack) -> None:
+    pki_dir = stack.gateway.settings.pki_dir
+    issue_kiosk(pki_dir, "HK-STOLEN-01")
+    async with kiosk_client(stack.gateway, "HK-STOLEN-01") as stolen:  # holds the old key and certificate
+        assert (await stolen.post("/v1/sessions", json={})).status_code == 201
+        issue_kiosk(pki_dir, "HK-STOLEN-01")  # re-issued to the kiosk: the old certificate is revoked
+        refused = await stolen.post("/v1/sessions", json={})
+        assert (refused.status_code, refused.json()["code"]) == (401, "KIOSK_CERTIFICATE_REVOKED"), refused.text
+    async with kiosk_client(stack.gateway, "HK-STOLEN-01") as reissued:
+        assert (await reissued.post("/v1/sessions", json={})).status_code == 201
+        revoke_kiosk(pki_dir, "HK-STOLEN-01")  # lost for good
+        gone = await reissued.post("/v1/sessions", json={})
+        assert (gone.status_code, gone.json()["code"]) == (401, "KIOSK_CERTIFICATE_REVOKED")

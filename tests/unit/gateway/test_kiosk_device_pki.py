@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from baylink import errors
 from baylink.cli.main import app
-from services.gateway.kiosk.adapters.device_pki import KioskPkiPaths, issue_kiosk, kiosk_of_certificate
+from services.gateway.kiosk.adapters.device_pki import KioskPkiPaths, RevokedKiosks, issue_kiosk, kiosk_of_certificate
 from services.gateway.partner.adapters.pki import PkiPaths, init_pki, issue_city
 
 runner = CliRunner()
@@ -66,3 +66,13 @@ def test_pki_init_makes_the_kiosk_ca_beside_the_partner_ca(tmp_path: Path) -> No
     kiosk_ca = x509.load_pem_x509_certificate(KioskPkiPaths.under(tmp_path).ca.ca_cert.read_bytes())
     partner_ca = x509.load_pem_x509_certificate(PkiPaths(tmp_path).ca_cert.read_bytes())
     assert kiosk_ca.subject != partner_ca.subject and kiosk_ca.public_key() != partner_ca.public_key()
+
+
+def test_revoke_kiosk_lists_the_certificate_and_removes_it(tmp_path: Path) -> None:
+    paths = issue_kiosk(tmp_path, "HK-TST-01")
+    fingerprint = kiosk_of_certificate(der(paths.device_cert("HK-TST-01"))).fingerprint
+    revoked = RevokedKiosks(paths.revoked)
+    assert fingerprint not in revoked
+    result = runner.invoke(app, ["pki", "revoke-kiosk", "HK-TST-01", "--dir", str(tmp_path)])
+    assert result.exit_code == 0 and "revoked" in result.output
+    assert fingerprint in revoked and not paths.device_cert("HK-TST-01").exists()

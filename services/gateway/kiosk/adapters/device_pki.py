@@ -9,6 +9,10 @@ certificate can never read a city's applications).
 Layout (under the PKI directory, default ``.local/pki``)::
 
     kiosk/ca.crt kiosk/ca.key  kiosk/server.crt kiosk/server.key  kiosk/devices/<kiosk id>.crt|.key
+    kiosk/revoked.txt   (SHA-256 of each revoked device certificate, one a line, then its kiosk id)
+
+Re-issuing a kiosk's certificate, or ``revoke-kiosk``, revokes the one it had: the door refuses a
+revoked certificate on every request (``RevokedKiosks`` rereads the list when it changes).
 """
 
 from __future__ import annotations
@@ -53,6 +57,10 @@ class KioskPkiPaths:
     def device_key(self, kiosk_id: str) -> Path:
         return self.root / "devices" / f"{check_kiosk_id(kiosk_id)}.key"
 
+    @property
+    def revoked(self) -> Path:
+        return self.root / "revoked.txt"
+
 
 @dataclass(frozen=True)
 class KioskDevice:
@@ -96,11 +104,50 @@ def issue_kiosk(pki_dir: Path, kiosk_id: str) -> KioskPkiPaths:
     check_kiosk_id(kiosk_id)
     paths = init_kiosk_pki(pki_dir)
     cert, key = paths.device_cert(kiosk_id), paths.device_key(kiosk_id)
-    for stale in (cert, key):
-        stale.unlink(missing_ok=True)
+    _revoke(paths, kiosk_id)
     uri: list[x509.GeneralName] = [x509.UniformResourceIdentifier(KIOSK_URI_PREFIX + kiosk_id)]
     _issue(paths.ca, cert, key, f"Baylink kiosk {kiosk_id}", uri, ExtendedKeyUsageOID.CLIENT_AUTH, DEVICE_DAYS)
     return paths
+
+
+def revoke_kiosk(pki_dir: Path, kiosk_id: str) -> bool:
+    """Revoke a kiosk's device certificate (and delete it and its key); False when it has none."""
+    return _revoke(KioskPkiPaths.under(pki_dir), check_kiosk_id(kiosk_id))
+
+
+def _revoke(paths: KioskPkiPaths, kiosk_id: str) -> bool:
+    cert, key = paths.device_cert(kiosk_id), paths.device_key(kiosk_id)
+    if not cert.exists():
+        key.unlink(missing_ok=True)
+        return False
+    fingerprint = x509.load_pem_x509_certificate(cert.read_bytes()).fingerprint(hashes.SHA256()).hex()
+    paths.revoked.parent.mkdir(parents=True, exist_ok=True)
+    with paths.revoked.open("a", encoding="ascii") as listed:
+        listed.write(f"{fingerprint} {kiosk_id}\n")
+    cert.unlink()
+    key.unlink(missing_ok=True)
+    return True
+
+
+class RevokedKiosks:
+    """The revoked device certificates' fingerprints, reread whenever the file changes."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._seen: tuple[float, int] | None = None
+        self._fingerprints: frozenset[str] = frozenset()
+
+    def __contains__(self, fingerprint: object) -> bool:
+        try:
+            stat = self.path.stat()
+            seen = (stat.st_mtime, stat.st_size)
+        except FileNotFoundError:
+            seen = (0.0, 0)
+        if seen != self._seen:
+            text = self.path.read_text(encoding="ascii") if seen != (0.0, 0) else ""
+            self._fingerprints = frozenset(line.split()[0].lower() for line in text.splitlines() if line.strip())
+            self._seen = seen
+        return fingerprint in self._fingerprints
 
 
 def kiosk_of_certificate(der: bytes) -> KioskDevice:

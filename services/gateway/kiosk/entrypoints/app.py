@@ -7,7 +7,7 @@ as ``Authorization: Bearer <session token>`` elsewhere.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Container, MutableMapping
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -113,7 +113,7 @@ class CorrelationMiddleware:
 def create_kiosk_app(
     deps: KioskDeps, *, languages: tuple[str, ...] = ("zh-Hant", "zh-Hans", "en", "pt"),
     default_language: str = "zh-Hant", metrics: KioskHttpMetrics | None = None,
-    max_body_bytes: int = 14 * 1024 * 1024,
+    max_body_bytes: int = 14 * 1024 * 1024, revoked_devices: Container[str] = frozenset(),
 ) -> FastAPI:  # fmt: skip
     api = KioskApi(deps, tuple(languages), default_language)
     app = FastAPI(
@@ -126,7 +126,8 @@ def create_kiosk_app(
     app.include_router(applications_router(api))
     web.install(app, api)  # the kiosk web app at /kiosk/, and its session-end and signing routes
     # Inside the correlation scope (refusals quote its id), outside every route: nothing reads a body first.
-    app.add_middleware(KioskEdge, access=deps.access, max_body_bytes=max_body_bytes, languages=languages)
+    app.add_middleware(KioskEdge, access=deps.access, max_body_bytes=max_body_bytes, languages=languages,
+                       revoked=revoked_devices)  # fmt: skip
     app.add_middleware(CorrelationMiddleware)
     if metrics is not None:
         app.add_middleware(KioskMetricsMiddleware, metrics=metrics)

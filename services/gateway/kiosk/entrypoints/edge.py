@@ -4,7 +4,7 @@ decided before a route reads (let alone decodes) a byte of the body.
 In order, for each request to the API (``/v1/…``):
 
 1. The kiosk: the one the TLS client certificate names (the handshake already refused anyone without a
-   certificate from the kiosk CA; see ``adapters/device_pki.py``). No certificate: 401.
+   certificate from the kiosk CA; see ``adapters/device_pki.py``). No certificate, or a revoked one: 401.
 2. The body: a ``Content-Length`` over ``max_body_bytes`` is a 413 at once; a chunked body is counted
    as it streams and refused with 413 the moment it passes the limit.
 3. The session: every call but opening one names its session (``Authorization: Bearer``); it must be
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, Container, MutableMapping, Sequence
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -35,6 +35,7 @@ from services.gateway.shared.entrypoints.http_server import PEER_CERTIFICATE
 Scope = MutableMapping[str, Any]
 App = Callable[[Scope, Any, Any], Awaitable[None]]
 BODY_TOO_LARGE = "BODY_TOO_LARGE"
+DEVICE_REVOKED = "KIOSK_CERTIFICATE_REVOKED"
 ALWAYS = ((b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"))
 
 
@@ -72,8 +73,12 @@ def _path_token(scope: Scope) -> str | None:
 
 
 class KioskEdge:
-    def __init__(self, app: App, *, access: KioskAccess, max_body_bytes: int, languages: Sequence[str]):
+    def __init__(
+        self, app: App, *, access: KioskAccess, max_body_bytes: int, languages: Sequence[str],
+        revoked: Container[str] = frozenset(),
+    ):  # fmt: skip
         self.app = app
+        self.revoked = revoked  # fingerprints of revoked device certificates
         self.access = access
         self.max_body_bytes = max_body_bytes
         self.languages = tuple(languages)
@@ -90,6 +95,9 @@ class KioskEdge:
         if device is None:
             error = errors.Unauthenticated("a kiosk device certificate is required", reason=DEVICE_REQUIRED)
             await self._refuse(scope, send, 401, error.reason, error.message)
+            return
+        if device.fingerprint in self.revoked:
+            await self._refuse(scope, send, 401, DEVICE_REVOKED, "this kiosk's device certificate has been revoked")
             return
         state = scope.setdefault("state", {})
         state["kiosk_device"] = device

@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from baylink.errors import BaylinkError
-from services.gateway.kiosk.adapters.device_pki import init_kiosk_pki, issue_kiosk
+from services.gateway.kiosk.adapters.device_pki import init_kiosk_pki, issue_kiosk, revoke_kiosk
 from services.gateway.partner.adapters.pki import DEFAULT_PKI_DIR, init_pki, issue_city
 from services.gateway.partner.domain.cities import PARTNER_CITIES
 
@@ -70,3 +70,17 @@ def issue_kiosk_command(
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(2) from None
     typer.echo(f"kiosk {kiosk_id}: {paths.device_cert(kiosk_id)} (key {paths.device_key(kiosk_id)})")
+
+
+@app.command("revoke-kiosk")
+def revoke_kiosk_command(
+    kiosk_id: Annotated[str, typer.Argument(help="The kiosk whose device certificate to revoke.")],
+    directory: DirOption = DEFAULT_PKI_DIR,
+) -> None:
+    """Revoke a kiosk's device certificate: the kiosk door refuses it from the next request on."""
+    try:
+        revoked = revoke_kiosk(directory, kiosk_id)
+    except BaylinkError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"kiosk {kiosk_id}: {'revoked' if revoked else 'had no certificate'}")

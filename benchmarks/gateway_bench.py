@@ -60,7 +60,7 @@ async def overhead(stack: Stack, calls: int) -> tuple[list[float], list[float]]:
     try:
         for i in range(calls + 50):  # the first 50 of each warm connections and caches
             started = time.perf_counter()
-            response = await stack.kiosk.get("/v1/catalogue", params={"authority": "440605"}, headers=kiosk.auth)
+            response = await kiosk.http.get("/v1/catalogue", params={"authority": "440605"}, headers=kiosk.auth)
             middle = time.perf_counter()
             await registry.ListCatalogueItems(rs.ListCatalogueItemsRequest(authority_code="440605"))
             ended = time.perf_counter()

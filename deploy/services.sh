@@ -28,9 +28,20 @@ TEST_PKI=devtools/data/testpki
 SUPPORT_NAMES=(testpki-responder)
 SUPPORT_PORTS=(8399)
 SUPPORT_COMMANDS=("-m devtools.testpki serve $TEST_PKI --port 8399")
-# Workers that serve no port, started after the services they talk to.
-WORKER_NAMES=(gateway-flows)
-WORKER_COMMANDS=("-m services.gateway.flows")
+# Workers started after the services they talk to: the flow worker, and the kiosk agent of the one
+# local kiosk (the device software: the web app on this machine's loopback, its API calls forwarded
+# to the gateway's kiosk door over mutual TLS with the kiosk's device certificate).
+WORKER_NAMES=(gateway-flows kiosk-agent)
+WORKER_COMMANDS=("-m services.gateway.flows" "-m services.gateway.kiosk.agent")
+
+# The local kiosk: its device certificate from the kiosk CA, issued once (docs/security/kiosk.md).
+LOCAL_KIOSK=LOCAL-01
+local_kiosk() {
+    local pki=${BAYLINK_GATEWAY_PKI_DIR:-.local/pki}
+    case $pki in /*) ;; *) pki=$PWD/$pki ;; esac
+    [ -s "$pki/kiosk/devices/$LOCAL_KIOSK.crt" ] || .venv/bin/baylink pki issue-kiosk "$LOCAL_KIOSK" --dir "$pki" >/dev/null
+    export BAYLINK_KIOSK_AGENT_KIOSK_ID=$LOCAL_KIOSK BAYLINK_KIOSK_AGENT_PKI_DIR=$pki
+}
 
 running() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
 
@@ -111,7 +122,8 @@ start() {
     echo "$name: $(cat "$RUN/$name.json")"
     if [ "$name" = gateway ]; then  # the console's address is announced a moment after the first line
         for _ in $(seq 1 25); do grep -q '"console"' "$RUN/$name.json" 2>/dev/null && break; sleep 0.2; done
-        echo "kiosk app: $(sed -n 's/.*"kiosk": *"\([^"]*\)".*/\1/p' "$RUN/$name.json")/kiosk/"
+        echo "kiosk app: http://127.0.0.1:${BAYLINK_KIOSK_AGENT_PORT:-8080}/kiosk/ (the agent of kiosk $LOCAL_KIOSK;" \
+            "the kiosk door $(sed -n 's/.*"kiosk": *"\([^"]*\)".*/\1/p' "$RUN/$name.json") takes device certificates only)"
         echo "operator console: $(sed -n 's/.*"console": *"\([^"]*\)".*/\1/p' "$RUN/$name.json")"
         if [ -s "$CONSOLE_PASSWORDS" ]; then
             echo "  console users (name password): $(paste -sd ';' "$CONSOLE_PASSWORDS") — from $CONSOLE_PASSWORDS"
@@ -172,6 +184,7 @@ case "${1:-}" in
         console_cookies
         test_pki_trust
         internal_pki
+        local_kiosk
         for i in "${!SUPPORT_NAMES[@]}"; do
             start_support "${SUPPORT_NAMES[i]}" "${SUPPORT_PORTS[i]}" "${SUPPORT_COMMANDS[i]}"
         done

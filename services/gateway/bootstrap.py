@@ -42,6 +42,7 @@ from services.gateway.console.service_layer.dlq import ConsoleDlq
 from services.gateway.console.service_layer.hub import ConsoleHub
 from services.gateway.console.service_layer.throttle import ThrottlePolicy
 from services.gateway.kiosk.adapters.challenge_store import SqlChallengeStore
+from services.gateway.kiosk.adapters.device_pki import KioskPkiPaths, RevokedKiosks
 from services.gateway.kiosk.adapters.session_store import SqlSessionStore
 from services.gateway.kiosk.entrypoints.app import create_kiosk_app
 from services.gateway.kiosk.entrypoints.metrics import KioskHttpMetrics
@@ -88,7 +89,12 @@ def build_parts(settings: GatewaySettings, db: Database) -> Parts:
     return Parts(
         audit=audit,
         bindings=bindings,
-        sessions=SqlSessionStore(db, keys.cipher, settings.kiosk_session_ttl_seconds),
+        sessions=SqlSessionStore(
+            db,
+            keys.cipher,
+            settings.kiosk_session_ttl_seconds,
+            max_lifetime_seconds=settings.kiosk_session_max_lifetime_seconds,
+        ),
         kiosk_guard=Guard(BulkLeakGuard(settings.kiosk_guard.policy()), alerts),
         partner_access=PartnerAccess(grants, Guard(BulkLeakGuard(settings.partner_guard.policy()), alerts), audit),
         grants=grants,
@@ -170,10 +176,14 @@ def bootstrap(settings: GatewaySettings | None = None, *, db: Database | None = 
         fee_collector=settings.fee_collector,
         challenges=SqlChallengeStore(db),
         max_material_bytes=settings.kiosk_max_material_bytes,
+        max_quotes_per_session=settings.kiosk_max_quotes_per_session,
     )
+    revoked_kiosks = RevokedKiosks(KioskPkiPaths.under(settings.pki_dir).revoked)
     kiosk_app = create_kiosk_app(deps, languages=tuple(settings.kiosk_languages),
                                  default_language=settings.kiosk_default_language,
-                                 metrics=KioskHttpMetrics(metrics.registry))  # fmt: skip
+                                 metrics=KioskHttpMetrics(metrics.registry),
+                                 max_body_bytes=settings.kiosk_max_body_bytes,
+                                 revoked_devices=revoked_kiosks)  # fmt: skip
     backend = RegistryPartnerBackend(registry, parts.bindings, parts.grants,
                                      max_content_bytes=settings.partner_max_content_bytes)  # fmt: skip
     backend.event_stream = PartnerEventStream(settings.kafka, settings.registry_events_topic, parts.bindings)

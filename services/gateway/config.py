@@ -48,12 +48,16 @@ class GatewaySettings(ServiceSettings):
 
     # The kiosk HTTP API (FastAPI under uvicorn, in the same event loop).
     kiosk_host: str = "127.0.0.1"
-    kiosk_port: int = Field(default=8080, ge=0, le=65535)
+    kiosk_port: int = Field(default=8443, ge=0, le=65535)  # mTLS; kiosks' browsers use their agent (8080)
     kiosk_session_ttl_seconds: float = Field(default=900.0, gt=0, le=24 * 3600)  # idle time before a session ends
     kiosk_languages: list[KioskLanguage] = Field(default_factory=lambda: list(KIOSK_LANGUAGES))
     kiosk_default_language: KioskLanguage = "zh-Hant"
     kiosk_guard: GuardSettings = Field(default_factory=lambda: GuardSettings(rate_per_second=5.0, burst=30))
     kiosk_max_material_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=15 * 1024 * 1024)
+    # Kiosk door (docs/security/kiosk.md): mTLS with device certificates from the kiosk CA under pki_dir.
+    kiosk_max_body_bytes: int = Field(default=14 * 1024 * 1024, ge=4096, le=32 * 1024 * 1024)  # else 413
+    kiosk_session_max_lifetime_seconds: float = Field(default=4 * 3600.0, gt=0, le=24 * 3600)  # however busy
+    kiosk_max_quotes_per_session: int = Field(default=20, ge=1, le=1000)
 
     # Partner cities: gRPC over mutual TLS.
     partner_host: str = "127.0.0.1"
@@ -132,6 +136,8 @@ class GatewaySettings(ServiceSettings):
 
     @model_validator(mode="after")
     def _consistent(self) -> GatewaySettings:
+        if self.kiosk_max_body_bytes < self.kiosk_max_material_bytes * 4 // 3 + 64 * 1024:
+            raise ValueError("kiosk_max_body_bytes must hold a largest material in base64 (4/3 of it) and 64 KiB")
         if self.kiosk_default_language not in self.kiosk_languages:
             raise ValueError("kiosk_default_language must be one of kiosk_languages")
         given = [self.binding_number_key, self.binding_pseudonym_key, self.binding_lookup_key]

@@ -4,7 +4,8 @@
   (audit checkpoints and security alerts go to Kafka), and the audit checkpoint loop;
 - the partner-city server over mutual TLS, started with the host (``on_start``) and stopped first;
 - the kiosk HTTP API, served by uvicorn inside the same loop (a background task of the host) on a
-  socket bound at start-up, so a taken port fails the start instead of a task;
+  socket bound at start-up, so a taken port fails the start instead of a task; over TLS that requires
+  a kiosk device certificate from the kiosk CA (``kiosk/adapters/device_pki.py``);
 - the operator console on a listener of its own (``console/entrypoints/server.py``).
 
 ``Gateway.stop`` shuts down in the order that loses nothing: kiosks and cities stop being served
@@ -35,6 +36,7 @@ from services.gateway.clients.payments import PayerPseudonyms, PaymentsClient
 from services.gateway.clients.registry import RegistryClient
 from services.gateway.config import GatewaySettings
 from services.gateway.console.entrypoints.server import Console
+from services.gateway.kiosk.adapters.device_pki import KioskPkiPaths, init_kiosk_pki, server_context
 from services.gateway.kiosk.service_layer.sessions import SessionStore
 from services.gateway.partner.adapters.pki import PkiPaths, init_pki
 from services.gateway.partner.domain.cities import CityGrants
@@ -42,7 +44,11 @@ from services.gateway.partner.entrypoints.api import SERVICE_NAME as PARTNER_SER
 from services.gateway.partner.entrypoints.api import PartnerCityServicer
 from services.gateway.partner.entrypoints.mtls import start_partner_server
 from services.gateway.partner.service_layer.access import PartnerAccess
-from services.gateway.shared.entrypoints.http_server import EmbeddedServer, listening_socket
+from services.gateway.shared.entrypoints.http_server import (
+    EmbeddedServer,
+    PeerCertificateProtocol,
+    listening_socket,
+)
 from services.gateway.shared.service_layer.guard import Guard
 
 log = logging.getLogger("baylink.gateway")
@@ -92,7 +98,11 @@ class Gateway:
 
     @property
     def kiosk_url(self) -> str:
-        return f"http://{self.settings.kiosk_host}:{self.kiosk_port}"
+        return f"https://{self.settings.kiosk_host}:{self.kiosk_port}"
+
+    @property
+    def kiosk_pki(self) -> KioskPkiPaths:
+        return KioskPkiPaths.under(self.settings.pki_dir)
 
     async def start(self) -> None:
         await self.host.start()
@@ -133,9 +143,12 @@ class Gateway:
         self.partner = await start_partner_server(self.partner_servicer.register, [PARTNER_SERVICE_NAME], pki,
                                                   host=s.partner_host, port=s.partner_port,
                                                   metrics=self.host.metrics)  # fmt: skip
+        kiosk_pki = ensure_kiosk_pki(self.settings)
         self._kiosk_socket = listening_socket(s.kiosk_host, s.kiosk_port, 2048)
         config = uvicorn.Config(self.kiosk_app, lifespan="off", log_config=None, access_log=False,
-                                timeout_graceful_shutdown=int(max(1, s.shutdown_grace_seconds)))  # fmt: skip
+                                timeout_graceful_shutdown=int(max(1, s.shutdown_grace_seconds)),
+                                http=PeerCertificateProtocol,
+                                ssl_context_factory=lambda _config, _default: server_context(kiosk_pki))  # fmt: skip
         self.kiosk_server = EmbeddedServer(config)
 
     async def serve_kiosk(self) -> None:
@@ -158,6 +171,17 @@ class Gateway:
             if self.console is not None:
                 info.update(console=self.console.url)
             path.write_text(json.dumps(info))
+
+
+def ensure_kiosk_pki(settings: GatewaySettings) -> KioskPkiPaths:
+    """The kiosk CA and the kiosk door's certificate; in development made when missing (``baylink pki init``)."""
+    paths = KioskPkiPaths.under(settings.pki_dir)
+    if paths.ca.ca_cert.exists() and paths.ca.server_cert.exists():
+        return paths
+    if not settings.pki_auto_init:
+        raise RuntimeError(f"no kiosk CA in {paths.root}: run `baylink pki init` (or set pki_auto_init)")
+    log.warning("creating a development kiosk CA", extra={"directory": str(paths.root)})
+    return init_kiosk_pki(settings.pki_dir)
 
 
 def ensure_pki(settings: GatewaySettings) -> PkiPaths:

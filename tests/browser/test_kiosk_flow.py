@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, expect
@@ -112,7 +111,8 @@ async def open_kiosk(browser: Browser, stack: Stack, kiosk_id: str, language: st
     context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale=language)
     page = await context.new_page()
     params = "&".join(f"{k}={v}" for k, v in {"kiosk": kiosk_id, "lang": language, **query}.items())
-    await page.goto(f"{stack.gateway.kiosk_url}/kiosk/?{params}")
+    agent = await stack.kiosk.agent(kiosk_id)  # the kiosk's device software: mTLS to the gateway with its key
+    await page.goto(f"{agent}/kiosk/?{params}")
     return page
 
 
@@ -264,8 +264,8 @@ async def test_inactivity_warns_then_clears_the_page_the_key_and_the_session(
 
         # Closed server-side: the session token the page held is no longer known.
         [token] = kiosk.session_tokens
-        async with httpx.AsyncClient(base_url=stack.gateway.kiosk_url) as http:
-            refused = await http.get("/v1/catalogue", headers={"Authorization": f"Bearer {token}"})
+        http = stack.kiosk.as_kiosk("HK-TST-05")
+        refused = await http.get("/v1/catalogue", headers={"Authorization": f"Bearer {token}"})
         assert refused.status_code == 401 and refused.json()["code"] == "SESSION_UNKNOWN", refused.text
         # Nothing typed or loaded survives: a new start shows empty fields and no e-Cert.
         await page.click("#start")

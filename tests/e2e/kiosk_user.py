@@ -65,7 +65,10 @@ def webcrypto_signature(pki: TestPKI, entity: str, data: bytes) -> bytes:
 
 class KioskUser:
     def __init__(self, http: httpx.AsyncClient, pki: TestPKI, kiosk_id: str = "HK-TST-01"):
-        self.http, self.pki, self.kiosk_id = http, pki, kiosk_id
+        # The kiosk is who its device certificate says: a client of several kiosks gives this one's.
+        as_kiosk = getattr(http, "as_kiosk", None)
+        self.http = as_kiosk(kiosk_id) if as_kiosk is not None else http
+        self.pki, self.kiosk_id = pki, kiosk_id
         self.token = ""
         self.handles: dict[str, str] = {}  # handle → test PKI entity
 

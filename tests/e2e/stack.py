@@ -9,6 +9,7 @@ event travels through Kafka to the registry, which marks the fee paid.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import uuid
 from collections.abc import AsyncIterator
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import uvicorn
 
 from baylink.common.v1 import common_pb2
 from baylink.payments.v1 import participant_pb2, transfer_pb2
@@ -33,6 +35,9 @@ from devtools.testpki.responder import RevocationResponder
 from services.gateway.bootstrap import Gateway
 from services.gateway.bootstrap import bootstrap as gateway_bootstrap
 from services.gateway.config import GatewaySettings
+from services.gateway.kiosk.adapters.device_pki import client_context, issue_kiosk
+from services.gateway.kiosk.agent.app import create_agent_app
+from services.gateway.shared.entrypoints.http_server import EmbeddedServer, listening_socket
 from services.identity.bootstrap import IdentityService
 from services.identity.bootstrap import bootstrap as identity_bootstrap
 from services.identity.config import IdentitySettings
@@ -70,6 +75,57 @@ class Topics:
     gateway: str
 
 
+def kiosk_client(gateway: Gateway, kiosk_id: str) -> httpx.AsyncClient:
+    """A kiosk's client of the kiosk door: its device certificate (issued by the real ``issue-kiosk`` code
+    into the gateway's PKI directory when missing), the door verified against the kiosk CA."""
+    paths = gateway.kiosk_pki
+    if not paths.device_cert(kiosk_id).exists():
+        issue_kiosk(gateway.settings.pki_dir, kiosk_id)
+    return httpx.AsyncClient(base_url=gateway.kiosk_url, verify=client_context(paths, kiosk_id), timeout=60)
+
+
+class KioskDoor(httpx.AsyncClient):
+    """The client of one kiosk (``HK-TST-01`` unless named); ``as_kiosk`` gives another kiosk's client."""
+
+    def __init__(self, gateway: Gateway, kiosk_id: str = "HK-TST-01"):
+        paths = gateway.kiosk_pki
+        if not paths.device_cert(kiosk_id).exists():
+            issue_kiosk(gateway.settings.pki_dir, kiosk_id)
+        super().__init__(base_url=gateway.kiosk_url, verify=client_context(paths, kiosk_id), timeout=60)
+        self.gateway, self.kiosk_id = gateway, kiosk_id
+        self.others: dict[str, httpx.AsyncClient] = {}
+        self.agents: dict[str, tuple[EmbeddedServer, asyncio.Task[None], str]] = {}
+
+    async def agent(self, kiosk_id: str) -> str:
+        """The address of ``kiosk_id``'s kiosk agent (the device software a browser at that kiosk talks
+        to: the web app, and the API forwarded over mutual TLS), started on first use."""
+        if kiosk_id not in self.agents:
+            sock = listening_socket("127.0.0.1", 0, 128)
+            config = uvicorn.Config(create_agent_app(self.as_kiosk(kiosk_id)), lifespan="off", log_config=None,
+                                    access_log=False)  # fmt: skip
+            server = EmbeddedServer(config)
+            task = asyncio.create_task(server.serve(sockets=[sock]))
+            while not server.started:
+                await asyncio.sleep(0.01)
+            self.agents[kiosk_id] = (server, task, f"http://127.0.0.1:{sock.getsockname()[1]}")
+        return self.agents[kiosk_id][2]
+
+    def as_kiosk(self, kiosk_id: str) -> httpx.AsyncClient:
+        if kiosk_id == self.kiosk_id:
+            return self
+        if kiosk_id not in self.others:
+            self.others[kiosk_id] = kiosk_client(self.gateway, kiosk_id)
+        return self.others[kiosk_id]
+
+    async def aclose(self) -> None:
+        for server, task, _url in self.agents.values():
+            server.should_exit = True
+            await task
+        for other in self.others.values():
+            await other.aclose()
+        await super().aclose()
+
+
 @dataclass
 class Stack:
     pki: TestPKI
@@ -78,7 +134,7 @@ class Stack:
     registry: RegistryService
     gateway: Gateway
     payments_port: int | None
-    kiosk: httpx.AsyncClient
+    kiosk: KioskDoor
 
 
 @asynccontextmanager
@@ -216,5 +272,5 @@ async def running_stack(
         gateway = gateway_bootstrap(gateway_settings(tmp, kafka, targets, topics, **gateway_options))
         await gateway.start()
         stack.push_async_callback(gateway.stop)
-        kiosk = await stack.enter_async_context(httpx.AsyncClient(base_url=gateway.kiosk_url, timeout=60))
+        kiosk = await stack.enter_async_context(KioskDoor(gateway))
         yield Stack(pki, topics, identity, registry, gateway, payments_port, kiosk)

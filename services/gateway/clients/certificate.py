@@ -18,6 +18,7 @@ from baylink import errors
 
 FIELD = "certificate_chain_pem"
 MAX_CHAIN = 6
+KEY_ALGORITHMS = frozenset({"rsa", "rsassa_pss", "ec", "ed25519", "ed448", "dsa"})  # SM2 keys are "ec" keys
 SM2_CURVE = "1.2.156.10197.1.301"
 _CURVES = {"secp256r1": "ec-p256", "secp384r1": "ec-p384", SM2_CURVE: "sm2"}
 
@@ -47,9 +48,13 @@ def parse_chain_pem(text: str) -> CertificateChain:
         for kind, _headers, der in pem.unarmor(data, multiple=True):
             if kind != "CERTIFICATE":
                 raise errors.InvalidInput.field(FIELD, f"holds a {kind} block; only certificates belong here")
-            x509.Certificate.load(der).native  # noqa: B018 - parse it fully now, not in the middle of binding
+            certificate = x509.Certificate.load(der)
+            certificate.native  # noqa: B018 - parse it fully now, not in the middle of binding
+            algorithm = certificate["tbs_certificate"]["subject_public_key_info"]["algorithm"]["algorithm"]
+            if algorithm.native not in KEY_ALGORITHMS:
+                raise errors.InvalidInput.field(FIELD, f"a certificate's key algorithm is unknown ({algorithm.dotted})")
             ders.append(bytes(der))
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, KeyError) as exc:  # KeyError: asn1crypto meeting an OID it has no name for
         raise errors.InvalidInput.field(FIELD, f"a certificate could not be read ({type(exc).__name__})") from None
     if not ders or len(ders) > MAX_CHAIN:
         raise errors.InvalidInput.field(FIELD, f"1 to {MAX_CHAIN} certificates")

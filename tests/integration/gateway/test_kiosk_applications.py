@@ -121,10 +121,10 @@ async def test_another_sessions_application_is_not_found(stack: Stack) -> None:
 
     stranger = KioskUser(stack.kiosk, stack.pki, kiosk_id="MO-TST-02")
     await stranger.open()
-    nobody = await stack.kiosk.get(f"/v1/applications/{app['application_id']}", headers=stranger.auth)
+    nobody = await stranger.http.get(f"/v1/applications/{app['application_id']}", headers=stranger.auth)
     assert (nobody.status_code, nobody.json()["code"]) == (404, "NOT_FOUND")
     assert (await stranger.identify(LEE)).status_code == 200
-    someone_else = await stack.kiosk.get(f"/v1/applications/{app['application_id']}", headers=stranger.auth)
+    someone_else = await stranger.http.get(f"/v1/applications/{app['application_id']}", headers=stranger.auth)
     assert someone_else.status_code == 404
 
 

@@ -110,7 +110,7 @@ async def test_an_expired_session_is_401_with_a_clear_code_and_unknown_or_missin
     assert expired.status_code == 401 and expired.headers["www-authenticate"] == "Bearer"
     assert expired.json()["code"] == "SESSION_EXPIRED"
     assert expired.json()["message"] == "Your session has expired; please start again."
-    [*_, audited] = await audit_rows(stack, "kiosk.Identify")
+    [*_, audited] = await audit_rows(stack, "kiosk.Authenticate")  # refused at the edge, before the body is read
     assert (audited["actor"], audited["result"]) == ("kiosk:HK-TST-EXP", "SESSION_EXPIRED")
 
     unknown = await stack.kiosk.post(
@@ -171,7 +171,7 @@ async def test_a_kiosk_over_its_rate_is_429_with_retry_after_and_the_operators_a
     kiosk = KioskUser(stack.kiosk, stack.pki, kiosk_id="HK-TST-BURST")
     await kiosk.open()
     responses = await asyncio.gather(
-        *(stack.kiosk.get("/v1/catalogue", params={"authority": "440300"}, headers=kiosk.auth) for _ in range(60))
+        *(kiosk.http.get("/v1/catalogue", params={"authority": "440300"}, headers=kiosk.auth) for _ in range(60))
     )
 
     limited = [r for r in responses if r.status_code == 429]
@@ -217,7 +217,9 @@ async def test_a_stranger_with_the_public_e_cert_and_the_documents_but_not_the_k
                                       headers=kiosk.auth)  # fmt: skip
     assert unsigned.status_code == 422
     assert {"challenge_id", "signature_base64"} <= {f["field"] for f in unsigned.json()["fields"]}
-    old = await stack.kiosk.post(f"/v1/sessions/{kiosk.token}/identify", json=kiosk.identify_body(CHAN))
+    old = await stack.kiosk.post(
+        f"/v1/sessions/{kiosk.token}/identify", json=kiosk.identify_body(CHAN), headers=kiosk.auth
+    )
     assert old.status_code in (404, 405)
 
 

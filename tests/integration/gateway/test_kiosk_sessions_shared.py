@@ -21,7 +21,7 @@ from services.gateway.bootstrap import Gateway
 from services.gateway.bootstrap import bootstrap as gateway_bootstrap
 from tests.conftest import postgres_database
 from tests.e2e.kiosk_user import CHAN, KioskUser
-from tests.e2e.stack import Stack, build_pki, gateway_settings, running_stack
+from tests.e2e.stack import Stack, build_pki, gateway_settings, kiosk_client, running_stack
 
 pytestmark = [pytest.mark.kafka]
 
@@ -84,7 +84,7 @@ async def test_two_gateways_on_one_database_serve_one_kiosk_session(
         database_url(kind, tmp_path) as url,
         running_stack(tmp_path, kafka_settings, pki, with_payments=False, database_url=url) as stack,
         replica(stack, tmp_path, kafka_settings, url) as second,
-        httpx.AsyncClient(base_url=second.kiosk_url, timeout=60) as second_http,
+        kiosk_client(second, "HK-TST-SHARED") as second_http,
     ):
         first = KioskUser(stack.kiosk, pki, kiosk_id="HK-TST-SHARED")
         await first.open()
@@ -101,7 +101,7 @@ async def test_two_gateways_on_one_database_serve_one_kiosk_session(
         await second.stop()
         async with (
             replica(stack, tmp_path, kafka_settings, url) as restarted,
-            httpx.AsyncClient(base_url=restarted.kiosk_url, timeout=60) as restarted_http,
+            kiosk_client(restarted, "HK-TST-SHARED") as restarted_http,
         ):
             again = as_kiosk(restarted_http, first)
             assert (await again.track(application_id))["state"] == "draft"
@@ -114,18 +114,20 @@ async def test_two_gateways_on_one_database_serve_one_kiosk_session(
             finally:
                 sessions.clock = real_clock
         assert (expired.status_code, expired.json()["code"]) == (401, "SESSION_EXPIRED")
-        on_first = await stack.kiosk.get(f"/v1/applications/{application_id}", headers=first.auth)
+        on_first = await first.http.get(f"/v1/applications/{application_id}", headers=first.auth)
         assert (on_first.status_code, on_first.json()["code"]) == (401, "SESSION_EXPIRED")
 
         # The first gateway counted its own kiosk requests, by route template, method and status.
-        missing = await stack.kiosk.get("/v1/no-such-route")
-        assert missing.status_code == 404
+        missing = await first.http.get("/v1/no-such-route", headers=first.auth)
+        assert missing.status_code == 401  # the session has expired: refused before any route is looked for
         samples = await scrape(stack.gateway)
         assert requests(samples, "/v1/sessions", "POST", 201) == 1
         assert requests(samples, "/v1/sessions/current/identify", "POST", 200) == 1
         assert requests(samples, "/v1/applications/{application_id}", "GET", 200) == 1
-        assert requests(samples, "/v1/applications/{application_id}", "GET", 401) == 1
-        assert requests(samples, "unmatched", "GET", 404) == 1
+        assert requests(samples, "edge", "GET", 401) == 2  # refused before routing: expired, both
+        unmatched = await first.http.get("/no-such-page")
+        assert unmatched.status_code == 404
+        assert requests(await scrape(stack.gateway), "unmatched", "GET", 404) == 1
         assert requests(samples, "/v1/applications", "POST", 201) == 0  # drafted on the other gateway
         timed = ("baylink_kiosk_http_request_seconds_count", (("method", "POST"), ("route", "/v1/sessions")))
         assert samples[timed] == 1

@@ -4,7 +4,8 @@ The token is kept only as its SHA-256 (it is 256 random bits, so no key is neede
 useless to whoever copies the table); the people and quotes a session carries are sealed under the
 binding number key, bound to the row. Expiry is wall-clock milliseconds, the same on every replica.
 An expired session keeps its row, without its contents, for one more TTL, so that its kiosk hears
-"expired" rather than "unknown"; creating a session purges the rows older than that.
+"expired" rather than "unknown"; creating a session purges the rows older than that. However busy,
+a session ends ``max_lifetime_seconds`` after it was opened (its idle timer never runs past that).
 """
 
 from __future__ import annotations
@@ -62,24 +63,31 @@ class SqlSessionStore:
         *,
         clock: Callable[[], float] = time.time,
         max_sessions: int = 10_000,
+        max_lifetime_seconds: float = 4 * 3600.0,
     ):
         self.db = db
         self.cipher = cipher
         self.ttl = ttl_seconds
         self.clock = clock
         self.max_sessions = max_sessions
+        self.max_lifetime = max(max_lifetime_seconds, ttl_seconds)
         # A call that changes nothing restarts the idle timer only when it has run down by this much:
         # most calls then read without writing, and a session ends at most this much earlier.
         self.refresh_slack = min(5.0, ttl_seconds / 100)
 
     async def create(self, kiosk_id: str, language: str) -> KioskSession:
         now = self.clock()
-        session = KioskSession(secrets.token_urlsafe(32), kiosk_id, language, now + self.ttl)
+        session = KioskSession(secrets.token_urlsafe(32), kiosk_id, language, now + self.ttl, created_at=now)
         digest = token_digest(session.token)
         empty = records.state_of(session)
         async with self.db.transaction() as tx:
-            await tx.execute(sa.delete(kiosk_sessions).where(kiosk_sessions.c.expires_at_ms <= _ms(now - self.ttl)))
-            live = sa.select(sa.func.count()).where(kiosk_sessions.c.expires_at_ms > _ms(now))
+            stale = (kiosk_sessions.c.expires_at_ms <= _ms(now - self.ttl)) | (
+                kiosk_sessions.c.created_at_ms <= _ms(now - self.max_lifetime - self.ttl)
+            )
+            await tx.execute(sa.delete(kiosk_sessions).where(stale))
+            live = sa.select(sa.func.count()).where(
+                kiosk_sessions.c.expires_at_ms > _ms(now), kiosk_sessions.c.created_at_ms > _ms(now - self.max_lifetime)
+            )
             if (await tx.execute(live)).scalar_one() >= self.max_sessions:
                 raise sessions_full()
             await tx.execute(
@@ -102,7 +110,9 @@ class SqlSessionStore:
             return None
         # A row without contents was found expired once: it stays expired, whatever a clock says later.
         expires_at = row["expires_at_ms"] / 1000 if row["state_enc"] is not None else 0.0
-        session = KioskSession(token, row["kiosk_id"], row["language"], expires_at)
+        created_at = row["created_at_ms"] / 1000
+        expires_at = min(expires_at, created_at + self.max_lifetime)
+        session = KioskSession(token, row["kiosk_id"], row["language"], expires_at, created_at=created_at)
         records.fill(session, records.unseal(self.cipher, digest, row["state_enc"]))
         return session
 
@@ -131,13 +141,14 @@ class SqlSessionStore:
             row = (await tx.execute(query)).first()
             if row is None or row.state_enc is None:
                 return  # ended or expired meanwhile: not revived
-            values: dict[str, object] = {"expires_at_ms": _ms(now + self.ttl)}
+            expires_at = min(now + self.ttl, session.created_at + self.max_lifetime)
+            values: dict[str, object] = {"expires_at_ms": _ms(expires_at)}
             if any(changed.values()):
                 state = records.merged(records.unseal(self.cipher, digest, row.state_enc), changed)
                 values.update(state_enc=records.seal(self.cipher, digest, state), version=row.version + 1)
                 session.stored = state
             await tx.execute(sa.update(kiosk_sessions).where(where).values(**values))
-        session.expires_at = now + self.ttl
+        session.expires_at = expires_at
 
     async def end(self, token: str) -> None:
         async with self.db.transaction() as tx:

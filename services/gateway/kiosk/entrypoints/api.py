@@ -20,6 +20,7 @@ from services.gateway.kiosk.service_layer.deps import KioskDeps
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorOut} for status in (400, 401, 403, 404, 409, 422, 429, 503)
 }
+DEVICE_REQUIRED = "KIOSK_CERTIFICATE_REQUIRED"
 bearer = HTTPBearer(auto_error=False, description="The session token from POST /v1/sessions")
 Token = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 Lang = Annotated[str | None, Query(description="zh-Hant, zh-Hans, en or pt; overrides Accept-Language")]
@@ -30,6 +31,14 @@ def token_of(credentials: HTTPAuthorizationCredentials | None) -> str | None:
     return credentials.credentials if credentials else None
 
 
+def device_of(request: Request) -> str:
+    """The kiosk the TLS client certificate names (``edge.KioskEdge`` sets it); Unauthenticated without one."""
+    device = getattr(request.state, "kiosk_device", None)
+    if device is None:
+        raise errors.Unauthenticated("a kiosk device certificate is required", reason=DEVICE_REQUIRED)
+    return str(device.kiosk_id)
+
+
 @dataclass
 class KioskApi:
     deps: KioskDeps
@@ -38,17 +47,21 @@ class KioskApi:
 
     @asynccontextmanager
     async def call(
-        self, request: Request, action: str, *, token: str | None = None, kiosk_id: str | None = None,
+        self, request: Request, action: str, *, token: str | None = None, opening: bool = False,
         lang: str | None = None, accept_language: str | None = None, language: str | None = None,
     ) -> AsyncIterator[KioskCall]:  # fmt: skip
-        """An audited, guarded call in the language the request asks for (else the session's)."""
-        known = await self.deps.access.sessions.peek(token)  # even expired: its kiosk hears why in its language
+        """An audited, guarded call of the kiosk the device certificate names (``edge.KioskEdge`` put it on
+        the request), in the language the request asks for (else the session's)."""
+        kiosk_id = device_of(request)
+        known = getattr(request.state, "kiosk_session", None)  # what the edge read for this token, if anything
+        if known is None or known.token != token:
+            known = await self.deps.access.sessions.peek(token)  # even expired: its kiosk hears why in its language
         fallback = known.language if known else self.default_language
         try:
             request.state.language = language or i18n.requested(lang, accept_language, self.languages) or fallback
         except errors.InvalidInput:
             request.state.language = fallback  # refused below, inside the audited call
-        async with self.deps.access.call(action, token=token, kiosk_id=kiosk_id, known=known) as call:
+        async with self.deps.access.call(action, kiosk_id=kiosk_id, token=token, opening=opening, known=known) as call:
             asked = language or i18n.requested(lang, accept_language, self.languages)
             request.state.language = asked or (call.session.language if call.session else self.default_language)
             marker = language_var.set(request.state.language)

@@ -7,15 +7,24 @@ Sessions: ``POST /v1/sessions`` opens one; every other call names it as ``Author
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
-from datetime import UTC, datetime, timedelta
+from collections.abc import Awaitable, Callable, Container, MutableMapping
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Query, Request
 
 from baylink.runtime.context import correlation_scope
 from services.gateway.kiosk.entrypoints import errors, web
-from services.gateway.kiosk.entrypoints.api import ERRORS, AcceptLanguage, KioskApi, Lang, Token, token_of
+from services.gateway.kiosk.entrypoints.api import (
+    ERRORS,
+    AcceptLanguage,
+    KioskApi,
+    Lang,
+    Token,
+    device_of,
+    token_of,
+)
+from services.gateway.kiosk.entrypoints.edge import KioskEdge
 from services.gateway.kiosk.entrypoints.identify import identify_router
 from services.gateway.kiosk.entrypoints.metrics import KioskHttpMetrics, KioskMetricsMiddleware
 from services.gateway.kiosk.entrypoints.responses import CatalogueItemOut, CatalogueOut, SessionOut
@@ -35,11 +44,14 @@ def sessions_router(api: KioskApi) -> APIRouter:
     async def create_session(
         body: SessionIn, request: Request, lang: Lang = None, accept_language: AcceptLanguage = None
     ) -> SessionOut:
-        async with api.call(request, "CreateSession", kiosk_id=body.kiosk_id, lang=lang,
+        async with api.call(request, "CreateSession", opening=True, lang=lang,
                             accept_language=accept_language, language=body.language) as call:  # fmt: skip
-            session = await sessions.create(body.kiosk_id, request.state.language)
+            # The kiosk is the one its certificate names; a kiosk_id in the body is never believed.
+            session = await sessions.create(device_of(request), request.state.language)
             call.note(language=session.language)
-            expires = datetime.now(UTC) + timedelta(seconds=sessions.ttl)
+            if body.kiosk_id and body.kiosk_id != session.kiosk_id:
+                call.note(claimed_kiosk_id=body.kiosk_id)
+            expires = datetime.fromtimestamp(session.expires_at, UTC)
             return SessionOut(session_token=session.token, kiosk_id=session.kiosk_id, language=session.language,
                               expires_at=expires, idle_timeout_seconds=sessions.ttl)  # fmt: skip
 
@@ -83,6 +95,7 @@ class CorrelationMiddleware:
 def create_kiosk_app(
     deps: KioskDeps, *, languages: tuple[str, ...] = ("zh-Hant", "zh-Hans", "en", "pt"),
     default_language: str = "zh-Hant", metrics: KioskHttpMetrics | None = None,
+    max_body_bytes: int = 14 * 1024 * 1024, revoked_devices: Container[str] = frozenset(),
 ) -> FastAPI:  # fmt: skip
     api = KioskApi(deps, tuple(languages), default_language)
     app = FastAPI(
@@ -95,6 +108,9 @@ def create_kiosk_app(
     app.include_router(identify_router(api))
     app.include_router(applications_router(api))
     web.install(app, api)  # the kiosk web app at /kiosk/, and its session-end and signing routes
+    # Inside the correlation scope (refusals quote its id), outside every route: nothing reads a body first.
+    app.add_middleware(KioskEdge, access=deps.access, max_body_bytes=max_body_bytes, languages=languages,
+                       revoked=revoked_devices)  # fmt: skip
     app.add_middleware(CorrelationMiddleware)
     if metrics is not None:
         app.add_middleware(KioskMetricsMiddleware, metrics=metrics)

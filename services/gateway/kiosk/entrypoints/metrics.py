@@ -1,8 +1,10 @@
 """Kiosk HTTP metrics in the gateway's own Prometheus registry (served with the rest at ``/metrics``).
 
 Requests are counted by route *template* (``/v1/applications/{application_id}``, never the id), method
-and status, and timed by route and method. A path no route matches counts as ``unmatched``, so a
-scanner cannot grow the series without bound.
+and status, and timed by route and method. A path no route matches counts as ``unmatched`` and a method
+outside HTTP's standard ones as ``other`` (a client may send any token as a method), so a scanner
+cannot grow the series without bound. A request the edge refused before routing (no session, too
+large; ``edge.py``) counts as ``edge``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,10 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 UNMATCHED = "unmatched"
+EDGE = "edge"
+ROUTE_LABEL = "baylink.route_label"  # scope key: a label set before routing, instead of a route template
+OTHER_METHOD = "other"
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
 Scope = MutableMapping[str, Any]
 App = Callable[[Scope, Any, Any], Awaitable[None]]
 
@@ -35,12 +41,15 @@ class KioskHttpMetrics:
         )
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
+        method = method if method in METHODS else OTHER_METHOD
         self.requests.labels(route, method, str(status)).inc()
         self.latency.labels(route, method).observe(seconds)
 
 
 def route_template(scope: Scope) -> str:
     """The matched route's path template (set on the scope by the router), else ``unmatched``."""
+    if ROUTE_LABEL in scope:
+        return str(scope[ROUTE_LABEL])
     route = scope.get("route")
     path = getattr(route, "path_format", None) or getattr(route, "path", None)
     return str(path) if path else UNMATCHED

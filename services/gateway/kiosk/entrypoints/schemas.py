@@ -36,7 +36,10 @@ class MoneyIn(Strict):
 
 
 class SessionIn(Strict):
-    kiosk_id: KioskId
+    kiosk_id: KioskId | None = Field(
+        default=None,
+        description="Ignored (kept for older kiosk software): the kiosk is the one its device certificate names",
+    )
     language: Literal["zh-Hant", "zh-Hans", "en", "pt"] | None = None
 
 

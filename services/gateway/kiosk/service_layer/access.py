@@ -1,8 +1,10 @@
 """One kiosk request, end to end: who asks, the per-kiosk rate guard, the session, one audit record.
 
-``KioskAccess.call`` wraps every kiosk endpoint. The actor is ``kiosk:<kiosk id>`` (``kiosk`` alone
-when the token names no session this gateway knows). The guard admits the call before anything
-else happens; the session is looked up inside, so a refused or expired session is audited too.
+``KioskAccess.call`` wraps every kiosk endpoint. The actor is ``kiosk:<kiosk id>``, the kiosk its
+device certificate names (verified in the TLS handshake; never a kiosk id a request body names), so
+rate limits hold per real kiosk and a stranger cannot spend a named kiosk's. The guard admits the
+call before anything else happens; the session is looked up inside, so a refused or expired session,
+or one presented by a kiosk it does not belong to, is audited too.
 On the way out one record says what was asked and how it ended, whatever happened.
 """
 
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 from baylink.errors import BaylinkError
 from services.gateway.audit.domain.chain import AuditNotes, check_subject
 from services.gateway.audit.service_layer.log import AuditLog
-from services.gateway.kiosk.service_layer.sessions import KioskSession, SessionStore
+from services.gateway.kiosk.service_layer.sessions import KioskSession, SessionStore, session_of_another_kiosk
 from services.gateway.shared.service_layer.guard import Guard
 
 OK = "OK"
@@ -55,21 +57,23 @@ class KioskAccess:
 
     @asynccontextmanager
     async def call(
-        self, action: str, *, token: str | None = None, kiosk_id: str | None = None,
+        self, action: str, *, kiosk_id: str, token: str | None = None, opening: bool = False,
         known: KioskSession | None = None,
     ) -> AsyncIterator[KioskCall]:  # fmt: skip
-        """``kiosk_id`` for the call that opens a session; ``token`` for every other call (``known``: the
-        session the caller has just peeked at for that token, if any, to spare reading it again)."""
-        if known is None or known.token != token:
-            known = await self.sessions.peek(token)
-        actor = kiosk_actor(kiosk_id or (known.kiosk_id if known else None))
+        """``kiosk_id``: the authenticated kiosk. ``opening`` for the call that opens a session; ``token``
+        for every other call (``known``: the session the caller has just peeked at for that token, if
+        any, to spare reading it again)."""
+        actor = kiosk_actor(kiosk_id)
         call = KioskCall(actor)
         marker = kiosk_actor_var.set(actor)
         result = OK
         try:
             await self.guard.admit_call(actor)
-            if kiosk_id is None:
-                call.session = await self.sessions.get(token, known)
+            if not opening:
+                session = await self.sessions.get(token, known)
+                if session.kiosk_id != kiosk_id:
+                    raise session_of_another_kiosk()
+                call.session = session
             yield call
         except BaylinkError as exc:
             result = exc.reason

@@ -37,6 +37,7 @@ class KioskDeps:
     challenges: ChallengeStore  # identify's proof-of-possession nonces
     max_persons_per_session: int = 10
     max_material_bytes: int = 10 * 1024 * 1024
+    max_quotes_per_session: int = 20  # each quote is kept (sealed) in the session row: bounded
 
 
 async def pseudonym(deps: KioskDeps, person: IdentifiedPerson, city: str) -> str:

@@ -50,6 +50,11 @@ async def fee_quote(deps: KioskDeps, call: KioskCall, application_id: str, curre
     if payer is None:
         accepted = " or ".join(sorted(deps.payer_participants))
         raise errors.InvalidInput.field("currency", f"kiosks pay in {accepted}")
+    if len(call.live.quotes) >= deps.max_quotes_per_session:
+        raise errors.ResourceExhausted(
+            f"a kiosk session holds at most {deps.max_quotes_per_session} fee quotes; start a new session",
+            subject="kiosk-session-quotes", retry_after_seconds=60, reason="TOO_MANY_QUOTES",
+        )  # fmt: skip
     app, owner = await own_application(deps, call.live, application_id)
     call.about(owner.subject_id)
     fee = _payable_fee(app)

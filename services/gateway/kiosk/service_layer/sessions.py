@@ -1,6 +1,8 @@
 """Kiosk sessions: one person (or a few, e.g. investors signing together) at one kiosk, for a while.
 
-A session is created by a kiosk, lives ``ttl`` seconds after its last use, and holds the people
+A session is created by a kiosk (the one its device certificate names) and belongs to it: another
+kiosk presenting its token is refused. It lives ``ttl`` seconds after its last use and never longer
+than ``max_lifetime`` after it was opened, however busy, and holds the people
 identified in it under opaque handles: the kiosk never sees a subject id, a pseudonym or a
 document number, only the handle, which means nothing outside the session.
 
@@ -22,6 +24,7 @@ from services.gateway.kiosk.service_layer.model import QuoteView
 SESSION_EXPIRED = "SESSION_EXPIRED"
 SESSION_UNKNOWN = "SESSION_UNKNOWN"
 SESSION_REQUIRED = "SESSION_REQUIRED"
+SESSION_OF_ANOTHER_KIOSK = "SESSION_OF_ANOTHER_KIOSK"
 
 
 @dataclass
@@ -52,6 +55,7 @@ class KioskSession:
     kiosk_id: str
     language: str
     expires_at: float  # epoch seconds
+    created_at: float = 0.0  # epoch seconds; the absolute lifetime counts from here
     persons: dict[str, IdentifiedPerson] = field(default_factory=dict)
     quotes: dict[str, tuple[str, QuoteView]] = field(default_factory=dict)  # quote id → (application id, quote)
     # What the store last read, opaque to the use cases: lets it save only what this call changed.
@@ -72,6 +76,7 @@ class SessionStore(Protocol):
     """Where sessions live. ``clock`` is wall-clock epoch seconds, shared by every replica (tests move it)."""
 
     ttl: float
+    max_lifetime: float
     clock: Callable[[], float]
 
     async def create(self, kiosk_id: str, language: str) -> KioskSession:
@@ -104,6 +109,10 @@ def session_unknown() -> errors.Unauthenticated:
 
 def session_expired() -> errors.Unauthenticated:
     return errors.Unauthenticated("the kiosk session has expired; start a new one", reason=SESSION_EXPIRED)
+
+
+def session_of_another_kiosk() -> errors.PermissionDenied:
+    return errors.PermissionDenied("the kiosk session belongs to another kiosk", reason=SESSION_OF_ANOTHER_KIOSK)
 
 
 def sessions_full() -> errors.ResourceExhausted:

@@ -94,6 +94,10 @@ class SignerKey:
     chain: tuple[x509.Certificate, ...]
 
 
+# Key algorithms a certificate may carry (as identify's parse_chain_pem); another is the kiosk's error, not ours.
+KEY_ALGORITHMS = frozenset({"rsa", "rsassa_pss", "ec", "ed25519", "ed448", "dsa"})
+
+
 def signer_key(person: IdentifiedPerson, certificate_chain_pem: str) -> SignerKey:
     """The signer's certificate (the one they identified with) and how their key signs in a browser."""
     known = BROWSER_KEYS.get(person.key_kind)
@@ -105,8 +109,15 @@ def signer_key(person: IdentifiedPerson, certificate_chain_pem: str) -> SignerKe
         )
     try:
         certificates = cms.load_certificates(certificate_chain_pem)
+        for certificate in certificates:
+            certificate.native  # noqa: B018 - read it all now: an unknown key algorithm is the kiosk's error
+            if certificate.public_key["algorithm"]["algorithm"].native not in KEY_ALGORITHMS:
+                raise ValueError("unknown key algorithm")
     except cms.CmsError as error:
         raise errors.InvalidInput.field("certificate_chain_pem", str(error)) from error
+    except (ValueError, TypeError, KeyError) as error:
+        raise errors.InvalidInput.field("certificate_chain_pem", f"a certificate could not be read "
+                                        f"({type(error).__name__})") from None  # fmt: skip
     if hashlib.sha256(certificates[0].dump()).hexdigest() != person.certificate_sha256.lower():
         raise errors.InvalidInput(
             "the certificate is not the one this person identified with",

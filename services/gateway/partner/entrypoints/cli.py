@@ -1,5 +1,6 @@
 """``baylink pki``: the partner PKI for local use (a CA and its CRL, the gateway's server certificate,
-one client certificate per partner city). Production certificates come from the real partner CA.
+one client certificate per partner city), and the kiosk CA with one device certificate per kiosk.
+Production certificates come from the real partner CA.
 
 The city is carried in the client certificate as the subjectAltName URI
 ``urn:baylink:city:<division code>``. ``revoke-city`` lists a certificate in the CA's CRL, which
@@ -19,6 +20,7 @@ from cryptography import x509
 
 from baylink.errors import BaylinkError
 from baylink.runtime.pki.internal_ca import DEFAULT_INTERNAL_PKI_DIR, SERVICE_IDENTITIES, init_internal_ca
+from services.gateway.kiosk.adapters.device_pki import init_kiosk_pki, issue_kiosk, revoke_kiosk
 from services.gateway.partner.adapters.pki import DEFAULT_PKI_DIR, PkiPaths, init_pki, issue_city, revoke_city
 from services.gateway.partner.domain.cities import PARTNER_CITIES
 
@@ -48,6 +50,9 @@ def init(
     typer.echo(f"revocation list:    {paths.crl}")
     internal = init_internal_ca(internal_dir)
     typer.echo(f"internal CA:        {internal / 'ca.crt'} ({', '.join(SERVICE_IDENTITIES)})")
+    kiosks = init_kiosk_pki(directory, hostnames=tuple(hostname or ["localhost"]), ips=tuple(ip or ["127.0.0.1"]))
+    typer.echo(f"kiosk CA:           {kiosks.ca.ca_cert}")
+    typer.echo(f"kiosk door:         {kiosks.ca.server_cert} (key {kiosks.ca.server_key})")
 
 
 @app.command("issue-city")
@@ -95,3 +100,31 @@ def revoke_city_command(
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(2) from None
     typer.echo(f"revoked serial {serial:x} ({reason.value}); CRL {PkiPaths(directory).crl}")
+
+
+@app.command("issue-kiosk")
+def issue_kiosk_command(
+    kiosk_id: Annotated[str, typer.Argument(help="The kiosk's id, e.g. HK-TST-01 (its certificate names it).")],
+    directory: DirOption = DEFAULT_PKI_DIR,
+) -> None:
+    """Issue (or re-issue) a kiosk's device certificate (the kiosk CA is made first if missing)."""
+    try:
+        paths = issue_kiosk(directory, kiosk_id)
+    except BaylinkError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"kiosk {kiosk_id}: {paths.device_cert(kiosk_id)} (key {paths.device_key(kiosk_id)})")
+
+
+@app.command("revoke-kiosk")
+def revoke_kiosk_command(
+    kiosk_id: Annotated[str, typer.Argument(help="The kiosk whose device certificate to revoke.")],
+    directory: DirOption = DEFAULT_PKI_DIR,
+) -> None:
+    """Revoke a kiosk's device certificate: the kiosk door refuses it from the next request on."""
+    try:
+        revoked = revoke_kiosk(directory, kiosk_id)
+    except BaylinkError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"kiosk {kiosk_id}: {'revoked' if revoked else 'had no certificate'}")

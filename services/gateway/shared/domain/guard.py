@@ -7,6 +7,9 @@
   walking through pseudonyms reads hundreds, which is the leak this stops.
 - Alerts: a trip raises an alert the first time it happens for that caller and kind, and then
   at most once per window, so a caller hammering a closed door does not flood the operators.
+- Memory is bounded by the callers active lately: what a caller left behind is forgotten once it
+  can no longer matter (a bucket that has refilled is the same as a new one; a window whose reads
+  have all aged out is empty), so many callers, once each, leave nothing behind.
 
 Times are seconds on a monotonic clock, passed in by the caller.
 """
@@ -113,8 +116,28 @@ class BulkLeakGuard:
     _buckets: dict[str, TokenBucket] = field(default_factory=dict)
     _windows: dict[str, SubjectWindow] = field(default_factory=dict)
     _alerted: dict[tuple[str, TripKind], float] = field(default_factory=dict)
+    _pruned_at: float | None = None
+
+    @property
+    def tracked_callers(self) -> int:
+        return len(self._buckets.keys() | self._windows.keys())
+
+    def prune(self, now: float) -> None:
+        """Forget the callers whose state has run out (see the module's note); cheap enough to run often."""
+        p = self.policy
+        self._buckets = {c: b for c, b in self._buckets.items() if b.tokens + (now - b.updated) * b.rate < b.burst}
+        recent = now - p.window_seconds
+        self._windows = {c: w for c, w in self._windows.items() if w.seen and next(reversed(w.seen.values())) > recent}
+        self._alerted = {k: t for k, t in self._alerted.items() if now - t < p.window_seconds}
+        self._pruned_at = now
+
+    def _maybe_prune(self, now: float) -> None:
+        every = max(1.0, min(self.policy.window_seconds, self.policy.burst / self.policy.rate_per_second))
+        if self._pruned_at is None or now - self._pruned_at >= every:
+            self.prune(now)
 
     def admit_call(self, caller: str, now: float) -> Trip | None:
+        self._maybe_prune(now)
         bucket = self._buckets.get(caller)
         if bucket is None:
             bucket = self._buckets[caller] = TokenBucket(self.policy.rate_per_second, self.policy.burst, now)
@@ -128,6 +151,7 @@ class BulkLeakGuard:
 
     def admit_subjects(self, caller: str, subjects: Iterable[str], now: float) -> Trip | None:
         p = self.policy
+        self._maybe_prune(now)
         window = self._windows.setdefault(caller, SubjectWindow())
         wait = window.admit(subjects, now, p.distinct_subjects, p.window_seconds)
         if not wait:

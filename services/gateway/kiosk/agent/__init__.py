@@ -1,0 +1,1 @@
+"""The kiosk agent: the device software on a kiosk machine (see ``app.py``)."""

@@ -18,7 +18,8 @@ from hypothesis import HealthCheck, settings
 EXAMPLES_VAR = "BAYLINK_FUZZ_EXAMPLES"
 BOUNDED_EXAMPLES = 60  # per door in `make test`: the whole fuzz suite stays well under two minutes
 MIN_PER_OPERATION = 3
-LONG_RUN_SECONDS = 4 * 3600  # a long run's per-operation ceiling (hypothesis stops at max_examples first)
+BOUNDED_TEST_SECONDS = 300  # one fuzz test's ceiling in `make test` (hypothesis stops at max_examples first)
+LONG_TEST_SECONDS = 8 * 3600  # and in `make fuzz`
 
 
 def examples_per_door() -> int:
@@ -27,6 +28,11 @@ def examples_per_door() -> int:
 
 def long_run() -> bool:
     return examples_per_door() > BOUNDED_EXAMPLES
+
+
+def fuzz_timeout_seconds() -> int:
+    """Every fuzz test is bounded in time as well as in count (pytest-timeout fails it past this)."""
+    return LONG_TEST_SECONDS if long_run() else BOUNDED_TEST_SECONDS
 
 
 def fuzz_settings(operations: int) -> settings:

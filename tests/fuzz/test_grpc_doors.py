@@ -22,7 +22,7 @@ from baylink.gateway.v1 import partner_city_service_pb2
 from baylink.identity.v1 import identity_service_pb2
 from baylink.payments.v1 import payments_service_pb2
 from baylink.registry.v1 import registry_service_pb2
-from tests.fuzz.budget import TALLY, fuzz_settings
+from tests.fuzz.budget import TALLY, fuzz_settings, fuzz_timeout_seconds
 from tests.fuzz.conftest import Channels
 from tests.fuzz.protobuf_strategies import messages
 from tests.fuzz.stack_thread import StackThread
@@ -30,7 +30,7 @@ from tests.fuzz.stack_thread import StackThread
 pytestmark = [
     pytest.mark.kafka,
     pytest.mark.xdist_group("fuzz"),
-    pytest.mark.timeout(3600 * 8),
+    pytest.mark.timeout(fuzz_timeout_seconds()),
     # The stack's own thread (Kafka clients' jittered back-off) moves the global random state while
     # hypothesis draws; that is not the strategy using `random`.
     pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning"),

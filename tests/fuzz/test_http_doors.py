@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 import schemathesis
 
+from tests.fuzz.budget import fuzz_timeout_seconds
 from tests.fuzz.conftest import HttpClients
 from tests.fuzz.http_fuzz import HttpFuzzer
 from tests.fuzz.stack_thread import StackThread
@@ -18,7 +19,7 @@ from tests.support.console import PASSWORDS
 pytestmark = [
     pytest.mark.kafka,
     pytest.mark.xdist_group("fuzz"),
-    pytest.mark.timeout(3600 * 8),
+    pytest.mark.timeout(fuzz_timeout_seconds()),
     # The stack's own thread (Kafka clients' jittered back-off) moves the global random state while
     # hypothesis draws; that is not the strategy using `random`.
     pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning"),

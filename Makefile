@@ -21,6 +21,7 @@ help:
 	@echo "make down    stop everything 'make up' started"
 	@echo "make lint    ruff, mypy, the architecture check, buf lint/breaking, generated code up to date"
 	@echo "make bench   benchmarks against the real broker"
+	@echo "make fuzz    fuzz every door for long (BAYLINK_FUZZ_EXAMPLES per door, default 10000)"
 	@echo "make protos  regenerate baylink/*/v1 from protos/"
 
 # -- setup ----------------------------------------------------------------------------
@@ -89,3 +90,11 @@ bench: setup
 
 clean: down
 	rm -rf .local
+
+# -- fuzzing ----------------------------------------------------------------------------
+# `make test` runs the fuzzers with a small bounded sample; this is the long run: 10,000 examples
+# per door unless BAYLINK_FUZZ_EXAMPLES says otherwise, then per door: examples tried, 5xx/INTERNAL found.
+
+.PHONY: fuzz
+fuzz: system-deps-test setup
+	BAYLINK_FUZZ_EXAMPLES=$${BAYLINK_FUZZ_EXAMPLES:-10000} bash scripts/test.sh -n 0 tests/fuzz -p no:cacheprovider

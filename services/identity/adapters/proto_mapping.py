@@ -44,8 +44,14 @@ SIGNATURES = {
 SM2_WITH_SM3_OID = "1.2.156.10197.1.501"
 
 
-def moment(ts: Timestamp, has: bool) -> datetime | None:
-    return ts.ToDatetime(tzinfo=UTC) if has else None
+def moment(ts: Timestamp, has: bool, field: str = "timestamp") -> datetime | None:
+    """The moment, if given; InvalidInput naming the field for one no calendar holds (e.g. year 141338)."""
+    if not has:
+        return None
+    try:
+        return ts.ToDatetime(tzinfo=UTC)
+    except (ValueError, OverflowError):
+        raise InvalidInput(field, "out_of_range", "a timestamp between the years 1 and 9999") from None
 
 
 def localized(text: LocalText) -> common_pb2.LocalizedText:

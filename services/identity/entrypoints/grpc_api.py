@@ -36,7 +36,7 @@ class IdentityServicer(api_grpc.IdentityServiceServicer):
         command = ValidateCertificate(
             certificate=request.certificate_der,
             intermediates=tuple(request.intermediates_der),
-            validation_time=m.moment(request.validation_time, request.HasField("validation_time")),
+            validation_time=m.moment(request.validation_time, request.HasField("validation_time"), "validation_time"),
             policy=m.policy(request.policy, self.deadline_seconds),
         )
         return api.ValidateCertificateResponse(report=m.report(await self.app.validate_certificate(command)))
@@ -100,7 +100,9 @@ class IdentityServicer(api_grpc.IdentityServiceServicer):
                 signature_algorithm=m.signature_algorithm(raw.algorithm),
                 certificate=raw.signer_certificate_der,
                 intermediates=tuple(request.intermediates_der),
-                claimed_signing_time=m.moment(raw.claimed_signing_time, raw.HasField("claimed_signing_time")),
+                claimed_signing_time=m.moment(
+                    raw.claimed_signing_time, raw.HasField("claimed_signing_time"), "raw_signature.claimed_signing_time"
+                ),
                 policy=policy,
             )
         raise InvalidInput("signature", "missing", "give cms_signature or raw_signature")

@@ -21,8 +21,14 @@ _JURISDICTION = {"HK": common_pb2.JURISDICTION_HK, "MO": common_pb2.JURISDICTION
 _KIND = {"PSP": participant_pb2.PARTICIPANT_KIND_PSP, "FEE_COLLECTOR": participant_pb2.PARTICIPANT_KIND_FEE_COLLECTOR}
 
 
-def from_ts(stamp: Timestamp, present: bool) -> datetime | None:
-    return stamp.ToDatetime(tzinfo=UTC) if present else None
+def from_ts(stamp: Timestamp, present: bool, field: str = "timestamp") -> datetime | None:
+    """The moment, if given; InvalidInput naming the field for one no calendar holds (e.g. year 141338)."""
+    if not present:
+        return None
+    try:
+        return stamp.ToDatetime(tzinfo=UTC)
+    except (ValueError, OverflowError):
+        raise InvalidInput.field(field, "a timestamp between the years 1 and 9999") from None
 
 
 def money_pb(m: Money) -> common_pb2.Money:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import TypeVar
 
+from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 from grpc import aio
 
 from baylink.errors import BaylinkError, InvalidInput
@@ -37,6 +38,13 @@ def _transfer_state(value: int) -> TransferState:
     return TransferState(transfer_pb2.TransferState.Name(value).removeprefix("TRANSFER_STATE_"))
 
 
+def _state_name(enum: EnumTypeWrapper, value: int, field: str) -> str:
+    """The state's name; InvalidInput naming the field for a number the contract does not define."""
+    if value not in enum.values():
+        raise InvalidInput.field(field, f"{value} is not a {enum.DESCRIPTOR.name}")
+    return str(enum.Name(value))
+
+
 def _check_bulk_size(count: int) -> None:
     if not 0 < count <= bulk.MAX_ITEMS:
         raise InvalidInput.field("requests", f"between 1 and {bulk.MAX_ITEMS} items, not {count}")
@@ -63,7 +71,7 @@ def _prepare_request(request: api.PrepareTransferRequest) -> PrepareTransfer:
         payer_name=request.payer_name,
         payee_name=request.payee_name,
         quote_id=request.quote_id,
-        expires_at=m.from_ts(request.expires_at, request.HasField("expires_at")),
+        expires_at=m.from_ts(request.expires_at, request.HasField("expires_at"), "expires_at"),
     )
 
 
@@ -126,7 +134,7 @@ class PaymentsServicer(api_grpc.PaymentsServiceServicer):
         f = TransferFilter(
             participant_id=request.participant_id,
             states=[
-                TransferState(transfer_pb2.TransferState.Name(s).removeprefix("TRANSFER_STATE_"))
+                TransferState(_state_name(transfer_pb2.TransferState, s, "states").removeprefix("TRANSFER_STATE_"))
                 for s in request.states
                 if s
             ],
@@ -222,7 +230,9 @@ class PaymentsServicer(api_grpc.PaymentsServiceServicer):
         self, request: api.ListSettlementWindowsRequest, context: Ctx
     ) -> api.ListSettlementWindowsResponse:
         states = [
-            WindowState(settlement_pb2.SettlementWindowState.Name(s).removeprefix("SETTLEMENT_WINDOW_STATE_"))
+            WindowState(
+                _state_name(settlement_pb2.SettlementWindowState, s, "states").removeprefix("SETTLEMENT_WINDOW_STATE_")
+            )
             for s in request.states
             if s
         ]

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from grpc import aio
 
+from baylink import errors
 from baylink.registry.v1 import application_pb2
 from baylink.registry.v1 import registry_service_pb2 as rs
 from baylink.registry.v1 import registry_service_pb2_grpc as rs_grpc
@@ -175,6 +176,9 @@ class RegistryServicer(rs_grpc.RegistryServiceServicer):
 
     @in_callers_language
     async def ListApplications(self, request: rs.ListApplicationsRequest, context: Any) -> Any:
+        unknown = [s for s in request.states if s not in application_pb2.ApplicationState.values()]
+        if unknown:
+            raise errors.InvalidInput.field("states", f"{unknown[0]} is not an ApplicationState")
         states = tuple(
             State(application_pb2.ApplicationState.Name(s).removeprefix("APPLICATION_STATE_"))
             for s in request.states

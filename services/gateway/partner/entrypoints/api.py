@@ -99,7 +99,7 @@ class PartnerCityServicer(api_grpc.PartnerCityServiceServicer):
         async with self._call(context, "DecideApplication") as call:
             if not request.request_id:
                 raise errors.InvalidInput.field("request_id", "required (the idempotency key)")
-            if request.decision == pc.DECISION_UNSPECIFIED:
+            if request.decision == pc.DECISION_UNSPECIFIED or request.decision not in pc.Decision.values():
                 raise errors.InvalidInput.field("decision", "APPROVE, REJECT or RETURN")
             call.note(
                 request_id=request.request_id,

@@ -7,6 +7,7 @@ certificate or internal gRPC needs mutual TLS, only they change.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable, Iterator
 
 import grpc
@@ -14,6 +15,7 @@ import httpx
 import pytest
 
 from baylink.runtime.settings import KafkaSettings
+from services.gateway.kiosk.adapters.device_pki import client_context, issue_kiosk
 from services.gateway.partner.entrypoints.mtls import city_channel_credentials
 from tests.fuzz.budget import TALLY
 from tests.fuzz.stack_thread import FUZZ_CITY, StackThread
@@ -31,6 +33,9 @@ def fuzz_stack(tmp_path_factory: pytest.TempPathFactory, kafka_settings: KafkaSe
         yield stack
 
 
+FUZZ_KIOSK = "HK-FUZZ-01"
+
+
 @pytest.fixture(scope="session")
 def http_client(fuzz_stack: StackThread) -> Iterator[HttpClients]:
     """``http_client("kiosk")`` / ``http_client("console")``: a client of that door, base URL set."""
@@ -40,7 +45,13 @@ def http_client(fuzz_stack: StackThread) -> Iterator[HttpClients]:
     made: list[httpx.Client] = []
 
     def make(door: str) -> httpx.Client:
-        client = httpx.Client(base_url=bases[door], timeout=HTTP_TIMEOUT_SECONDS)
+        verify: ssl.SSLContext | bool = True
+        if door == "kiosk":  # the kiosk door: mutual TLS with a kiosk's device certificate
+            paths = stack.gateway.kiosk_pki
+            if not paths.device_cert(FUZZ_KIOSK).exists():
+                issue_kiosk(stack.gateway.settings.pki_dir, FUZZ_KIOSK)
+            verify = client_context(paths, FUZZ_KIOSK)
+        client = httpx.Client(base_url=bases[door], timeout=HTTP_TIMEOUT_SECONDS, verify=verify)
         made.append(client)
         return client
 

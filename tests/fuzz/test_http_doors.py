@@ -8,13 +8,15 @@ their credentials and real ids, so the fuzzer reaches past authentication and lo
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 import schemathesis
 
 from devtools.testpki.loader import TestPKI
-from tests.e2e.kiosk_user import CHAN, NANHAI_ESTABLISHMENT, KioskUser
+from tests.e2e.kiosk_user import CHAN, NANHAI_ESTABLISHMENT, KioskUser, webcrypto_signature
 from tests.fuzz.budget import fuzz_timeout_seconds
-from tests.fuzz.conftest import HttpClients
+from tests.fuzz.conftest import FUZZ_KIOSK, HttpClients
 from tests.fuzz.http_fuzz import HttpFuzzer
 from tests.fuzz.stack_thread import StackThread
 from tests.support.console import PASSWORDS
@@ -28,8 +30,6 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning"),
 ]
 
-FUZZ_KIOSK = "HK-FUZZ-01"
-
 
 class KioskSession:
     """A real kiosk session of the fuzzer's own, with a person identified in it and one application drafted
@@ -38,6 +38,7 @@ class KioskSession:
 
     def __init__(self, clients: HttpClients, pki: TestPKI) -> None:
         self.client = clients("kiosk")
+        self.pki = pki
         self.user = KioskUser(None, pki, FUZZ_KIOSK)  # type: ignore[arg-type]  # only its request bodies are used
         self.token = ""
         self.known: dict[str, str] = {}  # path parameter or body field → a real value of this session
@@ -46,7 +47,7 @@ class KioskSession:
         self.token = ""
 
     def _open(self) -> None:
-        created = self.client.post("/v1/sessions", json={"kiosk_id": FUZZ_KIOSK})
+        created = self.client.post("/v1/sessions", json={})
         self.token = created.json().get("session_token", "") if created.status_code == 201 else ""
         self.known = {"session": self.token} if self.token else {}
         if self.token:
@@ -54,7 +55,16 @@ class KioskSession:
 
     def _prepare(self) -> None:
         auth = {"Authorization": f"Bearer {self.token}"}
-        identified = self.client.post(f"/v1/sessions/{self.token}/identify", json=self.user.identify_body(CHAN))
+        challenge = self.client.post("/v1/sessions/current/identify/challenge", headers=auth)
+        if challenge.status_code != 201:
+            return
+        data = base64.b64decode(challenge.json()["data_to_sign_base64"])
+        proof = {
+            "challenge_id": challenge.json()["challenge_id"],
+            "signature_base64": base64.b64encode(webcrypto_signature(self.pki, CHAN.certificate, data)).decode(),
+        }
+        body = {**self.user.identify_body(CHAN), **proof}
+        identified = self.client.post("/v1/sessions/current/identify", json=body, headers=auth)
         if identified.status_code != 200:
             return
         handle = identified.json()["person"]

@@ -213,11 +213,11 @@ async def test_a_stranger_with_the_public_e_cert_and_the_documents_but_not_the_k
     assert audited["subject"] == ""
     assert len(await audit_rows(stack, "identity.bind")) == binds_before  # nobody was bound
     # Without a signature at all there is no identify: the old route that took the certificate's word is gone.
-    unsigned = await stack.kiosk.post("/v1/sessions/current/identify", json=kiosk.identify_body(CHAN),
-                                      headers=kiosk.auth)  # fmt: skip
+    unsigned = await kiosk.http.post("/v1/sessions/current/identify", json=kiosk.identify_body(CHAN),
+                                     headers=kiosk.auth)  # fmt: skip
     assert unsigned.status_code == 422
     assert {"challenge_id", "signature_base64"} <= {f["field"] for f in unsigned.json()["fields"]}
-    old = await stack.kiosk.post(
+    old = await kiosk.http.post(
         f"/v1/sessions/{kiosk.token}/identify", json=kiosk.identify_body(CHAN), headers=kiosk.auth
     )
     assert old.status_code in (404, 405)

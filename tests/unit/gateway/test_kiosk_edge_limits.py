@@ -50,7 +50,7 @@ def test_a_session_holds_a_bounded_number_of_fee_quotes() -> None:
     nothing: Any = None
     deps = KioskDeps(access=nothing, identity=nothing, registry=nothing, payments=nothing, bindings=nothing,
                      payer_pseudonym=nothing, payer_participants={"HKD": "HKBANK"}, fee_collector=str,
-                     max_quotes_per_session=3)  # fmt: skip
+                     challenges=nothing, max_quotes_per_session=3)  # fmt: skip
     with pytest.raises(errors.ResourceExhausted) as refused:
         asyncio.run(payments.fee_quote(deps, call, "app-1", "HKD"))
     assert refused.value.reason == "TOO_MANY_QUOTES"

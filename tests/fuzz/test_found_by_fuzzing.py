@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import grpc
 import pytest
+from google.protobuf.duration_pb2 import Duration
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 from google.rpc import error_details_pb2
@@ -15,6 +16,7 @@ from baylink.gateway.v1 import partner_city_service_pb2 as partner
 from baylink.gateway.v1 import partner_city_service_pb2_grpc as partner_grpc
 from baylink.identity.v1 import identity_service_pb2 as identity
 from baylink.identity.v1 import identity_service_pb2_grpc as identity_grpc
+from baylink.identity.v1 import validation_pb2
 from baylink.payments.v1 import payments_service_pb2 as payments
 from baylink.payments.v1 import payments_service_pb2_grpc as payments_grpc
 from baylink.registry.v1 import registry_service_pb2 as registry
@@ -48,6 +50,14 @@ def test_identity_refuses_a_validation_time_no_calendar_holds(grpc_channel: Chan
     stub = identity_grpc.IdentityServiceStub(grpc_channel("identity"))
     request = identity.ValidateCertificateRequest(certificate_der=b"\x8b\x11", validation_time=moment)
     _refused(stub.ValidateCertificate, request, "validation_time")
+
+
+@pytest.mark.parametrize("seconds", [2**62, -1], ids=["huge", "negative"])
+def test_identity_refuses_a_max_revocation_age_no_duration_holds(grpc_channel: Channels, seconds: int) -> None:
+    stub = identity_grpc.IdentityServiceStub(grpc_channel("identity"))
+    policy = validation_pb2.ValidationPolicy(max_revocation_age=Duration(seconds=seconds))
+    request = identity.ValidateCertificateRequest(certificate_der=b"\x8b\x11", policy=policy)
+    _refused(stub.ValidateCertificate, request, "policy.max_revocation_age")
 
 
 def test_payments_refuses_a_transfer_expiry_no_calendar_holds(grpc_channel: Channels) -> None:

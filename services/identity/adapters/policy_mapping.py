@@ -29,6 +29,8 @@ def max_revocation_age(message: pb.ValidationPolicy) -> timedelta | None:
     duration = message.max_revocation_age
     if not 0 <= duration.nanos < 1_000_000_000:
         raise InvalidInput("policy.max_revocation_age", "out_of_range", "nanos must be within 0..999999999")
+    if not 0 <= duration.seconds <= MAX_REVOCATION_AGE_LIMIT.total_seconds():  # before timedelta can overflow
+        raise InvalidInput("policy.max_revocation_age", "out_of_range", "must be positive and at most 31 days")
     age = timedelta(seconds=duration.seconds, microseconds=duration.nanos // 1000)
     if not timedelta(0) < age <= MAX_REVOCATION_AGE_LIMIT:
         raise InvalidInput("policy.max_revocation_age", "out_of_range", "must be positive and at most 31 days")

@@ -17,7 +17,6 @@ Layout (default ``.local/pki/internal``)::
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
@@ -25,6 +24,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from baylink.runtime.pki.builder import certificate_builder, key_usage, name_attribute
 from baylink.runtime.settings import LOCAL_DIR
 
 DEFAULT_INTERNAL_PKI_DIR = LOCAL_DIR / "pki" / "internal"
@@ -52,12 +52,15 @@ def init_internal_ca(
             stale.unlink(missing_ok=True)  # leaves of an old CA would no longer chain
         key = ec.generate_private_key(ec.SECP256R1())
         name = x509.Name(
-            [_attr(NameOID.ORGANIZATION_NAME, "Baylink"), _attr(NameOID.COMMON_NAME, "Baylink Internal CA")]
+            [
+                name_attribute(NameOID.ORGANIZATION_NAME, "Baylink"),
+                name_attribute(NameOID.COMMON_NAME, "Baylink Internal CA"),
+            ]
         )
         cert = (
-            _base(name, name, key.public_key(), CA_DAYS)
+            certificate_builder(name, name, key.public_key(), CA_DAYS)
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(_usage(cert_sign=True), critical=True)
+            .add_extension(key_usage(cert_sign=True), critical=True)
             .sign(key, hashes.SHA256())
         )
         _save(ca_cert, ca_key, cert, key)
@@ -74,16 +77,18 @@ def issue_identity(directory: Path, identity: str) -> tuple[Path, Path]:
     ca_key = serialization.load_pem_private_key(ca_key_path.read_bytes(), password=None)
     assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
     key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([_attr(NameOID.ORGANIZATION_NAME, "Baylink"), _attr(NameOID.COMMON_NAME, identity)])
+    subject = x509.Name(
+        [name_attribute(NameOID.ORGANIZATION_NAME, "Baylink"), name_attribute(NameOID.COMMON_NAME, identity)]
+    )
     sans: list[x509.GeneralName] = [
         x509.DNSName(identity),
         x509.UniformResourceIdentifier(SERVICE_URI_PREFIX + identity),
     ]
     purposes = [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
     cert = (
-        _base(subject, ca_cert.subject, key.public_key(), LEAF_DAYS)
+        certificate_builder(subject, ca_cert.subject, key.public_key(), LEAF_DAYS)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(_usage(cert_sign=False), critical=True)
+        .add_extension(key_usage(cert_sign=False), critical=True)
         .add_extension(x509.ExtendedKeyUsage(purposes), critical=False)
         .add_extension(x509.SubjectAlternativeName(sans), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
@@ -92,33 +97,6 @@ def issue_identity(directory: Path, identity: str) -> tuple[Path, Path]:
     cert_path, key_path = identity_paths(directory, identity)
     _save(cert_path, key_path, cert, key)
     return cert_path, key_path
-
-
-def _base(
-    subject: x509.Name, issuer: x509.Name, public_key: ec.EllipticCurvePublicKey, days: int
-) -> x509.CertificateBuilder:
-    now = datetime.now(UTC)
-    return (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer)
-        .public_key(public_key)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))  # a little clock skew between hosts
-        .not_valid_after(now + timedelta(days=days))
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-    )
-
-
-def _usage(*, cert_sign: bool) -> x509.KeyUsage:
-    return x509.KeyUsage(
-        digital_signature=not cert_sign, content_commitment=False, key_encipherment=False, data_encipherment=False,
-        key_agreement=False, key_cert_sign=cert_sign, crl_sign=cert_sign, encipher_only=False, decipher_only=False,
-    )  # fmt: skip
-
-
-def _attr(oid: x509.ObjectIdentifier, value: str) -> x509.NameAttribute[str]:
-    return x509.NameAttribute(oid, value)
 
 
 def _save(cert_path: Path, key_path: Path, cert: x509.Certificate, key: ec.EllipticCurvePrivateKey) -> None:

@@ -29,7 +29,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from baylink import errors
-from services.gateway.partner.adapters.pki import CA_DAYS, SERVER_DAYS, PkiPaths, _attr, _base, _issue, _save, _usage
+from baylink.runtime.pki.builder import certificate_builder, key_usage, name_attribute
+from services.gateway.partner.adapters.pki import CA_DAYS, SERVER_DAYS, PkiPaths, _issue, _save
 
 KIOSK_URI_PREFIX = "urn:baylink:kiosk:"
 KIOSK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -83,11 +84,16 @@ def init_kiosk_pki(
     if not ca.ca_cert.exists():
         ca.ca_key.unlink(missing_ok=True)  # a key without its certificate is the leftover of a failed run
         key = ec.generate_private_key(ec.SECP256R1())
-        name = x509.Name([_attr(NameOID.ORGANIZATION_NAME, "Baylink"), _attr(NameOID.COMMON_NAME, "Baylink Kiosk CA")])
+        name = x509.Name(
+            [
+                name_attribute(NameOID.ORGANIZATION_NAME, "Baylink"),
+                name_attribute(NameOID.COMMON_NAME, "Baylink Kiosk CA"),
+            ]
+        )
         builder = (
-            _base(name, name, key.public_key(), CA_DAYS)
+            certificate_builder(name, name, key.public_key(), CA_DAYS)
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(_usage(cert_sign=True), critical=True)
+            .add_extension(key_usage(cert_sign=True), critical=True)
         )
         _save(ca.ca_cert, ca.ca_key, builder.sign(key, hashes.SHA256()), key)
     if not ca.server_cert.exists():

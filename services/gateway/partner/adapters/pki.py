@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
@@ -30,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from baylink import errors
+from baylink.runtime.pki.builder import certificate_builder, key_usage, name_attribute
 from baylink.runtime.settings import LOCAL_DIR
 from services.gateway.audit.adapters.keys import write_private
 from services.gateway.partner.adapters.revocation import Revoked, needs_renewal, write_crl
@@ -91,12 +91,15 @@ def init_pki(
         paths.crl.unlink(missing_ok=True)  # a new CA starts a new list
         key = ec.generate_private_key(ec.SECP256R1())
         name = x509.Name(
-            [_attr(NameOID.ORGANIZATION_NAME, "Baylink"), _attr(NameOID.COMMON_NAME, "Baylink Partner CA")]
+            [
+                name_attribute(NameOID.ORGANIZATION_NAME, "Baylink"),
+                name_attribute(NameOID.COMMON_NAME, "Baylink Partner CA"),
+            ]
         )
         builder = (
-            _base(name, name, key.public_key(), CA_DAYS)
+            certificate_builder(name, name, key.public_key(), CA_DAYS)
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(_usage(cert_sign=True), critical=True)
+            .add_extension(key_usage(cert_sign=True), critical=True)
         )
         _save(paths.ca_cert, paths.ca_key, builder.sign(key, hashes.SHA256()), key)
     if not paths.server_cert.exists():
@@ -188,43 +191,18 @@ def _issue(
     ca_key = serialization.load_pem_private_key(paths.ca_key.read_bytes(), password=None)
     assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
     key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([_attr(NameOID.ORGANIZATION_NAME, "Baylink"), _attr(NameOID.COMMON_NAME, common_name)])
+    subject = x509.Name(
+        [name_attribute(NameOID.ORGANIZATION_NAME, "Baylink"), name_attribute(NameOID.COMMON_NAME, common_name)]
+    )
     builder = (
-        _base(subject, ca_cert.subject, key.public_key(), days)
+        certificate_builder(subject, ca_cert.subject, key.public_key(), days)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(_usage(cert_sign=False), critical=True)
+        .add_extension(key_usage(cert_sign=False), critical=True)
         .add_extension(x509.ExtendedKeyUsage([purpose]), critical=False)
         .add_extension(x509.SubjectAlternativeName(sans), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
     )
     _save(cert_path, key_path, builder.sign(ca_key, hashes.SHA256()), key)
-
-
-def _base(
-    subject: x509.Name, issuer: x509.Name, public_key: ec.EllipticCurvePublicKey, days: int
-) -> x509.CertificateBuilder:
-    now = datetime.now(UTC)
-    return (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer)
-        .public_key(public_key)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))  # tolerate a little clock skew between hosts
-        .not_valid_after(now + timedelta(days=days))
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-    )
-
-
-def _usage(*, cert_sign: bool) -> x509.KeyUsage:
-    return x509.KeyUsage(
-        digital_signature=not cert_sign, content_commitment=False, key_encipherment=False, data_encipherment=False,
-        key_agreement=False, key_cert_sign=cert_sign, crl_sign=cert_sign, encipher_only=False, decipher_only=False,
-    )  # fmt: skip
-
-
-def _attr(oid: x509.ObjectIdentifier, value: str) -> x509.NameAttribute[str]:
-    return x509.NameAttribute(oid, value)
 
 
 def _save(cert_path: Path, key_path: Path, cert: x509.Certificate, key: ec.EllipticCurvePrivateKey) -> None:

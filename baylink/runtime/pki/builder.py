@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 
 def certificate_builder(
@@ -35,3 +37,17 @@ def key_usage(*, cert_sign: bool) -> x509.KeyUsage:
 
 def name_attribute(oid: x509.ObjectIdentifier, value: str) -> x509.NameAttribute[str]:
     return x509.NameAttribute(oid, value)
+
+
+def self_signed_ca(common_name: str, days: int) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    """A new CA of Baylink's (``O=Baylink, CN=common_name``) that issues leaves only, and its key."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name(
+        [name_attribute(NameOID.ORGANIZATION_NAME, "Baylink"), name_attribute(NameOID.COMMON_NAME, common_name)]
+    )
+    builder = (
+        certificate_builder(name, name, key.public_key(), days)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(key_usage(cert_sign=True), critical=True)
+    )
+    return builder.sign(key, hashes.SHA256()), key

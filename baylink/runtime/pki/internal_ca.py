@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from baylink.runtime.pki.builder import certificate_builder, key_usage, name_attribute
+from baylink.runtime.pki.builder import certificate_builder, key_usage, name_attribute, self_signed_ca
 from baylink.runtime.settings import LOCAL_DIR
 
 DEFAULT_INTERNAL_PKI_DIR = LOCAL_DIR / "pki" / "internal"
@@ -50,19 +50,7 @@ def init_internal_ca(
     if not ca_cert.exists():
         for stale in [ca_key, *(p for i in identities for p in identity_paths(directory, i))]:
             stale.unlink(missing_ok=True)  # leaves of an old CA would no longer chain
-        key = ec.generate_private_key(ec.SECP256R1())
-        name = x509.Name(
-            [
-                name_attribute(NameOID.ORGANIZATION_NAME, "Baylink"),
-                name_attribute(NameOID.COMMON_NAME, "Baylink Internal CA"),
-            ]
-        )
-        cert = (
-            certificate_builder(name, name, key.public_key(), CA_DAYS)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(key_usage(cert_sign=True), critical=True)
-            .sign(key, hashes.SHA256())
-        )
+        cert, key = self_signed_ca("Baylink Internal CA", CA_DAYS)
         _save(ca_cert, ca_key, cert, key)
     for identity in identities:
         if not identity_paths(directory, identity)[0].exists():

@@ -25,11 +25,10 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from baylink import errors
-from baylink.runtime.pki.builder import certificate_builder, key_usage, name_attribute
+from baylink.runtime.pki.builder import self_signed_ca
 from services.gateway.partner.adapters.pki import CA_DAYS, SERVER_DAYS, PkiPaths, _issue, _save
 
 KIOSK_URI_PREFIX = "urn:baylink:kiosk:"
@@ -83,19 +82,8 @@ def init_kiosk_pki(
     ca = paths.ca
     if not ca.ca_cert.exists():
         ca.ca_key.unlink(missing_ok=True)  # a key without its certificate is the leftover of a failed run
-        key = ec.generate_private_key(ec.SECP256R1())
-        name = x509.Name(
-            [
-                name_attribute(NameOID.ORGANIZATION_NAME, "Baylink"),
-                name_attribute(NameOID.COMMON_NAME, "Baylink Kiosk CA"),
-            ]
-        )
-        builder = (
-            certificate_builder(name, name, key.public_key(), CA_DAYS)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(key_usage(cert_sign=True), critical=True)
-        )
-        _save(ca.ca_cert, ca.ca_key, builder.sign(key, hashes.SHA256()), key)
+        cert, key = self_signed_ca("Baylink Kiosk CA", CA_DAYS)
+        _save(ca.ca_cert, ca.ca_key, cert, key)
     if not ca.server_cert.exists():
         ca.server_key.unlink(missing_ok=True)
         sans: list[x509.GeneralName] = [x509.DNSName(h) for h in hostnames]

@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from baylink import errors
-from baylink.runtime.pki.builder import certificate_builder, key_usage, name_attribute
+from baylink.runtime.pki.builder import certificate_builder, key_usage, name_attribute, self_signed_ca
 from baylink.runtime.settings import LOCAL_DIR
 from services.gateway.audit.adapters.keys import write_private
 from services.gateway.partner.adapters.revocation import Revoked, needs_renewal, write_crl
@@ -89,19 +89,8 @@ def init_pki(
     if not paths.ca_cert.exists():
         paths.ca_key.unlink(missing_ok=True)  # a key without its certificate is the leftover of a failed run
         paths.crl.unlink(missing_ok=True)  # a new CA starts a new list
-        key = ec.generate_private_key(ec.SECP256R1())
-        name = x509.Name(
-            [
-                name_attribute(NameOID.ORGANIZATION_NAME, "Baylink"),
-                name_attribute(NameOID.COMMON_NAME, "Baylink Partner CA"),
-            ]
-        )
-        builder = (
-            certificate_builder(name, name, key.public_key(), CA_DAYS)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(key_usage(cert_sign=True), critical=True)
-        )
-        _save(paths.ca_cert, paths.ca_key, builder.sign(key, hashes.SHA256()), key)
+        cert, key = self_signed_ca("Baylink Partner CA", CA_DAYS)
+        _save(paths.ca_cert, paths.ca_key, cert, key)
     if not paths.server_cert.exists():
         paths.server_key.unlink(missing_ok=True)
         sans: list[x509.GeneralName] = [x509.DNSName(h) for h in hostnames]

@@ -1,4 +1,9 @@
-"""Channels for calling other Baylink services: the correlation id goes along."""
+"""Channels for calling other Baylink services: the correlation id goes along.
+
+A target names one address or several (``ipv4:10.0.0.1:50051,10.0.0.2:50051``, or a DNS name with
+several records): calls are spread over every replica that is up (gRPC's ``round_robin`` policy), and
+a replica that goes away is left out until it answers again, so a caller needs no balancer of its own.
+"""
 
 from __future__ import annotations
 
@@ -39,9 +44,7 @@ def internal_channel(
     credentials = transport.channel_credentials()
     if credentials is None:
         return insecure_channel(target, own_connection=own_connection)
-    options = [("grpc.ssl_target_name_override", server)]
-    if own_connection:
-        options.append(("grpc.use_local_subchannel_pool", 1))  # type: ignore[arg-type]
+    options = [*_options(own_connection), ("grpc.ssl_target_name_override", server)]
     return aio.secure_channel(target, credentials, options=options, interceptors=[_ContextMetadata()])
 
 
@@ -49,13 +52,21 @@ def blocking_internal_channel(target: str, transport: InternalTransport, server:
     """``internal_channel`` for a blocking stub (a CLI command: a handful of calls, then exit)."""
     credentials = transport.channel_credentials()
     if credentials is None:
-        return grpc.insecure_channel(target)
-    return grpc.secure_channel(target, credentials, options=[("grpc.ssl_target_name_override", server)])
+        return grpc.insecure_channel(target, options=_options(False))
+    return grpc.secure_channel(
+        target, credentials, options=[*_options(False), ("grpc.ssl_target_name_override", server)]
+    )
 
 
 def insecure_channel(target: str, *, own_connection: bool = False) -> aio.Channel:
     """A plaintext channel (tests, and ``internal_channel`` under BAYLINK_INSECURE_INTERNAL=1).
     Channels to one target share one connection unless ``own_connection``: a server of several
     worker processes gets work per connection."""
-    options = [("grpc.use_local_subchannel_pool", 1)] if own_connection else []
-    return aio.insecure_channel(target, options=options, interceptors=[_ContextMetadata()])
+    return aio.insecure_channel(target, options=_options(own_connection), interceptors=[_ContextMetadata()])
+
+
+def _options(own_connection: bool) -> list[tuple[str, Any]]:
+    options: list[tuple[str, Any]] = [("grpc.lb_policy_name", "round_robin")]
+    if own_connection:
+        options.append(("grpc.use_local_subchannel_pool", 1))
+    return options

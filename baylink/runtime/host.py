@@ -34,7 +34,7 @@ from baylink.runtime.grpc.tls import InternalTransport
 from baylink.runtime.metrics import MetricsServer, ServiceMetrics
 from baylink.runtime.relay import OutboxRelay
 from baylink.runtime.retention import Retention, run_retention
-from baylink.runtime.settings import LOCAL_DIR, ServiceSettings
+from baylink.runtime.settings import ServiceSettings
 
 log = logging.getLogger("baylink.host")
 
@@ -203,7 +203,7 @@ class ServiceHost:
         log.info("serving", extra=info)
         # A deployment (not a test or benchmark on port 0): `make up` reads the addresses here.
         if self.settings.announce and self.settings.grpc_port:
-            run_dir = LOCAL_DIR / "run"
+            run_dir = self.settings.run_dir
             run_dir.mkdir(parents=True, exist_ok=True)
             (run_dir / f"{self.settings.service_name}.json").write_text(json.dumps(info))
 

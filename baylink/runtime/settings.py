@@ -68,6 +68,8 @@ class ServiceSettings(BaseSettings):
     # On a fixed grpc_port, the addresses go to .local/run/<service>.json once serving (`make up`
     # reads them); benchmarks and tests on port 0 never announce (workers of one are told so).
     announce: bool = True
+    # Where the addresses are announced: one directory per replica when several run on one machine.
+    run_dir: Path = LOCAL_DIR / "run"
 
     outbox_batch_size: int = Field(default=500, ge=1, le=10_000)
     outbox_poll_seconds: float = Field(default=0.5, gt=0, le=60)

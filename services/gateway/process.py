@@ -28,7 +28,6 @@ from fastapi import FastAPI
 
 from baylink.runtime.grpc.server import GrpcServer
 from baylink.runtime.host import ServiceHost
-from baylink.runtime.settings import LOCAL_DIR
 from services.gateway.audit.service_layer.log import AuditLog
 from services.gateway.binding.service_layer.service import BindingService
 from services.gateway.clients.identity import IdentityClient
@@ -164,7 +163,7 @@ class Gateway:
     def _announce(self) -> None:
         if not self.settings.grpc_port:  # tests on port 0: nothing to announce to `make up`
             return
-        path = LOCAL_DIR / "run" / f"{self.settings.service_name}.json"
+        path = self.settings.run_dir / f"{self.settings.service_name}.json"
         with contextlib.suppress(OSError, ValueError):
             info = json.loads(path.read_text()) if path.exists() else {}
             info.update(kiosk=self.kiosk_url, partner=f"{self.settings.partner_host}:{self.partner_port}")

@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # Throwaway PostgreSQL cluster for tests, without a system service.
 #
-#   deploy/postgres/pg.sh start|stop|status|url
+#   deploy/postgres/pg.sh start|stop|status|url|createdb NAME
 #
 # Environment:
-#   BAYLINK_PG_HOME  cluster dir (data, socket, log); default <repo>/.local/pg
-#   BAYLINK_PG_PORT  TCP port on 127.0.0.1; default 55432
-#   BAYLINK_PG_BIN   PostgreSQL bin dir; default the newest /usr/lib/postgresql/*/bin
+#   BAYLINK_PG_HOME     cluster dir (data, socket, log); default <repo>/.local/pg
+#   BAYLINK_PG_PORT     TCP port on 127.0.0.1; default 55432
+#   BAYLINK_PG_BIN      PostgreSQL bin dir; default the newest /usr/lib/postgresql/*/bin
+#   BAYLINK_PG_DURABLE  1: keep fsync and synchronous commit on (the local cluster of
+#                       deploy/cluster.sh, whose chaos tests count what a crash loses);
+#                       read when the cluster is first made
 #
 # Uses Debian's server binaries (apt-get install -y postgresql). Trust auth,
-# loopback only, durability switched off: test data only, never real data.
+# loopback only, durability switched off unless BAYLINK_PG_DURABLE=1: test
+# data only, never real data.
 # Postgres refuses to run as root, so as root every server command runs as
 # the `postgres` OS user (created when missing), which owns BAYLINK_PG_HOME.
 set -euo pipefail
@@ -83,15 +87,15 @@ init_cluster() {
 local   all       all                  trust
 host    all       all   127.0.0.1/32   trust
 EOF
-    # Disposable test cluster: trade durability for speed.
     cat >>"$DATA/postgresql.conf" <<'EOF'
 
-# --- deploy/postgres/pg.sh (test cluster) ---
+# --- deploy/postgres/pg.sh ---
 listen_addresses = '127.0.0.1'
-fsync = off
-synchronous_commit = off
-full_page_writes = off
 EOF
+    if [ "${BAYLINK_PG_DURABLE:-0}" != 1 ]; then
+        # Disposable test cluster: trade durability for speed.
+        printf '%s\n' 'fsync = off' 'synchronous_commit = off' 'full_page_writes = off' >>"$DATA/postgresql.conf"
+    fi
     [ "$(id -u)" -ne 0 ] || chown "$OS_USER:" "$DATA/pg_hba.conf" "$DATA/postgresql.conf"
 }
 
@@ -150,12 +154,25 @@ cmd_status() {
     fi
 }
 
-cmd_url() { echo "postgresql+asyncpg://postgres@$HOST:$PORT/$DB"; }
+cmd_url() { echo "postgresql+asyncpg://postgres@$HOST:$PORT/${1:-$DB}"; }
+
+# A database of its own for one service (harmless when it exists); prints its URL.
+cmd_createdb() {
+    local name=$1
+    [[ $name =~ ^[a-z_][a-z0-9_]*$ ]] || die "database names are lower-case letters, digits and _: $name"
+    ready || die "postgres does not answer on $HOST:$PORT (run: $0 start)"
+    if [ -z "$(psql_q -tAc "SELECT 1 FROM pg_database WHERE datname = '$name'")" ]; then
+        psql_q -c "CREATE DATABASE $name"
+        log "created database $name"
+    fi
+    cmd_url "$name"
+}
 
 case "${1:-}" in
     start)  BIN=$(find_bin); cmd_start ;;
     stop)   BIN=$(find_bin); cmd_stop ;;
     status) BIN=$(find_bin); cmd_status ;;
-    url)    cmd_url ;;
-    *)      echo "usage: $0 start|stop|status|url" >&2; exit 2 ;;
+    url)    cmd_url "${2:-}" ;;
+    createdb) [ $# -eq 2 ] || { echo "usage: $0 createdb NAME" >&2; exit 2; }; BIN=$(find_bin); cmd_createdb "$2" ;;
+    *)      echo "usage: $0 start|stop|status|url|createdb NAME" >&2; exit 2 ;;
 esac

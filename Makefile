@@ -12,13 +12,15 @@ STAMP := $(VENV)/.installed
 KAFKA := deploy/kafka/kafka.sh
 PG := deploy/postgres/pg.sh
 
-.PHONY: help system-deps system-deps-test setup protos protos-check kafka-up kafka-down up down test unit lint bench clean
+.PHONY: help system-deps system-deps-test setup protos protos-check kafka-up kafka-down up down cluster-up cluster-down test unit lint bench clean
 
 help:
 	@echo "make up      set up and start Kafka and every service, print their addresses"
 	@echo "make test    run all tests (starts Kafka and PostgreSQL if needed, stops what it started)"
 	@echo "make unit    the unit tests only: no broker, no PostgreSQL, under a minute"
 	@echo "make down    stop everything 'make up' started"
+	@echo "make cluster-up    three Kafka nodes, PostgreSQL, two replicas of every service (deploy/cluster.sh)"
+	@echo "make cluster-down  stop all of it"
 	@echo "make lint    ruff, mypy, the architecture check, buf lint/breaking, generated code up to date"
 	@echo "make bench   benchmarks against the real broker"
 	@echo "make fuzz    fuzz every door for long (BAYLINK_FUZZ_EXAMPLES per door, default 10000)"
@@ -67,6 +69,13 @@ down:
 	bash deploy/services.sh stop
 	bash $(KAFKA) stop
 	bash $(PG) stop
+
+# Past one machine, rehearsed on this one (deploy/cluster.sh; docs/operations.md).
+cluster-up: setup
+	bash deploy/cluster.sh up
+
+cluster-down:
+	bash deploy/cluster.sh down
 
 # -- checks -----------------------------------------------------------------------------
 

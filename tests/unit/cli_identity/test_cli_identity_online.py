@@ -34,15 +34,13 @@ def _dead_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def service(
-    responder: object, tmp_path_factory: pytest.TempPathFactory, monkeypatch_module: pytest.MonkeyPatch
-) -> Iterator[str]:
+def service(responder: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     state = tmp_path_factory.mktemp("identity-service")
-    # The host announces its address under .local/run; keep the developer's `make up` files alone.
-    monkeypatch_module.setattr("baylink.runtime.host.LOCAL_DIR", state)
     settings = IdentitySettings(
         grpc_port=0,
         metrics_port=0,
+        # The host announces its address in run_dir; keep the developer's `make up` files alone.
+        run_dir=state / "run",
         database_url=f"sqlite+aiosqlite:///{state / 'identity.db'}",
         trust_lists_dir=LISTS,
         trusted_list_signers={j: [CERTS / f"tl-signer-{j.lower()}.pem"] for j in ("HK", "MO", "GD")},
@@ -65,12 +63,6 @@ def service(
     finally:
         loop.run(svc.host.shutdown(), timeout=30)
         loop.close()
-
-
-@pytest.fixture(scope="module")
-def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
-    with pytest.MonkeyPatch.context() as patch:
-        yield patch
 
 
 def run(*args: str) -> tuple[int, dict[str, Any]]:

@@ -74,6 +74,21 @@ credentials_of() {
     echo "BAYLINK_INTERNAL_CERT_FILE=$INTERNAL_PKI/$1.crt" "BAYLINK_INTERNAL_KEY_FILE=$INTERNAL_PKI/$1.key"
 }
 
+# Baylink's time-stamping authority (services/identity/tsa) on 127.0.0.1:8398, beside the test PKI's
+# responder: the registry stamps every signature it stores. Locally its certificate is a TSA
+# certificate of the test PKI's HK CA (TEST MATERIAL ONLY), unless BAYLINK_TSA_CERT_FILE etc. name
+# your own; serials are counted in .local/tsa/serial (one TSA process at a time).
+TSA_PORT=8398
+local_tsa() {
+    local dir=$PWD/.local/tsa
+    [ -s "$dir/tsa.pem" ] || "$PY" -m devtools.testpki.local_tsa "$dir"
+    export BAYLINK_TSA_PORT=$TSA_PORT
+    export BAYLINK_TSA_CERT_FILE=${BAYLINK_TSA_CERT_FILE:-$dir/tsa.pem}
+    export BAYLINK_TSA_KEY_FILE=${BAYLINK_TSA_KEY_FILE:-$dir/tsa.key.pem}
+    export BAYLINK_TSA_CHAIN_FILE=${BAYLINK_TSA_CHAIN_FILE:-$dir/chain.pem}
+    export BAYLINK_TSA_SERIAL_FILE=${BAYLINK_TSA_SERIAL_FILE:-$dir/serial}
+}
+
 start_support() {
     local name=$1 port=$2 args=$3
     if running "$name"; then

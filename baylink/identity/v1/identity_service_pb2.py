@@ -29,7 +29,7 @@ from google.protobuf import any_pb2 as google_dot_protobuf_dot_any__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*baylink/identity/v1/identity_service.proto\x12\x13\x62\x61ylink.identity.v1\x1a\x1e\x62\x61ylink/common/v1/common.proto\x1a$baylink/identity/v1/trust_list.proto\x1a$baylink/identity/v1/validation.proto\x1a\x19google/protobuf/any.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbc\x01\n\x1aValidateCertificateRequest\x12\x17\n\x0f\x63\x65rtificate_der\x18\x01 \x01(\x0c\x12\x19\n\x11intermediates_der\x18\x02 \x03(\x0c\x12\x33\n\x0fvalidation_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x06policy\x18\x04 \x01(\x0b\x32%.baylink.identity.v1.ValidationPolicy\"T\n\x1bValidateCertificateResponse\x12\x35\n\x06report\x18\x01 \x01(\x0b\x32%.baylink.identity.v1.ValidationReport\"\xce\x01\n\x0cRawSignature\x12\x11\n\tsignature\x18\x01 \x01(\x0c\x12:\n\talgorithm\x18\x02 \x01(\x0e\x32\'.baylink.identity.v1.SignatureAlgorithm\x12\x1e\n\x16signer_certificate_der\x18\x03 \x01(\x0c\x12\x15\n\rsm2_signer_id\x18\x04 \x01(\x0c\x12\x38\n\x14\x63laimed_signing_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xda\x02\n\x16VerifySignatureRequest\x12\x17\n\rcms_signature\x18\x01 \x01(\x0cH\x00\x12:\n\rraw_signature\x18\x02 \x01(\x0b\x32!.baylink.identity.v1.RawSignatureH\x00\x12\x17\n\x0f\x64ocument_digest\x18\x03 \x01(\x0c\x12>\n\x10\x64igest_algorithm\x18\x04 \x01(\x0e\x32$.baylink.identity.v1.DigestAlgorithm\x12\x19\n\x11intermediates_der\x18\x05 \x03(\x0c\x12\x33\n\x0fvalidation_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x06policy\x18\x07 \x01(\x0b\x32%.baylink.identity.v1.ValidationPolicyB\x0b\n\tsignature\"\x8c\x03\n\x17VerifySignatureResponse\x12\x35\n\x06report\x18\x01 \x01(\x0b\x32%.baylink.identity.v1.ValidationReport\x12\x38\n\x14\x63laimed_signing_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12:\n\talgorithm\x18\x03 \x01(\x0e\x32\'.baylink.identity.v1.SignatureAlgorithm\x12\x17\n\x0fsignature_valid\x18\x04 \x01(\x08\x12>\n\x0f\x61t_signing_time\x18\x05 \x01(\x0b\x32%.baylink.identity.v1.ValidationReport\x12\x43\n\x14\x61t_verification_time\x18\x06 \x01(\x0b\x32%.baylink.identity.v1.ValidationReport\x12&\n\x1esigner_certificate_fingerprint\x18\x07 \x01(\t\"L\n\x13GetTrustListRequest\x12\x35\n\x0cjurisdiction\x18\x01 \x01(\x0e\x32\x1f.baylink.common.v1.Jurisdiction\"J\n\x14GetTrustListResponse\x12\x32\n\ntrust_list\x18\x01 \x01(\x0b\x32\x1e.baylink.identity.v1.TrustList\"\x9b\x01\n ListRecognisedAuthoritiesRequest\x12\x35\n\x0cjurisdiction\x18\x01 \x01(\x0e\x32\x1f.baylink.common.v1.Jurisdiction\x12\x19\n\x11include_withdrawn\x18\x02 \x01(\x08\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"{\n!ListRecognisedAuthoritiesResponse\x12=\n\x0b\x61uthorities\x18\x01 \x03(\x0b\x32(.baylink.identity.v1.RecognisedAuthority\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"3\n\x16UpdateTrustListRequest\x12\x19\n\x11signed_trust_list\x18\x01 \x01(\x0c\"M\n\x17UpdateTrustListResponse\x12\x32\n\ntrust_list\x18\x01 \x01(\x0b\x32\x1e.baylink.identity.v1.TrustList\"X\n\x17VerifySignaturesRequest\x12=\n\x08requests\x18\x01 \x03(\x0b\x32+.baylink.identity.v1.VerifySignatureRequest\"W\n\x18VerifySignaturesResponse\x12;\n\x07results\x18\x01 \x03(\x0b\x32*.baylink.identity.v1.VerifySignatureResult\"\x96\x01\n\x15VerifySignatureResult\x12@\n\x08response\x18\x01 \x01(\x0b\x32,.baylink.identity.v1.VerifySignatureResponseH\x00\x12\x30\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x1f.baylink.identity.v1.ItemStatusH\x00\x42\t\n\x07outcome\"R\n\nItemStatus\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\x12%\n\x07\x64\x65tails\x18\x03 \x03(\x0b\x32\x14.google.protobuf.Any2\xca\x05\n\x0fIdentityService\x12x\n\x13ValidateCertificate\x12/.baylink.identity.v1.ValidateCertificateRequest\x1a\x30.baylink.identity.v1.ValidateCertificateResponse\x12l\n\x0fVerifySignature\x12+.baylink.identity.v1.VerifySignatureRequest\x1a,.baylink.identity.v1.VerifySignatureResponse\x12\x63\n\x0cGetTrustList\x12(.baylink.identity.v1.GetTrustListRequest\x1a).baylink.identity.v1.GetTrustListResponse\x12\x8a\x01\n\x19ListRecognisedAuthorities\x12\x35.baylink.identity.v1.ListRecognisedAuthoritiesRequest\x1a\x36.baylink.identity.v1.ListRecognisedAuthoritiesResponse\x12l\n\x0fUpdateTrustList\x12+.baylink.identity.v1.UpdateTrustListRequest\x1a,.baylink.identity.v1.UpdateTrustListResponse\x12o\n\x10VerifySignatures\x12,.baylink.identity.v1.VerifySignaturesRequest\x1a-.baylink.identity.v1.VerifySignaturesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*baylink/identity/v1/identity_service.proto\x12\x13\x62\x61ylink.identity.v1\x1a\x1e\x62\x61ylink/common/v1/common.proto\x1a$baylink/identity/v1/trust_list.proto\x1a$baylink/identity/v1/validation.proto\x1a\x19google/protobuf/any.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbc\x01\n\x1aValidateCertificateRequest\x12\x17\n\x0f\x63\x65rtificate_der\x18\x01 \x01(\x0c\x12\x19\n\x11intermediates_der\x18\x02 \x03(\x0c\x12\x33\n\x0fvalidation_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x06policy\x18\x04 \x01(\x0b\x32%.baylink.identity.v1.ValidationPolicy\"T\n\x1bValidateCertificateResponse\x12\x35\n\x06report\x18\x01 \x01(\x0b\x32%.baylink.identity.v1.ValidationReport\"\xce\x01\n\x0cRawSignature\x12\x11\n\tsignature\x18\x01 \x01(\x0c\x12:\n\talgorithm\x18\x02 \x01(\x0e\x32\'.baylink.identity.v1.SignatureAlgorithm\x12\x1e\n\x16signer_certificate_der\x18\x03 \x01(\x0c\x12\x15\n\rsm2_signer_id\x18\x04 \x01(\x0c\x12\x38\n\x14\x63laimed_signing_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xfb\x02\n\x16VerifySignatureRequest\x12\x17\n\rcms_signature\x18\x01 \x01(\x0cH\x00\x12:\n\rraw_signature\x18\x02 \x01(\x0b\x32!.baylink.identity.v1.RawSignatureH\x00\x12\x17\n\x0f\x64ocument_digest\x18\x03 \x01(\x0c\x12>\n\x10\x64igest_algorithm\x18\x04 \x01(\x0e\x32$.baylink.identity.v1.DigestAlgorithm\x12\x19\n\x11intermediates_der\x18\x05 \x03(\x0c\x12\x33\n\x0fvalidation_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x06policy\x18\x07 \x01(\x0b\x32%.baylink.identity.v1.ValidationPolicy\x12\x1f\n\x17include_validation_data\x18\x08 \x01(\x08\x42\x0b\n\tsignature\"\xca\x03\n\x17VerifySignatureResponse\x12\x35\n\x06report\x18\x01 \x01(\x0b\x32%.baylink.identity.v1.ValidationReport\x12\x38\n\x14\x63laimed_signing_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12:\n\talgorithm\x18\x03 \x01(\x0e\x32\'.baylink.identity.v1.SignatureAlgorithm\x12\x17\n\x0fsignature_valid\x18\x04 \x01(\x08\x12>\n\x0f\x61t_signing_time\x18\x05 \x01(\x0b\x32%.baylink.identity.v1.ValidationReport\x12\x43\n\x14\x61t_verification_time\x18\x06 \x01(\x0b\x32%.baylink.identity.v1.ValidationReport\x12&\n\x1esigner_certificate_fingerprint\x18\x07 \x01(\t\x12<\n\x0fvalidation_data\x18\x0b \x01(\x0b\x32#.baylink.identity.v1.ValidationData\"L\n\x0eValidationData\x12\x14\n\x0c\x63\x65rtificates\x18\x01 \x03(\x0c\x12\x16\n\x0eocsp_responses\x18\x02 \x03(\x0c\x12\x0c\n\x04\x63rls\x18\x03 \x03(\x0c\"L\n\x13GetTrustListRequest\x12\x35\n\x0cjurisdiction\x18\x01 \x01(\x0e\x32\x1f.baylink.common.v1.Jurisdiction\"J\n\x14GetTrustListResponse\x12\x32\n\ntrust_list\x18\x01 \x01(\x0b\x32\x1e.baylink.identity.v1.TrustList\"\x9b\x01\n ListRecognisedAuthoritiesRequest\x12\x35\n\x0cjurisdiction\x18\x01 \x01(\x0e\x32\x1f.baylink.common.v1.Jurisdiction\x12\x19\n\x11include_withdrawn\x18\x02 \x01(\x08\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"{\n!ListRecognisedAuthoritiesResponse\x12=\n\x0b\x61uthorities\x18\x01 \x03(\x0b\x32(.baylink.identity.v1.RecognisedAuthority\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"3\n\x16UpdateTrustListRequest\x12\x19\n\x11signed_trust_list\x18\x01 \x01(\x0c\"M\n\x17UpdateTrustListResponse\x12\x32\n\ntrust_list\x18\x01 \x01(\x0b\x32\x1e.baylink.identity.v1.TrustList\"X\n\x17VerifySignaturesRequest\x12=\n\x08requests\x18\x01 \x03(\x0b\x32+.baylink.identity.v1.VerifySignatureRequest\"W\n\x18VerifySignaturesResponse\x12;\n\x07results\x18\x01 \x03(\x0b\x32*.baylink.identity.v1.VerifySignatureResult\"\x96\x01\n\x15VerifySignatureResult\x12@\n\x08response\x18\x01 \x01(\x0b\x32,.baylink.identity.v1.VerifySignatureResponseH\x00\x12\x30\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x1f.baylink.identity.v1.ItemStatusH\x00\x42\t\n\x07outcome\"R\n\nItemStatus\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\x12%\n\x07\x64\x65tails\x18\x03 \x03(\x0b\x32\x14.google.protobuf.Any2\xca\x05\n\x0fIdentityService\x12x\n\x13ValidateCertificate\x12/.baylink.identity.v1.ValidateCertificateRequest\x1a\x30.baylink.identity.v1.ValidateCertificateResponse\x12l\n\x0fVerifySignature\x12+.baylink.identity.v1.VerifySignatureRequest\x1a,.baylink.identity.v1.VerifySignatureResponse\x12\x63\n\x0cGetTrustList\x12(.baylink.identity.v1.GetTrustListRequest\x1a).baylink.identity.v1.GetTrustListResponse\x12\x8a\x01\n\x19ListRecognisedAuthorities\x12\x35.baylink.identity.v1.ListRecognisedAuthoritiesRequest\x1a\x36.baylink.identity.v1.ListRecognisedAuthoritiesResponse\x12l\n\x0fUpdateTrustList\x12+.baylink.identity.v1.UpdateTrustListRequest\x1a,.baylink.identity.v1.UpdateTrustListResponse\x12o\n\x10VerifySignatures\x12,.baylink.identity.v1.VerifySignaturesRequest\x1a-.baylink.identity.v1.VerifySignaturesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -43,29 +43,31 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RAWSIGNATURE']._serialized_start=513
   _globals['_RAWSIGNATURE']._serialized_end=719
   _globals['_VERIFYSIGNATUREREQUEST']._serialized_start=722
-  _globals['_VERIFYSIGNATUREREQUEST']._serialized_end=1068
-  _globals['_VERIFYSIGNATURERESPONSE']._serialized_start=1071
-  _globals['_VERIFYSIGNATURERESPONSE']._serialized_end=1467
-  _globals['_GETTRUSTLISTREQUEST']._serialized_start=1469
-  _globals['_GETTRUSTLISTREQUEST']._serialized_end=1545
-  _globals['_GETTRUSTLISTRESPONSE']._serialized_start=1547
-  _globals['_GETTRUSTLISTRESPONSE']._serialized_end=1621
-  _globals['_LISTRECOGNISEDAUTHORITIESREQUEST']._serialized_start=1624
-  _globals['_LISTRECOGNISEDAUTHORITIESREQUEST']._serialized_end=1779
-  _globals['_LISTRECOGNISEDAUTHORITIESRESPONSE']._serialized_start=1781
-  _globals['_LISTRECOGNISEDAUTHORITIESRESPONSE']._serialized_end=1904
-  _globals['_UPDATETRUSTLISTREQUEST']._serialized_start=1906
-  _globals['_UPDATETRUSTLISTREQUEST']._serialized_end=1957
-  _globals['_UPDATETRUSTLISTRESPONSE']._serialized_start=1959
-  _globals['_UPDATETRUSTLISTRESPONSE']._serialized_end=2036
-  _globals['_VERIFYSIGNATURESREQUEST']._serialized_start=2038
-  _globals['_VERIFYSIGNATURESREQUEST']._serialized_end=2126
-  _globals['_VERIFYSIGNATURESRESPONSE']._serialized_start=2128
-  _globals['_VERIFYSIGNATURESRESPONSE']._serialized_end=2215
-  _globals['_VERIFYSIGNATURERESULT']._serialized_start=2218
-  _globals['_VERIFYSIGNATURERESULT']._serialized_end=2368
-  _globals['_ITEMSTATUS']._serialized_start=2370
-  _globals['_ITEMSTATUS']._serialized_end=2452
-  _globals['_IDENTITYSERVICE']._serialized_start=2455
-  _globals['_IDENTITYSERVICE']._serialized_end=3169
+  _globals['_VERIFYSIGNATUREREQUEST']._serialized_end=1101
+  _globals['_VERIFYSIGNATURERESPONSE']._serialized_start=1104
+  _globals['_VERIFYSIGNATURERESPONSE']._serialized_end=1562
+  _globals['_VALIDATIONDATA']._serialized_start=1564
+  _globals['_VALIDATIONDATA']._serialized_end=1640
+  _globals['_GETTRUSTLISTREQUEST']._serialized_start=1642
+  _globals['_GETTRUSTLISTREQUEST']._serialized_end=1718
+  _globals['_GETTRUSTLISTRESPONSE']._serialized_start=1720
+  _globals['_GETTRUSTLISTRESPONSE']._serialized_end=1794
+  _globals['_LISTRECOGNISEDAUTHORITIESREQUEST']._serialized_start=1797
+  _globals['_LISTRECOGNISEDAUTHORITIESREQUEST']._serialized_end=1952
+  _globals['_LISTRECOGNISEDAUTHORITIESRESPONSE']._serialized_start=1954
+  _globals['_LISTRECOGNISEDAUTHORITIESRESPONSE']._serialized_end=2077
+  _globals['_UPDATETRUSTLISTREQUEST']._serialized_start=2079
+  _globals['_UPDATETRUSTLISTREQUEST']._serialized_end=2130
+  _globals['_UPDATETRUSTLISTRESPONSE']._serialized_start=2132
+  _globals['_UPDATETRUSTLISTRESPONSE']._serialized_end=2209
+  _globals['_VERIFYSIGNATURESREQUEST']._serialized_start=2211
+  _globals['_VERIFYSIGNATURESREQUEST']._serialized_end=2299
+  _globals['_VERIFYSIGNATURESRESPONSE']._serialized_start=2301
+  _globals['_VERIFYSIGNATURESRESPONSE']._serialized_end=2388
+  _globals['_VERIFYSIGNATURERESULT']._serialized_start=2391
+  _globals['_VERIFYSIGNATURERESULT']._serialized_end=2541
+  _globals['_ITEMSTATUS']._serialized_start=2543
+  _globals['_ITEMSTATUS']._serialized_end=2625
+  _globals['_IDENTITYSERVICE']._serialized_start=2628
+  _globals['_IDENTITYSERVICE']._serialized_end=3342
 # @@protoc_insertion_point(module_scope)

@@ -37,7 +37,7 @@ from services.identity.adapters.revocation_cache import RevocationCache
 from services.identity.adapters.signatures import SchemeSignatureValidator
 from services.identity.domain.judgement import PathFacts, PathFailure
 from services.identity.domain.policy import RevocationMode
-from services.identity.domain.report import ChainElement, Indication, Reason, SubIndication
+from services.identity.domain.report import ChainElement, Indication, Reason, SubIndication, ValidationData
 
 log = logging.getLogger(__name__)
 
@@ -139,10 +139,10 @@ class PkixEngine:
                 tuple(certinfo.chain_element(c) for c in reversed(list(path.iter_certs(include_root=True)))),
                 _warnings(context),
             )
-        return _facts(path, context)
+        return _facts(path, context, fetchers)
 
 
-def _facts(path: ValidationPath, context: ValidationContext) -> PathFacts:
+def _facts(path: ValidationPath, context: ValidationContext, fetchers: RevocationFetchers) -> PathFacts:
     certs = list(path.iter_certs(include_root=True))
     anchor, leaf = certs[0], certs[-1]
     not_before, not_after = certinfo.validity(anchor)
@@ -156,6 +156,11 @@ def _facts(path: ValidationPath, context: ValidationContext) -> PathFacts:
         leaf_extended_key_usage=certinfo.extended_key_usage(leaf),
         certified_policies=frozenset(p.user_domain_policy_id for p in qualified),
         warnings=_warnings(context),
+        validation_data=ValidationData(
+            tuple(c.dump() for c in reversed(certs)),
+            tuple(dict.fromkeys(r.dump() for r in fetchers.fetchers.ocsp_fetcher.fetched_responses())),
+            tuple(dict.fromkeys(c.dump() for c in fetchers.fetchers.crl_fetcher.fetched_crls())),
+        ),
     )
 
 

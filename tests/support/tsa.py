@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from devtools.testpki.local_tsa import write_local_tsa
 from services.identity.adapters.keys import SigningKey
 from services.identity.tsa.authority import TimeStampAuthority
 from services.identity.tsa.serials import SerialStore
+from services.identity.tsa.server import TimeStampServer
 
 
 def tsa_credentials(pki: TestPKI, directory: Path) -> tuple[SigningKey, x509.Certificate, list[x509.Certificate]]:
@@ -30,3 +33,16 @@ def make_authority(
     serials = SerialStore(directory / "serial")
     clock = (lambda: fixed_time) if fixed_time is not None else (lambda: datetime.now(UTC))
     return TimeStampAuthority(key, certificate, chain, serials.next, clock=clock), serials
+
+
+@asynccontextmanager
+async def running_tsa(pki: TestPKI, directory: Path) -> AsyncIterator[TimeStampServer]:
+    """Baylink's TSA over HTTP on a free loopback port (``.url``), stopped on exit."""
+    authority, serials = make_authority(pki, directory)
+    server = TimeStampServer(authority)
+    await server.start(port=0)
+    try:
+        yield server
+    finally:
+        await server.stop()
+        serials.close()

@@ -5,6 +5,12 @@ stored material (under the signature's digest algorithm) to IdentityService.Veri
 signature only if it passes and the signer's certificate is the one the gateway bound to an
 investor or the legal representative who must sign this material. The identity call is made
 outside any database transaction.
+
+Every signature stored is CAdES B-T and B-LT: once accepted, the TSA time-stamps its signature
+value (outside any transaction too), and the stamped CMS is stored with the validation data the
+identity service used (chain, OCSP responses, CRLs) in the transaction that records the
+signature. A TSA that cannot stamp refuses the call (UNAVAILABLE, TSA_UNAVAILABLE) and nothing
+is stored.
 """
 
 from __future__ import annotations
@@ -13,12 +19,13 @@ from dataclasses import dataclass
 
 from baylink import errors
 from services.registry.domain.application import EDITABLE, Application
-from services.registry.domain.enterprise import required_signers
+from services.registry.domain.catalogue import MaterialRequirement
+from services.registry.domain.enterprise import Signer, required_signers
 from services.registry.domain.materials import Material, Signature
 from services.registry.domain.messages import Problem, invalid, say
 from services.registry.domain.text import current_language
 from services.registry.service_layer.context import Registry, check_applicant
-from services.registry.service_layer.ports import Verdict
+from services.registry.service_layer.ports import SignatureEvidence, Verdict
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,8 @@ async def sign_material(registry: Registry, command: SignMaterial) -> tuple[Appl
         raise errors.Unavailable(say("signature_failed", detail=check.detail), reason="SIGNATURE_TRY_LATER")
     if check.verdict is not Verdict.PASSED:
         raise invalid([Problem("cms_signature", "signature_failed", {"detail": check.detail})], "SIGNATURE_INVALID")
+    _signer(app, requirement, check.signer_certificate_sha256)  # not a party: refused before the TSA is asked
+    stamped = await registry.timestamps.stamp(command.cms_signature)
 
     async with registry.uow() as work:
         app = await work.applications.get(command.application_id)
@@ -58,23 +67,35 @@ async def sign_material(registry: Registry, command: SignMaterial) -> tuple[Appl
             raise invalid([Problem("material_id", "digest_mismatch")], "SIGNATURE_INVALID")
         requirement = item.requirement(material.material_type)
         assert requirement is not None
-        signer = next(
-            (
-                s
-                for s in required_signers(app.enterprise, requirement)
-                if s.certificate_sha256 == check.signer_certificate_sha256
-            ),
-            None,
-        )
-        if signer is None or not check.signer_certificate_sha256:
-            raise invalid([Problem("cms_signature", "signer_not_party")], "SIGNER_NOT_PARTY")
+        signer = _signer(app, requirement, check.signer_certificate_sha256)
         now = registry.clock()
         signature = Signature(
             signer.reference, signer.roles, check.signer_certificate_sha256, check.claimed_signing_time or now, now
         )
         app.add_signature(item, material, signature)
         await work.applications.save(app)
+        evidence = SignatureEvidence(
+            app.application_id,
+            material.material_id,
+            signer.reference,
+            check.signer_certificate_sha256,
+            stamped,
+            check.validation_data,
+            now,
+        )
+        await work.evidence.put(evidence)
     return app, material
+
+
+def _signer(app: Application, requirement: MaterialRequirement, certificate_sha256: str) -> Signer:
+    """The party who must sign under this certificate; SIGNER_NOT_PARTY when there is none."""
+    signer = next(
+        (s for s in required_signers(app.enterprise, requirement) if s.certificate_sha256 == certificate_sha256),
+        None,
+    )
+    if signer is None or not certificate_sha256:
+        raise invalid([Problem("cms_signature", "signer_not_party")], "SIGNER_NOT_PARTY")
+    return signer
 
 
 def _material(app: Application, material_id: str) -> Material:

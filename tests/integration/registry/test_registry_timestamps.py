@@ -84,9 +84,10 @@ async def test_a_stored_signature_is_time_stamped_and_kept_with_its_chain_and_oc
     assert token.dump() == evidence.stamped.token
     imprint = token["content"]["encap_content_info"]["content"].parsed["message_imprint"]["hashed_message"].native
     assert imprint == hashlib.sha256(signer_info["signature"].native).digest()
-    assert signer_info["signed_attrs"].dump() == cms.ContentInfo.load(signature)["content"]["signer_infos"][0][
-        "signed_attrs"
-    ].dump()
+    assert (
+        signer_info["signed_attrs"].dump()
+        == cms.ContentInfo.load(signature)["content"]["signer_infos"][0]["signed_attrs"].dump()
+    )
 
     data = evidence.validation_data
     assert data.certificates == tuple(registry_pki.cert(n) for n in ("hk-personal", "hk-ca", "hk-root"))

@@ -48,9 +48,13 @@ class PkixEngine:
         cache: RevocationCache | None = None,
         fetch: FetchSettings | None = None,
         time_tolerance: timedelta = timedelta(seconds=60),
+        evidence: ValidationData | None = None,
     ) -> None:
+        """With ``evidence`` the engine never fetches: revocation is judged from its OCSP responses and
+        CRLs alone and its certificates help build paths (re-judging a stored signature, B-LT)."""
         self.cache = cache or RevocationCache()
         self._fetch = fetch or FetchSettings()
+        self._evidence = evidence
         self._tolerance = time_tolerance
         self._algorithms = SchemeAlgorithmPolicy()
         self.network_requests = 0  # for tests and benchmarks: how often the cache did not suffice
@@ -97,12 +101,17 @@ class PkixEngine:
                 "no trust list is loaded for the requested jurisdictions",
             )
         signatures = SchemeSignatureValidator()
+        evidence = self._evidence
+        sources: dict[str, object] = {"allow_fetching": True, "fetchers": fetchers.fetchers}
+        kept: list[x509.Certificate] = []
+        if evidence is not None:
+            sources = {"allow_fetching": False, "ocsps": list(evidence.ocsp_responses), "crls": list(evidence.crls)}
+            kept = [x509.Certificate.load(der) for der in evidence.certificates]
         context = ValidationContext(
             trust_roots=list(anchors),
-            other_certs=list(intermediates),
+            other_certs=[*intermediates, *kept],
             moment=moment,
-            allow_fetching=True,
-            fetchers=fetchers.fetchers,
+            **sources,  # type: ignore[arg-type]
             # Revocation is irreversible (certificateHold aside, which these CAs do not use), so
             # status fetched now also answers for an earlier validation time: "good now" means
             # "good then", and a revocation dated after the validation time does not count.

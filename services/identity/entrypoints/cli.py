@@ -13,6 +13,8 @@ cases run in process instead, offline:
   narrows it.
 
 Revocation is checked online (CRL/OCSP from the certificates) and hard-fails by default.
+``verify --offline-evidence DIR`` fetches nothing: a stored signature's evidence (exported by
+``baylink registry evidence``) decides revocation, and its path helps build the chain.
 
 Exit codes: 0 TOTAL_PASSED, 1 any other indication, 2 usage or input error (unreadable file,
 bad PEM/DER, refused trust list, service not reachable).
@@ -174,24 +176,44 @@ def validate_command(
 
 @app.command("verify")
 def verify_command(
-    document: Annotated[Path, typer.Option("--document", metavar="FILE", help="The signed document.")],
     signature: Annotated[
         Path, typer.Option("--signature", metavar="FILE", help="Detached CMS SignedData, DER or PEM (CMS/PKCS7).")
     ],
+    document: Annotated[
+        Path | None,
+        typer.Option("--document", metavar="FILE", help="The signed document (with --offline-evidence: DIR/document)."),
+    ] = None,
     chain: ChainOpt = None,
     anchor: AnchorOpt = None,
     trust_list: TrustListOpt = None,
     signer: SignerOpt = None,
     policy: PolicyOpt = None,
     revocation: RevocationOpt = None,
+    offline_evidence: Annotated[
+        Path | None,
+        typer.Option(
+            "--offline-evidence",
+            metavar="DIR",
+            help="Re-judge a stored signature with no network: revocation only from DIR's OCSP responses and "
+            "CRLs (`baylink registry evidence`). Trust: --anchor, --trust-list, else the identity service's lists.",
+        ),
+    ] = None,
     target: TargetOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Verify a detached CMS signature over FILE and validate the signer's certificate.
 
     Offline tool with --anchor or --trust-list: verifies in this process and asks no service.
+    With --offline-evidence DIR nothing is fetched at all: the evidence kept beside a stored
+    signature decides revocation.
     """
     anchors, signers = anchor or [], signer or []
+    if offline_evidence is not None:
+        if revocation is not None or target is not None:
+            _fail("--offline-evidence decides revocation from the evidence alone: no --revocation, no --target")
+        evidence_verify(signature, document, offline_evidence, anchors, trust_list, signers, chain, policy, as_json)
+    if document is None:
+        _fail("--document is required (or --offline-evidence DIR, which holds it)")
     offline = _check_mode(anchors, trust_list, signers, revocation)
 
     def action() -> dict[str, Any]:
@@ -212,5 +234,43 @@ def verify_command(
 
         address = target or remote.default_target()
         return reports.signature_from_proto(remote.verify(address, content, cms, intermediates, requested))
+
+    _finish(_run(action), as_json, signature=True)
+
+
+def evidence_verify(
+    signature: Path,
+    document: Path | None,
+    directory: Path,
+    anchors: list[Path],
+    trust_list: Path | None,
+    signers: list[Path],
+    chain: list[Path] | None,
+    policy: list[str] | None,
+    as_json: bool,
+) -> NoReturn:
+    """`verify --offline-evidence DIR`: the stored signature judged from its evidence alone."""
+    _check_mode(anchors, trust_list, signers, None)
+
+    def action() -> dict[str, Any]:
+        from baylink import evidence as files
+        from services.identity.domain.report import ValidationData
+        from services.identity.entrypoints import cli_inputs as inputs
+        from services.identity.entrypoints import cli_offline as local
+        from services.identity.entrypoints import cli_report as reports
+
+        try:
+            kept = files.read(directory)
+        except files.EvidenceError as exc:
+            raise inputs.InputError(str(exc)) from None
+        content = inputs.read_file(document) if document is not None else kept.document
+        cms = inputs.cms_signature(signature)
+        extra = tuple(inputs.certificates_of(chain or []))
+        data = ValidationData((*kept.certificates, *extra), kept.ocsp_responses, kept.crls)
+        trust = local.Trust(tuple(anchors), trust_list, tuple(signers))
+        if not anchors and trust_list is None:
+            trust = local.service_trust()
+        rules = local.policy(None, inputs.policy_oids(policy or []))
+        return reports.signature_dict(local.verify_with_evidence(trust, content, cms, data, rules))
 
     _finish(_run(action), as_json, signature=True)

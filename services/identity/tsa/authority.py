@@ -12,8 +12,10 @@ A request is answered with a TimeStampResp in every case: ``granted`` with a tok
 The token is a SignedData (version 3) over the DER TSTInfo with the signed attributes
 content-type, message-digest and the ESS signing-certificate-v2 that pins the TSA certificate
 (RFC 5816); its serial comes from ``SerialStore``, the nonce is echoed, genTime is UTC with
-millisecond precision and the stated accuracy. pyHanko's ``DummyTimeStamper`` was not reused:
-it signs with RSA PKCS#1 only, draws random serials, states a foreign policy and the local time.
+millisecond precision and the stated accuracy. The structures are asn1crypto's; the parts every
+token repeats are encoded once and each token is assembled from DER (see ``__init__``).
+pyHanko's ``DummyTimeStamper`` was not reused: it signs with RSA PKCS#1 only, draws random
+serials, states a foreign policy and the local time.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from asn1crypto import algos, cms, core, tsp, x509
 from pyhanko.sign.general import as_signing_certificate_v2
 
+from baylink.cms import tlv
 from baylink.tsp import TimeStampResponse
 from services.identity.adapters.cms_signer import digest
 from services.identity.adapters.keys import Scheme, SigningKey, algorithm_identifier
@@ -91,18 +94,23 @@ class TimeStampAuthority:
         self._key = key
         self._scheme = key.default_scheme()
         self._hash = _ATTRIBUTE_DIGEST[self._scheme]
-        self._digest_algorithm = algos.DigestAlgorithm({"algorithm": SM3_OID if self._hash == "sm3" else self._hash})
-        self._signature_algorithm = algorithm_identifier(self._scheme)
-        self._certificates = [cms.CertificateChoices(name="certificate", value=c) for c in (certificate, *chain)]
         self._serials = serials
         self._clock = clock
-        self._accuracy = accuracy
-        self._sid = cms.SignerIdentifier(
-            name="issuer_and_serial_number",
-            value={"issuer": certificate.issuer, "serial_number": certificate.serial_number},
-        )
-        self._signing_certificate = as_signing_certificate_v2(certificate)
-        self._tsa_name = x509.GeneralName(name="directory_name", value=certificate.subject)
+        # What every token repeats, encoded once: asn1crypto would re-encode the certificates and
+        # algorithm parameters of every token it builds (milliseconds each), so the constant parts
+        # are DER here and each token is spliced together around its own TSTInfo and signature.
+        digest_algorithm = algos.DigestAlgorithm({"algorithm": SM3_OID if self._hash == "sm3" else self._hash})
+        self._digest_algorithm = digest_algorithm.dump()
+        self._signature_algorithm = algorithm_identifier(self._scheme).dump()
+        self._certificates = b"".join(c.dump() for c in (certificate, *chain))
+        sid = cms.IssuerAndSerialNumber({"issuer": certificate.issuer, "serial_number": certificate.serial_number})
+        self._sid = sid.dump()
+        self._policy = core.ObjectIdentifier(policy).dump()
+        self._accuracy = _accuracy(accuracy).dump()
+        self._tsa_name = tlv(0xA0, x509.GeneralName(name="directory_name", value=certificate.subject).dump())
+        self._content_type = cms.CMSAttribute({"type": "content_type", "values": ["tst_info"]}).dump()
+        pinned = {"type": "signing_certificate_v2", "values": [as_signing_certificate_v2(certificate)]}
+        self._signing_certificate = cms.CMSAttribute(pinned).dump()
 
     def respond(self, data: bytes) -> bytes:
         """The DER TimeStampResp for a DER TimeStampReq: a token, or a rejection saying why."""
@@ -114,53 +122,58 @@ class TimeStampAuthority:
     def issue(self, data: bytes) -> Issued:
         """Refused when the request is not granted."""
         request = read_request(data, self.policy)
-        imprint = request["message_imprint"]
         serial = self._serials()
         now = self._clock().astimezone(UTC)
         gen_time = now.replace(microsecond=now.microsecond // 1000 * 1000)
-        info: dict[str, object] = {
-            "version": "v1",
-            "policy": self.policy,
-            "message_imprint": imprint,
-            "serial_number": serial,
-            "gen_time": gen_time,
-            "accuracy": _accuracy(self._accuracy),
-            "tsa": self._tsa_name,
-        }
-        if request["nonce"].native is not None:
-            info["nonce"] = request["nonce"]
-        tst_info = bytes(tsp.TSTInfo(info).dump())
+        nonce = request["nonce"].dump() if request["nonce"].native is not None else b""
+        tst_info = tlv(
+            0x30,
+            _VERSION_1
+            + self._policy
+            + request["message_imprint"].dump()
+            + core.Integer(serial).dump()
+            + core.GeneralizedTime(gen_time).dump()
+            + self._accuracy
+            + nonce
+            + self._tsa_name,
+        )
         token = self._sign(tst_info, bool(request["cert_req"].native))
-        granted = tsp.TimeStampResp({"status": {"status": "granted"}, "time_stamp_token": token})
-        return Issued(serial, gen_time, bytes(granted.dump()))
+        return Issued(serial, gen_time, tlv(0x30, _GRANTED + token))
 
-    def _sign(self, tst_info: bytes, with_certificates: bool) -> cms.ContentInfo:
-        attributes = cms.CMSAttributes(
-            [
-                {"type": "content_type", "values": ["tst_info"]},
-                {"type": "message_digest", "values": [digest(self._hash, tst_info)]},
-                {"type": "signing_certificate_v2", "values": [self._signing_certificate]},
-            ]
+    def _sign(self, tst_info: bytes, with_certificates: bool) -> bytes:
+        """The TimeStampToken: ContentInfo around a SignedData (version 3) over ``tst_info``."""
+        message_digest = tlv(0x30, _MESSAGE_DIGEST_OID + tlv(0x31, tlv(0x04, digest(self._hash, tst_info))))
+        attributes = b"".join(sorted((self._content_type, message_digest, self._signing_certificate), key=_der_order))
+        signature = self._key.sign(tlv(0x31, attributes), self._scheme)  # signed as the SET OF (RFC 5652 5.4)
+        signer_info = tlv(
+            0x30,
+            _VERSION_1
+            + self._sid
+            + self._digest_algorithm
+            + tlv(0xA0, attributes)
+            + self._signature_algorithm
+            + tlv(0x04, signature),
         )
-        signer_info = cms.SignerInfo(
-            {
-                "version": "v1",
-                "sid": self._sid,
-                "digest_algorithm": self._digest_algorithm,
-                "signed_attrs": attributes,
-                "signature_algorithm": self._signature_algorithm,
-                "signature": self._key.sign(attributes.dump(), self._scheme),
-            }
+        encapsulated = tlv(0x30, _TST_INFO_OID + tlv(0xA0, tlv(0x04, tst_info)))
+        certificates = tlv(0xA0, self._certificates) if with_certificates else b""
+        signed_data = tlv(
+            0x30,
+            _VERSION_3 + tlv(0x31, self._digest_algorithm) + encapsulated + certificates + tlv(0x31, signer_info),
         )
-        signed: dict[str, object] = {
-            "version": "v3",
-            "digest_algorithms": [self._digest_algorithm],
-            "encap_content_info": {"content_type": "tst_info", "content": core.ParsableOctetString(tst_info)},
-            "signer_infos": [signer_info],
-        }
-        if with_certificates:
-            signed["certificates"] = self._certificates
-        return cms.ContentInfo({"content_type": "signed_data", "content": cms.SignedData(signed)})
+        return tlv(0x30, _SIGNED_DATA_OID + tlv(0xA0, signed_data))
+
+
+_VERSION_1 = core.Integer(1).dump()
+_VERSION_3 = core.Integer(3).dump()
+_GRANTED = tsp.PKIStatusInfo({"status": "granted"}).dump()
+_MESSAGE_DIGEST_OID = core.ObjectIdentifier("1.2.840.113549.1.9.4").dump()
+_TST_INFO_OID = core.ObjectIdentifier("1.2.840.113549.1.9.16.1.4").dump()
+_SIGNED_DATA_OID = core.ObjectIdentifier("1.2.840.113549.1.7.2").dump()
+
+
+def _der_order(encoding: bytes) -> bytes:
+    """X.690 11.6: a DER SET OF sorts its elements' encodings, the shorter padded with zeros."""
+    return encoding.ljust(4096, b"\0")
 
 
 def read_request(data: bytes, policy: str) -> tsp.TimeStampReq:

@@ -14,13 +14,17 @@ import hashlib
 from datetime import UTC
 
 import aiohttp
-from asn1crypto import cms
+from asn1crypto import cms, core
 
 from baylink import errors, tsp
+from baylink.cms import tlv, with_unsigned_attribute
 from services.registry.domain.messages import say
 from services.registry.service_layer.ports import Stamped
 
 QUERY, REPLY = "application/timestamp-query", "application/timestamp-reply"
+_SIGNATURE_TIME_STAMP_TOKEN = core.ObjectIdentifier(
+    "1.2.840.113549.1.9.16.2.14"
+).dump()  # id-aa-signatureTimeStampToken
 MAX_ANSWER_BYTES = 64 * 1024
 
 
@@ -43,11 +47,10 @@ class HttpTimeStamper:
         except (aiohttp.ClientError, TimeoutError, OSError, tsp.TimeStampError) as error:
             detail = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
             raise errors.Unavailable(say("timestamp_unavailable", detail=detail), reason="TSA_UNAVAILABLE") from None
-        unsigned = list(signer_info["unsigned_attrs"]) if signer_info["unsigned_attrs"].native else []
-        unsigned.append(cms.CMSAttribute({"type": "signature_time_stamp_token", "values": [token]}))
-        signer_info["unsigned_attrs"] = cms.CMSAttributes(unsigned)
+        token_der = bytes(token.dump())
+        attribute = tlv(0x30, _SIGNATURE_TIME_STAMP_TOKEN + tlv(0x31, token_der))
         gen_time = token["content"]["encap_content_info"]["content"].parsed["gen_time"].native
-        return Stamped(bytes(content.dump()), bytes(token.dump()), gen_time.astimezone(UTC))
+        return Stamped(with_unsigned_attribute(cms_signature, attribute), token_der, gen_time.astimezone(UTC))
 
     async def _post(self, body: bytes) -> bytes:
         # A session per stamp (one POST; signatures arrive one by one): none outlives its event loop.

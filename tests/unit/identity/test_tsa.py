@@ -136,3 +136,24 @@ def test_a_certificate_without_the_critical_time_stamping_usage_is_refused(tmp_p
         check_certificate(PKI.certificate("hk-personal"), key)
     with pytest.raises(ValueError, match="timeStamping"):
         check_certificate(PKI.certificate("hk-organisation"), PKI.key("hk-organisation"))
+
+
+def test_an_unsigned_attribute_is_added_and_every_other_byte_kept() -> None:
+    from datetime import UTC, datetime
+
+    from asn1crypto import cms
+
+    from baylink.cms import tlv, with_unsigned_attribute
+    from devtools.testpki.cms_sign import sign_detached
+
+    signature = sign_detached(b"doc", PKI.key("hk-personal"), PKI.certificate("hk-personal"), datetime.now(UTC))
+    first = tlv(0x30, core.ObjectIdentifier("1.2.3.4").dump() + tlv(0x31, core.Integer(1).dump()))
+    second = tlv(0x30, core.ObjectIdentifier("1.2.3.5").dump() + tlv(0x31, core.Integer(2).dump()))
+    twice = with_unsigned_attribute(with_unsigned_attribute(signature, first), second)
+    before = cms.ContentInfo.load(signature)["content"]
+    after = cms.ContentInfo.load(twice)["content"]
+    assert [a.dump() for a in after["signer_infos"][0]["unsigned_attrs"]] == [first, second]
+    for name in ("digest_algorithms", "encap_content_info", "certificates"):
+        assert after[name].dump() == before[name].dump()
+    for name in ("sid", "signed_attrs", "signature_algorithm", "signature"):
+        assert after["signer_infos"][0][name].dump() == before["signer_infos"][0][name].dump()

@@ -18,11 +18,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import faust
+from faust.auth import SASLCredentials, SSLCredentials
+from faust.types.auth import CredentialsT
 
 from baylink import errors
 from baylink.runtime.events import CloudEvent, EventTypes, MalformedEvent, from_kafka
-from baylink.runtime.kafka import close_quietly, new_admin
-from baylink.runtime.settings import LOCAL_DIR
+from baylink.runtime.kafka import client_kwargs, close_quietly, new_admin
+from baylink.runtime.settings import LOCAL_DIR, KafkaSettings
 from baylink.runtime.topics import TopicSpec, apply_topics
 from services.gateway.flows.config import FlowSettings
 from services.gateway.flows.publish import to_cloud_event
@@ -54,6 +56,27 @@ async def create_flow_events_topic(settings: FlowSettings) -> None:
         await close_quietly(admin)
 
 
+def broker_urls(kafka: KafkaSettings) -> list[str]:
+    """Faust's broker setting: one ``kafka://host:port`` per bootstrap server."""
+    return [f"kafka://{server.strip()}" for server in kafka.bootstrap_servers.split(",") if server.strip()]
+
+
+def broker_credentials(kafka: KafkaSettings) -> CredentialsT | None:
+    """Faust's ``broker_credentials``, from the same keyword arguments every other Kafka client of ours gets."""
+    kwargs = client_kwargs(kafka)
+    protocol = kwargs["security_protocol"]
+    if protocol == "PLAINTEXT":
+        return None
+    if protocol == "SSL":
+        return SSLCredentials(kwargs["ssl_context"])
+    return SASLCredentials(
+        username=kwargs["sasl_plain_username"],
+        password=kwargs["sasl_plain_password"],
+        ssl_context=kwargs.get("ssl_context"),  # with it SASL_SSL, without SASL_PLAINTEXT
+        mechanism=kwargs["sasl_mechanism"],
+    )
+
+
 def faust_datadir() -> str:
     """Faust's own state directory, under .local/faust/ (its default is "<app id>-data" in the
     working directory); faust makes the last level itself."""
@@ -68,7 +91,8 @@ def build_app(settings: FlowSettings, new_refunds: Callable[[], Refunds]) -> fau
     watched = {types.type_of(cls()) for cls in WATCHED}
     app = faust.App(
         settings.app_id,
-        broker=f"kafka://{settings.kafka.bootstrap_servers}",
+        broker=broker_urls(settings.kafka),
+        broker_credentials=broker_credentials(settings.kafka),
         store="memory://",
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.kafka.replication_factor,

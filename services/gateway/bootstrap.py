@@ -1,6 +1,7 @@
 """Wires the gateway: the only place that chooses adapters. ``__main__`` and the tests both come here.
 
-One process, one database (audit log, bindings, kiosk sessions, dead-letter resolutions): the
+One process, one database (audit log, bindings, kiosk and console sessions, the guards' counts,
+dead-letter resolutions; shared by every replica, see docs/architecture.md): the
 shared parts (audit log, binding service, guards), the kiosk API, the partner-city servicer and the
 operator console are built here and handed to the ``Gateway`` (``process.py``) that runs them.
 """
@@ -57,7 +58,7 @@ from services.gateway.partner.entrypoints.mtls import CityCallers
 from services.gateway.partner.service_layer.access import PartnerAccess
 from services.gateway.process import Gateway, Parts
 from services.gateway.shared.adapters.crypto_keys import create_development_keys
-from services.gateway.shared.domain.guard import BulkLeakGuard
+from services.gateway.shared.adapters.guard_store import SqlGuardLedger
 from services.gateway.shared.service_layer.guard import AuditedAlerts, Guard
 
 MIGRATIONS = Path(__file__).resolve().parent / "shared" / "adapters" / "migrations"
@@ -95,8 +96,10 @@ def build_parts(settings: GatewaySettings, db: Database) -> Parts:
             settings.kiosk_session_ttl_seconds,
             max_lifetime_seconds=settings.kiosk_session_max_lifetime_seconds,
         ),
-        kiosk_guard=Guard(BulkLeakGuard(settings.kiosk_guard.policy()), alerts),
-        partner_access=PartnerAccess(grants, Guard(BulkLeakGuard(settings.partner_guard.policy()), alerts), audit),
+        kiosk_guard=Guard(SqlGuardLedger(db, "kiosk", settings.kiosk_guard.policy()), alerts),
+        partner_access=PartnerAccess(
+            grants, Guard(SqlGuardLedger(db, "partner", settings.partner_guard.policy()), alerts), audit
+        ),
         grants=grants,
         payer_pseudonym=PayerPseudonyms.from_key_file(files.pseudonym_key, subject_number),
     )

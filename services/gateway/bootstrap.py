@@ -32,6 +32,7 @@ from services.gateway.clients.identity import IdentityClient
 from services.gateway.clients.payments import PayerPseudonyms, PaymentsClient
 from services.gateway.clients.registry import KioskRegistry, RegistryClient
 from services.gateway.config import GatewaySettings
+from services.gateway.console.adapters.auth_store import SqlConsoleSessions, SqlLoginFailures
 from services.gateway.console.adapters.dlq import ReplayProducer, SqlDlqResolutions
 from services.gateway.console.adapters.users import load_users
 from services.gateway.console.entrypoints.api import create_console_app
@@ -129,7 +130,14 @@ def build_console(settings: GatewaySettings, audit: AuditLog, db: Database) -> C
         address=ThrottlePolicy(settings.console_login_address_free_failures, max_delay_seconds=ceiling),
     )
     deps = ConsoleDeps(
-        auth=ConsoleAuth(users, settings.console_session_ttl_seconds, throttling=throttling, record=audit.record),
+        auth=ConsoleAuth(
+            users,
+            settings.console_session_ttl_seconds,
+            throttling=throttling,
+            record=audit.record,
+            sessions=SqlConsoleSessions(db),
+            failures=SqlLoginFailures(db, throttling.scopes(len(users))),
+        ),
         hub=hub,
         reader=reader,
         dlq=dlq,

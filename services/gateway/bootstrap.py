@@ -121,7 +121,8 @@ def build_console(settings: GatewaySettings, audit: AuditLog, db: Database) -> C
     reader = TopicReader(settings.kafka, topics, client_id="gateway-console")
     alerts = AlertBook(settings.kafka.dlq_topic, threshold=settings.console_dlq_growth_alert,
                        window_seconds=settings.console_dlq_growth_window_seconds)  # fmt: skip
-    hub = ConsoleHub(reader, alerts, buffer=settings.console_stream_buffer)
+    hub = ConsoleHub(reader, alerts, buffer=settings.console_stream_buffer,
+                     alert_lookback=timedelta(minutes=settings.console_alert_lookback_minutes))  # fmt: skip
     replayer = ReplayProducer(settings.kafka)
     dlq = ConsoleDlq(DeadLetterIndex(settings.kafka, settings.kafka.dlq_topic), SqlDlqResolutions(db), replayer, audit)
     ceiling = settings.console_login_max_delay_seconds

@@ -376,6 +376,8 @@ def check_containers(objects: list[dict[str, Any]], supplied: Supplied, report: 
             report.problem(at, f"runs no known process (one of {sorted(PROCESSES)})")
             continue
         for container in obj["spec"]["template"]["spec"]["containers"]:
+            if container.get("args", [None])[:1] != [process]:
+                report.problem(at, f"container {container['name']} does not run {process}: {container.get('args')}")
             defined: set[str] = set()
             for env in container.get("env", []):
                 name = env["name"]

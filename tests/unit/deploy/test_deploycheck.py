@@ -218,3 +218,19 @@ def test_the_calls_come_from_the_services_settings() -> None:
         ("gateway", "payments"),
         ("gateway-flows", "payments"),
     }
+
+
+def test_a_deployment_running_another_process_fails(tree: Path, kustomize: str) -> None:
+    edit(tree / BASE / "services/registry.yaml", "args:\n        - registry", "args:\n        - identity")
+    only(problems(tree, kustomize), "Deployment/registry", "does not run registry")
+
+
+def test_the_image_entrypoint_runs_every_process_the_manifests_run() -> None:
+    script = REPO / "deploy/container/entrypoint.sh"
+    syntax = subprocess.run(["sh", "-n", str(script)], capture_output=True, text=True, timeout=30, check=False)
+    assert syntax.returncode == 0, syntax.stderr
+    cases = script.read_text().split("case $process in", 1)[1]
+    assert all(process in cases for process in check.PROCESSES)
+    unknown = subprocess.run(["sh", str(script), "payment"], capture_output=True, text=True, timeout=30, check=False)
+    assert unknown.returncode == 2
+    assert "usage: baylink-entrypoint" in unknown.stderr

@@ -399,6 +399,7 @@ def check_containers(objects: list[dict[str, Any]], supplied: Supplied, report: 
                     report.problem(at, f"{name} is not a setting {process} reads")
                 if name.endswith("_TARGET"):
                     check_target(at, env.get("value", ""), services, report)
+            check_kafka_user(at, container.get("env", []), report)
             ports = {p.get("name"): p["containerPort"] for p in container.get("ports", [])}
             for kind in ("startupProbe", "readinessProbe", "livenessProbe"):
                 command = container.get(kind, {}).get("exec", {}).get("command", [])
@@ -411,6 +412,15 @@ def check_containers(objects: list[dict[str, Any]], supplied: Supplied, report: 
                     report.problem(at, f"{kind} probes port {args.get('--port')}, the grpc port is {ports.get('grpc')}")
     if pending:
         report.notes.append(f"{where}: settings not read yet, pending in {SUPPLIED}: {', '.join(sorted(pending))}")
+
+
+def check_kafka_user(at: str, env: list[dict[str, Any]], report: Report) -> None:
+    """The SCRAM user a container names is the one whose Secret holds the password it reads."""
+    by_name = {e["name"]: e for e in env}
+    user = by_name.get("BAYLINK_KAFKA_SASL_USERNAME", {}).get("value")
+    password = by_name.get("BAYLINK_KAFKA_SASL_PASSWORD", {}).get("valueFrom", {}).get("secretKeyRef", {})
+    if (user or password) and user != password.get("name"):
+        report.problem(at, f"Kafka user {user!r} reads its password from Secret {password.get('name')!r}")
 
 
 def check_target(at: str, value: str, services: dict[str, dict[str, Any]], report: Report) -> None:

@@ -234,3 +234,12 @@ def test_the_image_entrypoint_runs_every_process_the_manifests_run() -> None:
     unknown = subprocess.run(["sh", str(script), "payment"], capture_output=True, text=True, timeout=30, check=False)
     assert unknown.returncode == 2
     assert "usage: baylink-entrypoint" in unknown.stderr
+
+
+def test_a_kafka_user_reading_another_users_password_fails(tree: Path, kustomize: str) -> None:
+    edit(tree / BASE / "services/payments.yaml", "value: baylink-payments", "value: baylink-registry")
+    only(
+        problems(tree, kustomize),
+        "Deployment/payments",
+        "Kafka user 'baylink-registry' reads its password from Secret 'baylink-payments'",
+    )

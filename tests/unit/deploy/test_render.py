@@ -125,7 +125,7 @@ def test_declared_principals_replace_the_pending_secrets(tree: Path, kustomize: 
     pending Secrets to go, and passes once they are gone."""
     principals = "".join(
         f'\n[[principal]]\nname = "{p}"\nproduce = ["baylink.dlq.v1"]\ngroups = ["baylink-{p}"]\n'
-        for p in ("identity", "registry", "payments", "gateway", "gateway-flows")
+        for p in ("identity", "registry", "payments", "gateway", "flows")
     )
     topics_file = tree / "deploy/kafka/topics.toml"
     topics_file.write_text(topics_file.read_text() + principals)

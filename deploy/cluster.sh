@@ -64,8 +64,8 @@ kafka_up() {
         cluster)
             bash deploy/kafka/cluster.sh start
             ;;
-        dev)
-            bash deploy/kafka/kafka.sh start
+        dev)  # the dev broker may run already (`make up`, `make test`, another checkout's start)
+            bash deploy/kafka/kafka.sh status >/dev/null 2>&1 || bash deploy/kafka/kafka.sh start
             ;;
         *) echo "BAYLINK_CLUSTER_KAFKA must be cluster or dev, not $KAFKA_MODE" >&2; exit 2 ;;
     esac

@@ -200,7 +200,8 @@ cmd_ports() {
     done
 }
 
-known() { all_processes | grep -qx "$1" || { echo "unknown process $1; one of: $(all_processes | xargs)" >&2; exit 2; }; }
+known() { all_processes | grep -x "$1" >/dev/null ||  # not -q: an early exit would SIGPIPE the list under pipefail
+    { echo "unknown process $1; one of: $(all_processes | xargs)" >&2; exit 2; }; }
 
 case "${1:-}" in
     up) cmd_up ;;

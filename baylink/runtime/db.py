@@ -28,6 +28,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from baylink import errors
 from baylink.runtime.direct import Program
 from baylink.runtime.direct_drivers import run_asyncpg, run_sqlite
 from baylink.runtime.sqlite import READONLY_OPTION, OwnConnection, WalCheckpoint, create_sqlite_engine
@@ -215,6 +216,16 @@ def database_unavailable(exc: BaseException) -> bool:
         orig = getattr(current, "orig", None)
         todo.extend([current.__cause__, current.__context__, orig if isinstance(orig, BaseException) else None])
     return False
+
+
+DATABASE_RETRY_SECONDS = 1.0
+
+
+def database_down() -> errors.Unavailable:
+    """What a caller is told while ``database_unavailable``: try again shortly (RetryInfo / Retry-After)."""
+    down = errors.Unavailable("the service's database is unavailable; try again shortly", reason="DATABASE_UNAVAILABLE")
+    down.retry_after_seconds = DATABASE_RETRY_SECONDS
+    return down
 
 
 def _upgrade(connection: Connection, version_locations: list[Path]) -> None:

@@ -25,9 +25,9 @@ from typing import Any
 import grpc
 from grpc import aio
 
-from baylink.errors import BaylinkError, Unavailable
+from baylink.errors import BaylinkError
 from baylink.runtime.context import correlation_scope
-from baylink.runtime.db import database_unavailable
+from baylink.runtime.db import database_down, database_unavailable
 from baylink.runtime.grpc.authz import CallerPolicy, check_caller
 from baylink.runtime.grpc.errors import code_for, internal_status, to_status
 from baylink.runtime.metrics import ServiceMetrics
@@ -35,7 +35,6 @@ from baylink.runtime.metrics import ServiceMetrics
 log = logging.getLogger("baylink.grpc")
 
 CORRELATION_HEADER = "x-correlation-id"
-DATABASE_RETRY_SECONDS = 1.0
 TRACEPARENT_HEADER = "traceparent"
 
 
@@ -118,7 +117,7 @@ class ServiceInterceptor(aio.ServerInterceptor):  # type: ignore[misc]  # grpc s
                 if database_unavailable(exc):
                     code = grpc.StatusCode.UNAVAILABLE
                     log.warning("%s: the database is unavailable: %s", method, exc)
-                    await context.abort_with_status(to_status(_database_down(), cid))
+                    await context.abort_with_status(to_status(database_down(), cid))
                 code = grpc.StatusCode.INTERNAL
                 log.exception("unhandled error in %s", method)
                 await context.abort_with_status(internal_status(cid))
@@ -128,9 +127,3 @@ class ServiceInterceptor(aio.ServerInterceptor):  # type: ignore[misc]  # grpc s
     def _observe(self, method: str, code: grpc.StatusCode, started: float) -> None:
         self.metrics.rpc_handled.labels(method, code.name).inc()
         self.metrics.rpc_latency.labels(method).observe(time.perf_counter() - started)
-
-
-def _database_down() -> Unavailable:
-    down = Unavailable("the service's database is unavailable; try again shortly", reason="DATABASE_UNAVAILABLE")
-    down.retry_after_seconds = DATABASE_RETRY_SECONDS
-    return down

@@ -160,4 +160,3 @@ def build_app(settings: FlowSettings, new_refunds: Callable[[], Refunds]) -> fau
             await flow_events.send(key=flow_id.encode(), value=b"", headers=[(TICK_HEADER, now)])
 
     return app
-

@@ -13,6 +13,8 @@ import pytest
 from tests.chaos.cluster import Cluster
 
 MODE_VAR = "BAYLINK_CHAOS"
+# A scenario aims at 90 s; restarts on a busy two-core machine, and the checks after, can take longer.
+SCENARIO_TIMEOUT_SECONDS = 300
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -21,6 +23,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if "tests/chaos/" not in item.nodeid:
             continue
         item.add_marker(pytest.mark.chaos)
+        item.add_marker(pytest.mark.timeout(SCENARIO_TIMEOUT_SECONDS))
         if mode == "off":
             item.add_marker(pytest.mark.skip(reason=f"{MODE_VAR}=off: `make chaos` runs the chaos suite"))
         elif mode == "short" and item.get_closest_marker("chaos_short") is None:

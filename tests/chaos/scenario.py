@@ -17,7 +17,7 @@ Fault = Callable[[Load], Awaitable[tuple[float, str]]]
 
 async def under_load(
     cluster: Cluster, scenario: str, fault_name: str, fault: Fault, *, kinds: tuple[str, ...] = (),
-    registrations: int = 6, kiosks: int = 3, seconds: float = 45,
+    registrations: int = 6, kiosks: int = 3, seconds: float = 45, record: bool = True,
 ) -> Outcome:  # fmt: skip
     """Run the load, do ``fault`` once the first fee is paid, wait for every registration to end, check."""
     began = time.monotonic()
@@ -41,8 +41,9 @@ async def under_load(
         outcome.problems.append(f"not running after the scenario: {', '.join(down)}")
     await asyncio.to_thread(audits, cluster, outcome)
     outcome.wall_seconds = time.monotonic() - began
-    print("\n" + outcome.show())
-    outcome.save()
+    if record:  # else the caller adds figures of its own, then prints and keeps them
+        print("\n" + outcome.show())
+        outcome.save()
     return outcome
 
 

@@ -43,7 +43,7 @@ CHAOS_ENV = {
 
 @dataclass
 class Cluster:
-    kafka_mode: str = field(default_factory=lambda: os.environ.get("BAYLINK_CLUSTER_KAFKA", "dev"))
+    kafka_mode: str = field(default_factory=lambda: kafka_mode())
     replicas: int = 2
 
     # -- the script
@@ -203,10 +203,15 @@ def patched_env(values: dict[str, str]) -> Iterator[None]:
                 os.environ[k] = v
 
 
+def kafka_mode() -> str:
+    """BAYLINK_CLUSTER_KAFKA if set; else the three-node cluster where this checkout has it, else the dev broker."""
+    return os.environ.get("BAYLINK_CLUSTER_KAFKA") or ("cluster" if KAFKA_CLUSTER.exists() else "dev")
+
+
 def kafka_cluster_available() -> str:
     """Why the broker-kill scenario cannot run here, or "" when it can."""
     if not KAFKA_CLUSTER.exists():
         return "deploy/kafka/cluster.sh is absent: the three-node Kafka cluster is not part of this checkout"
-    if os.environ.get("BAYLINK_CLUSTER_KAFKA", "dev") != "cluster":
-        return "BAYLINK_CLUSTER_KAFKA is not 'cluster': the cluster runs on the single dev broker"
+    if kafka_mode() != "cluster":
+        return "BAYLINK_CLUSTER_KAFKA=dev: the cluster runs on the single dev broker, no leader to take over"
     return ""

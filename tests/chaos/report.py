@@ -46,7 +46,9 @@ class Outcome:
             f"   did          {self.did}",
             f"   acked {self.acked}  consumed {self.consumed}  lost {self.lost}  duplicated {self.duplicated}",
             f"   registrations started {self.started}  finished {self.finished}  abandoned before paying "
-            f"{self.abandoned}  refunds {self.refunds} (slowest {refund})",
+            f"{self.abandoned}  refunds {self.refunds} (slowest {refund})"
+            if self.started or self.abandoned
+            else "   registrations -",
             f"   recovery (fault → first success) {recovery}  (goal < {RECOVERY_GOAL_SECONDS:.0f} s); "
             f"failed calls meanwhile {self.failed_calls}",
             f"   audits       {', '.join(f'{k}: {v}' for k, v in self.audits.items()) or '-'}",

@@ -6,7 +6,8 @@ as the flow table's changelog), so one flow's events meet in one partition whate
 ``advance`` keeps the ``flows`` table (a changelog topic restores it after a restart), publishes the
 gateway events and asks payments for a refund when one is due. ``scan`` (a timer) sends a tick
 through the same topic for flows that have timed out or still owe a refund, so that every change to
-the table happens inside the agent.
+the table happens inside the agent. A refund that failed is retried sooner than the next scan:
+``retry_refunds`` ticks the flows whose last refund attempt here failed, every few seconds.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from baylink.runtime.topics import TopicSpec, apply_topics
 from services.gateway.flows.config import FlowSettings
 from services.gateway.flows.publish import to_cloud_event
 from services.gateway.flows.refund import Refunds
-from services.gateway.flows.state import WATCHED, Flow, Output
+from services.gateway.flows.state import WATCHED, Flow, Output, RefundRetries
 
 log = logging.getLogger("baylink.gateway.flows")
 TICK_HEADER = "baylink_flow_tick"
@@ -108,6 +109,7 @@ def build_app(settings: FlowSettings, new_refunds: Callable[[], Refunds]) -> fau
     json_schema: faust.Schema[Any, Any] = faust.Schema(key_serializer="json", value_serializer="json")
     flows = app.Table("flows", default=None, partitions=settings.partitions, schema=json_schema)
     refunds: list[Refunds] = []  # made on first use, inside the worker's event loop
+    retry_due = RefundRetries()
 
     @app.agent(sources, name="route")
     async def route(stream: faust.StreamT[bytes]) -> None:
@@ -144,6 +146,7 @@ def build_app(settings: FlowSettings, new_refunds: Callable[[], Refunds]) -> fau
                 outputs = flow.observe(cause.id, message, cause.time.timestamp())
             if flow.refund_due:
                 outputs += await _refund(flow)
+            retry_due.note(flow_id, owed=flow.refund_due)
             await _publish(flow_id, outputs, cause)
             flows[flow_id] = flow.to_json()
 
@@ -173,5 +176,11 @@ def build_app(settings: FlowSettings, new_refunds: Callable[[], Refunds]) -> fau
             if stored and Flow.from_json(stored).needs_tick(now, settings.fee_overdue_seconds):
                 headers: Headers = [(TICK_HEADER, repr(now).encode())]
                 await flow_events.send(key=str(flow_id).encode(), value=b"", headers=headers)
+
+    @app.timer(settings.refund_retry_seconds, name="retry_refunds")  # type: ignore[untyped-decorator]
+    async def retry_refunds() -> None:
+        now = repr(time.time()).encode()
+        for flow_id in retry_due.take():
+            await flow_events.send(key=flow_id.encode(), value=b"", headers=[(TICK_HEADER, now)])
 
     return app

@@ -199,12 +199,17 @@ class VerifySignatureResponse(_message.Message):
     AT_SIGNING_TIME_FIELD_NUMBER: _builtins.int
     AT_VERIFICATION_TIME_FIELD_NUMBER: _builtins.int
     SIGNER_CERTIFICATE_FINGERPRINT_FIELD_NUMBER: _builtins.int
+    PROVEN_SIGNING_TIME_FIELD_NUMBER: _builtins.int
+    TIMESTAMPS_FIELD_NUMBER: _builtins.int
+    LEVEL_FIELD_NUMBER: _builtins.int
     algorithm: _validation_pb2.SignatureAlgorithm.ValueType
     """The algorithm actually used, as found in the signature."""
     signature_valid: _builtins.bool
     """Whether the signature itself verifies over the document (before trust)."""
     signer_certificate_fingerprint: _builtins.str
     """SHA-256 of the signer's certificate (hex)."""
+    level: _validation_pb2.SignatureLevel.ValueType
+    """The level the signature reaches as verified."""
     @_builtins.property
     def report(self) -> _validation_pb2.ValidationReport:
         """The outcome for the signature and the signer's certificate together."""
@@ -217,8 +222,9 @@ class VerifySignatureResponse(_message.Message):
 
     @_builtins.property
     def at_signing_time(self) -> _validation_pb2.ValidationReport:
-        """The signer's certificate validated at the claimed signing time (unset
-        without a claimed time or when the signature did not verify) ...
+        """The signer's certificate validated at the signing time: the proven one
+        when set, else the claimed one (unset without either, or when the
+        signature did not verify) ...
         """
 
     @_builtins.property
@@ -226,6 +232,18 @@ class VerifySignatureResponse(_message.Message):
         """... and now. The overall report is the stricter of the two, per
         EN 319 102-1 without proof of existence.
         """
+
+    @_builtins.property
+    def proven_signing_time(self) -> _timestamp_pb2.Timestamp:
+        """The signing time a trusted signature time-stamp proves (the earliest, if
+        several). Set: at_signing_time is the validation at this time, and a
+        certificate revoked or expired after it still passes (reason
+        "revoked_after_poe" / "expired_after_poe"). Unset: nothing proves it.
+        """
+
+    @_builtins.property
+    def timestamps(self) -> _containers.RepeatedCompositeFieldContainer[_validation_pb2.TimestampReport]:
+        """Every signature time-stamp the signature carries, trusted or not."""
 
     def __init__(
         self,
@@ -237,10 +255,13 @@ class VerifySignatureResponse(_message.Message):
         at_signing_time: _validation_pb2.ValidationReport | None = ...,
         at_verification_time: _validation_pb2.ValidationReport | None = ...,
         signer_certificate_fingerprint: _builtins.str = ...,
+        proven_signing_time: _timestamp_pb2.Timestamp | None = ...,
+        timestamps: _abc.Iterable[_validation_pb2.TimestampReport] | None = ...,
+        level: _validation_pb2.SignatureLevel.ValueType = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["at_signing_time", b"at_signing_time", "at_verification_time", b"at_verification_time", "claimed_signing_time", b"claimed_signing_time", "report", b"report"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["at_signing_time", b"at_signing_time", "at_verification_time", b"at_verification_time", "claimed_signing_time", b"claimed_signing_time", "proven_signing_time", b"proven_signing_time", "report", b"report"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["algorithm", b"algorithm", "at_signing_time", b"at_signing_time", "at_verification_time", b"at_verification_time", "claimed_signing_time", b"claimed_signing_time", "report", b"report", "signature_valid", b"signature_valid", "signer_certificate_fingerprint", b"signer_certificate_fingerprint"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["algorithm", b"algorithm", "at_signing_time", b"at_signing_time", "at_verification_time", b"at_verification_time", "claimed_signing_time", b"claimed_signing_time", "level", b"level", "proven_signing_time", b"proven_signing_time", "report", b"report", "signature_valid", b"signature_valid", "signer_certificate_fingerprint", b"signer_certificate_fingerprint", "timestamps", b"timestamps"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -50,6 +50,7 @@ def default_target() -> str:
 _PURPOSES = {
     KeyPurpose.DOCUMENT_SIGNING: validation_pb2.KEY_PURPOSE_DOCUMENT_SIGNING,
     KeyPurpose.CLIENT_AUTH: validation_pb2.KEY_PURPOSE_CLIENT_AUTH,
+    KeyPurpose.TIME_STAMPING: validation_pb2.KEY_PURPOSE_TIME_STAMPING,
 }
 
 

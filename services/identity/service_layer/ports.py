@@ -59,10 +59,29 @@ class SignatureCheck:
     signature_algorithm: str
     failure: Reason | None  # None: the signature verifies over the document
     detail: str = ""
+    # Unsigned attributes of a CMS signature: its signature time-stamp tokens (DER), the signature
+    # value they are over, and whether it carries long-term validation data or archive time-stamps.
+    timestamp_tokens: tuple[bytes, ...] = ()
+    signature_value: bytes = b""
+    carries_validation_data: bool = False
+    carries_archive_timestamp: bool = False
+
+
+@dataclass(frozen=True)
+class TokenCheck:
+    """What the cryptographic check of one RFC 3161 time-stamp token found (its TSA not yet validated)."""
+
+    tsa: x509.Certificate | None
+    certificates: tuple[x509.Certificate, ...]
+    gen_time: datetime | None
+    failure: Reason | None  # None: a well-formed token over the data, signed by `tsa`, a TSA certificate
+    detail: str = ""
+    digest_algorithm: str = ""
 
 
 class SignatureChecks(Protocol):
-    """Cryptographic checks of detached CMS signatures and of raw signatures over a digest."""
+    """Cryptographic checks of detached CMS signatures, of raw signatures over a digest and of
+    RFC 3161 time-stamp tokens."""
 
     def read_detached_cms(self, data: bytes, field: str) -> Any:
         """The signature parsed strictly, for `check_cms` (what it holds is the implementation's business)."""
@@ -84,6 +103,9 @@ class SignatureChecks(Protocol):
         signer: x509.Certificate,
     ) -> Reason | None:
         """None when the signature verifies; InvalidInput for algorithms or digests that do not fit."""
+
+    def check_token(self, token: bytes, imprint_data: bytes, extra_certificates: list[x509.Certificate]) -> TokenCheck:
+        """An RFC 3161 token checked as a time-stamp over `imprint_data`; never raises for a bad token."""
 
 
 class ListSignatureVerifier(Protocol):

@@ -70,6 +70,10 @@ class Reason(StrEnum):
     REVOKED_AFTER_SIGNING = "revoked_after_signing"
     EXPIRED_AFTER_SIGNING = "expired_after_signing"
     SIGNED_BEFORE_VALIDITY = "signed_before_validity"
+    # Signed PDFs (PAdES): the CMS verified, the PDF around it did not hold.
+    PDF_MODIFIED_AFTER_SIGNING = "pdf_modified_after_signing"
+    PDF_MDP_VIOLATION = "pdf_mdp_violation"
+    PDF_SIGNATURE_COVERAGE = "pdf_signature_coverage"
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import io
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 from asn1crypto import algos, keys, pem, x509
 from pyhanko.pdf_utils import generic
@@ -28,8 +31,19 @@ from devtools.testpki.loader import TestPKI
 from devtools.testpki.x509build import CertificateProfile, issue, issuer_for, name
 from services.identity.adapters.keys import KeyKind, Scheme, SigningKey, algorithm_identifier
 
+T = TypeVar("T")
 MDPPerm = fields.MDPPerm
 _DIGEST_FOR = {KeyKind.EC_P384: "sha384", KeyKind.ED25519: "sha512", KeyKind.SM2: "sm3"}
+
+
+def _run(work: Coroutine[Any, Any, T]) -> T:
+    """pyHanko's coroutine to its end, from plain code or from inside a running loop (async tests)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(work)
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, work).result()
 
 
 def minimal_pdf(text: str = "Application for business registration") -> bytes:
@@ -119,7 +133,7 @@ def sign(
     )
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
     kind = _DisregardingDocMdp if disregard_docmdp else signers.PdfSigner
-    out = kind(meta, signer_for(pki, entity), timestamper=timestamper).sign_pdf(writer)
+    out = _run(kind(meta, signer_for(pki, entity), timestamper=timestamper).async_sign_pdf(writer))
     return bytes(out.getvalue())
 
 
@@ -132,13 +146,13 @@ def _sign_sm2(pdf: bytes, pki: TestPKI, entity: str, field_name: str) -> bytes:
     )
     signer = signers.PdfSigner(meta, signer_for(pki, entity))
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
-    prepared, _, output = asyncio.run(signer.async_digest_doc_for_signing(writer, bytes_reserved=8192))
+    prepared, _, output = _run(signer.async_digest_doc_for_signing(writer, bytes_reserved=8192))
     key, certificate = pki.key(entity), pki.certificate(entity)
     chain = [x509.Certificate.load(der) for der in pki.intermediates(entity)]
     signature = cms.sign_detached(
         prepared.document_digest, key.sign, certificate, "sm3", cms.SM2_WITH_SM3_OID, None, chain
     )
-    asyncio.run(PdfTBSDocument.async_finish_signing(output, prepared, signature))
+    _run(PdfTBSDocument.async_finish_signing(output, prepared, signature))
     return bytes(output.getvalue())
 
 
@@ -195,5 +209,5 @@ def test_tsa(pki: TestPKI, ca: str = "hk-ca") -> timestamps.DummyTimeStamper:
 def timestamp(pdf: bytes, tsa: timestamps.TimeStamper) -> bytes:
     """`pdf` with a document timestamp (/DocTimeStamp) over all of it, as an incremental update."""
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
-    out = PdfTimeStamper(tsa).timestamp_pdf(writer, "sha256")
+    out = _run(PdfTimeStamper(tsa).async_timestamp_pdf(writer, "sha256"))
     return bytes(out.getvalue())

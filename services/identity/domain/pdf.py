@@ -138,6 +138,7 @@ class PdfSignatureReport:
     timestamps: tuple[ListedTimestamp, ...]
     claimed_signing_time: datetime | None  # the signature dictionary's /M (the signer's word)
     sub_filter: str
+    signed_digest: bytes = b""  # the byte range's digest under the CMS's digest algorithm
 
     @property
     def passed(self) -> bool:

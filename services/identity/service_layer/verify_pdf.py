@@ -89,6 +89,7 @@ class PdfVerifier:
             timestamps,
             found.claimed_signing_time,
             found.sub_filter,
+            _digest(cms.digest_algorithm, found.signed_content),
         )
 
     async def _listed(self, found: FoundTimestamp, revision: int) -> ListedTimestamp:
@@ -96,3 +97,11 @@ class PdfVerifier:
         return ListedTimestamp(
             found.kind, found.gen_time, found.authority, verdict.status, verdict.detail, found.field_name, revision
         )
+
+
+def _digest(name: str, content: bytes) -> bytes:
+    """The byte range's digest as the CMS names it (for the fact event); empty if it names none."""
+    try:
+        return hashlib.new(name, content).digest() if name else b""
+    except ValueError:
+        return b""

@@ -184,13 +184,20 @@ def _timestamp(kind: TimestampKind, token: bytes, imprinted: bytes, name: str) -
 
 
 def _is(cert: object, issuer_serial: cms.IssuerAndSerialNumber) -> bool:
-    issuer, serial = issuer_serial["issuer"], issuer_serial["serial_number"].native
-    return bool(getattr(cert, "serial_number", None) == serial and getattr(cert, "issuer", None) == issuer)
+    serial = issuer_serial["serial_number"].native
+    if getattr(cert, "serial_number", None) != serial:  # cheap first: serials rarely collide
+        return False
+    return bool(cert.issuer.dump() == issuer_serial["issuer"].dump())  # type: ignore[attr-defined]
 
 
 def _signer_subject(embedded: EmbeddedPdfSignature) -> str:
-    try:
-        subject = embedded.signer_cert.subject
-        return str(subject.native.get("common_name") or subject.human_friendly)
-    except (ValueError, KeyError, SignatureValidationError):
+    """The signer's common name (else subject) off the certificate the SignerInfo names, if carried;
+    matched here by issuer and serial, more cheaply than pyHanko's own look-up."""
+    sid = embedded.signer_info["sid"]
+    if sid.name != "issuer_and_serial_number":
         return ""
+    for choice in embedded.signed_data["certificates"] or ():
+        if choice.name == "certificate" and _is(choice.chosen, sid.chosen):
+            subject = choice.chosen.subject
+            return str(subject.native.get("common_name") or subject.human_friendly)
+    return ""

@@ -77,6 +77,10 @@ class Reason(StrEnum):
     TSA_NOT_TRUSTED = "tsa_not_trusted"
     TIMESTAMP_IMPRINT_MISMATCH = "timestamp_imprint_mismatch"
     TIMESTAMP_INVALID = "timestamp_invalid"
+    # Signed PDFs (PAdES): the CMS verified, the PDF around it did not hold.
+    PDF_MODIFIED_AFTER_SIGNING = "pdf_modified_after_signing"
+    PDF_MDP_VIOLATION = "pdf_mdp_violation"
+    PDF_SIGNATURE_COVERAGE = "pdf_signature_coverage"
 
 
 class SignatureLevel(StrEnum):

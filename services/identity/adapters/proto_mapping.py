@@ -1,4 +1,8 @@
-"""Protobuf ⇄ identity domain, at the edge: requests to commands, reports and lists to messages."""
+"""Protobuf ⇄ identity domain, at the edge: requests to commands, reports and lists to messages.
+
+Kept in one module although over 300 lines: every message of the identity contract is mapped
+here, and the report templates it shares between them would otherwise be imported in circles.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from baylink.identity.v1 import validation_pb2 as pb
 from baylink.runtime.timestamps import set_timestamp
 from baylink.runtime.timestamps import to_timestamp as timestamp
 from services.identity.adapters.policy_mapping import key_purpose, max_revocation_age
+from services.identity.adapters.proto_timestamps import LEVELS, timestamp_report
 from services.identity.domain.errors import InvalidInput
 from services.identity.domain.policy import RevocationMode, ValidationPolicy
 from services.identity.domain.report import Indication, SignatureReport, SubIndication, ValidationReport
@@ -215,6 +220,11 @@ def fill_signature_response(
         fill_report(response.at_signing_time, r.at_signing_time)
     if r.at_verification_time is not None:
         fill_report(response.at_verification_time, r.at_verification_time)
+    if r.proven_signing_time is not None:
+        set_timestamp(response.proven_signing_time, r.proven_signing_time)
+    if r.timestamps:
+        response.timestamps.extend(timestamp_report(t) for t in r.timestamps)
+    response.level = LEVELS[r.level]  # type: ignore[assignment]  # a SignatureLevel number
     data = r.validation_data if include_validation_data else None
     if data is not None:
         response.validation_data.certificates.extend(data.certificates)

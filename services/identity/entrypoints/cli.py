@@ -109,6 +109,10 @@ def _finish(report: dict[str, Any], as_json: bool, signature: bool) -> NoReturn:
 
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False))
+    elif report.get("kind") == "pdf":
+        from services.identity.entrypoints.cli_pdf import pdf_view
+
+        console().print(pdf_view(report))
     else:
         console().print(signature_view(report) if signature else validation_view(report))
     raise typer.Exit(0 if report["indication"] == "TOTAL_PASSED" else 1)
@@ -177,11 +181,18 @@ def validate_command(
 @app.command("verify")
 def verify_command(
     signature: Annotated[
-        Path, typer.Option("--signature", metavar="FILE", help="Detached CMS SignedData, DER or PEM (CMS/PKCS7).")
+        Path,
+        typer.Option(
+            "--signature", metavar="FILE", help="Detached CMS SignedData (DER or PEM), or a signed PDF (PAdES)."
+        ),
     ],
     document: Annotated[
         Path | None,
-        typer.Option("--document", metavar="FILE", help="The signed document (with --offline-evidence: DIR/document)."),
+        typer.Option(
+            "--document",
+            metavar="FILE",
+            help="The signed document (not for a signed PDF; with --offline-evidence: DIR/document).",
+        ),
     ] = None,
     chain: ChainOpt = None,
     anchor: AnchorOpt = None,
@@ -201,8 +212,12 @@ def verify_command(
     target: TargetOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Verify a detached CMS signature over FILE and validate the signer's certificate.
+    """Verify a detached CMS signature over FILE, or every signature of a signed PDF, and validate
+    the signers' certificates.
 
+    A PDF given as --signature (no --document) is reported signature by signature: signer,
+    indication, what it covers (the whole document or an earlier revision), changes after signing
+    against its DocMDP/FieldMDP permissions, PAdES level and timestamps (listed, not judged).
     Offline tool with --anchor or --trust-list: verifies in this process and asks no service.
     With --offline-evidence DIR nothing is fetched at all: the evidence kept beside a stored
     signature decides revocation.
@@ -212,18 +227,24 @@ def verify_command(
         if revocation is not None or target is not None:
             _fail("--offline-evidence decides revocation from the evidence alone: no --revocation, no --target")
         evidence_verify(signature, document, offline_evidence, anchors, trust_list, signers, chain, policy, as_json)
-    if document is None:
-        _fail("--document is required (or --offline-evidence DIR, which holds it)")
     offline = _check_mode(anchors, trust_list, signers, revocation)
 
     def action() -> dict[str, Any]:
+        from services.identity.adapters.pdf_signatures import looks_like_pdf
         from services.identity.entrypoints import cli_inputs as inputs
         from services.identity.entrypoints import cli_report as reports
 
-        content = inputs.read_file(document)
-        cms = inputs.cms_signature(signature)
+        signed = inputs.read_file(signature)
         intermediates = inputs.certificates_of(chain or [])
         requested = inputs.policy_oids(policy or [])
+        if looks_like_pdf(signed):
+            if document is not None:
+                raise inputs.InputError(f"{signature}: a signed PDF carries its document; leave out --document")
+            return _verify_pdf(signed, intermediates, requested)
+        if document is None:
+            raise inputs.InputError(f"{signature}: not a PDF, so give the signed document with --document")
+        content = inputs.read_file(document)
+        cms = inputs.cms_signature(signature)
         if offline:
             from services.identity.entrypoints import cli_offline as local
 
@@ -234,6 +255,21 @@ def verify_command(
 
         address = target or remote.default_target()
         return reports.signature_from_proto(remote.verify(address, content, cms, intermediates, requested))
+
+    def _verify_pdf(pdf: bytes, intermediates: list[bytes], requested: frozenset[str] | None) -> dict[str, Any]:
+        from services.identity.entrypoints import cli_pdf
+
+        if offline:
+            from services.identity.entrypoints import cli_offline as local
+
+            trust = local.Trust(tuple(anchors), trust_list, tuple(signers))
+            rules = local.policy(revocation.value if revocation else None, requested)
+            return cli_pdf.pdf_dict(local.verify_pdf(trust, pdf, intermediates, rules))
+        from services.identity.entrypoints import cli_online as remote
+
+        return cli_pdf.pdf_from_proto(
+            remote.verify_pdf(target or remote.default_target(), pdf, intermediates, requested)
+        )
 
     _finish(_run(action), as_json, signature=True)
 
@@ -253,24 +289,9 @@ def evidence_verify(
     _check_mode(anchors, trust_list, signers, None)
 
     def action() -> dict[str, Any]:
-        from baylink import evidence as files
-        from services.identity.domain.report import ValidationData
-        from services.identity.entrypoints import cli_inputs as inputs
         from services.identity.entrypoints import cli_offline as local
-        from services.identity.entrypoints import cli_report as reports
 
-        try:
-            kept = files.read(directory)
-        except files.EvidenceError as exc:
-            raise inputs.InputError(str(exc)) from None
-        content = inputs.read_file(document) if document is not None else kept.document
-        cms = inputs.cms_signature(signature)
-        extra = tuple(inputs.certificates_of(chain or []))
-        data = ValidationData((*kept.certificates, *extra), kept.ocsp_responses, kept.crls)
         trust = local.Trust(tuple(anchors), trust_list, tuple(signers))
-        if not anchors and trust_list is None:
-            trust = local.service_trust()
-        rules = local.policy(None, inputs.policy_oids(policy or []))
-        return reports.signature_dict(local.verify_with_evidence(trust, content, cms, data, rules))
+        return local.evidence_dict(trust, signature, document, directory, chain or [], policy or [])
 
     _finish(_run(action), as_json, signature=True)

@@ -99,6 +99,10 @@ class SignatureVerifier(Protocol):
         """Have the identity service verify a detached signature over the document (sent as its digest),
         with the validation data its verdict rests on."""
 
+    async def verify_pdf(self, document: bytes) -> list[SignatureCheck]:
+        """Have the identity service verify every signature of a signed PDF (PAdES), one check each in
+        revision order; a PDF identity cannot read gives one FAILED check saying why."""
+
 
 @dataclass(frozen=True)
 class Stamped:

@@ -9,7 +9,7 @@
 (c) the registry's path: HttpTimeStamper.stamp on a real CMS signature (a session per stamp, the
     token checked and added as the unsigned attribute), N stamps in flight.
 
-The TSA's key is the local one (deploy/lib.sh local_tsa: the test PKI's TSA certificate). Each
+The TSA's key is the local one (deploy/lib.sh local_tsa: the test PKI's hk-tsa, ECDSA P-256). Each
 figure is the median of `--rounds` rounds, in operations per wall-clock second; the machine is
 shared, so CPU microseconds per operation and the load average are printed beside.
 """
@@ -78,16 +78,13 @@ def _free_port() -> int:
 
 
 def start_server(directory: Path) -> tuple[subprocess.Popen[bytes], str]:
-    from devtools.testpki.local_tsa import write_local_tsa
-
-    write_local_tsa(directory)
     port = _free_port()
     env = {
         **os.environ,
         "BAYLINK_TSA_PORT": str(port),
-        "BAYLINK_TSA_CERT_FILE": str(directory / "tsa.pem"),
-        "BAYLINK_TSA_KEY_FILE": str(directory / "tsa.key.pem"),
-        "BAYLINK_TSA_CHAIN_FILE": str(directory / "chain.pem"),
+        "BAYLINK_TSA_CERT_FILE": str(COMMITTED / "certs" / "hk-tsa.pem"),
+        "BAYLINK_TSA_KEY_FILE": str(COMMITTED / "keys" / "hk-tsa.key.pem"),
+        "BAYLINK_TSA_CHAIN_FILE": str(COMMITTED / "certs" / "hk-ca.pem"),
         "BAYLINK_TSA_SERIAL_FILE": str(directory / "serial"),
     }
     server = subprocess.Popen(

@@ -1,4 +1,4 @@
-"""A time-stamping authority for tests: Baylink's TSA with the test PKI's TSA certificate."""
+"""A time-stamping authority for tests: Baylink's TSA with the test PKI's hk-tsa key and certificate."""
 
 from __future__ import annotations
 
@@ -9,27 +9,24 @@ from pathlib import Path
 
 from asn1crypto import x509
 
-from baylink.cms import load_certificates
 from devtools.testpki.loader import TestPKI
-from devtools.testpki.local_tsa import write_local_tsa
 from services.identity.adapters.keys import SigningKey
 from services.identity.tsa.authority import TimeStampAuthority
 from services.identity.tsa.serials import SerialStore
 from services.identity.tsa.server import TimeStampServer
 
 
-def tsa_credentials(pki: TestPKI, directory: Path) -> tuple[SigningKey, x509.Certificate, list[x509.Certificate]]:
-    write_local_tsa(directory, pki)
-    certificate = load_certificates((directory / "tsa.pem").read_text("ascii"))[0]
-    chain = load_certificates((directory / "chain.pem").read_text("ascii"))
-    return SigningKey.load_pem((directory / "tsa.key.pem").read_bytes()), certificate, chain
+def tsa_credentials(pki: TestPKI, name: str = "hk-tsa") -> tuple[SigningKey, x509.Certificate, list[x509.Certificate]]:
+    """The test PKI's TSA `name` (hk-tsa: listed as the HK trust list's TSA/QTST service)."""
+    chain = [x509.Certificate.load(der) for der in pki.intermediates(name)]
+    return pki.key(name), pki.certificate(name), chain
 
 
 def make_authority(
     pki: TestPKI, directory: Path, fixed_time: datetime | None = None
 ) -> tuple[TimeStampAuthority, SerialStore]:
     """The authority and its serial store (the caller closes it); ``fixed_time`` fixes genTime."""
-    key, certificate, chain = tsa_credentials(pki, directory)
+    key, certificate, chain = tsa_credentials(pki)
     serials = SerialStore(directory / "serial")
     clock = (lambda: fixed_time) if fixed_time is not None else (lambda: datetime.now(UTC))
     return TimeStampAuthority(key, certificate, chain, serials.next, clock=clock), serials

@@ -130,8 +130,8 @@ def test_without_cert_req_the_token_carries_no_certificates(authority: TimeStamp
     assert token["content"]["certificates"].native is None
 
 
-def test_a_certificate_without_the_critical_time_stamping_usage_is_refused(tmp_path: Path) -> None:
-    key, _certificate, _chain = tsa_credentials(PKI, tmp_path)
+def test_a_certificate_without_the_critical_time_stamping_usage_is_refused() -> None:
+    key, _certificate, _chain = tsa_credentials(PKI)
     with pytest.raises(ValueError, match="key does not belong"):
         check_certificate(PKI.certificate("hk-personal"), key)
     with pytest.raises(ValueError, match="timeStamping"):

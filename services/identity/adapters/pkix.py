@@ -28,7 +28,7 @@ from pyhanko_certvalidator.errors import (
     ValidationError,
 )
 from pyhanko_certvalidator.path import ValidationPath
-from pyhanko_certvalidator.policy_decl import CertRevTrustPolicy, RevocationCheckingPolicy
+from pyhanko_certvalidator.policy_decl import CertRevTrustPolicy, FreshnessReqType, RevocationCheckingPolicy
 
 from services.identity.adapters import certinfo
 from services.identity.adapters.algorithm_policy import SchemeAlgorithmPolicy, key_refusal
@@ -40,6 +40,7 @@ from services.identity.domain.policy import RevocationMode
 from services.identity.domain.report import ChainElement, Indication, Reason, SubIndication, ValidationData
 
 log = logging.getLogger(__name__)
+EVIDENCE_FRESHNESS = timedelta(days=365 * 50)
 
 
 class PkixEngine:
@@ -84,6 +85,18 @@ class PkixEngine:
             self.network_requests += fetchers.http.requests
             await fetchers.close()
 
+    def _revinfo_policy(self, mode: RevocationMode) -> CertRevTrustPolicy:
+        checking = RevocationCheckingPolicy.from_legacy(mode.value)
+        if self._evidence is not None:
+            # Judging kept evidence: the answers kept are all there will ever be, so each counts for
+            # any later moment too (the last status known), however long past its nextUpdate.
+            return CertRevTrustPolicy(
+                checking,
+                freshness=EVIDENCE_FRESHNESS,
+                freshness_req_type=FreshnessReqType.MAX_DIFF_REVOCATION_VALIDATION,
+            )
+        return CertRevTrustPolicy(checking, retroactive_revinfo=True)
+
     async def _validate(
         self,
         leaf: x509.Certificate,
@@ -115,9 +128,7 @@ class PkixEngine:
             # Revocation is irreversible (certificateHold aside, which these CAs do not use), so
             # status fetched now also answers for an earlier validation time: "good now" means
             # "good then", and a revocation dated after the validation time does not count.
-            revinfo_policy=CertRevTrustPolicy(
-                RevocationCheckingPolicy.from_legacy(mode.value), retroactive_revinfo=True
-            ),
+            revinfo_policy=self._revinfo_policy(mode),
             time_tolerance=self._tolerance,
             algorithm_usage_policy=self._algorithms,
             # One per validation: it records the signatures it refused for their algorithm.

@@ -159,6 +159,7 @@ class TimestampReport:
     tsa_name: LocalText | None = None
     jurisdiction: Jurisdiction | None = None
     detail: str = ""
+    validation_data: ValidationData | None = None  # the TSA certificate's path and revocation answers
 
     @property
     def message(self) -> LocalText:
@@ -201,9 +202,13 @@ class SignatureReport:
 
     @property
     def validation_data(self) -> ValidationData | None:
-        """The data of both validations of the signer's certificate; None if neither validated a path."""
+        """The data of both validations of the signer's certificate and of its time-stamps' TSA
+        certificates (what judging it again offline needs); None if no path validated."""
         found = [r.validation_data for r in (self.at_signing_time, self.at_verification_time) if r is not None]
-        data = [d for d in found if d is not None]
+        data = [d for d in (*found, *(t.validation_data for t in self.timestamps)) if d is not None]
         if not data:
             return None
-        return data[0].merged(data[1] if len(data) > 1 else None)
+        merged = data[0]
+        for more in data[1:]:
+            merged = merged.merged(more)
+        return merged

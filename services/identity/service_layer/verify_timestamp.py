@@ -73,4 +73,5 @@ class TimestampVerifier:
             detail=detail,
             tsa_name=validation.trust_service,
             jurisdiction=validation.jurisdiction,
+            validation_data=validation.validation_data,
         )

@@ -84,7 +84,10 @@ def reduce(response: ids_pb.VerifySignatureResponse, overall: val.ValidationRepo
     if report.indication == val.INDICATION_TOTAL_PASSED:
         data = response.validation_data
         evidence = ValidationData(tuple(data.certificates), tuple(data.ocsp_responses), tuple(data.crls))
-        return SignatureCheck(Verdict.PASSED, fingerprint.lower(), "TOTAL_PASSED", claimed, evidence)
+        proven = (
+            response.proven_signing_time.ToDatetime(tzinfo=UTC) if response.HasField("proven_signing_time") else None
+        )
+        return SignatureCheck(Verdict.PASSED, fingerprint.lower(), "TOTAL_PASSED", claimed, evidence, proven)
     sub = val.SubIndication.Name(report.sub_indication).removeprefix("SUB_INDICATION_")
     if report.sub_indication == val.SUB_INDICATION_TRY_LATER:
         return SignatureCheck(Verdict.TRY_LATER, fingerprint.lower(), sub, claimed)

@@ -92,6 +92,7 @@ class SignatureCheck:
     detail: str  # sub-indication or reason, for the refusal message
     claimed_signing_time: datetime | None = None
     validation_data: ValidationData = ValidationData()
+    proven_signing_time: datetime | None = None  # set when a trusted signature time-stamp proves it
 
 
 class SignatureVerifier(Protocol):

@@ -12,9 +12,10 @@ investor or the legal representative who must sign this material. The identity c
 outside any database transaction.
 
 Every detached signature stored is CAdES B-T and B-LT: once accepted, the TSA time-stamps its
-signature value (outside any transaction too), and the stamped CMS is stored with the validation
-data the identity service used (chain, OCSP responses, CRLs) in the transaction that records the
-signature. A TSA that cannot stamp refuses the call (UNAVAILABLE, TSA_UNAVAILABLE) and nothing
+signature value (outside any transaction too), identity verifies the stamped CMS again (the
+time-stamp must prove the signing time) and returns the validation data of the signer and the
+TSA (chains, OCSP responses, CRLs), and the stamped CMS is stored with it in the transaction that
+records the signature. A TSA that cannot stamp refuses the call (UNAVAILABLE, TSA_UNAVAILABLE) and nothing
 is stored. (The signatures a signed PDF carries are not stamped yet: see docs/identity.md.)
 """
 
@@ -68,15 +69,18 @@ async def sign_material(registry: Registry, command: SignMaterial) -> tuple[Appl
         checks = await registry.identity.verify_pdf(document)
     else:
         checks = [await registry.identity.verify(command.cms_signature, document)]
-    for check in checks:
-        if check.verdict is Verdict.TRY_LATER:
-            raise errors.Unavailable(say("signature_failed", detail=check.detail), reason="SIGNATURE_TRY_LATER")
-        if check.verdict is not Verdict.PASSED:
-            raise invalid([Problem(field, "signature_failed", {"detail": check.detail})], "SIGNATURE_INVALID")
+    _require_passed(checks, field)
     stamped: Stamped | None = None
     if not command.pades:
         _by_party(app, requirement, checks, field)  # not a party: refused before the TSA is asked
         stamped = await registry.timestamps.stamp(command.cms_signature)
+        # Verified again as stored: identity judges the time-stamp and returns the validation data
+        # of the signer and of the TSA, which is what judging it again offline needs (B-LT).
+        checks = [await registry.identity.verify(stamped.cms_signature, document)]
+        _require_passed(checks, field)
+        if checks[0].proven_signing_time is None:
+            detail = "identity does not take the TSA's time-stamp as a proof of existence"
+            raise errors.Unavailable(say("timestamp_unavailable", detail=detail), reason="TSA_UNAVAILABLE")
 
     async with registry.uow() as work:
         app = await work.applications.get(command.application_id)
@@ -107,6 +111,14 @@ async def sign_material(registry: Registry, command: SignMaterial) -> tuple[Appl
             )
             await work.evidence.put(kept)
     return app, material
+
+
+def _require_passed(checks: list[SignatureCheck], field: str) -> None:
+    for check in checks:
+        if check.verdict is Verdict.TRY_LATER:
+            raise errors.Unavailable(say("signature_failed", detail=check.detail), reason="SIGNATURE_TRY_LATER")
+        if check.verdict is not Verdict.PASSED:
+            raise invalid([Problem(field, "signature_failed", {"detail": check.detail})], "SIGNATURE_INVALID")
 
 
 def _by_party(

@@ -1,21 +1,27 @@
 """B-LT: a stored signature is judged again from its evidence alone, after its signer was revoked and
-with the responder gone (`baylink registry evidence`, then `baylink identity verify --offline-evidence`).
+its certificate expired, with the responder gone (`baylink registry evidence`, then
+`baylink identity verify --offline-evidence`).
 
-The first test re-judges shortly after storing, at the present: the evidence's OCSP answer decides,
-the responder is down and the network is never asked. The second travels past the signer's notAfter:
-only a proven signing time (the validated timestamp) can still pass it then.
+The signer is a certificate of the test PKI's HK CA that expires a day after the test starts, so
+"years later" is two days later: past the signer's notAfter, within the TSA's and the trust
+lists'. The TSA is the test PKI's hk-tsa, a TSA/QTST service of the HK trust list: its time-stamp
+proves the signing time, at which the kept OCSP answers say the signer was good.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+import socket
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from asn1crypto import pem
 from typer.testing import CliRunner
 
 from baylink import evidence as files
@@ -23,8 +29,12 @@ from baylink.cli.main import app as baylink
 from baylink.registry.v1 import registry_service_pb2_grpc as rs_grpc
 from baylink.runtime.grpc.client import insecure_channel
 from baylink.runtime.settings import KafkaSettings
+from devtools.testpki import plan
+from devtools.testpki.build import build, profile_for
 from devtools.testpki.loader import Revocation, TestPKI
 from devtools.testpki.responder import RevocationResponder
+from devtools.testpki.x509build import issue, issuer_for
+from services.identity.adapters.keys import SigningKey
 from services.identity.bootstrap import IdentityService
 from services.identity.domain.report import ValidationData
 from services.identity.entrypoints import cli_offline
@@ -35,6 +45,40 @@ from tests.integration.registry.kiosk import Kiosk
 
 pytestmark = pytest.mark.kafka
 runner = CliRunner()
+SIGNER = "hk-short"  # issued below: valid from yesterday until tomorrow
+
+
+@pytest.fixture(scope="module")
+def registry_pki(tmp_path_factory: pytest.TempPathFactory) -> TestPKI:
+    """The registry's test PKI (responder on a free port) with one more HK signer, short-lived."""
+    out = tmp_path_factory.mktemp("evidence-pki")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    build(out, f"http://127.0.0.1:{port}")
+    pki = TestPKI(out)
+    now = datetime.now(UTC).replace(microsecond=0)
+    entity = replace(
+        plan.by_name("hk-personal"), name=SIGNER, validity=(now - timedelta(days=1), now + timedelta(days=1))
+    )
+    key = SigningKey.generate(entity.key_kind, seed=SIGNER.encode())
+    issuer = issuer_for(pki.certificate("hk-ca"), pki.key("hk-ca"), entity.scheme)
+    certificate = issue(profile_for(entity, pki.base_url), key.public_key_info(), issuer)
+    (out / "certs" / f"{SIGNER}.pem").write_bytes(pem.armor("CERTIFICATE", certificate.dump()))
+    (out / "keys" / f"{SIGNER}.key.pem").write_bytes(key.private_pem())
+    manifest = json.loads((out / "manifest.json").read_text("utf-8"))
+    manifest["entities"][SIGNER] = {
+        "role": "leaf",
+        "jurisdiction": "HK",
+        "issuer": "hk-ca",
+        "key_kind": entity.key_kind.value,
+        "serial": format(certificate.serial_number, "x"),
+        "sha256": hashlib.sha256(certificate.dump()).hexdigest(),
+        "revoked_at": None,
+        "revocation_reason": None,
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), "utf-8")
+    return TestPKI(out)
 
 
 @pytest.fixture
@@ -57,7 +101,7 @@ async def registry(
 async def _stored_and_exported(registry: RegistryService, pki: TestPKI, out: Path) -> Path:
     channel = insecure_channel(f"127.0.0.1:{registry.port}")
     try:
-        kiosk = Kiosk(rs_grpc.RegistryServiceStub(channel), pki)
+        kiosk = Kiosk(rs_grpc.RegistryServiceStub(channel), pki, signer=SIGNER)
         app = await kiosk.draft()
         content = b"%PDF-1.7 articles of association"
         material = await kiosk.attach(app.application_id, "articles_of_association", content)
@@ -86,49 +130,32 @@ async def _cli(*args: str) -> dict[str, object]:
     return dict(json.loads(result.stdout))
 
 
-async def test_after_revocation_and_with_the_responder_down_the_evidence_still_decides(
+async def test_revoked_and_expired_since_with_the_responder_gone_it_validates_at_its_proven_time(
     registry: RegistryService, registry_pki: TestPKI, revocation: RevocationResponder, tmp_path: Path
 ) -> None:
     directory = await _stored_and_exported(registry, registry_pki, tmp_path / "evidence")
     kept = files.read(directory)
-    assert kept.about["signer_ref"] == "pseud-hk-personal" and kept.timestamp and kept.ocsp_responses
-    assert kept.certificates[0] == registry_pki.cert("hk-personal")
-    root = registry_pki.directory / "certs" / "hk-root.pem"
-    signature = str(directory / "signature.p7s")
+    assert kept.about["signer_ref"] == f"pseud-{SIGNER}" and kept.timestamp and kept.ocsp_responses
+    assert kept.certificates[:3] == tuple(registry_pki.cert(n) for n in (SIGNER, "hk-ca", "hk-root"))
+    assert registry_pki.cert("hk-tsa") in kept.certificates  # the TSA's path too, and its OCSP answer
+    certs = registry_pki.directory / "certs"
 
-    revoked_at = _revoke_after_signing(revocation, registry_pki, "hk-personal")
-    leaf = registry_pki.directory / "certs" / "hk-personal.pem"
+    revoked_at = _revoke_after_signing(revocation, registry_pki, SIGNER)
     after = (revoked_at + timedelta(minutes=1)).isoformat()
-    online = await _cli("validate", str(leaf), "--chain", str(registry_pki.directory / "certs" / "hk-ca.pem"),
-                        "--anchor", str(root), "--at", after)  # fmt: skip
+    online = await _cli("validate", str(certs / f"{SIGNER}.pem"), "--chain", str(certs / "hk-ca.pem"),
+                        "--anchor", str(certs / "hk-root.pem"), "--at", after)  # fmt: skip
     assert online["sub_indication"] == "REVOKED", online  # the responder knows: revoked after signing
 
     await revocation.stop()
     hits = sum(revocation.hits.values())
-    offline = await _cli(
-        "verify", "--signature", signature, "--offline-evidence", str(directory), "--anchor", str(root)
+    trust = cli_offline.Trust(
+        trust_list_dir=registry_pki.directory / "trustlists",
+        signers=tuple(certs / f"tl-signer-{j}.pem" for j in ("hk", "mo", "gd")),
     )
-    assert offline["indication"] == "TOTAL_PASSED", offline
-    assert sum(revocation.hits.values()) == hits  # nothing was fetched
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs tsverify's TimestampVerifier.check_timestamp / proven_signing_time in verify_cms: without a "
-    "validated timestamp there is no proven signing time, and at a 'now' past the signer's notAfter the stored "
-    "revocation data is stale, so the answer is INDETERMINATE (it passes at the claimed time only)",
-)
-async def test_past_the_signers_expiry_the_stored_signature_validates_at_its_proven_time(
-    registry: RegistryService, registry_pki: TestPKI, revocation: RevocationResponder, tmp_path: Path
-) -> None:
-    directory = await _stored_and_exported(registry, registry_pki, tmp_path / "evidence")
-    _revoke_after_signing(revocation, registry_pki, "hk-personal")
-    await revocation.stop()
-    kept = files.read(directory)
-    years_later = datetime(2036, 1, 1, tzinfo=UTC)  # hk-personal expired on 2035-06-01
-    assert registry_pki.certificate("hk-personal").not_valid_after < years_later
-    trust = cli_offline.Trust(anchors=(registry_pki.directory / "certs" / "hk-root.pem",))
     data = ValidationData(kept.certificates, kept.ocsp_responses, kept.crls)
+    signer_expired = registry_pki.certificate(SIGNER).not_valid_after
+    two_days_later = datetime.now(UTC) + timedelta(days=2)
+    assert signer_expired < two_days_later < registry_pki.certificate("hk-tsa").not_valid_after
     report = await asyncio.to_thread(
         cli_offline.verify_with_evidence,
         trust,
@@ -136,7 +163,18 @@ async def test_past_the_signers_expiry_the_stored_signature_validates_at_its_pro
         kept.signature,
         data,
         cli_offline.policy(None, None),
-        years_later,
+        two_days_later,
     )
-    assert report.at_signing_time is not None and report.at_signing_time.passed, report.at_signing_time
-    assert report.passed, (report.indication, report.sub_indication, report.reason)
+    assert report.proven_signing_time is not None
+    assert report.proven_signing_time == kept.stamped_at  # the TSA's genTime, now proven
+    assert report.at_verification_time is not None and report.at_verification_time.sub_indication.value == "EXPIRED"
+    assert (report.indication.value, report.reason.value) == ("TOTAL_PASSED", "expired_after_poe"), report
+    assert sum(revocation.hits.values()) == hits  # nothing was fetched
+
+    # The same through the command line, at the real present: passed, proven, no network.
+    args = ["--signature", str(directory / "signature.p7s"), "--offline-evidence", str(directory)]
+    trust_args = ["--trust-list", str(registry_pki.directory / "trustlists")]
+    trust_args += [a for j in ("hk", "mo", "gd") for a in ("--signer", str(certs / f"tl-signer-{j}.pem"))]
+    offline = await _cli("verify", *args, *trust_args)
+    assert offline["indication"] == "TOTAL_PASSED" and offline["proven_signing_time"], offline
+    assert sum(revocation.hits.values()) == hits

@@ -90,7 +90,8 @@ async def test_a_stored_signature_is_time_stamped_and_kept_with_its_chain_and_oc
     )
 
     data = evidence.validation_data
-    assert data.certificates == tuple(registry_pki.cert(n) for n in ("hk-personal", "hk-ca", "hk-root"))
+    assert data.certificates[:3] == tuple(registry_pki.cert(n) for n in ("hk-personal", "hk-ca", "hk-root"))
+    assert registry_pki.cert("hk-tsa") in data.certificates  # the TSA's path: its time-stamp is judged too
     assert data.ocsp_responses and all(
         ocsp.OCSPResponse.load(r)["response_status"].native == "successful" for r in data.ocsp_responses
     )
@@ -107,6 +108,7 @@ async def test_a_stored_signature_is_time_stamped_and_kept_with_its_chain_and_oc
     finally:
         await channel.close()
     assert reply.report.indication == val.INDICATION_TOTAL_PASSED, reply.report
+    assert reply.HasField("proven_signing_time") and reply.level == val.SIGNATURE_LEVEL_B_T
 
 
 async def test_with_the_tsa_down_signing_is_unavailable_tsa_unavailable_and_nothing_is_stored(

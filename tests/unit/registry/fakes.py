@@ -32,13 +32,14 @@ class FakeIdentity:
         self.calls.append((cms_signature, document_sha256))
         if cms_signature == b"try-later":
             return SignatureCheck(Verdict.TRY_LATER, "", "TRY_LATER")
-        parts = cms_signature.split(b":")
-        if len(parts) != 3 or parts[0] != b"fake-cms":
+        parts = cms_signature.split(b":", 3)  # a fourth part: the fake TSA's token (FakeTimeStamper)
+        if len(parts) not in (3, 4) or parts[0] != b"fake-cms":
             return SignatureCheck(Verdict.FAILED, "", "TOTAL_FAILED/FORMAT_FAILURE")
         if parts[2].decode() != document_sha256.hex():
             return SignatureCheck(Verdict.FAILED, parts[1].decode(), "TOTAL_FAILED/HASH_FAILURE")
         evidence = ValidationData((b"fake-certificate:" + parts[1],), (b"fake-ocsp",), ())
-        return SignatureCheck(Verdict.PASSED, parts[1].decode(), "TOTAL_PASSED", None, evidence)
+        proven = datetime.now(UTC) if len(parts) == 4 and not parts[3].startswith(b"untrusted") else None
+        return SignatureCheck(Verdict.PASSED, parts[1].decode(), "TOTAL_PASSED", None, evidence, proven)
 
 
 class FakeTimeStamper:
@@ -47,13 +48,14 @@ class FakeTimeStamper:
 
     def __init__(self) -> None:
         self.down = False
+        self.untrusted = False  # tokens identity does not take as proof (a TSA on no trust list)
         self.stamped: list[bytes] = []
 
     async def stamp(self, cms_signature: bytes) -> Stamped:
         if self.down:
             raise errors.Unavailable("the time-stamping service is unavailable", reason="TSA_UNAVAILABLE")
         self.stamped.append(cms_signature)
-        token = f"fake-token:{len(self.stamped)}".encode()
+        token = f"{'untrusted' if self.untrusted else 'fake'}-token:{len(self.stamped)}".encode()
         return Stamped(cms_signature + b":" + token, token, datetime.now(UTC))
 
 

@@ -59,6 +59,19 @@ async def test_with_the_tsa_down_the_call_is_unavailable_and_nothing_is_stored(
         assert (await work.applications.get(app.application_id)).material(material.material_id).signatures == []
 
 
+async def test_a_time_stamp_identity_does_not_trust_is_unavailable_and_nothing_is_stored(
+    registry: Registry, timestamps: FakeTimeStamper
+) -> None:
+    app, material, content = await _attached(registry)
+    timestamps.untrusted = True
+    command = signing.SignMaterial(app.application_id, material.material_id, FakeIdentity.sign(ALICE_CERT, content))
+    with pytest.raises(errors.Unavailable) as raised:
+        await signing.sign_material(registry, command)
+    assert raised.value.reason == "TSA_UNAVAILABLE" and "proof of existence" in raised.value.message
+    async with registry.uow() as work:
+        assert await work.evidence.of_application(app.application_id) == []
+
+
 async def test_a_signer_who_is_not_a_party_is_refused_before_the_tsa_is_asked(
     registry: Registry, timestamps: FakeTimeStamper
 ) -> None:

@@ -17,6 +17,7 @@ from baylink.runtime.metrics import ServiceMetrics
 from services.registry.adapters.calendar_file import load_calendar
 from services.registry.adapters.catalogue_file import load_catalogue, load_name_rules
 from services.registry.adapters.identity_client import GrpcIdentity
+from services.registry.adapters.pdf_signatures import pdf_signatures
 from services.registry.adapters.timestamps import HttpTimeStamper
 from services.registry.adapters.unit_of_work import SqlUnitOfWork
 from services.registry.config import RegistrySettings
@@ -84,6 +85,7 @@ def bootstrap(
         uow=uow,
         identity=identity or GrpcIdentity(settings.identity_target, transport, settings.identity_timeout_seconds),
         timestamps=timestamps or HttpTimeStamper(settings.tsa_url, settings.tsa_timeout_seconds),
+        pdf_signatures=pdf_signatures,
         name_reservation_days=settings.name_reservation_days,
         max_material_bytes=settings.max_material_bytes,
     )

@@ -15,11 +15,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from asn1crypto import cms
 
 from baylink import errors
 from baylink import evidence as files
 from baylink.runtime.db import Database
 from baylink.runtime.events import EventTypes
+from services.registry.adapters.pdf_signatures import pdf_signatures
 from services.registry.adapters.unit_of_work import SqlUnitOfWork
 from services.registry.config import RegistrySettings
 from services.registry.service_layer.evidence import StoredSignature, stored_signatures
@@ -49,6 +51,21 @@ async def _load(database_url: str, application_id: str) -> list[StoredSignature]
 def _name(number: int, stored: StoredSignature) -> str:
     signer = re.sub(r"[^A-Za-z0-9._-]+", "_", stored.evidence.signer_ref)[:60]
     return f"{number:02d}-{stored.material_type}-{signer}"
+
+
+def _signed_bytes(document: bytes, stamped_cms: bytes) -> bytes:
+    """What the signature covers: the document, or for a signature inside a PDF its /ByteRange."""
+    if b"%PDF-" not in document[:1024]:
+        return document
+    value = cms.ContentInfo.load(stamped_cms)["content"]["signer_infos"][0]["signature"].native
+    try:
+        parts = pdf_signatures(document)
+    except ValueError:  # a detached signature over a file that only starts like a PDF
+        return document
+    for part in parts:
+        if cms.ContentInfo.load(part.cms_signature)["content"]["signer_infos"][0]["signature"].native == value:
+            return part.covered
+    return document  # a detached signature over a PDF file
 
 
 @app.command("evidence")
@@ -83,8 +100,11 @@ def evidence(
             "stamped_at": kept.stamped.gen_time.isoformat(),
             "stored_at": kept.stored_at.isoformat(),
         }
+        document = _signed_bytes(stored.document, kept.stamped.cms_signature)
+        if document is not stored.document:
+            about["document"] = "the bytes the PDF signature covers (its /ByteRange); the PDF is the material"
         package = files.EvidenceFiles(
-            stored.document,
+            document,
             kept.stamped.cms_signature,
             kept.stamped.token,
             data.certificates,

@@ -13,7 +13,7 @@ from services.registry.domain.calendar import WorkingCalendar
 from services.registry.domain.catalogue import Catalogue, CatalogueItem
 from services.registry.domain.messages import say
 from services.registry.domain.names import NameRules
-from services.registry.service_layer.ports import SignatureTimeStamper, SignatureVerifier, UnitOfWork
+from services.registry.service_layer.ports import PdfSignature, SignatureTimeStamper, SignatureVerifier, UnitOfWork
 
 
 def utc_now() -> datetime:
@@ -32,6 +32,7 @@ class Registry:
     uow: UnitOfWork
     identity: SignatureVerifier
     timestamps: SignatureTimeStamper
+    pdf_signatures: Callable[[bytes], list[PdfSignature]]  # a signed PDF's signatures taken apart
     clock: Callable[[], datetime] = utc_now
     new_id: Callable[[], str] = new_id
     name_reservation_days: int = 30

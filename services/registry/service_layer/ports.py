@@ -121,6 +121,14 @@ class SignatureTimeStamper(Protocol):
 
 
 @dataclass(frozen=True)
+class PdfSignature:
+    """One signature of a signed PDF taken apart: a detached CMS and the bytes of its /ByteRange."""
+
+    cms_signature: bytes
+    covered: bytes
+
+
+@dataclass(frozen=True)
 class SignatureEvidence:
     """Everything kept beside one stored signature so it can be judged again offline (CAdES B-LT)."""
 

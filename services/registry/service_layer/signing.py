@@ -11,12 +11,13 @@ signature only if it passes and the signer's certificate is the one the gateway 
 investor or the legal representative who must sign this material. The identity call is made
 outside any database transaction.
 
-Every detached signature stored is CAdES B-T and B-LT: once accepted, the TSA time-stamps its
+Every signature stored is CAdES B-T and B-LT: once accepted, the TSA time-stamps its
 signature value (outside any transaction too), identity verifies the stamped CMS again (the
 time-stamp must prove the signing time) and returns the validation data of the signer and the
 TSA (chains, OCSP responses, CRLs), and the stamped CMS is stored with it in the transaction that
 records the signature. A TSA that cannot stamp refuses the call (UNAVAILABLE, TSA_UNAVAILABLE) and nothing
-is stored. (The signatures a signed PDF carries are not stamped yet: see docs/identity.md.)
+is stored. A signed PDF's signatures are stamped the same way, each taken apart as a detached CMS
+over the bytes of its /ByteRange (the PDF itself is stored as it came).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from services.registry.domain.materials import Material, Signature
 from services.registry.domain.messages import Problem, invalid, say
 from services.registry.domain.text import current_language
 from services.registry.service_layer.context import Registry, check_applicant
-from services.registry.service_layer.ports import SignatureCheck, SignatureEvidence, Stamped, Verdict
+from services.registry.service_layer.ports import SignatureCheck, SignatureEvidence, Verdict
 
 PDF = "application/pdf"
 
@@ -70,17 +71,26 @@ async def sign_material(registry: Registry, command: SignMaterial) -> tuple[Appl
     else:
         checks = [await registry.identity.verify(command.cms_signature, document)]
     _require_passed(checks, field)
-    stamped: Stamped | None = None
-    if not command.pades:
-        _by_party(app, requirement, checks, field)  # not a party: refused before the TSA is asked
-        stamped = await registry.timestamps.stamp(command.cms_signature)
+    _by_party(app, requirement, checks, field)  # not a party: refused before the TSA is asked
+    parts = [(command.cms_signature, document)]
+    if command.pades:  # each signature of the PDF, as a detached CMS over the bytes it covers
+        try:
+            parts = [(part.cms_signature, part.covered) for part in registry.pdf_signatures(document)]
+        except ValueError as error:
+            raise invalid([Problem(field, "signature_failed", {"detail": str(error)})], "SIGNATURE_INVALID") from None
+    stamps = {}
+    for signature, covered in parts:
+        stamped = await registry.timestamps.stamp(signature)
         # Verified again as stored: identity judges the time-stamp and returns the validation data
         # of the signer and of the TSA, which is what judging it again offline needs (B-LT).
-        checks = [await registry.identity.verify(stamped.cms_signature, document)]
-        _require_passed(checks, field)
-        if checks[0].proven_signing_time is None:
+        check = await registry.identity.verify(stamped.cms_signature, covered)
+        _require_passed([check], field)
+        if check.proven_signing_time is None:
             detail = "identity does not take the TSA's time-stamp as a proof of existence"
             raise errors.Unavailable(say("timestamp_unavailable", detail=detail), reason="TSA_UNAVAILABLE")
+        stamps[check.signer_certificate_sha256] = (check, stamped)
+    if not command.pades:
+        checks = [check for check, _ in stamps.values()]
 
     async with registry.uow() as work:
         app = await work.applications.get(command.application_id)
@@ -98,15 +108,17 @@ async def sign_material(registry: Registry, command: SignMaterial) -> tuple[Appl
             )
             app.add_signature(item, material, signature)
         await work.applications.save(app)
-        if stamped is not None:
-            [(signer, check)] = by_party
+        for signer, check in by_party:
+            if check.signer_certificate_sha256 not in stamps:  # a PDF signature not taken apart: never expected
+                raise invalid([Problem(field, "signature_failed", {"detail": "not time-stamped"})], "SIGNATURE_INVALID")
+            verified, stamped = stamps[check.signer_certificate_sha256]
             kept = SignatureEvidence(
                 app.application_id,
                 material.material_id,
                 signer.reference,
                 check.signer_certificate_sha256,
                 stamped,
-                check.validation_data,
+                verified.validation_data,
                 now,
             )
             await work.evidence.put(kept)

@@ -178,3 +178,44 @@ async def test_revoked_and_expired_since_with_the_responder_gone_it_validates_at
     offline = await _cli("verify", *args, *trust_args)
     assert offline["indication"] == "TOTAL_PASSED" and offline["proven_signing_time"], offline
     assert sum(revocation.hits.values()) == hits
+
+
+async def test_a_signature_inside_a_pdf_is_exported_over_the_bytes_it_covers_and_judged_offline(
+    registry: RegistryService, registry_pki: TestPKI, revocation: RevocationResponder, tmp_path: Path
+) -> None:
+    from baylink.registry.v1 import registry_service_pb2 as rs
+    from devtools.testpki import pades
+
+    channel = insecure_channel(f"127.0.0.1:{registry.port}")
+    try:
+        stub = rs_grpc.RegistryServiceStub(channel)
+        kiosk = Kiosk(stub, registry_pki, signer=SIGNER)
+        app = await kiosk.draft()
+        pdf = pades.sign(pades.minimal_pdf(), registry_pki, SIGNER, "Investor")
+        material = await kiosk.attach(app.application_id, "articles_of_association", pdf)
+        await stub.SignMaterial(
+            rs.SignMaterialRequest(
+                application_id=app.application_id,
+                material_id=material.material_id,
+                pades=True,
+                applicant_ref=kiosk.applicant_ref,
+            )
+        )
+    finally:
+        await channel.close()
+    out = tmp_path / "evidence"
+    args = ["registry", "evidence", app.application_id, "--out", str(out)]
+    result = await asyncio.to_thread(runner.invoke, baylink, [*args, "--database-url", registry.settings.database_url])
+    assert result.exit_code == 0, result.output
+    [directory] = await asyncio.to_thread(lambda: list(out.iterdir()))
+    kept = files.read(directory)
+    assert kept.document != pdf and len(kept.document) < len(pdf) and pdf.startswith(kept.document[:100])
+    assert "ByteRange" in kept.about["document"]
+
+    await revocation.stop()
+    certs = registry_pki.directory / "certs"
+    trust_args = ["--trust-list", str(registry_pki.directory / "trustlists")]
+    trust_args += [a for j in ("hk", "mo", "gd") for a in ("--signer", str(certs / f"tl-signer-{j}.pem"))]
+    args = ["--signature", str(directory / "signature.p7s"), "--offline-evidence", str(directory)]
+    offline = await _cli("verify", *args, *trust_args)
+    assert offline["indication"] == "TOTAL_PASSED" and offline["proven_signing_time"], offline

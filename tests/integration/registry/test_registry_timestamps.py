@@ -132,3 +132,32 @@ async def test_with_the_tsa_down_signing_is_unavailable_tsa_unavailable_and_noth
     assert not [m for m in got.application.materials if m.signatures]
     async with registry.registry.uow() as work:
         assert await work.evidence.of_application(app.application_id) == []
+
+
+async def test_the_signatures_of_a_signed_pdf_are_stamped_and_kept_too(
+    stub: rs_grpc.RegistryServiceStub, registry: RegistryService, registry_pki: TestPKI, tsa: TimeStampServer
+) -> None:
+    from devtools.testpki import pades
+    from services.registry.adapters.pdf_signatures import pdf_signatures
+
+    kiosk = Kiosk(stub, registry_pki)
+    app = await kiosk.draft()
+    pdf = pades.sign(pades.minimal_pdf(), registry_pki, "hk-personal", "Investor")
+    material = await kiosk.attach(app.application_id, "articles_of_association", pdf)
+    request = rs.SignMaterialRequest(
+        application_id=app.application_id,
+        material_id=material.material_id,
+        pades=True,
+        applicant_ref=kiosk.applicant_ref,
+    )
+    await stub.SignMaterial(request)
+    assert tsa.granted == 1
+
+    async with registry.registry.uow() as work:
+        [evidence] = await work.evidence.of_application(app.application_id)
+    [part] = pdf_signatures(pdf)
+    stamped_info = cms.ContentInfo.load(evidence.stamped.cms_signature)["content"]["signer_infos"][0]
+    original_info = cms.ContentInfo.load(part.cms_signature)["content"]["signer_infos"][0]
+    assert stamped_info["signature"].native == original_info["signature"].native
+    assert [a["type"].native for a in stamped_info["unsigned_attrs"]][-1] == "signature_time_stamp_token"
+    assert registry_pki.cert("hk-tsa") in evidence.validation_data.certificates

@@ -64,8 +64,8 @@ kafka_up() {
         cluster)
             bash deploy/kafka/cluster.sh start
             ;;
-        dev)
-            bash deploy/kafka/kafka.sh start
+        dev)  # the dev broker may run already (`make up`, `make test`, another checkout's start)
+            bash deploy/kafka/kafka.sh status >/dev/null 2>&1 || bash deploy/kafka/kafka.sh start
             ;;
         *) echo "BAYLINK_CLUSTER_KAFKA must be cluster or dev, not $KAFKA_MODE" >&2; exit 2 ;;
     esac
@@ -202,7 +202,8 @@ cmd_ports() {
     done
 }
 
-known() { all_processes | grep -qx "$1" || { echo "unknown process $1; one of: $(all_processes | xargs)" >&2; exit 2; }; }
+known() { all_processes | grep -x "$1" >/dev/null ||  # not -q: an early exit would SIGPIPE the list under pipefail
+    { echo "unknown process $1; one of: $(all_processes | xargs)" >&2; exit 2; }; }
 
 case "${1:-}" in
     up) cmd_up ;;

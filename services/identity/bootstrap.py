@@ -18,6 +18,7 @@ from baylink.runtime.outbox import FactRecorder
 from services.identity.adapters.crypto import CmsSignatureChecks, X509Reader
 from services.identity.adapters.events import IdentityEvents
 from services.identity.adapters.fetchers import FetchSettings
+from services.identity.adapters.pdf_signatures import PyHankoPdfReader
 from services.identity.adapters.pkix import PkixEngine
 from services.identity.adapters.revocation_cache import RevocationCache
 from services.identity.adapters.trust_list_repository import SqlTrustListRepository
@@ -27,9 +28,10 @@ from services.identity.domain.trustlist import Jurisdiction
 from services.identity.entrypoints.callers import CALLERS
 from services.identity.entrypoints.grpc_api import IdentityServicer
 from services.identity.service_layer.application import IdentityApplication
-from services.identity.service_layer.ports import PathEngine
+from services.identity.service_layer.ports import PathEngine, TimestampJudge
 from services.identity.service_layer.trust_store import TrustListStore
 from services.identity.service_layer.validate_certificate import CertificateValidator
+from services.identity.service_layer.verify_pdf import NotJudgedYet, PdfVerifier
 from services.identity.service_layer.verify_signature import SignatureVerifier
 
 MIGRATIONS = Path(__file__).resolve().parent / "adapters" / "migrations"
@@ -74,6 +76,7 @@ def bootstrap(settings: IdentitySettings | None = None) -> IdentityService:
         signature_verifier(validator),
         IdentityEvents(EventTypes.from_contracts(), settings.source),
         recorder,
+        pdf_verifier(signature_verifier(validator)),
     )
     servicer = IdentityServicer(app, settings.validation_deadline_seconds)
 
@@ -103,6 +106,12 @@ def certificate_validator(store: TrustListStore, engine: PathEngine | None = Non
 
 def signature_verifier(validator: CertificateValidator) -> SignatureVerifier:
     return SignatureVerifier(validator, CmsSignatureChecks())
+
+
+def pdf_verifier(verifier: SignatureVerifier, timestamps: TimestampJudge | None = None) -> PdfVerifier:
+    """Signed PDFs, read by pyHanko, each CMS judged by `verifier`; timestamps by `timestamps`
+    (until a timestamp verifier is given here, `NotJudgedYet` lists them as not judged)."""
+    return PdfVerifier(verifier, PyHankoPdfReader(), timestamps or NotJudgedYet())
 
 
 def list_store(signers: Mapping[Jurisdiction, Iterable[bytes]]) -> TrustListStore:

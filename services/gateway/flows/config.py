@@ -25,9 +25,13 @@ class FlowSettings(BaseSettings):
     payments_target: str = "127.0.0.1:50053"
     call_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
 
-    # Timeouts: an unpaid fee this long after it was raised is reported overdue (once).
+    # Timeouts: an unpaid fee this long after it was raised is reported overdue (once); the whole
+    # table is scanned for that (and for refunds still owed after a restart) every timer interval.
     fee_overdue_seconds: float = Field(default=30 * 60.0, gt=0)
     timer_interval_seconds: float = Field(default=30.0, gt=0)
+    # A refund that failed (payments unreachable, the fee not yet committed) is tried again this soon,
+    # not at the next scan: a person waits for their money back, an overdue report can wait.
+    refund_retry_seconds: float = Field(default=2.0, gt=0, le=300)
     log_level: str = "warn"
 
     # Surviving a worker's death: the flow table's changelog is on Kafka; each worker keeps its table
@@ -40,6 +44,7 @@ class FlowSettings(BaseSettings):
     session_timeout_seconds: float = Field(default=30.0, ge=6, le=300)  # the broker's minimum is 6 s
 
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    internal: InternalTransportSettings = Field(default_factory=InternalTransportSettings)
 
     @field_validator("store")
     @classmethod
@@ -47,5 +52,3 @@ class FlowSettings(BaseSettings):
         if value not in ("memory://", "rocksdb://"):
             raise ValueError("store must be memory:// or rocksdb://")
         return value
-
-    internal: InternalTransportSettings = Field(default_factory=InternalTransportSettings)

@@ -12,7 +12,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
-from asn1crypto import cms, x509
+from asn1crypto import cms, core, x509
 
 from services.identity.adapters import der
 from services.identity.adapters.algorithm_policy import describe, judge
@@ -24,6 +24,7 @@ from services.identity.adapters.signed_attributes import (
     read_signed_attributes,
     utc_time,
 )
+from services.identity.adapters.unsigned_attributes import with_unsigned_attributes
 from services.identity.domain.errors import InvalidInput
 from services.identity.domain.report import Reason
 from services.identity.service_layer.ports import SignatureCheck
@@ -44,7 +45,7 @@ def check_detached_cms(
     profile = SignerProfile.of(signed_data, info, certs)
     # RFC 5652 5.4: the signature covers the DER of the attributes as a SET OF, not as [0].
     signed_bytes = b"\x31" + info["signed_attrs"].dump()[1:]
-    return _check(
+    check = _check(
         profile,
         attributes_of(info["signed_attrs"]),
         signed_bytes,
@@ -53,6 +54,9 @@ def check_detached_cms(
         document,
         extra_certificates,
     )
+    if isinstance(info["unsigned_attrs"], core.Void) and isinstance(signed_data["crls"], core.Void):
+        return check
+    return with_unsigned_attributes(check, signed_data, info)
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,8 @@ def load_signed_data(data: bytes, field: str) -> tuple[cms.SignedData, list[x509
                 part = signer_info[name]
                 if name in _REPEATING_SIGNER_INFO_FIELDS:
                     _decode_once(part, name)
+                elif name == "unsigned_attrs":
+                    _frame_unsigned(part)
                 else:
                     part.native  # noqa: B018 - varies with every signature: decoded every time
         choices = signed_data["certificates"]
@@ -105,6 +107,18 @@ _SIGNER_INFO_FIELDS = (
 _REPEATING_SIGNER_INFO_FIELDS = frozenset({"sid", "digest_algorithm", "signature_algorithm"})
 _DECODED: OrderedDict[tuple[str, bytes], None] = OrderedDict()
 _DECODED_MAX = 4096
+
+
+def _frame_unsigned(attributes: cms.CMSAttributes | core.Void) -> None:
+    """Unsigned attributes are read down to each value's framing, not decoded in full: what they
+    hold (time-stamp tokens) is a CMS of its own, decoded in full where it is checked, and
+    asn1crypto's full decode of a token nested in a SignerInfo costs up to seconds."""
+    if isinstance(attributes, core.Void):
+        return
+    for attribute in attributes:
+        attribute["type"].native  # noqa: B018 - an OID: cheap, and it picks the values' class
+        for value in attribute["values"]:
+            value.dump()  # the framing of each value (tag, definite length, within bounds)
 
 
 def _decode_once(value: core.Asn1Value, role: str) -> None:

@@ -15,6 +15,7 @@ from baylink.identity.v1 import validation_pb2 as pb
 from baylink.runtime.timestamps import set_timestamp
 from baylink.runtime.timestamps import to_timestamp as timestamp
 from services.identity.adapters.policy_mapping import key_purpose, max_revocation_age
+from services.identity.adapters.proto_timestamps import LEVELS, timestamp_report
 from services.identity.domain.errors import InvalidInput
 from services.identity.domain.policy import RevocationMode, ValidationPolicy
 from services.identity.domain.report import Indication, SignatureReport, SubIndication, ValidationReport
@@ -213,6 +214,11 @@ def fill_signature_response(response: api.VerifySignatureResponse, r: SignatureR
         fill_report(response.at_signing_time, r.at_signing_time)
     if r.at_verification_time is not None:
         fill_report(response.at_verification_time, r.at_verification_time)
+    if r.proven_signing_time is not None:
+        set_timestamp(response.proven_signing_time, r.proven_signing_time)
+    if r.timestamps:
+        response.timestamps.extend(timestamp_report(t) for t in r.timestamps)
+    response.level = LEVELS[r.level]  # type: ignore[assignment]  # a SignatureLevel number
 
 
 def _overall_template(r: SignatureReport, full: ValidationReport | None) -> pb.ValidationReport:

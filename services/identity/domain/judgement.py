@@ -72,6 +72,12 @@ def judge(
         return report(Indication.TOTAL_FAILED, SubIndication.EXPIRED, Reason.ANCHOR_EXPIRED)
     if moment < facts.anchor_not_before:
         return report(Indication.TOTAL_FAILED, SubIndication.NOT_YET_VALID, Reason.NOT_YET_VALID)
+    if policy.key_purpose is KeyPurpose.TIME_STAMPING:
+        # A TSA vouches for time, not for a certificate policy; whether its service was granted
+        # is asked at the token's time (`timestamps.tsa_trust`), not at the validation time.
+        if not fit_for(policy.key_purpose, facts.leaf_key_usage, facts.leaf_extended_key_usage):
+            return report(Indication.INDETERMINATE, SubIndication.CHAIN_CONSTRAINTS_FAILURE, Reason.KEY_PURPOSE)
+        return report(Indication.TOTAL_PASSED, None, Reason.OK)
     status = anchored.service.status_at(moment)
     if status is None:
         return report(Indication.INDETERMINATE, SubIndication.NO_CERTIFICATE_CHAIN_FOUND, Reason.SERVICE_NOT_YET_LISTED)

@@ -107,6 +107,10 @@ def _finish(report: dict[str, Any], as_json: bool, signature: bool) -> NoReturn:
 
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False))
+    elif report.get("kind") == "pdf":
+        from services.identity.entrypoints.cli_pdf import pdf_view
+
+        console().print(pdf_view(report))
     else:
         console().print(signature_view(report) if signature else validation_view(report))
     raise typer.Exit(0 if report["indication"] == "TOTAL_PASSED" else 1)
@@ -174,10 +178,15 @@ def validate_command(
 
 @app.command("verify")
 def verify_command(
-    document: Annotated[Path, typer.Option("--document", metavar="FILE", help="The signed document.")],
     signature: Annotated[
-        Path, typer.Option("--signature", metavar="FILE", help="Detached CMS SignedData, DER or PEM (CMS/PKCS7).")
+        Path,
+        typer.Option(
+            "--signature", metavar="FILE", help="Detached CMS SignedData (DER or PEM), or a signed PDF (PAdES)."
+        ),
     ],
+    document: Annotated[
+        Path | None, typer.Option("--document", metavar="FILE", help="The signed document (not for a signed PDF).")
+    ] = None,
     chain: ChainOpt = None,
     anchor: AnchorOpt = None,
     trust_list: TrustListOpt = None,
@@ -187,21 +196,33 @@ def verify_command(
     target: TargetOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Verify a detached CMS signature over FILE and validate the signer's certificate.
+    """Verify a detached CMS signature over FILE, or every signature of a signed PDF, and validate
+    the signers' certificates.
 
+    A PDF given as --signature (no --document) is reported signature by signature: signer,
+    indication, what it covers (the whole document or an earlier revision), changes after signing
+    against its DocMDP/FieldMDP permissions, PAdES level and timestamps (listed, not judged).
     Offline tool with --anchor or --trust-list: verifies in this process and asks no service.
     """
     anchors, signers = anchor or [], signer or []
     offline = _check_mode(anchors, trust_list, signers, revocation)
 
     def action() -> dict[str, Any]:
+        from services.identity.adapters.pdf_signatures import looks_like_pdf
         from services.identity.entrypoints import cli_inputs as inputs
         from services.identity.entrypoints import cli_report as reports
 
-        content = inputs.read_file(document)
-        cms = inputs.cms_signature(signature)
+        signed = inputs.read_file(signature)
         intermediates = inputs.certificates_of(chain or [])
         requested = inputs.policy_oids(policy or [])
+        if looks_like_pdf(signed):
+            if document is not None:
+                raise inputs.InputError(f"{signature}: a signed PDF carries its document; leave out --document")
+            return _verify_pdf(signed, intermediates, requested)
+        if document is None:
+            raise inputs.InputError(f"{signature}: not a PDF, so give the signed document with --document")
+        content = inputs.read_file(document)
+        cms = inputs.cms_signature(signature)
         if offline:
             from services.identity.entrypoints import cli_offline as local
 
@@ -212,5 +233,20 @@ def verify_command(
 
         address = target or remote.default_target()
         return reports.signature_from_proto(remote.verify(address, content, cms, intermediates, requested))
+
+    def _verify_pdf(pdf: bytes, intermediates: list[bytes], requested: frozenset[str] | None) -> dict[str, Any]:
+        from services.identity.entrypoints import cli_pdf
+
+        if offline:
+            from services.identity.entrypoints import cli_offline as local
+
+            trust = local.Trust(tuple(anchors), trust_list, tuple(signers))
+            rules = local.policy(revocation.value if revocation else None, requested)
+            return cli_pdf.pdf_dict(local.verify_pdf(trust, pdf, intermediates, rules))
+        from services.identity.entrypoints import cli_online as remote
+
+        return cli_pdf.pdf_from_proto(
+            remote.verify_pdf(target or remote.default_target(), pdf, intermediates, requested)
+        )
 
     _finish(_run(action), as_json, signature=True)

@@ -21,7 +21,9 @@ from asn1crypto import x509
 
 from services.identity.adapters import der
 from services.identity.adapters.crypto import X509Reader
-from services.identity.bootstrap import certificate_validator, list_store, signature_verifier
+from services.identity.adapters.pdf_signatures import PyHankoPdfReader
+from services.identity.bootstrap import certificate_validator, list_store, pdf_verifier, signature_verifier
+from services.identity.domain.pdf import PdfReport, SignatureKind
 from services.identity.domain.policy import KeyPurpose, RevocationMode, ValidationPolicy
 from services.identity.domain.report import SignatureReport, ValidationReport
 from services.identity.domain.trustlist import Jurisdiction
@@ -29,6 +31,7 @@ from services.identity.entrypoints.cli_inputs import InputError, certificates, r
 from services.identity.service_layer.offline import bare_anchor_store, jurisdiction_of, scheme_policies
 from services.identity.service_layer.trust_store import Refusal, TrustListStore
 from services.identity.service_layer.validate_certificate import ValidateCertificate
+from services.identity.service_layer.verify_pdf import VerifyPdfSignatures
 from services.identity.service_layer.verify_signature import VerifyCmsSignature
 
 _CERT_SUFFIXES = (".pem", ".crt", ".cer", ".der")
@@ -119,6 +122,18 @@ def verify(
     store = store_for(trust, presented)
     command = VerifyCmsSignature(signature, document=document, intermediates=tuple(chain), policy=policy)
     return asyncio.run(signature_verifier(certificate_validator(store)).verify_cms(command))
+
+
+def verify_pdf(trust: Trust, pdf: bytes, chain: Sequence[bytes], policy: ValidationPolicy) -> PdfReport:
+    """Every signature of a signed PDF, trusting `trust` (bare anchors recognise the scheme
+    policies of the certificates the signatures carry and of --chain, as for a CMS)."""
+    presented = [der.load_certificate(item, "chain") for item in chain]
+    for found in PyHankoPdfReader().read(pdf, "pdf").signatures:
+        if found.kind is SignatureKind.SIGNATURE:
+            presented.extend(der.load_signed_data(found.cms, "pdf")[1])
+    store = store_for(trust, presented)
+    verifier = pdf_verifier(signature_verifier(certificate_validator(store)))
+    return asyncio.run(verifier.verify(VerifyPdfSignatures(pdf, tuple(chain), policy)))
 
 
 def policy(

@@ -12,11 +12,13 @@ from baylink.identity.v1 import identity_service_pb2 as api
 from baylink.identity.v1 import identity_service_pb2_grpc as api_grpc
 from baylink.runtime.context import current_correlation_id
 from baylink.runtime.grpc.items import fill_item_status
+from services.identity.adapters import pdf_mapping
 from services.identity.adapters import proto_mapping as m
 from services.identity.domain.errors import InvalidInput
 from services.identity.domain.report import SignatureReport
 from services.identity.service_layer.application import IdentityApplication
 from services.identity.service_layer.validate_certificate import ValidateCertificate
+from services.identity.service_layer.verify_pdf import VerifyPdfSignatures
 from services.identity.service_layer.verify_signature import VerifyCmsSignature, VerifyRawSignature
 
 log = logging.getLogger("baylink.identity")
@@ -71,6 +73,16 @@ class IdentityServicer(api_grpc.IdentityServiceServicer):
                 assert outcome is not None
                 fill_item_status(result.error, outcome, current_correlation_id())
         return response
+
+    async def VerifyPdfSignatures(
+        self, request: api.VerifyPdfSignaturesRequest, context: aio.ServicerContext
+    ) -> api.VerifyPdfSignaturesResponse:
+        command = VerifyPdfSignatures(
+            pdf=request.pdf,
+            intermediates=tuple(request.intermediates_der),
+            policy=m.policy(request.policy, self.deadline_seconds),
+        )
+        return pdf_mapping.pdf_response(await self.app.verify_pdf_signatures(command))
 
     def _verify_command(self, request: api.VerifySignatureRequest) -> VerifyCmsSignature | VerifyRawSignature:
         """The VerifySignature request as a command; InvalidInput naming the field if it is not one."""

@@ -42,12 +42,38 @@ class GrpcIdentity:
             raise error from None
         return reduce(response)
 
+    async def verify_pdf(self, document: bytes) -> list[SignatureCheck]:
+        request = ids_pb.VerifyPdfSignaturesRequest(
+            pdf=document, policy=val.ValidationPolicy(key_purpose=val.KEY_PURPOSE_DOCUMENT_SIGNING)
+        )
+        try:
+            response = await self.stub.VerifyPdfSignatures(request, timeout=self.timeout)
+        except grpc.RpcError as exc:
+            error = from_rpc_error(exc)
+            if isinstance(error, errors.InvalidInput):  # not a PDF, none signed, too large, encrypted
+                return [SignatureCheck(Verdict.FAILED, "", error.reason)]
+            raise error from None
+        return [reduce_pdf(signature) for signature in response.signatures]
+
     async def close(self) -> None:
         await self.channel.close()
 
 
-def reduce(response: ids_pb.VerifySignatureResponse) -> SignatureCheck:
-    report = response.report
+def reduce_pdf(signature: ids_pb.PdfSignatureReport) -> SignatureCheck:
+    """One PDF signature: its overall report (the PDF's rules on top of the CMS) decides; the detail
+    names the field and the reason (e.g. pdf_modified_after_signing)."""
+    check = reduce(signature.cms, signature.report)
+    claimed = (
+        signature.claimed_signing_time.ToDatetime(tzinfo=UTC) if signature.HasField("claimed_signing_time") else None
+    )
+    detail = check.detail if check.verdict is Verdict.PASSED else f"{signature.field_name}: {check.detail}"
+    if signature.report.reason and check.verdict is not Verdict.PASSED:
+        detail += f" {signature.report.reason}"
+    return SignatureCheck(check.verdict, check.signer_certificate_sha256, detail, check.claimed_signing_time or claimed)
+
+
+def reduce(response: ids_pb.VerifySignatureResponse, overall: val.ValidationReport | None = None) -> SignatureCheck:
+    report = overall if overall is not None else response.report
     fingerprint = response.signer_certificate_fingerprint or (
         report.chain[0].sha256_fingerprint if len(report.chain) else ""
     )

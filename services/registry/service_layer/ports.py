@@ -85,3 +85,7 @@ class SignatureCheck:
 class SignatureVerifier(Protocol):
     async def verify(self, cms_signature: bytes, document: bytes) -> SignatureCheck:
         """Have the identity service verify a detached signature over the document (sent as its digest)."""
+
+    async def verify_pdf(self, document: bytes) -> list[SignatureCheck]:
+        """Have the identity service verify every signature of a signed PDF (PAdES), one check each in
+        revision order; a PDF identity cannot read gives one FAILED check saying why."""

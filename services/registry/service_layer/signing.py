@@ -1,5 +1,10 @@
 """SignMaterial: the identity service verifies every signature; the signer must be a named party.
 
+A material may also be a signed PDF (PAdES) that carries its signatures (`pades`): identity then
+verifies every signature in it (VerifyPdfSignatures), the PDF must pass as a whole (a signature
+broken, or a change after signing its signer did not allow, refuses it), and each signature by a
+party who must sign the material counts as that party's signature.
+
 The caller's word is never taken: the registry sends the CMS signature and the digest of the
 stored material (under the signature's digest algorithm) to IdentityService.VerifySignature, and accepts the
 signature only if it passes and the signer's certificate is the one the gateway bound to an
@@ -20,6 +25,8 @@ from services.registry.domain.text import current_language
 from services.registry.service_layer.context import Registry, check_applicant
 from services.registry.service_layer.ports import Verdict
 
+PDF = "application/pdf"
+
 
 @dataclass(frozen=True)
 class SignMaterial:
@@ -27,11 +34,15 @@ class SignMaterial:
     material_id: str
     cms_signature: bytes
     applicant_ref: str = ""
+    pades: bool = False  # the material is a signed PDF: its embedded signatures are the signatures
 
 
 async def sign_material(registry: Registry, command: SignMaterial) -> tuple[Application, Material]:
-    if not command.cms_signature:
+    if command.pades and command.cms_signature:
+        raise invalid([Problem("cms_signature", "pades_and_cms")])
+    if not command.pades and not command.cms_signature:
         raise invalid([Problem("cms_signature", "required")], reason="UNSIGNED")
+    field = "pades" if command.pades else "cms_signature"
     async with registry.uow() as work:  # a short read: is there something to sign?
         app = await work.applications.get(command.application_id)
         check_applicant(app, command.applicant_ref)
@@ -41,14 +52,20 @@ async def sign_material(registry: Registry, command: SignMaterial) -> tuple[Appl
         if requirement is None or not requirement.signature_required:
             title = requirement.title.in_(current_language()) if requirement else material.material_type
             raise invalid([Problem("material_id", "signature_not_required", {"title": title})])
+        if command.pades and material.media_type != PDF:
+            raise invalid([Problem("pades", "pades_not_pdf")])
         digest = material.sha256
         document = await work.applications.content(material.material_id)
 
-    check = await registry.identity.verify(command.cms_signature, document)
-    if check.verdict is Verdict.TRY_LATER:
-        raise errors.Unavailable(say("signature_failed", detail=check.detail), reason="SIGNATURE_TRY_LATER")
-    if check.verdict is not Verdict.PASSED:
-        raise invalid([Problem("cms_signature", "signature_failed", {"detail": check.detail})], "SIGNATURE_INVALID")
+    if command.pades:
+        checks = await registry.identity.verify_pdf(document)
+    else:
+        checks = [await registry.identity.verify(command.cms_signature, document)]
+    for check in checks:
+        if check.verdict is Verdict.TRY_LATER:
+            raise errors.Unavailable(say("signature_failed", detail=check.detail), reason="SIGNATURE_TRY_LATER")
+        if check.verdict is not Verdict.PASSED:
+            raise invalid([Problem(field, "signature_failed", {"detail": check.detail})], "SIGNATURE_INVALID")
 
     async with registry.uow() as work:
         app = await work.applications.get(command.application_id)
@@ -58,21 +75,16 @@ async def sign_material(registry: Registry, command: SignMaterial) -> tuple[Appl
             raise invalid([Problem("material_id", "digest_mismatch")], "SIGNATURE_INVALID")
         requirement = item.requirement(material.material_type)
         assert requirement is not None
-        signer = next(
-            (
-                s
-                for s in required_signers(app.enterprise, requirement)
-                if s.certificate_sha256 == check.signer_certificate_sha256
-            ),
-            None,
-        )
-        if signer is None or not check.signer_certificate_sha256:
-            raise invalid([Problem("cms_signature", "signer_not_party")], "SIGNER_NOT_PARTY")
+        parties = {s.certificate_sha256: s for s in required_signers(app.enterprise, requirement)}
+        by_party = [(parties[c.signer_certificate_sha256], c) for c in checks if c.signer_certificate_sha256 in parties]
+        if not by_party:  # a PDF may also carry others' signatures (a notary's): those are not counted
+            raise invalid([Problem(field, "signer_not_party")], "SIGNER_NOT_PARTY")
         now = registry.clock()
-        signature = Signature(
-            signer.reference, signer.roles, check.signer_certificate_sha256, check.claimed_signing_time or now, now
-        )
-        app.add_signature(item, material, signature)
+        for signer, check in by_party:
+            signature = Signature(
+                signer.reference, signer.roles, check.signer_certificate_sha256, check.claimed_signing_time or now, now
+            )
+            app.add_signature(item, material, signature)
         await work.applications.save(app)
     return app, material
 

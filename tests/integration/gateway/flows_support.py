@@ -16,7 +16,7 @@ from google.protobuf.message import Message
 
 from baylink.runtime.context import correlation_scope
 from baylink.runtime.events import CloudEvent, EventTypes, from_kafka
-from baylink.runtime.kafka import close_quietly, new_admin
+from baylink.runtime.kafka import client_kwargs, close_quietly, new_admin
 from baylink.runtime.settings import REPO_ROOT, KafkaSettings
 from tests.conftest import TopicFactory
 from tests.support.topics import scan_topic
@@ -106,7 +106,7 @@ def cloud_event(message: Message, *, subject: str, correlation_id: str, service:
 
 
 async def produce(kafka: KafkaSettings, topic: str, *events: CloudEvent) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers, enable_idempotence=True)
+    producer = AIOKafkaProducer(**client_kwargs(kafka), enable_idempotence=True)
     await producer.start()
     try:
         for e in events:

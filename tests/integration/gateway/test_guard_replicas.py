@@ -129,9 +129,25 @@ async def test_what_can_no_longer_matter_is_pruned(kind: str, tmp_path: Path) ->
         assert await rows(db) == {"guard_callers": 20, "guard_subject_reads": 20, "guard_alerts": 1}
         await ledger.prune(1030.0)  # within the window: nothing goes
         assert await rows(db) == {"guard_callers": 20, "guard_subject_reads": 20, "guard_alerts": 1}
-        await ledger.prune(1061.0)
-        assert await rows(db) == {"guard_callers": 0, "guard_subject_reads": 0, "guard_alerts": 0}
+        await ledger.prune(1061.0)  # alerts are kept an hour (other alerts' windows are longer)
+        assert await rows(db) == {"guard_callers": 0, "guard_subject_reads": 0, "guard_alerts": 1}
         assert await ledger.admit_subjects("city:0", ["other"], 1061.0) is None
+        await ledger.prune(1000.0 + 3601)
+        assert (await rows(db))["guard_alerts"] == 0
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_an_alert_throttled_per_key_is_raised_once_per_window_over_both_replicas(
+    kind: str, tmp_path: Path
+) -> None:
+    async with replicas(kind, tmp_path) as dbs:
+        ledgers = [SqlGuardLedger(db, "partner", GuardPolicy()) for db in dbs]
+        key, what = "ab" * 32, "revoked_certificate_presented"
+        due = await asyncio.gather(*(ledgers[i % 2].first_alert(key, what, 1000.0, 600) for i in range(10)))
+        assert sum(due) == 1
+        assert not await ledgers[1].first_alert(key, what, 1599.0, 600)
+        assert await ledgers[1].first_alert(key, what, 1600.0, 600)
+        assert await ledgers[0].first_alert("cd" * 32, what, 1600.0, 600)  # another certificate
 
 
 async def rows(db: Database) -> dict[str, int]:

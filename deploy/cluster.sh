@@ -101,6 +101,8 @@ replica_env() {
     case $service in
         gateway-flows)
             echo "BAYLINK_FLOWS_PAYMENTS_TARGET=$(target_of payments)"
+            # A table directory of its own per worker (a rocksdb store locks its directory).
+            echo "BAYLINK_FLOWS_DATADIR=$PWD/$HOME_DIR/faust/$service-$n"
             ;;
         *)
             echo "${prefix}_RUN_DIR=$PWD/$RUN/$service-$n"

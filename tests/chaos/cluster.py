@@ -51,7 +51,9 @@ class Cluster:
     def env(self) -> dict[str, str]:
         # The cluster's internal gRPC is mutual TLS: the test suite's plaintext switch stays out of it.
         inherited = {k: v for k, v in os.environ.items() if k != "BAYLINK_INSECURE_INTERNAL"}
-        return {**inherited, **CHAOS_ENV, "BAYLINK_CLUSTER_KAFKA": self.kafka_mode}
+        # This checkout's code, for the services and the `baylink` CLI alike (the CLI's entry script
+        # would import whichever checkout the virtualenv was installed from).
+        return {**inherited, **CHAOS_ENV, "BAYLINK_CLUSTER_KAFKA": self.kafka_mode, "PYTHONPATH": str(ROOT)}
 
     def run(self, *args: str, timeout: float = 240, check: bool = True) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(

@@ -30,6 +30,10 @@ class FlowSettings(BaseSettings):
     # A refund that failed (payments unreachable, the fee not yet committed) is tried again this soon,
     # not at the next scan: a person waits for their money back, an overdue report can wait.
     refund_retry_seconds: float = Field(default=2.0, gt=0, le=300)
+    # How long the group waits for a worker that stopped answering (killed, frozen) before its
+    # partitions go to the others; faust's own default is 60 s, during which those flows stand still.
+    # Kafka brokers refuse less than 6 s (group.min.session.timeout.ms); heartbeats go every 3 s.
+    session_timeout_seconds: float = Field(default=10.0, ge=6, le=300)
     log_level: str = "warn"
 
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)

@@ -77,6 +77,8 @@ def build_app(settings: FlowSettings, new_refunds: Callable[[], Refunds]) -> fau
         web_enabled=False,
         consumer_auto_offset_reset="earliest",
         datadir=faust_datadir(),
+        broker_session_timeout=settings.session_timeout_seconds,
+        broker_heartbeat_interval=3.0,
     )
     raw: dict[str, Any] = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
     sources = app.topic(settings.registry_topic, settings.payments_topic, **raw)

@@ -29,6 +29,10 @@ async def under_load(
         async with asyncio.timeout(90):
             while not any(r.paid_at for r in load.registrations) and not running.done():
                 await asyncio.sleep(0.2)
+        if not any(r.paid_at for r in load.registrations):  # the cluster is not serving: no fault on top
+            await running
+            errors = "; ".join(sorted({r.error or r.abandoned for r in load.registrations}))[:1000]
+            raise AssertionError(f"{scenario}: no fee was paid before the fault, so none was done: {errors}")
         moment, outcome.did = await fault(load)
         await running
         outcome.recovery_seconds = load.calls.first_success_after(moment, kinds)

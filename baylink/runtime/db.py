@@ -200,6 +200,8 @@ class Database:
 # connections now: the connection exception class (SQLSTATE 08), operator intervention (57: shutting
 # down, starting up, crashed).
 _PG_GONE = (ConnectionError, asyncpg.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError)
+# The classes such an error arrives as, for handlers registered by class (the kiosk's HTTP edge).
+DATABASE_ERRORS: tuple[type[Exception], ...] = (*_PG_GONE, asyncpg.InterfaceError, DBAPIError)
 
 
 def database_unavailable(exc: BaseException) -> bool:

@@ -14,11 +14,11 @@ from __future__ import annotations
 import hmac
 from collections import OrderedDict
 
-from asn1crypto import cms, core, tsp, x509
+from asn1crypto import cms, core, x509
 
-from services.identity.adapters import certinfo, der
+from services.identity.adapters import certinfo, der, tst_info
 from services.identity.adapters.algorithm_policy import today
-from services.identity.adapters.cms_signer import DIGESTS, SignerProfile, digest, digest_name
+from services.identity.adapters.cms_signer import DIGESTS, SignerProfile, digest
 from services.identity.adapters.cms_verify import ParsedCms, check_cms
 from services.identity.adapters.signed_attributes import Attributes, read_signed_attributes
 from services.identity.adapters.sm2 import SM3_OID
@@ -44,14 +44,14 @@ def check_token(token: bytes, imprint_data: bytes, extra_certificates: list[x509
     SignerInfo's signature value). Never raises for a bad token: the failure is in the result."""
     try:
         parsed, info_der = _read_token(token)
-        info = _read_tst_info(info_der)
+        info = tst_info.read(info_der)
     except InvalidInput as exc:
         return TokenCheck(None, (), None, Reason.TIMESTAMP_INVALID, exc.message)
     except der.PARSE_ERRORS as exc:
         return TokenCheck(
             None, (), None, Reason.TIMESTAMP_INVALID, f"not a DER time-stamp token ({type(exc).__name__})"
         )
-    gen_time = info["gen_time"].native
+    gen_time = info.gen_time
     check = check_cms(parsed, None, info_der, extra_certificates)
     tsa = check.signer
 
@@ -61,17 +61,16 @@ def check_token(token: bytes, imprint_data: bytes, extra_certificates: list[x509
     if check.failure is not None:
         return result(_CMS_FAILURES.get(check.failure, Reason.TIMESTAMP_INVALID), check.detail or check.failure.value)
     assert tsa is not None and parsed.signed_attrs is not None
-    if info["version"].native != "v1":
+    if info.version != 1:
         return result(Reason.TIMESTAMP_INVALID, "TSTInfo version must be 1")
     unbound = _certificate_binding(parsed.signed_attrs, tsa)
     if unbound is not None:
         return result(*unbound)
-    imprint = info["message_imprint"]
-    hash_name = digest_name(imprint["hash_algorithm"]) or str(imprint["hash_algorithm"]["algorithm"].native)
+    hash_name = info.hash_name
     refused = algorithm_refusal(Use.DIGEST, hash_name, today())
     if refused is not None or hash_name not in DIGESTS:
         return result(Reason.ALGORITHM_NOT_ALLOWED, f"message imprint: {refused or hash_name + ' is not supported'}")
-    if not hmac.compare_digest(imprint["hashed_message"].native, digest(hash_name, imprint_data)):
+    if not hmac.compare_digest(info.hashed_message, digest(hash_name, imprint_data)):
         return result(Reason.TIMESTAMP_IMPRINT_MISMATCH, f"the {hash_name} message imprint does not match")
     usage = certinfo.extended_key_usage(tsa)
     if usage != frozenset({TIME_STAMPING_EKU}) or "extended_key_usage" not in tsa.critical_extensions:
@@ -87,7 +86,22 @@ def _read_token(token: bytes) -> tuple[ParsedCms, bytes]:
     Decoded as strictly and completely as `der.load_signed_data` decodes a SignedData, but each
     part a TSA repeats in every token (algorithms, certificates, signer identifier, the ESS
     attribute) is decoded in full once and remembered by its bytes, and its signer profile is
-    kept: asn1crypto's full decode of a whole token costs more than everything else together."""
+    kept: asn1crypto's full decode of a whole token costs more than everything else together.
+    A token of the usual shape from a TSA seen before is split by `der.split_signed_data` and
+    only its new parts are read; its repeated parts are byte for byte ones decoded before."""
+    parts = der.split_signed_data(token, "timestamp")
+    if parts is not None and not parts.unsigned_attrs:
+        key = (*parts.repeated[:2], *parts.repeated[3:])
+        profile = _PROFILES.get(key)
+        info_der = _encapsulated_tst_info(parts.repeated[2])
+        if profile is not None and info_der is not None:
+            _PROFILES.move_to_end(key)
+            attributes = read_signed_attributes(parts, "timestamp")
+            return ParsedCms(profile.certificates, parts=parts, profile=profile, signed_attrs=attributes), info_der
+    return _read_token_in_full(token, parts)
+
+
+def _read_token_in_full(token: bytes, split: der.SignedDataParts | None) -> tuple[ParsedCms, bytes]:
     if len(token) > MAX_SIGNATURE_BYTES:
         raise InvalidInput("timestamp", "too_large", f"a token above {MAX_SIGNATURE_BYTES} bytes")
     content = cms.ContentInfo.load(token, strict=True)
@@ -116,33 +130,55 @@ def _read_token(token: bytes) -> tuple[ParsedCms, bytes]:
         raise InvalidInput("timestamp", "unsupported", "a time-stamp token has signed attributes")
     parts = der.SignedDataParts((), bytes(info["signed_attrs"].dump()), bytes(signature))
     attributes = read_signed_attributes(parts, "timestamp")
-    key = (
+    profile = SignerProfile.of(signed_data, info, certificates)
+    info_der = bytes(encap["content"].contents)
+    if split is not None and _same_parts(split, signed_data, info, signature, info_der):
+        # Decoded in full just now: the next token with these repeated parts takes the short way.
+        _PROFILES[(*split.repeated[:2], *split.repeated[3:])] = profile
+        while len(_PROFILES) > _PROFILES_MAX:
+            _PROFILES.popitem(last=False)
+    return ParsedCms(certificates, parts=parts, profile=profile, signed_attrs=attributes), info_der
+
+
+def _same_parts(
+    split: der.SignedDataParts, signed_data: cms.SignedData, info: cms.SignerInfo, signature: bytes, info_der: bytes
+) -> bool:
+    """Whether asn1crypto saw exactly the elements that `der.split_signed_data` found."""
+    seen = (
+        signed_data["version"].dump(),
         signed_data["digest_algorithms"].dump(),
-        encap["content_type"].dump(),
-        b"".join(ders),
+        signed_data["encap_content_info"].dump(),
+        signed_data["certificates"].dump(),
+        info["version"].dump(),
         info["sid"].dump(),
         info["digest_algorithm"].dump(),
         info["signature_algorithm"].dump(),
     )
-    profile = _PROFILES.get(key)
-    if profile is None:
-        profile = _PROFILES[key] = SignerProfile.of(signed_data, info, certificates)
-        while len(_PROFILES) > _PROFILES_MAX:
-            _PROFILES.popitem(last=False)
-    else:
-        _PROFILES.move_to_end(key)
-    parsed = ParsedCms(certificates, parts=parts, profile=profile, signed_attrs=attributes)
-    return parsed, bytes(encap["content"].contents)
+    return (
+        seen == split.repeated
+        and info["signed_attrs"].dump() == split.signed_attrs
+        and signature == split.signature
+        and _encapsulated_tst_info(split.repeated[2]) == info_der
+    )
 
 
-def _read_tst_info(info_der: bytes) -> tsp.TSTInfo:
-    """The TSTInfo decoded in full; what a TSA repeats (its name, accuracy, policy) once per bytes."""
-    info = tsp.TSTInfo.load(info_der, strict=True)
-    for name in ("version", "message_imprint", "serial_number", "gen_time", "ordering", "nonce"):
-        info[name].native  # noqa: B018 - varies with every token: decoded every time
-    for name in ("policy", "accuracy", "tsa", "extensions"):
-        der.decode_once(info[name], f"tst_info.{name}")
-    return info
+_TST_INFO_OID = bytes.fromhex("060b2a864886f70d0109100104")  # the OID element of id-ct-TSTInfo
+
+
+def _encapsulated_tst_info(encap: bytes) -> bytes | None:
+    """The TSTInfo DER of an encapContentInfo element of the usual shape, else None."""
+    try:
+        _, start, end = der.element(encap, 0, len(encap))
+        kids = der.children(encap, start, end)
+        if [t for t, _, _ in kids] != [0x06, 0xA0] or encap[kids[0][1] : kids[0][2]] != _TST_INFO_OID:
+            return None
+        _, at, stop = der.element(encap, kids[1][1], kids[1][2])
+        tag, value_at, value_end = der.element(encap, at, stop)
+        if tag != 0x04 or value_end != stop:
+            return None
+        return encap[value_at:value_end]
+    except ValueError:
+        return None
 
 
 # Signer profiles of TSAs by the bytes of what a TSA repeats in each token; the least recent go first.

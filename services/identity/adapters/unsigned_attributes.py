@@ -4,6 +4,7 @@ the id-aa-signatureTimeStampToken attribute) and the marks of the long-term CAdE
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import lru_cache
 
 from asn1crypto import cms, core
 
@@ -37,13 +38,40 @@ def with_unsigned_attributes(
 
 def with_unsigned_element(check: SignatureCheck, element: bytes, signature: bytes) -> SignatureCheck:
     """`check` with what the DER [1] element of unsigned attributes that `der.split_signed_data`
-    split off carries; InvalidInput if it is not a SET OF attributes."""
+    split off carries; InvalidInput if it is not a SET OF attributes. Read down to each value's
+    framing, as `der.frame_unsigned` reads them, straight from the bytes."""
+    tokens: list[bytes] = []
+    oids: set[str] = set()
     try:
-        attributes = cms.CMSAttributes.load(b"\x31" + element[1:], strict=True)
-        der.frame_unsigned(attributes)
+        _, start, end = der.element(element, 0, len(element))
+        for _, at, stop in der.children(element, start, end):
+            tag, attribute_at, attribute_end = der.element(element, at, stop)
+            parts = der.children(element, attribute_at, attribute_end)
+            if tag != 0x30 or [t for t, _, _ in parts] != [0x06, 0x31]:
+                raise ValueError("an attribute is a SEQUENCE of an OID and a SET")
+            oid = element[parts[0][1] : parts[0][2]]
+            oids.add(_dotted(oid))
+            _, values_at, values_end = der.element(element, parts[1][1], parts[1][2])
+            values = der.children(element, values_at, values_end)
+            if oid == _SIGNATURE_TIME_STAMP_TOKEN:
+                tokens.extend(element[value_at:value_end] for _, value_at, value_end in values)
     except der.PARSE_ERRORS as exc:
-        raise InvalidInput("signature", "malformed", f"not a DER CMS SignedData ({type(exc).__name__})") from exc
-    return _with(check, attributes, signature, False)
+        raise InvalidInput("signature", "malformed", f"not a DER CMS SignedData ({exc})") from exc
+    return replace(
+        check,
+        timestamp_tokens=tuple(tokens),
+        signature_value=signature,
+        carries_validation_data=bool(oids & _VALIDATION_DATA_ATTRIBUTES),
+        carries_archive_timestamp=bool(oids & _ARCHIVE_TIMESTAMP_ATTRIBUTES),
+    )
+
+
+_SIGNATURE_TIME_STAMP_TOKEN = bytes.fromhex("060b2a864886f70d010910020e")  # id-aa-signatureTimeStampToken
+
+
+@lru_cache(maxsize=256)
+def _dotted(oid_element: bytes) -> str:
+    return str(core.ObjectIdentifier.load(oid_element, strict=True).dotted)
 
 
 def _with(

@@ -133,6 +133,16 @@ def test_document_and_signature_timestamps_are_listed_not_judged(
     assert (token.kind, token.status) == (TimestampKind.SIGNATURE, TimestampStatus.NOT_JUDGED)
 
 
+def test_timestamps_from_the_test_pkis_own_tsa_are_listed(pki: TestPKI, pdf_verifier: PdfVerifier, base: bytes) -> None:
+    tsa = pades.PkiTsa("hk-tsa")
+    signed = pades.sign(base, pki, "hk-personal", "Applicant", timestamper=tsa)
+    report = verify(pdf_verifier, pades.timestamp(signed, tsa))
+    (signature,) = report.signatures
+    assert signature.passed and signature.level is Level.B_T
+    (stamp,) = report.document_timestamps
+    assert "HK Time-Stamping Unit" in stamp.authority and stamp.status is TimestampStatus.NOT_JUDGED
+
+
 @pytest.mark.parametrize(("signer", "digest"), [("hk-personal-ec", "sha256"), ("gd-personal", "sm3")])
 def test_ec_and_sm2_signers_pass(
     pki: TestPKI, pdf_verifier: PdfVerifier, base: bytes, signer: str, digest: str

@@ -11,8 +11,8 @@
 #
 # NAME is SERVICE-N (identity-1, registry-2, payments-1, gateway-2, gateway-flows-1 …).
 # State lives under .local/cluster/ (run/, logs/, pg/). The single-machine `make up`
-# (deploy/services.sh) is separate; both use the test PKI's responder on 127.0.0.1:8399,
-# so run one of the two at a time.
+# (deploy/services.sh) is separate; both use the test PKI's responder on 127.0.0.1:8399 and
+# Baylink's TSA on 127.0.0.1:8398, so run one of the two at a time.
 #
 # Kafka: BAYLINK_CLUSTER_KAFKA=cluster (default) is the three-node cluster of
 # deploy/kafka/cluster.sh; =dev uses the single-node dev broker (deploy/kafka/kafka.sh),
@@ -176,6 +176,12 @@ cmd_up() {
     else
         start_support testpki-responder 8399 "-m devtools.testpki serve $TEST_PKI --port 8399"
     fi
+    local_tsa
+    if ! running tsa && (exec 3<>"/dev/tcp/127.0.0.1/$TSA_PORT") 2>/dev/null; then
+        echo "tsa: 127.0.0.1:$TSA_PORT already served (make up's, or another cluster's); using it"
+    else
+        start_support tsa "$TSA_PORT" "-m services.identity.tsa"
+    fi
     # One replica of each first (it migrates its database), then the others.
     for s in "${SERVICES[@]}"; do start_replica "$s-1"; done
     for s in "${SERVICES[@]}"; do
@@ -192,6 +198,7 @@ cmd_up() {
 cmd_down() {
     local name
     for name in $(all_processes | tac); do stop "$name"; done
+    stop tsa
     stop testpki-responder
     case $KAFKA_MODE in
         cluster) bash deploy/kafka/cluster.sh stop ;;
@@ -202,7 +209,7 @@ cmd_down() {
 
 cmd_status() {
     local name
-    for name in testpki-responder $(all_processes); do
+    for name in testpki-responder tsa $(all_processes); do
         if running "$name"; then echo "$name: up (pid $(cat "$RUN/$name.pid"))"; else echo "$name: down"; fi
     done
     bash $PG status || true

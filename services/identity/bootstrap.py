@@ -29,10 +29,10 @@ from services.identity.domain.trustlist import Jurisdiction
 from services.identity.entrypoints.callers import CALLERS
 from services.identity.entrypoints.grpc_api import IdentityServicer
 from services.identity.service_layer.application import IdentityApplication
-from services.identity.service_layer.ports import PathEngine, TimestampJudge
+from services.identity.service_layer.ports import PathEngine
 from services.identity.service_layer.trust_store import TrustListStore
 from services.identity.service_layer.validate_certificate import CertificateValidator
-from services.identity.service_layer.verify_pdf import NotJudgedYet, PdfVerifier
+from services.identity.service_layer.verify_pdf import PdfVerifier
 from services.identity.service_layer.verify_signature import SignatureVerifier
 
 MIGRATIONS = Path(__file__).resolve().parent / "adapters" / "migrations"
@@ -116,10 +116,9 @@ def signature_verifier(validator: CertificateValidator, clock: Callable[[], date
     return SignatureVerifier(validator, CmsSignatureChecks(), clock)
 
 
-def pdf_verifier(verifier: SignatureVerifier, timestamps: TimestampJudge | None = None) -> PdfVerifier:
-    """Signed PDFs, read by pyHanko, each CMS judged by `verifier`; timestamps by `timestamps`
-    (until a timestamp verifier is given here, `NotJudgedYet` lists them as not judged)."""
-    return PdfVerifier(verifier, PyHankoPdfReader(), timestamps or NotJudgedYet())
+def pdf_verifier(verifier: SignatureVerifier) -> PdfVerifier:
+    """Signed PDFs, read by pyHanko, each CMS and every timestamp judged by `verifier`."""
+    return PdfVerifier(verifier, PyHankoPdfReader())
 
 
 def list_store(signers: Mapping[Jurisdiction, Iterable[bytes]]) -> TrustListStore:

@@ -37,7 +37,11 @@ class _PadesLevelEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_PadesLevel
     PADES_LEVEL_B_B: _PadesLevel.ValueType  # 1
     """A signature, without a signature timestamp."""
     PADES_LEVEL_B_T: _PadesLevel.ValueType  # 2
-    """With a signature timestamp that was not found wanting (it may not have been judged)."""
+    """With a signature timestamp from a TSA on a trust list (a proof of existence)."""
+    PADES_LEVEL_B_LT: _PadesLevel.ValueType  # 3
+    """B-T, and the CMS carries validation data (not used yet; the PDF's DSS is not read)."""
+    PADES_LEVEL_B_LTA: _PadesLevel.ValueType  # 4
+    """B-LT, and an archive timestamp covers it (not checked yet)."""
 
 class PadesLevel(_PadesLevel, metaclass=_PadesLevelEnumTypeWrapper):
     """The PAdES baseline level a signature's structure reaches."""
@@ -46,7 +50,11 @@ PADES_LEVEL_UNSPECIFIED: PadesLevel.ValueType  # 0
 PADES_LEVEL_B_B: PadesLevel.ValueType  # 1
 """A signature, without a signature timestamp."""
 PADES_LEVEL_B_T: PadesLevel.ValueType  # 2
-"""With a signature timestamp that was not found wanting (it may not have been judged)."""
+"""With a signature timestamp from a TSA on a trust list (a proof of existence)."""
+PADES_LEVEL_B_LT: PadesLevel.ValueType  # 3
+"""B-T, and the CMS carries validation data (not used yet; the PDF's DSS is not read)."""
+PADES_LEVEL_B_LTA: PadesLevel.ValueType  # 4
+"""B-LT, and an archive timestamp covers it (not checked yet)."""
 Global___PadesLevel: _TypeAlias = PadesLevel  # noqa: Y015
 
 class _PdfCoverage:
@@ -110,17 +118,29 @@ class _TimestampJudgementEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Ti
     DESCRIPTOR: _descriptor.EnumDescriptor
     TIMESTAMP_JUDGEMENT_UNSPECIFIED: _TimestampJudgement.ValueType  # 0
     TIMESTAMP_JUDGEMENT_NOT_JUDGED: _TimestampJudgement.ValueType  # 1
-    """Present and listed; not judged (no proof of existence is drawn from it)."""
+    """Present and listed, not judged (the signature it belongs to did not
+    verify); no proof of existence is drawn from it.
+    """
     TIMESTAMP_JUDGEMENT_PASSED: _TimestampJudgement.ValueType  # 2
+    """A proof of existence: the token verifies over its data and its TSA is on
+    a trust list.
+    """
     TIMESTAMP_JUDGEMENT_FAILED: _TimestampJudgement.ValueType  # 3
+    """Not a proof of existence; detail says why (e.g. tsa_not_trusted)."""
 
 class TimestampJudgement(_TimestampJudgement, metaclass=_TimestampJudgementEnumTypeWrapper): ...
 
 TIMESTAMP_JUDGEMENT_UNSPECIFIED: TimestampJudgement.ValueType  # 0
 TIMESTAMP_JUDGEMENT_NOT_JUDGED: TimestampJudgement.ValueType  # 1
-"""Present and listed; not judged (no proof of existence is drawn from it)."""
+"""Present and listed, not judged (the signature it belongs to did not
+verify); no proof of existence is drawn from it.
+"""
 TIMESTAMP_JUDGEMENT_PASSED: TimestampJudgement.ValueType  # 2
+"""A proof of existence: the token verifies over its data and its TSA is on
+a trust list.
+"""
 TIMESTAMP_JUDGEMENT_FAILED: TimestampJudgement.ValueType  # 3
+"""Not a proof of existence; detail says why (e.g. tsa_not_trusted)."""
 Global___TimestampJudgement: _TypeAlias = TimestampJudgement  # noqa: Y015
 
 @_typing.final
@@ -839,7 +859,9 @@ class PdfTimestamp(_message.Message):
     """The timestamping authority's certificate subject, for people."""
     judgement: Global___TimestampJudgement.ValueType
     detail: _builtins.str
-    """Why, when judged; why not, when not."""
+    """The timestamp verifier's reason code (e.g. timestamp_trusted,
+    tsa_not_trusted, timestamp_imprint_mismatch) and detail; why not, when not judged.
+    """
     field_name: _builtins.str
     """Document timestamps: their field and the revision they cover."""
     revision: _builtins.int

@@ -217,7 +217,7 @@ def verify_command(
 
     A PDF given as --signature (no --document) is reported signature by signature: signer,
     indication, what it covers (the whole document or an earlier revision), changes after signing
-    against its DocMDP/FieldMDP permissions, PAdES level and timestamps (listed, not judged).
+    against its DocMDP/FieldMDP permissions, PAdES level and timestamps (each judged).
     Offline tool with --anchor or --trust-list: verifies in this process and asks no service.
     With --offline-evidence DIR nothing is fetched at all: the evidence kept beside a stored
     signature decides revocation.

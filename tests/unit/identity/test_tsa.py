@@ -157,3 +157,16 @@ def test_an_unsigned_attribute_is_added_and_every_other_byte_kept() -> None:
         assert after[name].dump() == before[name].dump()
     for name in ("sid", "signed_attrs", "signature_algorithm", "signature"):
         assert after["signer_infos"][0][name].dump() == before["signer_infos"][0][name].dump()
+
+
+def test_gen_time_is_utc_to_the_millisecond_with_the_stated_accuracy(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    tsa, serials = make_authority(PKI, tmp_path, datetime(2026, 12, 6, 21, 0, 0, 123456, tzinfo=UTC))
+    try:
+        token = tsp.TimeStampResp.load(tsa.respond(_request(b"x")))["time_stamp_token"]
+    finally:
+        serials.close()
+    info = token["content"]["encap_content_info"]["content"].parsed
+    assert info["gen_time"].native == datetime(2026, 12, 6, 21, 0, 0, 123000, tzinfo=UTC)
+    assert info["accuracy"].native == {"seconds": 1, "millis": None, "micros": None}

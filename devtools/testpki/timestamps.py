@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime
-from typing import ClassVar
 
 from asn1crypto import cms, core, tsp, x509
 
@@ -24,6 +23,7 @@ from devtools.testpki.cms_sign import algorithms_for
 from devtools.testpki.loader import COMMITTED, TestPKI
 from services.identity.adapters.cms_signer import DIGESTS, digest, digest_name
 from services.identity.adapters.keys import KeyKind
+from services.identity.tsa.authority import rejection  # one TimeStampResp rejection for both TSAs
 
 # The test TSAs' time-stamping policy (TSTInfo.policy), under the scheme arc of plan.py.
 TSA_POLICY = f"{plan.ARC}.5"
@@ -143,7 +143,7 @@ def timestamp_response(request_der: bytes, tsa: str = "hk-tsa", at: datetime | N
         imprint = request["message_imprint"]
         hash_name = digest_name(imprint["hash_algorithm"])
         if hash_name is None:
-            return _rejection("bad_alg", "unsupported hash algorithm")
+            return rejection("bad_alg", "unsupported hash algorithm")
         token = timestamp_token(
             imprint["hashed_message"].native,
             tsa,
@@ -154,19 +154,9 @@ def timestamp_response(request_der: bytes, tsa: str = "hk-tsa", at: datetime | N
             include_certificate=bool(request["cert_req"].native),
         )
     except (ValueError, TypeError, KeyError) as error:
-        return _rejection("bad_data_format", str(error))
+        return rejection("bad_data_format", str(error))
     status = {"status": "granted"}
     return bytes(tsp.TimeStampResp({"status": status, "time_stamp_token": cms.ContentInfo.load(token)}).dump())
-
-
-class _RejectedResp(core.Sequence):
-    # TimeStampResp without its OPTIONAL timeStampToken, which asn1crypto's class declares mandatory.
-    _fields: ClassVar = [("status", tsp.PKIStatusInfo)]
-
-
-def _rejection(fail_info: str, text: str) -> bytes:
-    status = {"status": "rejection", "status_string": [text], "fail_info": {fail_info}}
-    return bytes(_RejectedResp({"status": status}).dump())
 
 
 def _signer_info(content: cms.ContentInfo) -> cms.SignerInfo:

@@ -180,6 +180,28 @@ async def test_validation_data_is_returned_only_when_asked_and_holds_the_path_an
         assert ocsp.OCSPResponse.load(der)["response_status"].native == "successful"
 
 
+async def test_a_batch_item_returns_validation_data_only_when_it_asks(  # type: ignore[no-untyped-def]
+    stub, live_pki: TestPKI, responder
+) -> None:
+    document = b"register of members"
+    signature = sign_detached(
+        document,
+        live_pki.key("mo-personal"),
+        live_pki.certificate("mo-personal"),
+        datetime.now(UTC),
+        [live_pki.certificate("mo-ca")],
+    )
+    item = api.VerifySignatureRequest(cms_signature=signature, document_digest=_digest_for(signature, document))
+    asking = api.VerifySignatureRequest()
+    asking.CopyFrom(item)
+    asking.include_validation_data = True
+    reply = await stub.VerifySignatures(api.VerifySignaturesRequest(requests=[item, asking]))
+    plain, full = (r.response for r in reply.results)
+    assert plain.report.indication == full.report.indication == pb.INDICATION_TOTAL_PASSED
+    assert not plain.HasField("validation_data")
+    assert full.validation_data.certificates[0] == live_pki.cert("mo-personal")
+
+
 def _digest_for(signature: bytes, document: bytes) -> bytes:
     """The document digest under the algorithm the SignerInfo names (SM3 for SM2 signers)."""
     from asn1crypto import cms

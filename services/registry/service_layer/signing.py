@@ -32,7 +32,7 @@ from services.registry.domain.materials import Material, Signature
 from services.registry.domain.messages import Problem, invalid, say
 from services.registry.domain.text import current_language
 from services.registry.service_layer.context import Registry, check_applicant
-from services.registry.service_layer.ports import SignatureCheck, SignatureEvidence, Verdict
+from services.registry.service_layer.ports import SignatureCheck, SignatureEvidence, Stamped, Verdict
 
 PDF = "application/pdf"
 
@@ -78,7 +78,7 @@ async def sign_material(registry: Registry, command: SignMaterial) -> tuple[Appl
             parts = [(part.cms_signature, part.covered) for part in registry.pdf_signatures(document)]
         except ValueError as error:
             raise invalid([Problem(field, "signature_failed", {"detail": str(error)})], "SIGNATURE_INVALID") from None
-    stamps = {}
+    stamps: dict[str, tuple[SignatureCheck, Stamped]] = {}  # by signer certificate
     for signature, covered in parts:
         stamped = await registry.timestamps.stamp(signature)
         # Verified again as stored: identity judges the time-stamp and returns the validation data

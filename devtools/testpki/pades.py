@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from asn1crypto import algos, keys, pem, x509
+from asn1crypto import algos, keys, pem, tsp, x509
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.writer import PageObject, PdfFileWriter
@@ -27,6 +27,7 @@ from pyhanko.sign.signers.pdf_signer import PdfTBSDocument, PdfTimeStamper
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from baylink import cms
+from devtools.testpki import timestamps as test_timestamps
 from devtools.testpki.loader import TestPKI
 from devtools.testpki.x509build import CertificateProfile, issue, issuer_for, name
 from services.identity.adapters.keys import KeyKind, Scheme, SigningKey, algorithm_identifier
@@ -204,6 +205,18 @@ def test_tsa(pki: TestPKI, ca: str = "hk-ca") -> timestamps.DummyTimeStamper:
     certificate = issue(profile, key.public_key_info(), issuer_for(pki.certificate(ca), pki.key(ca)))
     private = keys.PrivateKeyInfo.load(pem.unarmor(key.private_pem())[2])
     return timestamps.DummyTimeStamper(tsa_cert=certificate, tsa_key=private, certs_to_embed=[certificate])
+
+
+class PkiTsa(timestamps.TimeStamper):
+    """pyHanko's TSA client answered in process by one of the committed test PKI's own TSAs
+    (`*-tsa` of plan.py, which its trust lists name), through `devtools.testpki.timestamps`."""
+
+    def __init__(self, tsa: str = "hk-tsa") -> None:
+        super().__init__()
+        self._tsa = tsa
+
+    async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
+        return tsp.TimeStampResp.load(test_timestamps.timestamp_response(req.dump(), self._tsa))
 
 
 def timestamp(pdf: bytes, tsa: timestamps.TimeStamper) -> bytes:

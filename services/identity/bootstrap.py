@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from asn1crypto import pem
@@ -28,10 +29,10 @@ from services.identity.domain.trustlist import Jurisdiction
 from services.identity.entrypoints.callers import CALLERS
 from services.identity.entrypoints.grpc_api import IdentityServicer
 from services.identity.service_layer.application import IdentityApplication
-from services.identity.service_layer.ports import PathEngine, TimestampJudge
+from services.identity.service_layer.ports import PathEngine
 from services.identity.service_layer.trust_store import TrustListStore
 from services.identity.service_layer.validate_certificate import CertificateValidator
-from services.identity.service_layer.verify_pdf import NotJudgedYet, PdfVerifier
+from services.identity.service_layer.verify_pdf import PdfVerifier
 from services.identity.service_layer.verify_signature import SignatureVerifier
 
 MIGRATIONS = Path(__file__).resolve().parent / "adapters" / "migrations"
@@ -99,19 +100,25 @@ def bootstrap(settings: IdentitySettings | None = None) -> IdentityService:
     return IdentityService(settings, app, host)
 
 
-def certificate_validator(store: TrustListStore, engine: PathEngine | None = None) -> CertificateValidator:
-    """The validator over ``store`` (the service's, or an offline tool's), with the real adapters."""
-    return CertificateValidator(store, engine or PkixEngine(), reader=X509Reader())
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
-def signature_verifier(validator: CertificateValidator) -> SignatureVerifier:
-    return SignatureVerifier(validator, CmsSignatureChecks())
+def certificate_validator(
+    store: TrustListStore, engine: PathEngine | None = None, clock: Callable[[], datetime] = _utc_now
+) -> CertificateValidator:
+    """The validator over ``store`` (the service's, or an offline tool's), with the real adapters;
+    ``clock`` is what "now" is (an offline tool may re-judge a stored signature years later)."""
+    return CertificateValidator(store, engine or PkixEngine(), clock=clock, reader=X509Reader())
 
 
-def pdf_verifier(verifier: SignatureVerifier, timestamps: TimestampJudge | None = None) -> PdfVerifier:
-    """Signed PDFs, read by pyHanko, each CMS judged by `verifier`; timestamps by `timestamps`
-    (until a timestamp verifier is given here, `NotJudgedYet` lists them as not judged)."""
-    return PdfVerifier(verifier, PyHankoPdfReader(), timestamps or NotJudgedYet())
+def signature_verifier(validator: CertificateValidator, clock: Callable[[], datetime] = _utc_now) -> SignatureVerifier:
+    return SignatureVerifier(validator, CmsSignatureChecks(), clock)
+
+
+def pdf_verifier(verifier: SignatureVerifier) -> PdfVerifier:
+    """Signed PDFs, read by pyHanko, each CMS and every timestamp judged by `verifier`."""
+    return PdfVerifier(verifier, PyHankoPdfReader())
 
 
 def list_store(signers: Mapping[Jurisdiction, Iterable[bytes]]) -> TrustListStore:

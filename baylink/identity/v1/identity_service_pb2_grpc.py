@@ -135,7 +135,8 @@ class IdentityServiceServicer:
         signature's CMS exactly as VerifySignature verifies a detached CMS, plus
         what its byte range covers and whether the incremental updates after it
         are allowed by the document's DocMDP/FieldMDP permissions. Timestamps are
-        listed, each with whether it was judged. Not a PDF, encrypted, without
+        judged and listed (signature timestamps as VerifySignature judges them,
+        document timestamps by the same timestamp verifier). Not a PDF, encrypted, without
         signatures, or above the size limit: INVALID_ARGUMENT naming field "pdf".
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

@@ -8,12 +8,12 @@ from services.identity.adapters import proto_mapping as m
 from services.identity.domain.pdf import (
     Change,
     Coverage,
-    Level,
     ListedTimestamp,
     PdfReport,
     PdfSignatureReport,
     TimestampStatus,
 )
+from services.identity.domain.report import SignatureLevel
 
 _COVERAGE = {
     Coverage.ENTIRE_FILE: api.PDF_COVERAGE_ENTIRE_FILE,
@@ -27,7 +27,12 @@ _CHANGE = {
     Change.ANNOTATIONS: api.PDF_CHANGE_ANNOTATIONS,
     Change.OTHER: api.PDF_CHANGE_OTHER,
 }
-_LEVEL = {Level.B_B: api.PADES_LEVEL_B_B, Level.B_T: api.PADES_LEVEL_B_T}
+_LEVEL = {
+    SignatureLevel.B_B: api.PADES_LEVEL_B_B,
+    SignatureLevel.B_T: api.PADES_LEVEL_B_T,
+    SignatureLevel.B_LT: api.PADES_LEVEL_B_LT,
+    SignatureLevel.B_LTA: api.PADES_LEVEL_B_LTA,
+}
 _JUDGEMENT = {
     TimestampStatus.NOT_JUDGED: api.TIMESTAMP_JUDGEMENT_NOT_JUDGED,
     TimestampStatus.PASSED: api.TIMESTAMP_JUDGEMENT_PASSED,

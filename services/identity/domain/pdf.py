@@ -4,8 +4,8 @@ the rules that turn those facts and the CMS judgement into one EN 319 102-1 answ
 The CMS inside each signature is judged as any detached CMS is (`SignatureVerifier`); this module
 adds what only a PDF has: the byte range (which revision of the file the signature covers) and
 the incremental updates after it, which the signer's DocMDP/FieldMDP permissions may or may not
-allow. Timestamps are listed with the verdict a `TimestampJudge` gives them (NOT_JUDGED when none
-can judge them yet).
+allow. Timestamps are listed with their judgement: signature timestamps as the CMS judgement made
+them (proof of existence, level), document timestamps by the timestamp verifier.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from enum import IntEnum, StrEnum
 
 from baylink.i18n import LocalText
 from services.identity.domain.messages import message_for
-from services.identity.domain.report import Indication, Reason, SignatureReport, SubIndication
+from services.identity.domain.report import Indication, Reason, SignatureLevel, SignatureReport, SubIndication
 
 MAX_PDF_BYTES = 12 * 1024 * 1024  # under the 16 MiB gRPC message limit, with room for the rest
 MAX_PDF_SIGNATURES = 20  # signatures and document timestamps together
@@ -45,15 +45,8 @@ class Change(IntEnum):
     OTHER = 4  # content changed: pages, objects, anything a permission cannot allow
 
 
-class Level(StrEnum):
-    """The PAdES baseline level the signature's structure reaches (EN 319 142-1)."""
-
-    B_B = "B-B"
-    B_T = "B-T"  # it carries a signature timestamp (signature-time-stamp unsigned attribute)
-
-
 class TimestampStatus(StrEnum):
-    NOT_JUDGED = "not_judged"  # present and listed; nothing judged it (see TimestampJudge)
+    NOT_JUDGED = "not_judged"  # present and listed, not judged (the signature's CMS failed before)
     PASSED = "passed"
     FAILED = "failed"
 
@@ -73,12 +66,6 @@ class FoundTimestamp:
     gen_time: datetime | None  # what the token says; only the TSA's word until judged
     authority: str  # the TSA's subject, for people
     field_name: str = ""  # document timestamps: their signature field
-
-
-@dataclass(frozen=True)
-class TimestampVerdict:
-    status: TimestampStatus
-    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -134,7 +121,7 @@ class PdfSignatureReport:
     cms: SignatureReport  # the CMS judged exactly as VerifySignature judges a detached CMS
     coverage: ByteCoverage
     modifications: ModificationFacts
-    level: Level
+    level: SignatureLevel  # the CMS's: B-T only with a trusted signature timestamp
     timestamps: tuple[ListedTimestamp, ...]
     claimed_signing_time: datetime | None  # the signature dictionary's /M (the signer's word)
     sub_filter: str
@@ -177,9 +164,3 @@ def judge_pdf_signature(
     if refusal is not None:
         return Indication.TOTAL_FAILED, SubIndication.FORMAT_FAILURE, refusal
     return cms.indication, cms.sub_indication, cms.reason
-
-
-def level_of(timestamps: tuple[ListedTimestamp, ...]) -> Level:
-    """B-T when a signature timestamp is present and not found wanting; B-B otherwise."""
-    usable = (t for t in timestamps if t.kind is TimestampKind.SIGNATURE and t.status is not TimestampStatus.FAILED)
-    return Level.B_T if any(True for _ in usable) else Level.B_B

@@ -21,7 +21,6 @@ from services.identity.domain.pdf import (
     FoundTimestamp,
     ModificationFacts,
     SignatureKind,
-    TimestampVerdict,
 )
 from services.identity.domain.policy import RevocationMode
 from services.identity.domain.report import Reason, SignatureReport, ValidationReport
@@ -142,13 +141,6 @@ class PdfSignatureReader(Protocol):
     def read(self, data: bytes, field: str) -> PdfFacts:
         """Every filled signature field of the PDF `data`; InvalidInput naming `field` for what is
         not a readable, unencrypted PDF with at least one signature within the limits."""
-
-
-class TimestampJudge(Protocol):
-    """Judges an RFC 3161 timestamp found in a PDF: its token, and that its imprint is the digest
-    of `found.imprinted`. The seam for the timestamp verifier (proof of existence)."""
-
-    async def judge(self, found: FoundTimestamp) -> TimestampVerdict: ...
 
 
 class ListSignatureVerifier(Protocol):

@@ -3,8 +3,9 @@
 Each signature's CMS is judged by `SignatureVerifier.verify_cms` over the bytes of its byte range,
 exactly as a detached CMS sent to VerifySignature is (trust lists, revocation, algorithms); the
 PDF rules (`domain.pdf.judge_pdf_signature`) then add what the byte range covers and whether what
-came after it was allowed. Timestamps go to the `TimestampJudge`; `NotJudgedYet` lists them as
-not judged until a timestamp verifier is wired in its place.
+came after it was allowed. Signature timestamps are judged there too, as for any CMS (a trusted one
+is the proof of existence and makes the level B-T); document timestamps are judged by the same
+`TimestampVerifier.check_timestamp` over their byte range, and listed.
 """
 
 from __future__ import annotations
@@ -18,13 +19,13 @@ from services.identity.domain.pdf import (
     PdfReport,
     PdfSignatureReport,
     SignatureKind,
+    TimestampKind,
     TimestampStatus,
-    TimestampVerdict,
     judge_pdf_signature,
-    level_of,
 )
 from services.identity.domain.policy import ValidationPolicy
-from services.identity.service_layer.ports import FoundPdfSignature, PdfSignatureReader, TimestampJudge
+from services.identity.domain.report import SignatureReport, TimestampReport
+from services.identity.service_layer.ports import FoundPdfSignature, PdfSignatureReader
 from services.identity.service_layer.verify_signature import SignatureVerifier, VerifyCmsSignature
 
 
@@ -35,18 +36,10 @@ class VerifyPdfSignatures:
     policy: ValidationPolicy = field(default_factory=ValidationPolicy)
 
 
-class NotJudgedYet:
-    """The `TimestampJudge` until timestamps can be judged: every timestamp is listed, none trusted."""
-
-    async def judge(self, found: FoundTimestamp) -> TimestampVerdict:
-        return TimestampVerdict(TimestampStatus.NOT_JUDGED, "no timestamp verifier is configured")
-
-
 class PdfVerifier:
-    def __init__(self, verifier: SignatureVerifier, reader: PdfSignatureReader, timestamps: TimestampJudge) -> None:
+    def __init__(self, verifier: SignatureVerifier, reader: PdfSignatureReader) -> None:
         self._verifier = verifier
         self._reader = reader
-        self._timestamps = timestamps
 
     async def verify(self, command: VerifyPdfSignatures) -> PdfReport:
         facts = self._reader.read(command.pdf, "pdf")
@@ -54,7 +47,8 @@ class PdfVerifier:
         document_timestamps: list[ListedTimestamp] = []
         for found in facts.signatures:
             if found.kind is SignatureKind.DOCUMENT_TIMESTAMP:
-                document_timestamps.extend([await self._listed(t, found.coverage.revision) for t in found.timestamps])
+                for stamp in found.timestamps:
+                    document_timestamps.append(await self._document_timestamp(stamp, found.coverage.revision))
             else:
                 reports.append(await self._one(found, command))
         return PdfReport(
@@ -75,7 +69,7 @@ class PdfVerifier:
             )
         )
         indication, sub, reason = judge_pdf_signature(cms, found.coverage, found.modifications)
-        timestamps = tuple([await self._listed(t, found.coverage.revision) for t in found.timestamps])
+        timestamps = _signature_timestamps(cms, found.timestamps)
         return PdfSignatureReport(
             found.field_name,
             found.signer,
@@ -85,18 +79,33 @@ class PdfVerifier:
             cms,
             found.coverage,
             found.modifications,
-            level_of(timestamps),
+            cms.level,
             timestamps,
             found.claimed_signing_time,
             found.sub_filter,
             _digest(cms.digest_algorithm, found.signed_content),
         )
 
-    async def _listed(self, found: FoundTimestamp, revision: int) -> ListedTimestamp:
-        verdict = await self._timestamps.judge(found)
-        return ListedTimestamp(
-            found.kind, found.gen_time, found.authority, verdict.status, verdict.detail, found.field_name, revision
-        )
+    async def _document_timestamp(self, found: FoundTimestamp, revision: int) -> ListedTimestamp:
+        report = await self._verifier.timestamps.check_timestamp(found.token, found.imprinted)
+        return _listed(report, TimestampKind.DOCUMENT, found.field_name, revision)
+
+
+def _signature_timestamps(cms: SignatureReport, found: tuple[FoundTimestamp, ...]) -> tuple[ListedTimestamp, ...]:
+    """The signature timestamps as the CMS judgement judged them; when it stopped before them (the
+    signature itself failed), those the PDF carries, not judged."""
+    if cms.timestamps or not found:
+        return tuple(_listed(t, TimestampKind.SIGNATURE) for t in cms.timestamps)
+    return tuple(
+        ListedTimestamp(t.kind, t.gen_time, t.authority, TimestampStatus.NOT_JUDGED, "the signature did not verify")
+        for t in found
+    )
+
+
+def _listed(report: TimestampReport, kind: TimestampKind, field_name: str = "", revision: int = 0) -> ListedTimestamp:
+    status = TimestampStatus.PASSED if report.trusted else TimestampStatus.FAILED
+    detail = report.reason.value + (f": {report.detail}" if report.detail else "")
+    return ListedTimestamp(kind, report.gen_time, report.tsa_subject, status, detail, field_name, revision)
 
 
 def _digest(name: str, content: bytes) -> bytes:

@@ -14,13 +14,12 @@ from services.identity.domain.pdf import (
     MAX_PDF_BYTES,
     Change,
     Coverage,
-    Level,
     PdfReport,
     TimestampKind,
     TimestampStatus,
 )
-from services.identity.domain.report import Indication, Reason, SubIndication
-from services.identity.service_layer.verify_pdf import NotJudgedYet, PdfVerifier, VerifyPdfSignatures
+from services.identity.domain.report import Indication, Reason, SignatureLevel, SubIndication
+from services.identity.service_layer.verify_pdf import PdfVerifier, VerifyPdfSignatures
 from services.identity.service_layer.verify_signature import SignatureVerifier
 
 
@@ -41,7 +40,7 @@ def signed_twice(pki: TestPKI, signed_once: bytes) -> bytes:
 
 @pytest.fixture
 def pdf_verifier(verifier: SignatureVerifier) -> PdfVerifier:
-    return PdfVerifier(verifier, PyHankoPdfReader(), NotJudgedYet())
+    return PdfVerifier(verifier, PyHankoPdfReader())
 
 
 def verify(pdf_verifier: PdfVerifier, pdf: bytes) -> PdfReport:
@@ -60,7 +59,7 @@ def test_a_pdf_signed_once_passes_and_covers_the_whole_file(pdf_verifier: PdfVer
     assert "CHAN Tai Man" in signature.signer
     assert signature.coverage.whole_document and signature.coverage.revision == 2
     assert signature.coverage.covered_bytes < len(signed_once)  # all but the signature value itself
-    assert signature.level is Level.B_B and signature.timestamps == ()
+    assert signature.level is SignatureLevel.B_B and signature.timestamps == ()
     assert signature.cms.passed and signature.cms.digest_algorithm == "sha256"
 
 
@@ -116,21 +115,38 @@ def test_a_changed_signed_byte_is_a_hash_failure(pdf_verifier: PdfVerifier, sign
     assert (signature.indication, signature.sub_indication) == (Indication.TOTAL_FAILED, SubIndication.HASH_FAILURE)
 
 
-def test_document_and_signature_timestamps_are_listed_not_judged(
+def test_timestamps_of_a_listed_tsa_are_proofs_and_make_the_signature_b_t(
     pki: TestPKI, pdf_verifier: PdfVerifier, base: bytes, signed_twice: bytes
 ) -> None:
-    tsa = pades.test_tsa(pki)
+    tsa = pades.PkiTsa("hk-tsa")
     report = verify(pdf_verifier, pades.timestamp(signed_twice, tsa))
     assert report.passed and len(report.signatures) == 2 and report.revisions == 4
     (stamp,) = report.document_timestamps
-    assert (stamp.kind, stamp.status, stamp.revision) == (TimestampKind.DOCUMENT, TimestampStatus.NOT_JUDGED, 4)
-    assert stamp.gen_time is not None and "Baylink test TSA" in stamp.authority
+    assert (stamp.kind, stamp.status, stamp.revision) == (TimestampKind.DOCUMENT, TimestampStatus.PASSED, 4)
+    assert stamp.gen_time is not None and "HK Time-Stamping Unit" in stamp.authority
     assert report.signatures[1].modifications.change is Change.LTA_UPDATES
 
     (signature,) = verify(pdf_verifier, pades.sign(base, pki, "hk-personal", "Applicant", timestamper=tsa)).signatures
-    assert signature.passed and signature.level is Level.B_T
+    assert signature.passed and signature.level is SignatureLevel.B_T
     (token,) = signature.timestamps
-    assert (token.kind, token.status) == (TimestampKind.SIGNATURE, TimestampStatus.NOT_JUDGED)
+    assert (token.kind, token.status) == (TimestampKind.SIGNATURE, TimestampStatus.PASSED)
+    assert signature.cms.proven_signing_time == token.gen_time
+
+
+# pyHanko's in-process TSA binds its certificate with ESS signing-certificate v1 (SHA-1): refused.
+@pytest.mark.parametrize(("tsa", "why"), [("unlisted", "tsa_not_trusted"), ("in-memory", "algorithm_not_allowed")])
+def test_timestamps_that_are_no_proof_are_listed_as_failed(
+    pki: TestPKI, pdf_verifier: PdfVerifier, base: bytes, tsa: str, why: str
+) -> None:
+    stamper = pades.PkiTsa("hk-tsa-unlisted") if tsa == "unlisted" else pades.test_tsa(pki)
+    signed = pades.sign(base, pki, "hk-personal", "Applicant", timestamper=stamper)
+    report = verify(pdf_verifier, pades.timestamp(signed, stamper))
+    (signature,) = report.signatures
+    assert signature.passed and signature.level is SignatureLevel.B_B  # the signature stands, unproven
+    (token,) = signature.timestamps
+    (stamp,) = report.document_timestamps
+    assert token.status is stamp.status is TimestampStatus.FAILED
+    assert stamp.detail.startswith(why) and token.detail.startswith(why), stamp.detail
 
 
 @pytest.mark.parametrize(("signer", "digest"), [("hk-personal-ec", "sha256"), ("gd-personal", "sm3")])

@@ -155,6 +155,21 @@ MESSAGES: dict[str, LocalText] = {
         zh_hans="时间戳无效或无法读取，不能证明签名时间。",
         en="The timestamp is invalid or unreadable, so it proves no signing time.",
     ),
+    "pdf_modified_after_signing": LocalText(
+        zh_hant="文件在簽署後內容被更改，顯示的內容已不是簽署時的內容。",
+        zh_hans="文件在签名后内容被更改，显示的内容已不是签名时的内容。",
+        en="The document's content was changed after it was signed; what it shows is not what was signed.",
+    ),
+    "pdf_mdp_violation": LocalText(
+        zh_hant="文件在簽署後的更改超出簽署人所容許的範圍。",
+        zh_hans="文件在签名后的更改超出签名人所允许的范围。",
+        en="The document was changed after signing in a way the signer did not permit.",
+    ),
+    "pdf_signature_coverage": LocalText(
+        zh_hant="簽署未完整涵蓋文件的一個版本，無法確定簽署了哪些內容。",
+        zh_hans="签名未完整覆盖文件的一个版本，无法确定签署了哪些内容。",
+        en="The signature does not cover a whole revision of the document, so what was signed is unclear.",
+    ),
 }
 
 

@@ -138,3 +138,10 @@ def verify(
         policy=_policy(requested),
     )
     return asyncio.run(_call(target, "VerifySignature", request))
+
+
+def verify_pdf(target: str, pdf: bytes, chain: Sequence[bytes], requested: frozenset[str] | None) -> Any:
+    request = identity_service_pb2.VerifyPdfSignaturesRequest(
+        pdf=pdf, intermediates_der=list(chain), policy=_policy(requested)
+    )
+    return asyncio.run(_call(target, "VerifyPdfSignatures", request))

@@ -16,6 +16,12 @@ from asn1crypto import x509
 
 from baylink.runtime.events import CloudEvent
 from services.identity.domain.judgement import PathFacts, PathFailure
+from services.identity.domain.pdf import (
+    ByteCoverage,
+    FoundTimestamp,
+    ModificationFacts,
+    SignatureKind,
+)
 from services.identity.domain.policy import RevocationMode
 from services.identity.domain.report import Reason, SignatureReport, ValidationReport
 from services.identity.domain.trustlist import TrustList
@@ -106,6 +112,35 @@ class SignatureChecks(Protocol):
 
     def check_token(self, token: bytes, imprint_data: bytes, extra_certificates: list[x509.Certificate]) -> TokenCheck:
         """An RFC 3161 token checked as a time-stamp over `imprint_data`; never raises for a bad token."""
+
+
+@dataclass(frozen=True)
+class FoundPdfSignature:
+    """One filled signature field of a PDF, as read (nothing judged yet but coverage and changes)."""
+
+    field_name: str
+    kind: SignatureKind
+    cms: bytes  # DER ContentInfo: a detached SignedData, or for a document timestamp the token
+    signed_content: bytes  # the bytes of the byte range, in order
+    coverage: ByteCoverage
+    modifications: ModificationFacts
+    timestamps: tuple[FoundTimestamp, ...]  # signature timestamps (unsigned attributes)
+    claimed_signing_time: datetime | None
+    sub_filter: str
+    signer: str  # the signer certificate's subject, "" if the CMS names none it carries
+
+
+@dataclass(frozen=True)
+class PdfFacts:
+    signatures: tuple[FoundPdfSignature, ...]  # in the order of the revisions they sign
+    revisions: int
+    file_bytes: int
+
+
+class PdfSignatureReader(Protocol):
+    def read(self, data: bytes, field: str) -> PdfFacts:
+        """Every filled signature field of the PDF `data`; InvalidInput naming `field` for what is
+        not a readable, unencrypted PDF with at least one signature within the limits."""
 
 
 class ListSignatureVerifier(Protocol):

@@ -242,3 +242,39 @@ def test_generalized_times_are_read_as_asn1crypto_reads_them(text: bytes) -> Non
     except ValueError:
         theirs = None
     assert ours == theirs
+
+
+async def test_tokens_of_baylinks_own_tsa_are_proofs_of_existence(verifier, pki) -> None:
+    from itertools import count
+
+    from asn1crypto import tsp
+
+    from services.identity.tsa.authority import TimeStampAuthority
+
+    serials = count(1)
+    at = datetime(2026, 2, 1, 9, 30, 15, 250_000, tzinfo=UTC)  # genTime to the millisecond
+    authority = TimeStampAuthority(
+        pki.key("hk-tsa"),
+        pki.certificate("hk-tsa"),
+        [pki.certificate("hk-ca")],
+        lambda: next(serials),
+        clock=lambda: at,
+    )
+    signature = signed(pki, "hk-revoked", BEFORE_REVOCATION)
+    request = tsp.TimeStampReq(
+        {
+            "version": "v1",
+            "message_imprint": {
+                "hash_algorithm": {"algorithm": "sha256"},
+                "hashed_message": signature_imprint(signature),
+            },
+            "nonce": 12345,
+            "cert_req": True,
+        }
+    )
+    response = tsp.TimeStampResp.load(authority.respond(request.dump()))
+    stamped = add_signature_timestamp(signature, response["time_stamp_token"].dump())
+    for _ in range(2):  # the TSA's first token, then one read the short way
+        report = await verify(verifier, pki, "hk-revoked", stamped)
+        assert report.timestamps[0].trusted, report.timestamps[0]
+        assert report.proven_signing_time == at and report.reason is Reason.REVOKED_AFTER_POE

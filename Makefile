@@ -12,15 +12,17 @@ STAMP := $(VENV)/.installed
 KAFKA := deploy/kafka/kafka.sh
 PG := deploy/postgres/pg.sh
 
-.PHONY: help system-deps system-deps-test setup protos protos-check kafka-up kafka-down up down cluster-up cluster-down test unit lint bench clean
+.PHONY: help system-deps system-deps-test setup protos protos-check kafka-up kafka-down up down cluster-up cluster-down test unit chaos lint bench clean deploy-check
 
 help:
 	@echo "make up      set up and start Kafka and every service, print their addresses"
 	@echo "make test    run all tests (starts Kafka and PostgreSQL if needed, stops what it started)"
 	@echo "make unit    the unit tests only: no broker, no PostgreSQL, under a minute"
+	@echo "make chaos   kill processes of deploy/cluster.sh under load, check nothing is lost (docs/chaos.md)"
 	@echo "make down    stop everything 'make up' started"
 	@echo "make cluster-up    three Kafka nodes, PostgreSQL, two replicas of every service (deploy/cluster.sh)"
 	@echo "make cluster-down  stop all of it"
+	@echo "make deploy-check  render deploy/k8s (kustomize) and validate every object offline"
 	@echo "make lint    ruff, mypy, the architecture check, buf lint/breaking, generated code up to date"
 	@echo "make bench   benchmarks against the real broker"
 	@echo "make fuzz    fuzz every door for long (BAYLINK_FUZZ_EXAMPLES per door, default 10000)"
@@ -79,11 +81,22 @@ cluster-down:
 
 # -- checks -----------------------------------------------------------------------------
 
-test: system-deps-test setup
+test: system-deps-test setup deploy-check
 	bash scripts/test.sh
+
+# The Kubernetes manifests (deploy/k8s): kustomize from the Go module proxy (scripts/install-kustomize.sh),
+# then every object of every overlay validated offline (devtools/deploycheck; docs/operations.md).
+deploy-check: $(STAMP)
+	@bash scripts/install-kustomize.sh >/dev/null
+	$(PY) -m devtools.deploycheck check
 
 unit: $(STAMP)
 	bash scripts/test.sh --unit
+
+# The chaos suite: brings deploy/cluster.sh up (Kafka as BAYLINK_CLUSTER_KAFKA says; the suite's
+# default is the dev broker) and down again; `make test` runs its short set when BAYLINK_CHAOS=short.
+chaos: system-deps-test setup
+	BAYLINK_CHAOS=all bash scripts/test.sh --chaos
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -11,8 +11,8 @@
 #
 # NAME is SERVICE-N (identity-1, registry-2, payments-1, gateway-2, gateway-flows-1 …).
 # State lives under .local/cluster/ (run/, logs/, pg/). The single-machine `make up`
-# (deploy/services.sh) is separate; both use the test PKI's responder on 127.0.0.1:8399,
-# so run one of the two at a time.
+# (deploy/services.sh) is separate; both use the test PKI's responder on 127.0.0.1:8399 and
+# Baylink's TSA on 127.0.0.1:8398, so run one of the two at a time.
 #
 # Kafka: BAYLINK_CLUSTER_KAFKA=cluster (default) is the three-node cluster of
 # deploy/kafka/cluster.sh; =dev uses the single-node dev broker (deploy/kafka/kafka.sh),
@@ -73,8 +73,8 @@ kafka_up() {
         cluster)
             bash deploy/kafka/cluster.sh start
             ;;
-        dev)
-            bash deploy/kafka/kafka.sh start
+        dev)  # the dev broker may run already (`make up`, `make test`, another checkout's start)
+            bash deploy/kafka/kafka.sh status >/dev/null 2>&1 || bash deploy/kafka/kafka.sh start
             ;;
         *) echo "BAYLINK_CLUSTER_KAFKA must be cluster or dev, not $KAFKA_MODE" >&2; exit 2 ;;
     esac
@@ -101,6 +101,8 @@ replica_env() {
     case $service in
         gateway-flows)
             echo "BAYLINK_FLOWS_PAYMENTS_TARGET=$(target_of payments)"
+            # A table directory of its own per worker (a rocksdb store locks its directory).
+            echo "BAYLINK_FLOWS_DATADIR=$PWD/$HOME_DIR/faust/$service-$n"
             ;;
         *)
             echo "${prefix}_RUN_DIR=$PWD/$RUN/$service-$n"
@@ -174,6 +176,12 @@ cmd_up() {
     else
         start_support testpki-responder 8399 "-m devtools.testpki serve $TEST_PKI --port 8399"
     fi
+    local_tsa
+    if ! running tsa && (exec 3<>"/dev/tcp/127.0.0.1/$TSA_PORT") 2>/dev/null; then
+        echo "tsa: 127.0.0.1:$TSA_PORT already served (make up's, or another cluster's); using it"
+    else
+        start_support tsa "$TSA_PORT" "-m services.identity.tsa"
+    fi
     # One replica of each first (it migrates its database), then the others.
     for s in "${SERVICES[@]}"; do start_replica "$s-1"; done
     for s in "${SERVICES[@]}"; do
@@ -190,6 +198,7 @@ cmd_up() {
 cmd_down() {
     local name
     for name in $(all_processes | tac); do stop "$name"; done
+    stop tsa
     stop testpki-responder
     case $KAFKA_MODE in
         cluster) bash deploy/kafka/cluster.sh stop ;;
@@ -207,7 +216,7 @@ cmd_status() {
     else
         echo "testpki-responder: down"
     fi
-    for name in $(all_processes); do
+    for name in tsa $(all_processes); do
         if running "$name"; then echo "$name: up (pid $(cat "$RUN/$name.pid"))"; else echo "$name: down"; fi
     done
     bash $PG status || true
@@ -223,7 +232,8 @@ cmd_ports() {
     done
 }
 
-known() { all_processes | grep -qx "$1" || { echo "unknown process $1; one of: $(all_processes | xargs)" >&2; exit 2; }; }
+known() { all_processes | grep -x "$1" >/dev/null ||  # not -q: an early exit would SIGPIPE the list under pipefail
+    { echo "unknown process $1; one of: $(all_processes | xargs)" >&2; exit 2; }; }
 
 case "${1:-}" in
     up) cmd_up ;;

@@ -9,8 +9,24 @@
 # Both spread the tests over one worker per core (pytest-xdist; tests marked
 # with one xdist_group share a worker) unless the arguments choose (`-n 0`
 # runs them in this process).
+# The chaos suite (tests/chaos, against deploy/cluster.sh) runs after the rest,
+# in this process, as BAYLINK_CHAOS says: off (the default), short (the
+# scenarios marked chaos_short) or all; `--chaos` runs the chaos suite alone
+# (`make chaos`: BAYLINK_CHAOS=all).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+export BAYLINK_CHAOS=${BAYLINK_CHAOS:-off}
+case $BAYLINK_CHAOS in
+    off|short|all) ;;
+    *) echo "BAYLINK_CHAOS must be off, short or all, not $BAYLINK_CHAOS" >&2; exit 2 ;;
+esac
+only_chaos=0
+if [ "${1:-}" = --chaos ]; then
+    shift
+    only_chaos=1
+    [ "$BAYLINK_CHAOS" = off ] && BAYLINK_CHAOS=all
+fi
 
 workers=(-n auto --dist loadgroup)
 for arg in "$@"; do
@@ -60,4 +76,14 @@ fi
 
 export BAYLINK_TEST_POSTGRES_URL="$(bash "$PG" url)"
 .venv/bin/baylink topics apply >/dev/null
-.venv/bin/python -m pytest "${workers[@]}" "${select[@]}" "$@"
+chaos_args=()  # with --chaos, the other arguments go to the chaos run (e.g. -k payments)
+if [ "$only_chaos" = 1 ]; then
+    chaos_args=("$@")
+else
+    .venv/bin/python -m pytest "${workers[@]}" "${select[@]}" --ignore=tests/chaos "$@"
+fi
+case $BAYLINK_CHAOS in
+    short) .venv/bin/python -m pytest -n 0 -s -p no:cacheprovider -m chaos_short tests/chaos ;;
+    all) .venv/bin/python -m pytest -n 0 -s -p no:cacheprovider tests/chaos "${chaos_args[@]}" ;;
+    off) [ "$only_chaos" = 0 ] || echo "BAYLINK_CHAOS=off: no chaos scenarios run" ;;
+esac

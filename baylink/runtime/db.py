@@ -21,11 +21,14 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcon
 from pathlib import Path
 from typing import Any, TypeVar
 
+import asyncpg  # type: ignore[import-untyped]  # no stubs; only its exception classes are used
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from baylink import errors
 from baylink.runtime.direct import Program
 from baylink.runtime.direct_drivers import run_asyncpg, run_sqlite
 from baylink.runtime.sqlite import READONLY_OPTION, OwnConnection, WalCheckpoint, create_sqlite_engine
@@ -33,6 +36,8 @@ from baylink.runtime.sqlite_lock import WriteLock
 
 T = TypeVar("T")
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# The advisory lock migrations take on PostgreSQL (any bigint, the same in every process): "BAYLINKM".
+MIGRATION_LOCK_KEY = int.from_bytes(b"BAYLINKM", "big") >> 1
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -102,8 +107,16 @@ class Database:
         return self._write_lock.held()
 
     async def migrate(self, version_locations: Sequence[Path] = ()) -> None:
-        """Bring the schema to the newest revision of the runtime's and the service's branches."""
+        """Bring the schema to the newest revision of the runtime's and the service's branches.
+
+        On PostgreSQL, replicas starting together take turns: the first holds a transaction-scoped
+        advisory lock while it migrates, the others wait for it and then find the schema current
+        (without it, two replicas could both run the same revision and one would fail half way).
+        SQLite's own write lock serialises migrations already.
+        """
         async with self.engine.begin() as conn:
+            if self.dialect == "postgresql":
+                await conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
             await conn.run_sync(_upgrade, [Path(p) for p in version_locations])
 
     @property
@@ -181,6 +194,50 @@ class Database:
             await own.close()
         if self._write_lock is not None:
             self._write_lock.close()
+
+
+# The socket refused or reset, or what asyncpg raises when the server went away or will not take
+# connections now: the connection exception class (SQLSTATE 08), operator intervention (57: shutting
+# down, starting up, crashed).
+_PG_GONE = (ConnectionError, asyncpg.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError)
+# The classes such an error arrives as, for handlers registered by class (the kiosk's HTTP edge).
+DATABASE_ERRORS: tuple[type[Exception], ...] = (*_PG_GONE, asyncpg.InterfaceError, DBAPIError)
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot be reached (refused, reset, shutting down, starting
+    up), not that a statement failed: a condition that passes, which callers should retry.
+
+    Looks through the chain of causes and SQLAlchemy's wrapping (``.orig``): the pool's connect
+    raises the socket's ``ConnectionError`` as it is, a statement on a dropped connection comes
+    wrapped in a ``DBAPIError`` marked ``connection_invalidated``.
+    """
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        current = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, _PG_GONE):
+            return True
+        if isinstance(current, asyncpg.InterfaceError) and "connection is closed" in str(current):
+            return True  # a statement on the raw connection (run_direct) after the server dropped it
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        orig = getattr(current, "orig", None)
+        todo.extend([current.__cause__, current.__context__, orig if isinstance(orig, BaseException) else None])
+    return False
+
+
+DATABASE_RETRY_SECONDS = 1.0
+
+
+def database_down() -> errors.Unavailable:
+    """What a caller is told while ``database_unavailable``: try again shortly (RetryInfo / Retry-After)."""
+    down = errors.Unavailable("the service's database is unavailable; try again shortly", reason="DATABASE_UNAVAILABLE")
+    down.retry_after_seconds = DATABASE_RETRY_SECONDS
+    return down
 
 
 def _upgrade(connection: Connection, version_locations: list[Path]) -> None:

@@ -12,10 +12,12 @@ import sys
 from typing import ClassVar
 
 import grpc
+import sqlalchemy as sa
 from grpc import aio
 from pydantic_settings import SettingsConfigDict
 
 from baylink import errors
+from baylink.runtime.db import Database
 from baylink.runtime.host import ServiceHost
 from baylink.runtime.logging import configure_logging
 from baylink.runtime.settings import ServiceSettings
@@ -55,6 +57,16 @@ async def _fail(request: bytes, context: aio.ServicerContext) -> bytes:
     raise ZeroDivisionError("a bug")
 
 
+async def _query(request: bytes, context: aio.ServicerContext) -> bytes:
+    """``select 1`` on the database whose URL is the request, through the engine's pool."""
+    database = Database(request.decode())
+    try:
+        async with database.begin(readonly=True) as conn:
+            return str((await conn.execute(sa.text("select 1"))).scalar_one()).encode()
+    finally:
+        await database.dispose()
+
+
 async def _stream(request: bytes, context: aio.ServicerContext):  # type: ignore[no-untyped-def]
     for i in range(int(request.decode() or "0")):
         yield str(i).encode()
@@ -66,6 +78,7 @@ def register(server: aio.Server) -> None:
         "Echo": grpc.unary_unary_rpc_method_handler(_echo),
         "Sleep": grpc.unary_unary_rpc_method_handler(_sleep),
         "Fail": grpc.unary_unary_rpc_method_handler(_fail),
+        "Query": grpc.unary_unary_rpc_method_handler(_query),
         "Count": grpc.unary_stream_rpc_method_handler(_stream),
     }
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))

@@ -4,8 +4,10 @@
   a contextvar for the call so logs and events carry it. A new one is sent back in
   the initial metadata; the caller's own is not echoed (it knows it, and sending
   initial metadata costs a round through the transport on every call).
-- Errors: a ``BaylinkError`` becomes its status with details (errors.py); any
-  other exception is INTERNAL, logged once with the correlation id.
+- Errors: a ``BaylinkError`` becomes its status with details (errors.py); the
+  database out of reach (refused, dropped, shutting down: ``db.database_unavailable``)
+  is UNAVAILABLE with reason ``DATABASE_UNAVAILABLE`` and a retry delay, logged as a
+  warning; any other exception is INTERNAL, logged once with the correlation id.
 - Metrics: calls by method and code, latency by method.
 - Callers: with a ``policy`` (mutual TLS), a caller not on the method's allow-list gets
   PERMISSION_DENIED before the servicer runs (authz.py).
@@ -25,6 +27,7 @@ from grpc import aio
 
 from baylink.errors import BaylinkError
 from baylink.runtime.context import correlation_scope
+from baylink.runtime.db import database_down, database_unavailable
 from baylink.runtime.grpc.authz import CallerPolicy, check_caller
 from baylink.runtime.grpc.errors import code_for, internal_status, to_status
 from baylink.runtime.metrics import ServiceMetrics
@@ -110,7 +113,11 @@ class ServiceInterceptor(aio.ServerInterceptor):  # type: ignore[misc]  # grpc s
             except asyncio.CancelledError:
                 code = grpc.StatusCode.CANCELLED
                 raise
-            except Exception:
+            except Exception as exc:
+                if database_unavailable(exc):
+                    code = grpc.StatusCode.UNAVAILABLE
+                    log.warning("%s: the database is unavailable: %s", method, exc)
+                    await context.abort_with_status(to_status(database_down(), cid))
                 code = grpc.StatusCode.INTERNAL
                 log.exception("unhandled error in %s", method)
                 await context.abort_with_status(internal_status(cid))

@@ -199,3 +199,21 @@ class Flow:
             flow_id=self.flow_id, flow_type=self.flow_type, outcome=ENDINGS[self.ended]
         )
         return [Output("step/refund", refund), Output("compensated", compensated), Output("completed", completed)]
+
+
+class RefundRetries:
+    """Flows whose refund failed in this worker: each gets one tick at the next retry round, and is
+    noted again if that attempt fails too. Lost with the process: the scan finds them after a restart."""
+
+    def __init__(self) -> None:
+        self._owed: set[str] = set()
+
+    def note(self, flow_id: str, *, owed: bool) -> None:
+        if owed:
+            self._owed.add(flow_id)
+        else:
+            self._owed.discard(flow_id)
+
+    def take(self) -> list[str]:
+        due, self._owed = sorted(self._owed), set()
+        return due

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -108,3 +109,53 @@ async def test_a_rejection_after_payment_refunds_the_fee_once(
         assert (refund.payer_participant_id, refund.payee_participant_id) == ("REGISTRY", "HKBANK")
         assert refund.send_amount == FEE and refund.receive_amount.currency == "HKD"
         assert (await audit(payments.deps)).breaches == []
+
+
+async def test_a_refund_that_failed_is_retried_within_seconds_not_at_the_next_scan(
+    payments: Payments, kafka_settings: KafkaSettings, new_topic: TopicFactory
+) -> None:
+    """The rejection names a fee transfer payments holds only reserved: the refund is refused
+    (FEE_NOT_PAID) and stays owed. The fee is then committed, its event kept away from the worker, so
+    only a timer can bring the refund: the retry (1 s here) does, long before the scan (60 s here)."""
+    flow, app_id = f"corr-{uuid.uuid4().hex}", f"app-{uuid.uuid4().hex[:8]}"
+    ref, fee_id = f"NH-FEE-{uuid.uuid4().hex[:6]}", f"fee-{uuid.uuid4().hex[:8]}"
+    topics = await flow_topics(new_topic)
+    elsewhere = await new_topic("payments-elsewhere", 1)  # the worker never sees the fee committed
+    async with running(payments, kafka_settings, elsewhere) as svc:
+        topics.extra_env["BAYLINK_FLOWS_PAYMENTS_TARGET"] = f"127.0.0.1:{svc.port}"
+        topics.extra_env["BAYLINK_FLOWS_TIMER_INTERVAL_SECONDS"] = "60"
+        topics.extra_env["BAYLINK_FLOWS_REFUND_RETRY_SECONDS"] = "1"
+        quote = (await svc.stub.CreateQuote(api.CreateQuoteRequest(
+            quote_id=f"q-{fee_id}", payer_participant_id="HKBANK", payee_participant_id="REGISTRY",
+            amount_type=transfer_pb2.AMOUNT_TYPE_RECEIVE, amount=FEE, counter_currency="HKD",
+        ))).quote  # fmt: skip
+        await svc.stub.PrepareTransfer(api.PrepareTransferRequest(
+            transfer_id=fee_id, quote_id=quote.quote_id, payer_participant_id="HKBANK",
+            payee_participant_id="REGISTRY", send_amount=quote.send_amount, receive_amount=quote.receive_amount,
+            reference=ref, payer_pseudonym=PSEUDONYM, payer_name="Chan Tai Man",
+        ))  # fmt: skip
+
+        def reg(message: Message) -> CloudEvent:
+            return cloud_event(message, subject=app_id, correlation_id=flow)
+
+        async with running_worker(kafka_settings, topics):
+            await produce(kafka_settings, topics.registry, *[reg(m) for m in (
+                re.ApplicationDrafted(application_id=app_id, authority_code=NANHAI),
+                re.ApplicationSubmitted(application_id=app_id, authority_code=NANHAI),
+                re.ApplicationFeeRequested(application_id=app_id, amount=FEE, payment_reference=ref),
+                re.ApplicationRejected(application_id=app_id, authority_code=NANHAI, fee_paid=True,
+                                       fee_transfer_id=fee_id, fee_amount=FEE),
+            )])  # fmt: skip
+            await flow_outputs(kafka_settings, topics.sink, flow, {"step:rejected": 1})
+            refunds = (await svc.stub.ListTransfers(api.ListTransfersRequest(reference=f"REFUND-{app_id}"))).transfers
+            assert list(refunds) == []  # refused: the fee is only reserved
+
+            await svc.stub.CommitTransfer(api.CommitTransferRequest(transfer_id=fee_id))
+            committed = time.monotonic()
+            await flow_outputs(kafka_settings, topics.sink, flow, {"compensated": 1, REJECTED: 1}, timeout=30)
+            waited = time.monotonic() - committed
+
+        assert waited < 15, f"the refund came {waited:.1f} s after the fee was committed: at a scan, not a retry"
+        refunds = (await svc.stub.ListTransfers(api.ListTransfersRequest(reference=f"REFUND-{app_id}"))).transfers
+        assert [t.transfer_id for t in refunds] == [refund_transfer_id(app_id)]
+        assert refunds[0].state == transfer_pb2.TRANSFER_STATE_COMMITTED

@@ -6,9 +6,11 @@ from baylink.common.v1 import common_pb2
 from baylink.events.v1 import gateway_events_pb2 as gw
 from baylink.events.v1 import payments_events_pb2 as pe
 from baylink.events.v1 import registry_events_pb2 as re
+from services.gateway.flows.config import FlowSettings
 from services.gateway.flows.publish import flow_event_id
 from services.gateway.flows.refund import refund_quote_id, refund_transfer_id
-from services.gateway.flows.state import Flow, Output
+from services.gateway.flows.state import Flow, Output, RefundRetries
+from services.gateway.flows.worker import build_app
 
 FEE = common_pb2.Money(currency="CNY", minor_units=50_000)
 
@@ -91,3 +93,26 @@ def test_another_applications_events_in_the_same_flow_move_nothing_and_refund_no
     rejected = re.ApplicationRejected(application_id="a2", fee_paid=True, fee_transfer_id="t2")
     assert flow.observe("e6", rejected, 40.0) == []
     assert not flow.ended and not flow.refund_due and flow.fee_transfer_id == "t1"
+
+
+def test_a_failed_refund_is_ticked_once_at_the_next_retry_round_and_again_only_if_it_fails_again() -> None:
+    retries = RefundRetries()
+    retries.note("flow-b", owed=True)
+    retries.note("flow-a", owed=True)
+    retries.note("flow-c", owed=True)
+    retries.note("flow-c", owed=False)  # refunded meanwhile (an event brought it)
+    assert retries.take() == ["flow-a", "flow-b"]
+    assert retries.take() == []  # one tick each; the agent notes a flow again if that attempt fails
+    retries.note("flow-a", owed=True)
+    assert retries.take() == ["flow-a"]
+    # Seconds, not the table scan's half minute: a person waits for their money back.
+    assert FlowSettings().refund_retry_seconds <= 2 < FlowSettings().timer_interval_seconds
+
+
+def test_a_worker_that_stops_answering_loses_its_flows_to_the_others_within_seconds() -> None:
+    # faust's default session timeout is 60 s: a kill -9'd worker's flows (refunds included) stood
+    # still that long before the other worker took them over (docs/chaos.md).
+    app = build_app(FlowSettings(), lambda: None)  # type: ignore[arg-type,return-value]  # no refunds here
+    assert app.conf.broker_session_timeout == 10.0
+    assert app.conf.broker_heartbeat_interval * 3 <= app.conf.broker_session_timeout
+    assert FlowSettings(session_timeout_seconds=30).session_timeout_seconds == 30

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import AsyncIterator
 
+import asyncpg
 import grpc
 import pytest
 from google.rpc import error_details_pb2
@@ -16,9 +18,11 @@ from grpc import aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
+from sqlalchemy.exc import DBAPIError
 
 from baylink import errors
 from baylink.runtime.context import correlation_scope
+from baylink.runtime.db import database_unavailable
 from baylink.runtime.grpc.client import insecure_channel
 from baylink.runtime.grpc.errors import from_rpc_error
 from baylink.runtime.grpc.server import GrpcServer, start_grpc_server
@@ -130,6 +134,46 @@ async def test_an_unmapped_exception_is_internal_without_internals_and_logged_on
     assert "correlation id" in (info.value.details() or "")
     records = [r for r in caplog.records if r.name == "baylink.grpc"]
     assert len(records) == 1 and records[0].exc_info is not None
+
+
+async def test_a_database_out_of_reach_is_unavailable_with_its_reason_not_internal(
+    channel: aio.Channel, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A real PostgreSQL URL on a loopback port where nothing listens: the pool's connect is refused.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    caplog.set_level(logging.WARNING, logger="baylink.grpc")
+    url = f"postgresql+asyncpg://nobody:none@127.0.0.1:{port}/nothing"
+    with pytest.raises(aio.AioRpcError) as info:
+        await call(channel, "Query")(url.encode())
+    assert info.value.code() == grpc.StatusCode.UNAVAILABLE
+    back = from_rpc_error(info.value)
+    assert isinstance(back, errors.Unavailable) and back.reason == "DATABASE_UNAVAILABLE"
+    assert back.retry_after_seconds == 1.0 and "database is unavailable" in back.message
+    records = [r for r in caplog.records if r.name == "baylink.grpc"]
+    assert [r.levelno for r in records] == [logging.WARNING] and records[0].exc_info is None
+
+
+def test_database_unavailable_tells_a_lost_server_from_a_failed_statement() -> None:
+    refused = ConnectionRefusedError(111, "Connect call failed")
+    wrapped = DBAPIError("select 1", {}, refused, connection_invalidated=True)
+    shutting_down = asyncpg.exceptions.AdminShutdownError("terminating connection due to administrator command")
+    starting = asyncpg.exceptions.CannotConnectNowError("the database system is starting up")
+    dropped = asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed in the middle of operation")
+    for gone in (refused, wrapped, shutting_down, starting, dropped, asyncpg.InterfaceError("connection is closed")):
+        assert database_unavailable(gone), gone
+    try:
+        try:
+            raise refused
+        except ConnectionError as exc:
+            raise RuntimeError("while reading the outbox") from exc
+    except RuntimeError as outer:
+        assert database_unavailable(outer)
+    unique = asyncpg.exceptions.UniqueViolationError("duplicate key value")
+    statement = DBAPIError("insert", {}, unique, connection_invalidated=False)
+    for failed in (unique, statement, ZeroDivisionError("a bug"), asyncpg.InterfaceError("another operation")):
+        assert not database_unavailable(failed), failed
 
 
 async def test_streaming_calls_get_errors_mapped_after_their_messages(channel: aio.Channel) -> None:

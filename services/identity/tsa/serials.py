@@ -33,7 +33,11 @@ class SerialStore:
         except BlockingIOError:
             os.close(self._lock_fd)
             raise SerialFileInUse(f"{path} is in use by another time-stamping process") from None
-        self._limit = self._read()
+        try:
+            self._limit = self._read()
+        except ValueError:
+            self.close()
+            raise
         self._next = self._limit  # nothing of a block is used before the block is on disk
         self._mutex = threading.Lock()
 

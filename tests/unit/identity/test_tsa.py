@@ -170,3 +170,13 @@ def test_gen_time_is_utc_to_the_millisecond_with_the_stated_accuracy(tmp_path: P
     info = token["content"]["encap_content_info"]["content"].parsed
     assert info["gen_time"].native == datetime(2026, 12, 6, 21, 0, 0, 123000, tzinfo=UTC)
     assert info["accuracy"].native == {"seconds": 1, "millis": None, "micros": None}
+
+
+def test_a_serial_file_that_is_not_a_high_water_mark_stops_the_authority(tmp_path: Path) -> None:
+    (tmp_path / "serial").write_text("garbage\n", "ascii")
+    with pytest.raises(ValueError, match="high-water mark"):
+        SerialStore(tmp_path / "serial")
+    (tmp_path / "serial").write_text("41\n", "ascii")  # mended: the refused store let go of its lock
+    store = SerialStore(tmp_path / "serial")
+    assert store.next() == 41
+    store.close()

@@ -35,6 +35,10 @@ from services.identity.domain.pdf import (
 from services.identity.service_layer.ports import FoundPdfSignature, PdfFacts
 
 log = logging.getLogger("baylink.identity")
+# pyHanko logs every refused incremental update as a warning with a traceback. A changed PDF is an
+# ordinary answer here (pdf_modified_after_signing, the detail in the report), and a caller could
+# otherwise fill the logs with tracebacks by sending changed PDFs.
+logging.getLogger("pyhanko.sign.diff_analysis.policies").setLevel(logging.ERROR)
 _SUB_FILTERS = {"/adbe.pkcs7.detached", "/ETSI.CAdES.detached", "/ETSI.RFC3161"}
 _COVERAGE = {"ENTIRE_FILE": Coverage.ENTIRE_FILE, "ENTIRE_REVISION": Coverage.ENTIRE_REVISION}
 

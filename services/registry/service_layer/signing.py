@@ -76,7 +76,11 @@ async def sign_material(registry: Registry, command: SignMaterial) -> tuple[Appl
         requirement = item.requirement(material.material_type)
         assert requirement is not None
         parties = {s.certificate_sha256: s for s in required_signers(app.enterprise, requirement)}
-        by_party = [(parties[c.signer_certificate_sha256], c) for c in checks if c.signer_certificate_sha256 in parties]
+        by_party = [
+            (parties[c.signer_certificate_sha256], c)
+            for c in checks
+            if c.signer_certificate_sha256 and c.signer_certificate_sha256 in parties
+        ]
         if not by_party:  # a PDF may also carry others' signatures (a notary's): those are not counted
             raise invalid([Problem(field, "signer_not_party")], "SIGNER_NOT_PARTY")
         now = registry.clock()

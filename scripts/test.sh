@@ -83,7 +83,7 @@ else
     .venv/bin/python -m pytest "${workers[@]}" "${select[@]}" --ignore=tests/chaos "$@"
 fi
 case $BAYLINK_CHAOS in
-    short) .venv/bin/python -m pytest -n 0 -p no:cacheprovider -m chaos_short tests/chaos ;;
-    all) .venv/bin/python -m pytest -n 0 -p no:cacheprovider tests/chaos "${chaos_args[@]}" ;;
+    short) .venv/bin/python -m pytest -n 0 -s -p no:cacheprovider -m chaos_short tests/chaos ;;
+    all) .venv/bin/python -m pytest -n 0 -s -p no:cacheprovider tests/chaos "${chaos_args[@]}" ;;
     off) [ "$only_chaos" = 0 ] || echo "BAYLINK_CHAOS=off: no chaos scenarios run" ;;
 esac

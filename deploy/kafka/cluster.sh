@@ -255,14 +255,26 @@ cmd_kill() {
 }
 
 cmd_stop() {
-    local n pid pids=()
+    local n pid pids=() left lone_since=""
     for n in "${NODES[@]}"; do
         pid=$(node_pid "$n" || true)
         [ -n "$pid" ] && pids+=("$pid") && kill -TERM "$pid" 2>/dev/null
     done
-    # SIGTERM to all at once, then wait: stopped one by one, the last nodes would wait for a
-    # controller quorum that is already gone.
-    for pid in "${pids[@]}"; do stop_broker "$pid" "$STOP_TIMEOUT"; done
+    # SIGTERM to all at once: each broker's controlled shutdown needs a quorum, so stopping one
+    # after another would leave the last waiting for controllers already gone. The last node
+    # standing may still wait for that: it gets 10 s once it is alone, then SIGKILL.
+    local deadline=$((SECONDS + STOP_TIMEOUT))
+    while [ "$SECONDS" -lt "$deadline" ]; do
+        left=()
+        for pid in "${pids[@]}"; do alive "$pid" && left+=("$pid"); done
+        [ ${#left[@]} -gt 0 ] || break
+        if [ ${#left[@]} -eq 1 ] && [ ${#pids[@]} -gt 1 ]; then
+            lone_since=${lone_since:-$SECONDS}
+            [ $((SECONDS - lone_since)) -lt 10 ] || break
+        fi
+        sleep 0.5
+    done
+    for pid in "${pids[@]}"; do alive "$pid" && stop_broker "$pid" 0; done
     for n in "${NODES[@]}"; do rm -f "$(node_pid_file "$n")"; done
     log "stopped ${#pids[@]} node(s)"
 }

@@ -367,6 +367,7 @@ def setting_known(process: str, variable: str) -> bool:
 def check_containers(objects: list[dict[str, Any]], supplied: Supplied, report: Report, where: str) -> None:
     services = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Service"}
     pending: set[str] = set()
+    now_read: set[str] = set()
     for obj in objects:
         if obj["kind"] != "Deployment":
             continue
@@ -389,10 +390,7 @@ def check_containers(objects: list[dict[str, Any]], supplied: Supplied, report: 
                     continue
                 if setting_known(process, name):
                     if name in supplied.pending_settings:
-                        report.problem(
-                            f"{where} {SUPPLIED}",
-                            f"pending setting {name} is now read by {process}: delete it from 'pending'",
-                        )
+                        now_read.add(name)
                 elif name in supplied.pending_settings:
                     pending.add(name)
                 else:
@@ -410,6 +408,8 @@ def check_containers(objects: list[dict[str, Any]], supplied: Supplied, report: 
                     report.problem(at, f"{kind} probes as {args.get('--identity')!r}, not as {process!r}")
                 if str(ports.get("grpc")) != args.get("--port"):
                     report.problem(at, f"{kind} probes port {args.get('--port')}, the grpc port is {ports.get('grpc')}")
+    for name in sorted(now_read):
+        report.problem(f"{where} {SUPPLIED}", f"pending setting {name} is now read: delete it from 'pending'")
     if pending:
         report.notes.append(f"{where}: settings not read yet, pending in {SUPPLIED}: {', '.join(sorted(pending))}")
 

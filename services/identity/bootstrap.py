@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from asn1crypto import pem
@@ -99,13 +100,20 @@ def bootstrap(settings: IdentitySettings | None = None) -> IdentityService:
     return IdentityService(settings, app, host)
 
 
-def certificate_validator(store: TrustListStore, engine: PathEngine | None = None) -> CertificateValidator:
-    """The validator over ``store`` (the service's, or an offline tool's), with the real adapters."""
-    return CertificateValidator(store, engine or PkixEngine(), reader=X509Reader())
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
-def signature_verifier(validator: CertificateValidator) -> SignatureVerifier:
-    return SignatureVerifier(validator, CmsSignatureChecks())
+def certificate_validator(
+    store: TrustListStore, engine: PathEngine | None = None, clock: Callable[[], datetime] = _utc_now
+) -> CertificateValidator:
+    """The validator over ``store`` (the service's, or an offline tool's), with the real adapters;
+    ``clock`` is what "now" is (an offline tool may re-judge a stored signature years later)."""
+    return CertificateValidator(store, engine or PkixEngine(), clock=clock, reader=X509Reader())
+
+
+def signature_verifier(validator: CertificateValidator, clock: Callable[[], datetime] = _utc_now) -> SignatureVerifier:
+    return SignatureVerifier(validator, CmsSignatureChecks(), clock)
 
 
 def pdf_verifier(verifier: SignatureVerifier) -> PdfVerifier:

@@ -51,7 +51,9 @@ class Cluster:
     def env(self) -> dict[str, str]:
         # The cluster's internal gRPC is mutual TLS: the test suite's plaintext switch stays out of it.
         inherited = {k: v for k, v in os.environ.items() if k != "BAYLINK_INSECURE_INTERNAL"}
-        return {**inherited, **CHAOS_ENV, "BAYLINK_CLUSTER_KAFKA": self.kafka_mode}
+        # This checkout's code, for the services and the `baylink` CLI alike (the CLI's entry script
+        # would import whichever checkout the virtualenv was installed from).
+        return {**inherited, **CHAOS_ENV, "BAYLINK_CLUSTER_KAFKA": self.kafka_mode, "PYTHONPATH": str(ROOT)}
 
     def run(self, *args: str, timeout: float = 240, check: bool = True) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(
@@ -79,14 +81,16 @@ class Cluster:
         return [f"{s}-{n}" for s in (*SERVICES, "gateway-flows") for n in range(1, self.replicas + 1)]
 
     def heal(self) -> None:
-        """Start whatever is down, and restart replicas that run without the chaos environment
-        (a cluster someone brought up by hand meets the per-person payment limits at once)."""
+        """Bring back whatever is down (a replica, PostgreSQL, the test PKI's responder) with
+        ``deploy/cluster.sh up``, which starts only what is not running; then restart replicas that
+        run without the chaos environment (a cluster brought up by hand meets the payment limits)."""
+        lines = self.run("status", check=False).stdout.splitlines()
+        if any(": down" in line or line.startswith("postgres down") for line in lines):
+            self.up()
         status = self.status()
         for name in self.processes():
             if status.get(name) and not self._has_chaos_env(name):
                 self.stop(name)
-                status[name] = False
-            if not status.get(name):
                 self.start(name)
 
     def _has_chaos_env(self, name: str) -> bool:

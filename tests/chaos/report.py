@@ -127,7 +127,9 @@ def audits(cluster: Cluster, outcome: Outcome) -> None:
         ],
     }  # fmt: skip
     for name, command in commands.items():
-        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+        done = subprocess.run(
+            command, cwd=ROOT, env=cluster.env(), capture_output=True, text=True, timeout=300, check=False
+        )
         last = (done.stdout.strip().splitlines() or done.stderr.strip().splitlines() or [""])[-1]
         outcome.audits[name] = "passed" if done.returncode == 0 else f"FAILED ({last[:200]})"
         if done.returncode != 0:

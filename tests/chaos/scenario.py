@@ -20,6 +20,7 @@ async def under_load(
     registrations: int = 6, kiosks: int = 3, seconds: float = 45, record: bool = True,
 ) -> Outcome:  # fmt: skip
     """Run the load, do ``fault`` once the first fee is paid, wait for every registration to end, check."""
+    await asyncio.to_thread(cluster.heal)  # whatever an earlier scenario left down is started first
     began = time.monotonic()
     outcome = Outcome(scenario, fault_name)
     load = Load(cluster, registrations=registrations, kiosks=kiosks, seconds=seconds)
@@ -28,6 +29,10 @@ async def under_load(
         async with asyncio.timeout(90):
             while not any(r.paid_at for r in load.registrations) and not running.done():
                 await asyncio.sleep(0.2)
+        if not any(r.paid_at for r in load.registrations):  # the cluster is not serving: no fault on top
+            await running
+            errors = "; ".join(sorted({r.error or r.abandoned for r in load.registrations}))[:1000]
+            raise AssertionError(f"{scenario}: no fee was paid before the fault, so none was done: {errors}")
         moment, outcome.did = await fault(load)
         await running
         outcome.recovery_seconds = load.calls.first_success_after(moment, kinds)

@@ -76,7 +76,7 @@ class ConsumerChild:
         self.lines: list[tuple[float, str]] = []
 
     async def start(self) -> None:
-        env = {**os.environ, **self.cluster.kafka_env(self.group if self.cluster.kafka_mode == "cluster" else "admin")}
+        env = {**os.environ, **self.cluster.kafka_env("admin")}
         env["PYTHONPATH"] = str(ROOT)
         args = [sys.executable, "-m", "tests.chaos.consumer_child", self.url, self.topic, self.group]
         if self.pause:

@@ -25,7 +25,7 @@ OUTAGE_SECONDS = 10.0
 async def probe(load: Load, seen: Counter[str], until: float) -> None:
     """Ask payments (gRPC, mTLS), the partner API and the kiosk door every half second; count the answers."""
     kiosk = FailoverKiosk(load.cluster.kiosk_urls(), load.cluster.pki_dir, "HK-CHAOS-PROBE", load.calls)
-    known = next(r.application_id for r in load.registrations if r.application_id)
+    known = next((r.application_id for r in load.registrations if r.application_id), "none")
     try:
         while time.monotonic() < until:
             calls = {
@@ -58,8 +58,10 @@ async def test_postgres_down_ten_seconds(cluster: Cluster) -> None:
         moment = time.monotonic()
         await asyncio.to_thread(cluster.pg, "stop")
         stopped = time.monotonic()
-        await probe(load, seen, stopped + OUTAGE_SECONDS)
-        await asyncio.to_thread(cluster.pg, "start")
+        try:
+            await probe(load, seen, stopped + OUTAGE_SECONDS)
+        finally:  # whatever the probe met, PostgreSQL comes back
+            await asyncio.to_thread(cluster.pg, "start")
         back = time.monotonic()
         answers = ", ".join(f"{k} ×{n}" for k, n in sorted(seen.items()))
         # Recovery counts from PostgreSQL's return: before it, nothing that needs the database can succeed.

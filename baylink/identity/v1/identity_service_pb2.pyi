@@ -259,6 +259,7 @@ class VerifySignatureRequest(_message.Message):
     INTERMEDIATES_DER_FIELD_NUMBER: _builtins.int
     VALIDATION_TIME_FIELD_NUMBER: _builtins.int
     POLICY_FIELD_NUMBER: _builtins.int
+    INCLUDE_VALIDATION_DATA_FIELD_NUMBER: _builtins.int
     cms_signature: _builtins.bytes
     """A detached CMS SignedData (RFC 5652), DER, whose messageDigest
     attribute must equal document_digest. The signer's certificate is
@@ -267,6 +268,11 @@ class VerifySignatureRequest(_message.Message):
     document_digest: _builtins.bytes
     """Digest of the signed document; the service never needs the document itself."""
     digest_algorithm: _validation_pb2.DigestAlgorithm.ValueType
+    include_validation_data: _builtins.bool
+    """Also return the validation data the verdict rests on (validation_data):
+    what a relying party keeps beside the signature to judge it again later
+    without the network (CAdES B-LT).
+    """
     @_builtins.property
     def raw_signature(self) -> Global___RawSignature:
         """A raw signature whose signed message is the document_digest bytes."""
@@ -294,10 +300,11 @@ class VerifySignatureRequest(_message.Message):
         intermediates_der: _abc.Iterable[_builtins.bytes] | None = ...,
         validation_time: _timestamp_pb2.Timestamp | None = ...,
         policy: _validation_pb2.ValidationPolicy | None = ...,
+        include_validation_data: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["cms_signature", b"cms_signature", "policy", b"policy", "raw_signature", b"raw_signature", "signature", b"signature", "validation_time", b"validation_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cms_signature", b"cms_signature", "digest_algorithm", b"digest_algorithm", "document_digest", b"document_digest", "intermediates_der", b"intermediates_der", "policy", b"policy", "raw_signature", b"raw_signature", "signature", b"signature", "validation_time", b"validation_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cms_signature", b"cms_signature", "digest_algorithm", b"digest_algorithm", "document_digest", b"document_digest", "include_validation_data", b"include_validation_data", "intermediates_der", b"intermediates_der", "policy", b"policy", "raw_signature", b"raw_signature", "signature", b"signature", "validation_time", b"validation_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType_signature: _TypeAlias = _typing.Literal["cms_signature", "raw_signature"]  # noqa: Y015
     _WhichOneofArgType_signature: _TypeAlias = _typing.Literal["signature", b"signature"]  # noqa: Y015
@@ -319,6 +326,7 @@ class VerifySignatureResponse(_message.Message):
     PROVEN_SIGNING_TIME_FIELD_NUMBER: _builtins.int
     TIMESTAMPS_FIELD_NUMBER: _builtins.int
     LEVEL_FIELD_NUMBER: _builtins.int
+    VALIDATION_DATA_FIELD_NUMBER: _builtins.int
     algorithm: _validation_pb2.SignatureAlgorithm.ValueType
     """The algorithm actually used, as found in the signature."""
     signature_valid: _builtins.bool
@@ -362,6 +370,13 @@ class VerifySignatureResponse(_message.Message):
     def timestamps(self) -> _containers.RepeatedCompositeFieldContainer[_validation_pb2.TimestampReport]:
         """Every signature time-stamp the signature carries, trusted or not."""
 
+    @_builtins.property
+    def validation_data(self) -> Global___ValidationData:
+        """Only when include_validation_data was set and the signer's certificate
+        was validated: the certificates, OCSP responses and CRLs used, at the
+        claimed (or proven) signing time and now.
+        """
+
     def __init__(
         self,
         *,
@@ -375,14 +390,53 @@ class VerifySignatureResponse(_message.Message):
         proven_signing_time: _timestamp_pb2.Timestamp | None = ...,
         timestamps: _abc.Iterable[_validation_pb2.TimestampReport] | None = ...,
         level: _validation_pb2.SignatureLevel.ValueType = ...,
+        validation_data: Global___ValidationData | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["at_signing_time", b"at_signing_time", "at_verification_time", b"at_verification_time", "claimed_signing_time", b"claimed_signing_time", "proven_signing_time", b"proven_signing_time", "report", b"report"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["at_signing_time", b"at_signing_time", "at_verification_time", b"at_verification_time", "claimed_signing_time", b"claimed_signing_time", "proven_signing_time", b"proven_signing_time", "report", b"report", "validation_data", b"validation_data"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["algorithm", b"algorithm", "at_signing_time", b"at_signing_time", "at_verification_time", b"at_verification_time", "claimed_signing_time", b"claimed_signing_time", "level", b"level", "proven_signing_time", b"proven_signing_time", "report", b"report", "signature_valid", b"signature_valid", "signer_certificate_fingerprint", b"signer_certificate_fingerprint", "timestamps", b"timestamps"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["algorithm", b"algorithm", "at_signing_time", b"at_signing_time", "at_verification_time", b"at_verification_time", "claimed_signing_time", b"claimed_signing_time", "level", b"level", "proven_signing_time", b"proven_signing_time", "report", b"report", "signature_valid", b"signature_valid", "signer_certificate_fingerprint", b"signer_certificate_fingerprint", "timestamps", b"timestamps", "validation_data", b"validation_data"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___VerifySignatureResponse: _TypeAlias = VerifySignatureResponse  # noqa: Y015
+
+@_typing.final
+class ValidationData(_message.Message):
+    """Validation data of one signature, each item DER, without duplicates."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CERTIFICATES_FIELD_NUMBER: _builtins.int
+    OCSP_RESPONSES_FIELD_NUMBER: _builtins.int
+    CRLS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def certificates(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]:
+        """The signer's certificate path, leaf first, trust anchor last."""
+
+    @_builtins.property
+    def ocsp_responses(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]:
+        """OCSP responses (RFC 6960 OCSPResponse) that said the path's certificates
+        were good.
+        """
+
+    @_builtins.property
+    def crls(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]:
+        """CRLs (RFC 5280 CertificateList) consulted for the path's certificates."""
+
+    def __init__(
+        self,
+        *,
+        certificates: _abc.Iterable[_builtins.bytes] | None = ...,
+        ocsp_responses: _abc.Iterable[_builtins.bytes] | None = ...,
+        crls: _abc.Iterable[_builtins.bytes] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["certificates", b"certificates", "crls", b"crls", "ocsp_responses", b"ocsp_responses"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ValidationData: _TypeAlias = ValidationData  # noqa: Y015
 
 @_typing.final
 class GetTrustListRequest(_message.Message):

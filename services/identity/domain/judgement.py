@@ -11,7 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.identity.domain.policy import KeyPurpose, ValidationPolicy, acceptable_policies, fit_for
-from services.identity.domain.report import ChainElement, Indication, Reason, SubIndication, ValidationReport
+from services.identity.domain.report import (
+    ChainElement,
+    Indication,
+    Reason,
+    SubIndication,
+    ValidationData,
+    ValidationReport,
+)
 from services.identity.domain.trustlist import AnchoredService, ServiceStatus
 
 
@@ -27,6 +34,7 @@ class PathFacts:
     certified_policies: frozenset[str]  # RFC 5280 valid policy set at the end of the path
     warnings: tuple[str, ...] = ()
     leaf_extended_key_usage: frozenset[str] | None = None  # dotted OIDs; None: the extension is absent
+    validation_data: ValidationData | None = None  # the path and the revocation answers it was checked with
 
 
 @dataclass(frozen=True)
@@ -62,6 +70,7 @@ def judge(
             trust_service=anchored.service.name if anchored else None,
             policies=policies,
             warnings=facts.warnings,
+            validation_data=facts.validation_data,
         )
 
     if anchored is None:

@@ -102,6 +102,26 @@ class ChainElement:
 
 
 @dataclass(frozen=True)
+class ValidationData:
+    """What a validation rested on, each item DER: the path (leaf first, anchor last) and the
+    OCSP responses and CRLs consulted for it. Kept beside a signature, it lets the signature be
+    judged again later with no network (CAdES B-LT)."""
+
+    certificates: tuple[bytes, ...] = ()
+    ocsp_responses: tuple[bytes, ...] = ()
+    crls: tuple[bytes, ...] = ()
+
+    def merged(self, other: ValidationData | None) -> ValidationData:
+        if other is None:
+            return self
+        return ValidationData(
+            tuple(dict.fromkeys((*self.certificates, *other.certificates))),
+            tuple(dict.fromkeys((*self.ocsp_responses, *other.ocsp_responses))),
+            tuple(dict.fromkeys((*self.crls, *other.crls))),
+        )
+
+
+@dataclass(frozen=True)
 class ValidationReport:
     """Outcome of validating one certificate at one validation time."""
 
@@ -115,6 +135,7 @@ class ValidationReport:
     policies: frozenset[str] = frozenset()
     detail: str = ""
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    validation_data: ValidationData | None = None  # a validated path's; None when no path validated
 
     @property
     def passed(self) -> bool:
@@ -177,3 +198,12 @@ class SignatureReport:
     @property
     def message(self) -> LocalText:
         return message_for(self.reason.value)
+
+    @property
+    def validation_data(self) -> ValidationData | None:
+        """The data of both validations of the signer's certificate; None if neither validated a path."""
+        found = [r.validation_data for r in (self.at_signing_time, self.at_verification_time) if r is not None]
+        data = [d for d in found if d is not None]
+        if not data:
+            return None
+        return data[0].merged(data[1] if len(data) > 1 else None)

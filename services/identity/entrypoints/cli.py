@@ -13,6 +13,8 @@ cases run in process instead, offline:
   narrows it.
 
 Revocation is checked online (CRL/OCSP from the certificates) and hard-fails by default.
+``verify --offline-evidence DIR`` fetches nothing: a stored signature's evidence (exported by
+``baylink registry evidence``) decides revocation, and its path helps build the chain.
 
 Exit codes: 0 TOTAL_PASSED, 1 any other indication, 2 usage or input error (unreadable file,
 bad PEM/DER, refused trust list, service not reachable).
@@ -185,7 +187,12 @@ def verify_command(
         ),
     ],
     document: Annotated[
-        Path | None, typer.Option("--document", metavar="FILE", help="The signed document (not for a signed PDF).")
+        Path | None,
+        typer.Option(
+            "--document",
+            metavar="FILE",
+            help="The signed document (not for a signed PDF; with --offline-evidence: DIR/document).",
+        ),
     ] = None,
     chain: ChainOpt = None,
     anchor: AnchorOpt = None,
@@ -193,6 +200,15 @@ def verify_command(
     signer: SignerOpt = None,
     policy: PolicyOpt = None,
     revocation: RevocationOpt = None,
+    offline_evidence: Annotated[
+        Path | None,
+        typer.Option(
+            "--offline-evidence",
+            metavar="DIR",
+            help="Re-judge a stored signature with no network: revocation only from DIR's OCSP responses and "
+            "CRLs (`baylink registry evidence`). Trust: --anchor, --trust-list, else the identity service's lists.",
+        ),
+    ] = None,
     target: TargetOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -203,8 +219,14 @@ def verify_command(
     indication, what it covers (the whole document or an earlier revision), changes after signing
     against its DocMDP/FieldMDP permissions, PAdES level and timestamps (each judged).
     Offline tool with --anchor or --trust-list: verifies in this process and asks no service.
+    With --offline-evidence DIR nothing is fetched at all: the evidence kept beside a stored
+    signature decides revocation.
     """
     anchors, signers = anchor or [], signer or []
+    if offline_evidence is not None:
+        if revocation is not None or target is not None:
+            _fail("--offline-evidence decides revocation from the evidence alone: no --revocation, no --target")
+        evidence_verify(signature, document, offline_evidence, anchors, trust_list, signers, chain, policy, as_json)
     offline = _check_mode(anchors, trust_list, signers, revocation)
 
     def action() -> dict[str, Any]:
@@ -248,5 +270,28 @@ def verify_command(
         return cli_pdf.pdf_from_proto(
             remote.verify_pdf(target or remote.default_target(), pdf, intermediates, requested)
         )
+
+    _finish(_run(action), as_json, signature=True)
+
+
+def evidence_verify(
+    signature: Path,
+    document: Path | None,
+    directory: Path,
+    anchors: list[Path],
+    trust_list: Path | None,
+    signers: list[Path],
+    chain: list[Path] | None,
+    policy: list[str] | None,
+    as_json: bool,
+) -> NoReturn:
+    """`verify --offline-evidence DIR`: the stored signature judged from its evidence alone."""
+    _check_mode(anchors, trust_list, signers, None)
+
+    def action() -> dict[str, Any]:
+        from services.identity.entrypoints import cli_offline as local
+
+        trust = local.Trust(tuple(anchors), trust_list, tuple(signers))
+        return local.evidence_dict(trust, signature, document, directory, chain or [], policy or [])
 
     _finish(_run(action), as_json, signature=True)

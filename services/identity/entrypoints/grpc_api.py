@@ -46,7 +46,8 @@ class IdentityServicer(api_grpc.IdentityServiceServicer):
     async def VerifySignature(
         self, request: api.VerifySignatureRequest, context: aio.ServicerContext
     ) -> api.VerifySignatureResponse:
-        return m.signature_response(await self.app.verify_signature(self._verify_command(request)))
+        report = await self.app.verify_signature(self._verify_command(request))
+        return m.signature_response(report, request.include_validation_data)
 
     async def VerifySignatures(
         self, request: api.VerifySignaturesRequest, context: aio.ServicerContext
@@ -65,10 +66,10 @@ class IdentityServicer(api_grpc.IdentityServiceServicer):
         for index, outcome in zip(positions, await self.app.verify_signatures(commands), strict=True):
             outcomes[index] = outcome
         response = api.VerifySignaturesResponse()
-        for outcome in outcomes:
+        for item, outcome in zip(request.requests, outcomes, strict=True):
             result = response.results.add()
             if isinstance(outcome, SignatureReport):
-                m.fill_signature_response(result.response, outcome)
+                m.fill_signature_response(result.response, outcome, item.include_validation_data)
             else:
                 assert outcome is not None
                 fill_item_status(result.error, outcome, current_correlation_id())

@@ -14,7 +14,7 @@ from baylink.runtime.grpc.client import internal_channel
 from baylink.runtime.grpc.errors import from_rpc_error
 from baylink.runtime.grpc.tls import InternalTransport
 from services.registry.adapters.cms_digest import digest_for
-from services.registry.service_layer.ports import SignatureCheck, Verdict
+from services.registry.service_layer.ports import SignatureCheck, ValidationData, Verdict
 
 
 class GrpcIdentity:
@@ -32,6 +32,7 @@ class GrpcIdentity:
             document_digest=digest,
             digest_algorithm=algorithm,  # type: ignore[arg-type]
             policy=val.ValidationPolicy(key_purpose=val.KEY_PURPOSE_DOCUMENT_SIGNING),
+            include_validation_data=True,  # kept beside the stored signature (B-LT)
         )
         try:
             response = await self.stub.VerifySignature(request, timeout=self.timeout)
@@ -81,7 +82,9 @@ def reduce(response: ids_pb.VerifySignatureResponse, overall: val.ValidationRepo
         response.claimed_signing_time.ToDatetime(tzinfo=UTC) if response.HasField("claimed_signing_time") else None
     )
     if report.indication == val.INDICATION_TOTAL_PASSED:
-        return SignatureCheck(Verdict.PASSED, fingerprint.lower(), "TOTAL_PASSED", claimed)
+        data = response.validation_data
+        evidence = ValidationData(tuple(data.certificates), tuple(data.ocsp_responses), tuple(data.crls))
+        return SignatureCheck(Verdict.PASSED, fingerprint.lower(), "TOTAL_PASSED", claimed, evidence)
     sub = val.SubIndication.Name(report.sub_indication).removeprefix("SUB_INDICATION_")
     if report.sub_indication == val.SUB_INDICATION_TRY_LATER:
         return SignatureCheck(Verdict.TRY_LATER, fingerprint.lower(), sub, claimed)

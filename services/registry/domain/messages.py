@@ -116,6 +116,11 @@ MESSAGES: dict[str, LocalText] = {
         zh_hans="签名未通过验证（{detail}）",
         en="the signature did not verify ({detail})",
     ),
+    "timestamp_unavailable": LocalText(
+        zh_hant="時間戳服務暫時無法使用，簽名未儲存，請稍後再試（{detail}）",
+        zh_hans="时间戳服务暂时无法使用，签名未保存，请稍后再试（{detail}）",
+        en="the time-stamping service is unavailable; the signature was not stored, try again later ({detail})",
+    ),
     "pades_not_pdf": LocalText(
         zh_hant="此材料不是內含電子簽署的 PDF 文件（application/pdf）",
         zh_hans="此材料不是内含电子签名的 PDF 文件（application/pdf）",

@@ -10,6 +10,12 @@ stored material (under the signature's digest algorithm) to IdentityService.Veri
 signature only if it passes and the signer's certificate is the one the gateway bound to an
 investor or the legal representative who must sign this material. The identity call is made
 outside any database transaction.
+
+Every detached signature stored is CAdES B-T and B-LT: once accepted, the TSA time-stamps its
+signature value (outside any transaction too), and the stamped CMS is stored with the validation
+data the identity service used (chain, OCSP responses, CRLs) in the transaction that records the
+signature. A TSA that cannot stamp refuses the call (UNAVAILABLE, TSA_UNAVAILABLE) and nothing
+is stored. (The signatures a signed PDF carries are not stamped yet: see docs/identity.md.)
 """
 
 from __future__ import annotations
@@ -18,12 +24,13 @@ from dataclasses import dataclass
 
 from baylink import errors
 from services.registry.domain.application import EDITABLE, Application
-from services.registry.domain.enterprise import required_signers
+from services.registry.domain.catalogue import MaterialRequirement
+from services.registry.domain.enterprise import Signer, required_signers
 from services.registry.domain.materials import Material, Signature
 from services.registry.domain.messages import Problem, invalid, say
 from services.registry.domain.text import current_language
 from services.registry.service_layer.context import Registry, check_applicant
-from services.registry.service_layer.ports import Verdict
+from services.registry.service_layer.ports import SignatureCheck, SignatureEvidence, Stamped, Verdict
 
 PDF = "application/pdf"
 
@@ -66,6 +73,10 @@ async def sign_material(registry: Registry, command: SignMaterial) -> tuple[Appl
             raise errors.Unavailable(say("signature_failed", detail=check.detail), reason="SIGNATURE_TRY_LATER")
         if check.verdict is not Verdict.PASSED:
             raise invalid([Problem(field, "signature_failed", {"detail": check.detail})], "SIGNATURE_INVALID")
+    stamped: Stamped | None = None
+    if not command.pades:
+        _by_party(app, requirement, checks, field)  # not a party: refused before the TSA is asked
+        stamped = await registry.timestamps.stamp(command.cms_signature)
 
     async with registry.uow() as work:
         app = await work.applications.get(command.application_id)
@@ -75,14 +86,7 @@ async def sign_material(registry: Registry, command: SignMaterial) -> tuple[Appl
             raise invalid([Problem("material_id", "digest_mismatch")], "SIGNATURE_INVALID")
         requirement = item.requirement(material.material_type)
         assert requirement is not None
-        parties = {s.certificate_sha256: s for s in required_signers(app.enterprise, requirement)}
-        by_party = [
-            (parties[c.signer_certificate_sha256], c)
-            for c in checks
-            if c.signer_certificate_sha256 and c.signer_certificate_sha256 in parties
-        ]
-        if not by_party:  # a PDF may also carry others' signatures (a notary's): those are not counted
-            raise invalid([Problem(field, "signer_not_party")], "SIGNER_NOT_PARTY")
+        by_party = _by_party(app, requirement, checks, field)
         now = registry.clock()
         for signer, check in by_party:
             signature = Signature(
@@ -90,7 +94,34 @@ async def sign_material(registry: Registry, command: SignMaterial) -> tuple[Appl
             )
             app.add_signature(item, material, signature)
         await work.applications.save(app)
+        if stamped is not None:
+            [(signer, check)] = by_party
+            kept = SignatureEvidence(
+                app.application_id,
+                material.material_id,
+                signer.reference,
+                check.signer_certificate_sha256,
+                stamped,
+                check.validation_data,
+                now,
+            )
+            await work.evidence.put(kept)
     return app, material
+
+
+def _by_party(
+    app: Application, requirement: MaterialRequirement, checks: list[SignatureCheck], field: str
+) -> list[tuple[Signer, SignatureCheck]]:
+    """The checks whose signer is a party who must sign; SIGNER_NOT_PARTY when there is none."""
+    parties = {s.certificate_sha256: s for s in required_signers(app.enterprise, requirement)}
+    by_party = [
+        (parties[c.signer_certificate_sha256], c)
+        for c in checks
+        if c.signer_certificate_sha256 and c.signer_certificate_sha256 in parties  # "" never matches ""
+    ]
+    if not by_party:  # a PDF may also carry others' signatures (a notary's): those are not counted
+        raise invalid([Problem(field, "signer_not_party")], "SIGNER_NOT_PARTY")
+    return by_party
 
 
 def _material(app: Application, material_id: str) -> Material:

@@ -51,15 +51,17 @@ async def flow_topics(new_topic: TopicFactory, **extra_env: str) -> FlowTopics:
 
 
 class Worker:
-    """``python -m services.gateway.flows`` in a subprocess; stop() is SIGTERM and waits for the exit."""
+    """``python -m services.gateway.flows`` in a subprocess; stop() is SIGTERM and waits for the exit,
+    kill() is SIGKILL. ``env`` adds to the topics' environment (a worker's own data directory, say)."""
 
-    def __init__(self, topics: FlowTopics):
+    def __init__(self, topics: FlowTopics, **env: str):
         self.topics = topics
+        self.env = env
         self.process: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "services.gateway.flows", cwd=REPO_ROOT, env=self.topics.env(),
+            sys.executable, "-m", "services.gateway.flows", cwd=REPO_ROOT, env={**self.topics.env(), **self.env},
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
         )  # fmt: skip
 
@@ -68,6 +70,23 @@ class Worker:
             self.process.terminate()
             await asyncio.wait_for(self.process.wait(), 60)
         self.process = None
+
+    async def kill(self) -> None:
+        """SIGKILL: no goodbye to the group, no flush, no commit."""
+        if self.process is not None and self.process.returncode is None:
+            self.process.kill()
+            await asyncio.wait_for(self.process.wait(), 30)
+        self.process = None
+
+
+async def delete_internal_topics(kafka: KafkaSettings, topics: FlowTopics) -> None:
+    """The app's own topics (regrouping, changelog), made by the worker."""
+    admin = new_admin(kafka)
+    await admin.start()
+    try:
+        await admin.delete_topics([t for t in await admin.list_topics() if t.startswith(topics.app_id)])
+    finally:
+        await close_quietly(admin)
 
 
 @asynccontextmanager
@@ -78,10 +97,7 @@ async def running_worker(kafka: KafkaSettings, topics: FlowTopics) -> AsyncItera
         yield worker
     finally:
         await worker.stop()
-        admin = new_admin(kafka)
-        await admin.start()
-        await admin.delete_topics([t for t in await admin.list_topics() if t.startswith(topics.app_id)])
-        await close_quietly(admin)
+        await delete_internal_topics(kafka, topics)
 
 
 def cloud_event(message: Message, *, subject: str, correlation_id: str, service: str = "registry") -> CloudEvent:

@@ -13,13 +13,14 @@ from pathlib import Path
 
 import grpc
 import pytest
+import sqlalchemy as sa
 
 from baylink.gateway.v1 import partner_city_pb2 as pc
 from baylink.gateway.v1 import partner_city_service_pb2 as api
 from baylink.runtime.db import Database
 from services.gateway.audit.adapters.keys import Ed25519Signer
 from services.gateway.partner.adapters.pki import PkiPaths
-from services.gateway.shared.adapters.guard_store import SqlGuardLedger
+from services.gateway.shared.adapters.guard_store import SqlGuardLedger, alerts, callers, reads
 from services.gateway.shared.domain.guard import GuardPolicy, TripKind
 from tests.conftest import postgres_database
 from tests.integration.gateway.conftest import partner_gateway
@@ -115,3 +116,43 @@ async def test_a_city_spreading_its_reads_over_two_gateways_is_held_to_one_limit
         for stub in stubs:  # people already read may be read again through either
             found = await stub.LookupSubject(api.LookupSubjectRequest(pseudonym=pseudonyms[1]))
             assert found.subject.pseudonym == pseudonyms[1]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_what_can_no_longer_matter_is_pruned(kind: str, tmp_path: Path) -> None:
+    policy = GuardPolicy(rate_per_second=1, burst=2, distinct_subjects=1, window_seconds=60)
+    async with replicas(kind, tmp_path, 1) as (db,):
+        ledger = SqlGuardLedger(db, "partner", policy)
+        for i in range(20):  # twenty callers, once each, one of them tripped
+            assert await ledger.admit_subjects(f"city:{i}", [f"p{i}"], 1000.0) is None
+        assert await ledger.admit_subjects("city:0", ["other"], 1000.0) is not None
+        assert await rows(db) == {"guard_callers": 20, "guard_subject_reads": 20, "guard_alerts": 1}
+        await ledger.prune(1030.0)  # within the window: nothing goes
+        assert await rows(db) == {"guard_callers": 20, "guard_subject_reads": 20, "guard_alerts": 1}
+        await ledger.prune(1061.0)  # alerts are kept an hour (other alerts' windows are longer)
+        assert await rows(db) == {"guard_callers": 0, "guard_subject_reads": 0, "guard_alerts": 1}
+        assert await ledger.admit_subjects("city:0", ["other"], 1061.0) is None
+        await ledger.prune(1000.0 + 3601)
+        assert (await rows(db))["guard_alerts"] == 0
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_an_alert_throttled_per_key_is_raised_once_per_window_over_both_replicas(
+    kind: str, tmp_path: Path
+) -> None:
+    async with replicas(kind, tmp_path) as dbs:
+        ledgers = [SqlGuardLedger(db, "partner", GuardPolicy()) for db in dbs]
+        key, what = "ab" * 32, "revoked_certificate_presented"
+        due = await asyncio.gather(*(ledgers[i % 2].first_alert(key, what, 1000.0, 600) for i in range(10)))
+        assert sum(due) == 1
+        assert not await ledgers[1].first_alert(key, what, 1599.0, 600)
+        assert await ledgers[1].first_alert(key, what, 1600.0, 600)
+        assert await ledgers[0].first_alert("cd" * 32, what, 1600.0, 600)  # another certificate
+
+
+async def rows(db: Database) -> dict[str, int]:
+    found = {}
+    async with db.transaction(readonly=True) as session:
+        for table in (callers, reads, alerts):
+            found[table.name] = (await session.execute(sa.select(sa.func.count()).select_from(table))).scalar_one()
+    return found

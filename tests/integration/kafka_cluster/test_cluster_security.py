@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from aiokafka.errors import GroupAuthorizationFailedError, KafkaConnectionError, TopicAuthorizationFailedError
 
+from baylink.runtime.events import CloudEvent
 from baylink.runtime.kafka import close_quietly, new_admin, new_consumer, new_producer
 from tests.integration.kafka_cluster.conftest import Cluster
 
@@ -16,13 +18,17 @@ pytestmark = [pytest.mark.kafka_cluster, pytest.mark.xdist_group("kafka-cluster"
 
 
 async def test_a_service_writes_its_own_topic_and_is_refused_another_services_topic(kafka_cluster: Cluster) -> None:
+    # A well-formed event of a type nobody handles: a running stack on this cluster ignores it.
+    probe = CloudEvent(str(uuid.uuid4()), "/baylink/payments", "baylink.payments.acl.probed.v1", "acl-test",
+                       datetime.now(UTC), b"")  # fmt: skip
     producer = new_producer(kafka_cluster.settings("payments"), client_id="test-acl-payments")
     await producer.start()
     try:
-        own = await producer.send_and_wait("baylink.payments.v1", b"probe", key=b"acl-test")
+        own = await producer.send_and_wait("baylink.payments.v1", b"", key=probe.key, headers=probe.kafka_headers())
         assert own.topic == "baylink.payments.v1"
         with pytest.raises(TopicAuthorizationFailedError):
-            await asyncio.wait_for(producer.send_and_wait("baylink.registry.v1", b"forged", key=b"acl-test"), 30)
+            forged = producer.send_and_wait("baylink.registry.v1", b"", key=probe.key, headers=probe.kafka_headers())
+            await asyncio.wait_for(forged, 30)
     finally:
         await close_quietly(producer)
 

@@ -10,6 +10,7 @@ from services.gateway.flows.config import FlowSettings
 from services.gateway.flows.publish import flow_event_id
 from services.gateway.flows.refund import refund_quote_id, refund_transfer_id
 from services.gateway.flows.state import Flow, Output, RefundRetries
+from services.gateway.flows.worker import build_app
 
 FEE = common_pb2.Money(currency="CNY", minor_units=50_000)
 
@@ -106,3 +107,12 @@ def test_a_failed_refund_is_ticked_once_at_the_next_retry_round_and_again_only_i
     assert retries.take() == ["flow-a"]
     # Seconds, not the table scan's half minute: a person waits for their money back.
     assert FlowSettings().refund_retry_seconds <= 2 < FlowSettings().timer_interval_seconds
+
+
+def test_a_worker_that_stops_answering_loses_its_flows_to_the_others_within_seconds() -> None:
+    # faust's default session timeout is 60 s: a kill -9'd worker's flows (refunds included) stood
+    # still that long before the other worker took them over (docs/chaos.md).
+    app = build_app(FlowSettings(), lambda: None)  # type: ignore[arg-type,return-value]  # no refunds here
+    assert app.conf.broker_session_timeout == 10.0
+    assert app.conf.broker_heartbeat_interval * 3 <= app.conf.broker_session_timeout
+    assert FlowSettings(session_timeout_seconds=30).session_timeout_seconds == 30

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from asn1crypto import cms
+from asn1crypto.core import GeneralizedTime
 
 from devtools.testpki.cms_sign import sign_detached
 from devtools.testpki.loader import TestPKI
@@ -15,6 +16,7 @@ from devtools.testpki.timestamps import (
     timestamp_signature,
     timestamp_token,
 )
+from services.identity.adapters import timestamp_tokens, tst_info
 from services.identity.adapters.proto_mapping import signature_response
 from services.identity.adapters.trustlist_signature import sign_trust_list
 from services.identity.domain.report import Indication, Reason, SignatureLevel, SubIndication
@@ -211,3 +213,32 @@ async def test_the_contract_carries_proven_time_timestamps_and_level(verifier, p
     assert stamp.gen_time.ToDatetime(tzinfo=UTC) == BEFORE_REVOCATION
     assert {m.en for m in stamp.messages} and stamp.tsa_name.zh_hant
     assert response.report.reason == "revoked_after_poe"
+
+
+@pytest.mark.parametrize(
+    ("tsa", "options"), [("hk-tsa", {}), ("mo-tsa", {"nonce": 7}), ("gd-tsa", {"hash_name": "sm3"})]
+)
+def test_the_short_way_through_a_token_answers_as_the_full_decode(tsa: str, options: dict) -> None:
+    token = timestamp_token(b"value", tsa, BEFORE_REVOCATION, **options)
+    mutations = [token] + [token[:i] + bytes([token[i] ^ 0x01]) + token[i + 1 :] for i in range(0, len(token), 7)]
+    for mutated in mutations:
+        timestamp_tokens._PROFILES.clear()
+        tst_info._DECODED.clear()
+        full = timestamp_tokens.check_token(mutated, b"value", [])
+        short = timestamp_tokens.check_token(mutated, b"value", [])  # the TSA's profile is known now
+        assert (short.failure, short.gen_time, short.tsa) == (full.failure, full.gen_time, full.tsa), mutated.hex()
+    timestamp_tokens._PROFILES.clear()
+    assert timestamp_tokens.check_token(token, b"value", []).failure is None
+    assert timestamp_tokens._PROFILES  # learnt: the mutations above were checked both ways
+
+
+@pytest.mark.parametrize(
+    "text", [b"20260201093000Z", b"20260201093000.5Z", b"20260201093000.123456Z", b"20261301093000Z", b"2026020109300Z"]
+)
+def test_generalized_times_are_read_as_asn1crypto_reads_them(text: bytes) -> None:
+    ours = tst_info._generalized_time(text)
+    try:
+        theirs = GeneralizedTime.load(bytes([0x18, len(text)]) + text).native
+    except ValueError:
+        theirs = None
+    assert ours == theirs

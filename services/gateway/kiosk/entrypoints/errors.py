@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from baylink import errors
-from baylink.runtime.db import database_down, database_unavailable
+from baylink.runtime.db import DATABASE_ERRORS, database_down, database_unavailable
 from baylink.runtime.grpc.errors import code_for, retry_delay
 from services.gateway.kiosk.entrypoints.i18n import EN, message
 
@@ -120,9 +120,22 @@ def install(app: FastAPI) -> None:
         text = message(code, language_of(request), str(exc.detail))
         return JSONResponse(body(request, code, text, []), status_code=exc.status_code)
 
+    # The gateway's own database (sessions, audit) out of reach: 503, try again. Registered by class,
+    # so Starlette answers from its exception middleware; the catch-all below (Exception) is served by
+    # its server-error middleware, which re-raises after answering and uvicorn logs an error each time.
+    async def _database(request: Request, exc: Exception) -> JSONResponse:
+        if database_unavailable(exc):
+            log.warning("kiosk request: the database is unavailable: %s", exc)
+            return domain_error_response(request, database_down())
+        log.exception("kiosk request failed", extra={"correlation_id": correlation_of(request)})
+        return internal_error_response(request)
+
+    for database_error in DATABASE_ERRORS:
+        app.add_exception_handler(database_error, _database)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        if database_unavailable(exc):  # the gateway's own database (sessions, audit): 503, try again
+        if database_unavailable(exc):  # a database error wrapped in another exception
             log.warning("kiosk request: the database is unavailable: %s", exc)
             return domain_error_response(request, database_down())
         log.exception("kiosk request failed", extra={"correlation_id": correlation_of(request)})

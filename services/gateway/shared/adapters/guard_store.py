@@ -12,7 +12,8 @@ the (N+1)th subject refused exactly, whichever replica each read reaches.
 - distinct subjects: the subjects read within the window are counted and, if admitted, written back
   with this read's time;
 - alerts: a trip upserts the caller's ``guard_alerts`` row only if its last alert of that kind is a
-  window old, so one alert per window per caller whichever replica refuses.
+  window old, so one alert per window per caller whichever replica refuses (``first_alert`` does the
+  same for other alerts, such as a revoked certificate presented).
 
 Rows that can no longer matter (a full bucket, reads and alerts out of the window) are deleted by
 ``prune``, which the ledger runs at most once per ``prune_every`` seconds per replica.
@@ -149,6 +150,10 @@ PRUNE_ALERTS = _prune(alerts, alerts.c.alerted_at_ms)
 PRUNE_CALLERS = _prune(callers, callers.c.updated_ms)
 
 
+# Alert rows outlive the guard's window for ``first_alert``'s own windows (a revoked certificate's: 10 min).
+ALERTS_KEPT_SECONDS = 3600.0
+
+
 def _ms(seconds: float) -> int:
     return int(seconds * 1000)
 
@@ -208,6 +213,12 @@ class SqlGuardLedger:
         alerted = yield direct.fetch(ALERT, **key, now=_ms(now), cutoff=cutoff)
         return trip_of(self.policy, kind, caller, wait, alert=bool(alerted))
 
+    async def first_alert(self, key: str, kind: str, now: float, window_seconds: float) -> bool:
+        await self._maybe_prune(now)
+        cutoff = _ms(now - window_seconds)
+        return bool(await self.db.run_direct(_one(ALERT, guard=self.name, caller=key, kind=kind, now=_ms(now),
+                                                  cutoff=cutoff, fetch=True)))  # fmt: skip
+
     async def _maybe_prune(self, now: float) -> None:
         if self._pruned_at is None or now - self._pruned_at >= self.prune_every:
             self._pruned_at = now
@@ -217,12 +228,12 @@ class SqlGuardLedger:
         """Delete what can no longer matter (see the module's note)."""
         p = self.policy
         window = _ms(now - p.window_seconds)
+        alerted = _ms(now - max(p.window_seconds, ALERTS_KEPT_SECONDS))
         # A bucket untouched this long is full again; its caller's reads are out of the window too.
         idle = _ms(now - max(p.window_seconds, p.burst / p.rate_per_second))
-
-        for statement, cutoff in ((PRUNE_READS, window), (PRUNE_ALERTS, window), (PRUNE_CALLERS, idle)):
+        for statement, cutoff in ((PRUNE_READS, window), (PRUNE_ALERTS, alerted), (PRUNE_CALLERS, idle)):
             await self.db.run_direct(_one(statement, guard=self.name, cutoff=cutoff))
 
 
-def _one(statement: direct.Statement, **params: Any) -> Generator[direct.Op, Any, int]:
-    return (yield direct.execute(statement, **params))  # type: ignore[no-any-return]
+def _one(statement: direct.Statement, *, fetch: bool = False, **params: Any) -> Generator[direct.Op, Any, Any]:
+    return (yield (direct.fetch if fetch else direct.execute)(statement, **params))

@@ -32,6 +32,9 @@ class GuardLedger(Protocol):
 
     async def admit_subjects(self, caller: str, subjects: list[str], now: float) -> Trip | None: ...
 
+    async def first_alert(self, key: str, kind: str, now: float, window_seconds: float) -> bool:
+        """Whether an alert of ``kind`` about ``key`` is due: none in the last ``window_seconds`` (then one is now)."""
+
 
 class InProcessLedger:
     """The counts in this process's memory (``domain.guard.BulkLeakGuard``)."""
@@ -39,12 +42,20 @@ class InProcessLedger:
     def __init__(self, guard: BulkLeakGuard):
         self.guard = guard
         self.policy = guard.policy
+        self._alerted: dict[tuple[str, str], float] = {}
 
     async def admit_call(self, caller: str, now: float) -> Trip | None:
         return self.guard.admit_call(caller, now)
 
     async def admit_subjects(self, caller: str, subjects: list[str], now: float) -> Trip | None:
         return self.guard.admit_subjects(caller, subjects, now)
+
+    async def first_alert(self, key: str, kind: str, now: float, window_seconds: float) -> bool:
+        last = self._alerted.get((key, kind))
+        if last is not None and now - last < window_seconds:
+            return False
+        self._alerted[(key, kind)] = now
+        return True
 
 
 class AlertSink(Protocol):
@@ -93,6 +104,11 @@ class Guard:
         if trip is not None:
             # The subject that tipped it over identifies the pattern for operators; it is a pseudonym.
             await self._refuse(trip, city_code, wanted[-1] if wanted else "", certificate_fingerprint)
+
+    async def first_alert(self, key: str, kind: str, window_seconds: float) -> bool:
+        """Whether to raise an alert of ``kind`` about ``key`` (a certificate, say): at most one per window,
+        whichever replica asks."""
+        return await self.ledger.first_alert(key, kind, self.clock(), window_seconds)
 
     async def _refuse(self, trip: Trip, city_code: str, subject: str, fingerprint: str) -> None:
         if trip.alert:

@@ -209,7 +209,14 @@ cmd_down() {
 
 cmd_status() {
     local name
-    for name in testpki-responder tsa $(all_processes); do
+    if running testpki-responder; then
+        echo "testpki-responder: up (pid $(cat "$RUN/testpki-responder.pid"))"
+    elif (exec 3<>/dev/tcp/127.0.0.1/8399) 2>/dev/null; then
+        echo "testpki-responder: up (not ours: 127.0.0.1:8399 is served by make up or another cluster)"
+    else
+        echo "testpki-responder: down"
+    fi
+    for name in tsa $(all_processes); do
         if running "$name"; then echo "$name: up (pid $(cat "$RUN/$name.pid"))"; else echo "$name: down"; fi
     done
     bash $PG status || true

@@ -16,6 +16,7 @@ classes (version 1 of each, the oldest Kafka 4 still serves).
 
 from __future__ import annotations
 
+import asyncio
 import re
 import tomllib
 from dataclasses import dataclass
@@ -128,10 +129,11 @@ def _names(value: Any, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-async def describe_acls(admin: AIOKafkaAdminClient) -> list[Acl] | None:
-    """Every ALLOW ACL on topics and groups; None when the broker has no authorizer (a dev broker)."""
+async def describe_acls(admin: AIOKafkaAdminClient, node_id: int | None = None) -> list[Acl] | None:
+    """Every ALLOW ACL on topics and groups as one broker (``node_id``, else any) knows them; None when
+    the broker has no authorizer (a dev broker)."""
     request = DescribeAclsRequest(ANY, None, ANY, None, None, ANY, ANY)  # None: any name, principal, host
-    response = (await admin._send_request(request)).to_object()  # private: no public ACL API (see above)
+    response = (await admin._send_request(request, node_id)).to_object()  # private: no public ACL API (see above)
     if response["error_code"] == SECURITY_DISABLED:
         return None
     if response["error_code"]:
@@ -165,7 +167,18 @@ async def apply_acls(admin: AIOKafkaAdminClient, principals: list[PrincipalSpec]
     for acl in sorted(have - wanted):
         await _send_checked(admin, DeleteAclsRequest(*_wire(acl)), "filter_responses", f"delete ACL {acl}")
         changes.append(f"revoked {acl}")
+    if changes:
+        await _settled(admin, managed, wanted)
     return changes
+
+
+async def _settled(admin: AIOKafkaAdminClient, managed: set[str], wanted: set[Acl], seconds: float = 15.0) -> None:
+    """Until every broker describes the managed principals' ACLs as applied: the controller commits them and
+    each broker's authorizer loads them a moment later (a describe or apply right after could see the old set)."""
+    async with asyncio.timeout(seconds):
+        for node in sorted(b.nodeId for b in admin._client.cluster.brokers()):
+            while {a for a in await describe_acls(admin, node) or [] if a.principal in managed} != wanted:
+                await asyncio.sleep(0.1)
 
 
 def _wire(acl: Acl) -> tuple[int, str, int, str, str, int, int]:

@@ -202,9 +202,23 @@ def _certificate_binding(attributes: Attributes, tsa: x509.Certificate) -> tuple
         return Reason.ALGORITHM_NOT_ALLOWED, f"ESS certificate identifier: {refused}"
     if hash_name not in DIGESTS:
         return Reason.ALGORITHM_NOT_ALLOWED, f"ESS certificate identifier: {hash_name} is not supported"
-    if not hmac.compare_digest(first["cert_hash"], digest(hash_name, tsa.dump())):
+    if not hmac.compare_digest(first["cert_hash"], _certificate_hash(hash_name, tsa)):
         return Reason.TIMESTAMP_INVALID, "the ESS certificate identifier names another certificate than the signer's"
     issuer_serial = first.get("issuer_serial")
     if issuer_serial and issuer_serial.get("serial_number") != tsa.serial_number:
         return Reason.TIMESTAMP_INVALID, "the ESS issuer and serial name another certificate than the signer's"
     return None
+
+
+_CERTIFICATE_HASHES: OrderedDict[tuple[str, bytes], bytes] = OrderedDict()
+
+
+def _certificate_hash(hash_name: str, certificate: x509.Certificate) -> bytes:
+    """`hash_name` of a TSA certificate, computed once per certificate (SM3 costs as much as a check)."""
+    key = (hash_name, certificate.sha256)
+    found = _CERTIFICATE_HASHES.get(key)
+    if found is None:
+        found = _CERTIFICATE_HASHES[key] = digest(hash_name, certificate.dump())
+        if len(_CERTIFICATE_HASHES) > 256:
+            _CERTIFICATE_HASHES.popitem(last=False)
+    return found

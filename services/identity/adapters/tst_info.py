@@ -100,8 +100,9 @@ def _generalized_time(text: bytes) -> datetime | None:
     if found is None:
         return None
     digits, fraction = found.group(1), found.group(2) or b""
+    n = [int(digits[0:4]), *(int(digits[i : i + 2]) for i in range(4, 14, 2))]
     try:
-        moment = datetime.strptime(digits.decode(), "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+        moment = datetime(n[0], n[1], n[2], n[3], n[4], n[5], tzinfo=UTC)
     except ValueError:
         return None
     return moment.replace(microsecond=int(fraction.ljust(6, b"0"))) if fraction else moment

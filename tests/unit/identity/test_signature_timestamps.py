@@ -19,6 +19,7 @@ from devtools.testpki.timestamps import (
 from services.identity.adapters import timestamp_tokens, tst_info
 from services.identity.adapters.proto_mapping import signature_response
 from services.identity.adapters.trustlist_signature import sign_trust_list
+from services.identity.domain.errors import InvalidInput
 from services.identity.domain.report import Indication, Reason, SignatureLevel, SubIndication
 from services.identity.domain.trustlist import Jurisdiction, ServiceStatus, ServiceType, StatusChange
 from services.identity.domain.trustlist_codec import decode_document
@@ -242,3 +243,56 @@ def test_generalized_times_are_read_as_asn1crypto_reads_them(text: bytes) -> Non
     except ValueError:
         theirs = None
     assert ours == theirs
+
+
+async def test_tokens_of_baylinks_own_tsa_are_proofs_of_existence(verifier, pki) -> None:
+    from itertools import count
+
+    from asn1crypto import tsp
+
+    from services.identity.tsa.authority import TimeStampAuthority
+
+    serials = count(1)
+    at = datetime(2026, 2, 1, 9, 30, 15, 250_000, tzinfo=UTC)  # genTime to the millisecond
+    authority = TimeStampAuthority(
+        pki.key("hk-tsa"),
+        pki.certificate("hk-tsa"),
+        [pki.certificate("hk-ca")],
+        lambda: next(serials),
+        clock=lambda: at,
+    )
+    signature = signed(pki, "hk-revoked", BEFORE_REVOCATION)
+    request = tsp.TimeStampReq(
+        {
+            "version": "v1",
+            "message_imprint": {
+                "hash_algorithm": {"algorithm": "sha256"},
+                "hashed_message": signature_imprint(signature),
+            },
+            "nonce": 12345,
+            "cert_req": True,
+        }
+    )
+    response = tsp.TimeStampResp.load(authority.respond(request.dump()))
+    stamped = add_signature_timestamp(signature, response["time_stamp_token"].dump())
+    for _ in range(2):  # the TSA's first token, then one read the short way
+        report = await verify(verifier, pki, "hk-revoked", stamped)
+        assert report.timestamps[0].trusted, report.timestamps[0]
+        assert report.proven_signing_time == at and report.reason is Reason.REVOKED_AFTER_POE
+
+
+async def test_mutated_time_stamped_signatures_get_a_report_or_invalid_input(verifier, pki) -> None:
+    stamped = signed(pki, "hk-personal", BEFORE_REVOCATION, "hk-tsa")
+    start = len(stamped) - len(cms.ContentInfo.load(stamped)["content"]["signer_infos"][0]["unsigned_attrs"].dump())
+    outcomes: set[str] = set()
+    for i in range(start - 80, len(stamped), 5):  # the signature value and every byte of the time-stamp
+        for flip in (0x01, 0x80):
+            mutated = stamped[:i] + bytes([stamped[i] ^ flip]) + stamped[i + 1 :]
+            try:
+                report = await verify(verifier, pki, "hk-personal", mutated)
+            except InvalidInput:
+                outcomes.add("invalid_input")
+                continue
+            outcomes.add(report.timestamps[0].reason.value if report.timestamps else report.reason.value)
+            assert report.proven_signing_time is None or report.timestamps[0].trusted
+    assert {"invalid_input", "timestamp_invalid"} <= outcomes

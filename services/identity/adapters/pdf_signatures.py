@@ -13,11 +13,10 @@ import logging
 from datetime import datetime
 
 from asn1crypto import cms
-from pyhanko.pdf_utils import generic, misc
+from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY, DiffResult
 from pyhanko.sign.fields import enumerate_sig_fields
-from pyhanko.sign.validation.errors import SignatureValidationError
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 
 from services.identity.domain.errors import InvalidInput
@@ -35,6 +34,10 @@ from services.identity.domain.pdf import (
 from services.identity.service_layer.ports import FoundPdfSignature, PdfFacts
 
 log = logging.getLogger("baylink.identity")
+# pyHanko logs every refused incremental update as a warning with a traceback. A changed PDF is an
+# ordinary answer here (pdf_modified_after_signing, the detail in the report), and a caller could
+# otherwise fill the logs with tracebacks by sending changed PDFs.
+logging.getLogger("pyhanko.sign.diff_analysis.policies").setLevel(logging.ERROR)
 _SUB_FILTERS = {"/adbe.pkcs7.detached", "/ETSI.CAdES.detached", "/ETSI.RFC3161"}
 _COVERAGE = {"ENTIRE_FILE": Coverage.ENTIRE_FILE, "ENTIRE_REVISION": Coverage.ENTIRE_REVISION}
 
@@ -53,21 +56,29 @@ class PyHankoPdfReader:
         if not looks_like_pdf(data):
             raise InvalidInput(field, "not_a_pdf", "no %PDF- header: this is not a PDF")
         try:
-            reader = PdfFileReader(io.BytesIO(data), strict=True)
-            if reader.encrypted:
-                raise InvalidInput(field, "encrypted", "encrypted PDFs are not accepted; send it unencrypted")
-            if reader.xrefs.hybrid_xrefs_present:
-                raise InvalidInput(field, "hybrid_xrefs", "hybrid-reference PDFs can hide changes; save it again")
-            fields = list(enumerate_sig_fields(reader, filled_status=True))
-        except (misc.PdfError, ValueError, KeyError, TypeError) as exc:
-            raise InvalidInput(field, "malformed", f"the PDF cannot be read ({exc})") from None
-        if not fields:
-            raise InvalidInput(field, "no_signatures", "the PDF has no signed signature field")
-        if len(fields) > MAX_PDF_SIGNATURES:
-            raise InvalidInput(field, "too_many_signatures", f"at most {MAX_PDF_SIGNATURES} signatures per PDF")
-        found = [_read_one(reader, data, name, value, sig_field, field) for name, value, sig_field in fields]
-        found.sort(key=lambda s: s.coverage.revision)
-        return PdfFacts(tuple(found), reader.xrefs.total_revisions, len(data))
+            return _read(data, field)
+        except InvalidInput:
+            raise
+        # pyHanko and asn1crypto raise many kinds of errors on broken input (zlib.error, IndexError,
+        # RecursionError, ...): all of them say the caller's PDF is unreadable, never that we failed.
+        except Exception as exc:  # noqa: BLE001
+            raise InvalidInput(field, "malformed", f"the PDF cannot be read ({type(exc).__name__}: {exc})") from None
+
+
+def _read(data: bytes, field: str) -> PdfFacts:
+    reader = PdfFileReader(io.BytesIO(data), strict=True)
+    if reader.encrypted:
+        raise InvalidInput(field, "encrypted", "encrypted PDFs are not accepted; send it unencrypted")
+    if reader.xrefs.hybrid_xrefs_present:
+        raise InvalidInput(field, "hybrid_xrefs", "hybrid-reference PDFs can hide changes; save it again")
+    fields = list(enumerate_sig_fields(reader, filled_status=True))
+    if not fields:
+        raise InvalidInput(field, "no_signatures", "the PDF has no signed signature field")
+    if len(fields) > MAX_PDF_SIGNATURES:
+        raise InvalidInput(field, "too_many_signatures", f"at most {MAX_PDF_SIGNATURES} signatures per PDF")
+    found = [_read_one(reader, data, name, value, sig_field, field) for name, value, sig_field in fields]
+    found.sort(key=lambda s: s.coverage.revision)
+    return PdfFacts(tuple(found), reader.xrefs.total_revisions, len(data))
 
 
 def _read_one(
@@ -85,7 +96,9 @@ def _read_one(
         embedded.diff_result = embedded.evaluate_modifications(DEFAULT_DIFF_POLICY)
         facts = (_coverage(embedded, reader, len(data)), _modifications(embedded))
         claimed = embedded.self_reported_timestamp if sub_filter != "/ETSI.RFC3161" else None
-    except (misc.PdfError, SignatureValidationError, ValueError, KeyError, TypeError) as exc:
+    except InvalidInput:
+        raise
+    except Exception as exc:  # noqa: BLE001 - as in `read`: broken input, whatever pyHanko raises
         raise InvalidInput(field, "malformed_signature", f"{where} cannot be read ({exc})") from None
     coverage, modifications = facts
     signed = _covered(data, coverage.byte_range)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+from services.identity.domain.errors import InvalidInput
 from services.identity.domain.pdf import (
     FoundTimestamp,
     ListedTimestamp,
@@ -24,7 +25,13 @@ from services.identity.domain.pdf import (
     judge_pdf_signature,
 )
 from services.identity.domain.policy import ValidationPolicy
-from services.identity.domain.report import SignatureReport, TimestampReport
+from services.identity.domain.report import (
+    Indication,
+    Reason,
+    SignatureReport,
+    SubIndication,
+    TimestampReport,
+)
 from services.identity.service_layer.ports import FoundPdfSignature, PdfSignatureReader
 from services.identity.service_layer.verify_signature import SignatureVerifier, VerifyCmsSignature
 
@@ -60,14 +67,23 @@ class PdfVerifier:
         )
 
     async def _one(self, found: FoundPdfSignature, command: VerifyPdfSignatures) -> PdfSignatureReport:
-        cms = await self._verifier.verify_cms(
-            VerifyCmsSignature(
-                signature=found.cms,
-                document=found.signed_content,
-                intermediates=command.intermediates,
-                policy=command.policy,
+        try:
+            cms = await self._verifier.verify_cms(
+                VerifyCmsSignature(
+                    signature=found.cms,
+                    document=found.signed_content,
+                    intermediates=command.intermediates,
+                    policy=command.policy,
+                )
             )
-        )
+        except InvalidInput as exc:
+            if exc.field.split(".")[0] != "signature":  # the request's own (intermediates): the caller's
+                raise
+            # A CMS that cannot be read is this signature's failure; the others are still judged.
+            cms = SignatureReport(
+                Indication.TOTAL_FAILED, SubIndication.FORMAT_FAILURE, Reason.MALFORMED, False, None, None, None,
+                detail=exc.message,
+            )  # fmt: skip
         indication, sub, reason = judge_pdf_signature(cms, found.coverage, found.modifications)
         timestamps = _signature_timestamps(cms, found.timestamps)
         return PdfSignatureReport(

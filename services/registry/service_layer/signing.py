@@ -138,7 +138,11 @@ def _by_party(
 ) -> list[tuple[Signer, SignatureCheck]]:
     """The checks whose signer is a party who must sign; SIGNER_NOT_PARTY when there is none."""
     parties = {s.certificate_sha256: s for s in required_signers(app.enterprise, requirement)}
-    by_party = [(parties[c.signer_certificate_sha256], c) for c in checks if c.signer_certificate_sha256 in parties]
+    by_party = [
+        (parties[c.signer_certificate_sha256], c)
+        for c in checks
+        if c.signer_certificate_sha256 and c.signer_certificate_sha256 in parties  # "" never matches ""
+    ]
     if not by_party:  # a PDF may also carry others' signatures (a notary's): those are not counted
         raise invalid([Problem(field, "signer_not_party")], "SIGNER_NOT_PARTY")
     return by_party

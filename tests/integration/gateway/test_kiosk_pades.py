@@ -3,6 +3,7 @@ identity services: the PDF carries its signatures, which identity verifies with 
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator
 
 import pytest
@@ -81,3 +82,22 @@ async def test_pades_with_a_cms_too_or_on_an_unsigned_pdf_is_refused(stack: Stac
     assert unsigned.status_code == 400, unsigned.text
     [field] = unsigned.json()["fields"]
     assert field["field"] == "pades" and "no_signatures" in field["description"]
+
+
+async def test_pades_on_a_material_that_is_not_a_pdf_is_refused(stack: Stack) -> None:
+    kiosk, application_id = await drafted(stack, "湾庚")
+    pdf = pades.sign(pades.minimal_pdf(), stack.pki, CHAN.certificate, "Investor")
+    body = {
+        "material_type": "articles_of_association",
+        "filename": "articles.png",
+        "media_type": "image/png",
+        "content_base64": base64.b64encode(pdf).decode(),
+    }
+    attached = await kiosk.http.post(f"/v1/applications/{application_id}/materials", json=body, headers=kiosk.auth)
+    assert attached.status_code == 201, attached.text
+
+    refused = await sign_embedded(kiosk, application_id, attached.json()["material"]["material_id"])
+
+    assert refused.status_code == 400, refused.text
+    [field] = refused.json()["fields"]
+    assert field["field"] == "pades" and "application/pdf" in field["description"]

@@ -23,7 +23,7 @@ from devtools.testpki.timestamps import timestamp_signature
 from services.identity.bootstrap import IdentityService, bootstrap
 from services.identity.config import IdentitySettings
 from services.identity.entrypoints.cli import app
-from tests.unit.cli_identity.conftest import CERTS, LISTS, ThreadedLoop
+from tests.unit.cli_identity.conftest import CERTS, LISTS, ThreadedLoop, trust_list_args
 
 runner = CliRunner()
 
@@ -181,3 +181,22 @@ def test_the_revocation_mode_option_is_refused_online(service: str) -> None:
     result = runner.invoke(app, args)
     assert result.exit_code == 2
     assert "offline" in result.output
+
+
+def test_a_signed_pdf_is_verified_by_the_service_as_offline(service: str, pki: TestPKI, tmp_path: Path) -> None:
+    from devtools.testpki import pades
+
+    signed = pades.sign(pades.minimal_pdf(), pki, "hk-personal", "Applicant", timestamper=pades.PkiTsa("hk-tsa"))
+    pdf = tmp_path / "application.pdf"
+    pdf.write_bytes(pades.change_page(signed))
+    code, online = run("verify", "--signature", str(pdf), "--target", service)
+    assert code == 1
+    (signature,) = online["signatures"]
+    assert (signature["field_name"], signature["reason"], signature["level"]) == (
+        "Applicant",
+        "pdf_modified_after_signing",
+        "B-T",
+    )
+    assert signature["timestamps"][0]["judgement"] == "passed" and signature["cms"]["indication"] == "TOTAL_PASSED"
+    _, offline = run("verify", "--signature", str(pdf), *trust_list_args())
+    assert [s["reason"] for s in offline["signatures"]] == [s["reason"] for s in online["signatures"]]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import random
+import re
 
 import pytest
 
@@ -182,3 +184,47 @@ def test_a_pdf_without_signatures_is_refused(pdf_verifier: PdfVerifier, base: by
     with pytest.raises(InvalidInput) as raised:
         verify(pdf_verifier, base)
     assert (raised.value.field, raised.value.reason) == ("pdf", "no_signatures")
+
+
+def _hex_spans(pdf: bytes) -> list[tuple[int, int]]:
+    """Where each signature's /Contents hex digits are."""
+    spans = []
+    for match in re.finditer(rb"/Contents\s*<([0-9a-fA-F]+)>", pdf):
+        spans.append((match.start(1), match.end(1)))
+    return spans
+
+
+def test_broken_signature_containers_are_reported_or_refused_never_an_error(
+    pki: TestPKI, pdf_verifier: PdfVerifier, signed_twice: bytes
+) -> None:
+    """Hex digits changed inside the CMS (the file stays a well-formed PDF): each outcome is a
+    report, with a broken CMS as that signature's TOTAL_FAILED, or INVALID_ARGUMENT on `pdf`."""
+    pdf = pades.timestamp(signed_twice, pades.PkiTsa("hk-tsa"))
+    spans, rnd, outcomes = _hex_spans(pdf), random.Random(20261206), set()
+    for _ in range(30):
+        data = bytearray(pdf)
+        start, end = rnd.choice(spans)
+        for _ in range(rnd.randint(1, 6)):
+            data[rnd.randrange(start, min(end, start + 4000))] = ord(rnd.choice("0123456789abcdef"))
+        try:
+            report = verify(pdf_verifier, bytes(data))
+        except InvalidInput as exc:
+            assert exc.field == "pdf", exc
+            outcomes.add("invalid")
+            continue
+        assert len(report.signatures) == 2 and len(report.document_timestamps) == 1
+        outcomes.update(s.reason.value for s in report.signatures if not s.passed)
+    assert {"malformed", "digest_mismatch"} <= outcomes, outcomes
+
+
+def test_bytes_changed_anywhere_give_a_report_or_invalid_argument(signed_twice: bytes) -> None:
+    reader, rnd = PyHankoPdfReader(), random.Random(6)
+    for _ in range(150):
+        data = bytearray(signed_twice)
+        for _ in range(rnd.randint(1, 4)):
+            at = rnd.randrange(len(data))
+            data[at : at + rnd.randint(0, 8)] = bytes(rnd.randrange(256) for _ in range(rnd.randint(0, 8)))
+        try:
+            reader.read(bytes(data), "pdf")
+        except InvalidInput as exc:
+            assert exc.field == "pdf"

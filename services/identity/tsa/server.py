@@ -3,8 +3,9 @@
 Every answer that reaches the protocol is a TimeStampResp: a body that is not a request gets a
 rejection with badDataFormat (HTTP 200, as the RFC's HTTP transport has it). Before the
 protocol: a wrong media type gets HTTP 415 and a body over ``max_request_bytes`` HTTP 413, each
-with a rejection (badRequest) as its body, so a client reading TSP still learns why. Binds to
-the host given (127.0.0.1 unless configured otherwise).
+with a rejection (badRequest) as its body, so a client reading TSP still learns why. ``GET
+/health`` answers 200 ``ok`` without issuing anything (the Kubernetes probes' path). Binds to the
+host given (127.0.0.1 unless configured otherwise).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from services.identity.tsa.authority import Refused, TimeStampAuthority, rejecti
 
 QUERY = "application/timestamp-query"
 REPLY = "application/timestamp-reply"
+HEALTH = "/health"
 
 
 class TimeStampServer:
@@ -33,6 +35,7 @@ class TimeStampServer:
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         app = web.Application(client_max_size=self.max_request_bytes)
         app.router.add_post("/", self._stamp)
+        app.router.add_get(HEALTH, self._health)
         self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.5, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, host, port, reuse_address=True).start()
@@ -42,6 +45,10 @@ class TimeStampServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+    async def _health(self, request: web.Request) -> web.Response:
+        """Serving: the key and certificate were loaded and the serial file is held (else no start)."""
+        return web.Response(text="ok")
 
     async def _stamp(self, request: web.Request) -> web.Response:
         if request.content_type != QUERY:

@@ -66,3 +66,20 @@ async def test_a_wrong_media_type_and_an_oversized_body_are_refused_with_a_reply
     status, media_type, answer = await _post(server.url, b"\x30" * 2000)
     assert (status, media_type, _fail_info(answer)) == (413, REPLY, {"bad_request"})
     assert (server.granted, server.refused) == (0, 2)
+
+
+async def test_the_health_path_answers_ok_and_issues_nothing(server: TimeStampServer) -> None:
+    """GET /health is what the Kubernetes probes ask (deploy/k8s/base/services/tsa.yaml); GET / is no query."""
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
+        async with session.get(f"{server.url}health") as response:
+            assert (response.status, await response.text()) == (200, "ok")
+        async with session.get(server.url) as response:
+            assert response.status == 405
+    assert (server.granted, server.refused) == (0, 0)
+    digest = hashlib.sha256(b"after the probe").digest()
+    nonce, body = tsp.request(digest)
+    _status, _media_type, answer = await _post(server.url, body)
+    assert (
+        tsp.token_of(answer, nonce, digest)["content"]["encap_content_info"]["content"].parsed["serial_number"].native
+        == 1
+    )

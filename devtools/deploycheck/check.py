@@ -8,10 +8,11 @@
    names) is in the manifests, is made by an operator from an object in them (CNPG, Strimzi), or
    is listed in ``deploy/k8s/supplied.yaml``; Services, PodDisruptionBudgets and NetworkPolicies
    select pods that exist; the ``BAYLINK_*`` variables a container sets are settings its process
-   reads; probes name the container's own port and identity; targets name existing Services.
-5. The NetworkPolicies allow exactly the calls of the architecture (``netpol.py``): the services'
-   calls come from their settings (a ``*_target`` field is a call), each service reaches its own
-   database only, every process reaches Kafka and DNS, only identity reaches the internet (OCSP,
+   reads; probes name the container's own port and identity; calls name existing Services.
+5. The NetworkPolicies allow exactly the calls of the architecture (``netpol.py``): the processes'
+   calls come from their settings (``CALL_SETTINGS``: a ``<callee>_target`` field is a gRPC call,
+   a ``<callee>_url`` field an HTTP call), each service reaches its own database only, every
+   process but the standalone TSA reaches Kafka and DNS, only identity reaches the internet (OCSP,
    CRLs), and from outside only the gateway's kiosk and partner doors (and, from the operators'
    namespace, its console) are open.
 
@@ -25,7 +26,7 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 from pydantic_settings import BaseSettings
@@ -35,6 +36,7 @@ from devtools.deploycheck import netpol, render, schemas
 from services.gateway.config import GatewaySettings
 from services.gateway.flows.config import FlowSettings
 from services.identity.config import IdentitySettings
+from services.identity.tsa.config import TsaSettings
 from services.payments.config import PaymentsSettings
 from services.registry.config import RegistrySettings
 
@@ -45,7 +47,13 @@ PROCESSES: dict[str, type[BaseSettings]] = {
     "payments": PaymentsSettings,
     "gateway": GatewaySettings,
     "gateway-flows": FlowSettings,
+    "tsa": TsaSettings,
 }
+# Processes that are neither Kafka clients nor internal-TLS peers: they read no SHARED_SETTINGS and
+# reach neither Kafka nor, unless they call something, DNS (the TSA: plain HTTP, its state a file).
+STANDALONE = {"tsa"}
+# The kinds that run the processes' pods (a StatefulSet for the TSA's one writer of its serials).
+WORKLOADS = ("Deployment", "StatefulSet")
 SHARED_SETTINGS: dict[str, type[BaseSettings]] = {
     "BAYLINK_KAFKA_": KafkaSettings,
     "BAYLINK_INTERNAL_": InternalTransportSettings,
@@ -60,14 +68,51 @@ STRIMZI_CA_KEYS = {"ca.crt", "ca.p12", "ca.password"}
 STRIMZI_SCRAM_KEYS = {"password", "sasl.jaas.config"}
 
 
-def architecture_calls() -> set[tuple[str, str]]:
-    """(caller, callee) for every ``<callee>_target`` setting of a process."""
-    return {
-        (process, name.removesuffix("_target").replace("_", "-"))
-        for process, settings in PROCESSES.items()
-        for name in settings.model_fields
-        if name.endswith("_target")
-    }
+@dataclass(frozen=True)
+class CallSetting:
+    """How a setting names a call: the callee's named ``port`` it reaches, the ``value``'s form
+    (the Service's name and port as groups), whether the caller needs every pod (``headless``)."""
+
+    port: str
+    value: str
+    headless: bool
+
+
+# The settings that are calls, by the end of their field's name: ``<callee>_target`` is a gRPC
+# channel (round_robin over every ready pod), ``<callee>_url`` an HTTP URL. The one exception is a
+# service's own ``database_url``: its database is checked by owner (``expected``), not as a call.
+CALL_SETTINGS = {
+    "_target": CallSetting("grpc", r"dns:///([a-z0-9-]+):(\d+)", headless=True),
+    "_url": CallSetting("http", r"https?://([a-z0-9-]+):(\d+)/", headless=False),
+}
+NOT_CALLS = {"database_url"}
+
+
+class Call(NamedTuple):
+    caller: str
+    callee: str
+    port: str  # the callee's named port
+
+
+def call_setting(name: str) -> tuple[str, CallSetting] | None:
+    """(callee, how) when the settings field ``name`` is a call, else None."""
+    if name in NOT_CALLS:
+        return None
+    for suffix, how in CALL_SETTINGS.items():
+        if name.endswith(suffix):
+            return name.removesuffix(suffix).replace("_", "-"), how
+    return None
+
+
+def architecture_calls() -> set[Call]:
+    """Every call a process's settings name (``CALL_SETTINGS``)."""
+    calls = set()
+    for process, settings in PROCESSES.items():
+        for name in settings.model_fields:
+            found = call_setting(name)
+            if found is not None:
+                calls.add(Call(process, found[0], found[1].port))
+    return calls
 
 
 @dataclass
@@ -125,7 +170,7 @@ def pods(objects: list[dict[str, Any]]) -> list[netpol.Endpoint]:
     found = []
     for obj in objects:
         kind, name = obj["kind"], obj["metadata"]["name"]
-        if kind == "Deployment":
+        if kind in WORKLOADS:
             template = obj["spec"]["template"]
             ports = {
                 p["name"]: p["containerPort"]
@@ -283,7 +328,7 @@ def check_references(objects: list[dict[str, Any]], supplied: Supplied, report: 
         report.notes.append(f"{where}: Secrets not made yet, pending in {SUPPLIED}: {', '.join(waiting)}")
     for obj in objects:
         refs: list[tuple[str, str, str | None]] = []
-        if obj["kind"] == "Deployment":
+        if obj["kind"] in WORKLOADS:
             refs = list(pod_references(obj["spec"]["template"]["spec"]))
         refs += list(resource_references(obj))
         for kind, name, key in refs:
@@ -356,7 +401,8 @@ def _prefix(settings: type[BaseSettings]) -> str:
 def setting_known(process: str, variable: str) -> bool:
     if variable == "BAYLINK_INSECURE_INTERNAL":
         return True
-    tables = {**SHARED_SETTINGS, _prefix(PROCESSES[process]): PROCESSES[process]}
+    shared = {} if process in STANDALONE else SHARED_SETTINGS
+    tables = {**shared, _prefix(PROCESSES[process]): PROCESSES[process]}
     for prefix, settings in tables.items():
         if variable.startswith(prefix):
             name = variable.removeprefix(prefix).lower().split("__")[0]
@@ -369,7 +415,7 @@ def check_containers(objects: list[dict[str, Any]], supplied: Supplied, report: 
     pending: set[str] = set()
     now_read: set[str] = set()
     for obj in objects:
-        if obj["kind"] != "Deployment":
+        if obj["kind"] not in WORKLOADS:
             continue
         process = obj["metadata"]["name"]
         at = f"{where} {ident(obj)}"
@@ -395,11 +441,16 @@ def check_containers(objects: list[dict[str, Any]], supplied: Supplied, report: 
                     pending.add(name)
                 else:
                     report.problem(at, f"{name} is not a setting {process} reads")
-                if name.endswith("_TARGET"):
-                    check_target(at, env.get("value", ""), services, report)
+                field = name.removeprefix(_prefix(PROCESSES[process])).lower()
+                found = call_setting(field) if name.startswith(_prefix(PROCESSES[process])) else None
+                if found is not None:
+                    check_target(at, env.get("value", ""), found[1], services, report)
             check_kafka_user(at, container.get("env", []), report)
             ports = {p.get("name"): p["containerPort"] for p in container.get("ports", [])}
             for kind in ("startupProbe", "readinessProbe", "livenessProbe"):
+                http_port = container.get(kind, {}).get("httpGet", {}).get("port")
+                if http_port is not None and http_port not in {*ports, *ports.values()}:
+                    report.problem(at, f"{kind} asks port {http_port!r}, which the container does not have")
                 command = container.get(kind, {}).get("exec", {}).get("command", [])
                 if PROBE_MODULE not in command:
                     continue
@@ -423,17 +474,18 @@ def check_kafka_user(at: str, env: list[dict[str, Any]], report: Report) -> None
         report.problem(at, f"Kafka user {user!r} reads its password from Secret {password.get('name')!r}")
 
 
-def check_target(at: str, value: str, services: dict[str, dict[str, Any]], report: Report) -> None:
-    match = re.fullmatch(r"dns:///([a-z0-9-]+):(\d+)", value)
+def check_target(at: str, value: str, how: CallSetting, services: dict[str, dict[str, Any]], report: Report) -> None:
+    match = re.fullmatch(how.value, value)
     if not match:
-        report.problem(at, f"target {value!r} is not dns:///<service>:<port>")
+        form = how.value.replace(r"([a-z0-9-]+)", "<service>").replace(r"(\d+)", "<port>").replace("s?", "")
+        report.problem(at, f"target {value!r} is not {form}")
         return
     service = services.get(match[1])
     if service is None:
         report.problem(at, f"target {value!r} names no Service")
     elif int(match[2]) not in {p["port"] for p in service["spec"].get("ports", [])}:
         report.problem(at, f"target {value!r}: Service {match[1]} has no port {match[2]}")
-    elif service["spec"].get("clusterIP") != "None":
+    elif how.headless and service["spec"].get("clusterIP") != "None":
         report.problem(at, f"target {value!r}: Service {match[1]} is not headless (round_robin needs every pod)")
 
 
@@ -446,7 +498,7 @@ def expected(src: netpol.Endpoint, dst: netpol.Endpoint, port: int, proto: str, 
     source, target = src.role, dst.role
     if target == "app":
         if source == "app":
-            return (src.name, dst.name) in calls and port == dst.ports.get("grpc")
+            return any(Call(src.name, dst.name, name) in calls for name, p in dst.ports.items() if p == port)
         if source == "the internet":
             return dst.name == "gateway" and port in (dst.ports.get("kiosk"), dst.ports.get("partner"))
         if source == "operators":
@@ -465,11 +517,12 @@ def expected(src: netpol.Endpoint, dst: netpol.Endpoint, port: int, proto: str, 
             return port == 9187
         return False
     if target == "kafka":
-        return source == "app" and port == 9093
+        return source == "app" and src.name not in STANDALONE and port == 9093
     if source != "app":
         return None  # egress of pods the policies leave open (operators', databases', brokers')
     if target == "kube-dns":
-        return port == 53
+        calls_someone = src.name not in STANDALONE or any(c.caller == src.name for c in calls)
+        return port == 53 and calls_someone
     if target == "the internet":
         return src.name == "identity" and port in (80, 443)
     return False
@@ -484,9 +537,9 @@ def check_network(objects: list[dict[str, Any]], endpoints: list[netpol.Endpoint
     }
     everyone = endpoints + OUTSIDE
     processes = {e.name for e in endpoints if e.role == "app"}
-    for caller, callee in sorted(architecture_calls()):
+    for caller, callee, port in sorted(architecture_calls()):
         if caller in processes and callee not in processes:
-            report.problem(where, f"{caller} calls {callee} (its settings' {callee}_target), which no Deployment runs")
+            report.problem(where, f"{caller} calls {callee} ({port}, by its settings), which no workload runs")
     for src in everyone:
         for dst in everyone:
             if not dst.pod and dst is not INTERNET:

@@ -36,7 +36,7 @@ def test_the_committed_manifests_pass(kustomize: str) -> None:
     counts = [n for n in report.notes if " objects (" in n]
     assert [c.split(":")[0] for c in counts] == ["deploy/k8s/base", "deploy/k8s/overlays/production"]
     for note in counts:
-        assert "5 Deployment" in note and "4 Cluster" in note and "5 KafkaTopic" in note
+        assert "5 Deployment" in note and "1 StatefulSet" in note and "4 Cluster" in note and "5 KafkaTopic" in note
 
 
 def test_the_command_exits_non_zero_and_says_why(tree: Path, kustomize: str) -> None:
@@ -212,12 +212,93 @@ def test_an_overlay_kustomize_cannot_build_fails(tree: Path, kustomize: str, bro
 
 def test_the_calls_come_from_the_services_settings() -> None:
     assert check.architecture_calls() == {
-        ("registry", "identity"),
-        ("gateway", "identity"),
-        ("gateway", "registry"),
-        ("gateway", "payments"),
-        ("gateway-flows", "payments"),
+        ("registry", "identity", "grpc"),
+        ("registry", "tsa", "http"),  # tsa_url; its database_url is no call
+        ("gateway", "identity", "grpc"),
+        ("gateway", "registry", "grpc"),
+        ("gateway", "payments", "grpc"),
+        ("gateway-flows", "payments", "grpc"),
     }
+
+
+TSA_INGRESS = "          app.kubernetes.io/name: registry\n    ports:\n    - protocol: TCP\n      port: http\n"
+REGISTRY_TO_TSA = (
+    "  - to:\n    - podSelector:\n        matchLabels:\n          app.kubernetes.io/name: tsa\n"
+    "    ports:\n    - protocol: TCP\n      port: 8398\n"
+)
+
+
+def test_another_workload_reaching_the_tsa_fails(tree: Path, kustomize: str) -> None:
+    """The gateway let out to the TSA and the TSA letting it in: only the registry stamps."""
+    policies = tree / BASE / "network-policies.yaml"
+    edit(
+        policies,
+        TSA_INGRESS,
+        TSA_INGRESS.replace(
+            "    ports:",
+            "    - podSelector:\n        matchLabels:\n          app.kubernetes.io/name: gateway\n    ports:",
+        ),
+    )
+    text = policies.read_text()
+    start = text.index("  name: gateway\n")
+    egress = text.index("  egress:\n", start) + len("  egress:\n")
+    policies.write_text(text[:egress] + REGISTRY_TO_TSA + text[egress:])
+    only(
+        problems(tree, kustomize),
+        "deploy/k8s/base: NetworkPolicies allow gateway -> tsa:8398/TCP, a call the architecture does not have",
+    )
+
+
+def test_the_registry_without_egress_to_the_tsa_fails(tree: Path, kustomize: str) -> None:
+    edit(tree / BASE / "network-policies.yaml", REGISTRY_TO_TSA, "")
+    only(
+        problems(tree, kustomize),
+        "deploy/k8s/base: NetworkPolicies block registry -> tsa:8398/TCP, a call the architecture needs",
+    )
+
+
+def test_the_tsa_let_out_to_kafka_fails(tree: Path, kustomize: str) -> None:
+    """Labelled as a service, the TSA would get the services' DNS and Kafka egress; it calls nobody."""
+    edit(
+        tree / BASE / "services/tsa.yaml",
+        "app.kubernetes.io/component: authority",
+        "app.kubernetes.io/component: service",
+        4,
+    )
+    found = problems(tree, kustomize)
+    extra = "a call the architecture does not have"
+    assert f"deploy/k8s/base: NetworkPolicies allow tsa -> baylink-kafka-broker:9093/TCP, {extra}" in found
+    assert f"deploy/k8s/base: NetworkPolicies allow tsa -> kube-dns:53/TCP, {extra}" in found
+
+
+def test_a_tsa_url_naming_no_service_fails(tree: Path, kustomize: str) -> None:
+    edit(tree / BASE / "services/registry.yaml", "value: http://tsa:8398/", "value: http://timestamps:8398/")
+    only(problems(tree, kustomize), "Deployment/registry", "target 'http://timestamps:8398/' names no Service")
+
+
+def test_a_tsa_url_that_is_no_url_fails(tree: Path, kustomize: str) -> None:
+    edit(tree / BASE / "services/registry.yaml", "value: http://tsa:8398/", "value: dns:///tsa:8398")
+    only(problems(tree, kustomize), "Deployment/registry", "is not http://<service>:<port>/")
+
+
+def test_an_http_probe_of_a_port_the_tsa_does_not_have_fails(tree: Path, kustomize: str) -> None:
+    edit(
+        tree / BASE / "services/tsa.yaml",
+        "path: /health\n            port: http",
+        "path: /health\n            port: grpc",
+    )
+    only(problems(tree, kustomize), "StatefulSet/tsa", "startupProbe asks port 'grpc'")
+
+
+def test_a_tsa_variable_the_tsa_does_not_read_fails(tree: Path, kustomize: str) -> None:
+    """The TSA reads its own settings only: no Kafka, no internal TLS."""
+    edit(
+        tree / BASE / "services/tsa.yaml",
+        "        - name: BAYLINK_TSA_HOST\n",
+        "        - name: BAYLINK_KAFKA_BOOTSTRAP_SERVERS\n          value: baylink-kafka-kafka-bootstrap:9093\n"
+        "        - name: BAYLINK_TSA_HOST\n",
+    )
+    only(problems(tree, kustomize), "StatefulSet/tsa", "BAYLINK_KAFKA_BOOTSTRAP_SERVERS is not a setting tsa reads")
 
 
 def test_a_deployment_running_another_process_fails(tree: Path, kustomize: str) -> None:

@@ -444,7 +444,7 @@ def check_containers(objects: list[dict[str, Any]], supplied: Supplied, report: 
                 field = name.removeprefix(_prefix(PROCESSES[process])).lower()
                 found = call_setting(field) if name.startswith(_prefix(PROCESSES[process])) else None
                 if found is not None:
-                    check_target(at, env.get("value", ""), found[1], services, report)
+                    check_target(at, env.get("value", ""), *found, services, report)
             check_kafka_user(at, container.get("env", []), report)
             ports = {p.get("name"): p["containerPort"] for p in container.get("ports", [])}
             for kind in ("startupProbe", "readinessProbe", "livenessProbe"):
@@ -474,17 +474,25 @@ def check_kafka_user(at: str, env: list[dict[str, Any]], report: Report) -> None
         report.problem(at, f"Kafka user {user!r} reads its password from Secret {password.get('name')!r}")
 
 
-def check_target(at: str, value: str, how: CallSetting, services: dict[str, dict[str, Any]], report: Report) -> None:
+def check_target(
+    at: str, value: str, callee: str, how: CallSetting, services: dict[str, dict[str, Any]], report: Report
+) -> None:
+    """A call's setting names the callee's Service, on a port that reaches the callee's ``how.port``."""
     match = re.fullmatch(how.value, value)
     if not match:
         form = how.value.replace(r"([a-z0-9-]+)", "<service>").replace(r"(\d+)", "<port>").replace("s?", "")
         report.problem(at, f"target {value!r} is not {form}")
         return
     service = services.get(match[1])
+    ports = {p["port"]: p for p in (service or {}).get("spec", {}).get("ports", [])}
     if service is None:
         report.problem(at, f"target {value!r} names no Service")
-    elif int(match[2]) not in {p["port"] for p in service["spec"].get("ports", [])}:
+    elif match[1] != callee:
+        report.problem(at, f"target {value!r} is the call to {callee}, but names Service {match[1]}")
+    elif int(match[2]) not in ports:
         report.problem(at, f"target {value!r}: Service {match[1]} has no port {match[2]}")
+    elif ports[int(match[2])].get("targetPort") != how.port:
+        report.problem(at, f"target {value!r}: Service {match[1]}'s port {match[2]} is not its pods' {how.port} port")
     elif how.headless and service["spec"].get("clusterIP") != "None":
         report.problem(at, f"target {value!r}: Service {match[1]} is not headless (round_robin needs every pod)")
 

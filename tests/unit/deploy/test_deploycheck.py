@@ -276,6 +276,16 @@ def test_a_tsa_url_naming_no_service_fails(tree: Path, kustomize: str) -> None:
     only(problems(tree, kustomize), "Deployment/registry", "target 'http://timestamps:8398/' names no Service")
 
 
+def test_a_tsa_url_naming_another_service_fails(tree: Path, kustomize: str) -> None:
+    edit(tree / BASE / "services/registry.yaml", "value: http://tsa:8398/", "value: http://identity:50051/")
+    only(problems(tree, kustomize), "Deployment/registry", "is the call to tsa, but names Service identity")
+
+
+def test_a_target_on_a_port_that_is_not_grpc_fails(tree: Path, kustomize: str) -> None:
+    edit(tree / BASE / "services/registry.yaml", "value: dns:///identity:50051", "value: dns:///identity:9101")
+    only(problems(tree, kustomize), "Deployment/registry", "Service identity's port 9101 is not its pods' grpc port")
+
+
 def test_a_tsa_url_that_is_no_url_fails(tree: Path, kustomize: str) -> None:
     edit(tree / BASE / "services/registry.yaml", "value: http://tsa:8398/", "value: dns:///tsa:8398")
     only(problems(tree, kustomize), "Deployment/registry", "is not http://<service>:<port>/")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from pathlib import Path
 
 import httpx
 from grpc import aio
@@ -14,7 +15,7 @@ from grpc import aio
 from baylink.gateway.v1 import partner_city_service_pb2 as api
 from baylink.payments.v1 import payments_service_pb2 as pay
 from baylink.runtime.grpc.errors import from_rpc_error
-from tests.chaos.cluster import Cluster
+from tests.chaos.cluster import LOCAL, Cluster
 from tests.chaos.load import FailoverKiosk, Load
 from tests.chaos.report import RECOVERY_GOAL_SECONDS
 from tests.chaos.scenario import assert_clean, under_load
@@ -70,7 +71,14 @@ async def test_postgres_down_ten_seconds(cluster: Cluster) -> None:
             f"after stop); recovery counted from the start; answers meanwhile: {answers}"
         )
 
+    logs = sorted((LOCAL / "cluster" / "logs").glob("*.log"))
+    sizes = {log: log.stat().st_size for log in logs}
     outcome = await under_load(cluster, "PostgreSQL down 10 s", "pg.sh stop; 10 s; pg.sh start", outage)
+    # A database out of reach is expected, and said as a warning: no process logs an error over it.
+    errors_logged = {
+        log.name: text.count('"level": "ERROR"') for log in logs if (text := _since(log, sizes[log]))
+    }  # fmt: skip
+    assert not {name: n for name, n in errors_logged.items() if n}, errors_logged
     assert_clean(outcome)
     assert {name: cluster.pid(name) for name in cluster.processes()} == pids, "a process died or was restarted"
     refusals = [k for k in seen if not k.endswith("OK")]
@@ -78,3 +86,9 @@ async def test_postgres_down_ten_seconds(cluster: Cluster) -> None:
     assert any(k.startswith("kiosk 503 DATABASE_UNAVAILABLE") for k in refusals), seen
     assert not [k for k in seen if "INTERNAL" in k or " 500" in k], seen
     assert outcome.recovery_seconds is not None and outcome.recovery_seconds < RECOVERY_GOAL_SECONDS, outcome.show()
+
+
+def _since(log: Path, offset: int) -> str:
+    with log.open("rb") as f:
+        f.seek(offset)
+        return f.read().decode(errors="replace")

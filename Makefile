@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 KAFKA := deploy/kafka/kafka.sh
 PG := deploy/postgres/pg.sh
 
-.PHONY: help system-deps system-deps-test setup protos protos-check kafka-up kafka-down up down cluster-up cluster-down test unit chaos lint bench clean
+.PHONY: help system-deps system-deps-test setup protos protos-check kafka-up kafka-down up down cluster-up cluster-down test unit chaos lint bench clean deploy-check
 
 help:
 	@echo "make up      set up and start Kafka and every service, print their addresses"
@@ -22,6 +22,7 @@ help:
 	@echo "make down    stop everything 'make up' started"
 	@echo "make cluster-up    three Kafka nodes, PostgreSQL, two replicas of every service (deploy/cluster.sh)"
 	@echo "make cluster-down  stop all of it"
+	@echo "make deploy-check  render deploy/k8s (kustomize) and validate every object offline"
 	@echo "make lint    ruff, mypy, the architecture check, buf lint/breaking, generated code up to date"
 	@echo "make bench   benchmarks against the real broker"
 	@echo "make fuzz    fuzz every door for long (BAYLINK_FUZZ_EXAMPLES per door, default 10000)"
@@ -80,8 +81,14 @@ cluster-down:
 
 # -- checks -----------------------------------------------------------------------------
 
-test: system-deps-test setup
+test: system-deps-test setup deploy-check
 	bash scripts/test.sh
+
+# The Kubernetes manifests (deploy/k8s): kustomize from the Go module proxy (scripts/install-kustomize.sh),
+# then every object of every overlay validated offline (devtools/deploycheck; docs/operations.md).
+deploy-check: $(STAMP)
+	@bash scripts/install-kustomize.sh >/dev/null
+	$(PY) -m devtools.deploycheck check
 
 unit: $(STAMP)
 	bash scripts/test.sh --unit

@@ -135,6 +135,33 @@ def sign_detached(
     return assemble(attributes, sign(attributes), certificate, digest_name, algorithm, chain)
 
 
+def tlv(tag: int, content: bytes) -> bytes:
+    """One DER element: tag, definite length, content."""
+    size = len(content)
+    if size < 0x80:
+        return bytes((tag, size)) + content
+    octets = size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes((tag, 0x80 | len(octets))) + octets + content
+
+
+_SIGNED_DATA_FIELDS = ("version", "digest_algorithms", "encap_content_info", "certificates", "crls")
+_SIGNER_INFO_FIELDS = ("version", "sid", "digest_algorithm", "signed_attrs", "signature_algorithm", "signature")
+
+
+def with_unsigned_attribute(signature: bytes, attribute: bytes) -> bytes:
+    """The CMS ``signature`` (ContentInfo, DER) with ``attribute`` (a DER Attribute) added to its first
+    SignerInfo's unsigned attributes; every other byte as it was (asn1crypto would re-encode it all)."""
+    content = cms.ContentInfo.load(signature)
+    signed_data = content["content"]
+    infos = signed_data["signer_infos"]
+    first = infos[0]
+    present = first["unsigned_attrs"].contents if first["unsigned_attrs"].native else b""
+    stamped = b"".join(first[name].dump() for name in _SIGNER_INFO_FIELDS) + tlv(0xA1, present + attribute)
+    others = b"".join(info.dump() for info in list(infos)[1:])
+    body = b"".join(signed_data[name].dump() for name in _SIGNED_DATA_FIELDS) + tlv(0x31, tlv(0x30, stamped) + others)
+    return tlv(0x30, content["content_type"].dump() + tlv(0xA0, tlv(0x30, body)))
+
+
 def ecdsa_der(p1363: bytes, curve_bytes: int) -> bytes:
     """An IEEE P1363 ECDSA signature (``r || s``, each ``curve_bytes`` long) as DER ``SEQUENCE {r, s}``."""
     if len(p1363) != 2 * curve_bytes:

@@ -9,6 +9,10 @@
 (c) raw signature verifications/s in the same run: the same signatures over the same signed
     attributes, with the library's verify and the key already loaded (the floor under (b));
     printed with (b)/(c), goal >= 0.5, and our own verify wrapper beside it;
+(e) timestamped signed-document verifications/s in the same run: the same documents and signatures
+    as (b), each with a signature time-stamp of the jurisdiction's test TSA (RFC 3161), checked
+    and taken as proof of existence; printed beside (b) with the cost ratio (b)/(e), goal: a
+    timestamped verification costs at most 2x a plain one;
 (d) verifications/s over gRPC against the service in separate processes (the real bootstrap:
     database, fact events, outbox relay to Kafka; `--workers 1,2` server processes on one port),
     from client processes keeping N calls in flight over M channels, on the same cores; goal
@@ -55,6 +59,7 @@ from benchmarks.runtime_bench import create_topic, delete_topics
 from devtools.testpki.cms_sign import sign_detached
 from devtools.testpki.loader import COMMITTED, TestPKI
 from devtools.testpki.revocation import seed_cache
+from devtools.testpki.timestamps import timestamp_signature
 from services.identity.adapters import signatures, sm2
 from services.identity.adapters.crypto import CmsSignatureChecks, X509Reader
 from services.identity.adapters.fetchers import FetchSettings
@@ -69,6 +74,9 @@ from services.identity.service_layer.validate_certificate import CertificateVali
 from services.identity.service_layer.verify_signature import SignatureVerifier, VerifyCmsSignature
 
 RATIO_GOAL = 0.5
+SIGNED_AT = datetime(2026, 2, 1, tzinfo=UTC)  # and time-stamped then
+TIMESTAMP_COST_GOAL = 2.0  # a timestamped verification costs at most this many plain ones
+TSA_OF = {"hk-personal-ec": ("hk-tsa", "sha256"), "gd-personal": ("gd-tsa", "sm3"), "hk-personal": ("hk-tsa", "sha256")}
 GRPC_GOAL = 2000.0
 POOL = 256  # distinct signed documents per signer, cycled through
 RESPONDER_PORT = 8399  # where the committed test PKI's certificates point for CRL and OCSP
@@ -128,9 +136,8 @@ def _validator(pki: TestPKI, cache: RevocationCache, chain_cache: ChainResultCac
 def signed_documents(pki: TestPKI, leaf: str, count: int = POOL) -> list[tuple[bytes, bytes]]:
     """`count` different documents of one signer and their detached CMS signatures."""
     key, certificate = pki.key(leaf), pki.certificate(leaf)
-    signed_at = datetime(2026, 2, 1, tzinfo=UTC)
     documents = [hashlib.sha256(b"%s document %d" % (leaf.encode(), i)).digest() * 128 for i in range(count)]
-    return [(document, sign_detached(document, key, certificate, signed_at)) for document in documents]
+    return [(document, sign_detached(document, key, certificate, SIGNED_AT)) for document in documents]
 
 
 # -- (a) ----------------------------------------------------------------------------------------
@@ -154,6 +161,13 @@ class DocumentBench:
         intermediates = tuple(pki.intermediates(leaf))
         pool = signed_documents(pki, leaf)
         self.commands = [VerifyCmsSignature(s, document=d, intermediates=intermediates) for d, s in pool]
+        tsa, imprint_hash = TSA_OF[leaf]
+        self.stamped = [
+            VerifyCmsSignature(
+                timestamp_signature(s, tsa, SIGNED_AT, imprint_hash), document=d, intermediates=intermediates
+            )
+            for d, s in pool
+        ]
         infos = [cms.ContentInfo.load(s)["content"]["signer_infos"][0] for _, s in pool]
         # What the signature covers (RFC 5652 5.4) and the signature value: the raw verification.
         self.raw = [(i["signature"].native, b"\x31" + i["signed_attrs"].dump()[1:]) for i in infos]
@@ -166,9 +180,16 @@ class DocumentBench:
         for command in self.commands[:2]:
             report = await self.verifier.verify_cms(command)
             assert report.passed, report
+        for command in self.stamped[:2]:
+            report = await self.verifier.verify_cms(command)
+            assert report.passed and report.proven_signing_time == SIGNED_AT, report
 
     async def documents(self, seconds: float) -> Figure:
         commands, n = self.commands, len(self.commands)
+        return await _ameasure(seconds, lambda i: self.verifier.verify_cms(commands[i % n]))
+
+    async def timestamped(self, seconds: float) -> Figure:
+        commands, n = self.stamped, len(self.stamped)
         return await _ameasure(seconds, lambda i: self.verifier.verify_cms(commands[i % n]))
 
     def raw_library(self, seconds: float) -> Figure:
@@ -453,6 +474,11 @@ def _goal(value: float, goal: float) -> str:
     return f"goal >= {goal:g}: {mark}"
 
 
+def _cost_goal(cost: float) -> str:
+    mark = "met" if cost <= TIMESTAMP_COST_GOAL else f"{cost / TIMESTAMP_COST_GOAL:.1f}x over it"
+    return f"goal: timestamp check <= {TIMESTAMP_COST_GOAL:g}x a plain verification: {mark}"
+
+
 def _figure(figure: Figure) -> str:
     return f"{figure.rate:8.0f}/s  ({figure.cpu_us:6.0f} us CPU/op)"
 
@@ -469,21 +495,26 @@ async def in_process(args: argparse.Namespace, pki: TestPKI) -> None:
         print(f"    {signer.label:26s} {_figure(_median(figures))}")
 
     print("(b) signed-document verifications, chain cached  /  (c) raw verifications, same signatures")
+    print("(e) the same documents with a signature time-stamp (RFC 3161), checked as proof of existence")
     for signer in SIGNERS:
         bench = DocumentBench(pki, cache, signer.leaf)
         await bench.warm()
-        documents, library, wrapper = [], [], []
-        for _ in range(rounds):  # interleaved, so that (b) and (c) see the same machine
+        documents, library, wrapper, stamped = [], [], [], []
+        for _ in range(rounds):  # interleaved, so that (b), (c) and (e) see the same machine
             documents.append(await bench.documents(seconds))
+            stamped.append(await bench.timestamped(seconds))
             library.append(bench.raw_library(seconds / 2))
             wrapper.append(bench.raw_wrapper(seconds / 2))
-        b, c, w = _median(documents), _median(library), _median(wrapper)
+        b, c, w, e = _median(documents), _median(library), _median(wrapper), _median(stamped)
         ratio = b.rate / c.rate
         cpu_ratio = c.cpu_us / b.cpu_us
         print(f"    {signer.label:26s} (b) {_figure(b)}")
         print(f"    {'':26s} (c) {_figure(c)}  library verify, key loaded")
         print(f"    {'':26s}     {_figure(w)}  our verify wrapper (signatures.verify)")
         print(f"    {'':26s} (b)/(c) = {ratio:.2f} (by CPU time {cpu_ratio:.2f})   {_goal(ratio, RATIO_GOAL)}")
+        cost, cpu_cost = b.rate / e.rate, e.cpu_us / b.cpu_us
+        print(f"    {'':26s} (e) {_figure(e)}  timestamped ({TSA_OF[signer.leaf][0]})")
+        print(f"    {'':26s} (b)/(e) = {cost:.2f} (by CPU time {cpu_cost:.2f})   {_cost_goal(cost)}")
 
 
 def grpc_figures(pki: TestPKI, args: argparse.Namespace) -> None:

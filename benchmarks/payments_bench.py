@@ -59,7 +59,7 @@ from baylink.payments.v1 import payments_service_pb2_grpc as api_grpc
 from baylink.payments.v1 import transfer_pb2
 from baylink.runtime.context import correlation_scope
 from baylink.runtime.grpc.client import insecure_channel
-from baylink.runtime.kafka import close_quietly, new_admin
+from baylink.runtime.kafka import client_kwargs, close_quietly, new_admin
 from baylink.runtime.settings import REPO_ROOT, KafkaSettings
 from baylink.runtime.topics import TopicSpec, apply_topics
 from benchmarks.procs import broker_pid, cpu_seconds, load_average, postgres_pid
@@ -117,7 +117,7 @@ def serve(url: str, topic: str, group_commit: bool, workers: int, port: Connecti
 
 async def wait_for_records(kafka: KafkaSettings, topic: str, count: int, partitions: int = 6) -> None:
     """Until the topic holds ``count`` records (the sum of its partitions' end offsets)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=kafka.bootstrap_servers, group_id=None)
+    consumer = AIOKafkaConsumer(**client_kwargs(kafka), group_id=None)
     await consumer.start()
     try:
         wanted = [TopicPartition(topic, p) for p in range(partitions)]

@@ -4,7 +4,8 @@
 
 1. Applications/s from draft to approved through gRPC: concurrent kiosks draft, declare a name,
    attach five materials and sign three of them with a real CMS signature each (verified by the
-   real identity service, its own process, over gRPC, with live CRL/OCSP from the test PKI's responder), submit; a
+   real identity service, its own process, over gRPC, with live CRL/OCSP from the test PKI's responder, then
+   time-stamped by Baylink's TSA and stored with its validation data), submit; a
    TransferCommitted event on the real broker pays each fee; the authority starts review and
    approves, which issues the USCC. The clock runs from the first draft to the last approval.
 2. USCC allocations/s: concurrent transactions each take the next number of one division's
@@ -47,6 +48,7 @@ from services.registry.bootstrap import MIGRATIONS, bootstrap
 from services.registry.config import RegistrySettings
 from services.registry.domain.application import Licence
 from tests.integration.registry.kiosk import Authority, Kiosk, pay, trade_name
+from tests.support.tsa import running_tsa
 
 
 def _free_port() -> int:
@@ -116,12 +118,15 @@ async def applications_per_second(workdir: Path, apps: int, concurrency: int) ->
     await _topics(kafka, registry_topic, payments_topic)
     identity_port = _free_port()
     identity = await _start_identity(workdir, pki_dir, identity_port)
+    tsa_running = running_tsa(pki, workdir / "tsa")  # every stored signature is time-stamped (B-T)
+    tsa = await tsa_running.__aenter__()
     registry = bootstrap(
         RegistrySettings(
             grpc_port=0,
             metrics_port=0,
             database_url=f"sqlite+aiosqlite:///{workdir / 'registry.db'}",
             identity_target=f"127.0.0.1:{identity_port}",
+            tsa_url=tsa.url,
             events_topic=registry_topic,
             payments_topic=payments_topic,
             fees_group_id=f"bench.fees.{suffix}",
@@ -171,6 +176,7 @@ async def applications_per_second(workdir: Path, apps: int, concurrency: int) ->
         await registry.stop()
         identity.terminate()
         await identity.wait()
+        await tsa_running.__aexit__(None, None, None)
         await responder.stop()
         await _delete(kafka, registry_topic, payments_topic)
     return apps / elapsed, latencies

@@ -11,20 +11,27 @@
 #
 # NAME is SERVICE-N (identity-1, registry-2, payments-1, gateway-2, gateway-flows-1 …).
 # State lives under .local/cluster/ (run/, logs/, pg/). The single-machine `make up`
-# (deploy/services.sh) is separate; both use the test PKI's responder on 127.0.0.1:8399,
-# so run one of the two at a time.
+# (deploy/services.sh) is separate; both use the test PKI's responder on 127.0.0.1:8399 and
+# Baylink's TSA on 127.0.0.1:8398, so run one of the two at a time.
 #
 # Kafka: BAYLINK_CLUSTER_KAFKA=cluster (default) is the three-node cluster of
 # deploy/kafka/cluster.sh; =dev uses the single-node dev broker (deploy/kafka/kafka.sh),
-# for a quick look on a small machine.
+# for a quick look on a small machine. On the cluster every service replica connects as its own
+# SCRAM principal (deploy/kafka/cluster.sh client-env SERVICE), and `baylink topics apply` runs as
+# baylink-ops (replication 3, min ISR 2, and the ACLs of deploy/kafka/topics.toml).
+#
+# A second cluster beside a running one: BAYLINK_CLUSTER_HOME (another state dir),
+# BAYLINK_CLUSTER_PORT_OFFSET (added to every service port) and BAYLINK_CLUSTER_PG_PORT.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-HOME_DIR=.local/cluster
+HOME_DIR=${BAYLINK_CLUSTER_HOME:-.local/cluster}
 RUN=$HOME_DIR/run
 LOGS=$HOME_DIR/logs
 PY=.venv/bin/python
 REPLICAS=${BAYLINK_CLUSTER_REPLICAS:-2}
+# A second cluster beside the first on one machine: another home and every service port shifted.
+OFFSET=${BAYLINK_CLUSTER_PORT_OFFSET:-0}
 KAFKA_MODE=${BAYLINK_CLUSTER_KAFKA:-cluster}
 mkdir -p "$RUN" "$LOGS"
 
@@ -40,14 +47,16 @@ WORKERS=(gateway-flows)
 
 # Ports: replica N of a service listens on BASE+N.
 grpc_base() {
-    case $1 in identity) echo 51100 ;; registry) echo 51200 ;; payments) echo 51300 ;; gateway) echo 51400 ;; esac
+    case $1 in identity) echo $((51100 + OFFSET)) ;; registry) echo $((51200 + OFFSET)) ;;
+        payments) echo $((51300 + OFFSET)) ;; gateway) echo $((51400 + OFFSET)) ;; esac
 }
 metrics_base() {
-    case $1 in identity) echo 9210 ;; registry) echo 9220 ;; payments) echo 9230 ;; gateway) echo 9240 ;; esac
+    case $1 in identity) echo $((9210 + OFFSET)) ;; registry) echo $((9220 + OFFSET)) ;;
+        payments) echo $((9230 + OFFSET)) ;; gateway) echo $((9240 + OFFSET)) ;; esac
 }
-KIOSK_BASE=18440
-PARTNER_BASE=50440
-CONSOLE_BASE=18090
+KIOSK_BASE=$((18440 + OFFSET))
+PARTNER_BASE=$((50440 + OFFSET))
+CONSOLE_BASE=$((18090 + OFFSET))
 
 # Every replica of a service, as one gRPC target.
 target_of() {
@@ -69,14 +78,17 @@ kafka_up() {
             ;;
         *) echo "BAYLINK_CLUSTER_KAFKA must be cluster or dev, not $KAFKA_MODE" >&2; exit 2 ;;
     esac
+    # Topics (replication 3 on the cluster) and, where the broker has an authorizer, the ACLs of
+    # deploy/kafka/topics.toml, as the operators' principal.
     # shellcheck disable=SC2046
-    env $(kafka_env admin) .venv/bin/baylink topics apply
+    env $(kafka_env ops) .venv/bin/baylink topics apply
 }
 
-# The Kafka client settings of one principal (a service, the flow worker, or admin for the CLI).
+# The Kafka client settings of one principal (a service, the flow worker, or ops for the CLIs), as
+# NAME=value words: on the cluster its own SCRAM user (deploy/kafka/cluster.sh client-env).
 kafka_env() {
     case $KAFKA_MODE in
-        cluster) bash deploy/kafka/cluster.sh client-env "$1" ;;
+        cluster) bash deploy/kafka/cluster.sh client-env "$1" | sed 's/^export //' ;;
         dev) echo "BAYLINK_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:${BAYLINK_KAFKA_PORT:-9092} BAYLINK_KAFKA_REPLICATION_FACTOR=1" ;;
     esac
 }
@@ -89,6 +101,8 @@ replica_env() {
     case $service in
         gateway-flows)
             echo "BAYLINK_FLOWS_PAYMENTS_TARGET=$(target_of payments)"
+            # A table directory of its own per worker (a rocksdb store locks its directory).
+            echo "BAYLINK_FLOWS_DATADIR=$PWD/$HOME_DIR/faust/$service-$n"
             ;;
         *)
             echo "${prefix}_RUN_DIR=$PWD/$RUN/$service-$n"
@@ -157,7 +171,17 @@ cmd_up() {
     local s
     for s in "${SERVICES[@]}"; do bash $PG createdb "baylink_$s" >/dev/null; done
     kafka_up
-    start_support testpki-responder 8399 "-m devtools.testpki serve $TEST_PKI --port 8399"
+    if ! running testpki-responder && (exec 3<>/dev/tcp/127.0.0.1/8399) 2>/dev/null; then
+        echo "testpki-responder: 127.0.0.1:8399 already served (make up's, or another cluster's); using it"
+    else
+        start_support testpki-responder 8399 "-m devtools.testpki serve $TEST_PKI --port 8399"
+    fi
+    local_tsa
+    if ! running tsa && (exec 3<>"/dev/tcp/127.0.0.1/$TSA_PORT") 2>/dev/null; then
+        echo "tsa: 127.0.0.1:$TSA_PORT already served (make up's, or another cluster's); using it"
+    else
+        start_support tsa "$TSA_PORT" "-m services.identity.tsa"
+    fi
     # One replica of each first (it migrates its database), then the others.
     for s in "${SERVICES[@]}"; do start_replica "$s-1"; done
     for s in "${SERVICES[@]}"; do
@@ -167,13 +191,14 @@ cmd_up() {
         for name in $(replicas_of "$s"); do start_replica "$name"; done
     done
     # shellcheck disable=SC2046
-    env $(kafka_env admin) BAYLINK_PAYMENTS_GRPC_PORT=$(($(grpc_base payments) + 1)) bash deploy/seed-local.sh
+    env $(kafka_env ops) BAYLINK_PAYMENTS_GRPC_PORT=$(($(grpc_base payments) + 1)) bash deploy/seed-local.sh
     echo "cluster up: $REPLICAS replicas of ${SERVICES[*]} ${WORKERS[*]}; deploy/cluster.sh ports lists the addresses"
 }
 
 cmd_down() {
     local name
     for name in $(all_processes | tac); do stop "$name"; done
+    stop tsa
     stop testpki-responder
     case $KAFKA_MODE in
         cluster) bash deploy/kafka/cluster.sh stop ;;
@@ -184,7 +209,14 @@ cmd_down() {
 
 cmd_status() {
     local name
-    for name in testpki-responder $(all_processes); do
+    if running testpki-responder; then
+        echo "testpki-responder: up (pid $(cat "$RUN/testpki-responder.pid"))"
+    elif (exec 3<>/dev/tcp/127.0.0.1/8399) 2>/dev/null; then
+        echo "testpki-responder: up (not ours: 127.0.0.1:8399 is served by make up or another cluster)"
+    else
+        echo "testpki-responder: down"
+    fi
+    for name in tsa $(all_processes); do
         if running "$name"; then echo "$name: up (pid $(cat "$RUN/$name.pid"))"; else echo "$name: down"; fi
     done
     bash $PG status || true

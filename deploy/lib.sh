@@ -74,6 +74,21 @@ credentials_of() {
     echo "BAYLINK_INTERNAL_CERT_FILE=$INTERNAL_PKI/$1.crt" "BAYLINK_INTERNAL_KEY_FILE=$INTERNAL_PKI/$1.key"
 }
 
+# Baylink's time-stamping authority (services/identity/tsa) on 127.0.0.1:8398, beside the test PKI's
+# responder: the registry stamps every signature it stores. Locally it signs as the test PKI's hk-tsa
+# (TEST MATERIAL ONLY; the HK trust list's TSA/QTST service), unless BAYLINK_TSA_CERT_FILE etc. name
+# your own; serials are counted in .local/tsa/serial (one TSA process at a time).
+TSA_PORT=8398
+local_tsa() {
+    local certs=$PWD/$TEST_PKI/certs
+    mkdir -p .local/tsa
+    export BAYLINK_TSA_PORT=$TSA_PORT
+    export BAYLINK_TSA_CERT_FILE=${BAYLINK_TSA_CERT_FILE:-$certs/hk-tsa.pem}
+    export BAYLINK_TSA_KEY_FILE=${BAYLINK_TSA_KEY_FILE:-$PWD/$TEST_PKI/keys/hk-tsa.key.pem}
+    export BAYLINK_TSA_CHAIN_FILE=${BAYLINK_TSA_CHAIN_FILE:-$certs/hk-ca.pem}
+    export BAYLINK_TSA_SERIAL_FILE=${BAYLINK_TSA_SERIAL_FILE:-$PWD/.local/tsa/serial}
+}
+
 start_support() {
     local name=$1 port=$2 args=$3
     if running "$name"; then

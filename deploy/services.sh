@@ -24,10 +24,11 @@ services() {
 . deploy/lib.sh
 
 # Local stand-ins for systems outside Baylink, started before the services:
-# the test PKI's CRL/OCSP responder (the URLs in the test certificates point at it).
-SUPPORT_NAMES=(testpki-responder)
-SUPPORT_PORTS=(8399)
-SUPPORT_COMMANDS=("-m devtools.testpki serve $TEST_PKI --port 8399")
+# the test PKI's CRL/OCSP responder (the URLs in the test certificates point at it), and Baylink's
+# time-stamping authority (deploy/lib.sh local_tsa), which the registry asks for every signature it stores.
+SUPPORT_NAMES=(testpki-responder tsa)
+SUPPORT_PORTS=(8399 "$TSA_PORT")
+SUPPORT_COMMANDS=("-m devtools.testpki serve $TEST_PKI --port 8399" "-m services.identity.tsa")
 # Workers started after the services they talk to: the flow worker, and the kiosk agent of the one
 # local kiosk (the device software: the web app on this machine's loopback, its API calls forwarded
 # to the gateway's kiosk door over mutual TLS with the kiosk's device certificate).
@@ -83,6 +84,7 @@ case "${1:-}" in
         test_pki_trust
         internal_pki
         local_kiosk
+        local_tsa
         for i in "${!SUPPORT_NAMES[@]}"; do
             start_support "${SUPPORT_NAMES[i]}" "${SUPPORT_PORTS[i]}" "${SUPPORT_COMMANDS[i]}"
         done

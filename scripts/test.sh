@@ -3,6 +3,9 @@
 # runs, apply the topic declaration, run pytest, and stop only what we started.
 # `make unit` (`--unit`): the unit tests alone, with neither Kafka nor PostgreSQL.
 # Other arguments go to pytest (e.g. `bash scripts/test.sh tests/unit -k hkid`).
+# The three-node Kafka cluster's tests (marker kafka_cluster) run when BAYLINK_TEST_KAFKA_CLUSTER=1
+# is set or the arguments name the marker (`-m kafka_cluster`, tests/integration/kafka_cluster);
+# the cluster (deploy/kafka/cluster.sh) is then started too, and stopped if we started it.
 # Both spread the tests over one worker per core (pytest-xdist; tests marked
 # with one xdist_group share a worker) unless the arguments choose (`-n 0`
 # runs them in this process).
@@ -37,8 +40,17 @@ if [ "${1:-}" = --unit ]; then
 fi
 
 KAFKA=deploy/kafka/kafka.sh
+CLUSTER=deploy/kafka/cluster.sh
 PG=deploy/postgres/pg.sh
 started=()
+
+want_cluster=${BAYLINK_TEST_KAFKA_CLUSTER:-0}
+for arg in "$@"; do
+    case $arg in *"not kafka_cluster"*) ;; *kafka_cluster*) want_cluster=1 ;; esac
+done
+# Without the cluster its tests are deselected; a -m of the caller's, later on the line, wins.
+select=(-m "not kafka_cluster")
+if [ "$want_cluster" = 1 ]; then select=(); fi
 
 cleanup() {
     local rc=$?
@@ -57,6 +69,10 @@ if ! bash "$PG" status >/dev/null 2>&1; then
     bash "$PG" start
     started+=("$PG")
 fi
+if [ "$want_cluster" = 1 ] && ! bash "$CLUSTER" status >/dev/null 2>&1; then
+    bash "$CLUSTER" start
+    started+=("$CLUSTER")
+fi
 
 export BAYLINK_TEST_POSTGRES_URL="$(bash "$PG" url)"
 .venv/bin/baylink topics apply >/dev/null
@@ -64,7 +80,7 @@ chaos_args=()  # with --chaos, the other arguments go to the chaos run (e.g. -k 
 if [ "$only_chaos" = 1 ]; then
     chaos_args=("$@")
 else
-    .venv/bin/python -m pytest "${workers[@]}" --ignore=tests/chaos "$@"
+    .venv/bin/python -m pytest "${workers[@]}" "${select[@]}" --ignore=tests/chaos "$@"
 fi
 case $BAYLINK_CHAOS in
     short) .venv/bin/python -m pytest -n 0 -s -p no:cacheprovider -m chaos_short tests/chaos ;;

@@ -18,6 +18,7 @@ from services.identity.entrypoints import cli as identity_cli
 from services.identity.entrypoints import cli_trustlist as trustlist_cli
 from services.payments.entrypoints import cli as payments_cli
 from services.registry.entrypoints import cli as registry_cli
+from services.registry.entrypoints import cli_evidence as registry_evidence_cli
 
 app = typer.Typer(name="baylink", help="Baylink: GBA cross-border government services.", no_args_is_help=True)
 app.add_typer(topics.app, name="topics")
@@ -27,6 +28,7 @@ app.add_typer(trustlist_cli.app, name="trustlist")
 app.add_typer(audit_cli.app, name="audit")
 app.add_typer(pki_cli.app, name="pki")
 app.add_typer(registry_cli.app, name="catalog")
+app.add_typer(registry_evidence_cli.app, name="registry")
 app.add_typer(payments_cli.app, name="payments")
 app.add_typer(events.app, name="events")
 app.add_typer(flows.app, name="flows")

@@ -19,7 +19,7 @@ from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from baylink.ops.records import OpsRecord, RecordFilter, decode_record
 from baylink.runtime.events import EventTypes
-from baylink.runtime.kafka import close_quietly
+from baylink.runtime.kafka import client_kwargs, close_quietly
 from baylink.runtime.settings import KafkaSettings
 
 log = logging.getLogger("baylink.ops")
@@ -138,7 +138,7 @@ async def open_assigned(
 ) -> AsyncIterator[tuple[AIOKafkaConsumer, list[TopicPartition]]]:
     """A consumer outside any group holding every partition of the existing ``topics`` (missing ones are
     logged and left out), with those partitions; stopped on exit."""
-    probe = AIOKafkaConsumer(bootstrap_servers=kafka.bootstrap_servers, group_id=None, client_id=client_id)
+    probe = AIOKafkaConsumer(**client_kwargs(kafka), group_id=None, client_id=client_id)
     await probe.start()
     try:
         known = await probe.topics()
@@ -149,7 +149,7 @@ async def open_assigned(
         log.warning("topics not found; not read", extra={"topics": [t for t in topics if t not in known]})
     consumer = AIOKafkaConsumer(
         *present,
-        bootstrap_servers=kafka.bootstrap_servers,
+        **client_kwargs(kafka),
         group_id=None,  # without a group, a subscription is every partition, and nothing is committed
         enable_auto_commit=False,
         client_id=f"{client_id}-{uuid.uuid4().hex[:6]}",

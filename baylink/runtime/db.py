@@ -36,6 +36,8 @@ from baylink.runtime.sqlite_lock import WriteLock
 
 T = TypeVar("T")
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# The advisory lock migrations take on PostgreSQL (any bigint, the same in every process): "BAYLINKM".
+MIGRATION_LOCK_KEY = int.from_bytes(b"BAYLINKM", "big") >> 1
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -105,8 +107,16 @@ class Database:
         return self._write_lock.held()
 
     async def migrate(self, version_locations: Sequence[Path] = ()) -> None:
-        """Bring the schema to the newest revision of the runtime's and the service's branches."""
+        """Bring the schema to the newest revision of the runtime's and the service's branches.
+
+        On PostgreSQL, replicas starting together take turns: the first holds a transaction-scoped
+        advisory lock while it migrates, the others wait for it and then find the schema current
+        (without it, two replicas could both run the same revision and one would fail half way).
+        SQLite's own write lock serialises migrations already.
+        """
         async with self.engine.begin() as conn:
+            if self.dialect == "postgresql":
+                await conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
             await conn.run_sync(_upgrade, [Path(p) for p in version_locations])
 
     @property

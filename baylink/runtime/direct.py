@@ -151,6 +151,22 @@ def _compile(statement: sa.Executable, dialect: Dialect) -> _Compiled:
     return _Compiled(sql, binds, row, results)
 
 
+class PerDialect(Statement):
+    """A statement written per dialect, for what Core spells differently on each (an upsert:
+    ``sqlite.insert(...).on_conflict_do_update`` and ``postgresql.insert(...)`` alike).
+    ``build(dialect_name)`` makes it; it is compiled once per dialect as any other."""
+
+    def __init__(self, build: Callable[[str], sa.Executable]):
+        super().__init__(build("postgresql"))
+        self.build = build
+
+    def compiled(self, dialect: Dialect) -> _Compiled:
+        found = self._compiled.get(dialect.name)
+        if found is None:
+            found = self._compiled[dialect.name] = _compile(self.build(dialect.name), dialect)
+        return found
+
+
 class Insert(Statement):
     """``insert(table)``: a Statement that also knows its table, for ``insert_ids``."""
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Sequence
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
@@ -11,11 +13,29 @@ from aiokafka.admin import AIOKafkaAdminClient
 from baylink.runtime.settings import KafkaSettings
 
 
+def client_kwargs(settings: KafkaSettings) -> dict[str, Any]:
+    """Where and how to connect: the keyword arguments every aiokafka client of Baylink gets (producers,
+    consumers, admin clients; the Faust app through ``faust_credentials`` of the flow worker)."""
+    kwargs: dict[str, Any] = {
+        "bootstrap_servers": settings.bootstrap_servers,
+        "security_protocol": settings.security_protocol,
+    }
+    if settings.security_protocol.endswith("SSL"):
+        cafile = str(settings.ssl_cafile) if settings.ssl_cafile is not None else None
+        # Verifies the broker's certificate and that it names the address dialled.
+        kwargs["ssl_context"] = ssl.create_default_context(cafile=cafile)
+    if settings.security_protocol.startswith("SASL_"):
+        kwargs["sasl_mechanism"] = settings.sasl_mechanism
+        kwargs["sasl_plain_username"] = settings.sasl_username
+        kwargs["sasl_plain_password"] = settings.sasl_password.get_secret_value()
+    return kwargs
+
+
 def new_producer(settings: KafkaSettings, client_id: str) -> AIOKafkaProducer:
     # Idempotent with acks=all: a retried send never duplicates or reorders a
     # partition's records, which is what keeps one aggregate's events in order.
     return AIOKafkaProducer(
-        bootstrap_servers=settings.bootstrap_servers,
+        **client_kwargs(settings),
         client_id=client_id,
         enable_idempotence=True,
         acks="all",
@@ -29,7 +49,7 @@ def new_consumer(settings: KafkaSettings, group_id: str, topics: Sequence[str]) 
     # Offsets are committed by us, after the inbox transaction commits.
     return AIOKafkaConsumer(
         *topics,
-        bootstrap_servers=settings.bootstrap_servers,
+        **client_kwargs(settings),
         group_id=group_id,
         client_id=group_id,
         enable_auto_commit=False,
@@ -41,7 +61,7 @@ def new_consumer(settings: KafkaSettings, group_id: str, topics: Sequence[str]) 
 
 def new_admin(settings: KafkaSettings, client_id: str = "baylink-admin") -> AIOKafkaAdminClient:
     return AIOKafkaAdminClient(
-        bootstrap_servers=settings.bootstrap_servers,
+        **client_kwargs(settings),
         client_id=client_id,
         request_timeout_ms=settings.request_timeout_ms,
     )

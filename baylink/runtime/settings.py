@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -26,6 +26,28 @@ class KafkaSettings(BaseSettings):
     topics_file: Path = REPO_ROOT / "deploy" / "kafka" / "topics.toml"
     request_timeout_ms: int = Field(default=15_000, ge=1_000)
     dlq_topic: str = "baylink.dlq.v1"
+
+    # Security: PLAINTEXT on the local dev broker; SASL_SSL with a SCRAM user per service on a
+    # cluster (deploy/kafka/cluster.sh client-env SERVICE prints the variables). Clients are built
+    # from these by baylink.runtime.kafka.client_kwargs, and nowhere else.
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    sasl_username: str = ""
+    sasl_password: SecretStr = SecretStr("")
+    ssl_cafile: Path | None = None  # None: the system's trusted CAs
+
+    @model_validator(mode="after")
+    def _security_is_consistent(self) -> KafkaSettings:
+        sasl = self.security_protocol.startswith("SASL_")
+        if sasl and not (self.sasl_username and self.sasl_password.get_secret_value()):
+            raise ValueError(f"security_protocol {self.security_protocol} needs sasl_username and sasl_password")
+        if not sasl and self.sasl_username:
+            raise ValueError(f"sasl_username is set but security_protocol {self.security_protocol} does not use SASL")
+        if self.ssl_cafile is not None and not self.security_protocol.endswith("SSL"):
+            raise ValueError(f"ssl_cafile is set but security_protocol {self.security_protocol} does not use TLS")
+        if self.ssl_cafile is not None and not self.ssl_cafile.is_file():
+            raise ValueError(f"ssl_cafile {self.ssl_cafile} is not a file")
+        return self
 
 
 class InternalTransportSettings(BaseSettings):

@@ -26,62 +26,17 @@ STOP_TIMEOUT=${BAYLINK_KAFKA_STOP_TIMEOUT:-60}
 
 HOST=127.0.0.1
 BOOTSTRAP=$HOST:$PORT
-POM=$HERE/pom.xml
 DATA_DIR=$KAFKA_HOME_DIR/data
 LOG_DIR=$KAFKA_HOME_DIR/logs
 CONFIG=$KAFKA_HOME_DIR/server.properties
 PID_FILE=$KAFKA_HOME_DIR/kafka.pid
 CLUSTER_ID_FILE=$KAFKA_HOME_DIR/cluster.id
-STAMP=$LIBS/.pom.sha256
+LOG_PREFIX=kafka.sh
 
-# Short-lived tools: small heap, fast JIT start-up, warnings only.
-TOOL_JAVA_OPTS=(-Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1
-    -Dlog4j2.configurationFile="$HERE/tools-log4j2.yaml")
+# shellcheck source=deploy/kafka/lib.sh
+. "$HERE/lib.sh"
 
-log() { printf 'kafka.sh: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-need_java() {
-    command -v java >/dev/null 2>&1 || die "java not found (Java 17+ is needed: apt-get install -y openjdk-17-jre-headless)"
-}
-
-# Run a class from the broker's jars (kafka-tools included).
-run_tool() {
-    local class=$1; shift
-    java "${TOOL_JAVA_OPTS[@]}" -cp "$LIBS/*" "$class" "$@"
-}
-
-pom_sum() { sha256sum "$POM" | cut -d' ' -f1; }
-
-libs_current() {
-    [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(pom_sum)" ] &&
-        compgen -G "$LIBS/kafka_2.13-*.jar" >/dev/null
-}
-
-cmd_fetch() {
-    if libs_current; then
-        return 0
-    fi
-    command -v mvn >/dev/null 2>&1 || die "mvn not found (apt-get install -y maven)"
-    log "resolving broker jars with Maven into $LIBS"
-    # Copy into a fresh directory and swap it in, so a version change in the
-    # pom never leaves jars of two Kafka releases side by side.
-    local tmp=$LIBS.tmp.$$
-    mkdir -p "$(dirname "$LIBS")"
-    rm -rf "$tmp"
-    # Maven's output goes to a file (Debian's Maven prints stray ANSI codes
-    # even with -q -B) and is shown only on failure.
-    if ! mvn -q -B -f "$POM" dependency:copy-dependencies \
-        -DoutputDirectory="$tmp" -DincludeScope=runtime >"$tmp.log" 2>&1; then
-        cat "$tmp.log" >&2
-        rm -rf "$tmp" "$tmp.log"
-        die "Maven could not resolve the jars in $POM"
-    fi
-    rm -f "$tmp.log"
-    pom_sum >"$tmp/.pom.sha256"
-    rm -rf "$LIBS"
-    mv "$tmp" "$LIBS"
-}
+cmd_fetch() { fetch_libs; }
 
 # Render the template with this home's ports and data dir.
 render_config() {
@@ -121,31 +76,7 @@ cmd_format() {
     echo "$CONTROLLER_PORT" >"$DATA_DIR/.controller-port"
 }
 
-# True while $1 runs. A zombie (exited, not yet reaped by its new parent)
-# counts as gone.
-alive() {
-    kill -0 "$1" 2>/dev/null || return 1
-    local state
-    state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || echo Z)
-    [ "$state" != Z ]
-}
-
-# Pid of this home's broker, if it runs. Checks the command line so a stale
-# pid file pointing at a recycled pid is never trusted.
-broker_pid() {
-    local pid=""
-    if [ -f "$PID_FILE" ]; then
-        pid=$(cat "$PID_FILE")
-        if [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] &&
-            tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF "kafka.Kafka $CONFIG"; then
-            echo "$pid"
-            return 0
-        fi
-    fi
-    # No (valid) pid file: look for a broker started with this very config.
-    pid=$(pgrep -f -x "java .* kafka\.Kafka $CONFIG" | head -n1 || true)
-    [ -n "$pid" ] && echo "$pid"
-}
+broker_pid() { broker_pid_of "$PID_FILE" "$CONFIG"; }
 
 # True when a broker on $PORT serves metadata: BrokerApiVersionsCommand
 # fetches cluster metadata, then asks each broker listed there for its API
@@ -159,14 +90,7 @@ answers() {
     grep -qF "$BOOTSTRAP (id: " <<<"$out"
 }
 
-log_tail() {
-    local f
-    for f in "$LOG_DIR/kafka.out" "$LOG_DIR/server.log"; do
-        [ -s "$f" ] || continue
-        echo "---- last lines of $f ----" >&2
-        tail -n 15 "$f" >&2
-    done
-}
+log_tail() { log_tail_of "$LOG_DIR"; }
 
 # Wait until the broker answers. $1 = pid to watch (optional).
 wait_up() {
@@ -201,26 +125,12 @@ cmd_start() {
         wait_up "$pid"
         return 0
     fi
-    if (exec 3<>"/dev/tcp/$HOST/$PORT") 2>/dev/null; then
+    if port_taken "$PORT"; then
         die "port $PORT is already taken by another process (another broker? set BAYLINK_KAFKA_PORT)"
     fi
     cmd_format
-    mkdir -p "$LOG_DIR"
     log "starting broker (home $KAFKA_HOME_DIR, port $PORT, controller $CONTROLLER_PORT)"
-    # exec keeps $! the java pid; setsid detaches it from the caller's
-    # process group and terminal. No -Xlog:gc: GC logging stays off.
-    # shellcheck disable=SC2086  # HEAP_OPTS is a list of JVM flags
-    (
-        cd "$KAFKA_HOME_DIR"
-        exec setsid java $HEAP_OPTS -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
-            -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent \
-            -Djava.awt.headless=true \
-            -Dkafka.logs.dir="$LOG_DIR" \
-            -Dlog4j2.configurationFile="$HERE/log4j2.yaml" \
-            -cp "$LIBS/*" kafka.Kafka "$CONFIG"
-    ) </dev/null >>"$LOG_DIR/kafka.out" 2>&1 &
-    pid=$!
-    echo "$pid" >"$PID_FILE"
+    pid=$(launch_broker "$KAFKA_HOME_DIR" "$CONFIG" "$HEAP_OPTS" "$PID_FILE")
     wait_up "$pid"
 }
 
@@ -233,18 +143,7 @@ cmd_stop() {
         return 0
     fi
     log "stopping broker (pid $pid)"
-    kill -TERM "$pid" 2>/dev/null || true
-    local deadline=$((SECONDS + STOP_TIMEOUT))
-    while alive "$pid" && [ "$SECONDS" -lt "$deadline" ]; do
-        sleep 0.5
-    done
-    if alive "$pid"; then
-        log "no controlled shutdown within ${STOP_TIMEOUT}s; sending SIGKILL"
-        kill -KILL "$pid" 2>/dev/null || true
-        deadline=$((SECONDS + 10))
-        while alive "$pid" && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.2; done
-        ! alive "$pid" || die "broker pid $pid survived SIGKILL"
-    fi
+    stop_broker "$pid" "$STOP_TIMEOUT"
     rm -f "$PID_FILE"
     log "stopped"
 }

@@ -1,6 +1,7 @@
 """Command line of the test PKI.
 
 python -m devtools.testpki build OUTDIR [--base-url http://127.0.0.1:8399]
+python -m devtools.testpki extend OUTDIR
 python -m devtools.testpki reference-lists OUTDIR [--certs ../shared/reference/certs]
 python -m devtools.testpki serve PKIDIR [--port 8399]
 """
@@ -12,7 +13,7 @@ import asyncio
 from pathlib import Path
 
 from devtools.testpki import trustlists
-from devtools.testpki.build import build
+from devtools.testpki.build import build, extend
 from devtools.testpki.loader import TestPKI
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8399"
@@ -25,6 +26,8 @@ def main(argv: list[str] | None = None) -> None:
     build_cmd = commands.add_parser("build", help="issue the whole test PKI into OUTDIR")
     build_cmd.add_argument("outdir", type=Path)
     build_cmd.add_argument("--base-url", default=DEFAULT_BASE_URL, help="loopback URL of the revocation responder")
+    extend_cmd = commands.add_parser("extend", help="add entities new to the plan to a built OUTDIR, keep the rest")
+    extend_cmd.add_argument("outdir", type=Path)
     ref_cmd = commands.add_parser("reference-lists", help="sign sample trust lists of the real GBA roots")
     ref_cmd.add_argument("outdir", type=Path)
     ref_cmd.add_argument("--certs", type=Path, default=DEFAULT_CERTS)
@@ -35,6 +38,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "build":
         manifest = build(args.outdir, args.base_url)
         print(f"built {len(manifest['entities'])} certificates into {args.outdir}")  # type: ignore[arg-type]
+    elif args.command == "extend":
+        _, added = extend(args.outdir)
+        print(f"added {', '.join(added) or 'nothing'} to {args.outdir}; trust lists re-signed")
     elif args.command == "reference-lists":
         signer = trustlists.sample_signer(args.outdir)
         trustlists.write_signed(

@@ -20,9 +20,11 @@ and local demo. No real CA issued them and nothing may ever trust them outside a
 
 - `certs/NAME.pem`, `keys/NAME.key.pem`: one certificate and PKCS#8 key per entity of `plan.py`.
 - `manifest.json`: roles, issuers, serials, revocations, the revocation base URL ({base_url}).
-- `trustlists/{{HK,MO,GD}}.json`: trust lists of the test PKI signed by `tl-signer-*`.
+- `trustlists/{{HK,MO,GD}}.json`: trust lists of the test PKI signed by `tl-signer-*`; besides the
+  CA roots each names its jurisdiction's time-stamping unit (`*-tsa`) as a TSA/QTST service.
 
 Serve CRLs and OCSP for it with `python -m devtools.testpki serve OUTDIR`.
+`python -m devtools.testpki extend OUTDIR` adds entities new to the plan without touching the others.
 Only EC, Ed25519 and SM2 keys are derived from fixed seeds; RSA keys change on every build.
 """
 
@@ -41,7 +43,7 @@ def profile_for(entity: plan.Entity, base_url: str) -> CertificateProfile:
         "not_after": entity.validity[1],
     }
     issuer_urls = {}
-    if entity.issuer is not None and entity.role in ("ca", "leaf"):
+    if entity.issuer is not None and entity.role in ("ca", "leaf", "tsa"):
         issuer_urls = {
             "crl_url": f"{base_url}/crl/{entity.issuer}.crl",
             "ocsp_url": f"{base_url}/ocsp/{entity.issuer}",
@@ -61,6 +63,14 @@ def profile_for(entity: plan.Entity, base_url: str) -> CertificateProfile:
             extended_key_usage=("ocsp_signing",),
             ocsp_no_check=True,
         )
+    if entity.role == "tsa":
+        return CertificateProfile(
+            **common,
+            key_usage=frozenset({"digital_signature", "non_repudiation"}),
+            extended_key_usage=("time_stamping",),
+            extended_key_usage_critical=True,
+            **issuer_urls,
+        )
     if entity.role == "list-signer":
         return CertificateProfile(**common, key_usage=frozenset({"digital_signature"}))
     extra = ((plan.UNKNOWN_CRITICAL_EXTENSION, True),) if entity.unknown_critical_extension else ()
@@ -76,13 +86,35 @@ def profile_for(entity: plan.Entity, base_url: str) -> CertificateProfile:
 
 def build(out_dir: Path, base_url: str) -> dict[str, object]:
     """Issue every entity of the plan and write the directory; returns the manifest."""
-    base_url = base_url.rstrip("/")
+    return _complete(out_dir, base_url.rstrip("/"), {}, {}, {})
+
+
+def extend(out_dir: Path) -> tuple[dict[str, object], list[str]]:
+    """Issue the entities of the plan that a built directory lacks, signed by the directory's own CA
+    keys, and re-sign its trust lists. Certificates and keys already there stay byte for byte (RSA
+    keys are fresh on every build, so rebuilding would change them). Returns the manifest and the
+    names added."""
+    old = json.loads((out_dir / "manifest.json").read_text("utf-8"))
+    entries: dict[str, dict[str, object]] = dict(old["entities"])
+    certs = {n: x509.Certificate.load(_der(out_dir / "certs" / f"{n}.pem")) for n in entries}
+    signing_keys = {n: SigningKey.load_pem((out_dir / "keys" / f"{n}.key.pem").read_bytes()) for n in entries}
+    manifest = _complete(out_dir, str(old["base_url"]), certs, signing_keys, entries)
+    return manifest, [n for n in manifest["entities"] if n not in old["entities"]]  # type: ignore[attr-defined]
+
+
+def _complete(
+    out_dir: Path,
+    base_url: str,
+    certs: dict[str, x509.Certificate],
+    signing_keys: dict[str, SigningKey],
+    entries: dict[str, dict[str, object]],
+) -> dict[str, object]:
+    """Issue the planned entities missing from `certs` (roots first), then write manifest and lists."""
     (out_dir / "certs").mkdir(parents=True, exist_ok=True)
     (out_dir / "keys").mkdir(parents=True, exist_ok=True)
-    certs: dict[str, x509.Certificate] = {}
-    signing_keys: dict[str, SigningKey] = {}
-    entries: dict[str, dict[str, object]] = {}
     for entity in plan.ENTITIES:
+        if entity.name in certs:
+            continue
         key = SigningKey.generate(entity.key_kind, seed=entity.name.encode())
         issuer = None
         if entity.issuer is not None:
@@ -112,6 +144,10 @@ def build(out_dir: Path, base_url: str) -> dict[str, object]:
     _write(out_dir / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False).encode() + b"\n")
     _write(out_dir / "README.md", README.format(base_url=base_url).encode())
     return manifest
+
+
+def _der(path: Path) -> bytes:
+    return bytes(pem.unarmor(path.read_bytes())[2])
 
 
 def _manifest_entry(entity: plan.Entity, cert: x509.Certificate) -> dict[str, object]:

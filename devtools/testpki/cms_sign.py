@@ -26,6 +26,11 @@ _ALGORITHM_FOR = {
 }
 
 
+def algorithms_for(key: SigningKey, scheme: Scheme | None = None) -> tuple[str, str]:
+    """(digest, CMS signature algorithm) with which `key` signs a CMS SignerInfo."""
+    return _DIGEST_FOR.get(key.kind, "sha256"), _ALGORITHM_FOR[scheme or key.default_scheme()]
+
+
 def sign_detached(
     document: bytes,
     key: SigningKey,
@@ -35,13 +40,13 @@ def sign_detached(
     scheme: Scheme | None = None,
 ) -> bytes:
     scheme = scheme or key.default_scheme()
-    hash_name = _DIGEST_FOR.get(key.kind, "sha256")
+    hash_name, algorithm = algorithms_for(key, scheme)
     return cms.sign_detached(
         digest(hash_name, document),
         lambda attributes: key.sign(attributes, scheme),
         certificate,
         hash_name,
-        _ALGORITHM_FOR[scheme],
+        algorithm,
         signing_time,
         extra_certificates or (),
     )

@@ -36,7 +36,7 @@ REVOKED_AT = _t(2026, 3, 1)
 @dataclass(frozen=True)
 class Entity:
     name: str
-    role: str  # root | ca | leaf | ocsp | list-signer
+    role: str  # root | ca | leaf | ocsp | tsa | list-signer
     jurisdiction: str
     key_kind: KeyKind
     common_name: str
@@ -214,6 +214,12 @@ ENTITIES: tuple[Entity, ...] = (
         policies=(POLICY_GD_PERSONAL,),
         revoked=True,
     ),
+    # Time-stamping authorities (RFC 3161), one per jurisdiction, each listed on its trust list as a
+    # TSA/QTST service; hk-tsa-unlisted is a well-formed TSA that no trust list names.
+    Entity("hk-tsa", "tsa", _HK, KeyKind.EC_P256, "Baylink Test HK Time-Stamping Unit", "hk-ca", Scheme.PS256),
+    Entity("mo-tsa", "tsa", _MO, KeyKind.EC_P384, "Baylink Test MO Time-Stamping Unit", "mo-ca"),
+    Entity("gd-tsa", "tsa", _GD, KeyKind.SM2, "Baylink Test GD SM2 Time-Stamping Unit", "gd-ca"),
+    Entity("hk-tsa-unlisted", "tsa", _HK, KeyKind.EC_P256, "Unlisted Time-Stamping Unit (TEST)", "hk-ca", Scheme.PS256),
     # Keys of the scheme operators that sign each jurisdiction's trust list.
     Entity(
         "tl-signer-hk",
@@ -240,6 +246,9 @@ ENTITIES: tuple[Entity, ...] = (
         validity=ROOT_VALIDITY,
     ),
 )
+
+# The TSAs each trust list names as a TSA/QTST service.
+LISTED_TSAS = {_HK: "hk-tsa", _MO: "mo-tsa", _GD: "gd-tsa"}
 
 # Which CA answers OCSP through a delegated responder certificate instead of signing itself.
 DELEGATED_RESPONDERS = {"hk-ca": "hk-ocsp"}

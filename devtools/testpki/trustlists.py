@@ -59,7 +59,7 @@ def _service(
 
 def pki_trust_lists(cert_der: dict[str, bytes]) -> dict[Jurisdiction, TrustList]:
     since = plan.ROOT_VALIDITY[0]
-    services = {
+    services: dict[Jurisdiction, tuple[TrustService, ...]] = {
         Jurisdiction.HK: (
             _service(
                 LocalText(zh_hant="香港郵政（測試）", zh_hans="香港邮政（测试）", en="Hongkong Post (TEST)"),
@@ -91,7 +91,24 @@ def pki_trust_lists(cert_der: dict[str, bytes]) -> dict[Jurisdiction, TrustList]
             ),
         ),
     }
+    for jurisdiction, tsa in TSA_SERVICE_NAMES.items():
+        tsa_der = cert_der.get(plan.LISTED_TSAS[jurisdiction.value])
+        if tsa_der is not None:  # a directory built before the TSAs existed lists none
+            services[jurisdiction] += (_service(tsa, tsa_der, set(), _granted(since), ServiceType.TSA),)
     return {j: TrustList(j, 1, ISSUE_DATE, NEXT_UPDATE, OPERATORS[j], s) for j, s in services.items()}
+
+
+TSA_SERVICE_NAMES = {
+    Jurisdiction.HK: LocalText(
+        zh_hant="香港郵政時間戳記服務（測試）", zh_hans="香港邮政时间戳服务（测试）", en="Hongkong Post TSA (TEST)"
+    ),
+    Jurisdiction.MO: LocalText(
+        zh_hant="澳門電子簽署時間戳記（測試）", zh_hans="澳门电子签名时间戳（测试）", en="eSignTrust TSA (TEST)"
+    ),
+    Jurisdiction.GD: LocalText(
+        zh_hant="數安時代時間戳記服務（測試）", zh_hans="数安时代时间戳服务（测试）", en="GDCA SM2 TSA (TEST)"
+    ),
+}
 
 
 def write_signed(

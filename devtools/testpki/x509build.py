@@ -36,6 +36,7 @@ class CertificateProfile:
     crl_url: str | None = None
     ocsp_url: str | None = None
     extended_key_usage: tuple[str, ...] = ()
+    extended_key_usage_critical: bool = False  # RFC 3161 2.3: critical, and only time_stamping, for a TSA
     ocsp_no_check: bool = False
     # (OID, critical) of extensions this module knows nothing about, for negative tests.
     extra_extensions: tuple[tuple[str, bool], ...] = field(default_factory=tuple)
@@ -103,7 +104,8 @@ def _extensions(profile: CertificateProfile, public_key: keys.PublicKeyInfo, aut
         access = {"access_method": "ocsp", "access_location": _uri(profile.ocsp_url)}
         ext.append(_ext("authority_information_access", [access]))
     if profile.extended_key_usage:
-        ext.append(_ext("extended_key_usage", list(profile.extended_key_usage)))
+        eku = list(profile.extended_key_usage)
+        ext.append(_ext("extended_key_usage", eku, critical=profile.extended_key_usage_critical))
     if profile.ocsp_no_check:
         ext.append(_ext("ocsp_no_check", core.Null()))
     if profile.date_of_birth is not None:

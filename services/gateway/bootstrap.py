@@ -1,6 +1,7 @@
 """Wires the gateway: the only place that chooses adapters. ``__main__`` and the tests both come here.
 
-One process, one database (audit log, bindings, kiosk sessions, dead-letter resolutions): the
+One process, one database (audit log, bindings, kiosk and console sessions, the guards' counts,
+dead-letter resolutions; shared by every replica, see docs/architecture.md): the
 shared parts (audit log, binding service, guards), the kiosk API, the partner-city servicer and the
 operator console are built here and handed to the ``Gateway`` (``process.py``) that runs them.
 """
@@ -31,6 +32,7 @@ from services.gateway.clients.identity import IdentityClient
 from services.gateway.clients.payments import PayerPseudonyms, PaymentsClient
 from services.gateway.clients.registry import KioskRegistry, RegistryClient
 from services.gateway.config import GatewaySettings
+from services.gateway.console.adapters.auth_store import SqlConsoleSessions, SqlLoginFailures
 from services.gateway.console.adapters.dlq import ReplayProducer, SqlDlqResolutions
 from services.gateway.console.adapters.users import load_users
 from services.gateway.console.entrypoints.api import create_console_app
@@ -57,7 +59,7 @@ from services.gateway.partner.entrypoints.mtls import CityCallers
 from services.gateway.partner.service_layer.access import PartnerAccess
 from services.gateway.process import Gateway, Parts
 from services.gateway.shared.adapters.crypto_keys import create_development_keys
-from services.gateway.shared.domain.guard import BulkLeakGuard
+from services.gateway.shared.adapters.guard_store import SqlGuardLedger
 from services.gateway.shared.service_layer.guard import AuditedAlerts, Guard
 
 MIGRATIONS = Path(__file__).resolve().parent / "shared" / "adapters" / "migrations"
@@ -95,8 +97,10 @@ def build_parts(settings: GatewaySettings, db: Database) -> Parts:
             settings.kiosk_session_ttl_seconds,
             max_lifetime_seconds=settings.kiosk_session_max_lifetime_seconds,
         ),
-        kiosk_guard=Guard(BulkLeakGuard(settings.kiosk_guard.policy()), alerts),
-        partner_access=PartnerAccess(grants, Guard(BulkLeakGuard(settings.partner_guard.policy()), alerts), audit),
+        kiosk_guard=Guard(SqlGuardLedger(db, "kiosk", settings.kiosk_guard.policy()), alerts),
+        partner_access=PartnerAccess(
+            grants, Guard(SqlGuardLedger(db, "partner", settings.partner_guard.policy()), alerts), audit
+        ),
         grants=grants,
         payer_pseudonym=PayerPseudonyms.from_key_file(files.pseudonym_key, subject_number),
     )
@@ -117,7 +121,8 @@ def build_console(settings: GatewaySettings, audit: AuditLog, db: Database) -> C
     reader = TopicReader(settings.kafka, topics, client_id="gateway-console")
     alerts = AlertBook(settings.kafka.dlq_topic, threshold=settings.console_dlq_growth_alert,
                        window_seconds=settings.console_dlq_growth_window_seconds)  # fmt: skip
-    hub = ConsoleHub(reader, alerts, buffer=settings.console_stream_buffer)
+    hub = ConsoleHub(reader, alerts, buffer=settings.console_stream_buffer,
+                     alert_lookback=timedelta(minutes=settings.console_alert_lookback_minutes))  # fmt: skip
     replayer = ReplayProducer(settings.kafka)
     dlq = ConsoleDlq(DeadLetterIndex(settings.kafka, settings.kafka.dlq_topic), SqlDlqResolutions(db), replayer, audit)
     ceiling = settings.console_login_max_delay_seconds
@@ -126,7 +131,14 @@ def build_console(settings: GatewaySettings, audit: AuditLog, db: Database) -> C
         address=ThrottlePolicy(settings.console_login_address_free_failures, max_delay_seconds=ceiling),
     )
     deps = ConsoleDeps(
-        auth=ConsoleAuth(users, settings.console_session_ttl_seconds, throttling=throttling, record=audit.record),
+        auth=ConsoleAuth(
+            users,
+            settings.console_session_ttl_seconds,
+            throttling=throttling,
+            record=audit.record,
+            sessions=SqlConsoleSessions(db),
+            failures=SqlLoginFailures(db, throttling.scopes(len(users))),
+        ),
         hub=hub,
         reader=reader,
         dlq=dlq,

@@ -116,6 +116,8 @@ class GatewaySettings(ServiceSettings):
     console_flow_lookback_hours: float = Field(default=72.0, gt=0, le=24 * 90)
     console_dlq_growth_alert: int = Field(default=5, ge=1)  # dead letters within the window that raise an alert
     console_dlq_growth_window_seconds: float = Field(default=300.0, gt=0)
+    # On start, each replica rebuilds its alerts from this much of the topics (0: only alerts from its start on).
+    console_alert_lookback_minutes: float = Field(default=60.0, ge=0, le=7 * 24 * 60)
     # Partner cities' StreamEvents read the registry's events from here.
     registry_events_topic: str = "baylink.registry.v1"
 

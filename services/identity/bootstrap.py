@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from asn1crypto import pem
@@ -18,6 +19,7 @@ from baylink.runtime.outbox import FactRecorder
 from services.identity.adapters.crypto import CmsSignatureChecks, X509Reader
 from services.identity.adapters.events import IdentityEvents
 from services.identity.adapters.fetchers import FetchSettings
+from services.identity.adapters.pdf_signatures import PyHankoPdfReader
 from services.identity.adapters.pkix import PkixEngine
 from services.identity.adapters.revocation_cache import RevocationCache
 from services.identity.adapters.trust_list_repository import SqlTrustListRepository
@@ -30,6 +32,7 @@ from services.identity.service_layer.application import IdentityApplication
 from services.identity.service_layer.ports import PathEngine
 from services.identity.service_layer.trust_store import TrustListStore
 from services.identity.service_layer.validate_certificate import CertificateValidator
+from services.identity.service_layer.verify_pdf import PdfVerifier
 from services.identity.service_layer.verify_signature import SignatureVerifier
 
 MIGRATIONS = Path(__file__).resolve().parent / "adapters" / "migrations"
@@ -74,6 +77,7 @@ def bootstrap(settings: IdentitySettings | None = None) -> IdentityService:
         signature_verifier(validator),
         IdentityEvents(EventTypes.from_contracts(), settings.source),
         recorder,
+        pdf_verifier(signature_verifier(validator)),
     )
     servicer = IdentityServicer(app, settings.validation_deadline_seconds)
 
@@ -96,13 +100,25 @@ def bootstrap(settings: IdentitySettings | None = None) -> IdentityService:
     return IdentityService(settings, app, host)
 
 
-def certificate_validator(store: TrustListStore, engine: PathEngine | None = None) -> CertificateValidator:
-    """The validator over ``store`` (the service's, or an offline tool's), with the real adapters."""
-    return CertificateValidator(store, engine or PkixEngine(), reader=X509Reader())
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
-def signature_verifier(validator: CertificateValidator) -> SignatureVerifier:
-    return SignatureVerifier(validator, CmsSignatureChecks())
+def certificate_validator(
+    store: TrustListStore, engine: PathEngine | None = None, clock: Callable[[], datetime] = _utc_now
+) -> CertificateValidator:
+    """The validator over ``store`` (the service's, or an offline tool's), with the real adapters;
+    ``clock`` is what "now" is (an offline tool may re-judge a stored signature years later)."""
+    return CertificateValidator(store, engine or PkixEngine(), clock=clock, reader=X509Reader())
+
+
+def signature_verifier(validator: CertificateValidator, clock: Callable[[], datetime] = _utc_now) -> SignatureVerifier:
+    return SignatureVerifier(validator, CmsSignatureChecks(), clock)
+
+
+def pdf_verifier(verifier: SignatureVerifier) -> PdfVerifier:
+    """Signed PDFs, read by pyHanko, each CMS and every timestamp judged by `verifier`."""
+    return PdfVerifier(verifier, PyHankoPdfReader())
 
 
 def list_store(signers: Mapping[Jurisdiction, Iterable[bytes]]) -> TrustListStore:

@@ -17,6 +17,7 @@ from baylink.runtime.metrics import ServiceMetrics
 from services.registry.adapters.calendar_file import load_calendar
 from services.registry.adapters.catalogue_file import load_catalogue, load_name_rules
 from services.registry.adapters.identity_client import GrpcIdentity
+from services.registry.adapters.timestamps import HttpTimeStamper
 from services.registry.adapters.unit_of_work import SqlUnitOfWork
 from services.registry.config import RegistrySettings
 from services.registry.entrypoints.callers import CALLERS
@@ -24,7 +25,7 @@ from services.registry.entrypoints.events import fee_subscription
 from services.registry.entrypoints.grpc_api import SERVICE_NAME, RegistryServicer
 from services.registry.service_layer.background import flag_overdue
 from services.registry.service_layer.context import Registry
-from services.registry.service_layer.ports import SignatureVerifier
+from services.registry.service_layer.ports import SignatureTimeStamper, SignatureVerifier
 
 MIGRATIONS = Path(__file__).resolve().parent / "adapters" / "migrations"
 log = logging.getLogger("baylink.registry")
@@ -66,8 +67,10 @@ def bootstrap(
     *,
     identity: SignatureVerifier | None = None,
     db: Database | None = None,
+    timestamps: SignatureTimeStamper | None = None,
 ) -> RegistryService:
-    """The whole service. ``identity`` replaces the gRPC client (unit tests pass an in-process fake)."""
+    """The whole service. ``identity`` replaces the gRPC client and ``timestamps`` the TSA client
+    (unit tests pass in-process fakes of both)."""
     settings = settings or RegistrySettings()
     db = db or Database(settings.database_url)
     types = EventTypes.from_contracts()
@@ -80,6 +83,7 @@ def bootstrap(
         calendar=load_calendar(settings.calendar_file),
         uow=uow,
         identity=identity or GrpcIdentity(settings.identity_target, transport, settings.identity_timeout_seconds),
+        timestamps=timestamps or HttpTimeStamper(settings.tsa_url, settings.tsa_timeout_seconds),
         name_reservation_days=settings.name_reservation_days,
         max_material_bytes=settings.max_material_bytes,
     )

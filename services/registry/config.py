@@ -24,6 +24,10 @@ class RegistrySettings(ServiceSettings):
     identity_target: str = "127.0.0.1:50051"
     identity_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
 
+    # Baylink's time-stamping authority (RFC 3161 over HTTP): every stored signature is time-stamped.
+    tsa_url: str = Field(default="http://127.0.0.1:8398/", pattern=r"^https?://")
+    tsa_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+
     catalogue_dir: Path = CATALOGUE_DIR
     name_rules_file: Path = NAME_RULES_FILE
     calendar_file: Path = CALENDAR_FILE

@@ -47,6 +47,7 @@ from services.payments.config import PaymentsSettings
 from services.registry.bootstrap import RegistryService
 from services.registry.bootstrap import bootstrap as registry_bootstrap
 from services.registry.config import RegistrySettings
+from tests.support.tsa import running_tsa
 
 PARTICIPANTS = [
     ("HKBANK", "Hong Kong Test Bank", common_pb2.JURISDICTION_HK, "HKD", participant_pb2.PARTICIPANT_KIND_PSP),
@@ -178,10 +179,13 @@ async def start_identity(tmp: Path, pki: TestPKI, kafka: KafkaSettings) -> Ident
     return service
 
 
-async def start_registry(tmp: Path, kafka: KafkaSettings, identity_port: int, topics: Topics) -> RegistryService:
+async def start_registry(
+    tmp: Path, kafka: KafkaSettings, identity_port: int, topics: Topics, tsa_url: str
+) -> RegistryService:
     settings = RegistrySettings(
         **_common(tmp, "registry", kafka),  # type: ignore[arg-type]
         identity_target=f"127.0.0.1:{identity_port}",
+        tsa_url=tsa_url,
         events_topic=topics.registry,
         payments_topic=topics.payments,
         fees_group_id=f"registry.fees.{topics.payments}",
@@ -256,7 +260,8 @@ async def running_stack(
         topics = await stack.enter_async_context(topics_of_our_own(kafka))
         identity = await start_identity(tmp, pki, kafka)
         stack.push_async_callback(identity.host.shutdown)
-        registry = await start_registry(tmp, kafka, identity.port, topics)
+        tsa = await stack.enter_async_context(running_tsa(pki, tmp / "tsa"))
+        registry = await start_registry(tmp, kafka, identity.port, topics, tsa.url)
         stack.push_async_callback(registry.stop)
         payments_port = None
         if with_payments:

@@ -10,6 +10,7 @@ from datetime import datetime
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord
 
+from baylink.runtime.kafka import client_kwargs
 from baylink.runtime.settings import KafkaSettings
 
 Match = Callable[[ConsumerRecord], bool]
@@ -29,7 +30,7 @@ async def scan_topic(
     then ``linger_ms`` more. Shared topics grow long; ``since`` skips what earlier tests wrote."""
     consumer = AIOKafkaConsumer(
         topic,
-        bootstrap_servers=kafka.bootstrap_servers,
+        **client_kwargs(kafka),
         group_id=None,
         auto_offset_reset="earliest",
         enable_auto_commit=False,

@@ -29,13 +29,21 @@ from google.protobuf import any_pb2 as google_dot_protobuf_dot_any__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*baylink/identity/v1/identity_service.proto\x12\x13\x62\x61ylink.identity.v1\x1a\x1e\x62\x61ylink/common/v1/common.proto\x1a$baylink/identity/v1/trust_list.proto\x1a$baylink/identity/v1/validation.proto\x1a\x19google/protobuf/any.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbc\x01\n\x1aValidateCertificateRequest\x12\x17\n\x0f\x63\x65rtificate_der\x18\x01 \x01(\x0c\x12\x19\n\x11intermediates_der\x18\x02 \x03(\x0c\x12\x33\n\x0fvalidation_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x06policy\x18\x04 \x01(\x0b\x32%.baylink.identity.v1.ValidationPolicy\"T\n\x1bValidateCertificateResponse\x12\x35\n\x06report\x18\x01 \x01(\x0b\x32%.baylink.identity.v1.ValidationReport\"\xce\x01\n\x0cRawSignature\x12\x11\n\tsignature\x18\x01 \x01(\x0c\x12:\n\talgorithm\x18\x02 \x01(\x0e\x32\'.baylink.identity.v1.SignatureAlgorithm\x12\x1e\n\x16signer_certificate_der\x18\x03 \x01(\x0c\x12\x15\n\rsm2_signer_id\x18\x04 \x01(\x0c\x12\x38\n\x14\x63laimed_signing_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xda\x02\n\x16VerifySignatureRequest\x12\x17\n\rcms_signature\x18\x01 \x01(\x0cH\x00\x12:\n\rraw_signature\x18\x02 \x01(\x0b\x32!.baylink.identity.v1.RawSignatureH\x00\x12\x17\n\x0f\x64ocument_digest\x18\x03 \x01(\x0c\x12>\n\x10\x64igest_algorithm\x18\x04 \x01(\x0e\x32$.baylink.identity.v1.DigestAlgorithm\x12\x19\n\x11intermediates_der\x18\x05 \x03(\x0c\x12\x33\n\x0fvalidation_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x06policy\x18\x07 \x01(\x0b\x32%.baylink.identity.v1.ValidationPolicyB\x0b\n\tsignature\"\x8c\x03\n\x17VerifySignatureResponse\x12\x35\n\x06report\x18\x01 \x01(\x0b\x32%.baylink.identity.v1.ValidationReport\x12\x38\n\x14\x63laimed_signing_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12:\n\talgorithm\x18\x03 \x01(\x0e\x32\'.baylink.identity.v1.SignatureAlgorithm\x12\x17\n\x0fsignature_valid\x18\x04 \x01(\x08\x12>\n\x0f\x61t_signing_time\x18\x05 \x01(\x0b\x32%.baylink.identity.v1.ValidationReport\x12\x43\n\x14\x61t_verification_time\x18\x06 \x01(\x0b\x32%.baylink.identity.v1.ValidationReport\x12&\n\x1esigner_certificate_fingerprint\x18\x07 \x01(\t\"L\n\x13GetTrustListRequest\x12\x35\n\x0cjurisdiction\x18\x01 \x01(\x0e\x32\x1f.baylink.common.v1.Jurisdiction\"J\n\x14GetTrustListResponse\x12\x32\n\ntrust_list\x18\x01 \x01(\x0b\x32\x1e.baylink.identity.v1.TrustList\"\x9b\x01\n ListRecognisedAuthoritiesRequest\x12\x35\n\x0cjurisdiction\x18\x01 \x01(\x0e\x32\x1f.baylink.common.v1.Jurisdiction\x12\x19\n\x11include_withdrawn\x18\x02 \x01(\x08\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"{\n!ListRecognisedAuthoritiesResponse\x12=\n\x0b\x61uthorities\x18\x01 \x03(\x0b\x32(.baylink.identity.v1.RecognisedAuthority\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"3\n\x16UpdateTrustListRequest\x12\x19\n\x11signed_trust_list\x18\x01 \x01(\x0c\"M\n\x17UpdateTrustListResponse\x12\x32\n\ntrust_list\x18\x01 \x01(\x0b\x32\x1e.baylink.identity.v1.TrustList\"X\n\x17VerifySignaturesRequest\x12=\n\x08requests\x18\x01 \x03(\x0b\x32+.baylink.identity.v1.VerifySignatureRequest\"W\n\x18VerifySignaturesResponse\x12;\n\x07results\x18\x01 \x03(\x0b\x32*.baylink.identity.v1.VerifySignatureResult\"\x96\x01\n\x15VerifySignatureResult\x12@\n\x08response\x18\x01 \x01(\x0b\x32,.baylink.identity.v1.VerifySignatureResponseH\x00\x12\x30\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x1f.baylink.identity.v1.ItemStatusH\x00\x42\t\n\x07outcome\"R\n\nItemStatus\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\x12%\n\x07\x64\x65tails\x18\x03 \x03(\x0b\x32\x14.google.protobuf.Any2\xca\x05\n\x0fIdentityService\x12x\n\x13ValidateCertificate\x12/.baylink.identity.v1.ValidateCertificateRequest\x1a\x30.baylink.identity.v1.ValidateCertificateResponse\x12l\n\x0fVerifySignature\x12+.baylink.identity.v1.VerifySignatureRequest\x1a,.baylink.identity.v1.VerifySignatureResponse\x12\x63\n\x0cGetTrustList\x12(.baylink.identity.v1.GetTrustListRequest\x1a).baylink.identity.v1.GetTrustListResponse\x12\x8a\x01\n\x19ListRecognisedAuthorities\x12\x35.baylink.identity.v1.ListRecognisedAuthoritiesRequest\x1a\x36.baylink.identity.v1.ListRecognisedAuthoritiesResponse\x12l\n\x0fUpdateTrustList\x12+.baylink.identity.v1.UpdateTrustListRequest\x1a,.baylink.identity.v1.UpdateTrustListResponse\x12o\n\x10VerifySignatures\x12,.baylink.identity.v1.VerifySignaturesRequest\x1a-.baylink.identity.v1.VerifySignaturesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*baylink/identity/v1/identity_service.proto\x12\x13\x62\x61ylink.identity.v1\x1a\x1e\x62\x61ylink/common/v1/common.proto\x1a$baylink/identity/v1/trust_list.proto\x1a$baylink/identity/v1/validation.proto\x1a\x19google/protobuf/any.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbc\x01\n\x1aValidateCertificateRequest\x12\x17\n\x0f\x63\x65rtificate_der\x18\x01 \x01(\x0c\x12\x19\n\x11intermediates_der\x18\x02 \x03(\x0c\x12\x33\n\x0fvalidation_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x06policy\x18\x04 \x01(\x0b\x32%.baylink.identity.v1.ValidationPolicy\"T\n\x1bValidateCertificateResponse\x12\x35\n\x06report\x18\x01 \x01(\x0b\x32%.baylink.identity.v1.ValidationReport\"\xce\x01\n\x0cRawSignature\x12\x11\n\tsignature\x18\x01 \x01(\x0c\x12:\n\talgorithm\x18\x02 \x01(\x0e\x32\'.baylink.identity.v1.SignatureAlgorithm\x12\x1e\n\x16signer_certificate_der\x18\x03 \x01(\x0c\x12\x15\n\rsm2_signer_id\x18\x04 \x01(\x0c\x12\x38\n\x14\x63laimed_signing_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xfb\x02\n\x16VerifySignatureRequest\x12\x17\n\rcms_signature\x18\x01 \x01(\x0cH\x00\x12:\n\rraw_signature\x18\x02 \x01(\x0b\x32!.baylink.identity.v1.RawSignatureH\x00\x12\x17\n\x0f\x64ocument_digest\x18\x03 \x01(\x0c\x12>\n\x10\x64igest_algorithm\x18\x04 \x01(\x0e\x32$.baylink.identity.v1.DigestAlgorithm\x12\x19\n\x11intermediates_der\x18\x05 \x03(\x0c\x12\x33\n\x0fvalidation_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x06policy\x18\x07 \x01(\x0b\x32%.baylink.identity.v1.ValidationPolicy\x12\x1f\n\x17include_validation_data\x18\x08 \x01(\x08\x42\x0b\n\tsignature\"\xf1\x04\n\x17VerifySignatureResponse\x12\x35\n\x06report\x18\x01 \x01(\x0b\x32%.baylink.identity.v1.ValidationReport\x12\x38\n\x14\x63laimed_signing_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12:\n\talgorithm\x18\x03 \x01(\x0e\x32\'.baylink.identity.v1.SignatureAlgorithm\x12\x17\n\x0fsignature_valid\x18\x04 \x01(\x08\x12>\n\x0f\x61t_signing_time\x18\x05 \x01(\x0b\x32%.baylink.identity.v1.ValidationReport\x12\x43\n\x14\x61t_verification_time\x18\x06 \x01(\x0b\x32%.baylink.identity.v1.ValidationReport\x12&\n\x1esigner_certificate_fingerprint\x18\x07 \x01(\t\x12\x37\n\x13proven_signing_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x38\n\ntimestamps\x18\t \x03(\x0b\x32$.baylink.identity.v1.TimestampReport\x12\x32\n\x05level\x18\n \x01(\x0e\x32#.baylink.identity.v1.SignatureLevel\x12<\n\x0fvalidation_data\x18\x0b \x01(\x0b\x32#.baylink.identity.v1.ValidationData\"L\n\x0eValidationData\x12\x14\n\x0c\x63\x65rtificates\x18\x01 \x03(\x0c\x12\x16\n\x0eocsp_responses\x18\x02 \x03(\x0c\x12\x0c\n\x04\x63rls\x18\x03 \x03(\x0c\"L\n\x13GetTrustListRequest\x12\x35\n\x0cjurisdiction\x18\x01 \x01(\x0e\x32\x1f.baylink.common.v1.Jurisdiction\"J\n\x14GetTrustListResponse\x12\x32\n\ntrust_list\x18\x01 \x01(\x0b\x32\x1e.baylink.identity.v1.TrustList\"\x9b\x01\n ListRecognisedAuthoritiesRequest\x12\x35\n\x0cjurisdiction\x18\x01 \x01(\x0e\x32\x1f.baylink.common.v1.Jurisdiction\x12\x19\n\x11include_withdrawn\x18\x02 \x01(\x08\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"{\n!ListRecognisedAuthoritiesResponse\x12=\n\x0b\x61uthorities\x18\x01 \x03(\x0b\x32(.baylink.identity.v1.RecognisedAuthority\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"3\n\x16UpdateTrustListRequest\x12\x19\n\x11signed_trust_list\x18\x01 \x01(\x0c\"M\n\x17UpdateTrustListResponse\x12\x32\n\ntrust_list\x18\x01 \x01(\x0b\x32\x1e.baylink.identity.v1.TrustList\"X\n\x17VerifySignaturesRequest\x12=\n\x08requests\x18\x01 \x03(\x0b\x32+.baylink.identity.v1.VerifySignatureRequest\"W\n\x18VerifySignaturesResponse\x12;\n\x07results\x18\x01 \x03(\x0b\x32*.baylink.identity.v1.VerifySignatureResult\"\x96\x01\n\x15VerifySignatureResult\x12@\n\x08response\x18\x01 \x01(\x0b\x32,.baylink.identity.v1.VerifySignatureResponseH\x00\x12\x30\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x1f.baylink.identity.v1.ItemStatusH\x00\x42\t\n\x07outcome\"R\n\nItemStatus\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\x12%\n\x07\x64\x65tails\x18\x03 \x03(\x0b\x32\x14.google.protobuf.Any\"{\n\x1aVerifyPdfSignaturesRequest\x12\x0b\n\x03pdf\x18\x01 \x01(\x0c\x12\x19\n\x11intermediates_der\x18\x02 \x03(\x0c\x12\x35\n\x06policy\x18\x03 \x01(\x0b\x32%.baylink.identity.v1.ValidationPolicy\"\xe5\x01\n\x1bVerifyPdfSignaturesResponse\x12;\n\nsignatures\x18\x01 \x03(\x0b\x32\'.baylink.identity.v1.PdfSignatureReport\x12>\n\x13\x64ocument_timestamps\x18\x02 \x03(\x0b\x32!.baylink.identity.v1.PdfTimestamp\x12\x11\n\trevisions\x18\x03 \x01(\x05\x12\x12\n\nfile_bytes\x18\x04 \x01(\x03\x12\x0e\n\x06sha256\x18\x05 \x01(\x0c\x12\x12\n\nall_passed\x18\x06 \x01(\x08\"\xd1\x04\n\x12PdfSignatureReport\x12\x12\n\nfield_name\x18\x01 \x01(\t\x12\x0e\n\x06signer\x18\x02 \x01(\t\x12\x35\n\x06report\x18\x03 \x01(\x0b\x32%.baylink.identity.v1.ValidationReport\x12\x39\n\x03\x63ms\x18\x04 \x01(\x0b\x32,.baylink.identity.v1.VerifySignatureResponse\x12\x10\n\x08revision\x18\x05 \x01(\x05\x12\x11\n\trevisions\x18\x06 \x01(\x05\x12\x32\n\x08\x63overage\x18\x07 \x01(\x0e\x32 .baylink.identity.v1.PdfCoverage\x12\x15\n\rcovered_bytes\x18\x08 \x01(\x03\x12\x12\n\nbyte_range\x18\t \x03(\x03\x12<\n\x14\x63hange_after_signing\x18\n \x01(\x0e\x32\x1e.baylink.identity.v1.PdfChange\x12\x19\n\x11\x64ocmdp_permission\x18\x0b \x01(\x05\x12\x13\n\x0b\x66ield_locks\x18\x0c \x01(\x08\x12.\n\x05level\x18\r \x01(\x0e\x32\x1f.baylink.identity.v1.PadesLevel\x12\x35\n\ntimestamps\x18\x0e \x03(\x0b\x32!.baylink.identity.v1.PdfTimestamp\x12\x38\n\x14\x63laimed_signing_time\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nsub_filter\x18\x10 \x01(\t\"\xc1\x01\n\x0cPdfTimestamp\x12,\n\x08gen_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tauthority\x18\x02 \x01(\t\x12:\n\tjudgement\x18\x03 \x01(\x0e\x32\'.baylink.identity.v1.TimestampJudgement\x12\x0e\n\x06\x64\x65tail\x18\x04 \x01(\t\x12\x12\n\nfield_name\x18\x05 \x01(\t\x12\x10\n\x08revision\x18\x06 \x01(\x05*\x80\x01\n\nPadesLevel\x12\x1b\n\x17PADES_LEVEL_UNSPECIFIED\x10\x00\x12\x13\n\x0fPADES_LEVEL_B_B\x10\x01\x12\x13\n\x0fPADES_LEVEL_B_T\x10\x02\x12\x14\n\x10PADES_LEVEL_B_LT\x10\x03\x12\x15\n\x11PADES_LEVEL_B_LTA\x10\x04*\x85\x01\n\x0bPdfCoverage\x12\x1c\n\x18PDF_COVERAGE_UNSPECIFIED\x10\x00\x12\x1c\n\x18PDF_COVERAGE_ENTIRE_FILE\x10\x01\x12 \n\x1cPDF_COVERAGE_ENTIRE_REVISION\x10\x02\x12\x18\n\x14PDF_COVERAGE_PARTIAL\x10\x03*\xa7\x01\n\tPdfChange\x12\x1a\n\x16PDF_CHANGE_UNSPECIFIED\x10\x00\x12\x13\n\x0fPDF_CHANGE_NONE\x10\x01\x12\x1a\n\x16PDF_CHANGE_LTA_UPDATES\x10\x02\x12\x1b\n\x17PDF_CHANGE_FORM_FILLING\x10\x03\x12\x1a\n\x16PDF_CHANGE_ANNOTATIONS\x10\x04\x12\x14\n\x10PDF_CHANGE_OTHER\x10\x05*\x9d\x01\n\x12TimestampJudgement\x12#\n\x1fTIMESTAMP_JUDGEMENT_UNSPECIFIED\x10\x00\x12\"\n\x1eTIMESTAMP_JUDGEMENT_NOT_JUDGED\x10\x01\x12\x1e\n\x1aTIMESTAMP_JUDGEMENT_PASSED\x10\x02\x12\x1e\n\x1aTIMESTAMP_JUDGEMENT_FAILED\x10\x03\x32\xc4\x06\n\x0fIdentityService\x12x\n\x13ValidateCertificate\x12/.baylink.identity.v1.ValidateCertificateRequest\x1a\x30.baylink.identity.v1.ValidateCertificateResponse\x12l\n\x0fVerifySignature\x12+.baylink.identity.v1.VerifySignatureRequest\x1a,.baylink.identity.v1.VerifySignatureResponse\x12\x63\n\x0cGetTrustList\x12(.baylink.identity.v1.GetTrustListRequest\x1a).baylink.identity.v1.GetTrustListResponse\x12\x8a\x01\n\x19ListRecognisedAuthorities\x12\x35.baylink.identity.v1.ListRecognisedAuthoritiesRequest\x1a\x36.baylink.identity.v1.ListRecognisedAuthoritiesResponse\x12l\n\x0fUpdateTrustList\x12+.baylink.identity.v1.UpdateTrustListRequest\x1a,.baylink.identity.v1.UpdateTrustListResponse\x12o\n\x10VerifySignatures\x12,.baylink.identity.v1.VerifySignaturesRequest\x1a-.baylink.identity.v1.VerifySignaturesResponse\x12x\n\x13VerifyPdfSignatures\x12/.baylink.identity.v1.VerifyPdfSignaturesRequest\x1a\x30.baylink.identity.v1.VerifyPdfSignaturesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'baylink.identity.v1.identity_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_PADESLEVEL']._serialized_start=3944
+  _globals['_PADESLEVEL']._serialized_end=4072
+  _globals['_PDFCOVERAGE']._serialized_start=4075
+  _globals['_PDFCOVERAGE']._serialized_end=4208
+  _globals['_PDFCHANGE']._serialized_start=4211
+  _globals['_PDFCHANGE']._serialized_end=4378
+  _globals['_TIMESTAMPJUDGEMENT']._serialized_start=4381
+  _globals['_TIMESTAMPJUDGEMENT']._serialized_end=4538
   _globals['_VALIDATECERTIFICATEREQUEST']._serialized_start=236
   _globals['_VALIDATECERTIFICATEREQUEST']._serialized_end=424
   _globals['_VALIDATECERTIFICATERESPONSE']._serialized_start=426
@@ -43,29 +51,39 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RAWSIGNATURE']._serialized_start=513
   _globals['_RAWSIGNATURE']._serialized_end=719
   _globals['_VERIFYSIGNATUREREQUEST']._serialized_start=722
-  _globals['_VERIFYSIGNATUREREQUEST']._serialized_end=1068
-  _globals['_VERIFYSIGNATURERESPONSE']._serialized_start=1071
-  _globals['_VERIFYSIGNATURERESPONSE']._serialized_end=1467
-  _globals['_GETTRUSTLISTREQUEST']._serialized_start=1469
-  _globals['_GETTRUSTLISTREQUEST']._serialized_end=1545
-  _globals['_GETTRUSTLISTRESPONSE']._serialized_start=1547
-  _globals['_GETTRUSTLISTRESPONSE']._serialized_end=1621
-  _globals['_LISTRECOGNISEDAUTHORITIESREQUEST']._serialized_start=1624
-  _globals['_LISTRECOGNISEDAUTHORITIESREQUEST']._serialized_end=1779
-  _globals['_LISTRECOGNISEDAUTHORITIESRESPONSE']._serialized_start=1781
-  _globals['_LISTRECOGNISEDAUTHORITIESRESPONSE']._serialized_end=1904
-  _globals['_UPDATETRUSTLISTREQUEST']._serialized_start=1906
-  _globals['_UPDATETRUSTLISTREQUEST']._serialized_end=1957
-  _globals['_UPDATETRUSTLISTRESPONSE']._serialized_start=1959
-  _globals['_UPDATETRUSTLISTRESPONSE']._serialized_end=2036
-  _globals['_VERIFYSIGNATURESREQUEST']._serialized_start=2038
-  _globals['_VERIFYSIGNATURESREQUEST']._serialized_end=2126
-  _globals['_VERIFYSIGNATURESRESPONSE']._serialized_start=2128
-  _globals['_VERIFYSIGNATURESRESPONSE']._serialized_end=2215
-  _globals['_VERIFYSIGNATURERESULT']._serialized_start=2218
-  _globals['_VERIFYSIGNATURERESULT']._serialized_end=2368
-  _globals['_ITEMSTATUS']._serialized_start=2370
-  _globals['_ITEMSTATUS']._serialized_end=2452
-  _globals['_IDENTITYSERVICE']._serialized_start=2455
-  _globals['_IDENTITYSERVICE']._serialized_end=3169
+  _globals['_VERIFYSIGNATUREREQUEST']._serialized_end=1101
+  _globals['_VERIFYSIGNATURERESPONSE']._serialized_start=1104
+  _globals['_VERIFYSIGNATURERESPONSE']._serialized_end=1729
+  _globals['_VALIDATIONDATA']._serialized_start=1731
+  _globals['_VALIDATIONDATA']._serialized_end=1807
+  _globals['_GETTRUSTLISTREQUEST']._serialized_start=1809
+  _globals['_GETTRUSTLISTREQUEST']._serialized_end=1885
+  _globals['_GETTRUSTLISTRESPONSE']._serialized_start=1887
+  _globals['_GETTRUSTLISTRESPONSE']._serialized_end=1961
+  _globals['_LISTRECOGNISEDAUTHORITIESREQUEST']._serialized_start=1964
+  _globals['_LISTRECOGNISEDAUTHORITIESREQUEST']._serialized_end=2119
+  _globals['_LISTRECOGNISEDAUTHORITIESRESPONSE']._serialized_start=2121
+  _globals['_LISTRECOGNISEDAUTHORITIESRESPONSE']._serialized_end=2244
+  _globals['_UPDATETRUSTLISTREQUEST']._serialized_start=2246
+  _globals['_UPDATETRUSTLISTREQUEST']._serialized_end=2297
+  _globals['_UPDATETRUSTLISTRESPONSE']._serialized_start=2299
+  _globals['_UPDATETRUSTLISTRESPONSE']._serialized_end=2376
+  _globals['_VERIFYSIGNATURESREQUEST']._serialized_start=2378
+  _globals['_VERIFYSIGNATURESREQUEST']._serialized_end=2466
+  _globals['_VERIFYSIGNATURESRESPONSE']._serialized_start=2468
+  _globals['_VERIFYSIGNATURESRESPONSE']._serialized_end=2555
+  _globals['_VERIFYSIGNATURERESULT']._serialized_start=2558
+  _globals['_VERIFYSIGNATURERESULT']._serialized_end=2708
+  _globals['_ITEMSTATUS']._serialized_start=2710
+  _globals['_ITEMSTATUS']._serialized_end=2792
+  _globals['_VERIFYPDFSIGNATURESREQUEST']._serialized_start=2794
+  _globals['_VERIFYPDFSIGNATURESREQUEST']._serialized_end=2917
+  _globals['_VERIFYPDFSIGNATURESRESPONSE']._serialized_start=2920
+  _globals['_VERIFYPDFSIGNATURESRESPONSE']._serialized_end=3149
+  _globals['_PDFSIGNATUREREPORT']._serialized_start=3152
+  _globals['_PDFSIGNATUREREPORT']._serialized_end=3745
+  _globals['_PDFTIMESTAMP']._serialized_start=3748
+  _globals['_PDFTIMESTAMP']._serialized_end=3941
+  _globals['_IDENTITYSERVICE']._serialized_start=4541
+  _globals['_IDENTITYSERVICE']._serialized_end=5377
 # @@protoc_insertion_point(module_scope)

@@ -15,6 +15,7 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -25,6 +26,122 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _PadesLevel:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _PadesLevelEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_PadesLevel.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    PADES_LEVEL_UNSPECIFIED: _PadesLevel.ValueType  # 0
+    PADES_LEVEL_B_B: _PadesLevel.ValueType  # 1
+    """A signature, without a signature timestamp."""
+    PADES_LEVEL_B_T: _PadesLevel.ValueType  # 2
+    """With a signature timestamp from a TSA on a trust list (a proof of existence)."""
+    PADES_LEVEL_B_LT: _PadesLevel.ValueType  # 3
+    """B-T, and the CMS carries validation data (not used yet; the PDF's DSS is not read)."""
+    PADES_LEVEL_B_LTA: _PadesLevel.ValueType  # 4
+    """B-LT, and an archive timestamp covers it (not checked yet)."""
+
+class PadesLevel(_PadesLevel, metaclass=_PadesLevelEnumTypeWrapper):
+    """The PAdES baseline level a signature's structure reaches."""
+
+PADES_LEVEL_UNSPECIFIED: PadesLevel.ValueType  # 0
+PADES_LEVEL_B_B: PadesLevel.ValueType  # 1
+"""A signature, without a signature timestamp."""
+PADES_LEVEL_B_T: PadesLevel.ValueType  # 2
+"""With a signature timestamp from a TSA on a trust list (a proof of existence)."""
+PADES_LEVEL_B_LT: PadesLevel.ValueType  # 3
+"""B-T, and the CMS carries validation data (not used yet; the PDF's DSS is not read)."""
+PADES_LEVEL_B_LTA: PadesLevel.ValueType  # 4
+"""B-LT, and an archive timestamp covers it (not checked yet)."""
+Global___PadesLevel: _TypeAlias = PadesLevel  # noqa: Y015
+
+class _PdfCoverage:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _PdfCoverageEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_PdfCoverage.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    PDF_COVERAGE_UNSPECIFIED: _PdfCoverage.ValueType  # 0
+    PDF_COVERAGE_ENTIRE_FILE: _PdfCoverage.ValueType  # 1
+    """The whole file but the signature value itself."""
+    PDF_COVERAGE_ENTIRE_REVISION: _PdfCoverage.ValueType  # 2
+    """A whole earlier revision; incremental updates follow it."""
+    PDF_COVERAGE_PARTIAL: _PdfCoverage.ValueType  # 3
+    """Anything else: refused with reason pdf_signature_coverage."""
+
+class PdfCoverage(_PdfCoverage, metaclass=_PdfCoverageEnumTypeWrapper):
+    """What a signature's byte range covers."""
+
+PDF_COVERAGE_UNSPECIFIED: PdfCoverage.ValueType  # 0
+PDF_COVERAGE_ENTIRE_FILE: PdfCoverage.ValueType  # 1
+"""The whole file but the signature value itself."""
+PDF_COVERAGE_ENTIRE_REVISION: PdfCoverage.ValueType  # 2
+"""A whole earlier revision; incremental updates follow it."""
+PDF_COVERAGE_PARTIAL: PdfCoverage.ValueType  # 3
+"""Anything else: refused with reason pdf_signature_coverage."""
+Global___PdfCoverage: _TypeAlias = PdfCoverage  # noqa: Y015
+
+class _PdfChange:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _PdfChangeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_PdfChange.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    PDF_CHANGE_UNSPECIFIED: _PdfChange.ValueType  # 0
+    PDF_CHANGE_NONE: _PdfChange.ValueType  # 1
+    PDF_CHANGE_LTA_UPDATES: _PdfChange.ValueType  # 2
+    PDF_CHANGE_FORM_FILLING: _PdfChange.ValueType  # 3
+    PDF_CHANGE_ANNOTATIONS: _PdfChange.ValueType  # 4
+    PDF_CHANGE_OTHER: _PdfChange.ValueType  # 5
+
+class PdfChange(_PdfChange, metaclass=_PdfChangeEnumTypeWrapper):
+    """The most the incremental updates after a signature did, in the order of the
+    DocMDP permissions (1 allows LTA updates, 2 also form filling and signing,
+    3 also annotations; nothing allows OTHER).
+    """
+
+PDF_CHANGE_UNSPECIFIED: PdfChange.ValueType  # 0
+PDF_CHANGE_NONE: PdfChange.ValueType  # 1
+PDF_CHANGE_LTA_UPDATES: PdfChange.ValueType  # 2
+PDF_CHANGE_FORM_FILLING: PdfChange.ValueType  # 3
+PDF_CHANGE_ANNOTATIONS: PdfChange.ValueType  # 4
+PDF_CHANGE_OTHER: PdfChange.ValueType  # 5
+Global___PdfChange: _TypeAlias = PdfChange  # noqa: Y015
+
+class _TimestampJudgement:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _TimestampJudgementEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_TimestampJudgement.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    TIMESTAMP_JUDGEMENT_UNSPECIFIED: _TimestampJudgement.ValueType  # 0
+    TIMESTAMP_JUDGEMENT_NOT_JUDGED: _TimestampJudgement.ValueType  # 1
+    """Present and listed, not judged (the signature it belongs to did not
+    verify); no proof of existence is drawn from it.
+    """
+    TIMESTAMP_JUDGEMENT_PASSED: _TimestampJudgement.ValueType  # 2
+    """A proof of existence: the token verifies over its data and its TSA is on
+    a trust list.
+    """
+    TIMESTAMP_JUDGEMENT_FAILED: _TimestampJudgement.ValueType  # 3
+    """Not a proof of existence; detail says why (e.g. tsa_not_trusted)."""
+
+class TimestampJudgement(_TimestampJudgement, metaclass=_TimestampJudgementEnumTypeWrapper): ...
+
+TIMESTAMP_JUDGEMENT_UNSPECIFIED: TimestampJudgement.ValueType  # 0
+TIMESTAMP_JUDGEMENT_NOT_JUDGED: TimestampJudgement.ValueType  # 1
+"""Present and listed, not judged (the signature it belongs to did not
+verify); no proof of existence is drawn from it.
+"""
+TIMESTAMP_JUDGEMENT_PASSED: TimestampJudgement.ValueType  # 2
+"""A proof of existence: the token verifies over its data and its TSA is on
+a trust list.
+"""
+TIMESTAMP_JUDGEMENT_FAILED: TimestampJudgement.ValueType  # 3
+"""Not a proof of existence; detail says why (e.g. tsa_not_trusted)."""
+Global___TimestampJudgement: _TypeAlias = TimestampJudgement  # noqa: Y015
 
 @_typing.final
 class ValidateCertificateRequest(_message.Message):
@@ -142,6 +259,7 @@ class VerifySignatureRequest(_message.Message):
     INTERMEDIATES_DER_FIELD_NUMBER: _builtins.int
     VALIDATION_TIME_FIELD_NUMBER: _builtins.int
     POLICY_FIELD_NUMBER: _builtins.int
+    INCLUDE_VALIDATION_DATA_FIELD_NUMBER: _builtins.int
     cms_signature: _builtins.bytes
     """A detached CMS SignedData (RFC 5652), DER, whose messageDigest
     attribute must equal document_digest. The signer's certificate is
@@ -150,6 +268,11 @@ class VerifySignatureRequest(_message.Message):
     document_digest: _builtins.bytes
     """Digest of the signed document; the service never needs the document itself."""
     digest_algorithm: _validation_pb2.DigestAlgorithm.ValueType
+    include_validation_data: _builtins.bool
+    """Also return the validation data the verdict rests on (validation_data):
+    what a relying party keeps beside the signature to judge it again later
+    without the network (CAdES B-LT).
+    """
     @_builtins.property
     def raw_signature(self) -> Global___RawSignature:
         """A raw signature whose signed message is the document_digest bytes."""
@@ -177,10 +300,11 @@ class VerifySignatureRequest(_message.Message):
         intermediates_der: _abc.Iterable[_builtins.bytes] | None = ...,
         validation_time: _timestamp_pb2.Timestamp | None = ...,
         policy: _validation_pb2.ValidationPolicy | None = ...,
+        include_validation_data: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["cms_signature", b"cms_signature", "policy", b"policy", "raw_signature", b"raw_signature", "signature", b"signature", "validation_time", b"validation_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cms_signature", b"cms_signature", "digest_algorithm", b"digest_algorithm", "document_digest", b"document_digest", "intermediates_der", b"intermediates_der", "policy", b"policy", "raw_signature", b"raw_signature", "signature", b"signature", "validation_time", b"validation_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cms_signature", b"cms_signature", "digest_algorithm", b"digest_algorithm", "document_digest", b"document_digest", "include_validation_data", b"include_validation_data", "intermediates_der", b"intermediates_der", "policy", b"policy", "raw_signature", b"raw_signature", "signature", b"signature", "validation_time", b"validation_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType_signature: _TypeAlias = _typing.Literal["cms_signature", "raw_signature"]  # noqa: Y015
     _WhichOneofArgType_signature: _TypeAlias = _typing.Literal["signature", b"signature"]  # noqa: Y015
@@ -199,12 +323,18 @@ class VerifySignatureResponse(_message.Message):
     AT_SIGNING_TIME_FIELD_NUMBER: _builtins.int
     AT_VERIFICATION_TIME_FIELD_NUMBER: _builtins.int
     SIGNER_CERTIFICATE_FINGERPRINT_FIELD_NUMBER: _builtins.int
+    PROVEN_SIGNING_TIME_FIELD_NUMBER: _builtins.int
+    TIMESTAMPS_FIELD_NUMBER: _builtins.int
+    LEVEL_FIELD_NUMBER: _builtins.int
+    VALIDATION_DATA_FIELD_NUMBER: _builtins.int
     algorithm: _validation_pb2.SignatureAlgorithm.ValueType
     """The algorithm actually used, as found in the signature."""
     signature_valid: _builtins.bool
     """Whether the signature itself verifies over the document (before trust)."""
     signer_certificate_fingerprint: _builtins.str
     """SHA-256 of the signer's certificate (hex)."""
+    level: _validation_pb2.SignatureLevel.ValueType
+    """The level the signature reaches as verified."""
     @_builtins.property
     def report(self) -> _validation_pb2.ValidationReport:
         """The outcome for the signature and the signer's certificate together."""
@@ -217,14 +347,34 @@ class VerifySignatureResponse(_message.Message):
 
     @_builtins.property
     def at_signing_time(self) -> _validation_pb2.ValidationReport:
-        """The signer's certificate validated at the claimed signing time (unset
-        without a claimed time or when the signature did not verify) ...
+        """The signer's certificate validated at the signing time: the proven one
+        when set, else the claimed one (unset without either, or when the
+        signature did not verify) ...
         """
 
     @_builtins.property
     def at_verification_time(self) -> _validation_pb2.ValidationReport:
         """... and now. The overall report is the stricter of the two, per
         EN 319 102-1 without proof of existence.
+        """
+
+    @_builtins.property
+    def proven_signing_time(self) -> _timestamp_pb2.Timestamp:
+        """The signing time a trusted signature time-stamp proves (the earliest, if
+        several). Set: at_signing_time is the validation at this time, and a
+        certificate revoked or expired after it still passes (reason
+        "revoked_after_poe" / "expired_after_poe"). Unset: nothing proves it.
+        """
+
+    @_builtins.property
+    def timestamps(self) -> _containers.RepeatedCompositeFieldContainer[_validation_pb2.TimestampReport]:
+        """Every signature time-stamp the signature carries, trusted or not."""
+
+    @_builtins.property
+    def validation_data(self) -> Global___ValidationData:
+        """Only when include_validation_data was set and the signer's certificate
+        was validated: the certificates, OCSP responses and CRLs used, at the
+        claimed (or proven) signing time and now.
         """
 
     def __init__(
@@ -237,14 +387,56 @@ class VerifySignatureResponse(_message.Message):
         at_signing_time: _validation_pb2.ValidationReport | None = ...,
         at_verification_time: _validation_pb2.ValidationReport | None = ...,
         signer_certificate_fingerprint: _builtins.str = ...,
+        proven_signing_time: _timestamp_pb2.Timestamp | None = ...,
+        timestamps: _abc.Iterable[_validation_pb2.TimestampReport] | None = ...,
+        level: _validation_pb2.SignatureLevel.ValueType = ...,
+        validation_data: Global___ValidationData | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["at_signing_time", b"at_signing_time", "at_verification_time", b"at_verification_time", "claimed_signing_time", b"claimed_signing_time", "report", b"report"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["at_signing_time", b"at_signing_time", "at_verification_time", b"at_verification_time", "claimed_signing_time", b"claimed_signing_time", "proven_signing_time", b"proven_signing_time", "report", b"report", "validation_data", b"validation_data"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["algorithm", b"algorithm", "at_signing_time", b"at_signing_time", "at_verification_time", b"at_verification_time", "claimed_signing_time", b"claimed_signing_time", "report", b"report", "signature_valid", b"signature_valid", "signer_certificate_fingerprint", b"signer_certificate_fingerprint"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["algorithm", b"algorithm", "at_signing_time", b"at_signing_time", "at_verification_time", b"at_verification_time", "claimed_signing_time", b"claimed_signing_time", "level", b"level", "proven_signing_time", b"proven_signing_time", "report", b"report", "signature_valid", b"signature_valid", "signer_certificate_fingerprint", b"signer_certificate_fingerprint", "timestamps", b"timestamps", "validation_data", b"validation_data"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___VerifySignatureResponse: _TypeAlias = VerifySignatureResponse  # noqa: Y015
+
+@_typing.final
+class ValidationData(_message.Message):
+    """Validation data of one signature, each item DER, without duplicates."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CERTIFICATES_FIELD_NUMBER: _builtins.int
+    OCSP_RESPONSES_FIELD_NUMBER: _builtins.int
+    CRLS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def certificates(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]:
+        """The signer's certificate path, leaf first, trust anchor last."""
+
+    @_builtins.property
+    def ocsp_responses(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]:
+        """OCSP responses (RFC 6960 OCSPResponse) that said the path's certificates
+        were good.
+        """
+
+    @_builtins.property
+    def crls(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]:
+        """CRLs (RFC 5280 CertificateList) consulted for the path's certificates."""
+
+    def __init__(
+        self,
+        *,
+        certificates: _abc.Iterable[_builtins.bytes] | None = ...,
+        ocsp_responses: _abc.Iterable[_builtins.bytes] | None = ...,
+        crls: _abc.Iterable[_builtins.bytes] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["certificates", b"certificates", "crls", b"crls", "ocsp_responses", b"ocsp_responses"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ValidationData: _TypeAlias = ValidationData  # noqa: Y015
 
 @_typing.final
 class GetTrustListRequest(_message.Message):
@@ -489,3 +681,208 @@ class ItemStatus(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ItemStatus: _TypeAlias = ItemStatus  # noqa: Y015
+
+@_typing.final
+class VerifyPdfSignaturesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PDF_FIELD_NUMBER: _builtins.int
+    INTERMEDIATES_DER_FIELD_NUMBER: _builtins.int
+    POLICY_FIELD_NUMBER: _builtins.int
+    pdf: _builtins.bytes
+    """The signed PDF, unencrypted, at most 12 MiB, with at most 20 signatures
+    and document timestamps.
+    """
+    @_builtins.property
+    def intermediates_der(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]:
+        """Intermediates to help build the signers' chains, DER."""
+
+    @_builtins.property
+    def policy(self) -> _validation_pb2.ValidationPolicy: ...
+    def __init__(
+        self,
+        *,
+        pdf: _builtins.bytes = ...,
+        intermediates_der: _abc.Iterable[_builtins.bytes] | None = ...,
+        policy: _validation_pb2.ValidationPolicy | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["policy", b"policy"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["intermediates_der", b"intermediates_der", "pdf", b"pdf", "policy", b"policy"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VerifyPdfSignaturesRequest: _TypeAlias = VerifyPdfSignaturesRequest  # noqa: Y015
+
+@_typing.final
+class VerifyPdfSignaturesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SIGNATURES_FIELD_NUMBER: _builtins.int
+    DOCUMENT_TIMESTAMPS_FIELD_NUMBER: _builtins.int
+    REVISIONS_FIELD_NUMBER: _builtins.int
+    FILE_BYTES_FIELD_NUMBER: _builtins.int
+    SHA256_FIELD_NUMBER: _builtins.int
+    ALL_PASSED_FIELD_NUMBER: _builtins.int
+    revisions: _builtins.int
+    """How many revisions the file has (the original and each incremental update)."""
+    file_bytes: _builtins.int
+    """Size of the PDF in bytes, and its SHA-256."""
+    sha256: _builtins.bytes
+    all_passed: _builtins.bool
+    """Every signature passed (TOTAL_PASSED)."""
+    @_builtins.property
+    def signatures(self) -> _containers.RepeatedCompositeFieldContainer[Global___PdfSignatureReport]:
+        """One report per signature (/Type /Sig), in the order of the revisions they sign."""
+
+    @_builtins.property
+    def document_timestamps(self) -> _containers.RepeatedCompositeFieldContainer[Global___PdfTimestamp]:
+        """The document timestamps (/Type /DocTimeStamp), in revision order."""
+
+    def __init__(
+        self,
+        *,
+        signatures: _abc.Iterable[Global___PdfSignatureReport] | None = ...,
+        document_timestamps: _abc.Iterable[Global___PdfTimestamp] | None = ...,
+        revisions: _builtins.int = ...,
+        file_bytes: _builtins.int = ...,
+        sha256: _builtins.bytes = ...,
+        all_passed: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["all_passed", b"all_passed", "document_timestamps", b"document_timestamps", "file_bytes", b"file_bytes", "revisions", b"revisions", "sha256", b"sha256", "signatures", b"signatures"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VerifyPdfSignaturesResponse: _TypeAlias = VerifyPdfSignaturesResponse  # noqa: Y015
+
+@_typing.final
+class PdfSignatureReport(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FIELD_NAME_FIELD_NUMBER: _builtins.int
+    SIGNER_FIELD_NUMBER: _builtins.int
+    REPORT_FIELD_NUMBER: _builtins.int
+    CMS_FIELD_NUMBER: _builtins.int
+    REVISION_FIELD_NUMBER: _builtins.int
+    REVISIONS_FIELD_NUMBER: _builtins.int
+    COVERAGE_FIELD_NUMBER: _builtins.int
+    COVERED_BYTES_FIELD_NUMBER: _builtins.int
+    BYTE_RANGE_FIELD_NUMBER: _builtins.int
+    CHANGE_AFTER_SIGNING_FIELD_NUMBER: _builtins.int
+    DOCMDP_PERMISSION_FIELD_NUMBER: _builtins.int
+    FIELD_LOCKS_FIELD_NUMBER: _builtins.int
+    LEVEL_FIELD_NUMBER: _builtins.int
+    TIMESTAMPS_FIELD_NUMBER: _builtins.int
+    CLAIMED_SIGNING_TIME_FIELD_NUMBER: _builtins.int
+    SUB_FILTER_FIELD_NUMBER: _builtins.int
+    field_name: _builtins.str
+    """The signature field's fully qualified name."""
+    signer: _builtins.str
+    """The signer certificate's common name (or subject), for people."""
+    revision: _builtins.int
+    """The revision signed (1 is the original document) of how many."""
+    revisions: _builtins.int
+    coverage: Global___PdfCoverage.ValueType
+    covered_bytes: _builtins.int
+    """Bytes the signature's digest covers, and the byte range itself."""
+    change_after_signing: Global___PdfChange.ValueType
+    docmdp_permission: _builtins.int
+    """The DocMDP permission in force for this signature (1, 2 or 3); 0 for none."""
+    field_locks: _builtins.bool
+    """A FieldMDP lock applies to this signature."""
+    level: Global___PadesLevel.ValueType
+    sub_filter: _builtins.str
+    """The signature's /SubFilter (e.g. /ETSI.CAdES.detached)."""
+    @_builtins.property
+    def report(self) -> _validation_pb2.ValidationReport:
+        """The outcome for this signature: the CMS judgement, unless the PDF around
+        it fails (coverage, changes after signing; reasons pdf_*).
+        """
+
+    @_builtins.property
+    def cms(self) -> Global___VerifySignatureResponse:
+        """The CMS judged exactly as VerifySignature judges a detached CMS over the
+        bytes of the byte range.
+        """
+
+    @_builtins.property
+    def byte_range(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
+    @_builtins.property
+    def timestamps(self) -> _containers.RepeatedCompositeFieldContainer[Global___PdfTimestamp]:
+        """Signature timestamps (signature-time-stamp attributes)."""
+
+    @_builtins.property
+    def claimed_signing_time(self) -> _timestamp_pb2.Timestamp:
+        """The signature dictionary's /M, the signer's own word. Unset if absent."""
+
+    def __init__(
+        self,
+        *,
+        field_name: _builtins.str = ...,
+        signer: _builtins.str = ...,
+        report: _validation_pb2.ValidationReport | None = ...,
+        cms: Global___VerifySignatureResponse | None = ...,
+        revision: _builtins.int = ...,
+        revisions: _builtins.int = ...,
+        coverage: Global___PdfCoverage.ValueType = ...,
+        covered_bytes: _builtins.int = ...,
+        byte_range: _abc.Iterable[_builtins.int] | None = ...,
+        change_after_signing: Global___PdfChange.ValueType = ...,
+        docmdp_permission: _builtins.int = ...,
+        field_locks: _builtins.bool = ...,
+        level: Global___PadesLevel.ValueType = ...,
+        timestamps: _abc.Iterable[Global___PdfTimestamp] | None = ...,
+        claimed_signing_time: _timestamp_pb2.Timestamp | None = ...,
+        sub_filter: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["claimed_signing_time", b"claimed_signing_time", "cms", b"cms", "report", b"report"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["byte_range", b"byte_range", "change_after_signing", b"change_after_signing", "claimed_signing_time", b"claimed_signing_time", "cms", b"cms", "coverage", b"coverage", "covered_bytes", b"covered_bytes", "docmdp_permission", b"docmdp_permission", "field_locks", b"field_locks", "field_name", b"field_name", "level", b"level", "report", b"report", "revision", b"revision", "revisions", b"revisions", "signer", b"signer", "sub_filter", b"sub_filter", "timestamps", b"timestamps"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PdfSignatureReport: _TypeAlias = PdfSignatureReport  # noqa: Y015
+
+@_typing.final
+class PdfTimestamp(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    GEN_TIME_FIELD_NUMBER: _builtins.int
+    AUTHORITY_FIELD_NUMBER: _builtins.int
+    JUDGEMENT_FIELD_NUMBER: _builtins.int
+    DETAIL_FIELD_NUMBER: _builtins.int
+    FIELD_NAME_FIELD_NUMBER: _builtins.int
+    REVISION_FIELD_NUMBER: _builtins.int
+    authority: _builtins.str
+    """The timestamping authority's certificate subject, for people."""
+    judgement: Global___TimestampJudgement.ValueType
+    detail: _builtins.str
+    """The timestamp verifier's reason code (e.g. timestamp_trusted,
+    tsa_not_trusted, timestamp_imprint_mismatch) and detail; why not, when not judged.
+    """
+    field_name: _builtins.str
+    """Document timestamps: their field and the revision they cover."""
+    revision: _builtins.int
+    @_builtins.property
+    def gen_time(self) -> _timestamp_pb2.Timestamp:
+        """The time the token states (genTime): the authority's word until judged."""
+
+    def __init__(
+        self,
+        *,
+        gen_time: _timestamp_pb2.Timestamp | None = ...,
+        authority: _builtins.str = ...,
+        judgement: Global___TimestampJudgement.ValueType = ...,
+        detail: _builtins.str = ...,
+        field_name: _builtins.str = ...,
+        revision: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["gen_time", b"gen_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["authority", b"authority", "detail", b"detail", "field_name", b"field_name", "gen_time", b"gen_time", "judgement", b"judgement", "revision", b"revision"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PdfTimestamp: _TypeAlias = PdfTimestamp  # noqa: Y015

@@ -67,6 +67,11 @@ class IdentityServiceStub:
                 request_serializer=baylink_dot_identity_dot_v1_dot_identity__service__pb2.VerifySignaturesRequest.SerializeToString,
                 response_deserializer=baylink_dot_identity_dot_v1_dot_identity__service__pb2.VerifySignaturesResponse.FromString,
                 _registered_method=True)
+        self.VerifyPdfSignatures = channel.unary_unary(
+                '/baylink.identity.v1.IdentityService/VerifyPdfSignatures',
+                request_serializer=baylink_dot_identity_dot_v1_dot_identity__service__pb2.VerifyPdfSignaturesRequest.SerializeToString,
+                response_deserializer=baylink_dot_identity_dot_v1_dot_identity__service__pb2.VerifyPdfSignaturesResponse.FromString,
+                _registered_method=True)
 
 
 class IdentityServiceServicer:
@@ -125,6 +130,19 @@ class IdentityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def VerifyPdfSignatures(self, request, context):
+        """Verifies every signature of a signed PDF (PAdES, ETSI EN 319 142-1): each
+        signature's CMS exactly as VerifySignature verifies a detached CMS, plus
+        what its byte range covers and whether the incremental updates after it
+        are allowed by the document's DocMDP/FieldMDP permissions. Timestamps are
+        judged and listed (signature timestamps as VerifySignature judges them,
+        document timestamps by the same timestamp verifier). Not a PDF, encrypted, without
+        signatures, or above the size limit: INVALID_ARGUMENT naming field "pdf".
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IdentityServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -157,6 +175,11 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     servicer.VerifySignatures,
                     request_deserializer=baylink_dot_identity_dot_v1_dot_identity__service__pb2.VerifySignaturesRequest.FromString,
                     response_serializer=baylink_dot_identity_dot_v1_dot_identity__service__pb2.VerifySignaturesResponse.SerializeToString,
+            ),
+            'VerifyPdfSignatures': grpc.unary_unary_rpc_method_handler(
+                    servicer.VerifyPdfSignatures,
+                    request_deserializer=baylink_dot_identity_dot_v1_dot_identity__service__pb2.VerifyPdfSignaturesRequest.FromString,
+                    response_serializer=baylink_dot_identity_dot_v1_dot_identity__service__pb2.VerifyPdfSignaturesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -324,6 +347,33 @@ class IdentityService:
             '/baylink.identity.v1.IdentityService/VerifySignatures',
             baylink_dot_identity_dot_v1_dot_identity__service__pb2.VerifySignaturesRequest.SerializeToString,
             baylink_dot_identity_dot_v1_dot_identity__service__pb2.VerifySignaturesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def VerifyPdfSignatures(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baylink.identity.v1.IdentityService/VerifyPdfSignatures',
+            baylink_dot_identity_dot_v1_dot_identity__service__pb2.VerifyPdfSignaturesRequest.SerializeToString,
+            baylink_dot_identity_dot_v1_dot_identity__service__pb2.VerifyPdfSignaturesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -63,6 +63,15 @@ class IdentityServiceStub:
     would refuse gets that refusal as its result; the other items are answered
     as if it were not there. More than 100 items: INVALID_ARGUMENT for the call.
     """
+    VerifyPdfSignatures: _grpc.UnaryUnaryMultiCallable[_identity_service_pb2.VerifyPdfSignaturesRequest, _identity_service_pb2.VerifyPdfSignaturesResponse]
+    """Verifies every signature of a signed PDF (PAdES, ETSI EN 319 142-1): each
+    signature's CMS exactly as VerifySignature verifies a detached CMS, plus
+    what its byte range covers and whether the incremental updates after it
+    are allowed by the document's DocMDP/FieldMDP permissions. Timestamps are
+    judged and listed (signature timestamps as VerifySignature judges them,
+    document timestamps by the same timestamp verifier). Not a PDF, encrypted, without
+    signatures, or above the size limit: INVALID_ARGUMENT naming field "pdf".
+    """
 
 @_typing.type_check_only
 class IdentityServiceAsyncStub(IdentityServiceStub):
@@ -95,6 +104,15 @@ class IdentityServiceAsyncStub(IdentityServiceStub):
     its own fact event, results in request order. An item that VerifySignature
     would refuse gets that refusal as its result; the other items are answered
     as if it were not there. More than 100 items: INVALID_ARGUMENT for the call.
+    """
+    VerifyPdfSignatures: _aio.UnaryUnaryMultiCallable[_identity_service_pb2.VerifyPdfSignaturesRequest, _identity_service_pb2.VerifyPdfSignaturesResponse]  # type: ignore[assignment]
+    """Verifies every signature of a signed PDF (PAdES, ETSI EN 319 142-1): each
+    signature's CMS exactly as VerifySignature verifies a detached CMS, plus
+    what its byte range covers and whether the incremental updates after it
+    are allowed by the document's DocMDP/FieldMDP permissions. Timestamps are
+    judged and listed (signature timestamps as VerifySignature judges them,
+    document timestamps by the same timestamp verifier). Not a PDF, encrypted, without
+    signatures, or above the size limit: INVALID_ARGUMENT naming field "pdf".
     """
 
 class IdentityServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -161,6 +179,21 @@ class IdentityServiceServicer(metaclass=_abc_1.ABCMeta):
         its own fact event, results in request order. An item that VerifySignature
         would refuse gets that refusal as its result; the other items are answered
         as if it were not there. More than 100 items: INVALID_ARGUMENT for the call.
+        """
+
+    @_abc_1.abstractmethod
+    def VerifyPdfSignatures(
+        self,
+        request: _identity_service_pb2.VerifyPdfSignaturesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_identity_service_pb2.VerifyPdfSignaturesResponse, _abc.Awaitable[_identity_service_pb2.VerifyPdfSignaturesResponse]]:
+        """Verifies every signature of a signed PDF (PAdES, ETSI EN 319 142-1): each
+        signature's CMS exactly as VerifySignature verifies a detached CMS, plus
+        what its byte range covers and whether the incremental updates after it
+        are allowed by the document's DocMDP/FieldMDP permissions. Timestamps are
+        judged and listed (signature timestamps as VerifySignature judges them,
+        document timestamps by the same timestamp verifier). Not a PDF, encrypted, without
+        signatures, or above the size limit: INVALID_ARGUMENT naming field "pdf".
         """
 
 def add_IdentityServiceServicer_to_server(servicer: IdentityServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

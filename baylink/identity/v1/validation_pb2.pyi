@@ -223,6 +223,10 @@ class _KeyPurposeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_KeyPurpose
     """Signing documents (keyUsage digitalSignature or nonRepudiation)."""
     KEY_PURPOSE_CLIENT_AUTH: _KeyPurpose.ValueType  # 2
     """TLS client authentication (extendedKeyUsage clientAuth), as for partner-city mTLS."""
+    KEY_PURPOSE_TIME_STAMPING: _KeyPurpose.ValueType  # 3
+    """RFC 3161 time-stamping (extendedKeyUsage timeStamping only), anchored in a
+    trust-list TSA service instead of a CA service; no certificate policy asked.
+    """
 
 class KeyPurpose(_KeyPurpose, metaclass=_KeyPurposeEnumTypeWrapper):
     """The key usage a validation requires of the end-entity certificate."""
@@ -233,7 +237,51 @@ KEY_PURPOSE_DOCUMENT_SIGNING: KeyPurpose.ValueType  # 1
 """Signing documents (keyUsage digitalSignature or nonRepudiation)."""
 KEY_PURPOSE_CLIENT_AUTH: KeyPurpose.ValueType  # 2
 """TLS client authentication (extendedKeyUsage clientAuth), as for partner-city mTLS."""
+KEY_PURPOSE_TIME_STAMPING: KeyPurpose.ValueType  # 3
+"""RFC 3161 time-stamping (extendedKeyUsage timeStamping only), anchored in a
+trust-list TSA service instead of a CA service; no certificate policy asked.
+"""
 Global___KeyPurpose: _TypeAlias = KeyPurpose  # noqa: Y015
+
+class _SignatureLevel:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _SignatureLevelEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SignatureLevel.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SIGNATURE_LEVEL_UNSPECIFIED: _SignatureLevel.ValueType  # 0
+    SIGNATURE_LEVEL_B_B: _SignatureLevel.ValueType  # 1
+    """Signed; no trusted signature time-stamp."""
+    SIGNATURE_LEVEL_B_T: _SignatureLevel.ValueType  # 2
+    """A signature time-stamp from a TSA on a trust list proves when the
+    signature existed.
+    """
+    SIGNATURE_LEVEL_B_LT: _SignatureLevel.ValueType  # 3
+    """B-T, and the signature carries validation data (certificate and
+    revocation values). The service does not use them yet.
+    """
+    SIGNATURE_LEVEL_B_LTA: _SignatureLevel.ValueType  # 4
+    """B-LT, and an archive time-stamp covers it (not checked yet)."""
+
+class SignatureLevel(_SignatureLevel, metaclass=_SignatureLevelEnumTypeWrapper):
+    """The AdES level a signature reaches as the service verified it (ETSI EN
+    319 122-1 names).
+    """
+
+SIGNATURE_LEVEL_UNSPECIFIED: SignatureLevel.ValueType  # 0
+SIGNATURE_LEVEL_B_B: SignatureLevel.ValueType  # 1
+"""Signed; no trusted signature time-stamp."""
+SIGNATURE_LEVEL_B_T: SignatureLevel.ValueType  # 2
+"""A signature time-stamp from a TSA on a trust list proves when the
+signature existed.
+"""
+SIGNATURE_LEVEL_B_LT: SignatureLevel.ValueType  # 3
+"""B-T, and the signature carries validation data (certificate and
+revocation values). The service does not use them yet.
+"""
+SIGNATURE_LEVEL_B_LTA: SignatureLevel.ValueType  # 4
+"""B-LT, and an archive time-stamp covers it (not checked yet)."""
+Global___SignatureLevel: _TypeAlias = SignatureLevel  # noqa: Y015
 
 @_typing.final
 class ValidationPolicy(_message.Message):
@@ -447,3 +495,68 @@ class ValidationReport(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ValidationReport: _TypeAlias = ValidationReport  # noqa: Y015
+
+@_typing.final
+class TimestampReport(_message.Message):
+    """One RFC 3161 signature time-stamp of a signature, and whether it is a proof
+    of existence (EN 319 102-1): a valid token over the signature value, from a
+    TSA whose certificate is anchored in a trust list's TSA service (never a CA
+    service), that service granted at the token's time.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TSA_CERTIFICATE_FINGERPRINT_FIELD_NUMBER: _builtins.int
+    TSA_SUBJECT_DN_FIELD_NUMBER: _builtins.int
+    TSA_NAME_FIELD_NUMBER: _builtins.int
+    JURISDICTION_FIELD_NUMBER: _builtins.int
+    GEN_TIME_FIELD_NUMBER: _builtins.int
+    TRUSTED_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    MESSAGES_FIELD_NUMBER: _builtins.int
+    DETAIL_FIELD_NUMBER: _builtins.int
+    tsa_certificate_fingerprint: _builtins.str
+    """SHA-256 of the TSA's certificate (hex); empty if the token names none."""
+    tsa_subject_dn: _builtins.str
+    jurisdiction: _common_pb2.Jurisdiction.ValueType
+    """Jurisdiction of the trust list that lists the TSA."""
+    trusted: _builtins.bool
+    """Whether the token is a proof of existence at gen_time."""
+    reason: _builtins.str
+    """Why, as a stable lower_snake code (e.g. "timestamp_trusted",
+    "tsa_not_trusted", "timestamp_imprint_mismatch").
+    """
+    detail: _builtins.str
+    """Technical detail, for operators; never shown to end users."""
+    @_builtins.property
+    def tsa_name(self) -> _common_pb2.LocalizedText:
+        """The TSA service's name on its trust list; unset when it is not listed."""
+
+    @_builtins.property
+    def gen_time(self) -> _timestamp_pb2.Timestamp:
+        """The time the token says the signature existed (TSTInfo genTime)."""
+
+    @_builtins.property
+    def messages(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.LocalizedText]:
+        """The reason for people, in every language."""
+
+    def __init__(
+        self,
+        *,
+        tsa_certificate_fingerprint: _builtins.str = ...,
+        tsa_subject_dn: _builtins.str = ...,
+        tsa_name: _common_pb2.LocalizedText | None = ...,
+        jurisdiction: _common_pb2.Jurisdiction.ValueType = ...,
+        gen_time: _timestamp_pb2.Timestamp | None = ...,
+        trusted: _builtins.bool = ...,
+        reason: _builtins.str = ...,
+        messages: _abc.Iterable[_common_pb2.LocalizedText] | None = ...,
+        detail: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["gen_time", b"gen_time", "tsa_name", b"tsa_name"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["detail", b"detail", "gen_time", b"gen_time", "jurisdiction", b"jurisdiction", "messages", b"messages", "reason", b"reason", "trusted", b"trusted", "tsa_certificate_fingerprint", b"tsa_certificate_fingerprint", "tsa_name", b"tsa_name", "tsa_subject_dn", b"tsa_subject_dn"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TimestampReport: _TypeAlias = TimestampReport  # noqa: Y015

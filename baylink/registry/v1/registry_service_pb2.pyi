@@ -347,12 +347,21 @@ class SignMaterialRequest(_message.Message):
     MATERIAL_ID_FIELD_NUMBER: _builtins.int
     CMS_SIGNATURE_FIELD_NUMBER: _builtins.int
     APPLICANT_REF_FIELD_NUMBER: _builtins.int
+    PADES_FIELD_NUMBER: _builtins.int
     application_id: _builtins.str
     material_id: _builtins.str
     cms_signature: _builtins.bytes
-    """Detached CMS SignedData (RFC 5652), DER, over the material's content."""
+    """Detached CMS SignedData (RFC 5652), DER, over the material's content.
+    Empty when pades is set.
+    """
     applicant_ref: _builtins.str
     """If set, must be the application's applicant (PERMISSION_DENIED otherwise)."""
+    pades: _builtins.bool
+    """The material is a signed PDF (application/pdf, PAdES) that carries its
+    signatures: identity verifies every one (VerifyPdfSignatures), the PDF
+    must pass as a whole, and each signature by a party who must sign the
+    material counts as theirs. cms_signature must then be empty.
+    """
     def __init__(
         self,
         *,
@@ -360,10 +369,11 @@ class SignMaterialRequest(_message.Message):
         material_id: _builtins.str = ...,
         cms_signature: _builtins.bytes = ...,
         applicant_ref: _builtins.str = ...,
+        pades: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["applicant_ref", b"applicant_ref", "application_id", b"application_id", "cms_signature", b"cms_signature", "material_id", b"material_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["applicant_ref", b"applicant_ref", "application_id", b"application_id", "cms_signature", b"cms_signature", "material_id", b"material_id", "pades", b"pades"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

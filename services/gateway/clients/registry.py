@@ -118,13 +118,14 @@ class KioskRegistry:
         return views.application(response.application), views.material(response.material)
 
     async def sign(
-        self, application_id: str, applicant_ref: str, material_id: str, cms_signature: bytes
+        self, application_id: str, applicant_ref: str, material_id: str, cms_signature: bytes, pades: bool = False
     ) -> tuple[ApplicationView, MaterialView]:
         request = rs.SignMaterialRequest(
             application_id=application_id,
             material_id=material_id,
             cms_signature=cms_signature,
             applicant_ref=applicant_ref,
+            pades=pades,
         )
         response = await self.client("SignMaterial", request)
         return views.application(response.application), views.material(response.material)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pathlib import Path
+
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from baylink.runtime.settings import InternalTransportSettings, KafkaSettings
@@ -36,5 +38,20 @@ class FlowSettings(BaseSettings):
     session_timeout_seconds: float = Field(default=10.0, ge=6, le=300)
     log_level: str = "warn"
 
+    # Surviving a worker's death: the flow table's changelog is on Kafka; each worker keeps its table
+    # under a data directory of its own (two workers must never share one: a rocksdb store locks it);
+    # ``standby_replicas`` other workers keep a warm copy of each partition; a worker that stops
+    # heartbeating (kill -9) is out of the group after ``session_timeout_seconds`` (above).
+    datadir: Path | None = None  # default .local/faust/<app id>-data
+    store: str = "memory://"  # or "rocksdb://" (needs the rocksdict package): restored from the changelog on start
+    standby_replicas: int = Field(default=1, ge=0, le=5)
+
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     internal: InternalTransportSettings = Field(default_factory=InternalTransportSettings)
+
+    @field_validator("store")
+    @classmethod
+    def _known_store(cls, value: str) -> str:
+        if value not in ("memory://", "rocksdb://"):
+            raise ValueError("store must be memory:// or rocksdb://")
+        return value

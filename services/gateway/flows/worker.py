@@ -3,7 +3,8 @@
 ``route`` forwards each watched CloudEvent that carries a correlation id to the app's own
 ``<app id>-flow-events`` topic keyed by that id (Faust creates it, internal, with as many partitions
 as the flow table's changelog), so one flow's events meet in one partition whatever their source keys.
-``advance`` keeps the ``flows`` table (a changelog topic restores it after a restart), publishes the
+``advance`` keeps the ``flows`` table (a changelog topic restores it after a restart, on whichever
+worker takes the partition; standby replicas keep it warm on another worker), publishes the
 gateway events and asks payments for a refund when one is due. ``scan`` (a timer) sends a tick
 through the same topic for flows that have timed out or still owe a refund, so that every change to
 the table happens inside the agent. A refund that failed is retried sooner than the next scan:
@@ -16,14 +17,17 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import faust
+from faust.auth import SASLCredentials, SSLCredentials
+from faust.types.auth import CredentialsT
 
 from baylink import errors
 from baylink.runtime.events import CloudEvent, EventTypes, MalformedEvent, from_kafka
-from baylink.runtime.kafka import close_quietly, new_admin
-from baylink.runtime.settings import LOCAL_DIR
+from baylink.runtime.kafka import client_kwargs, close_quietly, new_admin
+from baylink.runtime.settings import LOCAL_DIR, KafkaSettings
 from baylink.runtime.topics import TopicSpec, apply_topics
 from services.gateway.flows.config import FlowSettings
 from services.gateway.flows.publish import to_cloud_event
@@ -55,9 +59,33 @@ async def create_flow_events_topic(settings: FlowSettings) -> None:
         await close_quietly(admin)
 
 
-def faust_datadir() -> str:
-    """Faust's own state directory, under .local/faust/ (its default is "<app id>-data" in the
-    working directory); faust makes the last level itself."""
+def broker_urls(kafka: KafkaSettings) -> list[str]:
+    """Faust's broker setting: one ``kafka://host:port`` per bootstrap server."""
+    return [f"kafka://{server.strip()}" for server in kafka.bootstrap_servers.split(",") if server.strip()]
+
+
+def broker_credentials(kafka: KafkaSettings) -> CredentialsT | None:
+    """Faust's ``broker_credentials``, from the same keyword arguments every other Kafka client of ours gets."""
+    kwargs = client_kwargs(kafka)
+    protocol = kwargs["security_protocol"]
+    if protocol == "PLAINTEXT":
+        return None
+    if protocol == "SSL":
+        return SSLCredentials(kwargs["ssl_context"])
+    return SASLCredentials(
+        username=kwargs["sasl_plain_username"],
+        password=kwargs["sasl_plain_password"],
+        ssl_context=kwargs.get("ssl_context"),  # with it SASL_SSL, without SASL_PLAINTEXT
+        mechanism=kwargs["sasl_mechanism"],
+    )
+
+
+def faust_datadir(datadir: Path | None = None) -> str:
+    """Faust's own state directory: ``datadir`` (one per worker), else under .local/faust/ (faust's
+    default is "<app id>-data" in the working directory); faust makes the last level itself."""
+    if datadir is not None:
+        datadir.parent.mkdir(parents=True, exist_ok=True)
+        return str(datadir)
     parent = LOCAL_DIR / "faust"
     parent.mkdir(parents=True, exist_ok=True)
     return str(parent / "{conf.name}-data")
@@ -69,16 +97,18 @@ def build_app(settings: FlowSettings, new_refunds: Callable[[], Refunds]) -> fau
     watched = {types.type_of(cls()) for cls in WATCHED}
     app = faust.App(
         settings.app_id,
-        broker=f"kafka://{settings.kafka.bootstrap_servers}",
-        store="memory://",
+        broker=broker_urls(settings.kafka),
+        broker_credentials=broker_credentials(settings.kafka),
+        store=settings.store,
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.kafka.replication_factor,
-        table_standby_replicas=0,
+        table_standby_replicas=settings.standby_replicas,
+        broker_session_timeout=settings.session_timeout_seconds,
+        broker_heartbeat_interval=min(3.0, settings.session_timeout_seconds / 3),
+        broker_request_timeout=max(90.0, settings.session_timeout_seconds + 30),  # must exceed the session timeout
         web_enabled=False,
         consumer_auto_offset_reset="earliest",
-        datadir=faust_datadir(),
-        broker_session_timeout=settings.session_timeout_seconds,
-        broker_heartbeat_interval=3.0,
+        datadir=faust_datadir(settings.datadir),
     )
     raw: dict[str, Any] = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
     sources = app.topic(settings.registry_topic, settings.payments_topic, **raw)

@@ -12,7 +12,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
-from asn1crypto import cms, x509
+from asn1crypto import cms, core, x509
 
 from services.identity.adapters import der
 from services.identity.adapters.algorithm_policy import describe, judge
@@ -24,6 +24,7 @@ from services.identity.adapters.signed_attributes import (
     read_signed_attributes,
     utc_time,
 )
+from services.identity.adapters.unsigned_attributes import with_unsigned_attributes, with_unsigned_element
 from services.identity.domain.errors import InvalidInput
 from services.identity.domain.report import Reason
 from services.identity.service_layer.ports import SignatureCheck
@@ -44,7 +45,7 @@ def check_detached_cms(
     profile = SignerProfile.of(signed_data, info, certs)
     # RFC 5652 5.4: the signature covers the DER of the attributes as a SET OF, not as [0].
     signed_bytes = b"\x31" + info["signed_attrs"].dump()[1:]
-    return _check(
+    check = _check(
         profile,
         attributes_of(info["signed_attrs"]),
         signed_bytes,
@@ -53,6 +54,9 @@ def check_detached_cms(
         document,
         extra_certificates,
     )
+    if isinstance(info["unsigned_attrs"], core.Void) and isinstance(signed_data["crls"], core.Void):
+        return check
+    return with_unsigned_attributes(check, signed_data, info)
 
 
 @dataclass(frozen=True)
@@ -130,6 +134,8 @@ def _learn_template(data: bytes, parsed: ParsedCms) -> None:
     parts, profile, signed_attrs = parsed.parts, parsed.profile, parsed.signed_attrs
     if type(data) is not bytes or parts is None or profile is None or signed_attrs is None:
         return
+    if parts.unsigned_attrs:  # templates end in the signature value; these carry more after it
+        return
     windows = changing_windows(parts.signed_attrs_as_set)
     if windows is None:
         return
@@ -180,7 +186,7 @@ def check_cms(
     """`check_detached_cms` for what `read_detached_cms` returned."""
     if parsed.profile is not None and parsed.parts is not None and parsed.signed_attrs is not None:
         parts = parsed.parts
-        return _check(
+        check = _check(
             parsed.profile,
             parsed.signed_attrs,
             parts.signed_attrs_as_set,
@@ -189,6 +195,7 @@ def check_cms(
             document,
             extra_certificates,
         )
+        return with_unsigned_element(check, parts.unsigned_attrs, parts.signature) if parts.unsigned_attrs else check
     assert parsed.signed_data is not None
     check = check_detached_cms(
         parsed.signed_data, list(parsed.certificates), document_digest, document, extra_certificates

@@ -6,7 +6,7 @@ nothing beyond the attribute lookup: these sit on the verification hot path.
 
 from __future__ import annotations
 
-from services.identity.adapters import certinfo, cms_verify, der, raw_signatures
+from services.identity.adapters import certinfo, cms_verify, der, raw_signatures, timestamp_tokens
 
 
 class X509Reader:
@@ -19,8 +19,10 @@ class X509Reader:
 
 
 class CmsSignatureChecks:
-    """`ports.SignatureChecks`: detached CMS (`cms_verify`) and raw signatures (`raw_signatures`)."""
+    """`ports.SignatureChecks`: detached CMS (`cms_verify`), raw signatures (`raw_signatures`) and
+    RFC 3161 time-stamp tokens (`timestamp_tokens`)."""
 
     read_detached_cms = staticmethod(cms_verify.read_detached_cms)
     check_cms = staticmethod(cms_verify.check_cms)
     check_raw = staticmethod(raw_signatures.check_raw)
+    check_token = staticmethod(timestamp_tokens.check_token)

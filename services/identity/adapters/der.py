@@ -71,13 +71,15 @@ def load_signed_data(data: bytes, field: str) -> tuple[cms.SignedData, list[x509
             raise InvalidInput(field, "unsupported", "expected CMS SignedData")
         signed_data = info["content"]
         signed_data["version"].native  # noqa: B018 - full decode now, see load_certificate
-        _decode_once(signed_data["digest_algorithms"], "digest_algorithms")
-        _decode_once(signed_data["encap_content_info"], "encap_content_info")
+        decode_once(signed_data["digest_algorithms"], "digest_algorithms")
+        decode_once(signed_data["encap_content_info"], "encap_content_info")
         for signer_info in signed_data["signer_infos"]:
             for name in _SIGNER_INFO_FIELDS:
                 part = signer_info[name]
                 if name in _REPEATING_SIGNER_INFO_FIELDS:
-                    _decode_once(part, name)
+                    decode_once(part, name)
+                elif name == "unsigned_attrs":
+                    frame_unsigned(part)
                 else:
                     part.native  # noqa: B018 - varies with every signature: decoded every time
         choices = signed_data["certificates"]
@@ -107,7 +109,20 @@ _DECODED: OrderedDict[tuple[str, bytes], None] = OrderedDict()
 _DECODED_MAX = 4096
 
 
-def _decode_once(value: core.Asn1Value, role: str) -> None:
+def frame_unsigned(attributes: cms.CMSAttributes | core.Void) -> None:
+    """Unsigned attributes are read down to each value's framing, not decoded in full: what they
+    hold (time-stamp tokens) is a CMS of its own, decoded in full where it is checked, and
+    asn1crypto's full decode of a token nested in a SignerInfo costs up to seconds."""
+    if isinstance(attributes, core.Void):
+        return
+    for attribute in attributes:
+        attribute["type"].native  # noqa: B018 - an OID: cheap, and it picks the values' class
+        for value in attribute["values"]:
+            value.dump()  # the framing of each value (tag, definite length, within bounds)
+
+
+def decode_once(value: core.Asn1Value, role: str) -> None:
+    """Decode `value` in full the first time its exact bytes are seen in `role`; then remember it."""
     key = (role, value.dump())
     if key in _DECODED:
         _DECODED.move_to_end(key)
@@ -128,6 +143,7 @@ class SignedDataParts:
     # (b"" if absent), SignerInfo version, sid, digestAlgorithm, signatureAlgorithm
     signed_attrs: bytes  # the [0] IMPLICIT element, tag and length included
     signature: bytes  # the OCTET STRING's contents
+    unsigned_attrs: bytes = b""  # the [1] IMPLICIT element (e.g. signature time-stamps); b"" if absent
 
     @property
     def signed_attrs_as_set(self) -> bytes:
@@ -140,8 +156,9 @@ _SIGNED_DATA_OID = bytes.fromhex("06092a864886f70d010702")
 
 def split_signed_data(data: bytes, field: str) -> SignedDataParts | None:
     """Split the common shape of a detached signature into its parts without decoding them, or
-    None for any other shape (several or no SignerInfos, CRLs, unsigned or missing signed
-    attributes, BER forms, trailing bytes...), which `load_signed_data` then handles.
+    None for any other shape (several or no SignerInfos, CRLs, missing signed attributes, BER
+    forms, trailing bytes...), which `load_signed_data` then handles. Unsigned attributes (a
+    signature time-stamp) are split off as they are, to be read by `unsigned_attributes`.
 
     Only exact tags and minimal definite lengths are accepted, so the elements found here are the
     ones asn1crypto finds. Nothing is checked beyond the framing: the parts still need decoding."""
@@ -175,7 +192,8 @@ def split_signed_data(data: bytes, field: str) -> SignedDataParts | None:
             return None
         _, info_at, info_end = element(data, infos[0][1], infos[0][2])
         fields = children(data, info_at, info_end)
-        if [t for t, _, _ in fields][:1] + [t for t, _, _ in fields][2:] != [0x02, 0x30, 0xA0, 0x30, 0x04]:
+        tags = [t for t, _, _ in fields][:1] + [t for t, _, _ in fields][2:]
+        if tags != [0x02, 0x30, 0xA0, 0x30, 0x04] and tags != [0x02, 0x30, 0xA0, 0x30, 0x04, 0xA1]:
             return None
         whole = [data[s:e] for _, s, e in top]
         parts = [data[s:e] for _, s, e in fields]
@@ -186,6 +204,7 @@ def split_signed_data(data: bytes, field: str) -> SignedDataParts | None:
         (whole[0], whole[1], whole[2], certificates, parts[0], parts[1], parts[2], parts[4]),
         parts[3],
         data[signature_at:signature_end],
+        parts[6] if len(parts) == 7 else b"",
     )
 
 

@@ -37,7 +37,7 @@ from services.identity.adapters.revocation_cache import RevocationCache
 from services.identity.adapters.signatures import SchemeSignatureValidator
 from services.identity.domain.judgement import PathFacts, PathFailure
 from services.identity.domain.policy import RevocationMode
-from services.identity.domain.report import ChainElement, Indication, Reason, SubIndication
+from services.identity.domain.report import ChainElement, Indication, Reason, SubIndication, ValidationData
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +48,13 @@ class PkixEngine:
         cache: RevocationCache | None = None,
         fetch: FetchSettings | None = None,
         time_tolerance: timedelta = timedelta(seconds=60),
+        evidence: ValidationData | None = None,
     ) -> None:
+        """With ``evidence`` the engine never fetches: revocation is judged from its OCSP responses and
+        CRLs alone and its certificates help build paths (re-judging a stored signature, B-LT)."""
         self.cache = cache or RevocationCache()
         self._fetch = fetch or FetchSettings()
+        self._evidence = evidence
         self._tolerance = time_tolerance
         self._algorithms = SchemeAlgorithmPolicy()
         self.network_requests = 0  # for tests and benchmarks: how often the cache did not suffice
@@ -97,12 +101,17 @@ class PkixEngine:
                 "no trust list is loaded for the requested jurisdictions",
             )
         signatures = SchemeSignatureValidator()
+        evidence = self._evidence
+        sources: dict[str, object] = {"allow_fetching": True, "fetchers": fetchers.fetchers}
+        kept: list[x509.Certificate] = []
+        if evidence is not None:
+            sources = {"allow_fetching": False, "ocsps": list(evidence.ocsp_responses), "crls": list(evidence.crls)}
+            kept = [x509.Certificate.load(der) for der in evidence.certificates]
         context = ValidationContext(
             trust_roots=list(anchors),
-            other_certs=list(intermediates),
+            other_certs=[*intermediates, *kept],
             moment=moment,
-            allow_fetching=True,
-            fetchers=fetchers.fetchers,
+            **sources,  # type: ignore[arg-type]
             # Revocation is irreversible (certificateHold aside, which these CAs do not use), so
             # status fetched now also answers for an earlier validation time: "good now" means
             # "good then", and a revocation dated after the validation time does not count.
@@ -139,10 +148,10 @@ class PkixEngine:
                 tuple(certinfo.chain_element(c) for c in reversed(list(path.iter_certs(include_root=True)))),
                 _warnings(context),
             )
-        return _facts(path, context)
+        return _facts(path, context, fetchers)
 
 
-def _facts(path: ValidationPath, context: ValidationContext) -> PathFacts:
+def _facts(path: ValidationPath, context: ValidationContext, fetchers: RevocationFetchers) -> PathFacts:
     certs = list(path.iter_certs(include_root=True))
     anchor, leaf = certs[0], certs[-1]
     not_before, not_after = certinfo.validity(anchor)
@@ -156,6 +165,11 @@ def _facts(path: ValidationPath, context: ValidationContext) -> PathFacts:
         leaf_extended_key_usage=certinfo.extended_key_usage(leaf),
         certified_policies=frozenset(p.user_domain_policy_id for p in qualified),
         warnings=_warnings(context),
+        validation_data=ValidationData(
+            tuple(c.dump() for c in reversed(certs)),
+            tuple(dict.fromkeys(r.dump() for r in fetchers.fetchers.ocsp_fetcher.fetched_responses())),
+            tuple(dict.fromkeys(c.dump() for c in fetchers.fetchers.crl_fetcher.fetched_crls())),
+        ),
     )
 
 

@@ -1,4 +1,8 @@
-"""Protobuf ⇄ identity domain, at the edge: requests to commands, reports and lists to messages."""
+"""Protobuf ⇄ identity domain, at the edge: requests to commands, reports and lists to messages.
+
+Kept in one module although over 300 lines: every message of the identity contract is mapped
+here, and the report templates it shares between them would otherwise be imported in circles.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from baylink.identity.v1 import validation_pb2 as pb
 from baylink.runtime.timestamps import set_timestamp
 from baylink.runtime.timestamps import to_timestamp as timestamp
 from services.identity.adapters.policy_mapping import key_purpose, max_revocation_age
+from services.identity.adapters.proto_timestamps import LEVELS, timestamp_report
 from services.identity.domain.errors import InvalidInput
 from services.identity.domain.policy import RevocationMode, ValidationPolicy
 from services.identity.domain.report import Indication, SignatureReport, SubIndication, ValidationReport
@@ -187,13 +192,15 @@ def _report_template(r: ValidationReport) -> pb.ValidationReport:
     return message
 
 
-def signature_response(r: SignatureReport) -> api.VerifySignatureResponse:
+def signature_response(r: SignatureReport, include_validation_data: bool = False) -> api.VerifySignatureResponse:
     response = api.VerifySignatureResponse()
-    fill_signature_response(response, r)
+    fill_signature_response(response, r, include_validation_data)
     return response
 
 
-def fill_signature_response(response: api.VerifySignatureResponse, r: SignatureReport) -> None:
+def fill_signature_response(
+    response: api.VerifySignatureResponse, r: SignatureReport, include_validation_data: bool = False
+) -> None:
     """Write ``r`` into ``response`` (empty). The overall report is the signature's outcome; its
     chain, jurisdiction, subject and time come from the certificate's validation (at
     verification time, or at signing time when that is all there is)."""
@@ -213,6 +220,16 @@ def fill_signature_response(response: api.VerifySignatureResponse, r: SignatureR
         fill_report(response.at_signing_time, r.at_signing_time)
     if r.at_verification_time is not None:
         fill_report(response.at_verification_time, r.at_verification_time)
+    if r.proven_signing_time is not None:
+        set_timestamp(response.proven_signing_time, r.proven_signing_time)
+    if r.timestamps:
+        response.timestamps.extend(timestamp_report(t) for t in r.timestamps)
+    response.level = LEVELS[r.level]  # type: ignore[assignment]  # a SignatureLevel number
+    data = r.validation_data if include_validation_data else None
+    if data is not None:
+        response.validation_data.certificates.extend(data.certificates)
+        response.validation_data.ocsp_responses.extend(data.ocsp_responses)
+        response.validation_data.crls.extend(data.crls)
 
 
 def _overall_template(r: SignatureReport, full: ValidationReport | None) -> pb.ValidationReport:

@@ -11,7 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.identity.domain.policy import KeyPurpose, ValidationPolicy, acceptable_policies, fit_for
-from services.identity.domain.report import ChainElement, Indication, Reason, SubIndication, ValidationReport
+from services.identity.domain.report import (
+    ChainElement,
+    Indication,
+    Reason,
+    SubIndication,
+    ValidationData,
+    ValidationReport,
+)
 from services.identity.domain.trustlist import AnchoredService, ServiceStatus
 
 
@@ -27,6 +34,7 @@ class PathFacts:
     certified_policies: frozenset[str]  # RFC 5280 valid policy set at the end of the path
     warnings: tuple[str, ...] = ()
     leaf_extended_key_usage: frozenset[str] | None = None  # dotted OIDs; None: the extension is absent
+    validation_data: ValidationData | None = None  # the path and the revocation answers it was checked with
 
 
 @dataclass(frozen=True)
@@ -62,6 +70,7 @@ def judge(
             trust_service=anchored.service.name if anchored else None,
             policies=policies,
             warnings=facts.warnings,
+            validation_data=facts.validation_data,
         )
 
     if anchored is None:
@@ -72,6 +81,12 @@ def judge(
         return report(Indication.TOTAL_FAILED, SubIndication.EXPIRED, Reason.ANCHOR_EXPIRED)
     if moment < facts.anchor_not_before:
         return report(Indication.TOTAL_FAILED, SubIndication.NOT_YET_VALID, Reason.NOT_YET_VALID)
+    if policy.key_purpose is KeyPurpose.TIME_STAMPING:
+        # A TSA vouches for time, not for a certificate policy; whether its service was granted
+        # is asked at the token's time (`timestamps.tsa_trust`), not at the validation time.
+        if not fit_for(policy.key_purpose, facts.leaf_key_usage, facts.leaf_extended_key_usage):
+            return report(Indication.INDETERMINATE, SubIndication.CHAIN_CONSTRAINTS_FAILURE, Reason.KEY_PURPOSE)
+        return report(Indication.TOTAL_PASSED, None, Reason.OK)
     status = anchored.service.status_at(moment)
     if status is None:
         return report(Indication.INDETERMINATE, SubIndication.NO_CERTIFICATE_CHAIN_FOUND, Reason.SERVICE_NOT_YET_LISTED)

@@ -123,6 +123,53 @@ MESSAGES: dict[str, LocalText] = {
         zh_hans="声称的签名时间早于证书生效时间。",
         en="The claimed signing time is before the certificate became valid.",
     ),
+    "revoked_after_poe": LocalText(
+        zh_hant="證書在簽署後才被撤銷；可信時間戳記證明簽署早於撤銷，簽署於該時間有效。",
+        zh_hans="证书在签名后才被撤销；可信时间戳证明签名早于撤销，签名于该时间有效。",
+        en="The certificate was revoked after signing; a trusted timestamp proves the signature is older, "
+        "so it is valid at that time.",
+    ),
+    "expired_after_poe": LocalText(
+        zh_hant="證書已過期；可信時間戳記證明簽署於有效期內作出，簽署於該時間有效。",
+        zh_hans="证书已过期；可信时间戳证明签名于有效期内作出，签名于该时间有效。",
+        en="The certificate has expired; a trusted timestamp proves the signature was made while it was valid.",
+    ),
+    "timestamp_trusted": LocalText(
+        zh_hant="時間戳記有效，由信任列表上的時間戳記服務簽發，證明簽署於該時間已存在。",
+        zh_hans="时间戳有效，由信任列表上的时间戳服务签发，证明签名于该时间已存在。",
+        en="The timestamp is valid and issued by a time-stamping service on the trust list: "
+        "the signature existed at that time.",
+    ),
+    "tsa_not_trusted": LocalText(
+        zh_hant="時間戳記並非由信任列表上的時間戳記服務簽發，不能證明簽署時間。",
+        zh_hans="时间戳并非由信任列表上的时间戳服务签发，不能证明签名时间。",
+        en="The timestamp is not from a time-stamping service on the trust list, so it proves no signing time.",
+    ),
+    "timestamp_imprint_mismatch": LocalText(
+        zh_hant="時間戳記所蓋的並非此簽署，不能證明簽署時間。",
+        zh_hans="时间戳所盖的并非此签名，不能证明签名时间。",
+        en="The timestamp was not made over this signature, so it proves no signing time.",
+    ),
+    "timestamp_invalid": LocalText(
+        zh_hant="時間戳記無效或無法讀取，不能證明簽署時間。",
+        zh_hans="时间戳无效或无法读取，不能证明签名时间。",
+        en="The timestamp is invalid or unreadable, so it proves no signing time.",
+    ),
+    "pdf_modified_after_signing": LocalText(
+        zh_hant="文件在簽署後內容被更改，顯示的內容已不是簽署時的內容。",
+        zh_hans="文件在签名后内容被更改，显示的内容已不是签名时的内容。",
+        en="The document's content was changed after it was signed; what it shows is not what was signed.",
+    ),
+    "pdf_mdp_violation": LocalText(
+        zh_hant="文件在簽署後的更改超出簽署人所容許的範圍。",
+        zh_hans="文件在签名后的更改超出签名人所允许的范围。",
+        en="The document was changed after signing in a way the signer did not permit.",
+    ),
+    "pdf_signature_coverage": LocalText(
+        zh_hant="簽署未完整涵蓋文件的一個版本，無法確定簽署了哪些內容。",
+        zh_hans="签名未完整覆盖文件的一个版本，无法确定签署了哪些内容。",
+        en="The signature does not cover a whole revision of the document, so what was signed is unclear.",
+    ),
 }
 
 

@@ -23,6 +23,7 @@ DOCUMENT_SIGNING_EKUS = frozenset(
     }
 )
 CLIENT_AUTH_EKU = "1.3.6.1.5.5.7.3.2"  # id-kp-clientAuth
+TIME_STAMPING_EKU = "1.3.6.1.5.5.7.3.8"  # id-kp-timeStamping
 # Largest signature value a caller may send (raw signatures and CMS SignedData alike).
 MAX_SIGNATURE_BYTES = 1024 * 1024
 
@@ -39,6 +40,9 @@ class KeyPurpose(StrEnum):
     DOCUMENT_SIGNING = "document-signing"
     # extendedKeyUsage present and naming clientAuth; keyUsage, if present, digitalSignature.
     CLIENT_AUTH = "client-auth"
+    # RFC 3161 2.3: extendedKeyUsage present, naming timeStamping and nothing else; anchored in a
+    # trust-list TSA service, not a CA one.
+    TIME_STAMPING = "time-stamping"
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,8 @@ def fit_for(purpose: KeyPurpose, key_usages: frozenset[str] | None, extended_key
     """Whether a leaf with these keyUsage bits and extendedKeyUsage OIDs (None: extension absent)
     may serve `purpose`. RFC 5280 4.2.1.12: a present extendedKeyUsage limits the certificate to
     the purposes it names."""
+    if purpose is KeyPurpose.TIME_STAMPING:
+        return key_usage_allows_signing(key_usages) and extended_key_usages == frozenset({TIME_STAMPING_EKU})
     if purpose is KeyPurpose.CLIENT_AUTH:
         signs = key_usages is None or "digital_signature" in key_usages
         return signs and extended_key_usages is not None and CLIENT_AUTH_EKU in extended_key_usages

@@ -70,6 +70,26 @@ class Reason(StrEnum):
     REVOKED_AFTER_SIGNING = "revoked_after_signing"
     EXPIRED_AFTER_SIGNING = "expired_after_signing"
     SIGNED_BEFORE_VALIDITY = "signed_before_validity"
+    # Signature time-stamps (RFC 3161) as proofs of existence, EN 319 102-1 past signature validation.
+    REVOKED_AFTER_POE = "revoked_after_poe"
+    EXPIRED_AFTER_POE = "expired_after_poe"
+    TIMESTAMP_TRUSTED = "timestamp_trusted"
+    TSA_NOT_TRUSTED = "tsa_not_trusted"
+    TIMESTAMP_IMPRINT_MISMATCH = "timestamp_imprint_mismatch"
+    TIMESTAMP_INVALID = "timestamp_invalid"
+    # Signed PDFs (PAdES): the CMS verified, the PDF around it did not hold.
+    PDF_MODIFIED_AFTER_SIGNING = "pdf_modified_after_signing"
+    PDF_MDP_VIOLATION = "pdf_mdp_violation"
+    PDF_SIGNATURE_COVERAGE = "pdf_signature_coverage"
+
+
+class SignatureLevel(StrEnum):
+    """The AdES level a signature reaches as Baylink verified it (EN 319 122-1 names)."""
+
+    B_B = "B-B"  # signed, no trusted time-stamp
+    B_T = "B-T"  # a trusted signature time-stamp proves when the signature existed
+    B_LT = "B-LT"  # B-T, and the signature carries validation data (certificates and revocation)
+    B_LTA = "B-LTA"  # B-LT, and an archive time-stamp covers it
 
 
 @dataclass(frozen=True)
@@ -79,6 +99,26 @@ class ChainElement:
     issuer: str
     serial_hex: str
     not_after: datetime
+
+
+@dataclass(frozen=True)
+class ValidationData:
+    """What a validation rested on, each item DER: the path (leaf first, anchor last) and the
+    OCSP responses and CRLs consulted for it. Kept beside a signature, it lets the signature be
+    judged again later with no network (CAdES B-LT)."""
+
+    certificates: tuple[bytes, ...] = ()
+    ocsp_responses: tuple[bytes, ...] = ()
+    crls: tuple[bytes, ...] = ()
+
+    def merged(self, other: ValidationData | None) -> ValidationData:
+        if other is None:
+            return self
+        return ValidationData(
+            tuple(dict.fromkeys((*self.certificates, *other.certificates))),
+            tuple(dict.fromkeys((*self.ocsp_responses, *other.ocsp_responses))),
+            tuple(dict.fromkeys((*self.crls, *other.crls))),
+        )
 
 
 @dataclass(frozen=True)
@@ -95,6 +135,7 @@ class ValidationReport:
     policies: frozenset[str] = frozenset()
     detail: str = ""
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    validation_data: ValidationData | None = None  # a validated path's; None when no path validated
 
     @property
     def passed(self) -> bool:
@@ -106,11 +147,34 @@ class ValidationReport:
 
 
 @dataclass(frozen=True)
+class TimestampReport:
+    """Outcome of checking one RFC 3161 time-stamp token of a signature: whether it is a proof of
+    existence at `gen_time`, and why (not). `tsa_name` is the trust-list service when there is one."""
+
+    trusted: bool
+    reason: Reason
+    gen_time: datetime | None
+    tsa_fingerprint_sha256: str = ""
+    tsa_subject: str = ""
+    tsa_name: LocalText | None = None
+    jurisdiction: Jurisdiction | None = None
+    detail: str = ""
+
+    @property
+    def message(self) -> LocalText:
+        return message_for(self.reason.value)
+
+
+@dataclass(frozen=True)
 class SignatureReport:
     """Outcome of verifying a signature: the cryptographic check plus the signer's certificate
-    validated twice, at the claimed signing time and at the time of verification. The claimed
-    time is only the signer's word (no timestamp proves it), so a relying party decides which
-    of the two it needs; `indication` here is the stricter, at-verification-time answer."""
+    validated twice, at the signing time and at the time of verification.
+
+    Without a trusted signature time-stamp the signing time is only the signer's word, so a
+    relying party decides which of the two it needs; `indication` is then the stricter,
+    at-verification-time answer. With one, `proven_signing_time` is its time, `at_signing_time`
+    is the validation at that proven time, and a certificate revoked or expired after it still
+    passes (EN 319 102-1 past signature validation)."""
 
     indication: Indication
     sub_indication: SubIndication | None
@@ -123,6 +187,9 @@ class SignatureReport:
     digest_algorithm: str = ""
     signature_algorithm: str = ""
     detail: str = ""
+    proven_signing_time: datetime | None = None
+    timestamps: tuple[TimestampReport, ...] = ()
+    level: SignatureLevel = SignatureLevel.B_B
 
     @property
     def passed(self) -> bool:
@@ -131,3 +198,12 @@ class SignatureReport:
     @property
     def message(self) -> LocalText:
         return message_for(self.reason.value)
+
+    @property
+    def validation_data(self) -> ValidationData | None:
+        """The data of both validations of the signer's certificate; None if neither validated a path."""
+        found = [r.validation_data for r in (self.at_signing_time, self.at_verification_time) if r is not None]
+        data = [d for d in found if d is not None]
+        if not data:
+            return None
+        return data[0].merged(data[1] if len(data) > 1 else None)

@@ -1,5 +1,6 @@
 """Trust lists in the shape of ETSI TS 119 612: one per jurisdiction, each a list of CA services
-with a dated status history and the certificate policies recognised under the GBA scheme."""
+with a dated status history and the certificate policies recognised under the GBA scheme, and of
+the time-stamping authorities whose tokens count as proofs of existence."""
 
 from __future__ import annotations
 
@@ -27,6 +28,11 @@ class ServiceType(StrEnum):
 
     CA_QC = "CA/QC"  # CA issuing qualified(-like) certificates for e-signatures
     CA_PKC = "CA/PKC"  # CA issuing other public key certificates
+    TSA = "TSA/QTST"  # time-stamping authority issuing (qualified) RFC 3161 time-stamp tokens
+
+    @property
+    def is_ca(self) -> bool:
+        return self in (ServiceType.CA_QC, ServiceType.CA_PKC)
 
 
 class ServiceStatus(StrEnum):
@@ -126,10 +132,24 @@ class AnchoredService:
 
 
 def anchors(lists: Sequence[TrustList]) -> tuple[AnchoredService, ...]:
-    """Every listed service of every list: withdrawn ones too, so that a chain ending in a withdrawn
-    CA is recognised as such (TOTAL_FAILED) instead of looking like an unknown chain."""
+    """Every listed CA service of every list: withdrawn ones too, so that a chain ending in a withdrawn
+    CA is recognised as such (TOTAL_FAILED) instead of looking like an unknown chain. TSA services
+    are no anchors for signers: a TSA vouches for time, not for anyone's identity."""
     return tuple(
-        AnchoredService(tl.jurisdiction, service, tl.sequence_number) for tl in lists for service in tl.services
+        AnchoredService(tl.jurisdiction, service, tl.sequence_number)
+        for tl in lists
+        for service in tl.services
+        if service.service_type.is_ca
+    )
+
+
+def tsa_services(lists: Sequence[TrustList]) -> tuple[AnchoredService, ...]:
+    """Every listed TSA service of every list (withdrawn ones too, judged by their history)."""
+    return tuple(
+        AnchoredService(tl.jurisdiction, service, tl.sequence_number)
+        for tl in lists
+        for service in tl.services
+        if service.service_type is ServiceType.TSA
     )
 
 

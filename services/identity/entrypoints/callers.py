@@ -18,6 +18,7 @@ CALLERS: dict[str, frozenset[str]] = {
         "ValidateCertificate": _CHECKERS,
         "VerifySignature": _CHECKERS,
         "VerifySignatures": _CHECKERS,
+        "VerifyPdfSignatures": _CHECKERS,
         "GetTrustList": _CHECKERS,
         "ListRecognisedAuthorities": _CHECKERS,
         "UpdateTrustList": frozenset({"operator"}),

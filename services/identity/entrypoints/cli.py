@@ -13,6 +13,8 @@ cases run in process instead, offline:
   narrows it.
 
 Revocation is checked online (CRL/OCSP from the certificates) and hard-fails by default.
+``verify --offline-evidence DIR`` fetches nothing: a stored signature's evidence (exported by
+``baylink registry evidence``) decides revocation, and its path helps build the chain.
 
 Exit codes: 0 TOTAL_PASSED, 1 any other indication, 2 usage or input error (unreadable file,
 bad PEM/DER, refused trust list, service not reachable).
@@ -107,6 +109,10 @@ def _finish(report: dict[str, Any], as_json: bool, signature: bool) -> NoReturn:
 
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False))
+    elif report.get("kind") == "pdf":
+        from services.identity.entrypoints.cli_pdf import pdf_view
+
+        console().print(pdf_view(report))
     else:
         console().print(signature_view(report) if signature else validation_view(report))
     raise typer.Exit(0 if report["indication"] == "TOTAL_PASSED" else 1)
@@ -174,34 +180,71 @@ def validate_command(
 
 @app.command("verify")
 def verify_command(
-    document: Annotated[Path, typer.Option("--document", metavar="FILE", help="The signed document.")],
     signature: Annotated[
-        Path, typer.Option("--signature", metavar="FILE", help="Detached CMS SignedData, DER or PEM (CMS/PKCS7).")
+        Path,
+        typer.Option(
+            "--signature", metavar="FILE", help="Detached CMS SignedData (DER or PEM), or a signed PDF (PAdES)."
+        ),
     ],
+    document: Annotated[
+        Path | None,
+        typer.Option(
+            "--document",
+            metavar="FILE",
+            help="The signed document (not for a signed PDF; with --offline-evidence: DIR/document).",
+        ),
+    ] = None,
     chain: ChainOpt = None,
     anchor: AnchorOpt = None,
     trust_list: TrustListOpt = None,
     signer: SignerOpt = None,
     policy: PolicyOpt = None,
     revocation: RevocationOpt = None,
+    offline_evidence: Annotated[
+        Path | None,
+        typer.Option(
+            "--offline-evidence",
+            metavar="DIR",
+            help="Re-judge a stored signature with no network: revocation only from DIR's OCSP responses and "
+            "CRLs (`baylink registry evidence`). Trust: --anchor, --trust-list, else the identity service's lists.",
+        ),
+    ] = None,
     target: TargetOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Verify a detached CMS signature over FILE and validate the signer's certificate.
+    """Verify a detached CMS signature over FILE, or every signature of a signed PDF, and validate
+    the signers' certificates.
 
+    A PDF given as --signature (no --document) is reported signature by signature: signer,
+    indication, what it covers (the whole document or an earlier revision), changes after signing
+    against its DocMDP/FieldMDP permissions, PAdES level and timestamps (each judged).
     Offline tool with --anchor or --trust-list: verifies in this process and asks no service.
+    With --offline-evidence DIR nothing is fetched at all: the evidence kept beside a stored
+    signature decides revocation.
     """
     anchors, signers = anchor or [], signer or []
+    if offline_evidence is not None:
+        if revocation is not None or target is not None:
+            _fail("--offline-evidence decides revocation from the evidence alone: no --revocation, no --target")
+        evidence_verify(signature, document, offline_evidence, anchors, trust_list, signers, chain, policy, as_json)
     offline = _check_mode(anchors, trust_list, signers, revocation)
 
     def action() -> dict[str, Any]:
+        from services.identity.adapters.pdf_signatures import looks_like_pdf
         from services.identity.entrypoints import cli_inputs as inputs
         from services.identity.entrypoints import cli_report as reports
 
-        content = inputs.read_file(document)
-        cms = inputs.cms_signature(signature)
+        signed = inputs.read_file(signature)
         intermediates = inputs.certificates_of(chain or [])
         requested = inputs.policy_oids(policy or [])
+        if looks_like_pdf(signed):
+            if document is not None:
+                raise inputs.InputError(f"{signature}: a signed PDF carries its document; leave out --document")
+            return _verify_pdf(signed, intermediates, requested)
+        if document is None:
+            raise inputs.InputError(f"{signature}: not a PDF, so give the signed document with --document")
+        content = inputs.read_file(document)
+        cms = inputs.cms_signature(signature)
         if offline:
             from services.identity.entrypoints import cli_offline as local
 
@@ -212,5 +255,43 @@ def verify_command(
 
         address = target or remote.default_target()
         return reports.signature_from_proto(remote.verify(address, content, cms, intermediates, requested))
+
+    def _verify_pdf(pdf: bytes, intermediates: list[bytes], requested: frozenset[str] | None) -> dict[str, Any]:
+        from services.identity.entrypoints import cli_pdf
+
+        if offline:
+            from services.identity.entrypoints import cli_offline as local
+
+            trust = local.Trust(tuple(anchors), trust_list, tuple(signers))
+            rules = local.policy(revocation.value if revocation else None, requested)
+            return cli_pdf.pdf_dict(local.verify_pdf(trust, pdf, intermediates, rules))
+        from services.identity.entrypoints import cli_online as remote
+
+        return cli_pdf.pdf_from_proto(
+            remote.verify_pdf(target or remote.default_target(), pdf, intermediates, requested)
+        )
+
+    _finish(_run(action), as_json, signature=True)
+
+
+def evidence_verify(
+    signature: Path,
+    document: Path | None,
+    directory: Path,
+    anchors: list[Path],
+    trust_list: Path | None,
+    signers: list[Path],
+    chain: list[Path] | None,
+    policy: list[str] | None,
+    as_json: bool,
+) -> NoReturn:
+    """`verify --offline-evidence DIR`: the stored signature judged from its evidence alone."""
+    _check_mode(anchors, trust_list, signers, None)
+
+    def action() -> dict[str, Any]:
+        from services.identity.entrypoints import cli_offline as local
+
+        trust = local.Trust(tuple(anchors), trust_list, tuple(signers))
+        return local.evidence_dict(trust, signature, document, directory, chain or [], policy or [])
 
     _finish(_run(action), as_json, signature=True)

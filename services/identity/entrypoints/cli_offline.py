@@ -14,21 +14,26 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from asn1crypto import x509
 
 from services.identity.adapters import der
 from services.identity.adapters.crypto import X509Reader
-from services.identity.bootstrap import certificate_validator, list_store, signature_verifier
+from services.identity.adapters.pdf_signatures import PyHankoPdfReader
+from services.identity.adapters.pkix import PkixEngine
+from services.identity.bootstrap import certificate_validator, list_store, pdf_verifier, signature_verifier
+from services.identity.domain.pdf import PdfReport, SignatureKind
 from services.identity.domain.policy import KeyPurpose, RevocationMode, ValidationPolicy
-from services.identity.domain.report import SignatureReport, ValidationReport
+from services.identity.domain.report import SignatureReport, ValidationData, ValidationReport
 from services.identity.domain.trustlist import Jurisdiction
 from services.identity.entrypoints.cli_inputs import InputError, certificates, read_file
 from services.identity.service_layer.offline import bare_anchor_store, jurisdiction_of, scheme_policies
 from services.identity.service_layer.trust_store import Refusal, TrustListStore
 from services.identity.service_layer.validate_certificate import ValidateCertificate
+from services.identity.service_layer.verify_pdf import VerifyPdfSignatures
 from services.identity.service_layer.verify_signature import VerifyCmsSignature
 
 _CERT_SUFFIXES = (".pem", ".crt", ".cer", ".der")
@@ -88,6 +93,18 @@ def anchor_store(anchor_paths: Sequence[Path], presented: Sequence[x509.Certific
     return bare_anchor_store(roots, scheme_policies([*presented, *roots]), X509Reader())
 
 
+def service_trust() -> Trust:
+    """The trust lists the identity service is configured with (BAYLINK_IDENTITY_TRUST_LISTS_DIR and
+    _TRUSTED_LIST_SIGNERS); InputError when there are none."""
+    from services.identity.config import IdentitySettings
+
+    settings = IdentitySettings()
+    if settings.trust_lists_dir is None:
+        raise InputError("no trust given: --anchor ROOT.pem, --trust-list DIR, or BAYLINK_IDENTITY_TRUST_LISTS_DIR")
+    signers = tuple(path for paths in settings.trusted_list_signers.values() for path in paths)
+    return Trust(trust_list_dir=settings.trust_lists_dir, signers=signers)
+
+
 def store_for(trust: Trust, presented: Sequence[x509.Certificate]) -> TrustListStore:
     if trust.trust_list_dir is not None:
         return trust_list_store(trust.trust_list_dir, trust.signers)
@@ -119,6 +136,59 @@ def verify(
     store = store_for(trust, presented)
     command = VerifyCmsSignature(signature, document=document, intermediates=tuple(chain), policy=policy)
     return asyncio.run(signature_verifier(certificate_validator(store)).verify_cms(command))
+
+
+def verify_with_evidence(
+    trust: Trust,
+    document: bytes,
+    signature: bytes,
+    evidence: ValidationData,
+    policy: ValidationPolicy,
+    now: datetime | None = None,
+) -> SignatureReport:
+    """Verify as `verify` does, but with no network: revocation only from the evidence's OCSP
+    responses and CRLs, its certificates to build the path; ``now`` stands in for the present."""
+    _, carried = der.load_signed_data(signature, "signature")
+    kept = [der.load_certificate(item, "evidence certificate") for item in evidence.certificates]
+    store = store_for(trust, [*carried, *kept])
+    clock = (lambda: now) if now is not None else (lambda: datetime.now(UTC))
+    validator = certificate_validator(store, PkixEngine(evidence=evidence), clock)
+    command = VerifyCmsSignature(signature, document=document, intermediates=evidence.certificates, policy=policy)
+    return asyncio.run(signature_verifier(validator, clock).verify_cms(command))
+
+
+def evidence_dict(
+    trust: Trust, signature: Path, document: Path | None, directory: Path, chain: list[Path], policy_oids: list[str]
+) -> dict[str, Any]:
+    """`verify --offline-evidence DIR` as a report: the stored signature judged from DIR alone.
+    Without --anchor or --trust-list, the identity service's configured lists are the trust."""
+    from baylink import evidence as files
+    from services.identity.entrypoints import cli_inputs as inputs
+    from services.identity.entrypoints.cli_report import signature_dict
+
+    try:
+        kept = files.read(directory)
+    except files.EvidenceError as exc:
+        raise InputError(str(exc)) from None
+    content = read_file(document) if document is not None else kept.document
+    extra = tuple(inputs.certificates_of(chain))
+    data = ValidationData((*kept.certificates, *extra), kept.ocsp_responses, kept.crls)
+    if not trust.anchors and trust.trust_list_dir is None:
+        trust = service_trust()
+    rules = policy(None, inputs.policy_oids(policy_oids))
+    return signature_dict(verify_with_evidence(trust, content, inputs.cms_signature(signature), data, rules))
+
+
+def verify_pdf(trust: Trust, pdf: bytes, chain: Sequence[bytes], policy: ValidationPolicy) -> PdfReport:
+    """Every signature of a signed PDF, trusting `trust` (bare anchors recognise the scheme
+    policies of the certificates the signatures carry and of --chain, as for a CMS)."""
+    presented = [der.load_certificate(item, "chain") for item in chain]
+    for found in PyHankoPdfReader().read(pdf, "pdf").signatures:
+        if found.kind is SignatureKind.SIGNATURE:
+            presented.extend(der.load_signed_data(found.cms, "pdf")[1])
+    store = store_for(trust, presented)
+    verifier = pdf_verifier(signature_verifier(certificate_validator(store)))
+    return asyncio.run(verifier.verify(VerifyPdfSignatures(pdf, tuple(chain), policy)))
 
 
 def policy(

@@ -50,6 +50,7 @@ def default_target() -> str:
 _PURPOSES = {
     KeyPurpose.DOCUMENT_SIGNING: validation_pb2.KEY_PURPOSE_DOCUMENT_SIGNING,
     KeyPurpose.CLIENT_AUTH: validation_pb2.KEY_PURPOSE_CLIENT_AUTH,
+    KeyPurpose.TIME_STAMPING: validation_pb2.KEY_PURPOSE_TIME_STAMPING,
 }
 
 
@@ -137,3 +138,10 @@ def verify(
         policy=_policy(requested),
     )
     return asyncio.run(_call(target, "VerifySignature", request))
+
+
+def verify_pdf(target: str, pdf: bytes, chain: Sequence[bytes], requested: frozenset[str] | None) -> Any:
+    request = identity_service_pb2.VerifyPdfSignaturesRequest(
+        pdf=pdf, intermediates_der=list(chain), policy=_policy(requested)
+    )
+    return asyncio.run(_call(target, "VerifyPdfSignatures", request))

@@ -86,14 +86,42 @@ def signature_view(report: Report) -> Group:
     valid = report["signature_valid"]
     table.add_row("signature", Text("-" if valid is None else "verifies" if valid else "does not verify"))
     table.add_row("claimed signing time", Text(report["claimed_signing_time"] or "- (none in the signature)"))
+    proven = report.get("proven_signing_time")
+    table.add_row("proven signing time", Text(proven or "- (no trusted timestamp)", style="green" if proven else ""))
+    table.add_row("level", Text(report.get("level") or "-"))
     table.add_row("verification time", Text(report["verification_time"] or "-"))
     table.add_row("signer sha256", Text(report["signer_fingerprint_sha256"] or "-"))
     algorithms = [a for a in (report["digest_algorithm"], report["signature_algorithm"]) if a]
     table.add_row("algorithms", Text(", ".join(algorithms) or "-"))
     _messages(table, report)
     parts: list[Any] = [Text("signature verification", style="bold underline"), table]
+    if report.get("timestamps"):
+        parts.append(_timestamps(report["timestamps"]))
     if report["at_verification_time"]:
         parts.append(validation_view(report["at_verification_time"], "signer's certificate at verification time"))
     if report["at_signing_time"]:
-        parts.append(validation_view(report["at_signing_time"], "signer's certificate at the claimed signing time"))
+        when = "the proven signing time" if report.get("proven_signing_time") else "the claimed signing time"
+        parts.append(validation_view(report["at_signing_time"], f"signer's certificate at {when}"))
     return Group(*parts)
+
+
+def _timestamps(stamps: list[Report]) -> Table:
+    table = Table(title="signature time-stamps", title_justify="left", show_lines=True)
+    table.add_column("#", no_wrap=True)
+    table.add_column("time-stamp", overflow="fold")
+    for index, stamp in enumerate(stamps):
+        cell = Text()
+        verdict = "trusted: proof of existence" if stamp["trusted"] else "not trusted: proves nothing"
+        cell.append(f"{verdict} ({stamp['reason'] or '?'})\n", style="green" if stamp["trusted"] else "yellow")
+        cell.append(f"time {stamp['gen_time'] or '?'}\n")
+        service = stamp.get("tsa_service")
+        if service:
+            cell.append(f"TSA service {' / '.join(service[lang] for lang in _LANGUAGES)} ({stamp['jurisdiction']})\n")
+        cell.append(f"TSA {stamp['tsa_subject'] or '?'}\n")
+        for message in stamp["messages"]:
+            cell.append(f"{message['en']}\n")
+        if stamp.get("detail"):
+            cell.append(f"detail {stamp['detail']}\n")
+        cell.append(f"sha256 {stamp['tsa_fingerprint_sha256'] or '?'}", style="cyan")
+        table.add_row(str(index), cell)
+    return table

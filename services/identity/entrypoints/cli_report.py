@@ -14,7 +14,7 @@ from typing import Any
 
 from baylink.i18n import LocalText
 from services.identity.domain.messages import MESSAGES
-from services.identity.domain.report import ChainElement, SignatureReport, ValidationReport
+from services.identity.domain.report import ChainElement, SignatureReport, TimestampReport, ValidationReport
 
 Report = dict[str, Any]
 
@@ -74,6 +74,23 @@ def signature_dict(report: SignatureReport) -> Report:
         "detail": report.detail,
         "at_signing_time": at_signing,
         "at_verification_time": at_now,
+        "proven_signing_time": iso(report.proven_signing_time),
+        "level": report.level.value,
+        "timestamps": [timestamp_dict(t) for t in report.timestamps],
+    }
+
+
+def timestamp_dict(report: TimestampReport) -> Report:
+    return {
+        "trusted": report.trusted,
+        "reason": report.reason.value,
+        "gen_time": iso(report.gen_time),
+        "tsa_subject": report.tsa_subject or None,
+        "tsa_fingerprint_sha256": report.tsa_fingerprint_sha256 or None,
+        "tsa_service": text(report.tsa_name),
+        "jurisdiction": report.jurisdiction.value if report.jurisdiction else None,
+        "messages": [text(report.message)],
+        "detail": report.detail,
     }
 
 
@@ -166,4 +183,25 @@ def signature_from_proto(response: Any) -> Report:
         "detail": overall["detail"],
         "at_signing_time": at_signing,
         "at_verification_time": at_now,
+        "proven_signing_time": _timestamp(response, "proven_signing_time"),
+        "level": (_enum_name(validation_pb2.SignatureLevel, response.level, "SIGNATURE_LEVEL_") or "").replace("_", "-")
+        or None,
+        "timestamps": [_timestamp_from_proto(t) for t in response.timestamps],
+    }
+
+
+def _timestamp_from_proto(stamp: Any) -> Report:
+    from baylink.common.v1 import common_pb2
+
+    name = stamp.tsa_name if stamp.HasField("tsa_name") else None
+    return {
+        "trusted": stamp.trusted,
+        "reason": stamp.reason or None,
+        "gen_time": _timestamp(stamp, "gen_time"),
+        "tsa_subject": stamp.tsa_subject_dn or None,
+        "tsa_fingerprint_sha256": stamp.tsa_certificate_fingerprint or None,
+        "tsa_service": {"zh-Hant": name.zh_hant, "zh-Hans": name.zh_hans, "en": name.en} if name else None,
+        "jurisdiction": _enum_name(common_pb2.Jurisdiction, stamp.jurisdiction, "JURISDICTION_"),
+        "messages": [{"zh-Hant": m.zh_hant, "zh-Hans": m.zh_hans, "en": m.en} for m in stamp.messages],
+        "detail": stamp.detail,
     }

@@ -12,11 +12,13 @@ from baylink.identity.v1 import identity_service_pb2 as api
 from baylink.identity.v1 import identity_service_pb2_grpc as api_grpc
 from baylink.runtime.context import current_correlation_id
 from baylink.runtime.grpc.items import fill_item_status
+from services.identity.adapters import pdf_mapping
 from services.identity.adapters import proto_mapping as m
 from services.identity.domain.errors import InvalidInput
 from services.identity.domain.report import SignatureReport
 from services.identity.service_layer.application import IdentityApplication
 from services.identity.service_layer.validate_certificate import ValidateCertificate
+from services.identity.service_layer.verify_pdf import VerifyPdfSignatures
 from services.identity.service_layer.verify_signature import VerifyCmsSignature, VerifyRawSignature
 
 log = logging.getLogger("baylink.identity")
@@ -44,7 +46,8 @@ class IdentityServicer(api_grpc.IdentityServiceServicer):
     async def VerifySignature(
         self, request: api.VerifySignatureRequest, context: aio.ServicerContext
     ) -> api.VerifySignatureResponse:
-        return m.signature_response(await self.app.verify_signature(self._verify_command(request)))
+        report = await self.app.verify_signature(self._verify_command(request))
+        return m.signature_response(report, request.include_validation_data)
 
     async def VerifySignatures(
         self, request: api.VerifySignaturesRequest, context: aio.ServicerContext
@@ -63,14 +66,24 @@ class IdentityServicer(api_grpc.IdentityServiceServicer):
         for index, outcome in zip(positions, await self.app.verify_signatures(commands), strict=True):
             outcomes[index] = outcome
         response = api.VerifySignaturesResponse()
-        for outcome in outcomes:
+        for item, outcome in zip(request.requests, outcomes, strict=True):
             result = response.results.add()
             if isinstance(outcome, SignatureReport):
-                m.fill_signature_response(result.response, outcome)
+                m.fill_signature_response(result.response, outcome, item.include_validation_data)
             else:
                 assert outcome is not None
                 fill_item_status(result.error, outcome, current_correlation_id())
         return response
+
+    async def VerifyPdfSignatures(
+        self, request: api.VerifyPdfSignaturesRequest, context: aio.ServicerContext
+    ) -> api.VerifyPdfSignaturesResponse:
+        command = VerifyPdfSignatures(
+            pdf=request.pdf,
+            intermediates=tuple(request.intermediates_der),
+            policy=m.policy(request.policy, self.deadline_seconds),
+        )
+        return pdf_mapping.pdf_response(await self.app.verify_pdf_signatures(command))
 
     def _verify_command(self, request: api.VerifySignatureRequest) -> VerifyCmsSignature | VerifyRawSignature:
         """The VerifySignature request as a command; InvalidInput naming the field if it is not one."""

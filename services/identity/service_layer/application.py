@@ -11,17 +11,20 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from baylink.errors import FailedPrecondition as PreconditionFailed
 from baylink.errors import PreconditionViolation
 from baylink.runtime.outbox import FactRecorder
 from services.identity.domain.errors import InvalidInput
+from services.identity.domain.pdf import PdfReport
 from services.identity.domain.report import SignatureReport, ValidationReport
 from services.identity.domain.trustlist import Jurisdiction, TrustList
 from services.identity.service_layer.ports import IdentityFacts, TrustListRepository
 from services.identity.service_layer.trust_store import LoadOutcome, LoadResult, Refusal, TrustListStore
 from services.identity.service_layer.validate_certificate import CertificateValidator, ValidateCertificate
+from services.identity.service_layer.verify_pdf import PdfVerifier, VerifyPdfSignatures
 from services.identity.service_layer.verify_signature import (
     SignatureVerifier,
     VerifyCmsSignature,
@@ -43,8 +46,10 @@ class IdentityApplication:
         verifier: SignatureVerifier,
         events: IdentityFacts,
         recorder: FactRecorder,
+        pdf_verifier: PdfVerifier,
     ):
         self.repository = repository
+        self.pdf_verifier = pdf_verifier
         self.store = store
         self.validator = validator
         self.verifier = verifier
@@ -87,6 +92,21 @@ class IdentityApplication:
         if events:
             await self.recorder.record(events)
         return results
+
+    async def verify_pdf_signatures(self, command: VerifyPdfSignatures) -> PdfReport:
+        """Every signature of a signed PDF; one fact event per signature (the PDF's verdict on it,
+        over the digest its CMS signs), recorded before the answer goes back."""
+        report = await self.pdf_verifier.verify(command)
+        events = [
+            self.events.signature_verified(
+                replace(s.cms, indication=s.indication, sub_indication=s.sub_indication, reason=s.reason),
+                s.signed_digest,
+            )
+            for s in report.signatures
+        ]
+        if events:
+            await self.recorder.record(events)
+        return report
 
     async def _verify(self, command: VerifyCmsSignature | VerifyRawSignature) -> tuple[SignatureReport, bytes]:
         if isinstance(command, VerifyCmsSignature):

@@ -16,6 +16,12 @@ from asn1crypto import x509
 
 from baylink.runtime.events import CloudEvent
 from services.identity.domain.judgement import PathFacts, PathFailure
+from services.identity.domain.pdf import (
+    ByteCoverage,
+    FoundTimestamp,
+    ModificationFacts,
+    SignatureKind,
+)
 from services.identity.domain.policy import RevocationMode
 from services.identity.domain.report import Reason, SignatureReport, ValidationReport
 from services.identity.domain.trustlist import TrustList
@@ -59,10 +65,29 @@ class SignatureCheck:
     signature_algorithm: str
     failure: Reason | None  # None: the signature verifies over the document
     detail: str = ""
+    # Unsigned attributes of a CMS signature: its signature time-stamp tokens (DER), the signature
+    # value they are over, and whether it carries long-term validation data or archive time-stamps.
+    timestamp_tokens: tuple[bytes, ...] = ()
+    signature_value: bytes = b""
+    carries_validation_data: bool = False
+    carries_archive_timestamp: bool = False
+
+
+@dataclass(frozen=True)
+class TokenCheck:
+    """What the cryptographic check of one RFC 3161 time-stamp token found (its TSA not yet validated)."""
+
+    tsa: x509.Certificate | None
+    certificates: tuple[x509.Certificate, ...]
+    gen_time: datetime | None
+    failure: Reason | None  # None: a well-formed token over the data, signed by `tsa`, a TSA certificate
+    detail: str = ""
+    digest_algorithm: str = ""
 
 
 class SignatureChecks(Protocol):
-    """Cryptographic checks of detached CMS signatures and of raw signatures over a digest."""
+    """Cryptographic checks of detached CMS signatures, of raw signatures over a digest and of
+    RFC 3161 time-stamp tokens."""
 
     def read_detached_cms(self, data: bytes, field: str) -> Any:
         """The signature parsed strictly, for `check_cms` (what it holds is the implementation's business)."""
@@ -84,6 +109,38 @@ class SignatureChecks(Protocol):
         signer: x509.Certificate,
     ) -> Reason | None:
         """None when the signature verifies; InvalidInput for algorithms or digests that do not fit."""
+
+    def check_token(self, token: bytes, imprint_data: bytes, extra_certificates: list[x509.Certificate]) -> TokenCheck:
+        """An RFC 3161 token checked as a time-stamp over `imprint_data`; never raises for a bad token."""
+
+
+@dataclass(frozen=True)
+class FoundPdfSignature:
+    """One filled signature field of a PDF, as read (nothing judged yet but coverage and changes)."""
+
+    field_name: str
+    kind: SignatureKind
+    cms: bytes  # DER ContentInfo: a detached SignedData, or for a document timestamp the token
+    signed_content: bytes  # the bytes of the byte range, in order
+    coverage: ByteCoverage
+    modifications: ModificationFacts
+    timestamps: tuple[FoundTimestamp, ...]  # signature timestamps (unsigned attributes)
+    claimed_signing_time: datetime | None
+    sub_filter: str
+    signer: str  # the signer certificate's subject, "" if the CMS names none it carries
+
+
+@dataclass(frozen=True)
+class PdfFacts:
+    signatures: tuple[FoundPdfSignature, ...]  # in the order of the revisions they sign
+    revisions: int
+    file_bytes: int
+
+
+class PdfSignatureReader(Protocol):
+    def read(self, data: bytes, field: str) -> PdfFacts:
+        """Every filled signature field of the PDF `data`; InvalidInput naming `field` for what is
+        not a readable, unencrypted PDF with at least one signature within the limits."""
 
 
 class ListSignatureVerifier(Protocol):

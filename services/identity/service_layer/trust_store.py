@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from services.identity.domain.errors import InvalidInput
-from services.identity.domain.trustlist import AnchoredService, Jurisdiction, TrustList, anchors
+from services.identity.domain.trustlist import AnchoredService, Jurisdiction, TrustList, anchors, tsa_services
 from services.identity.domain.trustlist_codec import SignedTrustList, decode_document
 from services.identity.service_layer.ports import ListSignatureVerifier
 
@@ -74,6 +74,10 @@ class TrustListStore:
 
     def anchored_services(self) -> tuple[AnchoredService, ...]:
         return anchors(self.lists())
+
+    def tsa_services(self) -> tuple[AnchoredService, ...]:
+        """The listed time-stamping authorities: the only anchors of a TSA certificate."""
+        return tsa_services(self.lists())
 
     def load(self, document: bytes) -> LoadResult:
         """Check a signed list and, if it is acceptable and new, put it in force."""

@@ -12,7 +12,7 @@ from asn1crypto import x509
 
 from services.identity.domain.errors import InvalidInput
 from services.identity.domain.judgement import PathFailure, judge
-from services.identity.domain.policy import ValidationPolicy
+from services.identity.domain.policy import KeyPurpose, ValidationPolicy
 from services.identity.domain.report import Indication, Reason, SubIndication, ValidationReport
 from services.identity.domain.trustlist import AnchoredService
 from services.identity.service_layer.chain_cache import CacheKey, ChainResultCache, at_moment, covers
@@ -43,7 +43,8 @@ class CertificateValidator:
         self.reader = reader
         self._cache = chain_cache or ChainResultCache(clock=clock)
         self._clock = clock
-        self._anchors: tuple[int, list[tuple[AnchoredService, x509.Certificate]]] = (-1, [])
+        # Parsed anchors by kind (CA services, TSA services), with the store generation they are of.
+        self._anchors: dict[bool, tuple[int, list[tuple[AnchoredService, x509.Certificate]]]] = {}
         self._pending: dict[CacheKey, asyncio.Future[ValidationReport]] = {}
 
     @property
@@ -98,7 +99,7 @@ class CertificateValidator:
     ) -> ValidationReport:
         anchored = [
             (service, cert)
-            for service, cert in self._anchor_certs()
+            for service, cert in self._anchor_certs(policy.key_purpose is KeyPurpose.TIME_STAMPING)
             if policy.jurisdictions is None or service.jurisdiction in policy.jurisdictions
         ]
         outcome = await self._engine.validate(
@@ -146,15 +147,23 @@ class CertificateValidator:
             policies=frozenset(),
         )
 
-    def _anchor_certs(self) -> list[tuple[AnchoredService, x509.Certificate]]:
+    def tsa_service(self, fingerprint_sha256: str) -> AnchoredService | None:
+        """The listed TSA service whose certificate has this fingerprint, if any."""
+        listed = (service for service, _ in self._anchor_certs(True))
+        return next((s for s in listed if s.service.fingerprint_sha256 == fingerprint_sha256), None)
+
+    def _anchor_certs(self, tsa: bool = False) -> list[tuple[AnchoredService, x509.Certificate]]:
+        """The CA services' certificates, or with `tsa` the TSA services': a TSA certificate is
+        anchored in a TSA service only, and a signer's never is."""
         # Parsed once per trust-list generation: anchors come from verified lists, not callers.
-        generation, parsed = self._anchors
+        generation, parsed = self._anchors.get(tsa, (-1, []))
         if generation != self._store.generation:
+            services = self._store.tsa_services() if tsa else self._store.anchored_services()
             parsed = [
                 (service, self.reader.load_certificate(service.service.certificate_der, "trust_list.certificate"))
-                for service in self._store.anchored_services()
+                for service in services
             ]
-            self._anchors = (self._store.generation, parsed)
+            self._anchors[tsa] = (self._store.generation, parsed)
         return parsed
 
 

@@ -1,9 +1,11 @@
 """Use case VerifySignature: does this signature verify, and was its signer trustworthy?
 
-The signer's certificate is validated at the claimed signing time and now. Without a timestamp
+The signer's certificate is validated at the signing time and now. Without a trusted timestamp
 the claimed time is only the signer's word, so, as EN 319 102-1 does without proof of existence,
 a certificate that is good at the claimed time but revoked or expired now gives INDETERMINATE
-(REVOKED_NO_POE / OUT_OF_BOUNDS_NO_POE) rather than a pass.
+(REVOKED_NO_POE / OUT_OF_BOUNDS_NO_POE) rather than a pass. A signature time-stamp from a TSA on
+a trust list (`verify_timestamp`) is a proof of existence: the certificate is then validated at
+the proven time, and one revoked or expired after it still passes (`proof_of_existence`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from datetime import UTC, datetime
 
 from asn1crypto import x509
 
+from services.identity.domain import proof_of_existence
 from services.identity.domain.errors import InvalidInput
 from services.identity.domain.policy import MAX_SIGNATURE_BYTES, ValidationPolicy
 from services.identity.domain.report import (
@@ -21,10 +24,15 @@ from services.identity.domain.report import (
     Reason,
     SignatureReport,
     SubIndication,
+    TimestampReport,
     ValidationReport,
 )
 from services.identity.service_layer.ports import CertificateReader, SignatureCheck, SignatureChecks
 from services.identity.service_layer.validate_certificate import CertificateValidator
+from services.identity.service_layer.verify_timestamp import TimestampVerifier
+
+# Signature time-stamps looked at per signature; more are refused as input (EN 319 122-1 needs one).
+MAX_TIMESTAMPS = 4
 
 MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
 
@@ -71,6 +79,7 @@ class SignatureVerifier:
         self._checks = checks
         self._reader: CertificateReader = validator.reader  # certificates are read the validator's way
         self._clock = clock
+        self.timestamps = TimestampVerifier(validator, checks, clock)
 
     async def verify_cms(self, command: VerifyCmsSignature) -> SignatureReport:
         if (command.document is None) == (command.document_digest is None):
@@ -115,12 +124,23 @@ class SignatureVerifier:
         now = self._clock()
         signer = check.signer.sha256
         intermediates = [c for c in others if c.sha256 != signer]
+        timestamps = await self._timestamps(check, others, now)
+        proofs = [t.gen_time for t in timestamps if t.trusted and t.gen_time is not None]
+        proven = min(proofs) if proofs else None
         at_now = await self._validator.validate_parsed(check.signer, intermediates, now, policy)
+        signed_at = proven or check.signing_time
         at_signing = None
-        if check.signing_time is not None:
-            at_signing = await self._validator.validate_parsed(check.signer, intermediates, check.signing_time, policy)
-        early = check.signing_time is not None and check.signing_time < self._reader.validity(check.signer)[0]
-        indication, sub, reason = _overall(at_signing, at_now, early)
+        if signed_at is not None:
+            at_signing = await self._validator.validate_parsed(check.signer, intermediates, signed_at, policy)
+        early = signed_at is not None and signed_at < self._reader.validity(check.signer)[0]
+        if proven is not None and not early:
+            assert at_signing is not None
+            indication, sub, reason = proof_of_existence.with_proof(at_signing, at_now)
+        else:
+            indication, sub, reason = _overall(at_signing, at_now, early)
+        level = proof_of_existence.level(
+            proven is not None, check.carries_validation_data, check.carries_archive_timestamp
+        )
         return SignatureReport(
             indication,
             sub,
@@ -132,6 +152,24 @@ class SignatureVerifier:
             self._reader.fingerprint(check.signer),
             check.digest_algorithm,
             check.signature_algorithm,
+            proven_signing_time=proven,
+            timestamps=timestamps,
+            level=level,
+        )
+
+    async def _timestamps(
+        self, check: SignatureCheck, others: list[x509.Certificate], now: datetime
+    ) -> tuple[TimestampReport, ...]:
+        """Each signature time-stamp of the signature judged (the earliest trusted one is the proof)."""
+        if len(check.timestamp_tokens) > MAX_TIMESTAMPS:
+            raise InvalidInput(
+                "signature", "too_many_timestamps", f"at most {MAX_TIMESTAMPS} signature time-stamps are checked"
+            )
+        return tuple(
+            [
+                await self.timestamps.check_timestamp(token, check.signature_value, now, others)
+                for token in check.timestamp_tokens
+            ]
         )
 
     def _crypto_failure(self, check: SignatureCheck) -> SignatureReport:

@@ -14,7 +14,7 @@ from baylink.runtime.grpc.client import internal_channel
 from baylink.runtime.grpc.errors import from_rpc_error
 from baylink.runtime.grpc.tls import InternalTransport
 from services.registry.adapters.cms_digest import digest_for
-from services.registry.service_layer.ports import SignatureCheck, Verdict
+from services.registry.service_layer.ports import SignatureCheck, ValidationData, Verdict
 
 
 class GrpcIdentity:
@@ -32,6 +32,7 @@ class GrpcIdentity:
             document_digest=digest,
             digest_algorithm=algorithm,  # type: ignore[arg-type]
             policy=val.ValidationPolicy(key_purpose=val.KEY_PURPOSE_DOCUMENT_SIGNING),
+            include_validation_data=True,  # kept beside the stored signature (B-LT)
         )
         try:
             response = await self.stub.VerifySignature(request, timeout=self.timeout)
@@ -42,12 +43,38 @@ class GrpcIdentity:
             raise error from None
         return reduce(response)
 
+    async def verify_pdf(self, document: bytes) -> list[SignatureCheck]:
+        request = ids_pb.VerifyPdfSignaturesRequest(
+            pdf=document, policy=val.ValidationPolicy(key_purpose=val.KEY_PURPOSE_DOCUMENT_SIGNING)
+        )
+        try:
+            response = await self.stub.VerifyPdfSignatures(request, timeout=self.timeout)
+        except grpc.RpcError as exc:
+            error = from_rpc_error(exc)
+            if isinstance(error, errors.InvalidInput):  # not a PDF, none signed, too large, encrypted
+                return [SignatureCheck(Verdict.FAILED, "", error.reason)]
+            raise error from None
+        return [reduce_pdf(signature) for signature in response.signatures]
+
     async def close(self) -> None:
         await self.channel.close()
 
 
-def reduce(response: ids_pb.VerifySignatureResponse) -> SignatureCheck:
-    report = response.report
+def reduce_pdf(signature: ids_pb.PdfSignatureReport) -> SignatureCheck:
+    """One PDF signature: its overall report (the PDF's rules on top of the CMS) decides; the detail
+    names the field and the reason (e.g. pdf_modified_after_signing)."""
+    check = reduce(signature.cms, signature.report)
+    claimed = (
+        signature.claimed_signing_time.ToDatetime(tzinfo=UTC) if signature.HasField("claimed_signing_time") else None
+    )
+    detail = check.detail if check.verdict is Verdict.PASSED else f"{signature.field_name}: {check.detail}"
+    if signature.report.reason and check.verdict is not Verdict.PASSED:
+        detail += f" {signature.report.reason}"
+    return SignatureCheck(check.verdict, check.signer_certificate_sha256, detail, check.claimed_signing_time or claimed)
+
+
+def reduce(response: ids_pb.VerifySignatureResponse, overall: val.ValidationReport | None = None) -> SignatureCheck:
+    report = overall if overall is not None else response.report
     fingerprint = response.signer_certificate_fingerprint or (
         report.chain[0].sha256_fingerprint if len(report.chain) else ""
     )
@@ -55,7 +82,9 @@ def reduce(response: ids_pb.VerifySignatureResponse) -> SignatureCheck:
         response.claimed_signing_time.ToDatetime(tzinfo=UTC) if response.HasField("claimed_signing_time") else None
     )
     if report.indication == val.INDICATION_TOTAL_PASSED:
-        return SignatureCheck(Verdict.PASSED, fingerprint.lower(), "TOTAL_PASSED", claimed)
+        data = response.validation_data
+        evidence = ValidationData(tuple(data.certificates), tuple(data.ocsp_responses), tuple(data.crls))
+        return SignatureCheck(Verdict.PASSED, fingerprint.lower(), "TOTAL_PASSED", claimed, evidence)
     sub = val.SubIndication.Name(report.sub_indication).removeprefix("SUB_INDICATION_")
     if report.sub_indication == val.SUB_INDICATION_TRY_LATER:
         return SignatureCheck(Verdict.TRY_LATER, fingerprint.lower(), sub, claimed)

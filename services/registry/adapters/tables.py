@@ -1,4 +1,4 @@
-"""The registry's tables (created by migration registry_0001; flow_id by registry_0002)."""
+"""The registry's tables (registry_0001; flow_id by registry_0002; signature_evidence by registry_0003)."""
 
 from __future__ import annotations
 
@@ -72,4 +72,20 @@ business_licences = sa.Table(
     sa.Column("issued_at", TZ, nullable=False),
     sa.Column("body", sa.JSON, nullable=False),
     sa.UniqueConstraint("authority_code", "sequence", name="uq_business_licences_sequence"),
+)
+
+# registry_0003: per stored signature, the time-stamped CMS (CAdES B-T) and its validation data (B-LT):
+# {"certificates": [base64 DER …], "ocsp_responses": […], "crls": […]}.
+signature_evidence = sa.Table(
+    "signature_evidence",
+    metadata,
+    sa.Column("material_id", sa.String(36), primary_key=True),
+    sa.Column("signer_ref", sa.String(200), primary_key=True),
+    sa.Column("application_id", sa.String(36), nullable=False, index=True),
+    sa.Column("certificate_sha256", sa.String(64), nullable=False),
+    sa.Column("stamped_cms", sa.LargeBinary, nullable=False),
+    sa.Column("timestamp_token", sa.LargeBinary, nullable=False),
+    sa.Column("stamped_at", TZ, nullable=False),
+    sa.Column("validation_data", sa.JSON, nullable=False),
+    sa.Column("stored_at", TZ, nullable=False),
 )

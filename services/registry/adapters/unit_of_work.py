@@ -15,6 +15,7 @@ from baylink.runtime.db import Database
 from baylink.runtime.events import EventTypes
 from baylink.runtime.outbox import add_events
 from services.registry.adapters.event_mapping import to_message
+from services.registry.adapters.evidence_repository import SqlEvidence
 from services.registry.adapters.repository import SqlApplications, SqlNames, SqlRegistrations
 
 
@@ -26,6 +27,7 @@ class SqlWork:
         self.applications = SqlApplications(session)
         self.names = SqlNames(session)
         self.registrations = SqlRegistrations(session)
+        self.evidence = SqlEvidence(session)
 
     async def stage_events(self, types: EventTypes, source: str, topic: str | None = None) -> int:
         staged = []

@@ -116,6 +116,21 @@ MESSAGES: dict[str, LocalText] = {
         zh_hans="签名未通过验证（{detail}）",
         en="the signature did not verify ({detail})",
     ),
+    "timestamp_unavailable": LocalText(
+        zh_hant="時間戳服務暫時無法使用，簽名未儲存，請稍後再試（{detail}）",
+        zh_hans="时间戳服务暂时无法使用，签名未保存，请稍后再试（{detail}）",
+        en="the time-stamping service is unavailable; the signature was not stored, try again later ({detail})",
+    ),
+    "pades_not_pdf": LocalText(
+        zh_hant="此材料不是內含電子簽署的 PDF 文件（application/pdf）",
+        zh_hans="此材料不是内含电子签名的 PDF 文件（application/pdf）",
+        en="this material is not a PDF (application/pdf) carrying its signatures",
+    ),
+    "pades_and_cms": LocalText(
+        zh_hant="請提供獨立簽名或 PDF 內嵌簽名其中之一，不可兩者皆有",
+        zh_hans="请提供独立签名或 PDF 内嵌签名其中之一，不可两者皆有",
+        en="give either a detached signature or the PDF's own signatures, not both",
+    ),
     "signer_not_party": LocalText(
         zh_hant="簽名證書不屬於本申請所列須簽署此材料的投資者或法定代表人",
         zh_hans="签名证书不属于本申请所列须签署此材料的投资者或法定代表人",

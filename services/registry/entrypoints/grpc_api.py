@@ -106,7 +106,7 @@ class RegistryServicer(rs_grpc.RegistryServiceServicer):
     @in_callers_language
     async def SignMaterial(self, request: rs.SignMaterialRequest, context: Any) -> Any:
         command = signing.SignMaterial(
-            request.application_id, request.material_id, request.cms_signature, request.applicant_ref
+            request.application_id, request.material_id, request.cms_signature, request.applicant_ref, request.pades
         )
         app, material = await signing.sign_material(self.registry, command)
         item = self.registry.item_of(app)

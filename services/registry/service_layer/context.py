@@ -13,7 +13,7 @@ from services.registry.domain.calendar import WorkingCalendar
 from services.registry.domain.catalogue import Catalogue, CatalogueItem
 from services.registry.domain.messages import say
 from services.registry.domain.names import NameRules
-from services.registry.service_layer.ports import SignatureVerifier, UnitOfWork
+from services.registry.service_layer.ports import SignatureTimeStamper, SignatureVerifier, UnitOfWork
 
 
 def utc_now() -> datetime:
@@ -31,6 +31,7 @@ class Registry:
     calendar: WorkingCalendar
     uow: UnitOfWork
     identity: SignatureVerifier
+    timestamps: SignatureTimeStamper
     clock: Callable[[], datetime] = utc_now
     new_id: Callable[[], str] = new_id
     name_reservation_days: int = 30

@@ -59,6 +59,8 @@ class Work(Protocol):
     def names(self) -> Names: ...
     @property
     def registrations(self) -> Registrations: ...
+    @property
+    def evidence(self) -> EvidenceStore: ...
 
 
 class UnitOfWork(Protocol):
@@ -73,6 +75,15 @@ class Verdict(StrEnum):
 
 
 @dataclass(frozen=True)
+class ValidationData:
+    """What the identity service validated the signer with (DER items): kept beside the signature (B-LT)."""
+
+    certificates: tuple[bytes, ...] = ()
+    ocsp_responses: tuple[bytes, ...] = ()
+    crls: tuple[bytes, ...] = ()
+
+
+@dataclass(frozen=True)
 class SignatureCheck:
     """The identity service's answer about one signature, reduced to what the registry needs."""
 
@@ -80,8 +91,49 @@ class SignatureCheck:
     signer_certificate_sha256: str
     detail: str  # sub-indication or reason, for the refusal message
     claimed_signing_time: datetime | None = None
+    validation_data: ValidationData = ValidationData()
 
 
 class SignatureVerifier(Protocol):
     async def verify(self, cms_signature: bytes, document: bytes) -> SignatureCheck:
-        """Have the identity service verify a detached signature over the document (sent as its digest)."""
+        """Have the identity service verify a detached signature over the document (sent as its digest),
+        with the validation data its verdict rests on."""
+
+    async def verify_pdf(self, document: bytes) -> list[SignatureCheck]:
+        """Have the identity service verify every signature of a signed PDF (PAdES), one check each in
+        revision order; a PDF identity cannot read gives one FAILED check saying why."""
+
+
+@dataclass(frozen=True)
+class Stamped:
+    """A CMS signature with a signature-time-stamp token over its signature value (CAdES B-T)."""
+
+    cms_signature: bytes  # the SignedData with the token as the unsigned attribute signatureTimeStampToken
+    token: bytes  # the token alone, DER ContentInfo
+    gen_time: datetime  # the time the TSA states (proven once the token is validated)
+
+
+class SignatureTimeStamper(Protocol):
+    async def stamp(self, cms_signature: bytes) -> Stamped:
+        """Obtain an RFC 3161 token over the first SignerInfo's signature value and add it as an unsigned
+        attribute. errors.Unavailable (reason TSA_UNAVAILABLE) when the TSA cannot give one."""
+
+
+@dataclass(frozen=True)
+class SignatureEvidence:
+    """Everything kept beside one stored signature so it can be judged again offline (CAdES B-LT)."""
+
+    application_id: str
+    material_id: str
+    signer_ref: str
+    certificate_sha256: str
+    stamped: Stamped
+    validation_data: ValidationData
+    stored_at: datetime
+
+
+class EvidenceStore(Protocol):
+    async def put(self, evidence: SignatureEvidence) -> None:
+        """Replace the evidence of the same material and signer."""
+
+    async def of_application(self, application_id: str) -> list[SignatureEvidence]: ...

@@ -1,10 +1,21 @@
 """SignMaterial: the identity service verifies every signature; the signer must be a named party.
 
+A material may also be a signed PDF (PAdES) that carries its signatures (`pades`): identity then
+verifies every signature in it (VerifyPdfSignatures), the PDF must pass as a whole (a signature
+broken, or a change after signing its signer did not allow, refuses it), and each signature by a
+party who must sign the material counts as that party's signature.
+
 The caller's word is never taken: the registry sends the CMS signature and the digest of the
 stored material (under the signature's digest algorithm) to IdentityService.VerifySignature, and accepts the
 signature only if it passes and the signer's certificate is the one the gateway bound to an
 investor or the legal representative who must sign this material. The identity call is made
 outside any database transaction.
+
+Every detached signature stored is CAdES B-T and B-LT: once accepted, the TSA time-stamps its
+signature value (outside any transaction too), and the stamped CMS is stored with the validation
+data the identity service used (chain, OCSP responses, CRLs) in the transaction that records the
+signature. A TSA that cannot stamp refuses the call (UNAVAILABLE, TSA_UNAVAILABLE) and nothing
+is stored. (The signatures a signed PDF carries are not stamped yet: see docs/identity.md.)
 """
 
 from __future__ import annotations
@@ -13,12 +24,15 @@ from dataclasses import dataclass
 
 from baylink import errors
 from services.registry.domain.application import EDITABLE, Application
-from services.registry.domain.enterprise import required_signers
+from services.registry.domain.catalogue import MaterialRequirement
+from services.registry.domain.enterprise import Signer, required_signers
 from services.registry.domain.materials import Material, Signature
 from services.registry.domain.messages import Problem, invalid, say
 from services.registry.domain.text import current_language
 from services.registry.service_layer.context import Registry, check_applicant
-from services.registry.service_layer.ports import Verdict
+from services.registry.service_layer.ports import SignatureCheck, SignatureEvidence, Stamped, Verdict
+
+PDF = "application/pdf"
 
 
 @dataclass(frozen=True)
@@ -27,11 +41,15 @@ class SignMaterial:
     material_id: str
     cms_signature: bytes
     applicant_ref: str = ""
+    pades: bool = False  # the material is a signed PDF: its embedded signatures are the signatures
 
 
 async def sign_material(registry: Registry, command: SignMaterial) -> tuple[Application, Material]:
-    if not command.cms_signature:
+    if command.pades and command.cms_signature:
+        raise invalid([Problem("cms_signature", "pades_and_cms")])
+    if not command.pades and not command.cms_signature:
         raise invalid([Problem("cms_signature", "required")], reason="UNSIGNED")
+    field = "pades" if command.pades else "cms_signature"
     async with registry.uow() as work:  # a short read: is there something to sign?
         app = await work.applications.get(command.application_id)
         check_applicant(app, command.applicant_ref)
@@ -41,14 +59,24 @@ async def sign_material(registry: Registry, command: SignMaterial) -> tuple[Appl
         if requirement is None or not requirement.signature_required:
             title = requirement.title.in_(current_language()) if requirement else material.material_type
             raise invalid([Problem("material_id", "signature_not_required", {"title": title})])
+        if command.pades and material.media_type != PDF:
+            raise invalid([Problem("pades", "pades_not_pdf")])
         digest = material.sha256
         document = await work.applications.content(material.material_id)
 
-    check = await registry.identity.verify(command.cms_signature, document)
-    if check.verdict is Verdict.TRY_LATER:
-        raise errors.Unavailable(say("signature_failed", detail=check.detail), reason="SIGNATURE_TRY_LATER")
-    if check.verdict is not Verdict.PASSED:
-        raise invalid([Problem("cms_signature", "signature_failed", {"detail": check.detail})], "SIGNATURE_INVALID")
+    if command.pades:
+        checks = await registry.identity.verify_pdf(document)
+    else:
+        checks = [await registry.identity.verify(command.cms_signature, document)]
+    for check in checks:
+        if check.verdict is Verdict.TRY_LATER:
+            raise errors.Unavailable(say("signature_failed", detail=check.detail), reason="SIGNATURE_TRY_LATER")
+        if check.verdict is not Verdict.PASSED:
+            raise invalid([Problem(field, "signature_failed", {"detail": check.detail})], "SIGNATURE_INVALID")
+    stamped: Stamped | None = None
+    if not command.pades:
+        _by_party(app, requirement, checks, field)  # not a party: refused before the TSA is asked
+        stamped = await registry.timestamps.stamp(command.cms_signature)
 
     async with registry.uow() as work:
         app = await work.applications.get(command.application_id)
@@ -58,23 +86,38 @@ async def sign_material(registry: Registry, command: SignMaterial) -> tuple[Appl
             raise invalid([Problem("material_id", "digest_mismatch")], "SIGNATURE_INVALID")
         requirement = item.requirement(material.material_type)
         assert requirement is not None
-        signer = next(
-            (
-                s
-                for s in required_signers(app.enterprise, requirement)
-                if s.certificate_sha256 == check.signer_certificate_sha256
-            ),
-            None,
-        )
-        if signer is None or not check.signer_certificate_sha256:
-            raise invalid([Problem("cms_signature", "signer_not_party")], "SIGNER_NOT_PARTY")
+        by_party = _by_party(app, requirement, checks, field)
         now = registry.clock()
-        signature = Signature(
-            signer.reference, signer.roles, check.signer_certificate_sha256, check.claimed_signing_time or now, now
-        )
-        app.add_signature(item, material, signature)
+        for signer, check in by_party:
+            signature = Signature(
+                signer.reference, signer.roles, check.signer_certificate_sha256, check.claimed_signing_time or now, now
+            )
+            app.add_signature(item, material, signature)
         await work.applications.save(app)
+        if stamped is not None:
+            [(signer, check)] = by_party
+            kept = SignatureEvidence(
+                app.application_id,
+                material.material_id,
+                signer.reference,
+                check.signer_certificate_sha256,
+                stamped,
+                check.validation_data,
+                now,
+            )
+            await work.evidence.put(kept)
     return app, material
+
+
+def _by_party(
+    app: Application, requirement: MaterialRequirement, checks: list[SignatureCheck], field: str
+) -> list[tuple[Signer, SignatureCheck]]:
+    """The checks whose signer is a party who must sign; SIGNER_NOT_PARTY when there is none."""
+    parties = {s.certificate_sha256: s for s in required_signers(app.enterprise, requirement)}
+    by_party = [(parties[c.signer_certificate_sha256], c) for c in checks if c.signer_certificate_sha256 in parties]
+    if not by_party:  # a PDF may also carry others' signatures (a notary's): those are not counted
+        raise invalid([Problem(field, "signer_not_party")], "SIGNER_NOT_PARTY")
+    return by_party
 
 
 def _material(app: Application, material_id: str) -> Material:

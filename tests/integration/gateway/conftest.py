@@ -27,7 +27,8 @@ from services.gateway.partner.domain.cities import CityGrants
 from services.gateway.partner.entrypoints.api import SERVICE_NAME, PartnerCityServicer
 from services.gateway.partner.entrypoints.mtls import CityCallers, city_channel_credentials, start_partner_server
 from services.gateway.partner.service_layer.access import PartnerAccess
-from services.gateway.shared.domain.guard import BulkLeakGuard, GuardPolicy
+from services.gateway.shared.adapters.guard_store import SqlGuardLedger
+from services.gateway.shared.domain.guard import GuardPolicy
 from services.gateway.shared.service_layer.guard import AuditedAlerts, Guard
 from tests.unit.gateway.conftest import migrate_gateway
 
@@ -159,7 +160,8 @@ async def partner_gateway(
     db = db or Database(f"sqlite+aiosqlite:///{tmp_path / 'partner-gateway.db'}")
     await migrate_gateway(db)
     audit = AuditLog(SqlAuditStore(db, event_topic=event_topic), signer, GatewaySecurityEvents().checkpointed)
-    guard = Guard(BulkLeakGuard(policy or GuardPolicy()), AuditedAlerts(audit, GatewaySecurityEvents().alert_raised))
+    ledger = SqlGuardLedger(db, "partner", policy or GuardPolicy())
+    guard = Guard(ledger, AuditedAlerts(audit, GatewaySecurityEvents().alert_raised))
     backend = MemoryBackend()
     callers = CityCallers(RevocationList(pki.crl, pki.ca_cert))
     servicer = PartnerCityServicer(PartnerAccess(grants or CityGrants(), guard, audit), backend, callers)

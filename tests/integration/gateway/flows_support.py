@@ -16,7 +16,7 @@ from google.protobuf.message import Message
 
 from baylink.runtime.context import correlation_scope
 from baylink.runtime.events import CloudEvent, EventTypes, from_kafka
-from baylink.runtime.kafka import close_quietly, new_admin
+from baylink.runtime.kafka import client_kwargs, close_quietly, new_admin
 from baylink.runtime.settings import REPO_ROOT, KafkaSettings
 from tests.conftest import TopicFactory
 from tests.support.topics import scan_topic
@@ -51,15 +51,17 @@ async def flow_topics(new_topic: TopicFactory, **extra_env: str) -> FlowTopics:
 
 
 class Worker:
-    """``python -m services.gateway.flows`` in a subprocess; stop() is SIGTERM and waits for the exit."""
+    """``python -m services.gateway.flows`` in a subprocess; stop() is SIGTERM and waits for the exit,
+    kill() is SIGKILL. ``env`` adds to the topics' environment (a worker's own data directory, say)."""
 
-    def __init__(self, topics: FlowTopics):
+    def __init__(self, topics: FlowTopics, **env: str):
         self.topics = topics
+        self.env = env
         self.process: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "services.gateway.flows", cwd=REPO_ROOT, env=self.topics.env(),
+            sys.executable, "-m", "services.gateway.flows", cwd=REPO_ROOT, env={**self.topics.env(), **self.env},
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
         )  # fmt: skip
 
@@ -68,6 +70,23 @@ class Worker:
             self.process.terminate()
             await asyncio.wait_for(self.process.wait(), 60)
         self.process = None
+
+    async def kill(self) -> None:
+        """SIGKILL: no goodbye to the group, no flush, no commit."""
+        if self.process is not None and self.process.returncode is None:
+            self.process.kill()
+            await asyncio.wait_for(self.process.wait(), 30)
+        self.process = None
+
+
+async def delete_internal_topics(kafka: KafkaSettings, topics: FlowTopics) -> None:
+    """The app's own topics (regrouping, changelog), made by the worker."""
+    admin = new_admin(kafka)
+    await admin.start()
+    try:
+        await admin.delete_topics([t for t in await admin.list_topics() if t.startswith(topics.app_id)])
+    finally:
+        await close_quietly(admin)
 
 
 @asynccontextmanager
@@ -78,10 +97,7 @@ async def running_worker(kafka: KafkaSettings, topics: FlowTopics) -> AsyncItera
         yield worker
     finally:
         await worker.stop()
-        admin = new_admin(kafka)
-        await admin.start()
-        await admin.delete_topics([t for t in await admin.list_topics() if t.startswith(topics.app_id)])
-        await close_quietly(admin)
+        await delete_internal_topics(kafka, topics)
 
 
 def cloud_event(message: Message, *, subject: str, correlation_id: str, service: str = "registry") -> CloudEvent:
@@ -90,7 +106,7 @@ def cloud_event(message: Message, *, subject: str, correlation_id: str, service:
 
 
 async def produce(kafka: KafkaSettings, topic: str, *events: CloudEvent) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers, enable_idempotence=True)
+    producer = AIOKafkaProducer(**client_kwargs(kafka), enable_idempotence=True)
     await producer.start()
     try:
         for e in events:

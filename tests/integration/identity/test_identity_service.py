@@ -154,6 +154,32 @@ async def test_a_cms_signature_verifies_and_a_changed_document_does_not(stub, li
     )
 
 
+async def test_validation_data_is_returned_only_when_asked_and_holds_the_path_and_ocsp(  # type: ignore[no-untyped-def]
+    stub, live_pki: TestPKI, responder
+) -> None:
+    from asn1crypto import ocsp
+
+    document = b"articles of association"
+    signature = sign_detached(
+        document,
+        live_pki.key("hk-personal"),
+        live_pki.certificate("hk-personal"),
+        datetime.now(UTC) - timedelta(minutes=1),
+        [live_pki.certificate("hk-ca")],
+    )
+    request = api.VerifySignatureRequest(cms_signature=signature, document_digest=_digest_for(signature, document))
+    plain = await stub.VerifySignature(request)
+    assert not plain.HasField("validation_data")
+    request.include_validation_data = True
+    reply = await stub.VerifySignature(request)
+    assert reply.report.indication == pb.INDICATION_TOTAL_PASSED, reply.report
+    data = reply.validation_data
+    assert list(data.certificates) == [live_pki.cert(n) for n in ("hk-personal", "hk-ca", "hk-root")]
+    assert data.ocsp_responses or data.crls
+    for der in data.ocsp_responses:
+        assert ocsp.OCSPResponse.load(der)["response_status"].native == "successful"
+
+
 def _digest_for(signature: bytes, document: bytes) -> bytes:
     """The document digest under the algorithm the SignerInfo names (SM3 for SM2 signers)."""
     from asn1crypto import cms

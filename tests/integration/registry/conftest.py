@@ -17,9 +17,11 @@ from services.identity.bootstrap import IdentityService
 from services.identity.bootstrap import bootstrap as identity_bootstrap
 from services.identity.config import IdentitySettings
 from services.identity.domain.trustlist import Jurisdiction
+from services.identity.tsa.server import TimeStampServer
 from services.registry.bootstrap import MIGRATIONS, RegistryService, bootstrap
 from services.registry.config import RegistrySettings
-from tests.unit.registry.fakes import FakeIdentity
+from tests.support.tsa import running_tsa
+from tests.unit.registry.fakes import FakeIdentity, FakeTimeStamper
 
 
 def _free_port() -> int:
@@ -33,7 +35,7 @@ async def registry_on(database: Database) -> AsyncIterator[RegistryService]:
     """The registry's use cases on the test's database (SQLite, and PostgreSQL when marked), identity faked."""
     await database.migrate([MIGRATIONS])
     settings = RegistrySettings(grpc_port=0, metrics_port=0, database_url=database.url)
-    yield bootstrap(settings, identity=FakeIdentity(), db=database)
+    yield bootstrap(settings, identity=FakeIdentity(), db=database, timestamps=FakeTimeStamper())
 
 
 @pytest.fixture(scope="session")
@@ -50,6 +52,13 @@ async def revocation(registry_pki: TestPKI) -> AsyncIterator[RevocationResponder
     await server.start(port=int(registry_pki.base_url.rsplit(":", 1)[1]))
     yield server
     await server.stop()
+
+
+@pytest.fixture
+async def tsa(registry_pki: TestPKI, tmp_path: Path) -> AsyncIterator[TimeStampServer]:
+    """Baylink's TSA on a free loopback port, with the test PKI's TSA certificate."""
+    async with running_tsa(registry_pki, tmp_path / "tsa") as server:
+        yield server
 
 
 @pytest.fixture

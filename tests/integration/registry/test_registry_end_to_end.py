@@ -25,6 +25,7 @@ from baylink.runtime.kafka import close_quietly, new_producer
 from baylink.runtime.settings import KafkaSettings
 from devtools.testpki.loader import TestPKI
 from services.identity.bootstrap import IdentityService
+from services.identity.tsa.server import TimeStampServer
 from services.registry.bootstrap import RegistryService, bootstrap
 from tests.integration.registry.conftest import registry_settings
 from tests.integration.registry.kiosk import Authority, Kiosk, pay, trade_name
@@ -46,12 +47,17 @@ async def topics(new_topic) -> Topics:  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 async def registry(
-    identity_service: IdentityService, topics: Topics, tmp_path: Path, kafka_settings: KafkaSettings
+    identity_service: IdentityService,
+    tsa: TimeStampServer,
+    topics: Topics,
+    tmp_path: Path,
+    kafka_settings: KafkaSettings,
 ) -> AsyncIterator[RegistryService]:
     settings = registry_settings(
         tmp_path,
         kafka_settings,
         identity_target=f"127.0.0.1:{identity_service.port}",
+        tsa_url=tsa.url,
         events_topic=topics.registry,
         payments_topic=topics.payments,
         fees_group_id=f"registry.fees.{uuid.uuid4().hex[:8]}",

@@ -10,7 +10,7 @@ import uuid
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from baylink.runtime.kafka import close_quietly, new_admin
+from baylink.runtime.kafka import client_kwargs, close_quietly, new_admin
 from baylink.runtime.settings import REPO_ROOT, KafkaSettings
 from tests.support.topics import read_topic
 
@@ -39,7 +39,7 @@ async def test_a_faust_agent_with_a_changelog_table_processes_every_message(
         stderr=asyncio.subprocess.DEVNULL,
     )
     try:
-        producer = AIOKafkaProducer(bootstrap_servers=kafka_settings.bootstrap_servers, enable_idempotence=True)
+        producer = AIOKafkaProducer(**client_kwargs(kafka_settings), enable_idempotence=True)
         await producer.start()
         for i in range(30):
             await producer.send_and_wait(inbound, f"m{i}".encode(), key=f"k{i % 3}".encode())

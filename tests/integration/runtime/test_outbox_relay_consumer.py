@@ -18,6 +18,7 @@ from baylink.runtime.consumer import (
     IdempotentConsumer,
 )
 from baylink.runtime.db import Database
+from baylink.runtime.kafka import client_kwargs
 from baylink.runtime.outbox import add_events, backlog
 from baylink.runtime.relay import OutboxRelay
 from baylink.runtime.schema import inbox, outbox
@@ -188,7 +189,7 @@ async def test_a_record_that_is_not_a_cloudevent_is_dead_lettered_at_once(
     topic = await new_topic("garbage", partitions=1)
     dlq_topic = await new_topic("dlq", partitions=1)
     settings = kafka_settings.model_copy(update={"dlq_topic": dlq_topic})
-    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers)
+    producer = AIOKafkaProducer(**client_kwargs(settings))
     await producer.start()
     await producer.send_and_wait(topic, b"not an event", key=b"x")
     await producer.stop()

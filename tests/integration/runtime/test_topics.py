@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
+from baylink.runtime.acls import apply_acls, declared_principals, describe_acls
 from baylink.runtime.kafka import close_quietly, new_admin
 from baylink.runtime.settings import KafkaSettings
 from baylink.runtime.topics import TopicSpec, TopicState, apply_topics, declared, describe_topics
@@ -81,3 +82,10 @@ async def test_the_declared_topics_are_on_the_broker_as_declared(
     for spec in specs:
         assert states[spec.name].partitions == spec.partitions
         assert states[spec.name].configs["retention.ms"] == str(spec.retention_ms)
+
+
+async def test_acls_are_not_applied_on_a_broker_without_an_authorizer(
+    admin: AIOKafkaAdminClient, kafka_settings: KafkaSettings
+) -> None:
+    assert await describe_acls(admin) is None
+    assert await apply_acls(admin, declared_principals(kafka_settings)) is None

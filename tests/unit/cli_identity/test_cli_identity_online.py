@@ -19,6 +19,7 @@ from baylink.runtime.settings import KafkaSettings
 from devtools.testpki import plan
 from devtools.testpki.cms_sign import sign_detached
 from devtools.testpki.loader import TestPKI
+from devtools.testpki.timestamps import timestamp_signature
 from services.identity.bootstrap import IdentityService, bootstrap
 from services.identity.config import IdentitySettings
 from services.identity.entrypoints.cli import app
@@ -131,6 +132,23 @@ def test_service_verifies_a_cms_signature(service: str, pki: TestPKI, tmp_path: 
     code, report = run(*args, "--chain", str(CERTS / "gd-ca.pem"))
     assert code == 1
     assert (report["sub_indication"], report["signature_valid"]) == ("HASH_FAILURE", False)
+
+
+def test_service_reports_the_proven_signing_time_of_a_timestamped_signature(
+    service: str, pki: TestPKI, tmp_path: Path
+) -> None:
+    document, signature = tmp_path / "form.txt", tmp_path / "form.p7s"
+    document.write_bytes(b"declaration 2026\n")
+    when = datetime(2026, 2, 1, tzinfo=UTC)  # before gd-revoked was revoked (2026-03-01)
+    cms = sign_detached(document.read_bytes(), pki.key("gd-revoked"), pki.certificate("gd-revoked"), when)
+    signature.write_bytes(timestamp_signature(cms, "gd-tsa", when, "sm3"))
+    args = ["verify", "--document", str(document), "--signature", str(signature), "--target", service]
+    code, report = run(*args, "--chain", str(CERTS / "gd-ca.pem"))
+    assert code == 0, report
+    assert (report["indication"], report["reason"]) == ("TOTAL_PASSED", "revoked_after_poe")
+    assert report["proven_signing_time"] == "2026-02-01T00:00:00Z" and report["level"] == "B-T"
+    [stamp] = report["timestamps"]
+    assert stamp["trusted"] and stamp["jurisdiction"] == "GD" and stamp["tsa_service"]["en"] == "GDCA SM2 TSA (TEST)"
 
 
 def test_target_comes_from_the_service_settings(service: str, monkeypatch: pytest.MonkeyPatch) -> None:

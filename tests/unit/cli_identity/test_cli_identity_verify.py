@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from devtools.testpki.cms_sign import sign_detached
 from devtools.testpki.loader import TestPKI
+from devtools.testpki.timestamps import timestamp_signature
 from devtools.testpki.weak import cms_with_algorithm
 from services.identity.entrypoints.cli import app
 from tests.unit.cli_identity.conftest import CERTS, trust_list_args
@@ -123,3 +124,43 @@ def test_signature_algorithm_sha1_or_md5_exits_1_with_crypto_constraints_failure
     code, report = verify(document, signature, "--chain", str(CERTS / "hk-ca.pem"), *trust_list_args())
     assert code == 1, report
     assert (report["indication"], report["sub_indication"]) == ("INDETERMINATE", "CRYPTO_CONSTRAINTS_FAILURE")
+
+
+BEFORE_REVOCATION = datetime(2026, 2, 1, 9, 30, tzinfo=UTC)  # the test PKI revokes on 2026-03-01
+
+
+def timestamped_files(tmp_path: Path, pki: TestPKI, signer: str, tsa: str) -> tuple[Path, Path]:
+    document, signature = tmp_path / "form.txt", tmp_path / "form.p7s"
+    document.write_bytes(DOCUMENT)
+    cms = sign_detached(DOCUMENT, pki.key(signer), pki.certificate(signer), BEFORE_REVOCATION)
+    signature.write_bytes(timestamp_signature(cms, tsa, BEFORE_REVOCATION))
+    return document, signature
+
+
+@pytest.mark.usefixtures("responder")
+def test_timestamped_signature_of_a_since_revoked_signer_passes_at_the_proven_time(
+    tmp_path: Path, pki: TestPKI
+) -> None:
+    document, signature = timestamped_files(tmp_path, pki, "hk-revoked", "hk-tsa")
+    code, report = verify(document, signature, "--chain", str(CERTS / "hk-ca.pem"), *trust_list_args())
+    assert code == 0, report
+    assert (report["indication"], report["reason"]) == ("TOTAL_PASSED", "revoked_after_poe")
+    assert report["proven_signing_time"] == "2026-02-01T09:30:00Z" and report["level"] == "B-T"
+    [stamp] = report["timestamps"]
+    assert stamp["trusted"] is True and stamp["reason"] == "timestamp_trusted" and stamp["jurisdiction"] == "HK"
+    assert stamp["tsa_fingerprint_sha256"] == pki.entity("hk-tsa")["sha256"]
+    assert stamp["tsa_service"]["en"] == "Hongkong Post TSA (TEST)"
+
+
+@pytest.mark.usefixtures("responder")
+def test_untrusted_timestamp_is_shown_and_proves_nothing(tmp_path: Path, pki: TestPKI) -> None:
+    document, signature = timestamped_files(tmp_path, pki, "hk-revoked", "hk-tsa-unlisted")
+    code, report = verify(document, signature, "--chain", str(CERTS / "hk-ca.pem"), *trust_list_args())
+    assert code == 1, report
+    assert (report["indication"], report["sub_indication"]) == ("INDETERMINATE", "REVOKED_NO_POE")
+    assert report["proven_signing_time"] is None and report["level"] == "B-B"
+    assert [s["reason"] for s in report["timestamps"]] == ["tsa_not_trusted"]
+    args = ["verify", "--document", str(document), "--signature", str(signature), "--chain", str(CERTS / "hk-ca.pem")]
+    result = runner.invoke(app, [*args, *trust_list_args()])
+    assert "signature time-stamps" in result.output and "not trusted: proves nothing" in result.output
+    assert "- (no trusted timestamp)" in result.output

@@ -1,11 +1,16 @@
 """Console login throttling with real scrypt hashes and the real audit log (SQLite): wrong passwords make the next
 attempt wait whatever the password, refused before any scrypt work; per name and per address; parallel guesses
-counted before they are checked; state bounded and expiring; logins audited without the password."""
+counted before they are checked; state bounded and expiring; logins audited without the password.
+
+Each login test runs twice: sessions and failures in this process, and in the gateway's database (SQLite)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -14,10 +19,11 @@ from baylink import errors
 from baylink.runtime.db import Database
 from services.gateway.audit.adapters.keys import Ed25519Signer
 from services.gateway.audit.adapters.store import audit_records
+from services.gateway.console.adapters.auth_store import SqlConsoleSessions, SqlLoginFailures
 from services.gateway.console.domain.passwords import ConsoleUser, hash_password, verify_password
 from services.gateway.console.service_layer.auth import ConsoleAuth, LoginThrottling
 from services.gateway.console.service_layer.throttle import FailureCounter, ThrottlePolicy, address_key
-from tests.unit.gateway.conftest import make_log
+from tests.unit.gateway.conftest import make_log, migrate_gateway
 
 RIGHT = "right-password-1"
 HERE, ELSEWHERE = "192.0.2.10", "198.51.100.7"
@@ -54,11 +60,28 @@ def users() -> dict[str, ConsoleUser]:
     return {"olivia": ConsoleUser("olivia", "operator", cheap), "victor": ConsoleUser("victor", "viewer", cheap)}
 
 
-def console_auth(clock: Clock, verify: CountedVerify, **kwargs: object) -> ConsoleAuth:
-    return ConsoleAuth(users(), 3600, clock=clock, verify=verify, **kwargs)  # type: ignore[arg-type]
+AuthFactory = Callable[..., ConsoleAuth]
 
 
-async def test_thirty_wrong_passwords_make_the_next_attempt_wait_whatever_the_password() -> None:
+@pytest.fixture(params=["memory", "sqlite"])
+async def console_auth(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AuthFactory]:
+    """``console_auth(clock, verify, **kwargs)``: sessions and failures in memory, or in a gateway database."""
+    db = await migrate_gateway(Database(f"sqlite+aiosqlite:///{tmp_path / 'console.db'}"))
+
+    def make(clock: Clock, verify: CountedVerify, **kwargs: Any) -> ConsoleAuth:
+        if request.param == "sqlite":
+            throttling = kwargs.get("throttling") or LoginThrottling()
+            kwargs["sessions"] = SqlConsoleSessions(db, clock)
+            kwargs["failures"] = SqlLoginFailures(db, throttling.scopes(len(users())), clock)
+        return ConsoleAuth(users(), 3600, clock=clock, verify=verify, **kwargs)
+
+    yield make
+    await db.dispose()
+
+
+async def test_thirty_wrong_passwords_make_the_next_attempt_wait_whatever_the_password(
+    console_auth: AuthFactory,
+) -> None:
     clock, verify = Clock(), CountedVerify()
     auth = console_auth(clock, verify)
     for i in range(30):
@@ -75,7 +98,7 @@ async def test_thirty_wrong_passwords_make_the_next_attempt_wait_whatever_the_pa
         await auth.login("olivia", RIGHT, ELSEWHERE)
 
 
-async def test_after_the_wait_the_right_password_signs_in_and_the_name_starts_afresh() -> None:
+async def test_after_the_wait_the_right_password_signs_in_and_the_name_starts_afresh(console_auth: AuthFactory) -> None:
     clock, verify = Clock(), CountedVerify()
     auth = console_auth(clock, verify)
     for i in range(6):
@@ -88,7 +111,7 @@ async def test_after_the_wait_the_right_password_signs_in_and_the_name_starts_af
         assert await auth.login("olivia", f"again-{i}", HERE) is None
 
 
-async def test_one_address_guessing_many_names_must_wait_and_others_need_not() -> None:
+async def test_one_address_guessing_many_names_must_wait_and_others_need_not(console_auth: AuthFactory) -> None:
     clock, verify = Clock(), CountedVerify()
     auth = console_auth(clock, verify)
     for i in range(21):
@@ -98,7 +121,9 @@ async def test_one_address_guessing_many_names_must_wait_and_others_need_not() -
     assert await auth.login("victor", RIGHT, ELSEWHERE) is not None
 
 
-async def test_parallel_guesses_are_counted_before_any_is_checked_and_checks_are_bounded() -> None:
+async def test_parallel_guesses_are_counted_before_any_is_checked_and_checks_are_bounded(
+    console_auth: AuthFactory,
+) -> None:
     clock, verify = Clock(), CountedVerify()
     auth = console_auth(clock, verify, throttling=LoginThrottling(max_parallel_checks=2))
     results = await asyncio.gather(*(auth.login("olivia", f"g{i}", HERE) for i in range(50)), return_exceptions=True)
@@ -107,7 +132,7 @@ async def test_parallel_guesses_are_counted_before_any_is_checked_and_checks_are
     assert verify.most <= 2
 
 
-async def test_made_up_names_cannot_push_a_known_name_out_of_the_throttle() -> None:
+async def test_made_up_names_cannot_push_a_known_name_out_of_the_throttle(console_auth: AuthFactory) -> None:
     clock, verify = Clock(), CountedVerify()
     auth = console_auth(clock, verify, throttling=LoginThrottling(max_keys=8))
     for i in range(6):
@@ -118,7 +143,7 @@ async def test_made_up_names_cannot_push_a_known_name_out_of_the_throttle() -> N
         await auth.login("olivia", RIGHT, ELSEWHERE)
 
 
-async def test_logging_in_over_and_over_keeps_only_the_newest_sessions() -> None:
+async def test_logging_in_over_and_over_keeps_only_the_newest_sessions(console_auth: AuthFactory) -> None:
     clock, verify = Clock(), CountedVerify()
     auth = console_auth(clock, verify, throttling=LoginThrottling(max_sessions_per_user=3))
     tokens = []
@@ -126,8 +151,8 @@ async def test_logging_in_over_and_over_keeps_only_the_newest_sessions() -> None
         session = await auth.login("victor", RIGHT, HERE)
         assert session is not None
         tokens.append(session.token)
-    assert [auth.session(t) is not None for t in tokens] == [False, False, True, True, True]
-    assert await auth.login("olivia", RIGHT, HERE) is not None and auth.session(tokens[-1]) is not None
+    assert [await auth.session(t) is not None for t in tokens] == [False, False, True, True, True]
+    assert await auth.login("olivia", RIGHT, HERE) is not None and await auth.session(tokens[-1]) is not None
 
 
 def test_the_failure_table_is_bounded_and_forgets() -> None:
@@ -149,7 +174,7 @@ def test_ipv6_callers_are_throttled_by_their_slash_64() -> None:
 
 
 async def test_logins_are_audited_with_actor_address_and_result_never_the_password(
-    audit_db: Database, signer: Ed25519Signer
+    console_auth: AuthFactory, audit_db: Database, signer: Ed25519Signer
 ) -> None:
     clock, verify = Clock(), CountedVerify()
     log = make_log(audit_db, signer)
@@ -175,12 +200,14 @@ async def test_logins_are_audited_with_actor_address_and_result_never_the_passwo
     assert not any("secret" in details or RIGHT in details for _, _, details in rows)
 
 
-async def test_a_logout_is_audited_and_ends_the_session(audit_db: Database, signer: Ed25519Signer) -> None:
+async def test_a_logout_is_audited_and_ends_the_session(
+    console_auth: AuthFactory, audit_db: Database, signer: Ed25519Signer
+) -> None:
     auth = console_auth(Clock(), CountedVerify(), record=make_log(audit_db, signer).record)
     session = await auth.login("olivia", RIGHT, HERE)
     assert session is not None
     await auth.sign_out(session, HERE)
-    assert auth.session(session.token) is None
+    assert await auth.session(session.token) is None
     async with audit_db.transaction() as db:
         rows = (await db.execute(sa.select(audit_records.c.actor, audit_records.c.action, audit_records.c.result)
                                  .order_by(audit_records.c.sequence))).all()  # fmt: skip

@@ -6,7 +6,7 @@ import pytest
 
 from baylink import errors
 from services.gateway.shared.domain.guard import BulkLeakGuard, GuardPolicy, SecurityAlert, Severity, TripKind
-from services.gateway.shared.service_layer.guard import Guard
+from services.gateway.shared.service_layer.guard import Guard, InProcessLedger
 
 CITY = "city:440300"
 
@@ -66,7 +66,8 @@ class Alerts:
 async def test_a_trip_is_resource_exhausted_with_retry_after_and_alerts_operators_once() -> None:
     now = [0.0]
     alerts = Alerts()
-    guard = Guard(BulkLeakGuard(GuardPolicy(distinct_subjects=1, window_seconds=60)), alerts, clock=lambda: now[0])
+    ledger = InProcessLedger(BulkLeakGuard(GuardPolicy(distinct_subjects=1, window_seconds=60)))
+    guard = Guard(ledger, alerts, clock=lambda: now[0])
     await guard.admit_subjects(CITY, ["p1"], city_code="440300", certificate_fingerprint="ab" * 32)
     for _ in range(3):
         with pytest.raises(errors.ResourceExhausted) as refused:

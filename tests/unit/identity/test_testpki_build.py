@@ -1,6 +1,8 @@
 """The test PKI generator and the committed output in devtools/data/testpki."""
 
+import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -9,7 +11,7 @@ from devtools.testpki import plan
 from devtools.testpki.__main__ import main
 from devtools.testpki.loader import TestPKI
 from services.identity.adapters.trustlist_signature import ListSignatureVerifier
-from services.identity.domain.trustlist import Jurisdiction
+from services.identity.domain.trustlist import Jurisdiction, ServiceType
 from services.identity.service_layer.trust_store import TrustListStore
 
 
@@ -81,3 +83,42 @@ def test_personal_certificates_state_the_holders_date_of_birth() -> None:
         [attribute] = extensions["subject_directory_attributes"]["extn_value"].parsed.native
         assert attribute["type"] == "pda_date_of_birth"
         assert attribute["values"][0].date() == born
+
+
+def test_every_jurisdiction_has_a_listed_tsa_with_critical_time_stamping_usage(pki: TestPKI) -> None:
+    store = TrustListStore(pki.list_signers(), ListSignatureVerifier())
+    for jurisdiction in Jurisdiction:
+        assert store.load(pki.trust_list_document(jurisdiction)).accepted
+        name = plan.LISTED_TSAS[jurisdiction.value]
+        cert = pki.certificate(name)
+        assert cert.extended_key_usage_value.native == ["time_stamping"]
+        assert "extended_key_usage" in cert.critical_extensions
+        service = store.current(jurisdiction).service_for(pki.cert(name))  # type: ignore[union-attr]
+        assert service is not None and service.service_type is ServiceType.TSA
+    assert pki.certificate("gd-tsa").public_key.algorithm == "ec"  # SM2, like the rest of the GD chain
+    assert pki.certificate("gd-tsa")["signature_algorithm"]["algorithm"].dotted == "1.2.156.10197.1.501"
+    listed = {s.fingerprint_sha256 for t in store.lists() for s in t.services}
+    assert hashlib.sha256(pki.cert("hk-tsa-unlisted")).hexdigest() not in listed
+    # A TSA vouches for time only: its service anchors no signer's chain.
+    assert all(a.service.service_type.is_ca for a in store.anchored_services())
+
+
+def test_extend_adds_new_entities_and_keeps_every_existing_file_byte_for_byte(tmp_path: Path, pki: TestPKI) -> None:
+    out = tmp_path / "pki"
+    shutil.copytree(pki.directory, out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    for name in ("hk-tsa", "gd-tsa"):  # as if the directory were built before they were planned
+        del manifest["entities"][name]
+        (out / "certs" / f"{name}.pem").unlink()
+        (out / "keys" / f"{name}.key.pem").unlink()
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*.pem")}
+    main(["extend", str(out)])
+    extended = TestPKI(out)
+    assert set(extended.names) == set(pki.names)
+    assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*.pem") if p.relative_to(out) in before} == before
+    # Seeded keys: the re-added TSAs have the committed keys.
+    for name in ("hk-tsa", "gd-tsa"):
+        assert extended.key(name).public_key_info().dump() == pki.key(name).public_key_info().dump()
+    store = TrustListStore(extended.list_signers(), ListSignatureVerifier())
+    assert all(store.load(extended.trust_list_document(j)).accepted for j in Jurisdiction)

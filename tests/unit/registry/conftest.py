@@ -17,7 +17,7 @@ from services.registry.config import RegistrySettings
 from services.registry.domain.text import Language, language_scope
 from services.registry.entrypoints.grpc_api import SERVICE_NAME, RegistryServicer
 from services.registry.service_layer.context import Registry
-from tests.unit.registry.fakes import FakeIdentity
+from tests.unit.registry.fakes import FakeIdentity, FakeTimeStamper
 
 
 class Clock:
@@ -41,11 +41,18 @@ def identity() -> FakeIdentity:
 
 
 @pytest.fixture
-async def service(tmp_path: Path, identity: FakeIdentity, clock: Clock) -> AsyncIterator[RegistryService]:
+def timestamps() -> FakeTimeStamper:
+    return FakeTimeStamper()
+
+
+@pytest.fixture
+async def service(
+    tmp_path: Path, identity: FakeIdentity, timestamps: FakeTimeStamper, clock: Clock
+) -> AsyncIterator[RegistryService]:
     settings = RegistrySettings(grpc_port=0, metrics_port=0, database_url=f"sqlite+aiosqlite:///{tmp_path / 'r.db'}")
     db = Database(settings.database_url)
     await db.migrate([MIGRATIONS])
-    svc = bootstrap(settings, identity=identity, db=db)
+    svc = bootstrap(settings, identity=identity, db=db, timestamps=timestamps)
     svc.registry.clock = clock
     yield svc
     await db.dispose()

@@ -1,4 +1,4 @@
-"""An in-process stand-in for the identity service's VerifySignature, and builders of test input.
+"""In-process stand-ins for the identity service's VerifySignature and for the TSA, and builders of test input.
 
 The fake implements the registry's ``SignatureVerifier`` port. Its "signatures" name the signer's
 certificate fingerprint and the digest they cover, so tests can make good, bad, misdirected and
@@ -8,9 +8,11 @@ try-later signatures, and the fake checks the registry sent the material's own d
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 
+from baylink import errors
 from services.registry.domain.enterprise import EnterpriseDetails, Investor, InvestorKind, Money
-from services.registry.service_layer.ports import SignatureCheck, Verdict
+from services.registry.service_layer.ports import SignatureCheck, Stamped, ValidationData, Verdict
 
 ALICE_CERT = hashlib.sha256(b"alice's e-Cert").hexdigest()  # investor and legal representative
 BOB_CERT = hashlib.sha256(b"bob's e-Cert").hexdigest()  # second investor
@@ -35,7 +37,24 @@ class FakeIdentity:
             return SignatureCheck(Verdict.FAILED, "", "TOTAL_FAILED/FORMAT_FAILURE")
         if parts[2].decode() != document_sha256.hex():
             return SignatureCheck(Verdict.FAILED, parts[1].decode(), "TOTAL_FAILED/HASH_FAILURE")
-        return SignatureCheck(Verdict.PASSED, parts[1].decode(), "TOTAL_PASSED")
+        evidence = ValidationData((b"fake-certificate:" + parts[1],), (b"fake-ocsp",), ())
+        return SignatureCheck(Verdict.PASSED, parts[1].decode(), "TOTAL_PASSED", None, evidence)
+
+
+class FakeTimeStamper:
+    """The registry's ``SignatureTimeStamper`` port in process: "stamps" a fake CMS by appending a
+    token naming a serial; ``down`` makes it refuse as an unreachable TSA does."""
+
+    def __init__(self) -> None:
+        self.down = False
+        self.stamped: list[bytes] = []
+
+    async def stamp(self, cms_signature: bytes) -> Stamped:
+        if self.down:
+            raise errors.Unavailable("the time-stamping service is unavailable", reason="TSA_UNAVAILABLE")
+        self.stamped.append(cms_signature)
+        token = f"fake-token:{len(self.stamped)}".encode()
+        return Stamped(cms_signature + b":" + token, token, datetime.now(UTC))
 
 
 def cny(yuan: int) -> Money:

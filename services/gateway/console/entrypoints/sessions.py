@@ -28,8 +28,8 @@ class Callers:
 
 
 def callers(auth: ConsoleAuth) -> Callers:
-    def session(request: Request) -> ConsoleSession:
-        found = auth.session(request.cookies.get(COOKIE))
+    async def session(request: Request) -> ConsoleSession:
+        found = await auth.session(request.cookies.get(COOKIE))
         if found is None:
             raise HTTPException(401, "log in first")
         return found

@@ -5,7 +5,8 @@
 - ``dlq_growth``: the dead-letter topic received ``threshold`` records within ``window_seconds``
   (once per window, so a flood is one alert, not hundreds).
 
-Kept in memory, newest first, at most ``keep`` of them.
+Kept in memory, newest first, at most ``keep`` of them: each replica builds its own from the topics
+(``hub``), all of them the same alerts.
 """
 
 from __future__ import annotations
@@ -44,6 +45,11 @@ class AlertBook:
         self._alerts: deque[Alert] = deque(maxlen=keep)
         self._dead: deque[datetime] = deque()
         self._last_growth: datetime | None = None
+
+    def clear(self) -> None:
+        self._alerts.clear()
+        self._dead.clear()
+        self._last_growth = None
 
     @property
     def alerts(self) -> list[Alert]:

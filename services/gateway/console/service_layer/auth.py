@@ -1,6 +1,8 @@
 """Console logins and sessions: who is signed in, with which role, and their CSRF token.
 
-Sessions live in the gateway's memory (a restart signs operators out). The session token goes in an
+Sessions and failure counts are kept by ports (``auth_state``): in the gateway's database, so a
+session made on one replica is good on every other, survives a restart, and a logout anywhere ends
+it everywhere; failures count across replicas. The session token goes in an
 HttpOnly cookie; the CSRF token is handed to the page at login and must come back in a header on
 every state-changing request, which a cross-site form cannot do.
 
@@ -20,32 +22,25 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 from baylink import errors
-from services.gateway.console.domain.passwords import ConsoleUser, Role, hash_password, verify_password
-from services.gateway.console.service_layer.throttle import FailureCounter, ThrottlePolicy, address_key
+from services.gateway.console.domain.passwords import ConsoleUser, hash_password, verify_password
+from services.gateway.console.service_layer.auth_state import (
+    ADDRESS,
+    KNOWN,
+    UNKNOWN,
+    ConsoleSession,
+    ConsoleSessions,
+    InProcessFailures,
+    InProcessSessions,
+    LoginFailures,
+    Scope,
+)
+from services.gateway.console.service_layer.throttle import ThrottlePolicy, address_key
 
 # The audit log's ``record(actor, action, result, *, details=...)``.
 Recorder = Callable[..., Awaitable[object]]
 
 # Checked against when the name is unknown, so a wrong name costs as long as a wrong password.
 _DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
-
-
-@dataclass(frozen=True)
-class ConsoleSession:
-    token: str
-    username: str
-    role: Role
-    csrf_token: str
-    expires_at: float
-
-    @property
-    def actor(self) -> str:
-        """How the operator appears in the audit log."""
-        return f"operator:{self.username}"
-
-    @property
-    def may_operate(self) -> bool:
-        return self.role == "operator"
 
 
 @dataclass(frozen=True)
@@ -58,6 +53,14 @@ class LoginThrottling:
     max_parallel_checks: int = 2
     max_sessions_per_user: int = 20
 
+    def scopes(self, known_users: int) -> dict[str, Scope]:
+        """Known names have a table of their own, so a flood of made-up names cannot push them out."""
+        return {
+            KNOWN: Scope(self.user, max(1, known_users)),
+            UNKNOWN: Scope(self.user, self.max_keys),
+            ADDRESS: Scope(self.address, self.max_keys),
+        }
+
 
 class ConsoleAuth:
     def __init__(
@@ -67,8 +70,10 @@ class ConsoleAuth:
         *,
         throttling: LoginThrottling | None = None,
         record: Recorder | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
         verify: Callable[[str, str], bool] = verify_password,
+        sessions: ConsoleSessions | None = None,
+        failures: LoginFailures | None = None,
     ):
         self.users = dict(users)
         self.ttl_seconds = ttl_seconds
@@ -76,12 +81,9 @@ class ConsoleAuth:
         self.record = record
         self.verify = verify
         self.throttling = throttling = throttling or LoginThrottling()
-        # Known names have a table of their own, so a flood of made-up names cannot push them out.
-        self._known = FailureCounter(throttling.user, max_keys=max(1, len(self.users)), clock=clock)
-        self._unknown = FailureCounter(throttling.user, max_keys=throttling.max_keys, clock=clock)
-        self._addresses = FailureCounter(throttling.address, max_keys=throttling.max_keys, clock=clock)
+        self.sessions = sessions or InProcessSessions(clock)
+        self.failures = failures or InProcessFailures(throttling.scopes(len(self.users)), clock)
         self._checks = asyncio.Semaphore(throttling.max_parallel_checks)
-        self._sessions: dict[str, ConsoleSession] = {}
 
     async def login(
         self, username: str, password: str, address: str = "", *, replacing: str | None = None
@@ -91,17 +93,15 @@ class ConsoleAuth:
         The scrypt check (~0.1 s of CPU by design) runs in a thread, so the event loop keeps serving.
         A success ends the session ``replacing`` (the cookie the browser came with)."""
         user = self.users.get(username)
-        names = self._known if user else self._unknown
+        names = KNOWN if user else UNKNOWN
         where = address_key(address)
         actor = f"operator:{user.name}" if user else "anonymous"
-        must_wait = max(names.wait(username), self._addresses.wait(where)) > 0
-        names.attempted(username)
-        self._addresses.attempted(where)
-        if must_wait:
-            wait = max(names.wait(username), self._addresses.wait(where))  # as lengthened by this attempt
-            if names.first_refusal(username) or self._addresses.first_refusal(where):
+        by_name = await self.failures.attempt(names, username)
+        by_address = await self.failures.attempt(ADDRESS, where)
+        if max(by_name.waited, by_address.waited) > 0:
+            if by_name.first_refusal or by_address.first_refusal:
                 await self._audit(actor, "THROTTLED", address)
-            seconds = max(1, math.ceil(wait))
+            seconds = max(1, math.ceil(max(by_name.wait, by_address.wait)))  # as lengthened by this attempt
             raise errors.ResourceExhausted(
                 f"too many failed logins; try again in {seconds} s",
                 subject="console-login",
@@ -113,15 +113,15 @@ class ConsoleAuth:
         if user is None or not matches:
             await self._audit(actor, "DENIED", address)
             return None
-        names.succeeded(username, forget=True)
-        self._addresses.succeeded(where, forget=False)
-        self.logout(replacing)
-        self._expire()
+        await self.failures.succeeded(names, username, forget=True)
+        await self.failures.succeeded(ADDRESS, where, forget=False)
+        await self.logout(replacing)
         session = ConsoleSession(
             secrets.token_urlsafe(32), user.name, user.role, secrets.token_urlsafe(32), self.clock() + self.ttl_seconds
         )
-        self._sessions[session.token] = session
-        self._keep_newest(user.name)
+        # At most ``max_sessions_per_user`` live sessions per user (the oldest end first), so logging in
+        # over and over cannot fill the table.
+        await self.sessions.add(session, self.throttling.max_sessions_per_user)
         await self._audit(actor, "OK", address)
         return session
 
@@ -129,34 +129,20 @@ class ConsoleAuth:
         if self.record is not None:
             await self.record(actor, "console.login", result, details={"address": address})
 
-    def session(self, token: str | None) -> ConsoleSession | None:
+    async def session(self, token: str | None) -> ConsoleSession | None:
         """The live session of ``token``, else None."""
-        session = self._sessions.get(token or "")
-        if session is None:
-            return None
-        if session.expires_at <= self.clock():
-            self._sessions.pop(session.token, None)
-            return None
-        return session
+        return await self.sessions.get(token) if token else None
 
     async def sign_out(self, session: ConsoleSession, address: str = "") -> None:
         """End ``session`` at its user's request, audited as ``console.logout``."""
-        self.logout(session.token)
+        await self.logout(session.token)
         if self.record is not None:
             await self.record(session.actor, "console.logout", "OK", details={"address": address})
 
-    def logout(self, token: str | None) -> None:
+    async def logout(self, token: str | None) -> None:
         """End the session of ``token`` (if any)."""
-        self._sessions.pop(token or "", None)
+        if token:
+            await self.sessions.remove(token)
 
-    def _keep_newest(self, username: str) -> None:
-        """At most ``max_sessions_per_user`` live sessions per user (the oldest end first), so logging in
-        over and over cannot fill the gateway's memory."""
-        mine = [t for t, s in self._sessions.items() if s.username == username]  # insertion order: oldest first
-        for token in mine[: max(0, len(mine) - self.throttling.max_sessions_per_user)]:
-            del self._sessions[token]
 
-    def _expire(self) -> None:
-        now = self.clock()
-        for token in [t for t, s in self._sessions.items() if s.expires_at <= now]:
-            del self._sessions[token]
+__all__ = ["ConsoleAuth", "ConsoleSession", "LoginThrottling"]

@@ -7,6 +7,11 @@ instead of stalling the others or growing memory. Alerts are raised here, from t
 A stream that asks for ``since`` first subscribes (so nothing new is missed), then takes the end
 offsets, replays from ``since`` up to them with a reader of its own, and then takes from its queue
 only what lies at or past those ends: no gap and no duplicate.
+
+Every replica's hub reads every partition outside any consumer group, so each shows every alert. On
+start it reads the last ``alert_lookback`` too, for the alerts alone (what lies before the end offsets
+taken at the start is offered to no stream), so a replica started or restarted later shows the alerts
+raised before it came up.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import asyncio
 import logging
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiokafka.structs import TopicPartition
@@ -49,14 +54,21 @@ class ConsoleHub:
     reader: TopicReader
     alerts: AlertBook
     buffer: int = 1000
+    alert_lookback: timedelta = timedelta(0)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     _subscribers: set[Subscriber] = field(default_factory=set)
 
     async def run(self) -> None:
         """Tail the topics until cancelled (the host restarts this if it fails)."""
         self.ready.clear()
-        async for record in self.reader.tail(ready=self.ready):
+        since, live_from = None, {}
+        if self.alert_lookback:
+            since, live_from = datetime.now(UTC) - self.alert_lookback, await self.reader.end_offsets()
+            self.alerts.clear()  # rebuilt from the topics (the host restarts this after a failure)
+        async for record in self.reader.tail(since=since, ready=self.ready):
             alert = self.alerts.observe(record)
+            if _replayed(record, live_from):
+                continue  # from before the start: for the alerts only
             for subscriber in list(self._subscribers):
                 subscriber.offer(("record", record))
                 if alert is not None:

@@ -6,6 +6,10 @@ of them is checked) and a success takes its own count back. Past ``free_failures
 made while waiting is refused without checking the password and still counts, so hammering only
 lengthens the wait. State is bounded (``max_keys`` per table, oldest dropped first) and a key is
 forgotten ``forget_after`` seconds after its last attempt or the end of its wait, whichever is later.
+
+``FailureCount`` is the rule on one key; the gateway keeps the counts in its database, so that every
+replica counts the same failures (``console/adapters/auth_store.py``); ``FailureCounter`` keeps them in
+this process (the unit tests' fake, and what ``InProcessFailures`` holds).
 """
 
 from __future__ import annotations
@@ -33,11 +37,43 @@ class ThrottlePolicy:
 
 
 @dataclass
-class _Count:
+class FailureCount:
+    """One key's count. Times are seconds on the clock the caller passes in."""
+
     failures: int = 0
     blocked_until: float = 0.0
     last: float = 0.0
     refused: int = 0  # attempts refused in the current wait
+
+    def wait(self, now: float) -> float:
+        return max(0.0, self.blocked_until - now)
+
+    def expired(self, policy: ThrottlePolicy, now: float) -> bool:
+        return now >= self.forget_at(policy)
+
+    def forget_at(self, policy: ThrottlePolicy) -> float:
+        return max(self.blocked_until, self.last) + policy.forget_after_seconds
+
+    def attempt(self, policy: ThrottlePolicy, now: float) -> Attempt:
+        """Count an attempt (checked or refused) as a failure until a success takes it back."""
+        waited = self.wait(now)
+        self.failures += 1
+        self.last = now
+        self.refused = self.refused + 1 if self.blocked_until > now else 0
+        delay = policy.delay(self.failures)
+        if delay:
+            self.blocked_until = max(self.blocked_until, now + delay)
+        return Attempt(waited, self.wait(now), self.refused == 1)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What counting one attempt found: the wait it met (0: it may be checked), the wait it leaves,
+    and whether it is the first refused in the current wait (audited once)."""
+
+    waited: float
+    wait: float
+    first_refusal: bool
 
 
 class FailureCounter:
@@ -47,7 +83,7 @@ class FailureCounter:
         self.policy = policy
         self.max_keys = max_keys
         self.clock = clock
-        self._counts: OrderedDict[str, _Count] = OrderedDict()
+        self._counts: OrderedDict[str, FailureCount] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._counts)
@@ -55,30 +91,17 @@ class FailureCounter:
     def wait(self, key: str) -> float:
         """Seconds ``key`` must still wait before an attempt is checked (0: it may try now)."""
         count = self._live(key)
-        return max(0.0, count.blocked_until - self.clock()) if count else 0.0
+        return count.wait(self.clock()) if count else 0.0
 
-    def attempted(self, key: str) -> None:
+    def attempted(self, key: str) -> Attempt:
         """Count an attempt (checked or refused) as a failure until a success takes it back."""
         now = self.clock()
         count = self._live(key)
         if count is None:
             self._make_room(now)
-            count = self._counts[key] = _Count()
+            count = self._counts[key] = FailureCount()
         self._counts.move_to_end(key)
-        count.failures += 1
-        count.last = now
-        if count.blocked_until > now:
-            count.refused += 1
-        else:
-            count.refused = 0
-        delay = self.policy.delay(count.failures)
-        if delay:
-            count.blocked_until = max(count.blocked_until, now + delay)
-
-    def first_refusal(self, key: str) -> bool:
-        """Whether the attempt just counted is the first refused in the current wait (audited once)."""
-        count = self._counts.get(key)
-        return count is not None and count.refused == 1
+        return count.attempt(self.policy, now)
 
     def succeeded(self, key: str, *, forget: bool) -> None:
         """A checked attempt succeeded: forget the key (a user) or take back its one count (an address,
@@ -88,20 +111,17 @@ class FailureCounter:
         elif (count := self._counts.get(key)) is not None:
             count.failures = max(0, count.failures - 1)
 
-    def _live(self, key: str) -> _Count | None:
+    def _live(self, key: str) -> FailureCount | None:
         count = self._counts.get(key)
-        if count is not None and self._expired(count, self.clock()):
+        if count is not None and count.expired(self.policy, self.clock()):
             del self._counts[key]
             return None
         return count
 
-    def _expired(self, count: _Count, now: float) -> bool:
-        return now >= max(count.blocked_until, count.last) + self.policy.forget_after_seconds
-
     def _make_room(self, now: float) -> None:
         if len(self._counts) < self.max_keys:
             return
-        for key in [k for k, c in self._counts.items() if self._expired(c, now)]:
+        for key in [k for k, c in self._counts.items() if c.expired(self.policy, now)]:
             del self._counts[key]
         while len(self._counts) >= self.max_keys:
             self._counts.popitem(last=False)  # the least recently tried

@@ -93,7 +93,9 @@ def applications_router(api: KioskApi) -> APIRouter:
     ) -> SignedOut:  # fmt: skip
         async with api.call(request, "SignMaterial", token=token_of(token), lang=lang,
                             accept_language=accept_language) as call:  # fmt: skip
-            app, material = await applications.sign(deps, call, application_id, material_id, body.cms_base64)
+            app, material = await applications.sign(
+                deps, call, application_id, material_id, body.cms_base64, body.pades
+            )
         language = request.state.language
         return SignedOut(application=ApplicationOut.of(app, language), material=MaterialOut.of(material, language))
 

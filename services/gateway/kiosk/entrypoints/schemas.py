@@ -109,7 +109,13 @@ class MaterialIn(Strict):
 
 
 class SignatureIn(Strict):
-    cms_base64: Base64Bytes = Field(description="Detached CMS SignedData (RFC 5652), DER, base64")
+    cms_base64: Base64Bytes = Field(
+        default=b"", description="Detached CMS SignedData (RFC 5652), DER, base64; leave out with pades"
+    )
+    pades: bool = Field(
+        default=False,
+        description="The material is a signed PDF (PAdES): verify the signatures it carries instead of cms_base64",
+    )
 
 
 class PayIn(Strict):

@@ -134,13 +134,22 @@ async def attach(
 
 
 async def sign(
-    deps: KioskDeps, call: KioskCall, application_id: str, material_id: str, cms_signature: bytes
+    deps: KioskDeps,
+    call: KioskCall,
+    application_id: str,
+    material_id: str,
+    cms_signature: bytes,
+    pades: bool = False,
 ) -> tuple[ApplicationView, MaterialView]:
-    if not cms_signature:
+    """A detached CMS over the material, or (`pades`) the signatures a signed-PDF material carries,
+    which the registry has identity verify with VerifyPdfSignatures."""
+    if pades and cms_signature:
+        raise errors.InvalidInput.field("cms_base64", "leave out: with pades the PDF carries its signatures")
+    if not pades and not cms_signature:
         raise errors.InvalidInput.field("cms_signature", "required: a detached CMS signature")
     app, _ = await _own(deps, call, application_id)
-    call.note(material_id=material_id)
-    app, material = await deps.registry.sign(application_id, app.applicant_ref, material_id, cms_signature)
+    call.note(material_id=material_id, pades=pades)
+    app, material = await deps.registry.sign(application_id, app.applicant_ref, material_id, cms_signature, pades)
     call.note(material_status=material.status)
     return app, material
 

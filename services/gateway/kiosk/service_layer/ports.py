@@ -48,8 +48,9 @@ class RegistryPort(Protocol):
     ) -> tuple[ApplicationView, MaterialView]: ...
 
     async def sign(
-        self, application_id: str, applicant_ref: str, material_id: str, cms_signature: bytes
-    ) -> tuple[ApplicationView, MaterialView]: ...
+        self, application_id: str, applicant_ref: str, material_id: str, cms_signature: bytes, pades: bool = False
+    ) -> tuple[ApplicationView, MaterialView]:
+        """A detached CMS over the material, or with `pades` the signatures the PDF material carries."""
 
     async def submit(self, application_id: str, applicant_ref: str) -> ApplicationView: ...
 

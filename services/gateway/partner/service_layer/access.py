@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -82,17 +81,17 @@ class PartnerAccess:
         self.grants = grants
         self.guard = guard
         self.audit = audit
-        self._revoked_alerts: dict[str, float] = {}  # certificate SHA-256 → when its last alert was raised
 
     async def refused(self, action: str, exc: Unauthenticated) -> None:
         """A peer not let in: one audit record. A revoked certificate presented means a credential that
         was withdrawn (perhaps stolen) is in use, so operators get a HIGH alert too."""
         fingerprint = exc.metadata.get("certificate_sha256", "")
-        if exc.reason == REVOKED and self._first_in_window(fingerprint):
+        kind = "revoked_certificate_presented"
+        if exc.reason == REVOKED and await self.guard.first_alert(fingerprint, kind, REVOKED_ALERT_SECONDS):
             city = exc.metadata.get("city", "")
             await self.guard.alerts.raise_alert(
                 SecurityAlert(
-                    kind="revoked_certificate_presented",
+                    kind=kind,
                     severity=Severity.HIGH,
                     description=f"a revoked client certificate of partner city {city} was presented",
                     actor="peer",
@@ -101,16 +100,6 @@ class PartnerAccess:
                 )
             )
         await self.audit.record("peer", action, exc.reason, details=exc.metadata)
-
-    def _first_in_window(self, fingerprint: str) -> bool:
-        now = time.monotonic()
-        if len(self._revoked_alerts) > 1000:  # bounded: forget what is past its window
-            self._revoked_alerts = {k: t for k, t in self._revoked_alerts.items() if now - t < REVOKED_ALERT_SECONDS}
-        last = self._revoked_alerts.get(fingerprint)
-        if last is not None and now - last < REVOKED_ALERT_SECONDS:
-            return False
-        self._revoked_alerts[fingerprint] = now
-        return True
 
     @asynccontextmanager
     async def call(self, caller: PartnerCaller, action: str, scope: Scope) -> AsyncIterator[PartnerCall]:

@@ -11,7 +11,9 @@
   can no longer matter (a bucket that has refilled is the same as a new one; a window whose reads
   have all aged out is empty), so many callers, once each, leave nothing behind.
 
-Times are seconds on a monotonic clock, passed in by the caller.
+Times are seconds, passed in by the caller. ``BulkLeakGuard`` keeps the counts in this process's
+memory (one process, and the unit tests); the gateway keeps them in its database, shared by every
+replica (``adapters/guard_store.py``), with the same rules and the same trips (``trip_of``).
 """
 
 from __future__ import annotations
@@ -144,10 +146,7 @@ class BulkLeakGuard:
         wait = bucket.take(now)
         if not wait:
             return None
-        description = (
-            f"{caller} exceeded {self.policy.rate_per_second:g} calls/s (burst {self.policy.burst}); throttled"
-        )
-        return self._trip(TripKind.RATE_LIMIT, caller, wait, now, description)
+        return self._trip(TripKind.RATE_LIMIT, caller, wait, now)
 
     def admit_subjects(self, caller: str, subjects: Iterable[str], now: float) -> Trip | None:
         p = self.policy
@@ -156,15 +155,23 @@ class BulkLeakGuard:
         wait = window.admit(subjects, now, p.distinct_subjects, p.window_seconds)
         if not wait:
             return None
-        description = (
-            f"{caller} read more than {p.distinct_subjects} distinct subjects within {p.window_seconds:g} s; "
-            "further subjects refused"
-        )
-        return self._trip(TripKind.BULK_SUBJECT_READ, caller, wait, now, description)
+        return self._trip(TripKind.BULK_SUBJECT_READ, caller, wait, now)
 
-    def _trip(self, kind: TripKind, caller: str, wait: float, now: float, description: str) -> Trip:
+    def _trip(self, kind: TripKind, caller: str, wait: float, now: float) -> Trip:
         last = self._alerted.get((caller, kind))
         alert = last is None or now - last >= self.policy.window_seconds
         if alert:
             self._alerted[(caller, kind)] = now
-        return Trip(kind, caller, wait, alert, description)
+        return trip_of(self.policy, kind, caller, wait, alert=alert)
+
+
+def trip_of(policy: GuardPolicy, kind: TripKind, caller: str, wait: float, *, alert: bool) -> Trip:
+    """The refusal of ``caller`` by ``kind``, waiting ``wait`` seconds (wherever the counts are kept)."""
+    if kind is TripKind.RATE_LIMIT:
+        description = f"{caller} exceeded {policy.rate_per_second:g} calls/s (burst {policy.burst}); throttled"
+    else:
+        description = (
+            f"{caller} read more than {policy.distinct_subjects} distinct subjects within {policy.window_seconds:g} s; "
+            "further subjects refused"
+        )
+    return Trip(kind, caller, wait, alert, description)

@@ -2,6 +2,10 @@
 
 An alert is appended to the audit log and its ``security.alert_raised`` event is staged in the
 same transaction, so an alert the operators receive is always in the log and vice versa.
+
+The counts are kept by a ``GuardLedger``: the gateway's database (``adapters/guard_store.py``), shared
+by every replica, so a limit holds whichever replica a caller reaches; ``InProcessLedger`` keeps them
+in this process (the unit tests' fake).
 """
 
 from __future__ import annotations
@@ -14,9 +18,44 @@ from typing import Protocol
 from baylink import errors
 from baylink.runtime.events import CloudEvent
 from services.gateway.audit.service_layer.log import AuditLog
-from services.gateway.shared.domain.guard import SEVERITY_OF_TRIP, BulkLeakGuard, SecurityAlert, Trip
+from services.gateway.shared.domain.guard import SEVERITY_OF_TRIP, BulkLeakGuard, GuardPolicy, SecurityAlert, Trip
 
 ALERT_ACTION = "security.alert_raised"
+
+
+class GuardLedger(Protocol):
+    """Admission counts per caller; ``now`` is epoch seconds."""
+
+    policy: GuardPolicy
+
+    async def admit_call(self, caller: str, now: float) -> Trip | None: ...
+
+    async def admit_subjects(self, caller: str, subjects: list[str], now: float) -> Trip | None: ...
+
+    async def first_alert(self, key: str, kind: str, now: float, window_seconds: float) -> bool:
+        """Whether an alert of ``kind`` about ``key`` is due: none in the last ``window_seconds`` (then one is now)."""
+
+
+class InProcessLedger:
+    """The counts in this process's memory (``domain.guard.BulkLeakGuard``)."""
+
+    def __init__(self, guard: BulkLeakGuard):
+        self.guard = guard
+        self.policy = guard.policy
+        self._alerted: dict[tuple[str, str], float] = {}
+
+    async def admit_call(self, caller: str, now: float) -> Trip | None:
+        return self.guard.admit_call(caller, now)
+
+    async def admit_subjects(self, caller: str, subjects: list[str], now: float) -> Trip | None:
+        return self.guard.admit_subjects(caller, subjects, now)
+
+    async def first_alert(self, key: str, kind: str, now: float, window_seconds: float) -> bool:
+        last = self._alerted.get((key, kind))
+        if last is not None and now - last < window_seconds:
+            return False
+        self._alerted[(key, kind)] = now
+        return True
 
 
 class AlertSink(Protocol):
@@ -47,13 +86,13 @@ class AuditedAlerts:
 class Guard:
     """Per-caller admission. ``caller`` is the audit actor, e.g. ``city:440300`` or ``kiosk:HK-TST-01``."""
 
-    def __init__(self, guard: BulkLeakGuard, alerts: AlertSink, *, clock: Callable[[], float] = time.monotonic):
-        self.guard = guard
+    def __init__(self, ledger: GuardLedger, alerts: AlertSink, *, clock: Callable[[], float] = time.time):
+        self.ledger = ledger
         self.alerts = alerts
         self.clock = clock
 
     async def admit_call(self, caller: str, *, city_code: str = "", certificate_fingerprint: str = "") -> None:
-        trip = self.guard.admit_call(caller, self.clock())
+        trip = await self.ledger.admit_call(caller, self.clock())
         if trip is not None:
             await self._refuse(trip, city_code, "", certificate_fingerprint)
 
@@ -61,10 +100,15 @@ class Guard:
         self, caller: str, subjects: Iterable[str], *, city_code: str = "", certificate_fingerprint: str = ""
     ) -> None:
         wanted = [s for s in subjects if s]
-        trip = self.guard.admit_subjects(caller, wanted, self.clock())
+        trip = await self.ledger.admit_subjects(caller, wanted, self.clock())
         if trip is not None:
             # The subject that tipped it over identifies the pattern for operators; it is a pseudonym.
             await self._refuse(trip, city_code, wanted[-1] if wanted else "", certificate_fingerprint)
+
+    async def first_alert(self, key: str, kind: str, window_seconds: float) -> bool:
+        """Whether to raise an alert of ``kind`` about ``key`` (a certificate, say): at most one per window,
+        whichever replica asks."""
+        return await self.ledger.first_alert(key, kind, self.clock(), window_seconds)
 
     async def _refuse(self, trip: Trip, city_code: str, subject: str, fingerprint: str) -> None:
         if trip.alert:

@@ -1,6 +1,7 @@
 """The live event stream (server-sent events), filtered as the operator asks."""
 
 import json
+import time
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from datetime import UTC, datetime
@@ -49,9 +50,14 @@ def router(deps: ConsoleDeps, callers: Callers) -> APIRouter:
         async def body() -> AsyncIterator[str]:
             items = deps.hub.stream(where, since=start, heartbeat_seconds=deps.heartbeat_seconds)
             async with aclosing(items):  # ending early unsubscribes at once
+                checked = time.monotonic()
                 async for item in items:
-                    if deps.auth.session(current.token) is None:
-                        return  # logged out or expired: the stream ends with it (checked at least per heartbeat)
+                    # Logged out (on any replica) or expired: the stream ends with it. Asked of the
+                    # database at each heartbeat and at most once a second in between.
+                    if item is None or time.monotonic() - checked >= 1.0:
+                        checked = time.monotonic()
+                        if await deps.auth.session(current.token) is None:
+                            return
                     if item is None:
                         yield ": heartbeat\n\n"
                     elif item[0] == "dropped":

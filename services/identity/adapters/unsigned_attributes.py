@@ -1,0 +1,92 @@
+"""What a CMS signature carries outside its signature: signature time-stamp tokens (RFC 3161 in
+the id-aa-signatureTimeStampToken attribute) and the marks of the long-term CAdES levels."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import lru_cache
+
+from asn1crypto import cms, core
+
+from services.identity.adapters import der
+from services.identity.domain.errors import InvalidInput
+from services.identity.service_layer.ports import SignatureCheck
+
+# Unsigned attributes of CAdES long-term levels (EN 319 122-1 5.5, 5.6), by dotted OID.
+_VALIDATION_DATA_ATTRIBUTES = frozenset(
+    {
+        "1.2.840.113549.1.9.16.2.23",  # id-aa-ets-certValues
+        "1.2.840.113549.1.9.16.2.24",  # id-aa-ets-revocationValues
+    }
+)
+_ARCHIVE_TIMESTAMP_ATTRIBUTES = frozenset(
+    {
+        "0.4.0.1733.2.4",  # id-aa-ets-archiveTimestampV3
+        "1.2.840.113549.1.9.16.2.48",  # id-aa-ets-archiveTimestampV2
+    }
+)
+
+
+def with_unsigned_attributes(
+    check: SignatureCheck, signed_data: cms.SignedData, info: cms.SignerInfo
+) -> SignatureCheck:
+    """`check` with what the unsigned attributes (and the SignedData's revocation data) carry."""
+    crls = signed_data["crls"]
+    with_crls = not isinstance(crls, core.Void) and len(crls) > 0
+    return _with(check, info["unsigned_attrs"], bytes(info["signature"].native), with_crls)
+
+
+def with_unsigned_element(check: SignatureCheck, element: bytes, signature: bytes) -> SignatureCheck:
+    """`check` with what the DER [1] element of unsigned attributes that `der.split_signed_data`
+    split off carries; InvalidInput if it is not a SET OF attributes. Read down to each value's
+    framing, as `der.frame_unsigned` reads them, straight from the bytes."""
+    tokens: list[bytes] = []
+    oids: set[str] = set()
+    try:
+        _, start, end = der.element(element, 0, len(element))
+        for _, at, stop in der.children(element, start, end):
+            tag, attribute_at, attribute_end = der.element(element, at, stop)
+            parts = der.children(element, attribute_at, attribute_end)
+            if tag != 0x30 or [t for t, _, _ in parts] != [0x06, 0x31]:
+                raise ValueError("an attribute is a SEQUENCE of an OID and a SET")
+            oid = element[parts[0][1] : parts[0][2]]
+            oids.add(_dotted(oid))
+            _, values_at, values_end = der.element(element, parts[1][1], parts[1][2])
+            values = der.children(element, values_at, values_end)
+            if oid == _SIGNATURE_TIME_STAMP_TOKEN:
+                tokens.extend(element[value_at:value_end] for _, value_at, value_end in values)
+    except der.PARSE_ERRORS as exc:
+        raise InvalidInput("signature", "malformed", f"not a DER CMS SignedData ({exc})") from exc
+    return replace(
+        check,
+        timestamp_tokens=tuple(tokens),
+        signature_value=signature,
+        carries_validation_data=bool(oids & _VALIDATION_DATA_ATTRIBUTES),
+        carries_archive_timestamp=bool(oids & _ARCHIVE_TIMESTAMP_ATTRIBUTES),
+    )
+
+
+_SIGNATURE_TIME_STAMP_TOKEN = bytes.fromhex("060b2a864886f70d010910020e")  # id-aa-signatureTimeStampToken
+
+
+@lru_cache(maxsize=256)
+def _dotted(oid_element: bytes) -> str:
+    return str(core.ObjectIdentifier.load(oid_element, strict=True).dotted)
+
+
+def _with(
+    check: SignatureCheck, attributes: cms.CMSAttributes | core.Void, signature: bytes, with_crls: bool
+) -> SignatureCheck:
+    tokens: list[bytes] = []
+    oids: set[str] = set()
+    for attribute in attributes if not isinstance(attributes, core.Void) else ():
+        oids.add(attribute["type"].dotted)
+        if attribute["type"].native == "signature_time_stamp_token":
+            tokens.extend(bytes(value.dump()) for value in attribute["values"])
+    return replace(
+        check,
+        timestamp_tokens=tuple(tokens),
+        signature_value=signature,
+        carries_validation_data=bool(oids & _VALIDATION_DATA_ATTRIBUTES) or with_crls,
+        carries_archive_timestamp=bool(oids & _ARCHIVE_TIMESTAMP_ATTRIBUTES),
+    )

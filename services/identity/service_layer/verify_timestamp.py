@@ -1,0 +1,76 @@
+"""Use case: is this RFC 3161 time-stamp token a proof that some data existed at its time?
+
+The token is checked cryptographically (`SignatureChecks.check_token`: imprint, algorithms, its
+signature, the ESS binding of its TSA certificate), then its TSA certificate is validated now
+with the time-stamping key purpose, which anchors it in the trust lists' TSA services and never
+in a CA service, and the TSA service must have been granted at the token's time
+(`proof_of_existence.tsa_trust`). Only a token that passes all of it is a proof of existence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from asn1crypto import x509
+
+from services.identity.domain.policy import KeyPurpose, ValidationPolicy
+from services.identity.domain.proof_of_existence import tsa_trust
+from services.identity.domain.report import Reason, TimestampReport
+from services.identity.service_layer.ports import SignatureChecks
+from services.identity.service_layer.validate_certificate import CertificateValidator
+
+# How a TSA certificate is validated: revocation checked (hard-fail), any jurisdiction's TSA.
+TSA_POLICY = ValidationPolicy(key_purpose=KeyPurpose.TIME_STAMPING)
+
+
+class TimestampVerifier:
+    def __init__(
+        self,
+        validator: CertificateValidator,
+        checks: SignatureChecks,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._validator = validator
+        self._checks = checks
+        self._reader = validator.reader
+        self._clock = clock
+
+    async def check_timestamp(
+        self,
+        token: bytes,
+        imprint_data: bytes,
+        at: datetime | None = None,
+        extra_certificates: Sequence[x509.Certificate] = (),
+        policy: ValidationPolicy = TSA_POLICY,
+    ) -> TimestampReport:
+        """The token judged as a time-stamp over `imprint_data` (for a signature time-stamp, the
+        SignerInfo's signature value), its TSA validated at `at` (now)."""
+        now = at or self._clock()
+        extra = list(extra_certificates)
+        check = self._checks.check_token(token, imprint_data, extra)
+        tsa = check.tsa
+        report = TimestampReport(
+            False,
+            check.failure or Reason.TIMESTAMP_INVALID,
+            check.gen_time,
+            self._reader.fingerprint(tsa) if tsa is not None else "",
+            tsa.subject.human_friendly if tsa is not None else "",
+            detail=check.detail,
+        )
+        if check.failure is not None or tsa is None or check.gen_time is None:
+            return report
+        others = [c for c in (*check.certificates, *extra) if c.sha256 != tsa.sha256]
+        purpose = replace(policy, key_purpose=KeyPurpose.TIME_STAMPING)
+        validation = await self._validator.validate_parsed(tsa, others, now, purpose)
+        service = self._validator.tsa_service(validation.chain[-1].fingerprint_sha256) if validation.chain else None
+        trusted, reason, detail = tsa_trust(validation, service, check.gen_time, self._reader.validity(tsa)[0], now)
+        return replace(
+            report,
+            trusted=trusted,
+            reason=reason,
+            detail=detail,
+            tsa_name=validation.trust_service,
+            jurisdiction=validation.jurisdiction,
+        )

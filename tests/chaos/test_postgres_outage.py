@@ -15,7 +15,7 @@ from grpc import aio
 from baylink.gateway.v1 import partner_city_service_pb2 as api
 from baylink.payments.v1 import payments_service_pb2 as pay
 from baylink.runtime.grpc.errors import from_rpc_error
-from tests.chaos.cluster import LOCAL, Cluster
+from tests.chaos.cluster import Cluster
 from tests.chaos.load import FailoverKiosk, Load
 from tests.chaos.report import RECOVERY_GOAL_SECONDS
 from tests.chaos.scenario import assert_clean, under_load
@@ -72,7 +72,7 @@ async def test_postgres_down_ten_seconds(cluster: Cluster) -> None:
             f"after stop); recovery counted from the start; answers meanwhile: {answers}"
         )
 
-    logs = sorted((LOCAL / "cluster" / "logs").glob("*.log"))
+    logs = sorted(cluster.logs.glob("*.log"))
     sizes = {log: log.stat().st_size for log in logs}
     outcome = await under_load(cluster, "PostgreSQL down 10 s", "pg.sh stop; 10 s; pg.sh start", outage)
     # No request answered as a bug, no event given up on, because the database was away for a while.

@@ -8,7 +8,9 @@ inbox and is skipped, so every event takes effect once.
 If the batch fails, the consumer falls back to one record at a time, retrying
 each up to ``max_attempts``; a record that still fails (or is not a CloudEvent
 at all) is published to the dead-letter topic with the error and its origin in
-headers, and consumption moves on.
+headers, and consumption moves on. A failure because the consumer's own database
+is out of reach (``db.database_unavailable``) is no attempt: the consumer waits
+for the database, offsets uncommitted, and tries again.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baylink.runtime.context import correlation_scope
-from baylink.runtime.db import Database
+from baylink.runtime.db import Database, database_unavailable
 from baylink.runtime.events import CloudEvent, MalformedEvent, from_kafka
 from baylink.runtime.kafka import close_quietly, new_consumer, new_producer
 from baylink.runtime.metrics import ServiceMetrics
@@ -35,6 +37,7 @@ from baylink.runtime.settings import KafkaSettings
 log = logging.getLogger("baylink.consumer")
 
 Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
+DATABASE_WAIT_SECONDS = 1.0  # between tries while the consumer's own database is out of reach
 Record: TypeAlias = ConsumerRecord  # aiokafka is untyped; records carry bytes keys and values
 
 # Dead-letter headers (the original ce_* headers are kept beside them).
@@ -128,7 +131,9 @@ class IdempotentConsumer:
 
     async def _process_one(self, record: Record, event: CloudEvent) -> None:
         error: Exception | None = None
-        for attempt in range(1, self.max_attempts + 1):
+        attempt = 0
+        while attempt < self.max_attempts:
+            attempt += 1
             try:
                 async with self.db.transaction() as session:
                     [outcome] = await self._apply_all(session, [event])
@@ -138,7 +143,18 @@ class IdempotentConsumer:
                 # Another member of the group committed this event meanwhile (rebalance).
                 self.metrics.events_consumed.labels(self.group_id, record.topic, "duplicate").inc()
                 return
-            except Exception as exc:  # noqa: BLE001 - any handler failure counts as an attempt
+            except Exception as exc:  # any handler failure counts as an attempt, unless the database is down
+                if database_unavailable(exc):
+                    # Our own database is out of reach: no fault of the event's. Wait for it, the
+                    # offsets uncommitted, rather than dead-letter events no one would see again
+                    # (stopping meanwhile: leave the batch uncommitted; it is delivered again).
+                    if self._stopping.is_set():
+                        raise
+                    attempt -= 1
+                    log.warning("database unavailable; waiting to apply", extra={"group": self.group_id,
+                                                                                "event_id": event.id})  # fmt: skip
+                    await asyncio.sleep(DATABASE_WAIT_SECONDS)
+                    continue
                 error = exc
                 log.warning(
                     "handler failed",

@@ -45,6 +45,10 @@ CHAOS_ENV = {
 class Cluster:
     kafka_mode: str = field(default_factory=lambda: kafka_mode())
     replicas: int = 2
+    # As deploy/cluster.sh reads them: a second cluster beside a running one has another state
+    # directory and every service port shifted.
+    home: Path = field(default_factory=lambda: ROOT / os.environ.get("BAYLINK_CLUSTER_HOME", ".local/cluster"))
+    offset: int = field(default_factory=lambda: int(os.environ.get("BAYLINK_CLUSTER_PORT_OFFSET", "0")))
 
     # -- the script
 
@@ -119,13 +123,17 @@ class Cluster:
         self.run("stop", name, timeout=120)
 
     def pid(self, name: str) -> int:
-        return int((LOCAL / "cluster" / "run" / f"{name}.pid").read_text())
+        return int((self.home / "run" / f"{name}.pid").read_text())
+
+    @property
+    def logs(self) -> Path:
+        return self.home / "logs"
 
     # -- PostgreSQL (the cluster's own, durable)
 
     def pg_env(self) -> dict[str, str]:
         port = os.environ.get("BAYLINK_CLUSTER_PG_PORT", "55433")
-        return {**self.env(), "BAYLINK_PG_HOME": str(LOCAL / "cluster" / "pg"), "BAYLINK_PG_PORT": port,
+        return {**self.env(), "BAYLINK_PG_HOME": str(self.home / "pg"), "BAYLINK_PG_PORT": port,
                 "BAYLINK_PG_DURABLE": "1"}  # fmt: skip
 
     def pg(self, *args: str) -> str:
@@ -143,13 +151,13 @@ class Cluster:
     # -- addresses and credentials
 
     def kiosk_urls(self) -> list[str]:
-        return [f"https://127.0.0.1:{KIOSK_BASE + n}" for n in range(1, self.replicas + 1)]
+        return [f"https://127.0.0.1:{KIOSK_BASE + self.offset + n}" for n in range(1, self.replicas + 1)]
 
     def partner_targets(self) -> list[str]:
-        return [f"127.0.0.1:{PARTNER_BASE + n}" for n in range(1, self.replicas + 1)]
+        return [f"127.0.0.1:{PARTNER_BASE + self.offset + n}" for n in range(1, self.replicas + 1)]
 
     def target(self, service: str) -> str:
-        base = GRPC_BASE[service]
+        base = GRPC_BASE[service] + self.offset
         return "ipv4:" + ",".join(f"127.0.0.1:{base + n}" for n in range(1, self.replicas + 1))
 
     @property

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from pathlib import Path
 
 import httpx
 from grpc import aio
@@ -20,6 +21,7 @@ from tests.chaos.report import RECOVERY_GOAL_SECONDS
 from tests.chaos.scenario import assert_clean, under_load
 
 OUTAGE_SECONDS = 10.0
+FORBIDDEN = ("Exception in ASGI application", "unhandled error in", "event dead-lettered", "kiosk request failed")
 
 
 async def probe(load: Load, seen: Counter[str], until: float) -> None:
@@ -70,7 +72,14 @@ async def test_postgres_down_ten_seconds(cluster: Cluster) -> None:
             f"after stop); recovery counted from the start; answers meanwhile: {answers}"
         )
 
+    logs = sorted(cluster.logs.glob("*.log"))
+    sizes = {log: log.stat().st_size for log in logs}
     outcome = await under_load(cluster, "PostgreSQL down 10 s", "pg.sh stop; 10 s; pg.sh start", outage)
+    # No request answered as a bug, no event given up on, because the database was away for a while.
+    # (Background loops retrying meanwhile may log errors: payments' expiry sweep, the audit checkpoint.)
+    texts = {log.name: _since(log, sizes[log]) for log in logs}
+    wrong = {name: [m for m in FORBIDDEN if m in text] for name, text in texts.items()}
+    assert not {name: found for name, found in wrong.items() if found}, wrong
     assert_clean(outcome)
     assert {name: cluster.pid(name) for name in cluster.processes()} == pids, "a process died or was restarted"
     refusals = [k for k in seen if not k.endswith("OK")]
@@ -78,3 +87,9 @@ async def test_postgres_down_ten_seconds(cluster: Cluster) -> None:
     assert any(k.startswith("kiosk 503 DATABASE_UNAVAILABLE") for k in refusals), seen
     assert not [k for k in seen if "INTERNAL" in k or " 500" in k], seen
     assert outcome.recovery_seconds is not None and outcome.recovery_seconds < RECOVERY_GOAL_SECONDS, outcome.show()
+
+
+def _since(log: Path, offset: int) -> str:
+    with log.open("rb") as f:
+        f.seek(offset)
+        return f.read().decode(errors="replace")

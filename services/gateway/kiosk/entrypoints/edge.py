@@ -18,6 +18,7 @@ Every answer, refusals and the web app included, carries ``Cache-Control: no-sto
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Awaitable, Callable, Container, MutableMapping, Sequence
 from typing import Any
@@ -25,12 +26,15 @@ from typing import Any
 from starlette.exceptions import HTTPException
 
 from baylink import errors
+from baylink.runtime.db import database_down, database_unavailable
 from services.gateway.kiosk.adapters.device_pki import KioskDevice, kiosk_of_certificate
 from services.gateway.kiosk.entrypoints import i18n
 from services.gateway.kiosk.entrypoints.api import DEVICE_REQUIRED
 from services.gateway.kiosk.entrypoints.metrics import EDGE, ROUTE_LABEL
 from services.gateway.kiosk.service_layer.access import KioskAccess
 from services.gateway.shared.entrypoints.http_server import PEER_CERTIFICATE
+
+log = logging.getLogger("baylink.gateway.kiosk")
 
 Scope = MutableMapping[str, Any]
 App = Callable[[Scope, Any, Any], Awaitable[None]]
@@ -110,7 +114,13 @@ class KioskEdge:
         """None when the call names a live session of this kiosk; else why not, audited like any call."""
         token = _bearer(scope)
         sessions = self.access.sessions
-        known = await sessions.peek(token)
+        try:
+            known = await sessions.peek(token)
+        except Exception as exc:
+            if not database_unavailable(exc):
+                raise
+            log.warning("kiosk session check: the database is unavailable: %s", exc)
+            return 503, database_down()  # answered here: this middleware runs outside the app's handlers
         if known is not None and known.kiosk_id == device.kiosk_id and sessions.clock() < known.expires_at:
             scope["state"]["kiosk_session"] = known
             return None

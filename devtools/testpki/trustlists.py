@@ -91,11 +91,15 @@ def pki_trust_lists(cert_der: dict[str, bytes]) -> dict[Jurisdiction, TrustList]
             ),
         ),
     }
+    sequence = dict.fromkeys(services, 1)
     for jurisdiction, tsa in TSA_SERVICE_NAMES.items():
         tsa_der = cert_der.get(plan.LISTED_TSAS[jurisdiction.value])
         if tsa_der is not None:  # a directory built before the TSAs existed lists none
             services[jurisdiction] += (_service(tsa, tsa_der, set(), _granted(since), ServiceType.TSA),)
-    return {j: TrustList(j, 1, ISSUE_DATE, NEXT_UPDATE, OPERATORS[j], s) for j, s in services.items()}
+            # A list that changed is a new issue: identity refuses a second list under a sequence
+            # number it already holds, so a database that loaded the lists before the TSAs keeps them.
+            sequence[jurisdiction] = 2
+    return {j: TrustList(j, sequence[j], ISSUE_DATE, NEXT_UPDATE, OPERATORS[j], s) for j, s in services.items()}
 
 
 TSA_SERVICE_NAMES = {

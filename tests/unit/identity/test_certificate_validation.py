@@ -132,7 +132,7 @@ async def test_trust_list_update_invalidates_the_chain_cache(validator, store, p
 
     assert (await validate(validator, pki, "mo-personal")).passed
     mo = decode_document(pki.trust_list_document(Jurisdiction.MO)).trust_list
-    emptied = replace(mo, sequence_number=2, services=())
+    emptied = replace(mo, sequence_number=3, services=())
     assert store.load(sign_trust_list(emptied, pki.key("tl-signer-mo"), pki.cert("tl-signer-mo"))).accepted
     report = await validate(validator, pki, "mo-personal")
     assert report.sub_indication is SubIndication.NO_CERTIFICATE_CHAIN_FOUND

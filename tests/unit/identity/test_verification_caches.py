@@ -141,7 +141,7 @@ async def test_a_known_signer_is_judged_against_the_trust_list_in_force(verifier
     assert (await verifier.verify_cms(verify(0))).passed
     assert (await verifier.verify_cms(verify(1))).passed
     mo = decode_document(pki.trust_list_document(Jurisdiction.MO)).trust_list
-    emptied = replace(mo, sequence_number=2, services=())
+    emptied = replace(mo, sequence_number=3, services=())
     assert store.load(sign_trust_list(emptied, pki.key("tl-signer-mo"), pki.cert("tl-signer-mo"))).accepted
     report = await verifier.verify_cms(verify(2))
     assert report.signature_valid and report.sub_indication is SubIndication.NO_CERTIFICATE_CHAIN_FOUND

@@ -56,6 +56,8 @@ def new_consumer(settings: KafkaSettings, group_id: str, topics: Sequence[str]) 
         auto_offset_reset="earliest",
         isolation_level="read_committed",
         request_timeout_ms=max(settings.request_timeout_ms, 40_000),
+        session_timeout_ms=settings.session_timeout_ms,
+        heartbeat_interval_ms=settings.session_timeout_ms // 3,
     )
 
 

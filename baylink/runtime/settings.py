@@ -25,6 +25,10 @@ class KafkaSettings(BaseSettings):
     replication_factor: int = Field(default=1, ge=1, le=7)
     topics_file: Path = REPO_ROOT / "deploy" / "kafka" / "topics.toml"
     request_timeout_ms: int = Field(default=15_000, ge=1_000)
+    # How long a consumer group waits for a member that stopped heartbeating (kill -9, a lost
+    # machine) before its partitions go to the others: the floor of a consumer's failover time
+    # (docs/chaos.md). Brokers refuse less than 6 s; heartbeats go every third of it.
+    session_timeout_ms: int = Field(default=8_000, ge=6_000, le=300_000)
     dlq_topic: str = "baylink.dlq.v1"
 
     # Security: PLAINTEXT on the local dev broker; SASL_SSL with a SCRAM user per service on a

@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 import time
 
+from baylink.runtime.settings import KafkaSettings
 from tests.chaos.cluster import Cluster
 from tests.chaos.report import RECOVERY_GOAL_SECONDS, Outcome
 from tests.chaos.streams import DATABASE, ConsumerChild, Producer, applied, new_name, new_topic
 
 EVENTS = 300
-SESSION_TIMEOUT_SECONDS = 10.0  # aiokafka's session_timeout_ms default; the runtime's consumers keep it
+SESSION_TIMEOUT_SECONDS = KafkaSettings().session_timeout_ms / 1000  # the runtime consumers' own
 
 
 async def test_consumer_killed_after_applying_before_committing(cluster: Cluster) -> None:

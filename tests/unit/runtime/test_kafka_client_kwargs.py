@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from baylink.runtime.kafka import client_kwargs
+from baylink.runtime.kafka import client_kwargs, new_consumer
 from baylink.runtime.pki.kafka_ca import init_kafka_pki
 from baylink.runtime.settings import KafkaSettings
 from services.gateway.flows.worker import broker_credentials, broker_urls
@@ -84,3 +84,17 @@ def test_the_flow_worker_gets_the_same_credentials_as_faust_settings(cluster_ca:
     assert credentials.mechanism.value == "SCRAM-SHA-512"  # type: ignore[attr-defined]
     assert credentials.username == "baylink-flows"  # type: ignore[attr-defined]
     assert broker_urls(secured) == ["kafka://127.0.0.1:19391", "kafka://127.0.0.1:19392"]
+
+
+async def test_a_consumer_is_given_the_session_timeout_of_its_settings() -> None:
+    consumer = new_consumer(KafkaSettings(bootstrap_servers="127.0.0.1:9092", session_timeout_ms=6_000), "g", ["t"])
+    try:  # aiokafka keeps its group options on the consumer until start() hands them to the coordinator
+        assert (consumer._session_timeout_ms, consumer._heartbeat_interval_ms) == (6_000, 2_000)
+    finally:
+        await consumer.stop()
+
+
+@pytest.mark.parametrize("timeout_ms", [5_999, 300_001])
+def test_a_session_timeout_the_broker_would_refuse_is_refused_here(timeout_ms: int) -> None:
+    with pytest.raises(ValidationError, match="session_timeout_ms"):
+        KafkaSettings(session_timeout_ms=timeout_ms)

@@ -93,6 +93,23 @@ def _from_der(info_der: bytes) -> TstFacts | None:
 
 
 Span = tuple[int, int]
+TST_INFO_OID = bytes.fromhex("060b2a864886f70d0109100104")  # the OID element of id-ct-TSTInfo
+
+
+def encapsulated_span(encap: bytes) -> tuple[int, int] | None:
+    """Where the TSTInfo DER is in an encapContentInfo element of the usual shape, else None."""
+    try:
+        _, start, end = der.element(encap, 0, len(encap))
+        kids = der.children(encap, start, end)
+        if [t for t, _, _ in kids] != [0x06, 0xA0] or encap[kids[0][1] : kids[0][2]] != TST_INFO_OID:
+            return None
+        _, at, stop = der.element(encap, kids[1][1], kids[1][2])
+        tag, value_at, value_end = der.element(encap, at, stop)
+        if tag != 0x04 or value_end != stop:
+            return None
+        return value_at, value_end
+    except ValueError:
+        return None
 
 
 def windows(info_der: bytes) -> tuple[Span, Span, Span, Span] | None:

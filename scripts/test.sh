@@ -46,11 +46,11 @@ started=()
 
 want_cluster=${BAYLINK_TEST_KAFKA_CLUSTER:-0}
 for arg in "$@"; do
-    case $arg in *"not kafka_cluster"*) ;; *kafka_cluster*) want_cluster=1 ;; esac
+    case $arg in *"not kafka_cluster"*) ;; *kafka_cluster*) want_cluster=1; workers=(-n 0) ;; esac
 done
-# Without the cluster its tests are deselected; a -m of the caller's, later on the line, wins.
+# The cluster's tests run on their own, after the rest and in this one process (-n 0): one of them
+# kills a node, which must not happen under the others. A -m of the caller's, later on the line, wins.
 select=(-m "not kafka_cluster")
-if [ "$want_cluster" = 1 ]; then select=(); fi
 
 cleanup() {
     local rc=$?
@@ -81,6 +81,9 @@ if [ "$only_chaos" = 1 ]; then
     chaos_args=("$@")
 else
     .venv/bin/python -m pytest "${workers[@]}" "${select[@]}" --ignore=tests/chaos "$@"
+    if [ "$want_cluster" = 1 ] && [ $# = 0 ]; then
+        .venv/bin/python -m pytest -n 0 -p no:cacheprovider -m kafka_cluster tests/integration/kafka_cluster
+    fi
 fi
 case $BAYLINK_CHAOS in
     short) .venv/bin/python -m pytest -n 0 -s -p no:cacheprovider -m chaos_short tests/chaos ;;

@@ -3,8 +3,8 @@
 `BAYLINK_TEST_KAFKA_CLUSTER=1 bash scripts/test.sh` (or selecting the marker,
 `bash scripts/test.sh -m kafka_cluster`) starts it and stops it afterwards; the tests never
 start it themselves, except a node they killed. Every test module here marks itself
-``kafka_cluster`` and joins one xdist group: a test that kills a node must not pull it away
-under another.
+``kafka_cluster``; scripts/test.sh runs them in one process (-n 0) after the rest: a test that
+kills a node must not pull it away under another.
 """
 
 from __future__ import annotations

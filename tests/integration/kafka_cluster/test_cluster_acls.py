@@ -10,7 +10,7 @@ from baylink.runtime.acls import PrincipalSpec, apply_acls, describe_acls
 from baylink.runtime.kafka import close_quietly, new_admin
 from tests.integration.kafka_cluster.conftest import Cluster
 
-pytestmark = [pytest.mark.kafka_cluster, pytest.mark.xdist_group("kafka-cluster")]
+pytestmark = pytest.mark.kafka_cluster
 
 
 async def test_apply_creates_what_is_declared_and_revokes_what_no_longer_is(kafka_cluster: Cluster) -> None:

@@ -15,7 +15,7 @@ from baylink.runtime.kafka import client_kwargs, close_quietly, new_admin, new_p
 from baylink.runtime.topics import TopicSpec, apply_topics, declared, describe_topics
 from tests.integration.kafka_cluster.conftest import Cluster
 
-pytestmark = [pytest.mark.kafka_cluster, pytest.mark.xdist_group("kafka-cluster")]
+pytestmark = pytest.mark.kafka_cluster
 
 
 async def test_the_declared_topics_have_three_replicas_and_min_isr_two(kafka_cluster: Cluster) -> None:

@@ -14,7 +14,7 @@ from baylink.runtime.events import CloudEvent
 from baylink.runtime.kafka import close_quietly, new_admin, new_consumer, new_producer
 from tests.integration.kafka_cluster.conftest import Cluster
 
-pytestmark = [pytest.mark.kafka_cluster, pytest.mark.xdist_group("kafka-cluster")]
+pytestmark = pytest.mark.kafka_cluster
 
 
 async def test_a_service_writes_its_own_topic_and_is_refused_another_services_topic(kafka_cluster: Cluster) -> None:

@@ -102,13 +102,15 @@ class _Template:
     place and length when everything around them is identical. Identical bytes decode identically
     (and did, the first time, in full), so only the three values need reading: the digest and the
     signature value are any bytes of their length, the time is read as `read_signed_attributes`
-    reads it. Anything else differs from the template somewhere and takes the ordinary path."""
+    reads it. Unsigned attributes (a signature time-stamp) after the signature value are a window
+    too, read by `unsigned_attributes`. Anything else takes the ordinary path."""
 
     fixed: tuple[tuple[int, bytes], ...]  # (offset, bytes) of everything outside the three windows
     digest: tuple[int, int]  # (offset, length) of the message-digest value
     time_at: int  # offset of the 13-byte UTCTime text
     attrs: tuple[int, int]  # (offset, end) of the signed attributes element
-    signature_at: int  # offset of the signature value, which runs to the end
+    signature_at: int  # offset of the signature value, which runs to `unsigned_at`
+    unsigned_at: int  # offset of the unsigned attributes, to the end (the end if there are none)
     repeated: tuple[bytes, ...]
     profile: SignerProfile
     constant_attrs: Attributes  # the signed attributes but for message-digest and signing-time
@@ -124,8 +126,12 @@ def _from_template(data: bytes) -> ParsedCms | None:
             attrs = dict(template.constant_attrs)
             attrs["message_digest"] = data[digest_at : digest_at + digest_length]
             attrs["signing_time"] = moment
+            unsigned_at = template.unsigned_at
+            if unsigned_at != len(data) and not der.last_element(data, unsigned_at, 0xA1):
+                return None
             start, end = template.attrs
-            parts = der.SignedDataParts(template.repeated, data[start:end], data[template.signature_at :])
+            signature, unsigned = data[template.signature_at : unsigned_at], data[unsigned_at:]
+            parts = der.SignedDataParts(template.repeated, data[start:end], signature, unsigned)
             return ParsedCms(template.profile.certificates, parts=parts, profile=template.profile, signed_attrs=attrs)
     return None
 
@@ -134,12 +140,13 @@ def _learn_template(data: bytes, parsed: ParsedCms) -> None:
     parts, profile, signed_attrs = parsed.parts, parsed.profile, parsed.signed_attrs
     if type(data) is not bytes or parts is None or profile is None or signed_attrs is None:
         return
-    if parts.unsigned_attrs:  # templates end in the signature value; these carry more after it
-        return
     windows = changing_windows(parts.signed_attrs_as_set)
     if windows is None:
         return
-    signature_at = len(data) - len(parts.signature)
+    unsigned_at = len(data) - len(parts.unsigned_attrs)  # a signature time-stamp: after the signature
+    signature_at = unsigned_at - len(parts.signature)
+    if data[signature_at:] != parts.signature + parts.unsigned_attrs:
+        return
     octet_header = 2 if len(parts.signature) < 0x80 else 2 + (len(parts.signature).bit_length() + 7) // 8
     attrs_end = signature_at - octet_header - len(parts.repeated[7])  # the signature algorithm between
     attrs_at = attrs_end - len(parts.signed_attrs)
@@ -158,6 +165,7 @@ def _learn_template(data: bytes, parsed: ParsedCms) -> None:
         time_at,
         (attrs_at, attrs_end),
         signature_at,
+        unsigned_at,
         parts.repeated,
         profile,
         constant,

@@ -230,6 +230,15 @@ def element(data: bytes, at: int, end: int) -> tuple[int, int, int]:
     return tag, start, start + length
 
 
+def last_element(data: bytes, at: int, tag: int) -> bool:
+    """Whether the bytes from `at` are one element of `tag` that ends exactly with `data`."""
+    try:
+        found, _, end = element(data, at, len(data))
+    except ValueError:
+        return False
+    return found == tag and end == len(data)
+
+
 def children(data: bytes, at: int, end: int) -> list[tuple[int, int, int]]:
     """(tag, start, end) of each element from `at` to exactly `end`, as whole elements."""
     found = []

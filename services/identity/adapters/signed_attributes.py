@@ -148,6 +148,31 @@ def changing_windows(data: bytes) -> tuple[int, int, int] | None:
     return found["message_digest"][0], found["message_digest"][1], found["signing_time"][0]
 
 
+def digest_value_window(data: bytes) -> tuple[int, int] | None:
+    """Where, in a SET OF signed attributes without a signing-time (a time-stamp token's), the
+    message-digest value is: (start, end), or None unless it appears exactly once, in the shape
+    `read_signed_attributes` reads directly. Another SET OF with the same bytes outside this window
+    then has the same attributes but for the message-digest."""
+    try:
+        _, start, end = der.element(data, 0, len(data))
+        found: list[tuple[int, int]] = []
+        for _, at, stop in der.children(data, start, end):
+            whole = data[at:stop]
+            _, oid_at, _ = der.element(whole, 0, len(whole))
+            if whole[oid_at : oid_at + 11] == _SIGNING_TIME:
+                return None
+            if whole[oid_at : oid_at + 11] != _MESSAGE_DIGEST:
+                continue
+            known = _changing(whole)
+            if known is None:
+                return None
+            value_at = at + oid_at + 11 + 4  # after the OID, the SET's and the value's headers
+            found.append((value_at, stop))
+    except (ValueError, IndexError):
+        return None
+    return found[0] if len(found) == 1 else None
+
+
 def utc_time(text: bytes) -> datetime | None:
     """`_utc_time`, for the signature template of cms_verify."""
     return _utc_time(text)

@@ -16,7 +16,7 @@ from collections import OrderedDict
 
 from asn1crypto import cms, core, x509
 
-from services.identity.adapters import certinfo, der, tst_info
+from services.identity.adapters import certinfo, der, token_templates, tst_info
 from services.identity.adapters.algorithm_policy import today
 from services.identity.adapters.cms_signer import DIGESTS, SignerProfile, digest
 from services.identity.adapters.cms_verify import ParsedCms, check_cms
@@ -42,6 +42,9 @@ _CMS_FAILURES = {
 def check_token(token: bytes, imprint_data: bytes, extra_certificates: list[x509.Certificate]) -> TokenCheck:
     """Check `token` as a time-stamp over `imprint_data` (for a signature time-stamp: the
     SignerInfo's signature value). Never raises for a bad token: the failure is in the result."""
+    known = token_templates.check(token, imprint_data)
+    if known is not None:
+        return known
     try:
         parsed, info_der = _read_token(token)
         info = tst_info.read(info_der)
@@ -77,6 +80,7 @@ def check_token(token: bytes, imprint_data: bytes, extra_certificates: list[x509
         return result(
             Reason.KEY_PURPOSE, "RFC 3161 2.3: the TSA certificate's extendedKeyUsage is critical, timeStamping only"
         )
+    token_templates.learn(token, parsed, info_der, hash_name)
     return result(None)
 
 
@@ -162,23 +166,10 @@ def _same_parts(
     )
 
 
-_TST_INFO_OID = bytes.fromhex("060b2a864886f70d0109100104")  # the OID element of id-ct-TSTInfo
-
-
 def _encapsulated_tst_info(encap: bytes) -> bytes | None:
     """The TSTInfo DER of an encapContentInfo element of the usual shape, else None."""
-    try:
-        _, start, end = der.element(encap, 0, len(encap))
-        kids = der.children(encap, start, end)
-        if [t for t, _, _ in kids] != [0x06, 0xA0] or encap[kids[0][1] : kids[0][2]] != _TST_INFO_OID:
-            return None
-        _, at, stop = der.element(encap, kids[1][1], kids[1][2])
-        tag, value_at, value_end = der.element(encap, at, stop)
-        if tag != 0x04 or value_end != stop:
-            return None
-        return encap[value_at:value_end]
-    except ValueError:
-        return None
+    span = tst_info.encapsulated_span(encap)
+    return encap[span[0] : span[1]] if span is not None else None
 
 
 # Signer profiles of TSAs by the bytes of what a TSA repeats in each token; the least recent go first.

@@ -92,6 +92,46 @@ def _from_der(info_der: bytes) -> TstFacts | None:
         return None
 
 
+Span = tuple[int, int]
+TST_INFO_OID = bytes.fromhex("060b2a864886f70d0109100104")  # the OID element of id-ct-TSTInfo
+
+
+def encapsulated_span(encap: bytes) -> tuple[int, int] | None:
+    """Where the TSTInfo DER is in an encapContentInfo element of the usual shape, else None."""
+    try:
+        _, start, end = der.element(encap, 0, len(encap))
+        kids = der.children(encap, start, end)
+        if [t for t, _, _ in kids] != [0x06, 0xA0] or encap[kids[0][1] : kids[0][2]] != TST_INFO_OID:
+            return None
+        _, at, stop = der.element(encap, kids[1][1], kids[1][2])
+        tag, value_at, value_end = der.element(encap, at, stop)
+        if tag != 0x04 or value_end != stop:
+            return None
+        return value_at, value_end
+    except ValueError:
+        return None
+
+
+def windows(info_der: bytes) -> tuple[Span, Span, Span, Span] | None:
+    """Where the values that change from one token of a TSA to the next are in a TSTInfo of the
+    usual shape (one `_from_der` reads), as (start, end) of their contents: the hashedMessage, the
+    serial number, the genTime text and the nonce ((0, 0) without one). None for any other shape."""
+    if _from_der(info_der) is None:
+        return None
+    _, start, end = der.element(info_der, 0, len(info_der))
+    kids = der.children(info_der, start, end)
+    _, imprint_at, imprint_end = der.element(info_der, kids[2][1], kids[2][2])
+    hashed = der.children(info_der, imprint_at, imprint_end)[1]
+    value = [der.element(info_der, at, stop)[1:] for _, at, stop in (hashed, kids[3], kids[4])]
+    nonces = [der.element(info_der, at, stop)[1:] for tag, at, stop in kids[5:] if tag == 0x02]
+    return value[0], value[1], value[2], nonces[0] if nonces else (0, 0)
+
+
+def generalized_time(text: bytes) -> datetime | None:
+    """A genTime's text `YYYYMMDDHHMMSS[.f]Z` as asn1crypto reads it, or None for any other form."""
+    return _generalized_time(text)
+
+
 _GENERALIZED_TIME = re.compile(rb"(\d{14})(?:\.(\d{0,5}[1-9]))?Z")
 
 

@@ -46,6 +46,7 @@ class CertificateValidator:
         # Parsed anchors by kind (CA services, TSA services), with the store generation they are of.
         self._anchors: dict[bool, tuple[int, list[tuple[AnchoredService, x509.Certificate]]]] = {}
         self._pending: dict[CacheKey, asyncio.Future[ValidationReport]] = {}
+        self._tsa_services: tuple[int, dict[str, AnchoredService]] = (-1, {})
 
     @property
     def cache(self) -> ChainResultCache:
@@ -148,9 +149,14 @@ class CertificateValidator:
         )
 
     def tsa_service(self, fingerprint_sha256: str) -> AnchoredService | None:
-        """The listed TSA service whose certificate has this fingerprint, if any."""
-        listed = (service for service, _ in self._anchor_certs(True))
-        return next((s for s in listed if s.service.fingerprint_sha256 == fingerprint_sha256), None)
+        """The listed TSA service whose certificate has this fingerprint, if any (the first listed)."""
+        generation, by_fingerprint = self._tsa_services
+        if generation != self._store.generation:  # indexed once per trust-list generation
+            by_fingerprint = {}
+            for service, _ in self._anchor_certs(True):
+                by_fingerprint.setdefault(service.service.fingerprint_sha256, service)
+            self._tsa_services = (self._store.generation, by_fingerprint)
+        return by_fingerprint.get(fingerprint_sha256)
 
     def _anchor_certs(self, tsa: bool = False) -> list[tuple[AnchoredService, x509.Certificate]]:
         """The CA services' certificates, or with `tsa` the TSA services': a TSA certificate is

@@ -51,27 +51,28 @@ class TimestampVerifier:
         extra = list(extra_certificates)
         check = self._checks.check_token(token, imprint_data, extra)
         tsa = check.tsa
-        report = TimestampReport(
-            False,
-            check.failure or Reason.TIMESTAMP_INVALID,
-            check.gen_time,
-            self._reader.fingerprint(tsa) if tsa is not None else "",
-            tsa.subject.human_friendly if tsa is not None else "",
-            detail=check.detail,
-        )
+        fingerprint = self._reader.fingerprint(tsa) if tsa is not None else ""
+        subject = tsa.subject.human_friendly if tsa is not None else ""
         if check.failure is not None or tsa is None or check.gen_time is None:
-            return report
+            reason = check.failure or Reason.TIMESTAMP_INVALID
+            return TimestampReport(False, reason, check.gen_time, fingerprint, subject, detail=check.detail)
         others = [c for c in (*check.certificates, *extra) if c.sha256 != tsa.sha256]
-        purpose = replace(policy, key_purpose=KeyPurpose.TIME_STAMPING)
+        purpose = policy
+        if policy.key_purpose is not KeyPurpose.TIME_STAMPING:
+            purpose = replace(policy, key_purpose=KeyPurpose.TIME_STAMPING)
+        # Validated through the chain-result cache, as a signer is: one entry per TSA certificate,
+        # time bucket, policy and trust-list generation, none older than the cache's max age.
         validation = await self._validator.validate_parsed(tsa, others, now, purpose)
         service = self._validator.tsa_service(validation.chain[-1].fingerprint_sha256) if validation.chain else None
         trusted, reason, detail = tsa_trust(validation, service, check.gen_time, self._reader.validity(tsa)[0], now)
-        return replace(
-            report,
-            trusted=trusted,
-            reason=reason,
-            detail=detail,
+        return TimestampReport(
+            trusted,
+            reason,
+            check.gen_time,
+            fingerprint,
+            subject,
             tsa_name=validation.trust_service,
             jurisdiction=validation.jurisdiction,
+            detail=detail,
             validation_data=validation.validation_data,
         )

@@ -210,3 +210,59 @@ def test_the_fast_paths_answer_every_mutated_signature_as_the_plain_path_does(
     # Whatever the fast paths learnt from the mutated bytes, they still judge the real signature alike.
     real = outcome(fast_path(base.signature, base.document, None, extra))
     assert real == base.answers[with_extra], f"{base.signer}: after {signature.hex()}"
+
+
+def stamped_outcome(run: Callable[[], cms_verify.SignatureCheck]) -> Outcome:
+    """`outcome` and what the unsigned attributes carry."""
+    try:
+        check = run()
+    except InvalidInput as error:
+        return ("InvalidInput", error.field, error.reason, error.message)
+    except Exception as error:  # noqa: BLE001 - an unexpected error is an outcome to compare as well
+        return (type(error).__name__,)
+    carried = (check.timestamp_tokens, check.signature_value, check.carries_validation_data)
+    return (*outcome(lambda: check), *carried)
+
+
+def by_profile(signature: bytes, doc: bytes) -> Callable[[], cms_verify.SignatureCheck]:
+    """The fast path without templates: the signer's profile and `der.split_signed_data`."""
+
+    def run() -> cms_verify.SignatureCheck:
+        kept = cms_verify._TEMPLATES.copy()
+        cms_verify._TEMPLATES.clear()
+        try:
+            return fast_path(signature, doc, None, [])()
+        finally:
+            cms_verify._TEMPLATES.clear()
+            cms_verify._TEMPLATES.update(kept)
+
+    return run
+
+
+@pytest.mark.parametrize("signer", ["hk-personal-ec", "hk-personal", "gd-personal"])
+def test_time_stamped_signatures_by_template_answer_as_the_other_paths(pki: TestPKI, signer: str) -> None:
+    """A signature with a signature time-stamp after its value is read by template too: bytes
+    flipped all along it (headers, signed attributes, signature value, time-stamp) answer as by
+    the signer's profile, and as in full where that decodes. (A time-stamp is only framed on the
+    profile's way, then checked as a token; the full decode refuses some broken tokens at once.)"""
+    from devtools.testpki.timestamps import timestamp_signature
+
+    tsa, hash_name = ("gd-tsa", "sm3") if signer == "gd-personal" else ("hk-tsa", "sha256")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cms_verify, "_PROFILES", OrderedDict())
+        patch.setattr(cms_verify, "_TEMPLATES", OrderedDict())
+        at = datetime(2026, 2, 1, tzinfo=UTC)
+        signature = sign_detached(document(1), pki.key(signer), pki.certificate(signer), at)
+        signature = timestamp_signature(signature, tsa, at, hash_name)
+        for _ in range(3):  # in full, then by the signer's profile, then by the template learnt
+            check = fast_path(signature, document(1), None, [])()
+            assert check.failure is None and len(check.timestamp_tokens) == 1
+        assert len(signature) in cms_verify._TEMPLATES
+        assert cms_verify._from_template(signature) is not None
+        for i in range(0, len(signature), 3):
+            mutated = signature[:i] + bytes([signature[i] ^ (0x01 if i % 2 else 0x80)]) + signature[i + 1 :]
+            fast = stamped_outcome(fast_path(mutated, document(1), None, []))
+            assert fast == stamped_outcome(by_profile(mutated, document(1))), f"{signer}: byte {i}"
+            plain = stamped_outcome(plain_path(mutated, document(1), None, []))
+            assert plain[0] == "InvalidInput" or fast == plain, f"{signer}: byte {i}"
+        assert stamped_outcome(fast_path(signature, document(1), None, []))[5] is None  # still passes

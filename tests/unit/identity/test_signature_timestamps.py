@@ -16,7 +16,7 @@ from devtools.testpki.timestamps import (
     timestamp_signature,
     timestamp_token,
 )
-from services.identity.adapters import timestamp_tokens, tst_info
+from services.identity.adapters import timestamp_tokens, token_templates, tst_info
 from services.identity.adapters.proto_mapping import signature_response
 from services.identity.adapters.trustlist_signature import sign_trust_list
 from services.identity.domain.errors import InvalidInput
@@ -224,13 +224,63 @@ def test_the_short_way_through_a_token_answers_as_the_full_decode(tsa: str, opti
     mutations = [token] + [token[:i] + bytes([token[i] ^ 0x01]) + token[i + 1 :] for i in range(0, len(token), 7)]
     for mutated in mutations:
         timestamp_tokens._PROFILES.clear()
+        token_templates._TEMPLATES.clear()
         tst_info._DECODED.clear()
         full = timestamp_tokens.check_token(mutated, b"value", [])
         short = timestamp_tokens.check_token(mutated, b"value", [])  # the TSA's profile is known now
         assert (short.failure, short.gen_time, short.tsa) == (full.failure, full.gen_time, full.tsa), mutated.hex()
+        timestamp_tokens.check_token(token, b"value", [])  # a good token of the TSA: its template
+        by_template = timestamp_tokens.check_token(mutated, b"value", [])
+        answer = (by_template.failure, by_template.detail, by_template.gen_time, by_template.tsa)
+        assert answer == (full.failure, full.detail, full.gen_time, full.tsa), mutated.hex()
     timestamp_tokens._PROFILES.clear()
+    token_templates._TEMPLATES.clear()
     assert timestamp_tokens.check_token(token, b"value", []).failure is None
-    assert timestamp_tokens._PROFILES  # learnt: the mutations above were checked both ways
+    assert timestamp_tokens._PROFILES and not token_templates._TEMPLATES  # the first token: read in full
+    assert timestamp_tokens.check_token(token, b"value", []).failure is None
+    assert token_templates._TEMPLATES  # the second: the short way, and its template learnt
+
+
+@pytest.mark.parametrize(("tsa", "options"), [("hk-tsa", {}), ("mo-tsa", {"nonce": 7}), ("gd-tsa", {})])
+def test_a_tsas_token_template_serves_its_next_tokens_and_refuses_altered_ones(
+    pki: TestPKI, tsa: str, options: dict
+) -> None:
+    token_templates._TEMPLATES.clear()
+    first = timestamp_token(b"value", tsa, BEFORE_REVOCATION, **options)
+    for _ in range(2):  # the TSA's profile learnt, then the template
+        assert timestamp_tokens.check_token(first, b"value", []).failure is None
+    learnt = sum(len(kept) for kept in token_templates._TEMPLATES.values())
+    assert learnt == 1
+    # The same TSA's next tokens: other data, time, serial (and nonce); some of the same length.
+    later = [
+        timestamp_token(b"value %d" % i, tsa, BEFORE_REVOCATION + timedelta(seconds=i), **options) for i in range(12)
+    ]
+    by_template = [t for t in later if len(t) == len(first)]
+    assert by_template, "no later token of the first one's length"
+    for i, token in enumerate(later):
+        check = timestamp_tokens.check_token(token, b"value %d" % i, [])
+        assert check.failure is None and check.gen_time == BEFORE_REVOCATION + timedelta(seconds=i)
+        assert check.tsa is not None and check.tsa.sha256.hex() == pki.entity(tsa)["sha256"]
+        assert timestamp_tokens.check_token(token, b"other", []).failure is Reason.TIMESTAMP_IMPRINT_MISMATCH
+    token = by_template[0]
+    data = b"value %d" % later.index(token)
+    signature_at = len(token) - len(cms.ContentInfo.load(token)["content"]["signer_infos"][0]["signature"].native)
+    for at, what in ((signature_at + 10, Reason.TIMESTAMP_INVALID), (len(token) - 3, Reason.TIMESTAMP_INVALID)):
+        altered = token[:at] + bytes([token[at] ^ 0x01]) + token[at + 1 :]
+        assert token_templates.check(altered, data) is not None  # the template's way, not the long one
+        assert timestamp_tokens.check_token(altered, data, []).failure is what
+    info = cms.ContentInfo.load(token)["content"]["encap_content_info"]["content"].contents
+    imprint_at = token.index(info) + info.index(digest_of(tsa, data))
+    altered = token[:imprint_at] + bytes([token[imprint_at] ^ 0x01]) + token[imprint_at + 1 :]
+    # Another imprint under the same signature: the message-digest of the TSTInfo no longer matches.
+    assert timestamp_tokens.check_token(altered, data, []).failure is Reason.TIMESTAMP_INVALID
+    assert timestamp_tokens.check_token(token, data, []).failure is None  # the good one still passes
+
+
+def digest_of(tsa: str, data: bytes) -> bytes:
+    from services.identity.adapters.cms_signer import digest
+
+    return digest("sm3" if tsa == "gd-tsa" else "sha256", data)
 
 
 @pytest.mark.parametrize(

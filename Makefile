@@ -81,8 +81,10 @@ cluster-down:
 
 # -- checks -----------------------------------------------------------------------------
 
+# Everything: the suite on the dev broker and PostgreSQL, then the three-node cluster's tests, then
+# the chaos suite's short set (a broker, a payments and a gateway kill) on deploy/cluster.sh.
 test: system-deps-test setup deploy-check
-	bash scripts/test.sh
+	BAYLINK_TEST_KAFKA_CLUSTER=$${BAYLINK_TEST_KAFKA_CLUSTER:-1} BAYLINK_CHAOS=$${BAYLINK_CHAOS:-short} bash scripts/test.sh
 
 # The Kubernetes manifests (deploy/k8s): kustomize from the Go module proxy (scripts/install-kustomize.sh),
 # then every object of every overlay validated offline (devtools/deploycheck; docs/operations.md).

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 
 def certificate_builder(
@@ -51,3 +51,28 @@ def self_signed_ca(common_name: str, days: int) -> tuple[x509.Certificate, ec.El
         .add_extension(key_usage(cert_sign=True), critical=True)
     )
     return builder.sign(key, hashes.SHA256()), key
+
+
+def tls_leaf(
+    common_name: str,
+    sans: list[x509.GeneralName],
+    ca_cert: x509.Certificate,
+    ca_key: ec.EllipticCurvePrivateKey,
+    days: int,
+) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    """A new key and a leaf of ``ca_cert`` (``O=Baylink, CN=common_name``) for TLS servers and clients."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name(
+        [name_attribute(NameOID.ORGANIZATION_NAME, "Baylink"), name_attribute(NameOID.COMMON_NAME, common_name)]
+    )
+    purposes = [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+    cert = (
+        certificate_builder(subject, ca_cert.subject, key.public_key(), days)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(key_usage(cert_sign=False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage(purposes), critical=False)
+        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    return key, cert

@@ -20,11 +20,10 @@ import os
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from baylink.runtime.pki.builder import certificate_builder, key_usage, name_attribute, self_signed_ca
+from baylink.runtime.pki.builder import self_signed_ca, tls_leaf
 from baylink.runtime.settings import LOCAL_DIR
 
 DEFAULT_INTERNAL_PKI_DIR = LOCAL_DIR / "pki" / "internal"
@@ -64,24 +63,11 @@ def issue_identity(directory: Path, identity: str) -> tuple[Path, Path]:
     ca_cert = x509.load_pem_x509_certificate(ca_cert_path.read_bytes())
     ca_key = serialization.load_pem_private_key(ca_key_path.read_bytes(), password=None)
     assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name(
-        [name_attribute(NameOID.ORGANIZATION_NAME, "Baylink"), name_attribute(NameOID.COMMON_NAME, identity)]
-    )
     sans: list[x509.GeneralName] = [
         x509.DNSName(identity),
         x509.UniformResourceIdentifier(SERVICE_URI_PREFIX + identity),
     ]
-    purposes = [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
-    cert = (
-        certificate_builder(subject, ca_cert.subject, key.public_key(), LEAF_DAYS)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(key_usage(cert_sign=False), critical=True)
-        .add_extension(x509.ExtendedKeyUsage(purposes), critical=False)
-        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
+    key, cert = tls_leaf(identity, sans, ca_cert, ca_key, LEAF_DAYS)
     cert_path, key_path = identity_paths(directory, identity)
     _save(cert_path, key_path, cert, key)
     return cert_path, key_path

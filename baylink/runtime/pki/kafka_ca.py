@@ -16,11 +16,10 @@ import sys
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from baylink.runtime.pki.builder import certificate_builder, key_usage, name_attribute, self_signed_ca
+from baylink.runtime.pki.builder import self_signed_ca, tls_leaf
 
 CA_DAYS, NODE_DAYS = 3650, 397
 
@@ -57,21 +56,8 @@ def init_kafka_pki(directory: Path, nodes: int) -> Path:
 def _issue_node(
     ca_cert: x509.Certificate, ca_key: ec.EllipticCurvePrivateKey, node: int
 ) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    cn = node_common_name(node)
-    subject = x509.Name([name_attribute(NameOID.ORGANIZATION_NAME, "Baylink"), name_attribute(NameOID.COMMON_NAME, cn)])
-    sans = [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
-    purposes = [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
-    cert = (
-        certificate_builder(subject, ca_cert.subject, key.public_key(), NODE_DAYS)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(key_usage(cert_sign=False), critical=True)
-        .add_extension(x509.ExtendedKeyUsage(purposes), critical=False)
-        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    return key, cert
+    sans: list[x509.GeneralName] = [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+    return tls_leaf(node_common_name(node), sans, ca_cert, ca_key, NODE_DAYS)
 
 
 def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:

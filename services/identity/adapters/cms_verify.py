@@ -271,11 +271,9 @@ _PROFILES: OrderedDict[tuple[bytes, ...], SignerProfile] = OrderedDict()
 _PROFILES_MAX = 1024
 
 
-def _remember(signed_data: cms.SignedData, parts: der.SignedDataParts, certs: tuple[x509.Certificate, ...]) -> None:
-    """Keep the profile of a SignedData that was decoded in full, if asn1crypto saw exactly the
-    elements that `der.split_signed_data` found (it should; if not, this shape is never shortcut)."""
-    info = signed_data["signer_infos"][0]
-    seen = (
+def decoded_repeated(signed_data: cms.SignedData, info: cms.SignerInfo) -> tuple[bytes, ...]:
+    """What `der.SignedDataParts.repeated` holds, as asn1crypto decoded it (to check the two agree)."""
+    return (
         signed_data["version"].dump(),
         signed_data["digest_algorithms"].dump(),
         signed_data["encap_content_info"].dump(),
@@ -285,7 +283,13 @@ def _remember(signed_data: cms.SignedData, parts: der.SignedDataParts, certs: tu
         info["digest_algorithm"].dump(),
         info["signature_algorithm"].dump(),
     )
-    if seen != parts.repeated or info["signed_attrs"].dump() != parts.signed_attrs:
+
+
+def _remember(signed_data: cms.SignedData, parts: der.SignedDataParts, certs: tuple[x509.Certificate, ...]) -> None:
+    """Keep the profile of a SignedData that was decoded in full, if asn1crypto saw exactly the
+    elements that `der.split_signed_data` found (it should; if not, this shape is never shortcut)."""
+    info = signed_data["signer_infos"][0]
+    if decoded_repeated(signed_data, info) != parts.repeated or info["signed_attrs"].dump() != parts.signed_attrs:
         return
     if info["signature"].native != parts.signature:
         return

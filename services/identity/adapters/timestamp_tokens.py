@@ -19,7 +19,7 @@ from asn1crypto import cms, core, x509
 from services.identity.adapters import certinfo, der, token_templates, tst_info
 from services.identity.adapters.algorithm_policy import today
 from services.identity.adapters.cms_signer import DIGESTS, SignerProfile, digest
-from services.identity.adapters.cms_verify import ParsedCms, check_cms
+from services.identity.adapters.cms_verify import ParsedCms, check_cms, decoded_repeated
 from services.identity.adapters.signed_attributes import Attributes, read_signed_attributes
 from services.identity.adapters.sm2 import SM3_OID
 from services.identity.domain.algorithms import Use, algorithm_refusal
@@ -148,18 +148,8 @@ def _same_parts(
     split: der.SignedDataParts, signed_data: cms.SignedData, info: cms.SignerInfo, signature: bytes, info_der: bytes
 ) -> bool:
     """Whether asn1crypto saw exactly the elements that `der.split_signed_data` found."""
-    seen = (
-        signed_data["version"].dump(),
-        signed_data["digest_algorithms"].dump(),
-        signed_data["encap_content_info"].dump(),
-        signed_data["certificates"].dump(),
-        info["version"].dump(),
-        info["sid"].dump(),
-        info["digest_algorithm"].dump(),
-        info["signature_algorithm"].dump(),
-    )
     return (
-        seen == split.repeated
+        decoded_repeated(signed_data, info) == split.repeated
         and info["signed_attrs"].dump() == split.signed_attrs
         and signature == split.signature
         and _encapsulated_tst_info(split.repeated[2]) == info_der

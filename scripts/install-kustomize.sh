@@ -14,6 +14,8 @@ if [ -x "$BIN" ] && "$BIN" version 2>/dev/null | grep -q "$VERSION"; then
     echo "$BIN"
     exit 0
 fi
+# Go's own installer puts it in /usr/local/go/bin, which a non-login shell may not have on PATH.
+command -v go >/dev/null || PATH="$PATH:/usr/local/go/bin"
 command -v go >/dev/null || { echo "install-kustomize: needs Go (https://go.dev) on PATH" >&2; exit 1; }
 mkdir -p "$BIN_DIR"
 # A private module cache under .local keeps the user's GOPATH untouched.

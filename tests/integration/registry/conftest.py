@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import socket
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+from grpc.aio import insecure_channel
 
+from baylink.registry.v1 import registry_service_pb2_grpc as rs_grpc
 from baylink.runtime.db import Database
 from baylink.runtime.settings import KafkaSettings
 from devtools.testpki.build import build
@@ -96,3 +99,22 @@ def registry_settings(tmp_path: Path, kafka: KafkaSettings, **overrides: object)
         **overrides,
     }
     return RegistrySettings(**values)  # type: ignore[arg-type]
+
+
+@asynccontextmanager
+async def started_registry(settings: RegistrySettings) -> AsyncIterator[RegistryService]:
+    """The registry service running with ``settings`` (a module's ``registry`` fixture), stopped after."""
+    svc = bootstrap(settings)
+    await svc.start()
+    try:
+        yield svc
+    finally:
+        await svc.stop()
+
+
+@pytest.fixture
+async def stub(registry: RegistryService) -> AsyncIterator[rs_grpc.RegistryServiceStub]:
+    """A gRPC client of the module's ``registry`` fixture."""
+    channel = insecure_channel(f"127.0.0.1:{registry.port}")
+    yield rs_grpc.RegistryServiceStub(channel)
+    await channel.close()

@@ -20,14 +20,13 @@ from baylink.registry.v1 import application_pb2 as app_pb
 from baylink.registry.v1 import registry_service_pb2 as rs
 from baylink.registry.v1 import registry_service_pb2_grpc as rs_grpc
 from baylink.runtime.events import EventTypes, from_kafka
-from baylink.runtime.grpc.client import insecure_channel
 from baylink.runtime.kafka import close_quietly, new_producer
 from baylink.runtime.settings import KafkaSettings
 from devtools.testpki.loader import TestPKI
 from services.identity.bootstrap import IdentityService
 from services.identity.tsa.server import TimeStampServer
-from services.registry.bootstrap import RegistryService, bootstrap
-from tests.integration.registry.conftest import registry_settings
+from services.registry.bootstrap import RegistryService
+from tests.integration.registry.conftest import registry_settings, started_registry
 from tests.integration.registry.kiosk import Authority, Kiosk, pay, trade_name
 from tests.support.topics import scan_topic
 
@@ -63,17 +62,8 @@ async def registry(
         fees_group_id=f"registry.fees.{uuid.uuid4().hex[:8]}",
         overdue_check_seconds=0.2,
     )
-    svc = bootstrap(settings)
-    await svc.start()
-    yield svc
-    await svc.stop()
-
-
-@pytest.fixture
-async def stub(registry: RegistryService) -> AsyncIterator[rs_grpc.RegistryServiceStub]:
-    channel = insecure_channel(f"127.0.0.1:{registry.port}")
-    yield rs_grpc.RegistryServiceStub(channel)
-    await channel.close()
+    async with started_registry(settings) as svc:
+        yield svc
 
 
 @pytest.fixture

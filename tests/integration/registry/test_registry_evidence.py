@@ -39,8 +39,8 @@ from services.identity.bootstrap import IdentityService
 from services.identity.domain.report import ValidationData
 from services.identity.entrypoints import cli_offline
 from services.identity.tsa.server import TimeStampServer
-from services.registry.bootstrap import RegistryService, bootstrap
-from tests.integration.registry.conftest import registry_settings
+from services.registry.bootstrap import RegistryService
+from tests.integration.registry.conftest import registry_settings, started_registry
 from tests.integration.registry.kiosk import Kiosk
 
 pytestmark = pytest.mark.kafka
@@ -92,10 +92,8 @@ async def registry(
         tsa_url=tsa.url,
         events_topic=f"registry.evidence.{uuid.uuid4().hex[:8]}",
     )
-    svc = bootstrap(settings)
-    await svc.start()
-    yield svc
-    await svc.stop()
+    async with started_registry(settings) as svc:
+        yield svc
 
 
 async def _stored_and_exported(registry: RegistryService, pki: TestPKI, out: Path) -> Path:

@@ -28,8 +28,8 @@ from baylink.runtime.settings import KafkaSettings
 from devtools.testpki.loader import TestPKI
 from services.identity.bootstrap import IdentityService
 from services.identity.tsa.server import TimeStampServer
-from services.registry.bootstrap import RegistryService, bootstrap
-from tests.integration.registry.conftest import registry_settings
+from services.registry.bootstrap import RegistryService
+from tests.integration.registry.conftest import registry_settings, started_registry
 from tests.integration.registry.kiosk import Kiosk
 
 pytestmark = pytest.mark.kafka
@@ -47,17 +47,8 @@ async def registry(
         tsa_timeout_seconds=1.0,
         events_topic=f"registry.ts.{uuid.uuid4().hex[:8]}",
     )
-    svc = bootstrap(settings)
-    await svc.start()
-    yield svc
-    await svc.stop()
-
-
-@pytest.fixture
-async def stub(registry: RegistryService) -> AsyncIterator[rs_grpc.RegistryServiceStub]:
-    channel = insecure_channel(f"127.0.0.1:{registry.port}")
-    yield rs_grpc.RegistryServiceStub(channel)
-    await channel.close()
+    async with started_registry(settings) as svc:
+        yield svc
 
 
 async def test_a_stored_signature_is_time_stamped_and_kept_with_its_chain_and_ocsp(

@@ -5,12 +5,13 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 metadata = sa.MetaData()
-_BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+# A 64-bit integer on PostgreSQL; INTEGER on SQLite (64-bit there, and the only type a rowid alias takes).
+BigInt = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 outbox = sa.Table(
     "outbox",
     metadata,
-    sa.Column("id", _BigId, primary_key=True, autoincrement=True),
+    sa.Column("id", BigInt, primary_key=True, autoincrement=True),
     sa.Column("event_id", sa.String(64), nullable=False, unique=True),
     sa.Column("topic", sa.String(249), nullable=False),
     sa.Column("event_type", sa.String(200), nullable=False),

@@ -11,8 +11,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
+from baylink.runtime.schema import BigInt
+
 metadata = sa.MetaData()
-_BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 class UtcDateTime(sa.TypeDecorator[datetime]):
@@ -68,7 +69,7 @@ accounts = sa.Table(
 rates = sa.Table(
     "pay_rates",
     metadata,
-    sa.Column("id", _BigId, primary_key=True, autoincrement=True),
+    sa.Column("id", BigInt, primary_key=True, autoincrement=True),
     sa.Column("source_currency", sa.String(3), nullable=False),
     sa.Column("target_currency", sa.String(3), nullable=False),
     sa.Column("mid", sa.String(40), nullable=False),
@@ -137,7 +138,7 @@ transfers = sa.Table(
 postings = sa.Table(
     "pay_postings",
     metadata,
-    sa.Column("id", _BigId, primary_key=True, autoincrement=True),
+    sa.Column("id", BigInt, primary_key=True, autoincrement=True),
     sa.Column("journal_kind", sa.String(10), nullable=False),  # COMMIT | SETTLEMENT
     sa.Column("journal_id", sa.String(64), nullable=False),  # transfer id or settlement window id
     sa.Column("leg", sa.Integer, nullable=False),

@@ -18,20 +18,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from baylink.runtime.db import Database
 from baylink.runtime.events import CloudEvent
 from baylink.runtime.outbox import add_events
+from baylink.runtime.schema import BigInt
 from services.gateway.audit.domain.chain import AuditRecord, ChainHead, Checkpoint, aware
 
 metadata = sa.MetaData()
 _TZ = sa.DateTime(timezone=True)
-_Big = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 audit_head = sa.Table(
     "audit_head",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("last_sequence", _Big, nullable=False),
+    sa.Column("last_sequence", BigInt, nullable=False),
     sa.Column("last_hash", sa.String(64), nullable=False),
     sa.Column("last_recorded_at", _TZ),
-    sa.Column("checkpoint_sequence", _Big, nullable=False),
+    sa.Column("checkpoint_sequence", BigInt, nullable=False),
     sa.Column("pending_since", _TZ),
     sa.Column("key_id", sa.String(64), nullable=False, server_default=""),
     sa.Column("signature", sa.String(256), nullable=False, server_default=""),
@@ -39,7 +39,7 @@ audit_head = sa.Table(
 audit_records = sa.Table(
     "audit_records",
     metadata,
-    sa.Column("sequence", _Big, primary_key=True, autoincrement=False),
+    sa.Column("sequence", BigInt, primary_key=True, autoincrement=False),
     sa.Column("recorded_at", _TZ, nullable=False),
     sa.Column("actor", sa.String(100), nullable=False),
     sa.Column("action", sa.String(100), nullable=False),
@@ -53,10 +53,10 @@ audit_records = sa.Table(
 audit_checkpoints = sa.Table(
     "audit_checkpoints",
     metadata,
-    sa.Column("sequence", _Big, primary_key=True, autoincrement=False),
+    sa.Column("sequence", BigInt, primary_key=True, autoincrement=False),
     sa.Column("head_hash", sa.String(64), nullable=False),
     sa.Column("created_at", _TZ, nullable=False),
-    sa.Column("record_count", _Big, nullable=False),
+    sa.Column("record_count", BigInt, nullable=False),
     sa.Column("first_record_time", _TZ, nullable=False),
     sa.Column("last_record_time", _TZ, nullable=False),
     sa.Column("key_id", sa.String(64), nullable=False),

@@ -22,12 +22,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baylink.runtime.db import Database
+from baylink.runtime.schema import BigInt
 from services.gateway.console.domain.passwords import Role
 from services.gateway.console.service_layer.auth_state import ConsoleSession, Scope
 from services.gateway.console.service_layer.throttle import Attempt, FailureCount
 
 metadata = sa.MetaData()
-BigInt = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 sessions = sa.Table(
     "console_sessions",

@@ -16,11 +16,11 @@ import sqlalchemy as sa
 
 from baylink import errors
 from baylink.runtime.db import Database
+from baylink.runtime.schema import BigInt
 from services.gateway.kiosk.adapters.session_store import token_digest
 from services.gateway.kiosk.service_layer.possession import Challenge
 
 metadata = sa.MetaData()
-BigInt = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 identify_challenges = sa.Table(
     "kiosk_identify_challenges",

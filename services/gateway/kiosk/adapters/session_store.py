@@ -18,6 +18,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 
 from baylink.runtime.db import Database
+from baylink.runtime.schema import BigInt
 from services.gateway.kiosk.adapters import session_records as records
 from services.gateway.kiosk.service_layer.sessions import (
     KioskSession,
@@ -29,7 +30,6 @@ from services.gateway.kiosk.service_layer.sessions import (
 from services.gateway.shared.adapters.crypto import FieldCipher
 
 metadata = sa.MetaData()
-BigInt = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 kiosk_sessions = sa.Table(
     "kiosk_sessions",

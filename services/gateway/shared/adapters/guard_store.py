@@ -30,10 +30,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from baylink.runtime import direct
 from baylink.runtime.db import Database
+from baylink.runtime.schema import BigInt
 from services.gateway.shared.domain.guard import GuardPolicy, Trip, TripKind, trip_of
 
 metadata = sa.MetaData()
-BigInt = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 callers = sa.Table(
     "guard_callers",

@@ -69,10 +69,12 @@ if ! bash "$PG" status >/dev/null 2>&1; then
     bash "$PG" start
     started+=("$PG")
 fi
-if [ "$want_cluster" = 1 ] && ! bash "$CLUSTER" status >/dev/null 2>&1; then
-    bash "$CLUSTER" start
-    started+=("$CLUSTER")
-fi
+start_cluster() {  # not before it is needed: its three brokers would load the machine under the main run
+    if ! bash "$CLUSTER" status >/dev/null 2>&1; then
+        bash "$CLUSTER" start
+        started+=("$CLUSTER")
+    fi
+}
 
 export BAYLINK_TEST_POSTGRES_URL="$(bash "$PG" url)"
 .venv/bin/baylink topics apply >/dev/null
@@ -80,8 +82,12 @@ chaos_args=()  # with --chaos, the other arguments go to the chaos run (e.g. -k 
 if [ "$only_chaos" = 1 ]; then
     chaos_args=("$@")
 else
+    if [ "$want_cluster" = 1 ] && [ $# != 0 ]; then
+        start_cluster  # the arguments may name the cluster's tests
+    fi
     .venv/bin/python -m pytest "${workers[@]}" "${select[@]}" --ignore=tests/chaos "$@"
     if [ "$want_cluster" = 1 ] && [ $# = 0 ]; then
+        start_cluster
         .venv/bin/python -m pytest -n 0 -p no:cacheprovider -m kafka_cluster tests/integration/kafka_cluster
     fi
 fi

@@ -116,7 +116,7 @@ def test_bare_anchor_trusts_the_root_and_accepts_the_scheme_policy_the_chain_cer
 def test_certificate_without_a_scheme_policy_is_not_recognised_under_a_bare_anchor() -> None:
     code, report = validate_json("hk-no-policy", "--anchor", str(CERTS / "hk-root.pem"))
     assert code == 1
-    assert report["reason"] == "policy_not_recognised"
+    assert report["reason"] == "policy_not_recognised", report
 
 
 @pytest.mark.usefixtures("responder")

@@ -2,13 +2,16 @@
 
 One `RevocationFetchers` per validation: it owns a lazily opened aiohttp session (closed when the
 validation ends, so no session outlives its event loop) and goes through the process-wide
-`RevocationCache` first. Every request has a timeout and a size cap. Issuer certificates are not
-fetched from AIA: callers supply intermediates, which bounds latency and keeps hostile
+`RevocationCache` first. OCSP responses a document carries (a PDF's DSS: `known_ocsp`) answer
+when the responder cannot, as long as they are current at the validation time (to their
+nextUpdate); a responder that answers is preferred. Every request has a timeout and a size cap.
+Issuer certificates are not fetched from AIA: callers supply intermediates, which bounds latency and keeps hostile
 certificates from steering our HTTP client.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncGenerator, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -113,9 +116,41 @@ class Freshness:
         return self._clock() - issued <= self._max_age
 
 
+def answers_for(response: ocsp.OCSPResponse, cert: x509.Certificate) -> bool:
+    """Whether a successful OCSP response has a single response for `cert` (serial and issuer
+    name hash under the CertID's own hash algorithm)."""
+    try:
+        if response["response_status"].native != "successful":
+            return False
+        singles = response["response_bytes"]["response"].parsed["tbs_response_data"]["responses"]
+        for single in singles:
+            cert_id = single["cert_id"]
+            if cert_id["serial_number"].native != cert.serial_number:
+                continue
+            issuer_hash = hashlib.new(cert_id["hash_algorithm"]["algorithm"].native, cert.issuer.dump()).digest()
+            if cert_id["issuer_name_hash"].native == issuer_hash:
+                return True
+    except (ValueError, KeyError, TypeError):
+        return False
+    return False
+
+
+def _current_at(response: ocsp.OCSPResponse, moment: datetime) -> bool:
+    singles = response["response_bytes"]["response"].parsed["tbs_response_data"]["responses"]
+    return all(single["next_update"].native is None or single["next_update"].native >= moment for single in singles)
+
+
 class _OCSP(OCSPFetcher):
-    def __init__(self, http: HttpClient, cache: RevocationCache, fresh: Freshness) -> None:
+    def __init__(
+        self,
+        http: HttpClient,
+        cache: RevocationCache,
+        fresh: Freshness,
+        known: tuple[ocsp.OCSPResponse, ...] = (),
+        moment: datetime | None = None,
+    ) -> None:
         self._http, self._cache, self._fresh = http, cache, fresh
+        self._known, self._moment = known, moment
         self._used: list[ocsp.OCSPResponse] = []
 
     async def fetch(
@@ -138,7 +173,22 @@ class _OCSP(OCSPFetcher):
                 return response
             except FETCH_ERRORS as exc:
                 errors.append(f"{url}: {type(exc).__name__} {exc}")
+        carried = self._carried(cert)
+        if carried is not None:
+            self._used.append(carried)
+            return carried
         raise OCSPFetchError("; ".join(errors) or "no OCSP responder")
+
+    def _carried(self, cert: x509.Certificate) -> ocsp.OCSPResponse | None:
+        """A response the document carries for `cert`, current at the validation time, if any."""
+        for response in self._known:
+            try:
+                usable = answers_for(response, cert) and self._fresh.ocsp_ok(response)
+                if usable and (self._moment is None or _current_at(response, self._moment)):
+                    return response
+            except (ValueError, KeyError, TypeError):
+                continue
+        return None
 
     def fetched_responses(self) -> Iterable[ocsp.OCSPResponse]:
         return list(self._used)
@@ -240,11 +290,15 @@ class RevocationFetchers:
         settings: FetchSettings,
         max_age: timedelta | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        known_ocsp: tuple[ocsp.OCSPResponse, ...] = (),
+        moment: datetime | None = None,
     ) -> None:
+        """`known_ocsp`: responses the document carries, used when the responder does not answer
+        and current at `moment` (the validation time)."""
         self.http = HttpClient(settings)
         fresh = Freshness(max_age, clock)
         self.fetchers = Fetchers(
-            _OCSP(self.http, cache, fresh), _CRL(self.http, cache, fresh), _NoCertificateFetching()
+            _OCSP(self.http, cache, fresh, known_ocsp, moment), _CRL(self.http, cache, fresh), _NoCertificateFetching()
         )
 
     async def close(self) -> None:

@@ -6,6 +6,13 @@ PDF rules (`domain.pdf.judge_pdf_signature`) then add what the byte range covers
 came after it was allowed. Signature timestamps are judged there too, as for any CMS (a trusted one
 is the proof of existence and makes the level B-T); document timestamps are judged by the same
 `TimestampVerifier.check_timestamp` over their byte range, and listed.
+
+Long-term data (PAdES B-LT, B-LTA): the PDF's DSS is validation data each CMS judgement uses beside
+fetching (its OCSP answers count when a responder does not answer), and B-LT when it holds
+revocation data for the signer. The document timestamps of later revisions are archive time-stamps
+of each earlier signature (`LongTerm`): the earliest trusted one proves the signature existed at its
+time (the signer is then judged at it: revoked or expired since still passes), and one that also
+covers the DSS makes B-LTA.
 """
 
 from __future__ import annotations
@@ -32,8 +39,9 @@ from services.identity.domain.report import (
     SubIndication,
     TimestampReport,
 )
-from services.identity.service_layer.ports import FoundPdfSignature, PdfSignatureReader
-from services.identity.service_layer.verify_signature import SignatureVerifier, VerifyCmsSignature
+from services.identity.service_layer.ports import FoundPdfSignature, PdfFacts, PdfSignatureReader
+from services.identity.service_layer.verify_signature import LongTerm, SignatureVerifier, VerifyCmsSignature
+from services.identity.service_layer.verify_timestamp import ArchiveStamp
 
 
 @dataclass(frozen=True)
@@ -57,7 +65,7 @@ class PdfVerifier:
                 for stamp in found.timestamps:
                     document_timestamps.append(await self._document_timestamp(stamp, found.coverage.revision))
             else:
-                reports.append(await self._one(found, command))
+                reports.append(await self._one(found, command, _long_term(found, facts)))
         return PdfReport(
             tuple(reports),
             tuple(document_timestamps),
@@ -66,7 +74,9 @@ class PdfVerifier:
             hashlib.sha256(command.pdf).digest(),
         )
 
-    async def _one(self, found: FoundPdfSignature, command: VerifyPdfSignatures) -> PdfSignatureReport:
+    async def _one(
+        self, found: FoundPdfSignature, command: VerifyPdfSignatures, long_term: LongTerm
+    ) -> PdfSignatureReport:
         try:
             cms = await self._verifier.verify_cms(
                 VerifyCmsSignature(
@@ -74,6 +84,7 @@ class PdfVerifier:
                     document=found.signed_content,
                     intermediates=command.intermediates,
                     policy=command.policy,
+                    long_term=long_term,
                 )
             )
         except InvalidInput as exc:
@@ -105,6 +116,19 @@ class PdfVerifier:
     async def _document_timestamp(self, found: FoundTimestamp, revision: int) -> ListedTimestamp:
         report = await self._verifier.timestamps.check_timestamp(found.token, found.imprinted)
         return _listed(report, TimestampKind.DOCUMENT, found.field_name, revision)
+
+
+def _long_term(found: FoundPdfSignature, facts: PdfFacts) -> LongTerm:
+    """What keeps `found` provable from the rest of the PDF: the DSS, and as archive time-stamps the
+    document timestamps of later revisions (each covers every revision before its own), oldest first."""
+    dss_from = facts.dss_revision if found.dss_covers_signer and facts.dss_revision is not None else None
+    stamps = tuple(
+        ArchiveStamp(stamp.token, stamp.imprinted, dss_from is not None and dss_from <= later.coverage.revision)
+        for later in facts.signatures
+        if later.kind is SignatureKind.DOCUMENT_TIMESTAMP and later.coverage.revision > found.coverage.revision
+        for stamp in later.timestamps
+    )
+    return LongTerm(found.dss_covers_signer, stamps, facts.dss)
 
 
 def _signature_timestamps(cms: SignatureReport, found: tuple[FoundTimestamp, ...]) -> tuple[ListedTimestamp, ...]:

@@ -11,7 +11,6 @@ certificates from steering our HTTP client.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import AsyncGenerator, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,7 +22,7 @@ from pyhanko_certvalidator.authority import Authority
 from pyhanko_certvalidator.errors import CRLFetchError, OCSPFetchError
 from pyhanko_certvalidator.fetchers.api import CertificateFetcher, CRLFetcher, Fetchers, OCSPFetcher
 
-from services.identity.adapters.revocation_cache import RevocationCache, ocsp_key
+from services.identity.adapters.revocation_cache import RevocationCache, answers_for, ocsp_current_at, ocsp_key
 
 
 @dataclass(frozen=True)
@@ -116,30 +115,6 @@ class Freshness:
         return self._clock() - issued <= self._max_age
 
 
-def answers_for(response: ocsp.OCSPResponse, cert: x509.Certificate) -> bool:
-    """Whether a successful OCSP response has a single response for `cert` (serial and issuer
-    name hash under the CertID's own hash algorithm)."""
-    try:
-        if response["response_status"].native != "successful":
-            return False
-        singles = response["response_bytes"]["response"].parsed["tbs_response_data"]["responses"]
-        for single in singles:
-            cert_id = single["cert_id"]
-            if cert_id["serial_number"].native != cert.serial_number:
-                continue
-            issuer_hash = hashlib.new(cert_id["hash_algorithm"]["algorithm"].native, cert.issuer.dump()).digest()
-            if cert_id["issuer_name_hash"].native == issuer_hash:
-                return True
-    except (ValueError, KeyError, TypeError):
-        return False
-    return False
-
-
-def _current_at(response: ocsp.OCSPResponse, moment: datetime) -> bool:
-    singles = response["response_bytes"]["response"].parsed["tbs_response_data"]["responses"]
-    return all(single["next_update"].native is None or single["next_update"].native >= moment for single in singles)
-
-
 class _OCSP(OCSPFetcher):
     def __init__(
         self,
@@ -184,7 +159,7 @@ class _OCSP(OCSPFetcher):
         for response in self._known:
             try:
                 usable = answers_for(response, cert) and self._fresh.ocsp_ok(response)
-                if usable and (self._moment is None or _current_at(response, self._moment)):
+                if usable and (self._moment is None or ocsp_current_at(response, self._moment)):
                     return response
             except (ValueError, KeyError, TypeError):
                 continue

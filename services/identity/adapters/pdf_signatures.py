@@ -13,7 +13,7 @@ import io
 import logging
 from datetime import datetime
 
-from asn1crypto import cms, crl, ocsp
+from asn1crypto import cms, crl, ocsp, x509
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.decode_limits import DecodePurpose
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -22,7 +22,7 @@ from pyhanko.sign.fields import enumerate_sig_fields
 from pyhanko.sign.validation.dss import DocumentSecurityStore, NoDSSFoundError
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 
-from services.identity.adapters.fetchers import answers_for
+from services.identity.adapters.revocation_cache import answers_for
 from services.identity.domain.errors import InvalidInput
 from services.identity.domain.pdf import (
     MAX_PDF_BYTES,
@@ -93,11 +93,29 @@ def _dss(reader: PdfFileReader) -> tuple[ValidationData | None, int | None]:
         store = DocumentSecurityStore.read_dss(reader)
     except NoDSSFoundError:
         return None, None
-    certificates = tuple(bytes(c.dump()) for c in store.load_certs())
-    streams = (DecodePurpose.OCSP_RESPONSE, store.ocsps), (DecodePurpose.CRL, store.crls)
-    ocsps, crls = (tuple(bytes(ref.get_object().read_data(purpose)) for ref in refs) for purpose, refs in streams)
+    kinds = (
+        (DecodePurpose.CERTIFICATE, list(store.certs.values()), x509.Certificate),
+        (DecodePurpose.OCSP_RESPONSE, store.ocsps, ocsp.OCSPResponse),
+        (DecodePurpose.CRL, store.crls, crl.CertificateList),
+    )
+    certificates, ocsps, crls = (_parsed(refs, purpose, spec) for purpose, refs, spec in kinds)
     first = next((n + 1 for n in range(reader.xrefs.total_revisions) if "/DSS" in reader.get_historical_root(n)), None)
     return ValidationData(certificates, ocsps, crls), first
+
+
+def _parsed(refs: list[generic.IndirectObject], purpose: DecodePurpose, spec: type) -> tuple[bytes, ...]:
+    """The DER of each DSS stream that parses through as `spec`; one that does not is left out
+    (it could only fail the validations that would use it)."""
+    found: list[bytes] = []
+    for ref in refs:
+        data = bytes(ref.get_object().read_data(purpose))
+        try:
+            spec.load(data, strict=True).native  # noqa: B018 - parse it all now
+        except (ValueError, TypeError, KeyError) as exc:
+            log.info("DSS item left out: not a DER %s", spec.__name__, extra={"error": str(exc)})
+            continue
+        found.append(data)
+    return tuple(found)
 
 
 def _dss_covers(embedded: EmbeddedPdfSignature, dss: ValidationData | None) -> bool:

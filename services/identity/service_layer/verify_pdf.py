@@ -5,7 +5,7 @@ exactly as a detached CMS sent to VerifySignature is (trust lists, revocation, a
 PDF rules (`domain.pdf.judge_pdf_signature`) then add what the byte range covers and whether what
 came after it was allowed. Signature timestamps are judged there too, as for any CMS (a trusted one
 is the proof of existence and makes the level B-T); document timestamps are judged by the same
-`TimestampVerifier.check_timestamp` over their byte range, and listed.
+`TimestampVerifier.check_timestamp` over their byte range, as a chain (below), and listed.
 
 Long-term data (PAdES B-LT, B-LTA): the PDF's DSS is validation data each CMS judgement uses beside
 fetching (its OCSP answers count when a responder does not answer), and B-LT when it holds
@@ -59,13 +59,10 @@ class PdfVerifier:
     async def verify(self, command: VerifyPdfSignatures) -> PdfReport:
         facts = self._reader.read(command.pdf, "pdf")
         reports: list[PdfSignatureReport] = []
-        document_timestamps: list[ListedTimestamp] = []
         for found in facts.signatures:
-            if found.kind is SignatureKind.DOCUMENT_TIMESTAMP:
-                for stamp in found.timestamps:
-                    document_timestamps.append(await self._document_timestamp(stamp, found.coverage.revision))
-            else:
+            if found.kind is SignatureKind.SIGNATURE:
                 reports.append(await self._one(found, command, _long_term(found, facts)))
+        document_timestamps = await self._document_timestamps(facts)
         return PdfReport(
             tuple(reports),
             tuple(document_timestamps),
@@ -113,9 +110,21 @@ class PdfVerifier:
             _digest(cms.digest_algorithm, found.signed_content),
         )
 
-    async def _document_timestamp(self, found: FoundTimestamp, revision: int) -> ListedTimestamp:
-        report = await self._verifier.timestamps.check_timestamp(found.token, found.imprinted)
-        return _listed(report, TimestampKind.DOCUMENT, found.field_name, revision)
+    async def _document_timestamps(self, facts: PdfFacts) -> tuple[ListedTimestamp, ...]:
+        """Every document timestamp judged as archive time-stamps are (each covers the ones before
+        it): the last one now, each earlier one at the time the next trusted one proves."""
+        found = [
+            (stamp, later.coverage.revision)
+            for later in facts.signatures
+            if later.kind is SignatureKind.DOCUMENT_TIMESTAMP
+            for stamp in later.timestamps
+        ]
+        stamps = [ArchiveStamp(stamp.token, stamp.imprinted) for stamp, _ in found]
+        _, judged = await self._verifier.timestamps.archive_chain(stamps, (), facts.dss)
+        return tuple(
+            _listed(report, TimestampKind.DOCUMENT, stamp.field_name, revision)
+            for (stamp, revision), report in zip(found, judged, strict=True)
+        )
 
 
 def _long_term(found: FoundPdfSignature, facts: PdfFacts) -> LongTerm:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -235,6 +235,24 @@ class PkiTsa(timestamps.TimeStamper):
     async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
         answer = test_timestamps.timestamp_response(req.dump(), self._tsa, self._at, self._pki)
         return tsp.TimeStampResp.load(answer)
+
+
+def add_dss(pdf: bytes, ocsp_responses: Sequence[bytes] = (), certificates: Sequence[bytes] = ()) -> bytes:
+    """`pdf` with a DSS holding these OCSP responses and certificates, each stream the DER exactly
+    as given (junk too), as an incremental update, with no responder involved."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+
+    def streams(items: Sequence[bytes]) -> generic.ArrayObject:
+        return generic.ArrayObject(writer.add_object(generic.StreamObject(stream_data=item)) for item in items)
+
+    dss = generic.DictionaryObject(
+        {generic.NameObject("/OCSPs"): streams(ocsp_responses), generic.NameObject("/Certs"): streams(certificates)}
+    )
+    writer.root[generic.NameObject("/DSS")] = writer.add_object(dss)
+    writer.update_root()
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def timestamp(pdf: bytes, tsa: timestamps.TimeStamper) -> bytes:

@@ -128,7 +128,7 @@ def evidence(
 @app.command("archive-stamp")
 def archive_stamp(
     directories: Annotated[
-        list[Path], typer.Argument(metavar="DIR...", help="Evidence directories (of `registry evidence`).")
+        list[Path], typer.Argument(metavar="DIR", help="Evidence directories (of `registry evidence`).")
     ],
     tsa_url: Annotated[str, typer.Option("--tsa-url", help="Default BAYLINK_REGISTRY_TSA_URL.")] = "",
 ) -> None:
@@ -138,6 +138,10 @@ def archive_stamp(
     TSA is compromised): each new token proves that everything before it, the older tokens
     included, existed at its time, so `identity verify --offline-evidence` judges each older token
     at that time and not now."""
+    url = tsa_url or RegistrySettings().tsa_url
+    if not re.match(r"^https?://", url):
+        typer.echo(f"error: --tsa-url: {url!r} is not an http(s) URL", err=True)
+        raise typer.Exit(2)
     kept: list[tuple[Path, files.EvidenceFiles]] = []
     for directory in directories:
         try:
@@ -145,7 +149,7 @@ def archive_stamp(
         except files.EvidenceError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
-    stamper = HttpTimeStamper(tsa_url or RegistrySettings().tsa_url)
+    stamper = HttpTimeStamper(url)
     for directory, evidence in kept:
         try:
             token = asyncio.run(stamper.token(files.archive_imprint(evidence)))

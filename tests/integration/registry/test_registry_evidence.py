@@ -252,3 +252,6 @@ async def test_archive_stamped_evidence_is_b_lta_and_each_renewal_covers_the_las
     assert result.exit_code == 1 and "TSA_UNAVAILABLE" in result.output, result.output
     bad = await asyncio.to_thread(runner.invoke, baylink, ["registry", "archive-stamp", str(tmp_path)])
     assert bad.exit_code == 2 and "evidence.json" in bad.output, bad.output
+    url = ["registry", "archive-stamp", str(directory), "--tsa-url", "ftp://127.0.0.1/"]
+    bad = await asyncio.to_thread(runner.invoke, baylink, url)
+    assert bad.exit_code == 2 and "--tsa-url" in bad.output, bad.output

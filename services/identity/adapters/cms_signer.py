@@ -21,9 +21,15 @@ DIGESTS = {"sha256": 32, "sha384": 48, "sha512": 64, "sm3": 32}
 
 
 def digest(name: str, data: bytes) -> bytes:
+    constructor = _CONSTRUCTORS.get(name)
+    if constructor is not None:  # hashlib.new looks the name up anew on every call
+        return constructor(data).digest()
     if name == "sm3":
         return sm2.sm3(data)
     return hashlib.new(name, data).digest()
+
+
+_CONSTRUCTORS = {"sha256": hashlib.sha256, "sha384": hashlib.sha384, "sha512": hashlib.sha512}
 
 
 def digest_name(algorithm: algos.DigestAlgorithm) -> str | None:

@@ -24,7 +24,7 @@ from services.identity.adapters.signed_attributes import (
     read_signed_attributes,
     utc_time,
 )
-from services.identity.adapters.unsigned_attributes import with_unsigned_attributes, with_unsigned_element
+from services.identity.adapters.unsigned_attributes import unsigned_element, with_unsigned_attributes
 from services.identity.domain.errors import InvalidInput
 from services.identity.domain.report import Reason
 from services.identity.service_layer.ports import SignatureCheck
@@ -194,7 +194,7 @@ def check_cms(
     """`check_detached_cms` for what `read_detached_cms` returned."""
     if parsed.profile is not None and parsed.parts is not None and parsed.signed_attrs is not None:
         parts = parsed.parts
-        check = _check(
+        return _check(
             parsed.profile,
             parsed.signed_attrs,
             parts.signed_attrs_as_set,
@@ -202,8 +202,8 @@ def check_cms(
             document_digest,
             document,
             extra_certificates,
+            unsigned_element(parts.unsigned_attrs) if parts.unsigned_attrs else None,
         )
-        return with_unsigned_element(check, parts.unsigned_attrs, parts.signature) if parts.unsigned_attrs else check
     assert parsed.signed_data is not None
     check = check_detached_cms(
         parsed.signed_data, list(parsed.certificates), document_digest, document, extra_certificates
@@ -221,15 +221,28 @@ def _check(
     document_digest: bytes | None,
     document: bytes | None,
     extra_certificates: list[x509.Certificate],
+    unsigned: tuple[tuple[bytes, ...], bool] | None = None,
 ) -> SignatureCheck:
+    """`unsigned`: what the unsigned attributes carry (`unsigned_attributes.unsigned_element`), if any."""
     hash_name = profile.hash_name
     signer = profile.signer(extra_certificates)
     claimed = attrs.get("signing_time")
     signing_time = claimed if isinstance(claimed, datetime) else None
+    tokens, validation_data = unsigned or ((), False)
+    value = signature if unsigned is not None else b""
 
     def result(failure: Reason | None, detail: str = "") -> SignatureCheck:
         return SignatureCheck(
-            signer, profile.certificates, signing_time, hash_name or "", profile.sig_name, failure, detail
+            signer,
+            profile.certificates,
+            signing_time,
+            hash_name or "",
+            profile.sig_name,
+            failure,
+            detail,
+            tokens,
+            value,
+            validation_data,
         )
 
     if hash_name is None:

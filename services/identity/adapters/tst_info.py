@@ -136,6 +136,19 @@ _GENERALIZED_TIME = re.compile(rb"(\d{14})(?:\.(\d{0,5}[1-9]))?Z")
 
 
 def _generalized_time(text: bytes) -> datetime | None:
+    if len(text) == 15 and text[14] == 0x5A and text[:14].isdigit():  # whole seconds: no fraction to read
+        try:
+            return datetime(
+                int(text[0:4]),
+                int(text[4:6]),
+                int(text[6:8]),
+                int(text[8:10]),
+                int(text[10:12]),
+                int(text[12:14]),
+                tzinfo=UTC,
+            )
+        except ValueError:
+            return None
     found = _GENERALIZED_TIME.fullmatch(text)
     if found is None:
         return None

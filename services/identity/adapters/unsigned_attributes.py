@@ -34,14 +34,18 @@ def with_unsigned_attributes(
     return _with(check, info["unsigned_attrs"], bytes(info["signature"].native), with_crls)
 
 
-def with_unsigned_element(check: SignatureCheck, element: bytes, signature: bytes) -> SignatureCheck:
-    """`check` with what the DER [1] element of unsigned attributes that `der.split_signed_data`
-    split off carries; InvalidInput if it is not a SET OF attributes. Read down to each value's
-    framing, as `der.frame_unsigned` reads them, straight from the bytes."""
-    tokens: list[bytes] = []
-    oids: set[str] = set()
+def unsigned_element(element: bytes) -> tuple[tuple[bytes, ...], bool]:
+    """What the DER [1] element of unsigned attributes that `der.split_signed_data` split off
+    carries: its signature time-stamp tokens and whether it holds validation data. InvalidInput
+    if it is not a SET OF attributes. Read down to each value's framing, as `der.frame_unsigned`
+    reads them, straight from the bytes."""
     try:
         _, start, end = der.element(element, 0, len(element))
+        tokens = _only_timestamps(element, start, end)
+        if tokens is not None:
+            return tokens, False
+        found: list[bytes] = []
+        oids: set[str] = set()
         for _, at, stop in der.children(element, start, end):
             tag, attribute_at, attribute_end = der.element(element, at, stop)
             parts = der.children(element, attribute_at, attribute_end)
@@ -52,15 +56,22 @@ def with_unsigned_element(check: SignatureCheck, element: bytes, signature: byte
             _, values_at, values_end = der.element(element, parts[1][1], parts[1][2])
             values = der.children(element, values_at, values_end)
             if oid == _SIGNATURE_TIME_STAMP_TOKEN:
-                tokens.extend(element[value_at:value_end] for _, value_at, value_end in values)
+                found.extend(element[value_at:value_end] for _, value_at, value_end in values)
     except der.PARSE_ERRORS as exc:
         raise InvalidInput("signature", "malformed", f"not a DER CMS SignedData ({exc})") from exc
-    return replace(
-        check,
-        timestamp_tokens=tuple(tokens),
-        signature_value=signature,
-        carries_validation_data=bool(oids & _VALIDATION_DATA_ATTRIBUTES),
-    )
+    return tuple(found), bool(oids & _VALIDATION_DATA_ATTRIBUTES)
+
+
+def _only_timestamps(element: bytes, start: int, end: int) -> tuple[bytes, ...] | None:
+    """The tokens of unsigned attributes that are one signatureTimeStampToken attribute and
+    nothing else (the usual shape, framed exactly as the general reading frames it), else None."""
+    tag, attribute_at, attribute_end = der.element(element, start, end)
+    if tag != 0x30 or attribute_end != end or not element.startswith(_SIGNATURE_TIME_STAMP_TOKEN, attribute_at):
+        return None
+    tag, values_at, values_end = der.element(element, attribute_at + len(_SIGNATURE_TIME_STAMP_TOKEN), end)
+    if tag != 0x31 or values_end != end:
+        return None
+    return tuple(element[at:stop] for _, at, stop in der.children(element, values_at, values_end))
 
 
 _SIGNATURE_TIME_STAMP_TOKEN = bytes.fromhex("060b2a864886f70d010910020e")  # id-aa-signatureTimeStampToken

@@ -11,8 +11,11 @@
     printed with (b)/(c), goal >= 0.5, and our own verify wrapper beside it;
 (e) timestamped signed-document verifications/s in the same run: the same documents and signatures
     as (b), each with a signature time-stamp of the jurisdiction's test TSA (RFC 3161), checked
-    and taken as proof of existence; printed beside (b) with the cost ratio (b)/(e), goal: a
-    timestamped verification costs at most 2x a plain one;
+    and taken as proof of existence. "The timestamp check costs at most 2x a plain verification"
+    is printed in both readings: the whole, (b)/(e) <= 2 (by rate and by CPU), and what the
+    time-stamp adds, (e - b)/b <= 2 by CPU, with (c) of the TSA's own key type (the library's
+    verify, measured on the line of a signer of that type) beside it: a token's signature is part
+    of what it adds, and an ECDSA P-256 token costs more than a whole plain RSA verification;
 (d) verifications/s over gRPC against the service in separate processes (the real bootstrap:
     database, fact events, outbox relay to Kafka; `--workers 1,2` server processes on one port),
     from client processes keeping N calls in flight over M channels, on the same cores; goal
@@ -475,8 +478,27 @@ def _goal(value: float, goal: float) -> str:
 
 
 def _cost_goal(cost: float) -> str:
-    mark = "met" if cost <= TIMESTAMP_COST_GOAL else f"{cost / TIMESTAMP_COST_GOAL:.1f}x over it"
-    return f"goal: timestamp check <= {TIMESTAMP_COST_GOAL:g}x a plain verification: {mark}"
+    mark = "met" if cost <= TIMESTAMP_COST_GOAL else f"{cost / TIMESTAMP_COST_GOAL:.2f}x it"
+    return f"goal <= {TIMESTAMP_COST_GOAL:g}: {mark}"
+
+
+def _timestamp_lines(b: Figure, e: Figure, tsa_c: Figure | None) -> list[str]:
+    """Both readings of the timestamp goal for one signer: the whole verification, (b)/(e), and
+    what the time-stamp adds, (e - b)/b by CPU, with the TSA's own verification (c) beside it."""
+    whole, whole_cpu = b.rate / e.rate, e.cpu_us / b.cpu_us
+    added = e.cpu_us - b.cpu_us
+    share = added / b.cpu_us
+    lines = [
+        f"whole:  (b)/(e) = {whole:.2f} (by CPU time {whole_cpu:.2f})   by rate {_cost_goal(whole)}; "
+        f"by CPU {_cost_goal(whole_cpu)}",
+        f"added:  (e-b)/b = {share:.2f} by CPU ({added:.0f} us on {b.cpu_us:.0f})   {_cost_goal(share)}",
+    ]
+    if tsa_c is not None:
+        lines.append(
+            f"        of which the TSA's key's own verify (c) is {tsa_c.cpu_us:.0f} us CPU; the rest of the "
+            f"token check {added - tsa_c.cpu_us:.0f} us"
+        )
+    return lines
 
 
 def _figure(figure: Figure) -> str:
@@ -496,6 +518,7 @@ async def in_process(args: argparse.Namespace, pki: TestPKI) -> None:
 
     print("(b) signed-document verifications, chain cached  /  (c) raw verifications, same signatures")
     print("(e) the same documents with a signature time-stamp (RFC 3161), checked as proof of existence")
+    library_by_kind: dict[KeyKind, Figure] = {}  # (c) of each key type measured so far
     for signer in SIGNERS:
         bench = DocumentBench(pki, cache, signer.leaf)
         await bench.warm()
@@ -512,9 +535,12 @@ async def in_process(args: argparse.Namespace, pki: TestPKI) -> None:
         print(f"    {'':26s} (c) {_figure(c)}  library verify, key loaded")
         print(f"    {'':26s}     {_figure(w)}  our verify wrapper (signatures.verify)")
         print(f"    {'':26s} (b)/(c) = {ratio:.2f} (by CPU time {cpu_ratio:.2f})   {_goal(ratio, RATIO_GOAL)}")
-        cost, cpu_cost = b.rate / e.rate, e.cpu_us / b.cpu_us
-        print(f"    {'':26s} (e) {_figure(e)}  timestamped ({TSA_OF[signer.leaf][0]})")
-        print(f"    {'':26s} (b)/(e) = {cost:.2f} (by CPU time {cpu_cost:.2f})   {_cost_goal(cost)}")
+        library_by_kind[pki.key(signer.leaf).kind] = c
+        tsa = TSA_OF[signer.leaf][0]
+        tsa_kind = pki.key(tsa).kind
+        print(f"    {'':26s} (e) {_figure(e)}  timestamped ({tsa}, {tsa_kind.value})")
+        for line in _timestamp_lines(b, e, library_by_kind.get(tsa_kind)):
+            print(f"    {'':26s} {line}")
 
 
 def grpc_figures(pki: TestPKI, args: argparse.Namespace) -> None:

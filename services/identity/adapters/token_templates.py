@@ -56,7 +56,10 @@ def check(token: bytes, imprint_data: bytes) -> TokenCheck | None:
     if type(token) is not bytes:
         return None
     for template in _TEMPLATES.get(len(token), ()):
-        if all(token.startswith(part, at) for at, part in template.fixed):
+        for at, part in template.fixed:
+            if not token.startswith(part, at):
+                break
+        else:
             return _check_by_template(template, token, imprint_data)
     return None
 

@@ -69,7 +69,8 @@ class TimestampVerifier:
         if check.failure is not None or tsa is None or check.gen_time is None:
             reason = check.failure or Reason.TIMESTAMP_INVALID
             return TimestampReport(False, reason, check.gen_time, fingerprint, subject, detail=check.detail)
-        others = [c for c in (*check.certificates, *extra) if c.sha256 != tsa.sha256]
+        tsa_hash = tsa.sha256
+        others = [c for c in (*check.certificates, *extra) if c.sha256 != tsa_hash]
         purpose = policy
         if policy.key_purpose is not KeyPurpose.TIME_STAMPING:
             purpose = replace(policy, key_purpose=KeyPurpose.TIME_STAMPING)

@@ -66,10 +66,15 @@ class AuditLog:
         self.checkpoint_event = checkpoint_event
         self.policy = policy or CheckpointPolicy()
         self.clock = clock
-        self.on_commit = on_commit  # e.g. the relay's wake(), so checkpoint and alert events go out promptly
+        # Called after a commit that staged events: e.g. the relay's wake(), so that checkpoint and alert
+        # events go out promptly (a commit of records alone gives the relay nothing to do).
+        self.on_commit = on_commit
         self.max_batch = max_batch
         self.unsigned_heads = unsigned_heads  # None: never adopt an unsigned head
         self._pending: list[Pending] = []
+        # The message and signature of the last head this log signed: found again at the next append (the
+        # usual case with one gateway), it is trusted without verifying the signature this log just made.
+        self._own_head: tuple[bytes, str] | None = None
         self._flusher: asyncio.Task[None] | None = None
 
     async def record(
@@ -109,7 +114,7 @@ class AuditLog:
         extension = await self.store.extend(step)
         if extension is None:
             return None
-        self._committed()
+        self._committed(extension)
         return extension.checkpoint
 
     async def run_checkpoints(self, interval_seconds: float | None = None) -> None:
@@ -156,7 +161,7 @@ class AuditLog:
         for (_, _, future), record in zip(batch, extension.records, strict=True):
             if not future.done():
                 future.set_result(record)
-        self._committed()
+        self._committed(extension)
 
     def _checkpoint(self, head: ChainHead, now: datetime) -> tuple[ChainHead, Checkpoint]:
         assert head.pending_since is not None and head.last_recorded_at is not None
@@ -174,6 +179,8 @@ class AuditLog:
 
     def _trusted(self, head: ChainHead) -> ChainHead:
         """``head`` if this log signed it (or it is the genesis head); UNAVAILABLE otherwise."""
+        if self._own_head is not None and self._own_head == (head.message(), head.signature):
+            return head
         try:
             signature = bytes.fromhex(head.signature)
         except ValueError:
@@ -192,9 +199,12 @@ class AuditLog:
     def _signed(self, head: ChainHead) -> ChainHead:
         """The head with the audit key's signature: every head row written is signed."""
         unsigned = replace(head, key_id=self.signer.key_id, signature="")
-        return replace(unsigned, signature=self.signer.sign(unsigned.message()).hex())
+        message = unsigned.message()
+        signed = replace(unsigned, signature=self.signer.sign(message).hex())
+        self._own_head = (message, signed.signature)
+        return signed
 
-    def _committed(self) -> None:
+    def _committed(self, extension: Extension) -> None:
         # After the commit nothing may raise: the batch would be retried and its records appended twice.
         if self.unsigned_heads is not None:  # a head is signed now: no unsigned head is adopted again
             try:
@@ -202,7 +212,7 @@ class AuditLog:
                 self.unsigned_heads = None
             except Exception:
                 log.exception("cannot record that the audit head is signed")
-        if self.on_commit is not None:
+        if self.on_commit is not None and extension.events:
             try:
                 self.on_commit()
             except Exception:

@@ -42,6 +42,7 @@ from baylink.gateway.v1 import partner_city_service_pb2_grpc as api_grpc
 from baylink.registry.v1 import registry_service_pb2 as rs
 from baylink.registry.v1 import registry_service_pb2_grpc as rs_grpc
 from baylink.runtime.grpc.client import insecure_channel
+from baylink.runtime.host import settle_heap
 from baylink.runtime.settings import KafkaSettings
 from benchmarks.procs import load_average
 from services.gateway.config import GuardSettings
@@ -130,6 +131,8 @@ async def overhead(stack: Stack, calls: int) -> list[Timed]:
     profiler = None
     try:
         for i in range(calls + 50):  # the first 50 of each warm connections and caches
+            if i == 50:
+                settle_heap()  # what every service process does once it serves (``ServiceHost.run``)
             if i == 50 and os.environ.get("GATEWAY_BENCH_PROFILE"):
                 profiler = await start_profiler(os.environ["GATEWAY_BENCH_PROFILE"])
             for path in paths:

@@ -8,8 +8,9 @@ A committed transfer is the reserved one this process prepared (``reserved``:
 what a RESERVED transfer holds cannot change before it ends, so the copy is
 the row) with the commit applied, or, when another process prepared it or it
 has been forgotten, read back from the table.
-The postings go in with one executemany (their unique key still allows each
-transfer's legs once) and each account's balance changes once per batch.
+The postings go in together (their unique key still allows each transfer's
+legs once) and each account's balance changes once per batch
+(``batch_repo.save_committed``).
 Anything the UPDATE left out (unknown, already final, expired, a second commit
 of one id) is answered by the one-by-one path afterwards.
 """

@@ -5,8 +5,8 @@ prepares needs is read in one SELECT per table (existing transfers, quotes,
 participants, per-payer usage and payer positions; quotes, usage and positions
 locked on PostgreSQL); the rules the one-by-one path applies
 (``domain/acceptance.py``) then decide each request in memory, in arrival order, against running
-totals, so the batch as a whole can never overshoot a cap or a limit; the accepted transfers are written in one
-statement per table. A request the fast path would not simply accept (a
+totals, so the batch as a whole can never overshoot a cap or a limit; the accepted transfers are written
+together (``batch_repo.save_prepared``). A request the fast path would not simply accept (a
 retry, a refusal of any kind, a second request for the same id or quote) is
 left out of the batch and answered afterwards by the one-by-one path, which
 records refusals exactly as before and sees the batch's reservations.

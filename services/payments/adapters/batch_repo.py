@@ -4,8 +4,10 @@
 Each function here is a step of a direct program (``baylink.runtime.direct``):
 ``result = yield from step(...)``; the group committer runs the whole batch as
 one program, one transaction on the driver's own connection. A batch reads
-every row it needs in one SELECT per table and writes in one statement (or one
-executemany; inserts on PostgreSQL are one statement) per table. Rows whose
+every row it needs in one SELECT per table. It writes (``save_prepared``,
+``save_committed``) on SQLite in one statement or executemany per table, on
+PostgreSQL in one call of a function of the schema (migration payments_0002)
+that takes all the rows. Rows whose
 values the batch checks in memory (quotes, accounts against their caps,
 per-payer usage) are read ``FOR UPDATE`` on PostgreSQL, so no other transaction
 changes them before the batch commits; SQLite has one writer (the clause is not

@@ -287,7 +287,21 @@ def digest_of(tsa: str, data: bytes) -> bytes:
 
 
 @pytest.mark.parametrize(
-    "text", [b"20260201093000Z", b"20260201093000.5Z", b"20260201093000.123456Z", b"20261301093000Z", b"2026020109300Z"]
+    "text",
+    [
+        b"20260201093000Z",
+        b"20260201093000.5Z",
+        b"20260201093000.123456Z",
+        b"20261301093000Z",
+        b"2026020109300Z",
+        b"20260230093000Z",  # no 30 February
+        b"20260201240000Z",
+        b"20260201093060Z",
+        b"2026020109300AZ",
+        b"202602010930001",  # no Z
+        b"20260201093000z",
+        b"+0260201093000Z",
+    ],
 )
 def test_generalized_times_are_read_as_asn1crypto_reads_them(text: bytes) -> None:
     ours = tst_info._generalized_time(text)

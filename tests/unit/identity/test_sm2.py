@@ -57,6 +57,15 @@ def test_sm3_matches_the_standard_example() -> None:
     assert sm2.sm3(b"abc").hex() == SM3_ABC
 
 
+def test_sm3_by_hashlib_and_by_tongsuopy_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    """OpenSSL's SM3 (when hashlib has it) and Tongsuo's give the same digests."""
+    data = [b"", b"abc", b"a" * 55, b"a" * 56, b"a" * 64, bytes(range(256)) * 17]
+    ours = [sm2.sm3(d) for d in data]
+    monkeypatch.setattr(sm2, "_HASHLIB_SM3", False)
+    assert [sm2.sm3(d) for d in data] == ours
+    assert sm2.sm3(b"abc").hex() == SM3_ABC
+
+
 def test_signatures_carry_the_gmt0009_z_value_of_the_default_identity() -> None:
     key = sm2.generate_private_key(b"z-check")
     point = sm2.public_point(key)

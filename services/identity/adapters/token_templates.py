@@ -89,7 +89,7 @@ def _check_by_template(template: _TokenTemplate, token: bytes, imprint_data: byt
     imprint_hash = template.imprint_hash
     if not hmac.compare_digest(token[template.imprint[0] : template.imprint[1]], digest(imprint_hash, imprint_data)):
         return result(Reason.TIMESTAMP_IMPRINT_MISMATCH, f"the {imprint_hash} message imprint does not match")
-    return result(None)
+    return TokenCheck(template.tsa, profile.certificates, gen_time, None, "", hash_name)
 
 
 def learn(token: bytes, parsed: ParsedCms, info_der: bytes, imprint_hash: str) -> None:

@@ -208,12 +208,11 @@ class SignatureVerifier:
             raise InvalidInput(
                 "signature", "too_many_timestamps", f"at most {MAX_TIMESTAMPS} signature time-stamps are checked"
             )
-        return tuple(
-            [
-                await self.timestamps.check_timestamp(token, check.signature_value, now, others, known=known)
-                for token in check.timestamp_tokens
-            ]
-        )
+        reports: list[TimestampReport] = []
+        stamps = self.timestamps
+        for token in check.timestamp_tokens:  # a loop: an async comprehension is a coroutine of its own
+            reports.append(await stamps.check_timestamp(token, check.signature_value, now, others, known=known))
+        return tuple(reports)
 
     def _crypto_failure(self, check: SignatureCheck) -> SignatureReport:
         reason = check.failure or Reason.SIGNER_NOT_FOUND

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from pathlib import Path
@@ -53,6 +54,12 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 # payments batch's read of payer usage; docs/performance.md).
 # Inside a direct transaction the planner takes an index wherever the statement has one.
 _PG_DIRECT_BEGIN = "BEGIN; SET LOCAL enable_seqscan = off"
+# Direct programs on PostgreSQL keep the connections they ran on (up to this many) instead of
+# returning them to the pool, whose checkout pings each one first (pool_pre_ping: with asyncpg a
+# BEGIN, a query and a ROLLBACK, three round trips before every transaction; docs/performance.md).
+# One kept longer than this unused goes back to the pool, and is pinged when next checked out.
+_PG_DIRECT_KEEP = 2
+_PG_DIRECT_IDLE_SECONDS = 5.0
 
 
 class Database:
@@ -74,6 +81,9 @@ class Database:
         self._own_writer = OwnConnection(self._sqlite_path, "sqlite-direct")
         self._own_reader = OwnConnection(self._sqlite_path, "sqlite-read")
         self._own_checkpointer = OwnConnection(self._sqlite_path, "sqlite-checkpoint")
+        # Pooled connections direct programs on PostgreSQL keep between transactions: (the
+        # connection, its asyncpg connection, when it was given back), the most recent last.
+        self._direct_kept: list[tuple[AsyncConnection, Any, float]] = []
 
     @property
     def dialect(self) -> str:
@@ -166,19 +176,45 @@ class Database:
             return await run(functools.partial(run_sqlite, program, dialect=dialect))
         if dialect.driver != "asyncpg":
             raise RuntimeError("direct programs need SQLite in a file or PostgreSQL through asyncpg")
-        async with self.engine.connect() as conn:
-            raw: Any = (await conn.get_raw_connection()).driver_connection
+        conn, raw = await self._direct_connection()
+        try:
             await raw.execute(_PG_DIRECT_BEGIN)  # one round trip (the simple protocol takes both)
-            try:
-                result = await run_asyncpg(program, raw, dialect)
-            except BaseException:
-                try:
-                    await raw.execute("ROLLBACK")
-                except Exception:  # noqa: BLE001 - cut off mid-statement: the pool drops it instead
-                    await conn.invalidate()
-                raise
+            result = await run_asyncpg(program, raw, dialect)
             await raw.execute("COMMIT")
-            return result
+        except BaseException:
+            await self._direct_done(conn, raw, failed=True)
+            raise
+        await self._direct_done(conn, raw)
+        return result
+
+    async def _direct_connection(self) -> tuple[AsyncConnection, Any]:
+        """A pooled connection for a direct program, and its asyncpg connection: one kept from an
+        earlier program if one is alive and was used recently, else a checkout (pinged)."""
+        now = time.monotonic()
+        while self._direct_kept:
+            conn, raw, since = self._direct_kept.pop()
+            if now - since <= _PG_DIRECT_IDLE_SECONDS and not raw.is_closed():
+                return conn, raw
+            await conn.close()  # back to the pool, which pings it before its next use
+        conn = await self.engine.connect()
+        try:
+            return conn, (await conn.get_raw_connection()).driver_connection
+        except BaseException:
+            await conn.close()
+            raise
+
+    async def _direct_done(self, conn: AsyncConnection, raw: Any, *, failed: bool = False) -> None:
+        """After a direct program: a failed one's transaction rolled back; the connection kept for
+        the next program, or back to the pool; dropped if it is not known to be idle (a statement
+        cut off, a BEGIN or COMMIT that failed)."""
+        if failed and not await _rolled_back(raw):
+            await conn.invalidate()  # the pool drops it
+            await conn.close()
+            return
+        if len(self._direct_kept) < _PG_DIRECT_KEEP:
+            self._direct_kept.append((conn, raw, time.monotonic()))
+        else:
+            await conn.close()
 
     async def checkpoint(self) -> WalCheckpoint:
         """Copy what the WAL holds into the database file as far as no reader still needs it
@@ -189,11 +225,25 @@ class Database:
         return await self._own_checkpointer.checkpoint()
 
     async def dispose(self) -> None:
+        kept, self._direct_kept = self._direct_kept, []
+        for conn, _, _ in kept:
+            await conn.close()
         await self.engine.dispose()
         for own in (self._own_writer, self._own_reader, self._own_checkpointer):
             await own.close()
         if self._write_lock is not None:
             self._write_lock.close()
+
+
+async def _rolled_back(raw: Any) -> bool:
+    """Whether the asyncpg connection's transaction could be rolled back (it is then idle)."""
+    if not raw.is_in_transaction():
+        return False
+    try:
+        await raw.execute("ROLLBACK")
+    except Exception:  # noqa: BLE001 - cut off mid-statement, or gone
+        return False
+    return True
 
 
 # The socket refused or reset, or what asyncpg raises when the server went away or will not take

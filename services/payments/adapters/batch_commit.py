@@ -8,8 +8,9 @@ A committed transfer is the reserved one this process prepared (``reserved``:
 what a RESERVED transfer holds cannot change before it ends, so the copy is
 the row) with the commit applied, or, when another process prepared it or it
 has been forgotten, read back from the table.
-The postings go in with one executemany (their unique key still allows each
-transfer's legs once) and each account's balance changes once per batch.
+The postings go in together (their unique key still allows each transfer's
+legs once) and each account's balance changes once per batch
+(``batch_repo.save_committed``).
 Anything the UPDATE left out (unknown, already final, expired, a second commit
 of one id) is answered by the one-by-one path afterwards.
 """
@@ -38,7 +39,8 @@ def commit_batch(
     """Commit what the fast path can; None for an id left to the one-by-one path. A direct program
     step: the events go to ``events``, each with its caller's context from ``contexts`` (one per
     request). ``reserved``: transfers this process reserved, by id; those committed are taken out.
-    ``postgres``: the open window is share-locked, and looked for twice."""
+    ``postgres``: the open window is share-locked, and looked for twice; the writes are one call
+    (``batch_repo.save_committed``)."""
     window_id = yield from batch_repo.open_window_id(now, postgres=postgres)
     done_ids = yield from batch_repo.commit_reserved(set(ids), now, window_id)
     if not done_ids:
@@ -50,7 +52,6 @@ def commit_batch(
     committed |= yield from batch_repo.transfers_by_id(unknown)  # already COMMITTED in the table
     done = [committed[i] for i in done_ids]
     journals = [(t.transfer_id, commit_postings(t)) for t in done]
-    yield from batch_repo.add_postings(journals, window_id, now)
     deltas: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # debits, credits, pending
     for t in done:
         deltas[position_account(t.payer_id, t.send.currency)][2] -= t.send.minor
@@ -58,7 +59,8 @@ def commit_batch(
         for p in entries:
             deltas[p.debit][0] += p.amount.minor
             deltas[p.credit][1] += p.amount.minor
-    yield from batch_repo.change_balances({a: (d[0], d[1], d[2]) for a, d in deltas.items()})
+    balances = {a: (d[0], d[1], d[2]) for a, d in deltas.items()}
+    yield from batch_repo.save_committed(postgres, journals, window_id, now, balances)
     # The first request for an id gets the commit (its event is built in that caller's context);
     # a repeat is answered by the one-by-one path afterwards, as the replay it is.
     results: list[Transfer | None] = []

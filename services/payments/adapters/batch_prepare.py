@@ -5,8 +5,8 @@ prepares needs is read in one SELECT per table (existing transfers, quotes,
 participants, per-payer usage and payer positions; quotes, usage and positions
 locked on PostgreSQL); the rules the one-by-one path applies
 (``domain/acceptance.py``) then decide each request in memory, in arrival order, against running
-totals, so the batch as a whole can never overshoot a cap or a limit; the accepted transfers are written in one
-statement per table. A request the fast path would not simply accept (a
+totals, so the batch as a whole can never overshoot a cap or a limit; the accepted transfers are written
+together (``batch_repo.save_prepared``). A request the fast path would not simply accept (a
 retry, a refusal of any kind, a second request for the same id or quote) is
 left out of the batch and answered afterwards by the one-by-one path, which
 records refusals exactly as before and sees the batch's reservations.
@@ -25,11 +25,8 @@ from services.payments.domain.ledger import position_account
 from services.payments.domain.transfer import PrepareTransfer, Transfer
 
 
-class BatchConflict(Exception):
-    """A guarded write met a change made outside the batch: the batch rolls back, every request goes one by one."""
-
-
 def prepare_batch(
+    postgres: bool,
     rules: PrepareRules,
     ttl: float,
     batch: list[tuple[PrepareTransfer, str]],
@@ -40,7 +37,8 @@ def prepare_batch(
     """Reserve what the fast path can; None for a request left to the one-by-one path. A direct
     program step: the events go to ``events``, each with its caller's context from ``contexts``
     (one per request), for the batch to stage in its transaction. ``ttl``: a new transfer's
-    seconds to live, unless its request says otherwise."""
+    seconds to live, unless its request says otherwise. ``postgres``: the writes are one call
+    (``batch_repo.save_prepared``)."""
     reqs = [req for req, _ in batch]
     existing = yield from batch_repo.existing_transfer_ids({r.transfer_id for r in reqs})
     found_quotes = yield from batch_repo.quote_terms_by_id({r.quote_id for r in reqs if r.quote_id})
@@ -80,16 +78,15 @@ def prepare_batch(
     accepted = [t for t in results if t is not None]
     if not accepted:
         return results
-    claims = {t.quote_id: t.transfer_id for t in accepted if t.quote_id}
-    if (yield from batch_repo.claim_quotes(claims)) not in (len(claims), None):
-        raise BatchConflict("a quote was claimed outside the batch")
     touched = {(t.payer_pseudonym, t.corridor) for t in accepted if t.usage_day}
-    yield from batch_repo.save_usage(
-        new={k: usage[k] for k in touched if k not in stored_usage},
-        changed={k: usage[k] for k in touched if k in stored_usage},
+    yield from batch_repo.save_prepared(
+        postgres,
+        claims={t.quote_id: t.transfer_id for t in accepted if t.quote_id},
+        new_usage={k: usage[k] for k in touched if k not in stored_usage},
+        changed_usage={k: usage[k] for k in touched if k in stored_usage},
+        reserved=reserved,
+        accepted=accepted,
     )
-    yield from batch_repo.change_balances({a: (0, 0, amount) for a, amount in reserved.items()})
-    yield from batch_repo.add_transfers(accepted)
     for index, t in enumerate(results):
         if t is not None:
             events.append((TransferReserved(t), contexts[index] if contexts else None))

@@ -4,8 +4,10 @@
 Each function here is a step of a direct program (``baylink.runtime.direct``):
 ``result = yield from step(...)``; the group committer runs the whole batch as
 one program, one transaction on the driver's own connection. A batch reads
-every row it needs in one SELECT per table and writes in one statement (or one
-executemany; inserts on PostgreSQL are one statement) per table. Rows whose
+every row it needs in one SELECT per table. It writes (``save_prepared``,
+``save_committed``) on SQLite in one statement or executemany per table, on
+PostgreSQL in one call of a function of the schema (migration payments_0002)
+that takes all the rows. Rows whose
 values the batch checks in memory (quotes, accounts against their caps,
 per-payer usage) are read ``FOR UPDATE`` on PostgreSQL, so no other transaction
 changes them before the batch commits; SQLite has one writer (the clause is not
@@ -16,13 +18,14 @@ statement, and callers compare the row count with what they expected.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+import json
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from baylink.runtime.direct import Program, Statement, execute_many, fetch, insert
+from baylink.runtime.direct import Program, Statement, execute, execute_many, fetch, insert
 from services.payments.adapters.ledger_repo import balance_from, posting_rows
 from services.payments.adapters.rows import participant_from, transfer_from, transfer_values, window_values
 from services.payments.adapters.tables import accounts, participants, payer_usage, postings, quotes, transfers, windows
@@ -108,6 +111,18 @@ _OPEN_WINDOW = Statement(
     sa.select(_w.settlement_window_id).where(_w.state == WindowState.OPEN.value).with_for_update(read=True)
 )
 _ADD_WINDOW = insert(windows)
+# PostgreSQL: a batch's writes, one call each (migration payments_0002), the rows as JSON.
+_PREPARE_WRITES = Statement(
+    sa.text(
+        "SELECT pay_prepare_writes(CAST(:claims AS json), CAST(:usage_new AS json), CAST(:usage_changed AS json), "
+        "CAST(:balances AS json), CAST(:transfers AS json))"
+    )
+)
+_COMMIT_WRITES = Statement(sa.text("SELECT pay_commit_writes(CAST(:postings AS json), CAST(:balances AS json))"))
+
+
+class BatchConflict(Exception):
+    """A guarded write met a change made outside the batch: the batch rolls back, every request goes one by one."""
 
 
 def transfers_by_id(ids: Collection[str]) -> Program[dict[str, Transfer]]:
@@ -169,19 +184,75 @@ def usage_by_key(keys: Collection[UsageKey]) -> Program[dict[UsageKey, Usage]]:
     return {k: v for k, v in found.items() if k in keys}
 
 
-def add_transfers(batch: Iterable[Transfer]) -> Program[None]:
-    yield execute_many(_ADD_TRANSFERS, [transfer_values(t) for t in batch])
+def save_prepared(
+    postgres: bool,
+    claims: dict[str, str],
+    new_usage: dict[UsageKey, Usage],
+    changed_usage: dict[UsageKey, Usage],
+    reserved: dict[str, int],
+    accepted: list[Transfer],
+) -> Program[None]:
+    """What a batch of prepares decided: each quote of ``claims`` bound to its transfer (only
+    while free: one claimed meanwhile raises ``BatchConflict`` on SQLite, fails the call on
+    PostgreSQL), the payers' usage (``save_usage``), ``reserved`` added to each account's pending
+    debits, and the ``accepted`` transfers. On PostgreSQL one call of ``pay_prepare_writes``;
+    on SQLite a statement (or executemany) per table, in one round trip to its thread anyway."""
+    claim_rows = [{"quote_id": q, "transfer_id": t} for q, t in sorted(claims.items())]
+    balances = {a: (0, 0, amount) for a, amount in reserved.items()}
+    if postgres:
+        yield execute(
+            _PREPARE_WRITES,
+            claims=_json(claim_rows),
+            usage_new=_json([_usage_values(k, u) for k, u in sorted(new_usage.items())]),
+            usage_changed=_json([_usage_values(k, u) for k, u in sorted(changed_usage.items())]),
+            balances=_json(_balance_rows(balances)),
+            transfers=_json([transfer_values(t) for t in accepted]),
+        )
+        return
+    if claim_rows:
+        params = [{"b_quote": c["quote_id"], "b_transfer": c["transfer_id"]} for c in claim_rows]
+        if (yield execute_many(_CLAIM_QUOTE, params)) != len(params):
+            raise BatchConflict("a quote was claimed outside the batch")
+    yield from save_usage(new_usage, changed_usage)
+    yield from change_balances(balances)
+    yield execute_many(_ADD_TRANSFERS, [transfer_values(t) for t in accepted])
 
 
-def claim_quotes(claims: dict[str, str]) -> Program[int | None]:
-    """Bind each quote to its transfer, only where still free; returns how many were claimed, or
-    None where the driver cannot count an executemany (asyncpg: the batch read the quotes FOR
-    UPDATE there, so none can have been claimed since)."""
-    if not claims:
-        return 0
-    params = [{"b_quote": q, "b_transfer": t} for q, t in sorted(claims.items())]
-    claimed: int | None = yield execute_many(_CLAIM_QUOTE, params)
-    return claimed
+def save_committed(
+    postgres: bool,
+    journals: list[tuple[str, list[Posting]]],
+    window_id: str,
+    now: datetime,
+    deltas: dict[str, tuple[int, int, int]],
+) -> Program[None]:
+    """What a batch of commits did: each transfer's postings (``journals``) in window
+    ``window_id``, and the balances' ``deltas`` (``change_balances``). On PostgreSQL one call of
+    ``pay_commit_writes``; on SQLite an executemany each."""
+    rows = [row for journal, entries in journals for row in posting_rows("COMMIT", journal, entries, window_id, now)]
+    if postgres:
+        yield execute(_COMMIT_WRITES, postings=_json(rows), balances=_json(_balance_rows(deltas)))
+        return
+    yield execute_many(_ADD_POSTINGS, rows)
+    yield from change_balances(deltas)
+
+
+def _json(rows: list[dict[str, Any]]) -> str:
+    return json.dumps(rows, default=_json_value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _json_value(value: object) -> str:
+    """A timestamp for PostgreSQL's input (what ``UtcDateTime`` stores: aware, any zone)."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.isoformat()
+    raise TypeError(f"not a column value: {type(value).__name__}")
+
+
+def _balance_rows(deltas: dict[str, tuple[int, int, int]]) -> list[dict[str, Any]]:
+    return [
+        {"account_id": account, "debit": d, "credit": c, "pending": p} for account, (d, c, p) in sorted(deltas.items())
+    ]
 
 
 def _usage_values(key: UsageKey, u: Usage) -> dict[str, Any]:
@@ -224,11 +295,6 @@ def commit_reserved(ids: Collection[str], now: datetime, window_id: str) -> Prog
         return []
     rows = yield fetch(_COMMIT, ids=sorted(ids), now=now, window_id=window_id)
     return [r.transfer_id for r in rows]
-
-
-def add_postings(journals: Iterable[tuple[str, list[Posting]]], window_id: str, now: datetime) -> Program[None]:
-    rows = [row for journal, entries in journals for row in posting_rows("COMMIT", journal, entries, window_id, now)]
-    yield execute_many(_ADD_POSTINGS, rows)
 
 
 def open_window_id(now: datetime, *, postgres: bool) -> Program[str]:

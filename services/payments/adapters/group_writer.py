@@ -41,7 +41,7 @@ def _program(
         committed = yield from commit_batch(postgres, batch.commits, now, events, batch.commit_contexts, batch.reserved)
     if batch.prepares:
         prepared = yield from prepare_batch(
-            batch.rules, batch.transfer_ttl_seconds, batch.prepares, now, events, batch.prepare_contexts
+            postgres, batch.rules, batch.transfer_ttl_seconds, batch.prepares, now, events, batch.prepare_contexts
         )
     staged: list[OutboxRow] = []
     if events:

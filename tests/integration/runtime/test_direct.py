@@ -3,6 +3,7 @@ read and written exactly as through the engine, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -205,6 +206,42 @@ async def test_a_keyed_read_on_postgresql_takes_the_index_of_a_small_table_witho
 
     plan = await db.run_direct(generic_plan())
     assert "Seq Scan" not in plan[0] and "direct_things_pkey" in " ".join(plan), plan
+
+
+_BACKEND = Statement(sa.text("SELECT pg_backend_pid() AS pid").columns(sa.column("pid", sa.Integer)))
+
+
+@pytest.mark.postgres
+async def test_programs_on_postgresql_run_on_a_kept_connection_and_one_that_died_is_replaced(pg_db: Database) -> None:
+    """A program's connection is kept for the next (no pool checkout and ping between them);
+    one whose server process went away meanwhile is not used again, nor one a program left
+    mid-statement."""
+    db = pg_db
+    first = (await db.run_direct(_only(fetch(_BACKEND))))[0].pid
+    assert (await db.run_direct(_only(fetch(_BACKEND))))[0].pid == first
+    with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
+        await db.run_direct(_only(execute_many(ADD, rows(1) * 2)))
+    assert (await db.run_direct(_only(fetch(_BACKEND))))[0].pid == first  # rolled back, still kept
+
+    async with db.begin() as conn:
+        await conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+    for _ in range(100):  # until the event loop has seen the socket close
+        if not db._direct_kept or db._direct_kept[-1][1].is_closed():
+            break
+        await asyncio.sleep(0.01)
+    second = (await db.run_direct(_only(fetch(_BACKEND))))[0].pid
+    assert second != first
+
+    async def slow() -> None:
+        await db.run_direct(_only(execute(Statement(sa.text("SELECT pg_sleep(5)")))))
+
+    task = asyncio.create_task(slow())
+    await asyncio.sleep(0.3)
+    task.cancel()  # cut off mid-statement: that connection is dropped, the next program runs anyway
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await db.run_direct(_only(execute_many(ADD, rows(2)))) is None
+    assert [r.thing_id for r in await through_engine(db)] == ["t0", "t1"]
 
 
 def _only(op: Any) -> Program[Any]:

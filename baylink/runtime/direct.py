@@ -212,6 +212,44 @@ class Insert(Statement):
         return [list(c) for c in zip(*self.compiled(dialect).parameter_rows(rows, list), strict=True)]
 
 
+_PARAMETER = re.compile(r"\$(\d+)")
+
+
+class Reads(Statement):
+    """Several SELECTs read together (``fetch_all``). PostgreSQL: one statement, so one round trip,
+    each SELECT's rows an array of records in a column of its own:
+
+    ``SELECT ARRAY(SELECT r FROM (<first SELECT>) AS r), ARRAY(SELECT r FROM (<second>) AS r), …``
+
+    each with its own parameters (numbered on after the ones before) and its locking clause: the
+    columns are evaluated in order, so rows are locked in the order of the SELECTs, each SELECT's
+    in its ORDER BY. SQLite: one SELECT after the other."""
+
+    def __init__(self, *statements: Statement):
+        super().__init__(sa.select(sa.literal(1)))  # unused: each of ``statements`` is compiled instead
+        self.statements = statements
+        self._combined: dict[str, str] = {}
+
+    def combined_sql(self, dialect: Dialect) -> str:
+        found = self._combined.get(dialect.name)
+        if found is None:
+            columns, offset = [], 0
+            for i, statement in enumerate(self.statements):
+                compiled = statement.compiled(dialect)
+                columns.append(f"ARRAY(SELECT r FROM ({_renumbered(compiled.sql, offset)}) AS r) AS read_{i}")
+                offset += len(compiled.binds)
+            found = self._combined[dialect.name] = "SELECT " + ", ".join(columns)
+        return found
+
+    def __repr__(self) -> str:
+        return f"Reads({', '.join(repr(s) for s in self.statements)})"
+
+
+def _renumbered(sql: str, offset: int) -> str:
+    """``sql`` with its positional parameters ``$n`` numbered on from ``offset``."""
+    return _PARAMETER.sub(lambda m: f"${int(m.group(1)) + offset}", sql)
+
+
 def insert(table: sa.Table) -> Insert:
     """INSERT of one row of ``table``: a bind parameter per column, named by its key (all but an
     autoincrement key, which the database fills; no implicit RETURNING of it). A row may leave out
@@ -230,15 +268,24 @@ def insert(table: sa.Table) -> Insert:
 class Op:
     """One step of a program. Its result, sent back into the program: the rows (``fetch``), the
     row count (``execute``), for ``execute_many`` the total row count where the driver counts
-    one (sqlite3) and None where it does not (asyncpg), for ``insert_ids`` the rows' keys."""
+    one (sqlite3) and None where it does not (asyncpg), for ``insert_ids`` the rows' keys, for
+    ``fetch_all`` a list of each read's rows."""
 
-    kind: str  # "fetch" | "execute" | "many" | "ids"
+    kind: str  # "fetch" | "execute" | "many" | "ids" | "fetches"
     statement: Statement
     params: Any  # a mapping; for "many" and "ids" a list of mappings
 
 
 def fetch(statement: Statement, **params: Any) -> Op:
     return Op("fetch", statement, params)
+
+
+def fetch_all(reads: Reads, params: Sequence[Mapping[str, Any]]) -> Op:
+    """Each of ``reads``' SELECTs with its parameters (``params``, one mapping each, in order): the
+    rows of each, as ``fetch`` gives them, in one round trip on PostgreSQL (``Reads``)."""
+    if len(params) != len(reads.statements):
+        raise ValueError(f"{len(reads.statements)} reads, {len(params)} sets of parameters")
+    return Op("fetches", reads, list(params))
 
 
 def execute(statement: Statement, **params: Any) -> Op:

@@ -41,6 +41,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -320,6 +321,8 @@ async def client(args: argparse.Namespace, serialized: list[bytes]) -> None:
     from baylink.identity.v1 import identity_service_pb2 as api
     from baylink.identity.v1 import identity_service_pb2_grpc as api_grpc
     from baylink.identity.v1 import validation_pb2 as pb
+    from baylink.runtime.context import new_id
+    from baylink.runtime.grpc.interceptors import CORRELATION_HEADER
 
     requests = [api.VerifySignatureRequest.FromString(r) for r in serialized]
     size = args.batch
@@ -331,11 +334,16 @@ async def client(args: argparse.Namespace, serialized: list[bytes]) -> None:
     counts = {"calls": 0, "failures": 0}  # calls: verifications (a batch call counts its items)
     deadline = time.perf_counter() + args.warmup + args.seconds
 
+    def metadata() -> tuple[tuple[str, str], ...] | None:
+        """A Baylink caller sends the correlation id of the flow it serves (a new one per call
+        here); with --anonymous none, and the server sends a new one back in the initial metadata."""
+        return None if args.anonymous else ((CORRELATION_HEADER, new_id()),)
+
     async def call(stub: Any, i: int) -> list[Any]:
         """The reports of one call: one VerifySignature, or one VerifySignatures of `size` items."""
         if not size:
-            return [(await stub.VerifySignature(requests[i % len(requests)])).report]
-        reply = await stub.VerifySignatures(batches[i % len(batches)])
+            return [(await stub.VerifySignature(requests[i % len(requests)], metadata=metadata())).report]
+        reply = await stub.VerifySignatures(batches[i % len(batches)], metadata=metadata())
         return [r.response.report if r.HasField("response") else None for r in reply.results]
 
     async def worker(index: int) -> None:
@@ -372,6 +380,11 @@ async def client(args: argparse.Namespace, serialized: list[bytes]) -> None:
     print(json.dumps(result.__dict__), flush=True)
 
 
+def _forward(lines: Any) -> None:
+    for line in lines:
+        sys.stderr.write(line)
+
+
 class Server:
     def __init__(self, events: bool, topic: str, workers: int = 1) -> None:
         self.process = subprocess.Popen(
@@ -390,10 +403,18 @@ class Server:
             text=True,
         )
         assert self.process.stdout is not None
-        line = self.process.stdout.readline()
-        if not line:
+        # Its log lines share stdout with the port announcement: pass them on to stderr, before the
+        # announcement and after (a thread drains the pipe so that logging never blocks the server).
+        port = None
+        for line in self.process.stdout:
+            if line.startswith('{"port"'):
+                port = json.loads(line)["port"]
+                break
+            sys.stderr.write(line)
+        if port is None:
             raise RuntimeError("the identity service did not start (see its stderr above)")
-        self.target = f"127.0.0.1:{json.loads(line)['port']}"
+        self.target = f"127.0.0.1:{port}"
+        threading.Thread(target=_forward, args=(self.process.stdout,), daemon=True).start()
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)
@@ -423,7 +444,14 @@ def _grpc_requests(pki: TestPKI, leaf: str, path: Path) -> None:
 
 
 def run_clients(
-    server: Server, requests: Path, inflight: int, channels: int, processes: int, seconds: float, batch: int = 0
+    server: Server,
+    requests: Path,
+    inflight: int,
+    channels: int,
+    processes: int,
+    seconds: float,
+    batch: int = 0,
+    anonymous: bool = False,
 ) -> ClientResult:
     """`processes` client processes sharing `inflight` calls in flight; their results summed.
     `batch` > 0: each call is one VerifySignatures of that many items (calls count verifications)."""
@@ -447,6 +475,7 @@ def run_clients(
         str(seconds),
         "--batch",
         str(batch),
+        *(["--anonymous"] if anonymous else []),
     ]
     children = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(processes)]
     results = []
@@ -577,11 +606,14 @@ def _grpc_signer(signer: Signer, requests: Path, workers: int, topic: str, args:
             if warm.failures or not warm.calls:
                 raise RuntimeError(f"{signer.label}: verifications do not pass ({warm.failures} of {warm.calls})")
         label = f"{signer.label}, {workers} worker{'s' if workers > 1 else ' '}"
-        for path in GRPC_PATHS:
+        for path in (p for p in GRPC_PATHS if p.batch in args.paths):
+            spy = _profile(servers[0], f"{signer.leaf}-{path.batch or 1}", args.grpc_seconds)
             results = [
-                run_clients(servers[0], requests, *path.shape, args.grpc_seconds, batch=path.batch)
+                run_clients(servers[0], requests, *path.shape, args.grpc_seconds, path.batch, args.anonymous)
                 for _ in range(args.rounds)
             ]
+            if spy is not None:
+                spy.wait(60)
             _grpc_line(label, path, results)
             if args.events_share:
                 _events_share(servers[0], servers[1], requests, path, args)
@@ -590,14 +622,28 @@ def _grpc_signer(signer: Signer, requests: Path, workers: int, topic: str, args:
             server.stop()
 
 
+def _profile(server: Server, name: str, seconds: float) -> subprocess.Popen[bytes] | None:
+    """With IDENTITY_BENCH_PROFILE=DIR: py-spy samples the server's processes over the first
+    window of a path (raw format, GIL holders only: where its Python CPU goes) into DIR/NAME.spy."""
+    directory = os.environ.get("IDENTITY_BENCH_PROFILE", "")
+    if not directory:
+        return None
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    output = Path(directory) / f"{name}.spy"
+    spy = [str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(server.process.pid), "--subprocesses"]
+    options = ["-d", f"{seconds + 1:.0f}", "-r", "200", "--gil", "-f", "raw", "-o", str(output)]
+    print(f"    (profiling the server into {output})")
+    return subprocess.Popen([*spy, *options], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def _events_share(
     on_server: Server, off_server: Server, requests: Path, path: GrpcPath, args: argparse.Namespace
 ) -> None:
     """The fact events' share of a path: rounds alternating between a server with and one without."""
     on, off = [], []
     for _ in range(args.rounds):
-        on.append(run_clients(on_server, requests, *path.shape, args.grpc_seconds, batch=path.batch))
-        off.append(run_clients(off_server, requests, *path.shape, args.grpc_seconds, batch=path.batch))
+        on.append(run_clients(on_server, requests, *path.shape, args.grpc_seconds, path.batch, args.anonymous))
+        off.append(run_clients(off_server, requests, *path.shape, args.grpc_seconds, path.batch, args.anonymous))
     on_rate, off_rate = _median_rate(on), _median_rate(off)
     on_cpu, off_cpu = _median_server_cpu(on), _median_server_cpu(off)
     print(
@@ -661,6 +707,15 @@ def main() -> None:
         type=lambda text: [int(n) for n in text.split(",")],
         default=[1, 2],
         help="server processes on the one port for (d), e.g. 1,2 (each count is measured)",
+    )
+    parser.add_argument(
+        "--paths",
+        type=lambda text: {0 if n.strip() == "1" else int(n) for n in text.split(",")},
+        default={p.batch for p in GRPC_PATHS},
+        help="(d): the paths to measure by items per call, e.g. 1 (VerifySignature) or 1,3,25,100",
+    )
+    parser.add_argument(
+        "--anonymous", action="store_true", help="(d): calls without a correlation id (not as Baylink callers)"
     )
     parser.add_argument("--events-share", action="store_true", help="(d): also measure without fact events")
     # Child processes of (d).

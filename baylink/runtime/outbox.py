@@ -106,6 +106,12 @@ class FactRecorder:
     is in flight are gathered into the next one (group commit); each caller returns only once its
     events are durable, so an answered call's event is never lost.
 
+    A commit is quick beside the work between two calls (a signature verified), so a busy service
+    would still commit nearly every call on its own. ``commit_interval`` (seconds) spaces commits
+    at least that far apart, from the start of one to the start of the next: callers arriving in
+    between wait for the next one together, so no caller waits more than that for a share of a
+    commit. A call that finds the recorder idle (no commit that recent) commits at once.
+
     With ``handoff`` (the relay's ``hand_over``), the committed rows are also handed to the relay
     in memory, with the ids the insert returned, so the relay need not read back what this
     process has just written; the table stays the record of what is unsent. ``topic`` sends every
@@ -120,14 +126,17 @@ class FactRecorder:
         handoff: Callable[[list[OutboxRow]], None] | None = None,
         max_batch: int = 2000,
         topic: str | None = None,
+        commit_interval: float = 0.0,
     ):
         self.db = db
         self.on_commit = on_commit
         self.handoff = handoff
         self.max_batch = max_batch
         self.topic = topic
+        self.commit_interval = commit_interval
         self._pending: list[tuple[Sequence[CloudEvent], asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
+        self._last_commit = -float("inf")  # loop time at which the last commit began
 
     async def record(self, events: Sequence[CloudEvent]) -> None:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -137,7 +146,12 @@ class FactRecorder:
         await future
 
     async def _flush(self) -> None:
+        loop = asyncio.get_running_loop()
         while self._pending:
+            wait = self._last_commit + self.commit_interval - loop.time()
+            if wait > 0:  # the last commit began just now: let the callers behind it gather
+                await asyncio.sleep(wait)
+            self._last_commit = loop.time()
             batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
             try:
                 await self._commit(batch)

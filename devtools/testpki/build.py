@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 from asn1crypto import pem, x509
@@ -124,6 +126,36 @@ def _complete(
         _write(out_dir / "certs" / f"{entity.name}.pem", pem.armor("CERTIFICATE", cert.dump()))
         _write(out_dir / "keys" / f"{entity.name}.key.pem", key.private_pem())
         entries[entity.name] = _manifest_entry(entity, cert)
+    return _finish(out_dir, base_url, certs, signing_keys, entries)
+
+
+def reissue(out_dir: Path, entity_name: str, validity: tuple[datetime, datetime]) -> x509.Certificate:
+    """Issue entity `name` of a built directory again, same key and issuer, valid `validity`, and
+    re-sign the trust lists (a listed TSA's new certificate is the one listed): for tests of
+    what happens once a certificate has expired, e.g. a TSA's before an archive time-stamp's."""
+    old = json.loads((out_dir / "manifest.json").read_text("utf-8"))
+    entries: dict[str, dict[str, object]] = dict(old["entities"])
+    certs = {n: x509.Certificate.load(_der(out_dir / "certs" / f"{n}.pem")) for n in entries}
+    signing_keys = {n: SigningKey.load_pem((out_dir / "keys" / f"{n}.key.pem").read_bytes()) for n in entries}
+    name = entity_name
+    entity = replace(plan.by_name(name), validity=validity)
+    key = signing_keys[name]
+    issuer = issuer_for(certs[entity.issuer], signing_keys[entity.issuer], entity.scheme) if entity.issuer else None
+    cert = issue(profile_for(entity, str(old["base_url"])), key.public_key_info(), issuer, self_key=key)
+    certs[name] = cert
+    _write(out_dir / "certs" / f"{name}.pem", pem.armor("CERTIFICATE", cert.dump()))
+    entries[name] = _manifest_entry(entity, cert)
+    _finish(out_dir, str(old["base_url"]), certs, signing_keys, entries)
+    return cert
+
+
+def _finish(
+    out_dir: Path,
+    base_url: str,
+    certs: dict[str, x509.Certificate],
+    signing_keys: dict[str, SigningKey],
+    entries: dict[str, dict[str, object]],
+) -> dict[str, object]:
     manifest: dict[str, object] = {
         "base_url": base_url,
         "entities": entries,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -24,6 +24,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.writer import PageObject, PdfFileWriter
 from pyhanko.sign import fields, signers, timestamps
 from pyhanko.sign.signers.pdf_signer import PdfTBSDocument, PdfTimeStamper
+from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from baylink import cms
@@ -115,11 +116,14 @@ def sign(
     certify: MDPPerm | None = None,
     timestamper: timestamps.TimeStamper | None = None,
     disregard_docmdp: bool = False,
+    validation_info: bool = False,
 ) -> bytes:
     """`pdf` with one more signature by `entity` in a new field, as an incremental update; a
     certification signature with DocMDP `certify` when given; a signature timestamp (B-T) from
     `timestamper` when given. With `disregard_docmdp` it signs even if an earlier certification
-    signature forbids any change (a violating document, for tests)."""
+    signature forbids any change (a violating document, for tests). With `validation_info`
+    pyHanko fetches the revocation data of the signer's chain (from the PKI's responder, which
+    must be running) and adds it to the PDF's DSS in an update after the signature (PAdES B-LT)."""
     key = pki.key(entity)
     if key.kind is KeyKind.SM2:
         if certify is not None or timestamper is not None:
@@ -131,11 +135,23 @@ def sign(
         md_algorithm=_DIGEST_FOR.get(key.kind, "sha256"),
         certify=certify is not None,
         docmdp_permissions=certify or MDPPerm.FILL_FORMS,
+        embed_validation_info=validation_info,
+        validation_context=_validation_context(pki, entity) if validation_info else None,
     )
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
     kind = _DisregardingDocMdp if disregard_docmdp else signers.PdfSigner
     out = _run(kind(meta, signer_for(pki, entity), timestamper=timestamper).async_sign_pdf(writer))
     return bytes(out.getvalue())
+
+
+def _validation_context(pki: TestPKI, entity: str) -> ValidationContext:
+    chain = [x509.Certificate.load(der) for der in pki.intermediates(entity)]
+    root = entity
+    while pki.entity(root)["issuer"] is not None:
+        root = pki.entity(root)["issuer"]
+    return ValidationContext(
+        trust_roots=[pki.certificate(root)], other_certs=chain, allow_fetching=True, revocation_mode="hard-fail"
+    )
 
 
 def _sign_sm2(pdf: bytes, pki: TestPKI, entity: str, field_name: str) -> bytes:
@@ -208,15 +224,35 @@ def test_tsa(pki: TestPKI, ca: str = "hk-ca") -> timestamps.DummyTimeStamper:
 
 
 class PkiTsa(timestamps.TimeStamper):
-    """pyHanko's TSA client answered in process by one of the committed test PKI's own TSAs
-    (`*-tsa` of plan.py, which its trust lists name), through `devtools.testpki.timestamps`."""
+    """pyHanko's TSA client answered in process by one of the test PKI's own TSAs (`*-tsa` of
+    plan.py, which its trust lists name), through `devtools.testpki.timestamps`: the committed
+    PKI's unless `pki` is given; tokens dated `at` (default: now)."""
 
-    def __init__(self, tsa: str = "hk-tsa") -> None:
+    def __init__(self, tsa: str = "hk-tsa", pki: TestPKI | None = None, at: datetime | None = None) -> None:
         super().__init__()
-        self._tsa = tsa
+        self._tsa, self._pki, self._at = tsa, pki, at
 
     async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
-        return tsp.TimeStampResp.load(test_timestamps.timestamp_response(req.dump(), self._tsa))
+        answer = test_timestamps.timestamp_response(req.dump(), self._tsa, self._at, self._pki)
+        return tsp.TimeStampResp.load(answer)
+
+
+def add_dss(pdf: bytes, ocsp_responses: Sequence[bytes] = (), certificates: Sequence[bytes] = ()) -> bytes:
+    """`pdf` with a DSS holding these OCSP responses and certificates, each stream the DER exactly
+    as given (junk too), as an incremental update, with no responder involved."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+
+    def streams(items: Sequence[bytes]) -> generic.ArrayObject:
+        return generic.ArrayObject(writer.add_object(generic.StreamObject(stream_data=item)) for item in items)
+
+    dss = generic.DictionaryObject(
+        {generic.NameObject("/OCSPs"): streams(ocsp_responses), generic.NameObject("/Certs"): streams(certificates)}
+    )
+    writer.root[generic.NameObject("/DSS")] = writer.add_object(dss)
+    writer.update_root()
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def timestamp(pdf: bytes, tsa: timestamps.TimeStamper) -> bytes:

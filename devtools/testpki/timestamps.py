@@ -135,8 +135,11 @@ def timestamp_signature(
     return add_signature_timestamp(cms_der, token)
 
 
-def timestamp_response(request_der: bytes, tsa: str = "hk-tsa", at: datetime | None = None) -> bytes:
-    """A DER TimeStampResp to a DER TimeStampReq: granted with a token, or rejected with a failInfo."""
+def timestamp_response(
+    request_der: bytes, tsa: str = "hk-tsa", at: datetime | None = None, pki: TestPKI | None = None
+) -> bytes:
+    """A DER TimeStampResp to a DER TimeStampReq: granted with a token, or rejected with a failInfo.
+    `pki`: whose TSA answers (the committed test PKI by default)."""
     try:
         request = tsp.TimeStampReq.load(request_der)
         request.native  # noqa: B018 - parse it all now, so a malformed request is answered as such
@@ -152,6 +155,7 @@ def timestamp_response(request_der: bytes, tsa: str = "hk-tsa", at: datetime | N
             hash_name=hash_name,
             nonce=request["nonce"].native,
             include_certificate=bool(request["cert_req"].native),
+            pki=pki,
         )
     except (ValueError, TypeError, KeyError) as error:
         return rejection("bad_data_format", str(error))

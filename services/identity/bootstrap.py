@@ -69,7 +69,7 @@ def bootstrap(settings: IdentitySettings | None = None) -> IdentityService:
         allowed_hosts=frozenset(settings.revocation_allowed_hosts) or None,
     )
     validator = certificate_validator(store, PkixEngine(RevocationCache(), fetch))
-    recorder = FactRecorder(db)
+    recorder = FactRecorder(db, commit_interval=settings.fact_commit_interval_seconds)
     app = IdentityApplication(
         SqlTrustListRepository(db),
         store,

@@ -27,3 +27,6 @@ class IdentitySettings(ServiceSettings):
     validation_deadline_seconds: float = Field(default=10.0, gt=0, le=60)
     # Hosts revocation data may be fetched from (empty: any host named in a certificate).
     revocation_allowed_hosts: list[str] = Field(default_factory=list)
+    # Fact events of concurrent calls share a commit: a busy worker commits them at most this
+    # often (FactRecorder.commit_interval); an idle one at once. 0: every commit as soon as possible.
+    fact_commit_interval_seconds: float = Field(default=0.002, ge=0, le=0.1)

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from baylink.runtime.kafka import close_quietly, new_admin
 from baylink.runtime.settings import InternalTransportSettings, KafkaSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -183,18 +184,21 @@ class Cluster:
         with patched_env(self.kafka_env(principal)):
             return KafkaSettings()
 
-    def leaders(self) -> list[tuple[str, int, int, str]]:
-        """``deploy/kafka/cluster.sh leaders``: (topic, partition, leader node id, ISR) per partition."""
-        out = subprocess.run(
-            ["bash", str(KAFKA_CLUSTER), "leaders"], cwd=ROOT, capture_output=True, text=True, timeout=120,
-            check=True,
-        ).stdout  # fmt: skip
-        rows = []
-        for line in out.splitlines():
-            words = line.split()
-            if len(words) >= 3 and words[1].isdigit() and words[2].lstrip("-").isdigit():
-                rows.append((words[0], int(words[1]), int(words[2]), " ".join(words[3:])))
-        return rows
+    async def leaders(self) -> list[tuple[str, int, int, str]]:
+        """(topic, partition, leader node id, ISR) per partition of every topic, from the cluster's
+        metadata (what ``deploy/kafka/cluster.sh leaders`` prints, without starting a JVM under load)."""
+        admin = new_admin(self.kafka_settings())
+        await admin.start()
+        try:
+            names = sorted(n for n in await admin.list_topics() if not n.startswith("__"))
+            described = await admin.describe_topics(names)
+        finally:
+            await close_quietly(admin)
+        return [
+            (t["topic"], p["partition"], p["leader"], ",".join(str(n) for n in p["isr"]))
+            for t in described
+            for p in t["partitions"]
+        ]
 
     def kafka_node(self, action: str, node: int) -> None:
         subprocess.run(["bash", str(KAFKA_CLUSTER), action, str(node)], cwd=ROOT, capture_output=True, text=True,

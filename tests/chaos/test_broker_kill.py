@@ -45,13 +45,13 @@ async def test_kill_the_broker_leading_most_partitions(cluster: Cluster) -> None
     moments: list[float] = []
 
     async def broker_kill(load: Load) -> tuple[float, str]:
-        node, led = most_leading(await asyncio.to_thread(cluster.leaders))
+        node, led = most_leading(await cluster.leaders())
         await asyncio.to_thread(cluster.kafka_node, "kill", node)
         moment = time.monotonic()
         moments.append(moment)
         await asyncio.sleep(DOWN_SECONDS)
         await asyncio.to_thread(cluster.kafka_node, "start-node", node)
-        after = await asyncio.to_thread(cluster.leaders)
+        after = await cluster.leaders()
         return moment, (
             f"kill -9 node {node} (leader of {led} of {len(after)} partitions), {DOWN_SECONDS:.0f} s down, "
             f"start-node {node}; it leads {sum(1 for _, _, n, _ in after if n == node)} after"

@@ -35,26 +35,30 @@ class _PadesLevelEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_PadesLevel
     DESCRIPTOR: _descriptor.EnumDescriptor
     PADES_LEVEL_UNSPECIFIED: _PadesLevel.ValueType  # 0
     PADES_LEVEL_B_B: _PadesLevel.ValueType  # 1
-    """A signature, without a signature timestamp."""
+    """A signature; no trusted timestamp proves when it existed."""
     PADES_LEVEL_B_T: _PadesLevel.ValueType  # 2
-    """With a signature timestamp from a TSA on a trust list (a proof of existence)."""
+    """A trusted timestamp (a signature timestamp, or a document timestamp over a
+    later revision) from a TSA on a trust list proves when it existed.
+    """
     PADES_LEVEL_B_LT: _PadesLevel.ValueType  # 3
-    """B-T, and the CMS carries validation data (not used yet; the PDF's DSS is not read)."""
+    """B-T, and the PDF's DSS (or the CMS) carries revocation data for the signer."""
     PADES_LEVEL_B_LTA: _PadesLevel.ValueType  # 4
-    """B-LT, and an archive timestamp covers it (not checked yet)."""
+    """B-LT, and a trusted document timestamp over a revision that has the DSS."""
 
 class PadesLevel(_PadesLevel, metaclass=_PadesLevelEnumTypeWrapper):
     """The PAdES baseline level a signature's structure reaches."""
 
 PADES_LEVEL_UNSPECIFIED: PadesLevel.ValueType  # 0
 PADES_LEVEL_B_B: PadesLevel.ValueType  # 1
-"""A signature, without a signature timestamp."""
+"""A signature; no trusted timestamp proves when it existed."""
 PADES_LEVEL_B_T: PadesLevel.ValueType  # 2
-"""With a signature timestamp from a TSA on a trust list (a proof of existence)."""
+"""A trusted timestamp (a signature timestamp, or a document timestamp over a
+later revision) from a TSA on a trust list proves when it existed.
+"""
 PADES_LEVEL_B_LT: PadesLevel.ValueType  # 3
-"""B-T, and the CMS carries validation data (not used yet; the PDF's DSS is not read)."""
+"""B-T, and the PDF's DSS (or the CMS) carries revocation data for the signer."""
 PADES_LEVEL_B_LTA: PadesLevel.ValueType  # 4
-"""B-LT, and an archive timestamp covers it (not checked yet)."""
+"""B-LT, and a trusted document timestamp over a revision that has the DSS."""
 Global___PadesLevel: _TypeAlias = PadesLevel  # noqa: Y015
 
 class _PdfCoverage:
@@ -123,7 +127,8 @@ class _TimestampJudgementEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Ti
     """
     TIMESTAMP_JUDGEMENT_PASSED: _TimestampJudgement.ValueType  # 2
     """A proof of existence: the token verifies over its data and its TSA is on
-    a trust list.
+    a trust list (for a document timestamp: good now, or when a later trusted
+    document timestamp proves it existed).
     """
     TIMESTAMP_JUDGEMENT_FAILED: _TimestampJudgement.ValueType  # 3
     """Not a proof of existence; detail says why (e.g. tsa_not_trusted)."""
@@ -137,7 +142,8 @@ verify); no proof of existence is drawn from it.
 """
 TIMESTAMP_JUDGEMENT_PASSED: TimestampJudgement.ValueType  # 2
 """A proof of existence: the token verifies over its data and its TSA is on
-a trust list.
+a trust list (for a document timestamp: good now, or when a later trusted
+document timestamp proves it existed).
 """
 TIMESTAMP_JUDGEMENT_FAILED: TimestampJudgement.ValueType  # 3
 """Not a proof of existence; detail says why (e.g. tsa_not_trusted)."""

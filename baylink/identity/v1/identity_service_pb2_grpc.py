@@ -136,8 +136,12 @@ class IdentityServiceServicer:
         what its byte range covers and whether the incremental updates after it
         are allowed by the document's DocMDP/FieldMDP permissions. Timestamps are
         judged and listed (signature timestamps as VerifySignature judges them,
-        document timestamps by the same timestamp verifier). Not a PDF, encrypted, without
-        signatures, or above the size limit: INVALID_ARGUMENT naming field "pdf".
+        document timestamps by the same timestamp verifier, as a chain: each earlier
+        one at the time the next trusted one proves). The PDF's DSS is validation
+        data used beside fetching; a trusted document timestamp over a later
+        revision proves that the earlier signatures existed at its time. Not a PDF,
+        encrypted, without signatures, or above the size limit: INVALID_ARGUMENT
+        naming field "pdf".
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -69,8 +69,12 @@ class IdentityServiceStub:
     what its byte range covers and whether the incremental updates after it
     are allowed by the document's DocMDP/FieldMDP permissions. Timestamps are
     judged and listed (signature timestamps as VerifySignature judges them,
-    document timestamps by the same timestamp verifier). Not a PDF, encrypted, without
-    signatures, or above the size limit: INVALID_ARGUMENT naming field "pdf".
+    document timestamps by the same timestamp verifier, as a chain: each earlier
+    one at the time the next trusted one proves). The PDF's DSS is validation
+    data used beside fetching; a trusted document timestamp over a later
+    revision proves that the earlier signatures existed at its time. Not a PDF,
+    encrypted, without signatures, or above the size limit: INVALID_ARGUMENT
+    naming field "pdf".
     """
 
 @_typing.type_check_only
@@ -111,8 +115,12 @@ class IdentityServiceAsyncStub(IdentityServiceStub):
     what its byte range covers and whether the incremental updates after it
     are allowed by the document's DocMDP/FieldMDP permissions. Timestamps are
     judged and listed (signature timestamps as VerifySignature judges them,
-    document timestamps by the same timestamp verifier). Not a PDF, encrypted, without
-    signatures, or above the size limit: INVALID_ARGUMENT naming field "pdf".
+    document timestamps by the same timestamp verifier, as a chain: each earlier
+    one at the time the next trusted one proves). The PDF's DSS is validation
+    data used beside fetching; a trusted document timestamp over a later
+    revision proves that the earlier signatures existed at its time. Not a PDF,
+    encrypted, without signatures, or above the size limit: INVALID_ARGUMENT
+    naming field "pdf".
     """
 
 class IdentityServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -192,8 +200,12 @@ class IdentityServiceServicer(metaclass=_abc_1.ABCMeta):
         what its byte range covers and whether the incremental updates after it
         are allowed by the document's DocMDP/FieldMDP permissions. Timestamps are
         judged and listed (signature timestamps as VerifySignature judges them,
-        document timestamps by the same timestamp verifier). Not a PDF, encrypted, without
-        signatures, or above the size limit: INVALID_ARGUMENT naming field "pdf".
+        document timestamps by the same timestamp verifier, as a chain: each earlier
+        one at the time the next trusted one proves). The PDF's DSS is validation
+        data used beside fetching; a trusted document timestamp over a later
+        revision proves that the earlier signatures existed at its time. Not a PDF,
+        encrypted, without signatures, or above the size limit: INVALID_ARGUMENT
+        naming field "pdf".
         """
 
 def add_IdentityServiceServicer_to_server(servicer: IdentityServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

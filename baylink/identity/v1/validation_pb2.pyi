@@ -251,17 +251,21 @@ class _SignatureLevelEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Signat
     DESCRIPTOR: _descriptor.EnumDescriptor
     SIGNATURE_LEVEL_UNSPECIFIED: _SignatureLevel.ValueType  # 0
     SIGNATURE_LEVEL_B_B: _SignatureLevel.ValueType  # 1
-    """Signed; no trusted signature time-stamp."""
+    """Signed; no trusted time-stamp proves when."""
     SIGNATURE_LEVEL_B_T: _SignatureLevel.ValueType  # 2
-    """A signature time-stamp from a TSA on a trust list proves when the
-    signature existed.
+    """A time-stamp from a TSA on a trust list (the signature's, or an archive
+    time-stamp over it) proves when the signature existed.
     """
     SIGNATURE_LEVEL_B_LT: _SignatureLevel.ValueType  # 3
-    """B-T, and the signature carries validation data (certificate and
-    revocation values). The service does not use them yet.
+    """B-T, and validation data for the signer: carried in the signature
+    (certificate and revocation values, CRLs) or kept with it (evidence
+    judged offline, a PDF's DSS).
     """
     SIGNATURE_LEVEL_B_LTA: _SignatureLevel.ValueType  # 4
-    """B-LT, and an archive time-stamp covers it (not checked yet)."""
+    """B-LT, and a verified archive time-stamp covers the signature and that
+    data (evidence's archive tokens, a PDF document timestamp). A CAdES
+    archive time-stamp attribute that is only present does not count.
+    """
 
 class SignatureLevel(_SignatureLevel, metaclass=_SignatureLevelEnumTypeWrapper):
     """The AdES level a signature reaches as the service verified it (ETSI EN
@@ -270,17 +274,21 @@ class SignatureLevel(_SignatureLevel, metaclass=_SignatureLevelEnumTypeWrapper):
 
 SIGNATURE_LEVEL_UNSPECIFIED: SignatureLevel.ValueType  # 0
 SIGNATURE_LEVEL_B_B: SignatureLevel.ValueType  # 1
-"""Signed; no trusted signature time-stamp."""
+"""Signed; no trusted time-stamp proves when."""
 SIGNATURE_LEVEL_B_T: SignatureLevel.ValueType  # 2
-"""A signature time-stamp from a TSA on a trust list proves when the
-signature existed.
+"""A time-stamp from a TSA on a trust list (the signature's, or an archive
+time-stamp over it) proves when the signature existed.
 """
 SIGNATURE_LEVEL_B_LT: SignatureLevel.ValueType  # 3
-"""B-T, and the signature carries validation data (certificate and
-revocation values). The service does not use them yet.
+"""B-T, and validation data for the signer: carried in the signature
+(certificate and revocation values, CRLs) or kept with it (evidence
+judged offline, a PDF's DSS).
 """
 SIGNATURE_LEVEL_B_LTA: SignatureLevel.ValueType  # 4
-"""B-LT, and an archive time-stamp covers it (not checked yet)."""
+"""B-LT, and a verified archive time-stamp covers the signature and that
+data (evidence's archive tokens, a PDF document timestamp). A CAdES
+archive time-stamp attribute that is only present does not count.
+"""
 Global___SignatureLevel: _TypeAlias = SignatureLevel  # noqa: Y015
 
 @_typing.final

@@ -39,9 +39,16 @@ TRACEPARENT_HEADER = "traceparent"
 
 
 class ServiceInterceptor(aio.ServerInterceptor):  # type: ignore[misc]  # grpc ships no types
+    """Wraps each method's handler once (cached by method, for as long as the server hands out the
+    same handler) so that a call pays for its own work only: its metadata is read from the call's
+    context, and the metric series of each method and code are looked up once."""
+
     def __init__(self, metrics: ServiceMetrics, policy: CallerPolicy | None = None):
         self.metrics = metrics
         self.policy = policy  # None: plaintext, no verified caller to check
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+        self._handled: dict[tuple[str, grpc.StatusCode], Any] = {}
+        self._latency: dict[str, Any] = {}
 
     async def intercept_service(
         self,
@@ -52,20 +59,34 @@ class ServiceInterceptor(aio.ServerInterceptor):  # type: ignore[misc]  # grpc s
         if handler is None:
             return handler
         method = details.method
-        metadata = dict(details.invocation_metadata or ())
+        cached = self._wrapped.get(method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
         if handler.unary_unary or handler.stream_unary:
-            return self._wrap_unary_response(handler, method, metadata)
-        return self._wrap_stream_response(handler, method, metadata)
+            wrapped = self._wrap_unary_response(handler, method)
+        else:
+            wrapped = self._wrap_stream_response(handler, method)
+        self._wrapped[method] = (handler, wrapped)
+        return wrapped
 
-    def _wrap_unary_response(
-        self, handler: grpc.RpcMethodHandler, method: str, metadata: dict[str, Any]
-    ) -> grpc.RpcMethodHandler:
+    def _wrap_unary_response(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
         behaviour = handler.unary_unary or handler.stream_unary
         factory = grpc.unary_unary_rpc_method_handler if handler.unary_unary else grpc.stream_unary_rpc_method_handler
 
         async def wrapped(request: Any, context: aio.ServicerContext) -> Any:
-            async with self._call(method, metadata, context):
-                return await behaviour(request, context)
+            cid_in, traceparent = _headers(context)
+            with correlation_scope(cid_in, traceparent=traceparent) as cid:
+                started = time.perf_counter()
+                code = grpc.StatusCode.OK
+                try:
+                    await self._admit(method, context, cid_in, cid)
+                    return await behaviour(request, context)
+                except (Exception, asyncio.CancelledError) as exc:
+                    code = self._code_of(exc, context)
+                    await self._answer(exc, code, method, cid, context)
+                    raise
+                finally:
+                    self._observe(method, code, started)
 
         return factory(
             wrapped,
@@ -73,16 +94,14 @@ class ServiceInterceptor(aio.ServerInterceptor):  # type: ignore[misc]  # grpc s
             response_serializer=handler.response_serializer,
         )
 
-    def _wrap_stream_response(
-        self, handler: grpc.RpcMethodHandler, method: str, metadata: dict[str, Any]
-    ) -> grpc.RpcMethodHandler:
+    def _wrap_stream_response(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
         behaviour = handler.unary_stream or handler.stream_stream
         factory = (
             grpc.unary_stream_rpc_method_handler if handler.unary_stream else grpc.stream_stream_rpc_method_handler
         )
 
         async def wrapped(request: Any, context: aio.ServicerContext) -> AsyncIterator[Any]:
-            async with self._call(method, metadata, context):
+            async with self._call(method, context):
                 async for response in behaviour(request, context):
                     yield response
 
@@ -93,37 +112,71 @@ class ServiceInterceptor(aio.ServerInterceptor):  # type: ignore[misc]  # grpc s
         )
 
     @asynccontextmanager
-    async def _call(self, method: str, metadata: dict[str, Any], context: aio.ServicerContext) -> AsyncIterator[None]:
-        cid_in, traceparent = metadata.get(CORRELATION_HEADER), metadata.get(TRACEPARENT_HEADER)
+    async def _call(self, method: str, context: aio.ServicerContext) -> AsyncIterator[None]:
+        cid_in, traceparent = _headers(context)
         with correlation_scope(cid_in, traceparent=traceparent) as cid:
             started = time.perf_counter()
             code = grpc.StatusCode.OK
             try:
-                if self.policy is not None:
-                    check_caller(self.policy, method, context)
-                if cid_in is None:
-                    await context.send_initial_metadata(((CORRELATION_HEADER, cid),))
+                await self._admit(method, context, cid_in, cid)
                 yield
-            except BaylinkError as exc:
-                code = code_for(exc)
-                await context.abort_with_status(to_status(exc, cid))
-            except aio.AbortError:
-                code = context.code() or grpc.StatusCode.UNKNOWN
+            except (Exception, asyncio.CancelledError) as exc:
+                code = self._code_of(exc, context)
+                await self._answer(exc, code, method, cid, context)
                 raise
-            except asyncio.CancelledError:
-                code = grpc.StatusCode.CANCELLED
-                raise
-            except Exception as exc:
-                if database_unavailable(exc):
-                    code = grpc.StatusCode.UNAVAILABLE
-                    log.warning("%s: the database is unavailable: %s", method, exc)
-                    await context.abort_with_status(to_status(database_down(), cid))
-                code = grpc.StatusCode.INTERNAL
-                log.exception("unhandled error in %s", method)
-                await context.abort_with_status(internal_status(cid))
             finally:
                 self._observe(method, code, started)
 
+    async def _admit(self, method: str, context: aio.ServicerContext, cid_in: str | None, cid: str) -> None:
+        """Before the servicer: the caller's check, and a new correlation id sent back."""
+        if self.policy is not None:
+            check_caller(self.policy, method, context)
+        if cid_in is None:
+            await context.send_initial_metadata(((CORRELATION_HEADER, cid),))
+
+    @staticmethod
+    def _code_of(exc: BaseException, context: aio.ServicerContext) -> grpc.StatusCode:
+        if isinstance(exc, BaylinkError):
+            return code_for(exc)
+        if isinstance(exc, aio.AbortError):
+            return context.code() or grpc.StatusCode.UNKNOWN
+        if isinstance(exc, asyncio.CancelledError):
+            return grpc.StatusCode.CANCELLED
+        return grpc.StatusCode.UNAVAILABLE if database_unavailable(exc) else grpc.StatusCode.INTERNAL
+
+    @staticmethod
+    async def _answer(
+        exc: BaseException, code: grpc.StatusCode, method: str, cid: str, context: aio.ServicerContext
+    ) -> None:
+        """Abort the call with the status ``exc`` maps to (an abort raises); return to re-raise
+        what is not ours to map (an abort already under way, a cancellation)."""
+        if isinstance(exc, BaylinkError):
+            await context.abort_with_status(to_status(exc, cid))
+        if isinstance(exc, aio.AbortError | asyncio.CancelledError):
+            return
+        if code is grpc.StatusCode.UNAVAILABLE:
+            log.warning("%s: the database is unavailable: %s", method, exc)
+            await context.abort_with_status(to_status(database_down(), cid))
+        log.exception("unhandled error in %s", method, exc_info=exc)
+        await context.abort_with_status(internal_status(cid))
+
     def _observe(self, method: str, code: grpc.StatusCode, started: float) -> None:
-        self.metrics.rpc_handled.labels(method, code.name).inc()
-        self.metrics.rpc_latency.labels(method).observe(time.perf_counter() - started)
+        handled = self._handled.get((method, code))
+        if handled is None:
+            handled = self._handled[method, code] = self.metrics.rpc_handled.labels(method, code.name)
+        latency = self._latency.get(method)
+        if latency is None:
+            latency = self._latency[method] = self.metrics.rpc_latency.labels(method)
+        handled.inc()
+        latency.observe(time.perf_counter() - started)
+
+
+def _headers(context: aio.ServicerContext) -> tuple[str | None, str | None]:
+    """The caller's correlation id and traceparent, if it sent them."""
+    cid = traceparent = None
+    for key, value in context.invocation_metadata() or ():
+        if key == CORRELATION_HEADER:
+            cid = value
+        elif key == TRACEPARENT_HEADER:
+            traceparent = value
+    return cid, traceparent

@@ -2,8 +2,10 @@
 
 One `RevocationFetchers` per validation: it owns a lazily opened aiohttp session (closed when the
 validation ends, so no session outlives its event loop) and goes through the process-wide
-`RevocationCache` first. Every request has a timeout and a size cap. Issuer certificates are not
-fetched from AIA: callers supply intermediates, which bounds latency and keeps hostile
+`RevocationCache` first. OCSP responses a document carries (a PDF's DSS: `known_ocsp`) answer
+when the responder cannot, as long as they are current at the validation time (to their
+nextUpdate); a responder that answers is preferred. Every request has a timeout and a size cap.
+Issuer certificates are not fetched from AIA: callers supply intermediates, which bounds latency and keeps hostile
 certificates from steering our HTTP client.
 """
 
@@ -20,7 +22,7 @@ from pyhanko_certvalidator.authority import Authority
 from pyhanko_certvalidator.errors import CRLFetchError, OCSPFetchError
 from pyhanko_certvalidator.fetchers.api import CertificateFetcher, CRLFetcher, Fetchers, OCSPFetcher
 
-from services.identity.adapters.revocation_cache import RevocationCache, ocsp_key
+from services.identity.adapters.revocation_cache import RevocationCache, answers_for, ocsp_current_at, ocsp_key
 
 
 @dataclass(frozen=True)
@@ -114,8 +116,16 @@ class Freshness:
 
 
 class _OCSP(OCSPFetcher):
-    def __init__(self, http: HttpClient, cache: RevocationCache, fresh: Freshness) -> None:
+    def __init__(
+        self,
+        http: HttpClient,
+        cache: RevocationCache,
+        fresh: Freshness,
+        known: tuple[ocsp.OCSPResponse, ...] = (),
+        moment: datetime | None = None,
+    ) -> None:
         self._http, self._cache, self._fresh = http, cache, fresh
+        self._known, self._moment = known, moment
         self._used: list[ocsp.OCSPResponse] = []
 
     async def fetch(
@@ -138,7 +148,22 @@ class _OCSP(OCSPFetcher):
                 return response
             except FETCH_ERRORS as exc:
                 errors.append(f"{url}: {type(exc).__name__} {exc}")
+        carried = self._carried(cert)
+        if carried is not None:
+            self._used.append(carried)
+            return carried
         raise OCSPFetchError("; ".join(errors) or "no OCSP responder")
+
+    def _carried(self, cert: x509.Certificate) -> ocsp.OCSPResponse | None:
+        """A response the document carries for `cert`, current at the validation time, if any."""
+        for response in self._known:
+            try:
+                usable = answers_for(response, cert) and self._fresh.ocsp_ok(response)
+                if usable and (self._moment is None or ocsp_current_at(response, self._moment)):
+                    return response
+            except (ValueError, KeyError, TypeError):
+                continue
+        return None
 
     def fetched_responses(self) -> Iterable[ocsp.OCSPResponse]:
         return list(self._used)
@@ -240,11 +265,15 @@ class RevocationFetchers:
         settings: FetchSettings,
         max_age: timedelta | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        known_ocsp: tuple[ocsp.OCSPResponse, ...] = (),
+        moment: datetime | None = None,
     ) -> None:
+        """`known_ocsp`: responses the document carries, used when the responder does not answer
+        and current at `moment` (the validation time)."""
         self.http = HttpClient(settings)
         fresh = Freshness(max_age, clock)
         self.fetchers = Fetchers(
-            _OCSP(self.http, cache, fresh), _CRL(self.http, cache, fresh), _NoCertificateFetching()
+            _OCSP(self.http, cache, fresh, known_ocsp, moment), _CRL(self.http, cache, fresh), _NoCertificateFetching()
         )
 
     async def close(self) -> None:

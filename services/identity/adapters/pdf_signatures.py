@@ -2,8 +2,9 @@
 
 pyHanko finds the signature fields, decides which revision each byte range covers and reviews the
 incremental updates after it against the signature's DocMDP/FieldMDP permissions (its default diff
-policy). Nothing here judges a signature or a certificate: the CMS bytes and the covered bytes go
-to the same use case as any detached CMS.
+policy), and reads the Document Security Store (/DSS: certificates, OCSP responses, CRLs; PAdES
+B-LT). Nothing here judges a signature or a certificate: the CMS bytes and the covered bytes go
+to the same use case as any detached CMS, with the DSS as validation data the PDF carries.
 """
 
 from __future__ import annotations
@@ -12,13 +13,16 @@ import io
 import logging
 from datetime import datetime
 
-from asn1crypto import cms
+from asn1crypto import cms, crl, ocsp, x509
 from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.decode_limits import DecodePurpose
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY, DiffResult
 from pyhanko.sign.fields import enumerate_sig_fields
+from pyhanko.sign.validation.dss import DocumentSecurityStore, NoDSSFoundError
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 
+from services.identity.adapters.revocation_cache import answers_for
 from services.identity.domain.errors import InvalidInput
 from services.identity.domain.pdf import (
     MAX_PDF_BYTES,
@@ -31,6 +35,7 @@ from services.identity.domain.pdf import (
     SignatureKind,
     TimestampKind,
 )
+from services.identity.domain.report import ValidationData
 from services.identity.service_layer.ports import FoundPdfSignature, PdfFacts
 
 log = logging.getLogger("baylink.identity")
@@ -76,13 +81,65 @@ def _read(data: bytes, field: str) -> PdfFacts:
         raise InvalidInput(field, "no_signatures", "the PDF has no signed signature field")
     if len(fields) > MAX_PDF_SIGNATURES:
         raise InvalidInput(field, "too_many_signatures", f"at most {MAX_PDF_SIGNATURES} signatures per PDF")
-    found = [_read_one(reader, data, name, value, sig_field, field) for name, value, sig_field in fields]
+    dss, dss_revision = _dss(reader)
+    found = [_read_one(reader, data, name, value, sig_field, field, dss) for name, value, sig_field in fields]
     found.sort(key=lambda s: s.coverage.revision)
-    return PdfFacts(tuple(found), reader.xrefs.total_revisions, len(data))
+    return PdfFacts(tuple(found), reader.xrefs.total_revisions, len(data), dss, dss_revision)
+
+
+def _dss(reader: PdfFileReader) -> tuple[ValidationData | None, int | None]:
+    """The DSS of the last revision (what it holds, DER), and the first revision that has one."""
+    try:
+        store = DocumentSecurityStore.read_dss(reader)
+    except NoDSSFoundError:
+        return None, None
+    kinds = (
+        (DecodePurpose.CERTIFICATE, list(store.certs.values()), x509.Certificate),
+        (DecodePurpose.OCSP_RESPONSE, store.ocsps, ocsp.OCSPResponse),
+        (DecodePurpose.CRL, store.crls, crl.CertificateList),
+    )
+    certificates, ocsps, crls = (_parsed(refs, purpose, spec) for purpose, refs, spec in kinds)
+    first = next((n + 1 for n in range(reader.xrefs.total_revisions) if "/DSS" in reader.get_historical_root(n)), None)
+    return ValidationData(certificates, ocsps, crls), first
+
+
+def _parsed(refs: list[generic.IndirectObject], purpose: DecodePurpose, spec: type) -> tuple[bytes, ...]:
+    """The DER of each DSS stream that parses through as `spec`; one that does not is left out
+    (it could only fail the validations that would use it)."""
+    found: list[bytes] = []
+    for ref in refs:
+        data = bytes(ref.get_object().read_data(purpose))
+        try:
+            spec.load(data, strict=True).native  # noqa: B018 - parse it all now
+        except (ValueError, TypeError, KeyError) as exc:
+            log.info("DSS item left out: not a DER %s", spec.__name__, extra={"error": str(exc)})
+            continue
+        found.append(data)
+    return tuple(found)
+
+
+def _dss_covers(embedded: EmbeddedPdfSignature, dss: ValidationData | None) -> bool:
+    """Whether the DSS holds an OCSP response for the signer's certificate or a CRL of its issuer."""
+    if dss is None:
+        return False
+    try:
+        signer = embedded.signer_cert
+    except (ValueError, KeyError, TypeError):
+        return False
+    if any(answers_for(ocsp.OCSPResponse.load(item), signer) for item in dss.ocsp_responses):
+        return True
+    issuer = signer.issuer.dump()
+    return any(crl.CertificateList.load(item)["tbs_cert_list"]["issuer"].dump() == issuer for item in dss.crls)
 
 
 def _read_one(
-    reader: PdfFileReader, data: bytes, name: str, value: generic.PdfObject, sig_field: generic.PdfObject, field: str
+    reader: PdfFileReader,
+    data: bytes,
+    name: str,
+    value: generic.PdfObject,
+    sig_field: generic.PdfObject,
+    field: str,
+    dss: ValidationData | None,
 ) -> FoundPdfSignature:
     where = f"{field}: signature field {name!r}"
     try:
@@ -128,6 +185,7 @@ def _read_one(
         claimed,
         sub_filter,
         _signer_subject(embedded),
+        _dss_covers(embedded, dss),
     )
 
 

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from asn1crypto import x509
+from asn1crypto import ocsp, x509
 from cryptography.exceptions import InvalidSignature
 from pyhanko_certvalidator import CertificateValidator
 from pyhanko_certvalidator.context import ValidationContext
@@ -69,11 +69,16 @@ class PkixEngine:
         mode: RevocationMode,
         deadline_seconds: float,
         max_revocation_age: timedelta | None = None,
+        known: ValidationData | None = None,
     ) -> PathFacts | PathFailure:
-        fetchers = RevocationFetchers(self.cache, self._fetch, max_revocation_age)
+        """`known`: validation data the signed document carries (a PDF's DSS): its certificates
+        help build the path, its CRLs count as CRLs do, its OCSP responses answer when a responder
+        does not (see `fetchers`)."""
+        carried = tuple(ocsp.OCSPResponse.load(item) for item in known.ocsp_responses) if known else ()
+        fetchers = RevocationFetchers(self.cache, self._fetch, max_revocation_age, known_ocsp=carried, moment=moment)
         try:
             async with asyncio.timeout(deadline_seconds):
-                return await self._validate(leaf, intermediates, anchors, moment, mode, fetchers)
+                return await self._validate(leaf, intermediates, anchors, moment, mode, fetchers, known)
         except TimeoutError:
             return PathFailure(
                 Indication.INDETERMINATE,
@@ -105,6 +110,7 @@ class PkixEngine:
         moment: datetime,
         mode: RevocationMode,
         fetchers: RevocationFetchers,
+        known: ValidationData | None = None,
     ) -> PathFacts | PathFailure:
         if not anchors:
             return PathFailure(
@@ -120,6 +126,11 @@ class PkixEngine:
         if evidence is not None:
             sources = {"allow_fetching": False, "ocsps": list(evidence.ocsp_responses), "crls": list(evidence.crls)}
             kept = [x509.Certificate.load(der) for der in evidence.certificates]
+        if known is not None:
+            kept.extend(x509.Certificate.load(der) for der in known.certificates)
+            if evidence is not None:
+                sources["ocsps"] = [*evidence.ocsp_responses, *known.ocsp_responses]
+            sources["crls"] = [*(evidence.crls if evidence is not None else ()), *known.crls]
         context = ValidationContext(
             trust_roots=list(anchors),
             other_certs=[*intermediates, *kept],

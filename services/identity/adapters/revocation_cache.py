@@ -7,6 +7,7 @@ nextUpdate (allowed by RFC 6960) get `default_ttl`. Expired entries are never re
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +22,31 @@ OcspKey = tuple[bytes, int]  # (SHA-1 of the issuer's Name DER, serial): computa
 
 def ocsp_key(cert: x509.Certificate) -> OcspKey:
     return cert.issuer.sha1, cert.serial_number
+
+
+def answers_for(response: ocsp.OCSPResponse, cert: x509.Certificate) -> bool:
+    """Whether a successful OCSP response has a single response for `cert` (serial and issuer
+    name hash under the CertID's own hash algorithm)."""
+    try:
+        if response["response_status"].native != "successful":
+            return False
+        singles = response["response_bytes"]["response"].parsed["tbs_response_data"]["responses"]
+        for single in singles:
+            cert_id = single["cert_id"]
+            if cert_id["serial_number"].native != cert.serial_number:
+                continue
+            issuer_hash = hashlib.new(cert_id["hash_algorithm"]["algorithm"].native, cert.issuer.dump()).digest()
+            if cert_id["issuer_name_hash"].native == issuer_hash:
+                return True
+    except (ValueError, KeyError, TypeError):
+        return False
+    return False
+
+
+def ocsp_current_at(response: ocsp.OCSPResponse, moment: datetime) -> bool:
+    """Whether every single response of `response` is current at `moment` (nextUpdate not past)."""
+    singles = response["response_bytes"]["response"].parsed["tbs_response_data"]["responses"]
+    return all(single["next_update"].native is None or single["next_update"].native >= moment for single in singles)
 
 
 @dataclass(frozen=True)

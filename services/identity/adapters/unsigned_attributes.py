@@ -1,5 +1,9 @@
 """What a CMS signature carries outside its signature: signature time-stamp tokens (RFC 3161 in
-the id-aa-signatureTimeStampToken attribute) and the marks of the long-term CAdES levels."""
+the id-aa-signatureTimeStampToken attribute) and validation data of the CAdES B-LT level.
+
+CAdES archive time-stamp attributes (v2, v3) are not read: a level counts only what was verified,
+and Baylink verifies archive time-stamps over kept evidence and PDF document timestamps instead
+(`verify_signature.LongTerm`), so such an attribute leaves a signature at B-LT."""
 
 from __future__ import annotations
 
@@ -17,12 +21,6 @@ _VALIDATION_DATA_ATTRIBUTES = frozenset(
     {
         "1.2.840.113549.1.9.16.2.23",  # id-aa-ets-certValues
         "1.2.840.113549.1.9.16.2.24",  # id-aa-ets-revocationValues
-    }
-)
-_ARCHIVE_TIMESTAMP_ATTRIBUTES = frozenset(
-    {
-        "0.4.0.1733.2.4",  # id-aa-ets-archiveTimestampV3
-        "1.2.840.113549.1.9.16.2.48",  # id-aa-ets-archiveTimestampV2
     }
 )
 
@@ -62,7 +60,6 @@ def with_unsigned_element(check: SignatureCheck, element: bytes, signature: byte
         timestamp_tokens=tuple(tokens),
         signature_value=signature,
         carries_validation_data=bool(oids & _VALIDATION_DATA_ATTRIBUTES),
-        carries_archive_timestamp=bool(oids & _ARCHIVE_TIMESTAMP_ATTRIBUTES),
     )
 
 
@@ -88,5 +85,4 @@ def _with(
         timestamp_tokens=tuple(tokens),
         signature_value=signature,
         carries_validation_data=bool(oids & _VALIDATION_DATA_ATTRIBUTES) or with_crls,
-        carries_archive_timestamp=bool(oids & _ARCHIVE_TIMESTAMP_ATTRIBUTES),
     )

@@ -72,11 +72,13 @@ def with_proof(
     return at_now.indication, at_now.sub_indication, at_now.reason
 
 
-def level(proven: bool, validation_data: bool, archive_timestamp: bool) -> SignatureLevel:
-    """The level reached: B-T needs a trusted signature time-stamp; the long-term levels are
-    counted on top of it by what the signature carries."""
+def level(proven: bool, validation_data: bool, archive_proof: bool) -> SignatureLevel:
+    """The level reached: B-T needs a trusted time-stamp (of the signature, or an archive one that
+    proves it existed); B-LT validation data for the signer as well (carried in the signature, or
+    kept with it: evidence, a PDF's DSS); B-LTA a *verified* archive time-stamp over all that (one
+    merely present counts for nothing)."""
     if not proven:
         return SignatureLevel.B_B
     if not validation_data:
         return SignatureLevel.B_T
-    return SignatureLevel.B_LTA if archive_timestamp else SignatureLevel.B_LT
+    return SignatureLevel.B_LTA if archive_proof else SignatureLevel.B_LT

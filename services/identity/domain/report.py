@@ -88,8 +88,8 @@ class SignatureLevel(StrEnum):
 
     B_B = "B-B"  # signed, no trusted time-stamp
     B_T = "B-T"  # a trusted signature time-stamp proves when the signature existed
-    B_LT = "B-LT"  # B-T, and the signature carries validation data (certificates and revocation)
-    B_LTA = "B-LTA"  # B-LT, and an archive time-stamp covers it
+    B_LT = "B-LT"  # B-T, and validation data for the signer (certificates, revocation) in or beside it
+    B_LTA = "B-LTA"  # B-LT, and a verified archive time-stamp covers it (see proof_of_existence.level)
 
 
 @dataclass(frozen=True)
@@ -191,6 +191,8 @@ class SignatureReport:
     proven_signing_time: datetime | None = None
     timestamps: tuple[TimestampReport, ...] = ()
     level: SignatureLevel = SignatureLevel.B_B
+    # Archive time-stamps judged for it (kept evidence; PDF document timestamps), oldest first.
+    archive_timestamps: tuple[TimestampReport, ...] = ()
 
     @property
     def passed(self) -> bool:

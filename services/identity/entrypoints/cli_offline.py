@@ -20,6 +20,8 @@ from typing import Any
 
 from asn1crypto import x509
 
+from baylink import evidence as evidence_files
+from baylink.evidence import EvidenceFiles
 from services.identity.adapters import der
 from services.identity.adapters.crypto import X509Reader
 from services.identity.adapters.pdf_signatures import PyHankoPdfReader
@@ -34,7 +36,8 @@ from services.identity.service_layer.offline import bare_anchor_store, jurisdict
 from services.identity.service_layer.trust_store import Refusal, TrustListStore
 from services.identity.service_layer.validate_certificate import ValidateCertificate
 from services.identity.service_layer.verify_pdf import VerifyPdfSignatures
-from services.identity.service_layer.verify_signature import VerifyCmsSignature
+from services.identity.service_layer.verify_signature import LongTerm, VerifyCmsSignature
+from services.identity.service_layer.verify_timestamp import ArchiveStamp
 
 _CERT_SUFFIXES = (".pem", ".crt", ".cer", ".der")
 
@@ -145,16 +148,26 @@ def verify_with_evidence(
     evidence: ValidationData,
     policy: ValidationPolicy,
     now: datetime | None = None,
+    archive: Sequence[ArchiveStamp] = (),
 ) -> SignatureReport:
     """Verify as `verify` does, but with no network: revocation only from the evidence's OCSP
-    responses and CRLs, its certificates to build the path; ``now`` stands in for the present."""
+    responses and CRLs, its certificates to build the path; ``now`` stands in for the present.
+    `archive`: the evidence's archive time-stamps (`archive_stamps`), oldest first."""
     _, carried = der.load_signed_data(signature, "signature")
     kept = [der.load_certificate(item, "evidence certificate") for item in evidence.certificates]
     store = store_for(trust, [*carried, *kept])
     clock = (lambda: now) if now is not None else (lambda: datetime.now(UTC))
     validator = certificate_validator(store, PkixEngine(evidence=evidence), clock)
-    command = VerifyCmsSignature(signature, document=document, intermediates=evidence.certificates, policy=policy)
+    kept = LongTerm(bool(evidence.ocsp_responses or evidence.crls), tuple(archive))
+    command = VerifyCmsSignature(
+        signature, document=document, intermediates=evidence.certificates, policy=policy, long_term=kept
+    )
     return asyncio.run(signature_verifier(validator, clock).verify_cms(command))
+
+
+def archive_stamps(kept: EvidenceFiles) -> tuple[ArchiveStamp, ...]:
+    """The evidence's archive tokens, each with the manifest it stamps (`baylink.evidence`)."""
+    return tuple(ArchiveStamp(token, evidence_files.manifest(kept, n)) for n, token in enumerate(kept.archive))
 
 
 def evidence_dict(
@@ -162,13 +175,12 @@ def evidence_dict(
 ) -> dict[str, Any]:
     """`verify --offline-evidence DIR` as a report: the stored signature judged from DIR alone.
     Without --anchor or --trust-list, the identity service's configured lists are the trust."""
-    from baylink import evidence as files
     from services.identity.entrypoints import cli_inputs as inputs
     from services.identity.entrypoints.cli_report import signature_dict
 
     try:
-        kept = files.read(directory)
-    except files.EvidenceError as exc:
+        kept = evidence_files.read(directory)
+    except evidence_files.EvidenceError as exc:
         raise InputError(str(exc)) from None
     content = read_file(document) if document is not None else kept.document
     extra = tuple(inputs.certificates_of(chain))
@@ -176,7 +188,8 @@ def evidence_dict(
     if not trust.anchors and trust.trust_list_dir is None:
         trust = service_trust()
     rules = policy(None, inputs.policy_oids(policy_oids))
-    return signature_dict(verify_with_evidence(trust, content, inputs.cms_signature(signature), data, rules))
+    signed = inputs.cms_signature(signature)
+    return signature_dict(verify_with_evidence(trust, content, signed, data, rules, archive=archive_stamps(kept)))
 
 
 def verify_pdf(trust: Trust, pdf: bytes, chain: Sequence[bytes], policy: ValidationPolicy) -> PdfReport:

@@ -97,6 +97,8 @@ def signature_view(report: Report) -> Group:
     parts: list[Any] = [Text("signature verification", style="bold underline"), table]
     if report.get("timestamps"):
         parts.append(_timestamps(report["timestamps"]))
+    if report.get("archive_timestamps"):
+        parts.append(_timestamps(report["archive_timestamps"], "archive time-stamps (oldest first)"))
     if report["at_verification_time"]:
         parts.append(validation_view(report["at_verification_time"], "signer's certificate at verification time"))
     if report["at_signing_time"]:
@@ -105,8 +107,8 @@ def signature_view(report: Report) -> Group:
     return Group(*parts)
 
 
-def _timestamps(stamps: list[Report]) -> Table:
-    table = Table(title="signature time-stamps", title_justify="left", show_lines=True)
+def _timestamps(stamps: list[Report], title: str = "signature time-stamps") -> Table:
+    table = Table(title=title, title_justify="left", show_lines=True)
     table.add_column("#", no_wrap=True)
     table.add_column("time-stamp", overflow="fold")
     for index, stamp in enumerate(stamps):

@@ -77,6 +77,7 @@ def signature_dict(report: SignatureReport) -> Report:
         "proven_signing_time": iso(report.proven_signing_time),
         "level": report.level.value,
         "timestamps": [timestamp_dict(t) for t in report.timestamps],
+        "archive_timestamps": [timestamp_dict(t) for t in report.archive_timestamps],
     }
 
 

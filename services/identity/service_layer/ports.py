@@ -23,7 +23,7 @@ from services.identity.domain.pdf import (
     SignatureKind,
 )
 from services.identity.domain.policy import RevocationMode
-from services.identity.domain.report import Reason, SignatureReport, ValidationReport
+from services.identity.domain.report import Reason, SignatureReport, ValidationData, ValidationReport
 from services.identity.domain.trustlist import TrustList
 from services.identity.domain.trustlist_codec import SignedTrustList
 
@@ -49,9 +49,11 @@ class PathEngine(Protocol):
         mode: RevocationMode,
         deadline_seconds: float,
         max_revocation_age: timedelta | None = None,
+        known: ValidationData | None = None,
     ) -> PathFacts | PathFailure:
         """RFC 5280 path validation to one of `anchors` at `moment`, revocation included, within the
-        deadline; revocation information issued more than `max_revocation_age` ago does not count."""
+        deadline; revocation information issued more than `max_revocation_age` ago does not count.
+        `known`: validation data the signed document carries (a PDF's DSS), used beside fetching."""
 
 
 @dataclass(frozen=True)
@@ -66,11 +68,10 @@ class SignatureCheck:
     failure: Reason | None  # None: the signature verifies over the document
     detail: str = ""
     # Unsigned attributes of a CMS signature: its signature time-stamp tokens (DER), the signature
-    # value they are over, and whether it carries long-term validation data or archive time-stamps.
+    # value they are over, and whether it carries long-term validation data.
     timestamp_tokens: tuple[bytes, ...] = ()
     signature_value: bytes = b""
     carries_validation_data: bool = False
-    carries_archive_timestamp: bool = False
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,7 @@ class FoundPdfSignature:
     claimed_signing_time: datetime | None
     sub_filter: str
     signer: str  # the signer certificate's subject, "" if the CMS names none it carries
+    dss_covers_signer: bool = False  # the PDF's DSS holds an OCSP response or CRL for the signer's certificate
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,8 @@ class PdfFacts:
     signatures: tuple[FoundPdfSignature, ...]  # in the order of the revisions they sign
     revisions: int
     file_bytes: int
+    dss: ValidationData | None = None  # the Document Security Store of the last revision, if any
+    dss_revision: int | None = None  # the first revision whose catalog has a /DSS (1 is the original)
 
 
 class PdfSignatureReader(Protocol):

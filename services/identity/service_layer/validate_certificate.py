@@ -13,7 +13,7 @@ from asn1crypto import x509
 from services.identity.domain.errors import InvalidInput
 from services.identity.domain.judgement import PathFailure, judge
 from services.identity.domain.policy import KeyPurpose, ValidationPolicy
-from services.identity.domain.report import Indication, Reason, SubIndication, ValidationReport
+from services.identity.domain.report import Indication, Reason, SubIndication, ValidationData, ValidationReport
 from services.identity.domain.trustlist import AnchoredService
 from services.identity.service_layer.chain_cache import CacheKey, ChainResultCache, at_moment, covers
 from services.identity.service_layer.ports import CertificateReader, PathEngine
@@ -66,7 +66,12 @@ class CertificateValidator:
         intermediates: list[x509.Certificate],
         moment: datetime,
         policy: ValidationPolicy,
+        known: ValidationData | None = None,
     ) -> ValidationReport:
+        """`known`: validation data the signed document carries (a PDF's DSS). Such a validation
+        goes around the chain-result cache: its answer rests on what one document brought."""
+        if known is not None:
+            return self._with_list_state(await self._validate(leaf, intermediates, moment, policy, known))
         key = self._cache.key(self.reader.fingerprint(leaf), moment, policy.cache_key(), self._store.generation)
         cached = self._cache.get(key, moment)
         if cached is not None:
@@ -97,6 +102,7 @@ class CertificateValidator:
         intermediates: list[x509.Certificate],
         moment: datetime,
         policy: ValidationPolicy,
+        known: ValidationData | None = None,
     ) -> ValidationReport:
         anchored = [
             (service, cert)
@@ -111,6 +117,7 @@ class CertificateValidator:
             policy.revocation_mode,
             policy.deadline_seconds,
             policy.max_revocation_age,
+            known=known,
         )
         if isinstance(outcome, PathFailure):
             anchor = _anchor_of(outcome, [service for service, _ in anchored])

@@ -5,7 +5,14 @@ exactly as a detached CMS sent to VerifySignature is (trust lists, revocation, a
 PDF rules (`domain.pdf.judge_pdf_signature`) then add what the byte range covers and whether what
 came after it was allowed. Signature timestamps are judged there too, as for any CMS (a trusted one
 is the proof of existence and makes the level B-T); document timestamps are judged by the same
-`TimestampVerifier.check_timestamp` over their byte range, and listed.
+`TimestampVerifier.check_timestamp` over their byte range, as a chain (below), and listed.
+
+Long-term data (PAdES B-LT, B-LTA): the PDF's DSS is validation data each CMS judgement uses beside
+fetching (its OCSP answers count when a responder does not answer), and B-LT when it holds
+revocation data for the signer. The document timestamps of later revisions are archive time-stamps
+of each earlier signature (`LongTerm`): the earliest trusted one proves the signature existed at its
+time (the signer is then judged at it: revoked or expired since still passes), and one that also
+covers the DSS makes B-LTA.
 """
 
 from __future__ import annotations
@@ -32,8 +39,9 @@ from services.identity.domain.report import (
     SubIndication,
     TimestampReport,
 )
-from services.identity.service_layer.ports import FoundPdfSignature, PdfSignatureReader
-from services.identity.service_layer.verify_signature import SignatureVerifier, VerifyCmsSignature
+from services.identity.service_layer.ports import FoundPdfSignature, PdfFacts, PdfSignatureReader
+from services.identity.service_layer.verify_signature import LongTerm, SignatureVerifier, VerifyCmsSignature
+from services.identity.service_layer.verify_timestamp import ArchiveStamp
 
 
 @dataclass(frozen=True)
@@ -51,13 +59,10 @@ class PdfVerifier:
     async def verify(self, command: VerifyPdfSignatures) -> PdfReport:
         facts = self._reader.read(command.pdf, "pdf")
         reports: list[PdfSignatureReport] = []
-        document_timestamps: list[ListedTimestamp] = []
         for found in facts.signatures:
-            if found.kind is SignatureKind.DOCUMENT_TIMESTAMP:
-                for stamp in found.timestamps:
-                    document_timestamps.append(await self._document_timestamp(stamp, found.coverage.revision))
-            else:
-                reports.append(await self._one(found, command))
+            if found.kind is SignatureKind.SIGNATURE:
+                reports.append(await self._one(found, command, _long_term(found, facts)))
+        document_timestamps = await self._document_timestamps(facts)
         return PdfReport(
             tuple(reports),
             tuple(document_timestamps),
@@ -66,7 +71,9 @@ class PdfVerifier:
             hashlib.sha256(command.pdf).digest(),
         )
 
-    async def _one(self, found: FoundPdfSignature, command: VerifyPdfSignatures) -> PdfSignatureReport:
+    async def _one(
+        self, found: FoundPdfSignature, command: VerifyPdfSignatures, long_term: LongTerm
+    ) -> PdfSignatureReport:
         try:
             cms = await self._verifier.verify_cms(
                 VerifyCmsSignature(
@@ -74,6 +81,7 @@ class PdfVerifier:
                     document=found.signed_content,
                     intermediates=command.intermediates,
                     policy=command.policy,
+                    long_term=long_term,
                 )
             )
         except InvalidInput as exc:
@@ -102,9 +110,34 @@ class PdfVerifier:
             _digest(cms.digest_algorithm, found.signed_content),
         )
 
-    async def _document_timestamp(self, found: FoundTimestamp, revision: int) -> ListedTimestamp:
-        report = await self._verifier.timestamps.check_timestamp(found.token, found.imprinted)
-        return _listed(report, TimestampKind.DOCUMENT, found.field_name, revision)
+    async def _document_timestamps(self, facts: PdfFacts) -> tuple[ListedTimestamp, ...]:
+        """Every document timestamp judged as archive time-stamps are (each covers the ones before
+        it): the last one now, each earlier one at the time the next trusted one proves."""
+        found = [
+            (stamp, later.coverage.revision)
+            for later in facts.signatures
+            if later.kind is SignatureKind.DOCUMENT_TIMESTAMP
+            for stamp in later.timestamps
+        ]
+        stamps = [ArchiveStamp(stamp.token, stamp.imprinted) for stamp, _ in found]
+        _, judged = await self._verifier.timestamps.archive_chain(stamps, (), facts.dss)
+        return tuple(
+            _listed(report, TimestampKind.DOCUMENT, stamp.field_name, revision)
+            for (stamp, revision), report in zip(found, judged, strict=True)
+        )
+
+
+def _long_term(found: FoundPdfSignature, facts: PdfFacts) -> LongTerm:
+    """What keeps `found` provable from the rest of the PDF: the DSS, and as archive time-stamps the
+    document timestamps of later revisions (each covers every revision before its own), oldest first."""
+    dss_from = facts.dss_revision if found.dss_covers_signer and facts.dss_revision is not None else None
+    stamps = tuple(
+        ArchiveStamp(stamp.token, stamp.imprinted, dss_from is not None and dss_from <= later.coverage.revision)
+        for later in facts.signatures
+        if later.kind is SignatureKind.DOCUMENT_TIMESTAMP and later.coverage.revision > found.coverage.revision
+        for stamp in later.timestamps
+    )
+    return LongTerm(found.dss_covers_signer, stamps, facts.dss)
 
 
 def _signature_timestamps(cms: SignatureReport, found: tuple[FoundTimestamp, ...]) -> tuple[ListedTimestamp, ...]:

@@ -6,6 +6,12 @@ a certificate that is good at the claimed time but revoked or expired now gives 
 (REVOKED_NO_POE / OUT_OF_BOUNDS_NO_POE) rather than a pass. A signature time-stamp from a TSA on
 a trust list (`verify_timestamp`) is a proof of existence: the certificate is then validated at
 the proven time, and one revoked or expired after it still passes (`proof_of_existence`).
+
+Long-term data from outside the CMS (`LongTerm`: stored evidence, a PDF's DSS and document
+timestamps) extends that: archive time-stamps over the signature with its validation data are
+judged as a chain (`TimestampVerifier.archive_chain`), the earliest time they prove is a proof of
+existence of the signature and its time-stamps, and the signature time-stamps are then judged at
+that time instead of now: a TSA certificate that expired or was revoked since still proves.
 """
 
 from __future__ import annotations
@@ -25,16 +31,28 @@ from services.identity.domain.report import (
     SignatureReport,
     SubIndication,
     TimestampReport,
+    ValidationData,
     ValidationReport,
 )
 from services.identity.service_layer.ports import CertificateReader, SignatureCheck, SignatureChecks
 from services.identity.service_layer.validate_certificate import CertificateValidator
-from services.identity.service_layer.verify_timestamp import TimestampVerifier
+from services.identity.service_layer.verify_timestamp import ArchiveStamp, TimestampVerifier
 
 # Signature time-stamps looked at per signature; more are refused as input (EN 319 122-1 needs one).
 MAX_TIMESTAMPS = 4
+# Archive time-stamps (renewals) looked at per signature: one every few years is plenty.
+MAX_ARCHIVE_TIMESTAMPS = 32
 
 MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class LongTerm:
+    """What keeps a signature provable beyond its signature time-stamp, from outside its CMS."""
+
+    validation_data: bool = False  # the signer's validation data is kept with it (evidence, a PDF's DSS)
+    archive_timestamps: tuple[ArchiveStamp, ...] = ()  # oldest first, each covering the ones before it
+    known: ValidationData | None = None  # validation data to use beside fetching (a PDF's DSS)
 
 
 @dataclass(frozen=True)
@@ -44,6 +62,7 @@ class VerifyCmsSignature:
     document_digest: bytes | None = None
     intermediates: tuple[bytes, ...] = ()
     policy: ValidationPolicy = field(default_factory=ValidationPolicy)
+    long_term: LongTerm = field(default_factory=LongTerm)
 
 
 @dataclass(frozen=True)
@@ -91,7 +110,8 @@ class SignatureVerifier:
         check = self._checks.check_cms(parsed, command.document_digest, command.document, extra)
         if check.failure is not None or check.signer is None:
             return self._crypto_failure(check)
-        return await self._judge(check, [*check.certificates, *extra], command.policy)
+        others = [*check.certificates, *extra]
+        return await self._judge(check, others, command.policy, command.long_term)
 
     async def verify_raw(self, command: VerifyRawSignature) -> SignatureReport:
         signer = self._reader.load_certificate(command.certificate, "certificate")
@@ -118,20 +138,38 @@ class SignatureVerifier:
         return await self._judge(check, extra, command.policy)
 
     async def _judge(
-        self, check: SignatureCheck, others: list[x509.Certificate], policy: ValidationPolicy
+        self,
+        check: SignatureCheck,
+        others: list[x509.Certificate],
+        policy: ValidationPolicy,
+        long_term: LongTerm | None = None,
     ) -> SignatureReport:
         assert check.signer is not None
+        long_term = long_term or LongTerm()
         now = self._clock()
         signer = check.signer.sha256
         intermediates = [c for c in others if c.sha256 != signer]
-        timestamps = await self._timestamps(check, others, now)
+        archived, archive_reports = None, ()
+        if long_term.archive_timestamps:
+            if len(long_term.archive_timestamps) > MAX_ARCHIVE_TIMESTAMPS:
+                why = f"at most {MAX_ARCHIVE_TIMESTAMPS} archive time-stamps are checked"
+                raise InvalidInput("archive_timestamps", "too_many", why)
+            archived, archive_reports = await self.timestamps.archive_chain(
+                long_term.archive_timestamps, others, long_term.known
+            )
+        covering = zip(long_term.archive_timestamps, archive_reports, strict=True)
+        archive_over_data = any(report.trusted and stamp.covers_validation_data for stamp, report in covering)
+        # With an archive proof the signature and its time-stamps existed then: judged at that time.
+        moment = min(now, archived) if archived else now
+        timestamps = await self._timestamps(check, others, moment, long_term.known)
         proofs = [t.gen_time for t in timestamps if t.trusted and t.gen_time is not None]
-        proven = min(proofs) if proofs else None
-        at_now = await self._validator.validate_parsed(check.signer, intermediates, now, policy)
+        proven = min([*proofs, archived]) if archived else min(proofs) if proofs else None
+        known = long_term.known
+        at_now = await self._validator.validate_parsed(check.signer, intermediates, now, policy, known)
         signed_at = proven or check.signing_time
         at_signing = None
         if signed_at is not None:
-            at_signing = await self._validator.validate_parsed(check.signer, intermediates, signed_at, policy)
+            at_signing = await self._validator.validate_parsed(check.signer, intermediates, signed_at, policy, known)
         early = signed_at is not None and signed_at < self._reader.validity(check.signer)[0]
         if proven is not None and not early:
             assert at_signing is not None
@@ -139,7 +177,7 @@ class SignatureVerifier:
         else:
             indication, sub, reason = _overall(at_signing, at_now, early)
         level = proof_of_existence.level(
-            proven is not None, check.carries_validation_data, check.carries_archive_timestamp
+            proven is not None, check.carries_validation_data or long_term.validation_data, archive_over_data
         )
         return SignatureReport(
             indication,
@@ -155,10 +193,15 @@ class SignatureVerifier:
             proven_signing_time=proven,
             timestamps=timestamps,
             level=level,
+            archive_timestamps=archive_reports,
         )
 
     async def _timestamps(
-        self, check: SignatureCheck, others: list[x509.Certificate], now: datetime
+        self,
+        check: SignatureCheck,
+        others: list[x509.Certificate],
+        now: datetime,
+        known: ValidationData | None = None,
     ) -> tuple[TimestampReport, ...]:
         """Each signature time-stamp of the signature judged (the earliest trusted one is the proof)."""
         if len(check.timestamp_tokens) > MAX_TIMESTAMPS:
@@ -167,7 +210,7 @@ class SignatureVerifier:
             )
         return tuple(
             [
-                await self.timestamps.check_timestamp(token, check.signature_value, now, others)
+                await self.timestamps.check_timestamp(token, check.signature_value, now, others, known=known)
                 for token in check.timestamp_tokens
             ]
         )

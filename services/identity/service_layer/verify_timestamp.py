@@ -10,19 +10,30 @@ in a CA service, and the TSA service must have been granted at the token's time
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from asn1crypto import x509
 
 from services.identity.domain.policy import KeyPurpose, ValidationPolicy
 from services.identity.domain.proof_of_existence import tsa_trust
-from services.identity.domain.report import Reason, TimestampReport
+from services.identity.domain.report import Reason, TimestampReport, ValidationData
 from services.identity.service_layer.ports import SignatureChecks
 from services.identity.service_layer.validate_certificate import CertificateValidator
 
 # How a TSA certificate is validated: revocation checked (hard-fail), any jurisdiction's TSA.
 TSA_POLICY = ValidationPolicy(key_purpose=KeyPurpose.TIME_STAMPING)
+
+
+@dataclass(frozen=True)
+class ArchiveStamp:
+    """A time-stamp token over something that contains a signature, its time-stamps and the
+    validation data kept for it (an archive time-stamp over stored evidence, a PDF document
+    timestamp over a later revision), with the data its imprint is the hash of."""
+
+    token: bytes
+    data: bytes
+    covers_validation_data: bool = True  # what it covers holds the signer's validation data
 
 
 class TimestampVerifier:
@@ -44,9 +55,11 @@ class TimestampVerifier:
         at: datetime | None = None,
         extra_certificates: Sequence[x509.Certificate] = (),
         policy: ValidationPolicy = TSA_POLICY,
+        known: ValidationData | None = None,
     ) -> TimestampReport:
         """The token judged as a time-stamp over `imprint_data` (for a signature time-stamp, the
-        SignerInfo's signature value), its TSA validated at `at` (now)."""
+        SignerInfo's signature value), its TSA validated at `at` (now), with the validation data
+        the document carries (`known`, a PDF's DSS) if any."""
         now = at or self._clock()
         extra = list(extra_certificates)
         check = self._checks.check_token(token, imprint_data, extra)
@@ -62,7 +75,7 @@ class TimestampVerifier:
             purpose = replace(policy, key_purpose=KeyPurpose.TIME_STAMPING)
         # Validated through the chain-result cache, as a signer is: one entry per TSA certificate,
         # time bucket, policy and trust-list generation, none older than the cache's max age.
-        validation = await self._validator.validate_parsed(tsa, others, now, purpose)
+        validation = await self._validator.validate_parsed(tsa, others, now, purpose, known)
         service = self._validator.tsa_service(validation.chain[-1].fingerprint_sha256) if validation.chain else None
         trusted, reason, detail = tsa_trust(validation, service, check.gen_time, self._reader.validity(tsa)[0], now)
         return TimestampReport(
@@ -76,3 +89,28 @@ class TimestampVerifier:
             detail=detail,
             validation_data=validation.validation_data,
         )
+
+    async def archive_chain(
+        self,
+        stamps: Sequence[ArchiveStamp],
+        extra_certificates: Sequence[x509.Certificate] = (),
+        known: ValidationData | None = None,
+    ) -> tuple[datetime | None, tuple[TimestampReport, ...]]:
+        """Archive time-stamps, oldest first, each covering the ones before it: the earliest time
+        they prove the covered data existed at, and each one's report (oldest first).
+
+        Judged newest first (EN 319 102-1 validation with long-term data): the newest one's TSA
+        now; each earlier one's at the time the next trusted one proves it existed, so a TSA
+        certificate expired or revoked since then still vouches for a token it made before. A
+        token that is not trusted proves nothing, and the one before it is judged at the same
+        moment as it was."""
+        moment = self._clock()
+        proven: datetime | None = None
+        reports: list[TimestampReport] = []
+        for stamp in reversed(stamps):
+            report = await self.check_timestamp(stamp.token, stamp.data, moment, extra_certificates, known=known)
+            if report.trusted and report.gen_time is not None:
+                proven = report.gen_time
+                moment = min(moment, proven)
+            reports.append(report)
+        return proven, tuple(reversed(reports))

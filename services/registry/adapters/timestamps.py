@@ -39,18 +39,20 @@ class HttpTimeStamper:
     async def stamp(self, cms_signature: bytes) -> Stamped:
         content = cms.ContentInfo.load(cms_signature)
         signer_info = content["content"]["signer_infos"][0]
-        digest = hashlib.sha256(signer_info["signature"].native).digest()
-        nonce, body = tsp.request(digest)
-        try:
-            answer = await self._post(body)
-            token = tsp.token_of(answer, nonce, digest)
-        except (aiohttp.ClientError, TimeoutError, OSError, tsp.TimeStampError) as error:
-            detail = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-            raise errors.Unavailable(say("timestamp_unavailable", detail=detail), reason="TSA_UNAVAILABLE") from None
+        token = await self.token(hashlib.sha256(signer_info["signature"].native).digest())
         token_der = bytes(token.dump())
         attribute = tlv(0x30, _SIGNATURE_TIME_STAMP_TOKEN + tlv(0x31, token_der))
         gen_time = token["content"]["encap_content_info"]["content"].parsed["gen_time"].native
         return Stamped(with_unsigned_attribute(cms_signature, attribute), token_der, gen_time.astimezone(UTC))
+
+    async def token(self, digest: bytes) -> cms.ContentInfo:
+        """A token over the SHA-256 `digest`; Unavailable (TSA_UNAVAILABLE) if none comes."""
+        nonce, body = tsp.request(digest)
+        try:
+            return tsp.token_of(await self._post(body), nonce, digest)
+        except (aiohttp.ClientError, TimeoutError, OSError, tsp.TimeStampError) as error:
+            detail = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+            raise errors.Unavailable(say("timestamp_unavailable", detail=detail), reason="TSA_UNAVAILABLE") from None
 
     async def _post(self, body: bytes) -> bytes:
         # A session per stamp (one POST; signatures arrive one by one): none outlives its event loop.

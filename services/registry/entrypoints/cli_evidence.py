@@ -5,6 +5,11 @@ not the running service. Writes one directory per stored signature (format in ba
 the document, the time-stamped CMS, the token, the signer's path and its OCSP responses and CRLs,
 which ``baylink identity verify --offline-evidence DIR`` judges again with no network.
 Exit codes: 0 written, 1 the application has no stored signature, 2 unknown application or bad input.
+
+``baylink registry archive-stamp DIR...`` renews exported evidence (CAdES B-LTA in the manner of
+RFC 4998): asks the TSA (``--tsa-url``, default BAYLINK_REGISTRY_TSA_URL) for a token over the
+directory's manifest (``baylink.evidence.archive_imprint``: every file, the earlier archive tokens
+too) and adds it as ``archive/NN.tst``. Exit codes: 0 stamped, 1 the TSA gave no token, 2 bad input.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from baylink import evidence as files
 from baylink.runtime.db import Database
 from baylink.runtime.events import EventTypes
 from services.registry.adapters.pdf_signatures import pdf_signatures
+from services.registry.adapters.timestamps import HttpTimeStamper
 from services.registry.adapters.unit_of_work import SqlUnitOfWork
 from services.registry.config import RegistrySettings
 from services.registry.service_layer.evidence import StoredSignature, stored_signatures
@@ -117,3 +123,40 @@ def evidence(
             f"{directory}: {stored.material_type} signed by {kept.signer_ref}, stamped {about['stamped_at']}, "
             f"{len(data.certificates)} certificates, {len(data.ocsp_responses)} OCSP, {len(data.crls)} CRLs"
         )
+
+
+@app.command("archive-stamp")
+def archive_stamp(
+    directories: Annotated[
+        list[Path], typer.Argument(metavar="DIR", help="Evidence directories (of `registry evidence`).")
+    ],
+    tsa_url: Annotated[str, typer.Option("--tsa-url", help="Default BAYLINK_REGISTRY_TSA_URL.")] = "",
+) -> None:
+    """Add an archive time-stamp to each evidence directory (B-LTA): a token over all it holds.
+
+    Run it again before the certificate of the TSA that made the newest token expires (or if that
+    TSA is compromised): each new token proves that everything before it, the older tokens
+    included, existed at its time, so `identity verify --offline-evidence` judges each older token
+    at that time and not now."""
+    url = tsa_url or RegistrySettings().tsa_url
+    if not re.match(r"^https?://", url):
+        typer.echo(f"error: --tsa-url: {url!r} is not an http(s) URL", err=True)
+        raise typer.Exit(2)
+    kept: list[tuple[Path, files.EvidenceFiles]] = []
+    for directory in directories:
+        try:
+            kept.append((directory, files.read(directory)))
+        except files.EvidenceError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+    stamper = HttpTimeStamper(url)
+    for directory, evidence in kept:
+        try:
+            token = asyncio.run(stamper.token(files.archive_imprint(evidence)))
+        except errors.BaylinkError as exc:
+            typer.echo(f"error: {directory}: {exc.reason}: {exc.message}", err=True)
+            raise typer.Exit(1) from None
+        renewed = files.with_archive_token(evidence, bytes(token.dump()))
+        files.write(directory, renewed)
+        gen_time = token["content"]["encap_content_info"]["content"].parsed["gen_time"].native
+        typer.echo(f"{directory}: archive time-stamp {len(renewed.archive)} at {gen_time.isoformat()}")

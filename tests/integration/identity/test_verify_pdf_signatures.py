@@ -51,7 +51,9 @@ async def test_two_signatures_and_a_document_timestamp_are_each_reported(
     assert (first.field_name, first.revision, first.coverage) == ("Applicant", 2, api.PDF_COVERAGE_ENTIRE_REVISION)
     assert first.report.indication == pb.INDICATION_TOTAL_PASSED and first.cms.signature_valid
     assert first.cms.algorithm == pb.SIGNATURE_ALGORITHM_RSA_PKCS1V15
-    assert second.cms.algorithm == pb.SIGNATURE_ALGORITHM_SM2_SM3 and second.level == api.PADES_LEVEL_B_B
+    # No signature timestamps: the document timestamp over revision 4 proves that both existed (B-T).
+    assert second.cms.algorithm == pb.SIGNATURE_ALGORITHM_SM2_SM3 and second.level == api.PADES_LEVEL_B_T
+    assert first.level == api.PADES_LEVEL_B_T and first.cms.proven_signing_time.seconds > 0
     assert second.change_after_signing == api.PDF_CHANGE_LTA_UPDATES
     (stamp,) = reply.document_timestamps
     assert (stamp.judgement, stamp.revision, stamp.detail) == (api.TIMESTAMP_JUDGEMENT_PASSED, 4, "timestamp_trusted")

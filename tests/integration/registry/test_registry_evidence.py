@@ -217,3 +217,41 @@ async def test_a_signature_inside_a_pdf_is_exported_over_the_bytes_it_covers_and
     args = ["--signature", str(directory / "signature.p7s"), "--offline-evidence", str(directory)]
     offline = await _cli("verify", *args, *trust_args)
     assert offline["indication"] == "TOTAL_PASSED" and offline["proven_signing_time"], offline
+
+
+async def test_archive_stamped_evidence_is_b_lta_and_each_renewal_covers_the_last(
+    registry: RegistryService, registry_pki: TestPKI, tsa: TimeStampServer, tmp_path: Path
+) -> None:
+    """`baylink registry archive-stamp DIR` asks Baylink's TSA for a token over the evidence; judged
+    offline the signature is then B-LTA (a verified archive time-stamp, not a present one)."""
+    directory = await _stored_and_exported(registry, registry_pki, tmp_path / "evidence")
+    certs = registry_pki.directory / "certs"
+    trust_args = ["--trust-list", str(registry_pki.directory / "trustlists")]
+    trust_args += [a for j in ("hk", "mo", "gd") for a in ("--signer", str(certs / f"tl-signer-{j}.pem"))]
+    args = ["--signature", str(directory / "signature.p7s"), "--offline-evidence", str(directory), *trust_args]
+    before = await _cli("verify", *args)
+    assert (before["level"], before["archive_timestamps"]) == ("B-LT", []), before
+
+    for _ in range(2):
+        stamp = ["registry", "archive-stamp", str(directory), "--tsa-url", tsa.url]
+        result = await asyncio.to_thread(runner.invoke, baylink, stamp)
+        assert result.exit_code == 0, result.output
+    kept = files.read(directory)
+    assert len(kept.archive) == 2
+    after = await _cli("verify", *args)
+    assert (after["indication"], after["level"]) == ("TOTAL_PASSED", "B-LTA"), after
+    assert [a["trusted"] for a in after["archive_timestamps"]] == [True, True], after["archive_timestamps"]
+
+    (directory / "archive" / "01.tst").write_bytes(kept.archive[1])  # the first token replaced by the second
+    tampered = await _cli("verify", *args)
+    assert tampered["archive_timestamps"][0]["reason"] == "timestamp_imprint_mismatch", tampered
+    assert tampered["archive_timestamps"][1]["reason"] == "timestamp_imprint_mismatch"  # it covered the first
+
+    down = ["registry", "archive-stamp", str(directory), "--tsa-url", "http://127.0.0.1:9/"]
+    result = await asyncio.to_thread(runner.invoke, baylink, down)
+    assert result.exit_code == 1 and "TSA_UNAVAILABLE" in result.output, result.output
+    bad = await asyncio.to_thread(runner.invoke, baylink, ["registry", "archive-stamp", str(tmp_path)])
+    assert bad.exit_code == 2 and "evidence.json" in bad.output, bad.output
+    url = ["registry", "archive-stamp", str(directory), "--tsa-url", "ftp://127.0.0.1/"]
+    bad = await asyncio.to_thread(runner.invoke, baylink, url)
+    assert bad.exit_code == 2 and "--tsa-url" in bad.output, bad.output

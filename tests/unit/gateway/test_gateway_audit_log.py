@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import stat
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,7 +26,9 @@ from services.gateway.audit.adapters.keys import (
     load_or_create_signing_key,
 )
 from services.gateway.audit.adapters.store import SqlAuditStore, audit_checkpoints, audit_head
-from services.gateway.audit.domain.chain import CheckpointPolicy
+from services.gateway.audit.domain.chain import ChainHead, CheckpointPolicy
+from services.gateway.audit.service_layer.log import AuditLog
+from services.gateway.audit.service_layer.ports import Extension
 from services.gateway.audit.service_layer.verify import verify_log
 from services.gateway.shared.domain.guard import SecurityAlert, Severity
 from tests.unit.gateway.conftest import Clock, entry, make_log, outbox_types
@@ -113,20 +116,66 @@ async def test_events_given_with_an_append_are_committed_with_the_record(
     assert await outbox_types(audit_db) == ["baylink.gateway.security.alert_raised.v1"]
 
 
+class CountedStore(SqlAuditStore):
+    """The real store, counting its transactions."""
+
+    def __init__(self, db: Database):
+        super().__init__(db)
+        self.transactions = 0
+
+    async def extend(self, step: Callable[[ChainHead], Extension | None]) -> Extension | None:
+        self.transactions += 1
+        return await super().extend(step)
+
+
+def counted_log(db: Database, signer: Ed25519Signer) -> tuple[AuditLog, CountedStore]:
+    store = CountedStore(db)
+    policy = CheckpointPolicy(every_records=100_000)
+    return AuditLog(store, signer, GatewaySecurityEvents().checkpointed, policy=policy), store
+
+
 async def test_concurrent_appends_are_group_committed_in_few_transactions(
     audit_db: Database, signer: Ed25519Signer
 ) -> None:
-    log = make_log(audit_db, signer, policy=CheckpointPolicy(every_records=100_000))
-    commits = 0
-
-    def counted() -> None:
-        nonlocal commits
-        commits += 1
-
-    log.on_commit = counted
+    log, store = counted_log(audit_db, signer)
     records = await asyncio.gather(*(log.append(entry(i)) for i in range(300)))
     assert sorted(r.sequence for r in records) == list(range(1, 301))
-    assert commits <= 3
+    assert store.transactions <= 3
+
+
+async def test_a_lone_append_commits_at_once_in_one_transaction(audit_db: Database, signer: Ed25519Signer) -> None:
+    log, store = counted_log(audit_db, signer)
+    record = await asyncio.wait_for(log.append(entry(1)), timeout=5)  # no batching timer to wait out
+    assert (record.sequence, store.transactions) == (1, 1)
+    assert (await SqlAuditStore(audit_db).read_head()).last_sequence == 1  # type: ignore[union-attr]
+
+
+async def test_when_a_shared_commit_fails_every_waiting_append_fails_and_none_is_recorded(
+    audit_db: Database, signer: Ed25519Signer
+) -> None:
+    log, store = counted_log(audit_db, signer)
+    await log.append(entry(0))
+    await _execute(audit_db, sa.update(audit_head).values(signature="00" * 64))  # a head it did not sign
+    results = await asyncio.gather(*(log.append(entry(i)) for i in range(1, 21)), return_exceptions=True)
+    assert all(isinstance(r, errors.Unavailable) and r.reason == "AUDIT_LOG_TAMPERED" for r in results)
+    assert 2 <= store.transactions - 1 <= 21  # the shared commit, then each alone (so one culprit spares the rest)
+    assert (await SqlAuditStore(audit_db).read_head()).last_sequence == 1  # type: ignore[union-attr]
+
+
+async def test_the_relay_is_woken_only_by_commits_that_staged_events(audit_db: Database, signer: Ed25519Signer) -> None:
+    log = make_log(audit_db, signer, policy=CheckpointPolicy(every_records=3, every_seconds=3600))
+    wakes = 0
+
+    def wake() -> None:
+        nonlocal wakes
+        wakes += 1
+
+    log.on_commit = wake
+    await log.append(entry(1))
+    await log.append(entry(2))
+    assert wakes == 0  # records alone: nothing for the relay
+    await log.append(entry(3))  # its commit takes a checkpoint and stages its event
+    assert wakes == 1 and await outbox_types(audit_db) == [CHECKPOINTED]
 
 
 async def test_a_forced_checkpoint_covers_whatever_is_pending(audit_db: Database, signer: Ed25519Signer) -> None:

@@ -10,6 +10,8 @@ import pytest
 
 from devtools.testpki import pades
 from devtools.testpki.loader import TestPKI
+from devtools.testpki.revocation import OcspBehaviour, RevocationAuthority
+from services.identity.adapters.fetchers import build_ocsp_request
 from services.identity.adapters.pdf_signatures import PyHankoPdfReader
 from services.identity.domain.errors import InvalidInput
 from services.identity.domain.pdf import (
@@ -228,3 +230,28 @@ def test_bytes_changed_anywhere_give_a_report_or_invalid_argument(signed_twice: 
             reader.read(bytes(data), "pdf")
         except InvalidInput as exc:
             assert exc.field == "pdf"
+
+
+def test_the_dss_is_read_and_what_does_not_parse_is_left_out(
+    pki: TestPKI, pdf_verifier: PdfVerifier, base: bytes
+) -> None:
+    stamped = pades.sign(base, pki, "hk-personal", "Applicant", timestamper=pades.PkiTsa("hk-tsa"))
+    answer = _ocsp_of(pki, "hk-personal")
+    junk = b"\x30\x03\x0a\x01\x07"  # an OCSPResponse whose status is no status
+    with_dss = pades.add_dss(stamped, [answer, junk], [pki.cert("hk-ca")])
+    facts = PyHankoPdfReader().read(with_dss, "pdf")
+    assert facts.dss is not None and facts.dss.ocsp_responses == (answer,)
+    assert facts.dss.certificates == (pki.cert("hk-ca"),) and facts.dss_revision == 3
+    assert facts.signatures[0].dss_covers_signer
+    (signature,) = verify(pdf_verifier, with_dss).signatures
+    assert signature.passed and signature.level is SignatureLevel.B_LT
+    (without,) = verify(pdf_verifier, stamped).signatures
+    assert without.passed and without.level is SignatureLevel.B_T
+    other = pades.add_dss(stamped, [_ocsp_of(pki, "mo-personal")])  # data for someone else: not B-LT
+    assert not PyHankoPdfReader().read(other, "pdf").signatures[0].dss_covers_signer
+
+
+def _ocsp_of(pki: TestPKI, name: str) -> bytes:
+    issuer = pki.entity(name)["issuer"]
+    request = build_ocsp_request(pki.certificate(name), pki.certificate(issuer).public_key.sha1).dump()
+    return RevocationAuthority(pki, issuer).ocsp_der(request, OcspBehaviour.NORMAL)

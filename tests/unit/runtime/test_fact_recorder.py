@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,26 @@ async def test_concurrent_facts_are_all_durable_when_their_callers_return_in_few
         ids = (await session.execute(sa.select(outbox.c.event_id))).scalars().all()
     assert len(set(ids)) == 300
     assert 1 <= commits < 300  # group commit: calls that waited shared a transaction
+
+
+async def test_callers_within_the_commit_interval_share_the_next_commit_and_an_idle_one_commits_at_once(
+    db: Database,
+) -> None:
+    committed: list[float] = []
+    recorder = FactRecorder(db, on_commit=lambda: committed.append(time.monotonic()), commit_interval=0.5)
+    started = time.monotonic()
+    await recorder.record([event(0)])
+    assert time.monotonic() - started < 0.4  # nothing committed lately: no wait
+
+    async def one_after_another(n: int) -> None:
+        await asyncio.sleep(0.01 * n)  # each arrives well after the one before has been committed alone
+        await recorder.record([event(n)])
+
+    await asyncio.gather(*(one_after_another(n) for n in range(1, 11)))
+    assert len(committed) == 2  # the ten arrived within the interval and shared the second commit
+    assert committed[1] - committed[0] >= 0.45
+    async with db.transaction() as session:
+        assert await backlog(session) == 11
 
 
 async def test_a_failed_commit_fails_only_the_caller_whose_event_failed(db: Database) -> None:

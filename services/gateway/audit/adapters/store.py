@@ -1,25 +1,26 @@
-"""The audit log in the gateway's database (SQLAlchemy Core; SQLite or PostgreSQL).
+"""The audit log in the gateway's database (SQLAlchemy Core; SQLite in a file or PostgreSQL).
 
-The chain head is locked by an UPDATE of its one row as the transaction's first statement:
-PostgreSQL takes the row lock (as SELECT … FOR UPDATE would), SQLite takes the database's write
-lock up front (a read first would be upgraded later and could fail with SQLITE_BUSY instead of
-waiting). Either way a second writer, in this process or another, waits for the commit.
+An extension of the log is one direct transaction (``baylink.runtime.direct``: on SQLite the
+whole of it one hop to the database's own thread, on PostgreSQL one statement after another on
+one connection). The chain head is locked by an UPDATE of its one row as the transaction's first
+statement: PostgreSQL takes the row lock (as SELECT … FOR UPDATE would), SQLite holds the
+database's write lock from BEGIN IMMEDIATE. Either way a second writer, in this process or
+another, waits for the commit.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Generator
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from baylink.runtime import direct
 from baylink.runtime.db import Database
-from baylink.runtime.events import CloudEvent
-from baylink.runtime.outbox import add_events
+from baylink.runtime.outbox import stage_events
 from baylink.runtime.schema import BigInt
 from services.gateway.audit.domain.chain import AuditRecord, ChainHead, Checkpoint, aware
+from services.gateway.audit.service_layer.ports import Extension
 
 metadata = sa.MetaData()
 _TZ = sa.DateTime(timezone=True)
@@ -65,64 +66,48 @@ audit_checkpoints = sa.Table(
 HEAD_ID = 1
 
 
-class SqlAuditTransaction:
-    def __init__(self, session: AsyncSession, event_topic: str | None):
-        self.session = session
-        self.event_topic = event_topic
-        self._head: ChainHead | None = None
-
-    async def lock(self) -> None:
-        touch = (
-            sa.update(audit_head)
-            .where(audit_head.c.id == HEAD_ID)
-            .values(last_sequence=audit_head.c.last_sequence)
-            .returning(*audit_head.c)
-        )
-        row = (await self.session.execute(touch)).mappings().one()
-        self._head = _head(row)
-
-    async def head(self) -> ChainHead:
-        assert self._head is not None, "lock() first"
-        return self._head
-
-    async def add_records(self, records: Sequence[AuditRecord]) -> None:
-        if records:
-            await self.session.execute(sa.insert(audit_records), [_record_row(r) for r in records])
-
-    async def add_checkpoint(self, checkpoint: Checkpoint) -> None:
-        await self.session.execute(sa.insert(audit_checkpoints), [_checkpoint_row(checkpoint)])
-
-    async def set_head(self, head: ChainHead) -> None:
-        values = {
-            "last_sequence": head.last_sequence,
-            "last_hash": head.last_hash,
-            "last_recorded_at": head.last_recorded_at,
-            "checkpoint_sequence": head.checkpoint_sequence,
-            "pending_since": head.pending_since,
-            "key_id": head.key_id,
-            "signature": head.signature,
-        }
-        await self.session.execute(sa.update(audit_head).where(audit_head.c.id == HEAD_ID).values(**values))
-        self._head = head
-
-    async def stage_events(self, events: Sequence[CloudEvent]) -> None:
-        await add_events(self.session, events, topic=self.event_topic)
+LOCK_HEAD = direct.Statement(
+    sa.update(audit_head)
+    .where(audit_head.c.id == HEAD_ID)
+    .values(last_sequence=audit_head.c.last_sequence)
+    .returning(*audit_head.c)
+)
+_HEAD_VALUES = ("last_sequence", "last_hash", "last_recorded_at", "checkpoint_sequence", "pending_since", "key_id",
+                "signature")  # fmt: skip
+SET_HEAD = direct.Statement(
+    sa.update(audit_head)
+    .where(audit_head.c.id == HEAD_ID)
+    .values({name: sa.bindparam(name, type_=audit_head.c[name].type) for name in _HEAD_VALUES})
+)
+INSERT_RECORD = direct.insert(audit_records)
+INSERT_CHECKPOINT = direct.insert(audit_checkpoints)
 
 
 class SqlAuditStore:
     """``event_topic`` overrides the events' own topic (tests and benchmarks use a topic of their own)."""
 
     def __init__(self, db: Database, *, event_topic: str | None = None, page_size: int = 5000):
+        if not db.runs_direct:
+            raise ValueError("the audit log needs SQLite in a file or PostgreSQL through asyncpg")
         self.db = db
         self.event_topic = event_topic
         self.page_size = page_size
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[SqlAuditTransaction]:
-        async with self.db.transaction() as session:
-            tx = SqlAuditTransaction(session, self.event_topic)
-            await tx.lock()
-            yield tx
+    async def extend(self, step: Callable[[ChainHead], Extension | None]) -> Extension | None:
+        return await self.db.run_direct(self._extend(step))
+
+    def _extend(self, step: Callable[[ChainHead], Extension | None]) -> Generator[direct.Op, Any, Extension | None]:
+        (row,) = yield direct.fetch(LOCK_HEAD)
+        extension = step(_head(row._asdict()))
+        if extension is None:
+            return None
+        yield direct.execute_many(INSERT_RECORD, [_record_row(r) for r in extension.records])
+        if extension.checkpoint is not None:
+            yield direct.execute_many(INSERT_CHECKPOINT, [_checkpoint_row(extension.checkpoint)])
+        yield from stage_events(extension.events, topic=self.event_topic)
+        head = extension.head
+        yield direct.execute(SET_HEAD, **{name: getattr(head, name) for name in _HEAD_VALUES})
+        return extension
 
     async def read_head(self) -> ChainHead | None:
         async with self.db.transaction() as session:

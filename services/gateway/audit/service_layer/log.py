@@ -37,7 +37,7 @@ from services.gateway.audit.domain.chain import (
     aware,
     chain,
 )
-from services.gateway.audit.service_layer.ports import AuditStore, AuditTransaction, Signer, UnsignedHeads
+from services.gateway.audit.service_layer.ports import AuditStore, Extension, Signer, UnsignedHeads
 
 log = logging.getLogger("baylink.gateway.audit")
 CheckpointEvent = Callable[[Checkpoint], CloudEvent]
@@ -66,10 +66,15 @@ class AuditLog:
         self.checkpoint_event = checkpoint_event
         self.policy = policy or CheckpointPolicy()
         self.clock = clock
-        self.on_commit = on_commit  # e.g. the relay's wake(), so checkpoint and alert events go out promptly
+        # Called after a commit that staged events: e.g. the relay's wake(), so that checkpoint and alert
+        # events go out promptly (a commit of records alone gives the relay nothing to do).
+        self.on_commit = on_commit
         self.max_batch = max_batch
         self.unsigned_heads = unsigned_heads  # None: never adopt an unsigned head
         self._pending: list[Pending] = []
+        # The message and signature of the last head this log signed: found again at the next append (the
+        # usual case with one gateway), it is trusted without verifying the signature this log just made.
+        self._own_head: tuple[bytes, str] | None = None
         self._flusher: asyncio.Task[None] | None = None
 
     async def record(
@@ -96,16 +101,21 @@ class AuditLog:
 
     async def checkpoint_if_due(self, *, force: bool = False) -> Checkpoint | None:
         """Checkpoint the head if the policy says so (or ``force``) and any record is not yet covered."""
-        async with self.store.transaction() as tx:
-            head = self._trusted(await tx.head())
+
+        def step(head: ChainHead) -> Extension | None:
+            head = self._trusted(head)
             now = self.clock()
             pending = head.last_sequence > head.checkpoint_sequence
             if not pending or not (force or self.policy.due(head, now)):
                 return None
-            head, checkpoint = await self._checkpoint(tx, head, now)
-            await tx.set_head(self._signed(head))
-        self._committed()
-        return checkpoint
+            head, checkpoint = self._checkpoint(head, now)
+            return Extension(self._signed(head), checkpoint=checkpoint, events=[self.checkpoint_event(checkpoint)])
+
+        extension = await self.store.extend(step)
+        if extension is None:
+            return None
+        self._committed(extension)
+        return extension.checkpoint
 
     async def run_checkpoints(self, interval_seconds: float | None = None) -> None:
         """Check every ``interval_seconds`` (default: a quarter of the policy's period) until cancelled."""
@@ -133,22 +143,27 @@ class AuditLog:
                         _fail([one], single)
 
     async def _commit(self, batch: list[Pending]) -> None:
-        async with self.store.transaction() as tx:
-            head = self._trusted(await tx.head())
-            now = self.clock()
-            records = chain(head, [entry for entry, _, _ in batch], now)
-            await tx.add_records(records)
-            await tx.stage_events([event for _, events, _ in batch for event in events])
+        entries = [entry for entry, _, _ in batch]
+        staged = [event for _, events, _ in batch for event in events]
+
+        def step(head: ChainHead) -> Extension:
+            head = self._trusted(head)
+            records = chain(head, entries, self.clock())
             head = head.after(records)
+            events, checkpoint = staged, None
             if self.policy.due(head, records[-1].recorded_at):
-                head, _ = await self._checkpoint(tx, head, records[-1].recorded_at)
-            await tx.set_head(self._signed(head))
-        for (_, _, future), record in zip(batch, records, strict=True):
+                head, checkpoint = self._checkpoint(head, records[-1].recorded_at)
+                events = [*staged, self.checkpoint_event(checkpoint)]
+            return Extension(self._signed(head), records, checkpoint, events)
+
+        extension = await self.store.extend(step)
+        assert extension is not None
+        for (_, _, future), record in zip(batch, extension.records, strict=True):
             if not future.done():
                 future.set_result(record)
-        self._committed()
+        self._committed(extension)
 
-    async def _checkpoint(self, tx: AuditTransaction, head: ChainHead, now: datetime) -> tuple[ChainHead, Checkpoint]:
+    def _checkpoint(self, head: ChainHead, now: datetime) -> tuple[ChainHead, Checkpoint]:
         assert head.pending_since is not None and head.last_recorded_at is not None
         unsigned = Checkpoint(
             sequence=head.last_sequence,
@@ -160,12 +175,12 @@ class AuditLog:
             key_id=self.signer.key_id,
         )
         checkpoint = replace(unsigned, signature=self.signer.sign(unsigned.message()).hex())
-        await tx.add_checkpoint(checkpoint)
-        await tx.stage_events([self.checkpoint_event(checkpoint)])
         return replace(head, checkpoint_sequence=checkpoint.sequence, pending_since=None), checkpoint
 
     def _trusted(self, head: ChainHead) -> ChainHead:
         """``head`` if this log signed it (or it is the genesis head); UNAVAILABLE otherwise."""
+        if self._own_head is not None and self._own_head == (head.message(), head.signature):
+            return head
         try:
             signature = bytes.fromhex(head.signature)
         except ValueError:
@@ -184,9 +199,12 @@ class AuditLog:
     def _signed(self, head: ChainHead) -> ChainHead:
         """The head with the audit key's signature: every head row written is signed."""
         unsigned = replace(head, key_id=self.signer.key_id, signature="")
-        return replace(unsigned, signature=self.signer.sign(unsigned.message()).hex())
+        message = unsigned.message()
+        signed = replace(unsigned, signature=self.signer.sign(message).hex())
+        self._own_head = (message, signed.signature)
+        return signed
 
-    def _committed(self) -> None:
+    def _committed(self, extension: Extension) -> None:
         # After the commit nothing may raise: the batch would be retried and its records appended twice.
         if self.unsigned_heads is not None:  # a head is signed now: no unsigned head is adopted again
             try:
@@ -194,7 +212,7 @@ class AuditLog:
                 self.unsigned_heads = None
             except Exception:
                 log.exception("cannot record that the audit head is signed")
-        if self.on_commit is not None:
+        if self.on_commit is not None and extension.events:
             try:
                 self.on_commit()
             except Exception:

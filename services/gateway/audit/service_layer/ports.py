@@ -2,28 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from baylink.runtime.events import CloudEvent
 from services.gateway.audit.domain.chain import AuditRecord, ChainHead, Checkpoint
 
 
-class AuditTransaction(Protocol):
-    """One database transaction holding the chain head's lock; all of it commits or none."""
+@dataclass(frozen=True)
+class Extension:
+    """What one transaction adds to the log: its records, a checkpoint, events for the outbox, and
+    the head it leaves (signed)."""
 
-    async def head(self) -> ChainHead: ...
-    async def add_records(self, records: Sequence[AuditRecord]) -> None: ...
-    async def add_checkpoint(self, checkpoint: Checkpoint) -> None: ...
-    async def set_head(self, head: ChainHead) -> None: ...
-    async def stage_events(self, events: Sequence[CloudEvent]) -> None:
-        """Into the outbox, in this transaction."""
+    head: ChainHead
+    records: Sequence[AuditRecord] = ()
+    checkpoint: Checkpoint | None = None
+    events: Sequence[CloudEvent] = ()
 
 
 class AuditStore(Protocol):
-    def transaction(self) -> AbstractAsyncContextManager[AuditTransaction]:
-        """Begin a transaction and lock the chain head (other writers wait until it ends)."""
+    async def extend(self, step: Callable[[ChainHead], Extension | None]) -> Extension | None:
+        """In one transaction: lock the chain head (other writers wait until the commit), call
+        ``step`` with it, write what it returns (None: nothing) and commit. ``step`` is plain Python
+        that may run in the database's own thread: it must not touch what the event loop changes;
+        if it raises, nothing is written and the exception propagates."""
 
     # Reading, for verification: no lock, so appends carry on meanwhile.
     async def read_head(self) -> ChainHead | None:

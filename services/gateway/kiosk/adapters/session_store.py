@@ -13,10 +13,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
+from typing import Any
 
 import sqlalchemy as sa
 
+from baylink.runtime import direct
 from baylink.runtime.db import Database
 from baylink.runtime.schema import BigInt
 from services.gateway.kiosk.adapters import session_records as records
@@ -44,6 +46,12 @@ kiosk_sessions = sa.Table(
 )
 
 
+# Every call reads its session: a direct read (on SQLite one hop to the database's reader thread).
+READ = direct.Statement(
+    sa.select(kiosk_sessions).where(kiosk_sessions.c.token_sha256 == sa.bindparam("digest", type_=sa.LargeBinary))
+)
+
+
 def token_digest(token: str) -> bytes:
     return hashlib.sha256(token.encode("utf-8")).digest()
 
@@ -65,6 +73,8 @@ class SqlSessionStore:
         max_sessions: int = 10_000,
         max_lifetime_seconds: float = 4 * 3600.0,
     ):
+        if not db.runs_direct:
+            raise ValueError("kiosk sessions need SQLite in a file or PostgreSQL through asyncpg")
         self.db = db
         self.cipher = cipher
         self.ttl = ttl_seconds
@@ -103,11 +113,10 @@ class SqlSessionStore:
         if not token:
             return None
         digest = token_digest(token)
-        query = sa.select(kiosk_sessions).where(kiosk_sessions.c.token_sha256 == digest)
-        async with self.db.transaction() as tx:
-            row = (await tx.execute(query)).mappings().first()
-        if row is None:
+        found = await self.db.run_direct(_read(digest), readonly=True)
+        if not found:
             return None
+        row = found[0]._asdict()
         # A row without contents was found expired once: it stays expired, whatever a clock says later.
         expires_at = row["expires_at_ms"] / 1000 if row["state_enc"] is not None else 0.0
         created_at = row["created_at_ms"] / 1000
@@ -160,3 +169,7 @@ class SqlSessionStore:
             await tx.execute(
                 sa.update(kiosk_sessions).where(kiosk_sessions.c.token_sha256 == digest).values(state_enc=None)
             )
+
+
+def _read(digest: bytes) -> Generator[direct.Op, Any, list[Any]]:
+    return (yield direct.fetch(READ, digest=digest))  # type: ignore[no-any-return]

@@ -17,6 +17,7 @@ Every answer, refusals and the web app included, carries ``Cache-Control: no-sto
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -50,8 +51,12 @@ class BodyTooLarge(HTTPException):
 
 def device_of_scope(scope: Scope) -> KioskDevice | None:
     der = (scope.get("state") or {}).get(PEER_CERTIFICATE)
-    if not der:
-        return None
+    return _device_of_certificate(der) if der else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _device_of_certificate(der: bytes) -> KioskDevice | None:
+    """The kiosk a certificate names, parsed once per certificate (a kiosk's every call presents the same one)."""
     try:
         return kiosk_of_certificate(der)
     except (errors.Unauthenticated, ValueError):

@@ -41,6 +41,7 @@ from sqlalchemy.engine import Dialect
 T = TypeVar("T")
 Processor = Callable[[Any], Any]
 _IN_LIST = re.compile(r"(?<!NOT) IN \(__\[POSTCOMPILE_(\w+)\]\)")
+_PARAMETER = re.compile(r"\$(\d+)")  # asyncpg's positional parameters
 _NO_DEFAULT = object()
 
 
@@ -212,18 +213,11 @@ class Insert(Statement):
         return [list(c) for c in zip(*self.compiled(dialect).parameter_rows(rows, list), strict=True)]
 
 
-_PARAMETER = re.compile(r"\$(\d+)")
-
-
 class Reads(Statement):
-    """Several SELECTs read together (``fetch_all``). PostgreSQL: one statement, so one round trip,
-    each SELECT's rows an array of records in a column of its own:
-
-    ``SELECT ARRAY(SELECT r FROM (<first SELECT>) AS r), ARRAY(SELECT r FROM (<second>) AS r), …``
-
-    each with its own parameters (numbered on after the ones before) and its locking clause: the
-    columns are evaluated in order, so rows are locked in the order of the SELECTs, each SELECT's
-    in its ORDER BY. SQLite: one SELECT after the other."""
+    """SELECTs read together (``fetch_all``). PostgreSQL: one statement, ``SELECT ARRAY(SELECT r FROM
+    (<first>) AS r), …``, each SELECT with its parameters (numbered on) and its locking clause; the
+    columns are evaluated in order, so rows lock in the order of the SELECTs, each SELECT's in its
+    ORDER BY. SQLite: one SELECT after the other."""
 
     def __init__(self, *statements: Statement):
         super().__init__(sa.select(sa.literal(1)))  # unused: each of ``statements`` is compiled instead
@@ -236,18 +230,15 @@ class Reads(Statement):
             columns, offset = [], 0
             for i, statement in enumerate(self.statements):
                 compiled = statement.compiled(dialect)
-                columns.append(f"ARRAY(SELECT r FROM ({_renumbered(compiled.sql, offset)}) AS r) AS read_{i}")
+                parts = _PARAMETER.split(compiled.sql)  # text, a parameter's number, text, …
+                sql = "".join(f"${int(p) + offset}" if j % 2 else p for j, p in enumerate(parts))
+                columns.append(f"ARRAY(SELECT r FROM ({sql}) AS r) AS read_{i}")
                 offset += len(compiled.binds)
             found = self._combined[dialect.name] = "SELECT " + ", ".join(columns)
         return found
 
     def __repr__(self) -> str:
         return f"Reads({', '.join(repr(s) for s in self.statements)})"
-
-
-def _renumbered(sql: str, offset: int) -> str:
-    """``sql`` with its positional parameters ``$n`` numbered on from ``offset``."""
-    return _PARAMETER.sub(lambda m: f"${int(m.group(1)) + offset}", sql)
 
 
 def insert(table: sa.Table) -> Insert:
@@ -268,10 +259,9 @@ def insert(table: sa.Table) -> Insert:
 class Op:
     """One step of a program. Its result, sent back into the program: the rows (``fetch``), the
     row count (``execute``), for ``execute_many`` the total row count where the driver counts
-    one (sqlite3) and None where it does not (asyncpg), for ``insert_ids`` the rows' keys, for
-    ``fetch_all`` a list of each read's rows."""
+    one (sqlite3) and None where it does not (asyncpg), for ``insert_ids`` the rows' keys."""
 
-    kind: str  # "fetch" | "execute" | "many" | "ids" | "fetches"
+    kind: str  # "fetch" | "execute" | "many" | "ids" | "fetches" (``fetch_all``: each read's rows)
     statement: Statement
     params: Any  # a mapping; for "many" and "ids" a list of mappings
 
@@ -281,8 +271,7 @@ def fetch(statement: Statement, **params: Any) -> Op:
 
 
 def fetch_all(reads: Reads, params: Sequence[Mapping[str, Any]]) -> Op:
-    """Each of ``reads``' SELECTs with its parameters (``params``, one mapping each, in order): the
-    rows of each, as ``fetch`` gives them, in one round trip on PostgreSQL (``Reads``)."""
+    """Each of ``reads``' SELECTs with its mapping of ``params``: the rows of each, as ``fetch`` gives them."""
     if len(params) != len(reads.statements):
         raise ValueError(f"{len(reads.statements)} reads, {len(params)} sets of parameters")
     return Op("fetches", reads, list(params))

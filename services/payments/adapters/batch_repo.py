@@ -1,5 +1,6 @@
 """Set-at-a-time reads and writes for a group-committed batch of transfers, as direct program steps
-(and the expiry sweeper's read of what is due).
+(and the expiry sweeper's read of what is due). Kept in one module although over 300 lines: every
+statement a batch runs is here, beside the one place that picks each database's way of writing.
 
 Each function here is a step of a direct program (``baylink.runtime.direct``):
 ``result = yield from step(...)``; the group committer runs the whole batch as

@@ -5,7 +5,8 @@ httpx hands it to the transport until the response head arrives, and filed under
 with the ids in it replaced by ``{id}`` (``POST /v1/applications/{id}/materials/{id}/signature``).
 Steps that are not one HTTP call (waiting for the fee event, the city's approval) are added with
 `StepTimer.add`. `StepTimer.table` prints calls per flow, p50 and p95 per call, and each step's share
-of the summed flow time.
+of the summed flow time (steps may overlap: the kiosk's polls while it waits for the fee event are
+calls of their own and part of the wait).
 """
 
 from __future__ import annotations
@@ -50,9 +51,9 @@ class StepTimer:
         if started is not None:
             self.add(route(response.request.method, response.request.url.path), time.perf_counter() - started)
 
-    def table(self, flows: int) -> list[str]:
-        """One line per step, the largest total first."""
-        total = sum(sum(s) for s in self.samples.values()) or 1.0
+    def table(self, flows: int, flow_seconds: float) -> list[str]:
+        """One line per step, the largest total first; ``flow_seconds``: the flows' latencies summed."""
+        total = flow_seconds or 1.0
         rows = sorted(self.samples.items(), key=lambda item: -sum(item[1]))
         lines = [f"  {'step':<58} {'per flow':>8} {'p50 ms':>8} {'p95 ms':>8} {'share':>6}"]
         for step, seconds in rows:

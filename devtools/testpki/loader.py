@@ -30,6 +30,7 @@ class TestPKI:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.manifest: dict[str, Any] = json.loads((directory / "manifest.json").read_text("utf-8"))
+        self._keys: dict[tuple[Path, int], SigningKey] = {}
 
     @property
     def base_url(self) -> str:
@@ -52,7 +53,13 @@ class TestPKI:
         return x509.Certificate.load(self._certs[name])
 
     def key(self, name: str) -> SigningKey:
-        return SigningKey.load_pem((self.directory / "keys" / f"{name}.key.pem").read_bytes())
+        """The entity's private key, parsed once per version of its file (a test may write a new one)."""
+        path = self.directory / "keys" / f"{name}.key.pem"
+        version = (path, path.stat().st_mtime_ns)
+        key = self._keys.get(version)
+        if key is None:
+            key = self._keys[version] = SigningKey.load_pem(path.read_bytes())
+        return key
 
     def intermediates(self, name: str) -> list[bytes]:
         """Issuing CA certificates of `name` up to (not including) its root: what a signer supplies."""

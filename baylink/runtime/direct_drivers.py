@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.engine import Dialect
 
-from baylink.runtime.direct import Insert, Program
+from baylink.runtime.direct import Insert, Program, Reads
 
 T = TypeVar("T")
 
@@ -28,6 +28,13 @@ def run_sqlite(program: Program[T], connection: sqlite3.Connection, dialect: Dia
             op = program.send(result)
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
+        if op.kind == "fetches":
+            assert isinstance(op.statement, Reads)
+            result = []
+            for statement, params in zip(op.statement.statements, op.params, strict=True):
+                read = statement.compiled(dialect)
+                result.append(read.rows(connection.execute(read.sql, read.parameters(params, json.dumps)).fetchall()))
+            continue
         compiled = op.statement.compiled(dialect)
         if op.kind in ("many", "ids"):
             if not op.params:
@@ -51,6 +58,13 @@ async def run_asyncpg(program: Program[T], connection: Any, dialect: Dialect) ->
             op = program.send(result)
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
+        if op.kind == "fetches":  # one statement for all the reads
+            assert isinstance(op.statement, Reads)
+            reads = [s.compiled(dialect) for s in op.statement.statements]
+            args = [a for read, params in zip(reads, op.params, strict=True) for a in read.parameters(params, list)]
+            arrays = await connection.fetchrow(op.statement.combined_sql(dialect), *args)
+            result = [read.rows(rows) for read, rows in zip(reads, arrays, strict=True)]
+            continue
         compiled = op.statement.compiled(dialect)
         if op.kind == "many":
             if isinstance(op.statement, Insert) and op.params:  # one statement for all the rows

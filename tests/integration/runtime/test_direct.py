@@ -13,7 +13,17 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import aiosqlite
 
 from baylink.runtime.db import Database
-from baylink.runtime.direct import Program, Statement, execute, execute_many, fetch, insert, insert_ids
+from baylink.runtime.direct import (
+    Program,
+    Reads,
+    Statement,
+    execute,
+    execute_many,
+    fetch,
+    fetch_all,
+    insert,
+    insert_ids,
+)
 from tests.conftest import postgres_database
 
 metadata = sa.MetaData()
@@ -171,6 +181,67 @@ async def test_inserted_rows_come_back_with_the_keys_the_table_gave_them_in_row_
         T0,
         None,
     )
+
+
+LOCKED = Statement(
+    sa.select(things)
+    .where(_c.thing_id.in_(sa.bindparam("ids", expanding=True)))
+    .order_by(_c.thing_id)
+    .with_for_update()
+)
+DUE_AFTER = Statement(sa.select(_c.thing_id, _c.due_at).where(_c.due_at > sa.bindparam("after", type_=_c.due_at.type)))
+ENTRY_NAMES = Statement(
+    sa.select(entries.c.name, entries.c.pairs).where(entries.c.name.in_(sa.bindparam("ids", expanding=True)))
+)
+READS = Reads(BY_IDS, LOCKED, DUE_AFTER, ENTRY_NAMES)
+
+
+async def test_reads_read_together_give_each_reads_rows_as_read_alone(db: Database) -> None:
+    """``fetch_all``: on PostgreSQL one statement of arrays of records, its parameters numbered on;
+    every column comes back through its type as a ``fetch`` gives it."""
+    await db.run_direct(_only(execute_many(ADD, rows(4))))
+    await db.run_direct(_only(insert_ids(ADD_ENTRY, [{"name": "e", "pairs": [["k", "澳門"]], "body": b"x", "at": T0}])))
+    params: list[dict[str, Any]] = [
+        {"ids": ["t2", "t0", "nope"]},
+        {"ids": ["t3", "t1"]},
+        {"after": T0 + timedelta(minutes=90)},
+        {"ids": []},
+    ]
+
+    def together() -> Program[list[list[Any]]]:
+        return (yield fetch_all(READS, params))
+
+    def apart() -> Program[list[list[Any]]]:
+        found = []
+        for statement, p in zip(READS.statements, params, strict=True):
+            found.append((yield fetch(statement, **p)))
+        return found
+
+    read = await db.run_direct(together())
+    assert [[tuple(r) for r in rows] for rows in read] == [
+        [tuple(r) for r in rows] for rows in await db.run_direct(apart())
+    ]
+    assert [r.thing_id for r in read[0]] == ["t0", "t2"] and [r.thing_id for r in read[1]] == ["t1", "t3"]
+    assert read[1][0].due_at.astimezone(UTC) == T0 + timedelta(hours=1) and read[1][0].active is False
+    assert read[0][1].note == {"i": 2, "zh": "商事登記"}
+    assert sorted(r.thing_id for r in read[2]) == ["t2", "t3"] and read[3] == []
+    with pytest.raises(ValueError, match="4 reads, 1 sets"):
+        fetch_all(READS, params[:1])
+    if db.dialect != "postgresql":
+        return
+
+    def locked_by_itself() -> Program[list[str]]:  # rows whose xmax is this transaction: its row locks
+        yield fetch_all(READS, params)
+        mine = yield fetch(
+            Statement(
+                sa.text(
+                    "SELECT thing_id FROM direct_things WHERE xmax::text = pg_current_xact_id()::text ORDER BY thing_id"
+                ).columns(sa.column("thing_id"))
+            )
+        )
+        return [r.thing_id for r in mine]
+
+    assert await db.run_direct(locked_by_itself()) == ["t1", "t3"]  # the FOR UPDATE read's rows, only
 
 
 @pytest.fixture

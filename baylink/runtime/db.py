@@ -14,10 +14,11 @@ threads, WAL checkpoints) lives in ``sqlite.py``.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from pathlib import Path
 from typing import Any, TypeVar
@@ -187,6 +188,61 @@ class Database:
         await self._direct_done(conn, raw)
         return result
 
+    @asynccontextmanager
+    async def direct_transaction(self) -> AsyncIterator[Callable[[Program[T]], Awaitable[T]]]:
+        """A write transaction on the driver's own connection that stays open across awaits, for
+        a unit of work that awaits between its statements: yields ``run``, and ``await
+        run(program)`` runs a direct program in it (SQLite: one hop to ``write_sqlite``'s thread
+        per program, under the same write lock; PostgreSQL: op by op, as ``run_direct``).
+        Commits on exit; rolls back if the body raises (a program's error, a deadline)."""
+        dialect = self.engine.dialect
+        if self.direct_sqlite:
+            own = self._own_writer
+            async with self.writing():
+                await own.run(_begin_immediate)
+                try:
+                    yield lambda program: own.run(functools.partial(run_sqlite, program, dialect=dialect))
+                except BaseException:
+                    await asyncio.shield(own.run(_end("ROLLBACK")))
+                    raise
+                try:
+                    await asyncio.shield(own.run(_end("COMMIT")))
+                except BaseException:
+                    await asyncio.shield(own.run(_end("ROLLBACK")))
+                    raise
+            return
+        if dialect.driver != "asyncpg":
+            raise RuntimeError("direct transactions need SQLite in a file or PostgreSQL through asyncpg")
+        conn, raw = await self._direct_connection()
+        try:
+            await raw.execute(_PG_DIRECT_BEGIN)
+            yield lambda program: run_asyncpg(program, raw, dialect)
+            await raw.execute("COMMIT")
+        except BaseException:
+            await self._direct_done(conn, raw, failed=True)
+            raise
+        await self._direct_done(conn, raw)
+
+    async def run_within(self, transaction: AsyncSession | AsyncConnection, program: Program[T]) -> T:
+        """Run a direct program inside a transaction the engine holds (a consumer's session, which
+        commits it with the inbox row), on that transaction's own driver connection: SQLite, the
+        whole program in aiosqlite's thread (one hop); PostgreSQL, op by op on the asyncpg
+        connection, once SQLAlchemy's transaction on it has begun."""
+        conn = await transaction.connection() if isinstance(transaction, AsyncSession) else transaction
+        adapted = (await conn.get_raw_connection()).dbapi_connection
+        driver = adapted.driver_connection  # type: ignore[union-attr]
+        dialect = self.engine.dialect
+        if dialect.name == "sqlite":
+            try:
+                return await driver._execute(run_sqlite, program, driver._conn, dialect)  # type: ignore[no-any-return]
+            except sqlite3.Error as exc:
+                raise DBAPIError.instance(None, None, exc, sqlite3.Error) from exc
+        if dialect.driver != "asyncpg":
+            raise RuntimeError("direct programs need SQLite or PostgreSQL through asyncpg")
+        if not driver.is_in_transaction():  # SQLAlchemy begins it with the first statement
+            await adapted._start_transaction()  # type: ignore[union-attr]
+        return await run_asyncpg(program, driver, dialect)
+
     async def _direct_connection(self) -> tuple[AsyncConnection, Any]:
         """A pooled connection for a direct program, and its asyncpg connection: one kept from an
         earlier program if one is alive and was used recently, else a checkout (pinged)."""
@@ -233,6 +289,20 @@ class Database:
             await own.close()
         if self._write_lock is not None:
             self._write_lock.close()
+
+
+def _begin_immediate(connection: sqlite3.Connection) -> None:
+    if connection.in_transaction:  # left open by a body cut off while its rollback was queued
+        connection.execute("ROLLBACK")
+    connection.execute("BEGIN IMMEDIATE")
+
+
+def _end(statement: str) -> Callable[[sqlite3.Connection], None]:
+    def end(connection: sqlite3.Connection) -> None:
+        if connection.in_transaction:
+            connection.execute(statement)
+
+    return end
 
 
 async def _rolled_back(raw: Any) -> bool:

@@ -23,8 +23,8 @@ from tests.unit.registry.flow import AUTHORITY, REASON, attach_all, drafted, pai
 
 
 async def event_types(registry: Registry, application_id: str) -> list[str]:
-    async with registry.uow() as work:
-        rows = await work.applications.session.execute(  # type: ignore[attr-defined]
+    async with registry.uow.db.transaction(readonly=True) as session:  # type: ignore[attr-defined]
+        rows = await session.execute(
             sa.select(outbox.c.event_type).where(outbox.c.subject == application_id).order_by(outbox.c.id)
         )
         return [t.removeprefix("baylink.registry.application.").removesuffix(".v1") for t in rows.scalars()]

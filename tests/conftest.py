@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequen
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy.engine import make_url
 
 from baylink.runtime.db import Database
@@ -27,6 +28,11 @@ POSTGRES_URL_VAR = "BAYLINK_TEST_POSTGRES_URL"
 # plaintext requires (the services and processes they start inherit it). Real mutual TLS with an
 # internal CA made in tmp: tests/integration/runtime/test_internal_tls.py (tests/support/internal_pki.py).
 os.environ.setdefault("BAYLINK_INSECURE_INTERNAL", "1")
+
+# Property tests assert behaviour, not speed (speed is `make bench`'s): no per-example deadline, which
+# a loaded two-core machine overran (an example of 414 ms against hypothesis's default 200 ms).
+settings.register_profile("baylink", deadline=None)
+settings.load_profile("baylink")
 
 
 @pytest.fixture(scope="session", autouse=True)

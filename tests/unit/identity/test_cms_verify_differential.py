@@ -190,7 +190,7 @@ def mutated(draw: st.DrawFn, base: Base) -> bytes:
     return bytes(data)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(data=st.data())
 def test_the_fast_paths_answer_every_mutated_signature_as_the_plain_path_does(
     bases: list[Base], data: st.DataObject

@@ -60,7 +60,7 @@ def mutated(draw, original: bytes) -> bytes:
     return bytes(data)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_mutated_certificates_give_a_report_or_invalid_input(services, pki, data) -> None:
     validator, _, _ = services
@@ -80,7 +80,7 @@ def test_mutated_certificates_give_a_report_or_invalid_input(services, pki, data
     assert isinstance(report, ValidationReport)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_mutated_cms_signatures_give_a_report_or_invalid_input(services, pki, data) -> None:
     _, verifier, signatures = services

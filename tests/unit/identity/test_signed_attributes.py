@@ -117,7 +117,7 @@ def mutated(draw: st.DrawFn, original: bytes) -> bytes:
     return bytes(data)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_mutated_attributes_get_asn1crypto_answer_or_its_refusal(data: st.DataObject) -> None:
     original = _attributes(

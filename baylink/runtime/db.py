@@ -1,5 +1,8 @@
 """Persistence: one async SQLAlchemy engine per service, schema by Alembic.
 
+Kept in one module although over 300 lines: ``Database`` is the one object every service
+holds for all of its transactions (the engine's, and the direct ones on the driver's own connections).
+
 SQLite (a file under ``.local/``) by default, PostgreSQL by URL for scale-out.
 Every service's database also holds the runtime's tables (outbox, inbox, the
 relay's lease), migrated from the runtime's own Alembic branch.
@@ -14,7 +17,6 @@ threads, WAL checkpoints) lives in ``sqlite.py``.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import sqlite3
 import time
@@ -32,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from baylink import errors
 from baylink.runtime.direct import Program
-from baylink.runtime.direct_drivers import run_asyncpg, run_sqlite
+from baylink.runtime.direct_drivers import run_adapted, run_asyncpg, run_sqlite
 from baylink.runtime.sqlite import READONLY_OPTION, OwnConnection, WalCheckpoint, create_sqlite_engine
 from baylink.runtime.sqlite_lock import WriteLock
 
@@ -198,18 +200,8 @@ class Database:
         dialect = self.engine.dialect
         if self.direct_sqlite:
             own = self._own_writer
-            async with self.writing():
-                await own.run(_begin_immediate)
-                try:
-                    yield lambda program: own.run(functools.partial(run_sqlite, program, dialect=dialect))
-                except BaseException:
-                    await asyncio.shield(own.run(_end("ROLLBACK")))
-                    raise
-                try:
-                    await asyncio.shield(own.run(_end("COMMIT")))
-                except BaseException:
-                    await asyncio.shield(own.run(_end("ROLLBACK")))
-                    raise
+            async with self.writing(), own.held_transaction("BEGIN IMMEDIATE"):
+                yield lambda program: own.run(functools.partial(run_sqlite, program, dialect=dialect))
             return
         if dialect.driver != "asyncpg":
             raise RuntimeError("direct transactions need SQLite in a file or PostgreSQL through asyncpg")
@@ -229,19 +221,7 @@ class Database:
         whole program in aiosqlite's thread (one hop); PostgreSQL, op by op on the asyncpg
         connection, once SQLAlchemy's transaction on it has begun."""
         conn = await transaction.connection() if isinstance(transaction, AsyncSession) else transaction
-        adapted = (await conn.get_raw_connection()).dbapi_connection
-        driver = adapted.driver_connection  # type: ignore[union-attr]
-        dialect = self.engine.dialect
-        if dialect.name == "sqlite":
-            try:
-                return await driver._execute(run_sqlite, program, driver._conn, dialect)  # type: ignore[no-any-return]
-            except sqlite3.Error as exc:
-                raise DBAPIError.instance(None, None, exc, sqlite3.Error) from exc
-        if dialect.driver != "asyncpg":
-            raise RuntimeError("direct programs need SQLite or PostgreSQL through asyncpg")
-        if not driver.is_in_transaction():  # SQLAlchemy begins it with the first statement
-            await adapted._start_transaction()  # type: ignore[union-attr]
-        return await run_asyncpg(program, driver, dialect)
+        return await run_adapted(program, (await conn.get_raw_connection()).dbapi_connection, self.engine.dialect)
 
     async def _direct_connection(self) -> tuple[AsyncConnection, Any]:
         """A pooled connection for a direct program, and its asyncpg connection: one kept from an
@@ -289,20 +269,6 @@ class Database:
             await own.close()
         if self._write_lock is not None:
             self._write_lock.close()
-
-
-def _begin_immediate(connection: sqlite3.Connection) -> None:
-    if connection.in_transaction:  # left open by a body cut off while its rollback was queued
-        connection.execute("ROLLBACK")
-    connection.execute("BEGIN IMMEDIATE")
-
-
-def _end(statement: str) -> Callable[[sqlite3.Connection], None]:
-    def end(connection: sqlite3.Connection) -> None:
-        if connection.in_transaction:
-            connection.execute(statement)
-
-    return end
 
 
 async def _rolled_back(raw: Any) -> bool:

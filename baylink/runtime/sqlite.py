@@ -13,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import sqlite3
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -101,6 +102,24 @@ class OwnConnection:
         """``begin``, ``work(connection)``, ``COMMIT`` (or ``ROLLBACK`` if it raises), in one hop."""
         return await self.run(functools.partial(_in_transaction, work, begin))
 
+    @asynccontextmanager
+    async def held_transaction(self, begin: str) -> AsyncIterator[None]:
+        """``begin`` now and ``COMMIT`` on exit (``ROLLBACK`` if the body raises or is cancelled):
+        a transaction that stays open across awaits, the caller running work in it with ``run``.
+        The end runs even if the caller is cancelled meanwhile (shielded), so the connection
+        is never left inside a transaction."""
+        await self.run(functools.partial(_begin_afresh, begin))
+        try:
+            yield
+        except BaseException:
+            await asyncio.shield(self.run(_end("ROLLBACK")))
+            raise
+        try:
+            await asyncio.shield(self.run(_end("COMMIT")))
+        except BaseException:
+            await asyncio.shield(self.run(_end("ROLLBACK")))
+            raise
+
     async def checkpoint(self) -> WalCheckpoint:
         """``PRAGMA wal_checkpoint(PASSIVE)``: it never waits for a reader or a writer."""
         return await self.run(_checkpoint)
@@ -136,3 +155,17 @@ def _in_transaction(work: Callable[[sqlite3.Connection], T], begin: str, connect
 def _checkpoint(connection: sqlite3.Connection) -> WalCheckpoint:
     busy, wal, done = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
     return WalCheckpoint(bool(busy), max(wal, 0), max(done, 0))
+
+
+def _begin_afresh(begin: str, connection: sqlite3.Connection) -> None:
+    if connection.in_transaction:  # left open by a body cut off while its rollback was queued
+        connection.execute("ROLLBACK")
+    connection.execute(begin)
+
+
+def _end(statement: str) -> Callable[[sqlite3.Connection], None]:
+    def end(connection: sqlite3.Connection) -> None:
+        if connection.in_transaction:
+            connection.execute(statement)
+
+    return end

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -29,7 +29,6 @@ from services.registry.domain.messages import say
 from services.registry.domain.names import NameKey
 from services.registry.service_layer.ports import ApplicationFilter
 
-T = TypeVar("T")
 Run = Callable[[Program[Any]], Awaitable[Any]]
 
 a = applications.c
@@ -54,11 +53,8 @@ _STORE_CONTENT = insert(material_contents)
 _CONTENT = Statement(
     sa.select(material_contents.c.content).where(material_contents.c.material_id == sa.bindparam("material_id"))
 )
-_DRAFT_FOR = Statement(
-    sa.select(draft_requests.c.application_id, draft_requests.c.fingerprint).where(
-        draft_requests.c.request_id == sa.bindparam("request_id")
-    )
-)
+d = draft_requests.c
+_DRAFT_FOR = Statement(sa.select(d.application_id, d.fingerprint).where(d.request_id == sa.bindparam("request_id")))
 
 
 def _insert_new(table: sa.Table) -> PerDialect:

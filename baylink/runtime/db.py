@@ -200,8 +200,8 @@ class Database:
         dialect = self.engine.dialect
         if self.direct_sqlite:
             own = self._own_writer
-            async with self.writing(), own.held_transaction("BEGIN IMMEDIATE"):
-                yield lambda program: own.run(functools.partial(run_sqlite, program, dialect=dialect))
+            async with self.writing(), own.held_transaction("BEGIN IMMEDIATE") as run:
+                yield lambda program: run(functools.partial(run_sqlite, program, dialect=dialect))
             return
         if dialect.driver != "asyncpg":
             raise RuntimeError("direct transactions need SQLite in a file or PostgreSQL through asyncpg")

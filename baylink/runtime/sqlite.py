@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -79,6 +79,10 @@ class WalCheckpoint:
     checkpointed_pages: int
 
 
+# Work done on a connection in its thread (a direct program run by ``direct_drivers.run_sqlite``).
+Work = Callable[[sqlite3.Connection], Any]
+
+
 class OwnConnection:
     """A sqlite3 connection of the database's own (outside the engine's pool, with its pragmas),
     opened on first use by the one thread that uses it."""
@@ -103,17 +107,29 @@ class OwnConnection:
         return await self.run(functools.partial(_in_transaction, work, begin))
 
     @asynccontextmanager
-    async def held_transaction(self, begin: str) -> AsyncIterator[None]:
-        """``begin`` now and ``COMMIT`` on exit (``ROLLBACK`` if the body raises or is cancelled):
-        a transaction that stays open across awaits, the caller running work in it with ``run``.
-        The end runs even if the caller is cancelled meanwhile (shielded), so the connection
-        is never left inside a transaction."""
-        await self.run(functools.partial(_begin_afresh, begin))
+    async def held_transaction(self, begin: str) -> AsyncIterator[Callable[[Work], Awaitable[Any]]]:
+        """A transaction that stays open across awaits: yields ``run``, and ``await run(work)`` runs
+        ``work(connection)`` in it. ``begin`` goes with the first work (one hop, none for a body
+        that runs none), ``COMMIT`` on exit, ``ROLLBACK`` if the body raises or is cancelled. The
+        end runs even if the caller is cancelled meanwhile (shielded), so the connection is never
+        left inside a transaction."""
+        begun = False
+
+        async def run(work: Work) -> Any:
+            nonlocal begun
+            if begun:
+                return await self.run(work)
+            begun = True  # before the hop: if it is cut off, the end below still runs
+            return await self.run(functools.partial(_begin_afresh, begin, work))
+
         try:
-            yield
+            yield run
         except BaseException:
-            await asyncio.shield(self.run(_end("ROLLBACK")))
+            if begun:
+                await asyncio.shield(self.run(_end("ROLLBACK")))
             raise
+        if not begun:
+            return
         try:
             await asyncio.shield(self.run(_end("COMMIT")))
         except BaseException:
@@ -157,10 +173,11 @@ def _checkpoint(connection: sqlite3.Connection) -> WalCheckpoint:
     return WalCheckpoint(bool(busy), max(wal, 0), max(done, 0))
 
 
-def _begin_afresh(begin: str, connection: sqlite3.Connection) -> None:
+def _begin_afresh(begin: str, work: Callable[[sqlite3.Connection], T], connection: sqlite3.Connection) -> T:
     if connection.in_transaction:  # left open by a body cut off while its rollback was queued
         connection.execute("ROLLBACK")
     connection.execute(begin)
+    return work(connection)
 
 
 def _end(statement: str) -> Callable[[sqlite3.Connection], None]:

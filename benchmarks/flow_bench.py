@@ -36,7 +36,7 @@ from baylink.gateway.v1 import partner_city_service_pb2_grpc as api_grpc
 from baylink.runtime.host import settle_heap
 from baylink.runtime.settings import KafkaSettings
 from benchmarks.flow_steps import StepTimer
-from benchmarks.gateway_bench import OPEN_LIMITS, UNLIMITED, percentile, start_profiler
+from benchmarks.gateway_bench import UNLIMITED, percentile, start_profiler
 from benchmarks.procs import cpu_seconds, load_average
 from services.gateway.partner.adapters.pki import PkiPaths, issue_city
 from services.gateway.partner.entrypoints.mtls import city_channel_credentials
@@ -44,6 +44,12 @@ from tests.e2e.kiosk_user import CHAN, LEE, KioskUser, Person
 from tests.e2e.stack import Stack, build_pki, running_stack
 from tests.integration.registry.kiosk import trade_name
 
+# Payments' per-person corridor limits would stop one test person after a few fees; lift them here.
+OPEN_LIMITS = {
+    "corridor_limits": {
+        "HKD>CNY": {"daily": "100000000", "yearly": "100000000", "max_per_day": 100000, "max_per_bucket": 100000}
+    }
+}
 P95_GOAL_SECONDS = 1.0  # at 4 kiosks
 RATE_GOAL_PER_MINUTE = 300.0  # at 16 kiosks
 FEE_WAIT = "(wait) pay answered → fee_paid seen by the kiosk"

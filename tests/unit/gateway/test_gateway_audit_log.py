@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -31,7 +31,8 @@ from services.gateway.audit.service_layer.log import AuditLog
 from services.gateway.audit.service_layer.ports import Extension
 from services.gateway.audit.service_layer.verify import verify_log
 from services.gateway.shared.domain.guard import SecurityAlert, Severity
-from tests.unit.gateway.conftest import Clock, entry, make_log, outbox_types
+from tests.conftest import postgres_database
+from tests.unit.gateway.conftest import Clock, entry, make_log, migrate_gateway, outbox_types
 
 CHECKPOINTED = "baylink.gateway.audit.checkpointed.v1"
 
@@ -72,6 +73,32 @@ async def test_every_n_records_a_signed_checkpoint_is_stored_and_its_event_stage
     assert (message.last_sequence, message.record_count) == (20, 10)
     assert message.chain_hash.hex() == checkpoints[-1].head_hash
     assert event.source == "/baylink/gateway" and event.subject == "audit-log"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def either_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    """The gateway's database on SQLite (the store's step runs in its writer thread) and on PostgreSQL
+    (on the event loop)."""
+    if request.param == "sqlite":
+        db = await migrate_gateway(Database(f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}"))
+        yield db
+        await db.dispose()
+        return
+    async with postgres_database() as url:
+        db = await migrate_gateway(Database(url))
+        yield db
+        await db.dispose()
+
+
+async def test_a_checkpoint_event_carries_no_requests_correlation_id(
+    either_db: Database, signer: Ed25519Signer
+) -> None:
+    log = make_log(either_db, signer, policy=CheckpointPolicy(every_records=1, every_seconds=3600))
+    with correlation_scope("flow-42"):
+        record = await log.record("kiosk:HK-TST-01", "identify", "OK")
+    assert record.correlation_id == "flow-42"  # the record is the request's; the checkpoint covers many
+    event = await _last_outbox_event(either_db)
+    assert event.type == CHECKPOINTED and event.correlation_id is None
 
 
 async def test_a_checkpoint_follows_t_seconds_after_the_first_uncovered_record(

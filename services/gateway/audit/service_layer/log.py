@@ -19,6 +19,7 @@ passed since the first record it would cover.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -109,7 +110,7 @@ class AuditLog:
             if not pending or not (force or self.policy.due(head, now)):
                 return None
             head, checkpoint = self._checkpoint(head, now)
-            return Extension(self._signed(head), checkpoint=checkpoint, events=[self.checkpoint_event(checkpoint)])
+            return Extension(self._signed(head), checkpoint=checkpoint, events=[self._checkpointed(checkpoint)])
 
         extension = await self.store.extend(step)
         if extension is None:
@@ -153,7 +154,7 @@ class AuditLog:
             events, checkpoint = staged, None
             if self.policy.due(head, records[-1].recorded_at):
                 head, checkpoint = self._checkpoint(head, records[-1].recorded_at)
-                events = [*staged, self.checkpoint_event(checkpoint)]
+                events = [*staged, self._checkpointed(checkpoint)]
             return Extension(self._signed(head), records, checkpoint, events)
 
         extension = await self.store.extend(step)
@@ -176,6 +177,11 @@ class AuditLog:
         )
         checkpoint = replace(unsigned, signature=self.signer.sign(unsigned.message()).hex())
         return replace(head, checkpoint_sequence=checkpoint.sequence, pending_since=None), checkpoint
+
+    def _checkpointed(self, checkpoint: Checkpoint) -> CloudEvent:
+        """The checkpoint's event, outside any request's context: a checkpoint covers many requests, and
+        its event carries none's correlation id, whichever thread the store runs the step in."""
+        return contextvars.Context().run(self.checkpoint_event, checkpoint)
 
     def _trusted(self, head: ChainHead) -> ChainHead:
         """``head`` if this log signed it (or it is the genesis head); UNAVAILABLE otherwise."""

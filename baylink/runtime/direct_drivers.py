@@ -12,6 +12,7 @@ import sqlite3
 from typing import Any, TypeVar
 
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 
 from baylink.runtime.direct import Insert, Program, Reads
 
@@ -85,3 +86,20 @@ async def run_asyncpg(program: Program[T], connection: Any, dialect: Dialect) ->
         else:
             status = await connection.execute(compiled.sql, *compiled.parameters(op.params, list))
             result = int(status.rsplit(" ", 1)[-1]) if status[-1:].isdigit() else 0
+
+
+async def run_adapted(program: Program[T], adapted: Any, dialect: Dialect) -> T:
+    """Run ``program`` inside the transaction SQLAlchemy holds on ``adapted`` (its DBAPI adapter of
+    an aiosqlite or asyncpg connection): on SQLite the whole program in aiosqlite's thread (one
+    hop), on PostgreSQL op by op, once SQLAlchemy's transaction on the connection has begun."""
+    driver = adapted.driver_connection
+    if dialect.name == "sqlite":
+        try:
+            return await driver._execute(run_sqlite, program, driver._conn, dialect)  # type: ignore[no-any-return]
+        except sqlite3.Error as exc:
+            raise DBAPIError.instance(None, None, exc, sqlite3.Error) from exc
+    if dialect.driver != "asyncpg":
+        raise RuntimeError("direct programs need SQLite or PostgreSQL through asyncpg")
+    if not driver.is_in_transaction():  # SQLAlchemy begins it lazily, with its first statement
+        await adapted._start_transaction()
+    return await run_asyncpg(program, driver, dialect)

@@ -326,3 +326,52 @@ def test_a_required_parameter_left_out_is_named_and_a_not_in_list_is_refused_whe
     not_in = Statement(sa.select(things).where(_c.thing_id.not_in(sa.bindparam("ids", expanding=True))))
     with pytest.raises(NotImplementedError, match="only IN takes a list"):
         not_in.compiled(dialect)
+
+
+async def test_a_direct_transaction_stays_open_across_awaits_and_commits_or_rolls_back_whole(db: Database) -> None:
+    async with db.direct_transaction() as run:
+        await run(_only(execute_many(ADD, rows(2))))
+        await asyncio.sleep(0)  # other tasks run meanwhile; the transaction waits
+        assert [r.thing_id for r in await run(_only(fetch(BY_IDS, ids=["t0", "t1"])))] == ["t0", "t1"]
+        assert await through_engine(db) == []  # not committed yet: another connection sees nothing
+        await run(_only(execute(BUMP, b_id="t1", by=5)))
+    assert [(r.thing_id, r.count) for r in await through_engine(db)] == [("t0", 7), ("t1", 12)]
+
+    with pytest.raises(RuntimeError, match="changed its mind"):
+        async with db.direct_transaction() as run:
+            await run(_only(execute(BUMP, b_id="t0", by=1)))
+            raise RuntimeError("changed its mind")
+    with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
+        async with db.direct_transaction() as run:
+            await run(_only(execute(BUMP, b_id="t0", by=1)))
+            await run(_only(execute_many(ADD, rows(1))))  # t0 again: the database refuses
+    assert [(r.thing_id, r.count) for r in await through_engine(db)] == [("t0", 7), ("t1", 12)]
+
+    async def cut_off() -> None:
+        async with db.direct_transaction() as run:
+            await run(_only(execute(BUMP, b_id="t0", by=1)))
+            await asyncio.sleep(10)
+
+    task = asyncio.create_task(cut_off())
+    await asyncio.sleep(0.2)
+    task.cancel()  # a deadline passing mid-transaction: rolled back, the next transaction runs
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    async with db.direct_transaction() as run:
+        await run(_only(execute(BUMP, b_id="t1", by=1)))
+    assert [(r.thing_id, r.count) for r in await through_engine(db)] == [("t0", 7), ("t1", 13)]
+
+
+async def test_a_program_run_within_a_session_commits_and_rolls_back_with_it(db: Database) -> None:
+    async with db.transaction() as session:
+        await db.run_within(session, _only(execute_many(ADD, rows(2))))
+        await session.execute(sa.update(things).where(_c.thing_id == "t0").values(state="SEEN"))
+        read = await db.run_within(session, _only(fetch(BY_IDS, ids=["t0", "t1"])))
+        assert [(r.thing_id, r.state) for r in read] == [("t0", "SEEN"), ("t1", "OPEN")]
+    assert [r.state for r in await through_engine(db)] == ["SEEN", "OPEN"]
+
+    with pytest.raises(RuntimeError, match="undone"):
+        async with db.transaction() as session:  # a program first, before any statement of the engine's
+            await db.run_within(session, _only(execute(BUMP, b_id="t0", by=1)))
+            raise RuntimeError("undone")
+    assert [r.count for r in await through_engine(db)] == [7, 7]

@@ -1,6 +1,7 @@
 """Benchmarks of the identity service (not tests): `make bench`, or
 
     .venv/bin/python -m benchmarks.identity_bench [--seconds 2] [--rounds 3] [--grpc-seconds 4] [--no-grpc]
+        [--grpc-only] [--workers 1,2] [--paths 1,3,25,100] [--anonymous] [--events-share]
 
 (a) cold chain validations/s: full RFC 5280 validation of a 3-certificate chain every time (no
     chain-result cache), revocation answers already in the revocation cache;
@@ -19,9 +20,15 @@
 (d) verifications/s over gRPC against the service in separate processes (the real bootstrap:
     database, fact events, outbox relay to Kafka; `--workers 1,2` server processes on one port),
     from client processes keeping N calls in flight over M channels, on the same cores; goal
-    >= 2,000/s on the 2-core machine. Each line names its path: VerifySignature (one signature per
-    call) or VerifySignatures (a batch per call; each item verified and recorded as one call would
-    be). Fact events stay on; `--events-share` adds rounds against a server that records none.
+    >= 2,000/s on one worker. The machine is shared, so the goal line reads the server's CPU per
+    verification (all its processes and threads) against what one core can spend at 2,000/s
+    (500 us), with the ratio; the wall-clock rate and the clients' CPU follow. Each line names its
+    path: VerifySignature (one signature per call) or VerifySignatures (a batch per call; each item
+    verified and recorded as one call would be); `--paths 1` measures only the first. The clients
+    send a correlation id per call as Baylink's callers do (`--anonymous`: none, and the server
+    sends one back). Fact events stay on; `--events-share` adds rounds against a server that
+    records none. IDENTITY_BENCH_PROFILE=DIR samples the server with py-spy over the first window
+    of each path (DIR/<leaf>-<items per call>.spy, raw format).
 
 Each figure is the median of `--rounds` rounds, as operations per wall-clock second; CPU
 microseconds per operation are printed beside it because the machine is shared and wall-clock
@@ -692,12 +699,18 @@ def _grpc_line(label: str, path: GrpcPath, results: list[ClientResult]) -> float
     result = sorted(results, key=lambda r: r.calls / r.seconds)[len(results) // 2]
     rate, client_cpu = _median_rate(results), result.client_cpu / result.calls * 1e6
     load = Path("/proc/loadavg").read_text().split()[:3]
-    print(f"    {label:32s} {path.label:30s} {rate:6.0f}/s  {_goal(rate, GRPC_GOAL)} (ratio {rate / GRPC_GOAL:.2f})")
+    server_cpu = _median_server_cpu(results)
+    budget = 1e6 / GRPC_GOAL  # CPU microseconds per verification that one core can spend at the goal
+    mark = "met" if server_cpu <= budget else "not met"
+    print(
+        f"    {label:32s} {path.label:30s} server {server_cpu:4.0f} us CPU/verification; goal <= {budget:.0f} "
+        f"({GRPC_GOAL:,.0f}/s on one core): ratio {budget / server_cpu:.2f}, {mark}"
+    )
     failures = sum(r.failures for r in results)
     print(
-        f"    {'':32s} {inflight} calls in flight/{channels} ch/{processes} client procs; server "
-        f"{_median_server_cpu(results):4.0f} us CPU/verification, clients {client_cpu:4.0f}; per call p50 "
-        f"{result.p50_ms:5.1f} ms, p99 {result.p99_ms:6.1f} ms; loadavg {' '.join(load)}"
+        f"    {'':32s} {rate:6.0f}/s wall clock ({_goal(rate, GRPC_GOAL)}, ratio {rate / GRPC_GOAL:.2f}); "
+        f"{inflight} calls in flight/{channels} ch/{processes} client procs, clients {client_cpu:4.0f} us CPU/"
+        f"verification; per call p50 {result.p50_ms:5.1f} ms, p99 {result.p99_ms:6.1f} ms; loadavg {' '.join(load)}"
         + (f"  {failures} NOT PASSED" if failures else "")
     )
     return rate

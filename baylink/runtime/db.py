@@ -1,5 +1,8 @@
 """Persistence: one async SQLAlchemy engine per service, schema by Alembic.
 
+Kept in one module although over 300 lines: ``Database`` is the one object every service
+holds for all of its transactions (the engine's, and the direct ones on the driver's own connections).
+
 SQLite (a file under ``.local/``) by default, PostgreSQL by URL for scale-out.
 Every service's database also holds the runtime's tables (outbox, inbox, the
 relay's lease), migrated from the runtime's own Alembic branch.
@@ -17,7 +20,7 @@ from __future__ import annotations
 import functools
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from baylink import errors
 from baylink.runtime.direct import Program
-from baylink.runtime.direct_drivers import run_asyncpg, run_sqlite
+from baylink.runtime.direct_drivers import run_adapted, run_asyncpg, run_sqlite
 from baylink.runtime.sqlite import READONLY_OPTION, OwnConnection, WalCheckpoint, create_sqlite_engine
 from baylink.runtime.sqlite_lock import WriteLock
 
@@ -186,6 +189,39 @@ class Database:
             raise
         await self._direct_done(conn, raw)
         return result
+
+    @asynccontextmanager
+    async def direct_transaction(self) -> AsyncIterator[Callable[[Program[T]], Awaitable[T]]]:
+        """A write transaction on the driver's own connection that stays open across awaits, for
+        a unit of work that awaits between its statements: yields ``run``, and ``await
+        run(program)`` runs a direct program in it (SQLite: one hop to ``write_sqlite``'s thread
+        per program, under the same write lock; PostgreSQL: op by op, as ``run_direct``).
+        Commits on exit; rolls back if the body raises (a program's error, a deadline)."""
+        dialect = self.engine.dialect
+        if self.direct_sqlite:
+            own = self._own_writer
+            async with self.writing(), own.held_transaction("BEGIN IMMEDIATE") as run:
+                yield lambda program: run(functools.partial(run_sqlite, program, dialect=dialect))
+            return
+        if dialect.driver != "asyncpg":
+            raise RuntimeError("direct transactions need SQLite in a file or PostgreSQL through asyncpg")
+        conn, raw = await self._direct_connection()
+        try:
+            await raw.execute(_PG_DIRECT_BEGIN)
+            yield lambda program: run_asyncpg(program, raw, dialect)
+            await raw.execute("COMMIT")
+        except BaseException:
+            await self._direct_done(conn, raw, failed=True)
+            raise
+        await self._direct_done(conn, raw)
+
+    async def run_within(self, transaction: AsyncSession | AsyncConnection, program: Program[T]) -> T:
+        """Run a direct program inside a transaction the engine holds (a consumer's session, which
+        commits it with the inbox row), on that transaction's own driver connection: SQLite, the
+        whole program in aiosqlite's thread (one hop); PostgreSQL, op by op on the asyncpg
+        connection, once SQLAlchemy's transaction on it has begun."""
+        conn = await transaction.connection() if isinstance(transaction, AsyncSession) else transaction
+        return await run_adapted(program, (await conn.get_raw_connection()).dbapi_connection, self.engine.dialect)
 
     async def _direct_connection(self) -> tuple[AsyncConnection, Any]:
         """A pooled connection for a direct program, and its asyncpg connection: one kept from an

@@ -41,6 +41,7 @@ from sqlalchemy.engine import Dialect
 T = TypeVar("T")
 Processor = Callable[[Any], Any]
 _IN_LIST = re.compile(r"(?<!NOT) IN \(__\[POSTCOMPILE_(\w+)\]\)")
+_PARAMETER = re.compile(r"\$(\d+)")  # asyncpg's positional parameters
 _NO_DEFAULT = object()
 
 
@@ -212,6 +213,34 @@ class Insert(Statement):
         return [list(c) for c in zip(*self.compiled(dialect).parameter_rows(rows, list), strict=True)]
 
 
+class Reads(Statement):
+    """SELECTs read together (``fetch_all``). PostgreSQL: one statement, ``SELECT ARRAY(SELECT r FROM
+    (<first>) AS r), …``, each SELECT with its parameters (numbered on) and its locking clause; the
+    columns are evaluated in order, so rows lock in the order of the SELECTs, each SELECT's in its
+    ORDER BY. SQLite: one SELECT after the other."""
+
+    def __init__(self, *statements: Statement):
+        super().__init__(sa.select(sa.literal(1)))  # unused: each of ``statements`` is compiled instead
+        self.statements = statements
+        self._combined: dict[str, str] = {}
+
+    def combined_sql(self, dialect: Dialect) -> str:
+        found = self._combined.get(dialect.name)
+        if found is None:
+            columns, offset = [], 0
+            for i, statement in enumerate(self.statements):
+                compiled = statement.compiled(dialect)
+                parts = _PARAMETER.split(compiled.sql)  # text, a parameter's number, text, …
+                sql = "".join(f"${int(p) + offset}" if j % 2 else p for j, p in enumerate(parts))
+                columns.append(f"ARRAY(SELECT r FROM ({sql}) AS r) AS read_{i}")
+                offset += len(compiled.binds)
+            found = self._combined[dialect.name] = "SELECT " + ", ".join(columns)
+        return found
+
+    def __repr__(self) -> str:
+        return f"Reads({', '.join(repr(s) for s in self.statements)})"
+
+
 def insert(table: sa.Table) -> Insert:
     """INSERT of one row of ``table``: a bind parameter per column, named by its key (all but an
     autoincrement key, which the database fills; no implicit RETURNING of it). A row may leave out
@@ -232,13 +261,20 @@ class Op:
     row count (``execute``), for ``execute_many`` the total row count where the driver counts
     one (sqlite3) and None where it does not (asyncpg), for ``insert_ids`` the rows' keys."""
 
-    kind: str  # "fetch" | "execute" | "many" | "ids"
+    kind: str  # "fetch" | "execute" | "many" | "ids" | "fetches" (``fetch_all``: each read's rows)
     statement: Statement
     params: Any  # a mapping; for "many" and "ids" a list of mappings
 
 
 def fetch(statement: Statement, **params: Any) -> Op:
     return Op("fetch", statement, params)
+
+
+def fetch_all(reads: Reads, params: Sequence[Mapping[str, Any]]) -> Op:
+    """Each of ``reads``' SELECTs with its mapping of ``params``: the rows of each, as ``fetch`` gives them."""
+    if len(params) != len(reads.statements):
+        raise ValueError(f"{len(reads.statements)} reads, {len(params)} sets of parameters")
+    return Op("fetches", reads, list(params))
 
 
 def execute(statement: Statement, **params: Any) -> Op:

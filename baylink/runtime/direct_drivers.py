@@ -12,8 +12,9 @@ import sqlite3
 from typing import Any, TypeVar
 
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 
-from baylink.runtime.direct import Insert, Program
+from baylink.runtime.direct import Insert, Program, Reads
 
 T = TypeVar("T")
 
@@ -28,6 +29,13 @@ def run_sqlite(program: Program[T], connection: sqlite3.Connection, dialect: Dia
             op = program.send(result)
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
+        if op.kind == "fetches":
+            assert isinstance(op.statement, Reads)
+            result = []
+            for statement, params in zip(op.statement.statements, op.params, strict=True):
+                read = statement.compiled(dialect)
+                result.append(read.rows(connection.execute(read.sql, read.parameters(params, json.dumps)).fetchall()))
+            continue
         compiled = op.statement.compiled(dialect)
         if op.kind in ("many", "ids"):
             if not op.params:
@@ -51,6 +59,13 @@ async def run_asyncpg(program: Program[T], connection: Any, dialect: Dialect) ->
             op = program.send(result)
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
+        if op.kind == "fetches":  # one statement for all the reads
+            assert isinstance(op.statement, Reads)
+            reads = [s.compiled(dialect) for s in op.statement.statements]
+            args = [a for read, params in zip(reads, op.params, strict=True) for a in read.parameters(params, list)]
+            arrays = await connection.fetchrow(op.statement.combined_sql(dialect), *args)
+            result = [read.rows(rows) for read, rows in zip(reads, arrays, strict=True)]
+            continue
         compiled = op.statement.compiled(dialect)
         if op.kind == "many":
             if isinstance(op.statement, Insert) and op.params:  # one statement for all the rows
@@ -71,3 +86,20 @@ async def run_asyncpg(program: Program[T], connection: Any, dialect: Dialect) ->
         else:
             status = await connection.execute(compiled.sql, *compiled.parameters(op.params, list))
             result = int(status.rsplit(" ", 1)[-1]) if status[-1:].isdigit() else 0
+
+
+async def run_adapted(program: Program[T], adapted: Any, dialect: Dialect) -> T:
+    """Run ``program`` inside the transaction SQLAlchemy holds on ``adapted`` (its DBAPI adapter of
+    an aiosqlite or asyncpg connection): on SQLite the whole program in aiosqlite's thread (one
+    hop), on PostgreSQL op by op, once SQLAlchemy's transaction on the connection has begun."""
+    driver = adapted.driver_connection
+    if dialect.name == "sqlite":
+        try:
+            return await driver._execute(run_sqlite, program, driver._conn, dialect)  # type: ignore[no-any-return]
+        except sqlite3.Error as exc:
+            raise DBAPIError.instance(None, None, exc, sqlite3.Error) from exc
+    if dialect.driver != "asyncpg":
+        raise RuntimeError("direct programs need SQLite or PostgreSQL through asyncpg")
+    if not driver.is_in_transaction():  # SQLAlchemy begins it lazily, with its first statement
+        await adapted._start_transaction()
+    return await run_asyncpg(program, driver, dialect)

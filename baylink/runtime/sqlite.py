@@ -13,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import sqlite3
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -78,6 +79,10 @@ class WalCheckpoint:
     checkpointed_pages: int
 
 
+# Work done on a connection in its thread (a direct program run by ``direct_drivers.run_sqlite``).
+Work = Callable[[sqlite3.Connection], Any]
+
+
 class OwnConnection:
     """A sqlite3 connection of the database's own (outside the engine's pool, with its pragmas),
     opened on first use by the one thread that uses it."""
@@ -100,6 +105,36 @@ class OwnConnection:
     async def transaction(self, work: Callable[[sqlite3.Connection], T], begin: str) -> T:
         """``begin``, ``work(connection)``, ``COMMIT`` (or ``ROLLBACK`` if it raises), in one hop."""
         return await self.run(functools.partial(_in_transaction, work, begin))
+
+    @asynccontextmanager
+    async def held_transaction(self, begin: str) -> AsyncIterator[Callable[[Work], Awaitable[Any]]]:
+        """A transaction that stays open across awaits: yields ``run``, and ``await run(work)`` runs
+        ``work(connection)`` in it. ``begin`` goes with the first work (one hop, none for a body
+        that runs none), ``COMMIT`` on exit, ``ROLLBACK`` if the body raises or is cancelled. The
+        end runs even if the caller is cancelled meanwhile (shielded), so the connection is never
+        left inside a transaction."""
+        begun = False
+
+        async def run(work: Work) -> Any:
+            nonlocal begun
+            if begun:
+                return await self.run(work)
+            begun = True  # before the hop: if it is cut off, the end below still runs
+            return await self.run(functools.partial(_begin_afresh, begin, work))
+
+        try:
+            yield run
+        except BaseException:
+            if begun:
+                await asyncio.shield(self.run(_end("ROLLBACK")))
+            raise
+        if not begun:
+            return
+        try:
+            await asyncio.shield(self.run(_end("COMMIT")))
+        except BaseException:
+            await asyncio.shield(self.run(_end("ROLLBACK")))
+            raise
 
     async def checkpoint(self) -> WalCheckpoint:
         """``PRAGMA wal_checkpoint(PASSIVE)``: it never waits for a reader or a writer."""
@@ -136,3 +171,18 @@ def _in_transaction(work: Callable[[sqlite3.Connection], T], begin: str, connect
 def _checkpoint(connection: sqlite3.Connection) -> WalCheckpoint:
     busy, wal, done = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
     return WalCheckpoint(bool(busy), max(wal, 0), max(done, 0))
+
+
+def _begin_afresh(begin: str, work: Callable[[sqlite3.Connection], T], connection: sqlite3.Connection) -> T:
+    if connection.in_transaction:  # left open by a body cut off while its rollback was queued
+        connection.execute("ROLLBACK")
+    connection.execute(begin)
+    return work(connection)
+
+
+def _end(statement: str) -> Callable[[sqlite3.Connection], None]:
+    def end(connection: sqlite3.Connection) -> None:
+        if connection.in_transaction:
+            connection.execute(statement)
+
+    return end

@@ -64,7 +64,22 @@ def localized(text: LocalText) -> common_pb2.LocalizedText:
 
 
 def policy(message: pb.ValidationPolicy, deadline_seconds: float, *, hard_fail: bool = True) -> ValidationPolicy:
-    """The caller's policy; revocation is hard-fail for signatures, as the scheme requires."""
+    """The caller's policy; revocation is hard-fail for signatures, as the scheme requires. Most
+    callers leave it empty: that policy is made once per deadline and mode (it is immutable, and
+    its chain-cache key is then computed once, not per call)."""
+    if message.ByteSize() == 0:
+        key = (deadline_seconds, hard_fail)
+        default = _DEFAULT_POLICIES.get(key)
+        if default is None:
+            default = _DEFAULT_POLICIES[key] = _policy(message, deadline_seconds, hard_fail)
+        return default
+    return _policy(message, deadline_seconds, hard_fail)
+
+
+_DEFAULT_POLICIES: dict[tuple[float, bool], ValidationPolicy] = {}
+
+
+def _policy(message: pb.ValidationPolicy, deadline_seconds: float, hard_fail: bool) -> ValidationPolicy:
     places = frozenset(_jurisdiction(j, "policy.jurisdictions") for j in message.jurisdictions) or None
     oids = frozenset(message.acceptable_policy_oids) or None
     for oid in oids or ():

@@ -40,15 +40,19 @@ def prepare_batch(
     seconds to live, unless its request says otherwise. ``postgres``: the writes are one call
     (``batch_repo.save_prepared``)."""
     reqs = [req for req, _ in batch]
-    existing = yield from batch_repo.existing_transfer_ids({r.transfer_id for r in reqs})
-    found_quotes = yield from batch_repo.quote_terms_by_id({r.quote_id for r in reqs if r.quote_id})
-    parties = yield from batch_repo.participants_by_id({p for r in reqs for p in (r.payer_id, r.payee_id)})
     corridors = {r.transfer_id: f"{r.send.currency}>{r.receive.currency}" for r in reqs}
     usage_keys = {(r.payer_pseudonym, corridors[r.transfer_id]) for r in reqs}
-    usage = yield from batch_repo.usage_by_key(usage_keys)
+    read = yield from batch_repo.prepare_reads(
+        {r.transfer_id for r in reqs},
+        {r.quote_id for r in reqs if r.quote_id},
+        {p for r in reqs for p in (r.payer_id, r.payee_id)},
+        usage_keys,
+        {position_account(r.payer_id, r.send.currency) for r in reqs},
+    )
+    existing, found_quotes, parties, usage, balances = (
+        read.existing, read.quotes, read.participants, read.usage, read.balances
+    )  # fmt: skip
     stored_usage = set(usage)
-    positions = {position_account(r.payer_id, r.send.currency) for r in reqs}
-    balances = yield from batch_repo.balances_by_id(positions)
     reserved: dict[str, int] = {}
 
     seen_ids: set[str] = set()

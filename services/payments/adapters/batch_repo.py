@@ -1,5 +1,6 @@
 """Set-at-a-time reads and writes for a group-committed batch of transfers, as direct program steps
-(and the expiry sweeper's read of what is due).
+(and the expiry sweeper's read of what is due). Kept in one module although over 300 lines: every
+statement a batch runs is here, beside the one place that picks each database's way of writing.
 
 Each function here is a step of a direct program (``baylink.runtime.direct``):
 ``result = yield from step(...)``; the group committer runs the whole batch as
@@ -20,12 +21,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from baylink.runtime.direct import Program, Statement, execute, execute_many, fetch, insert
+from baylink.runtime.direct import Program, Reads, Statement, execute, execute_many, fetch, fetch_all, insert
 from services.payments.adapters.ledger_repo import balance_from, posting_rows
 from services.payments.adapters.rows import participant_from, transfer_from, transfer_values, window_values
 from services.payments.adapters.tables import accounts, participants, payer_usage, postings, quotes, transfers, windows
@@ -138,50 +140,60 @@ def due_for_expiry(now: datetime, limit: int) -> Program[list[Transfer]]:
     return [transfer_from(r) for r in rows]
 
 
-def existing_transfer_ids(ids: Collection[str]) -> Program[set[str]]:
-    """Which of ``ids`` the table already holds."""
-    if not ids:
-        return set()
-    rows = yield fetch(_TRANSFER_IDS, ids=list(ids))
-    return {r.transfer_id for r in rows}
+@dataclass(frozen=True, slots=True)
+class PrepareReads:
+    """What a batch of prepares reads before deciding (``prepare_reads``)."""
+
+    existing: set[str]  # transfer ids the table already holds
+    quotes: dict[str, QuoteTerms]
+    participants: dict[str, Participant]
+    usage: dict[UsageKey, Usage]  # the payers' counters, where they have any
+    balances: dict[str, Balance]  # by account id
 
 
-def quote_terms_by_id(ids: Collection[str]) -> Program[dict[str, QuoteTerms]]:
-    if not ids:
-        return {}
-    found = {}
-    for r in (yield fetch(_QUOTE_TERMS, ids=sorted(ids))):
-        found[r.quote_id] = QuoteTerms(
+_PREPARE_READS = Reads(_TRANSFER_IDS, _QUOTE_TERMS, _PARTICIPANTS, _USAGE, _ACCOUNTS)
+
+
+def prepare_reads(
+    transfer_ids: Collection[str],
+    quote_ids: Collection[str],
+    participant_ids: Collection[str],
+    usage_keys: Collection[UsageKey],
+    account_ids: Collection[str],
+) -> Program[PrepareReads]:
+    """Everything a batch of prepares needs, read together (one round trip on PostgreSQL): which of
+    ``transfer_ids`` exist, the quotes' terms, the participants, the payers' usage and the
+    accounts' balances; quotes, usage and accounts locked on PostgreSQL (in that order)."""
+    params = [
+        {"ids": sorted(transfer_ids)},
+        {"ids": sorted(quote_ids)},
+        {"ids": sorted(participant_ids)},
+        {"ids": sorted({k[0] for k in usage_keys})},
+        {"ids": sorted(account_ids)},
+    ]
+    transfer_rows, quote_rows, participant_rows, usage_rows, account_rows = yield fetch_all(_PREPARE_READS, params)
+    quotes_found = {
+        r.quote_id: QuoteTerms(
             r.quote_id, r.payer_id, r.payee_id, Money(r.send_currency, r.send_minor),
             Money(r.receive_currency, r.receive_minor), Money(r.send_currency, r.fee_minor), r.customer_rate,
             r.expires_at, r.transfer_id,
-        )  # fmt: skip
-    return found
-
-
-def participants_by_id(ids: Collection[str]) -> Program[dict[str, Participant]]:
-    if not ids:
-        return {}
-    rows = yield fetch(_PARTICIPANTS, ids=sorted(ids))
-    return {r.participant_id: participant_from(r) for r in rows}
-
-
-def balances_by_id(ids: Collection[str]) -> Program[dict[str, Balance]]:
-    if not ids:
-        return {}
-    rows = yield fetch(_ACCOUNTS, ids=sorted(ids))
-    return {r.account_id: balance_from(r) for r in rows}
-
-
-def usage_by_key(keys: Collection[UsageKey]) -> Program[dict[UsageKey, Usage]]:
-    if not keys:
-        return {}
-    found = {}
-    for r in (yield fetch(_USAGE, ids=sorted({k[0] for k in keys}))):
-        found[(r.payer_pseudonym, r.corridor)] = Usage(
-            r.day_key, r.day_minor, r.day_count, r.year_key, r.year_minor, r.bucket_key, r.bucket_count
         )
-    return {k: v for k, v in found.items() if k in keys}
+        for r in quote_rows
+    }  # fmt: skip
+    usage: dict[UsageKey, Usage] = {}
+    for r in usage_rows:
+        key = (r.payer_pseudonym, r.corridor)
+        if key in usage_keys:
+            usage[key] = Usage(
+                r.day_key, r.day_minor, r.day_count, r.year_key, r.year_minor, r.bucket_key, r.bucket_count
+            )
+    return PrepareReads(
+        {r.transfer_id for r in transfer_rows},
+        quotes_found,
+        {r.participant_id: participant_from(r) for r in participant_rows},
+        usage,
+        {r.account_id: balance_from(r) for r in account_rows},
+    )
 
 
 def save_prepared(

@@ -1,33 +1,41 @@
 """The unit of work: one transaction; the events the touched applications recorded go to the outbox in it.
 
+Its repositories' operations are direct programs (``baylink.runtime.direct``), run on the database
+driver's own connection: a command's transaction is ``Database.direct_transaction``; a consumer's
+(which commits with its inbox row) is the consumer's session, run in through ``Database.run_within``;
+a read (``reading``) is one read-only program per operation (``Database.run_direct``).
+
 Every event of an application carries its flow id as correlation id (see ``flow_scope``).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from functools import partial
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baylink.runtime.context import causation_id_var, correlation_scope, current_correlation_id, traceparent_var
 from baylink.runtime.db import Database
+from baylink.runtime.direct import Op, Program
 from baylink.runtime.events import EventTypes
-from baylink.runtime.outbox import add_events
+from baylink.runtime.outbox import stage_events
 from services.registry.adapters.event_mapping import to_message
 from services.registry.adapters.evidence_repository import SqlEvidence
-from services.registry.adapters.repository import SqlApplications, SqlNames, SqlRegistrations
+from services.registry.adapters.repository import Run, SqlApplications, SqlNames, SqlRegistrations
 
 
 class SqlWork:
-    """The repositories of one transaction."""
+    """The repositories of one transaction; ``run`` runs a direct program in it."""
 
-    def __init__(self, session: AsyncSession):
-        self.session = session
-        self.applications = SqlApplications(session)
-        self.names = SqlNames(session)
-        self.registrations = SqlRegistrations(session)
-        self.evidence = SqlEvidence(session)
+    def __init__(self, run: Run):
+        self.run = run
+        self.applications = SqlApplications(run)
+        self.names = SqlNames(run)
+        self.registrations = SqlRegistrations(run)
+        self.evidence = SqlEvidence(run)
 
     async def stage_events(self, types: EventTypes, source: str, topic: str | None = None) -> int:
         staged = []
@@ -35,7 +43,9 @@ class SqlWork:
             with flow_scope(app.flow_id or app.application_id):
                 staged += [types.new(to_message(e), subject=app.application_id, source=source) for e in app.events]
             app.events.clear()
-        return await add_events(self.session, staged, topic=topic)
+        if staged:
+            await self.run(stage_events(staged, topic=topic))
+        return len(staged)
 
 
 @contextmanager
@@ -67,8 +77,8 @@ class SqlUnitOfWork:
     @asynccontextmanager
     async def __call__(self) -> AsyncIterator[SqlWork]:
         staged = 0
-        async with self.db.transaction() as session:
-            work = SqlWork(session)
+        async with self.db.direct_transaction() as run:
+            work = SqlWork(run)
             yield work
             staged = await work.stage_events(self.types, self.source, self.topic)
         if staged:
@@ -77,6 +87,27 @@ class SqlUnitOfWork:
     @asynccontextmanager
     async def within(self, session: AsyncSession) -> AsyncIterator[SqlWork]:
         """Work inside a transaction someone else owns (a consumer's, which commits it with the inbox row)."""
-        work = SqlWork(session)
+        work = SqlWork(partial(self.db.run_within, session))
         yield work
         await work.stage_events(self.types, self.source, self.topic)
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[SqlWork]:
+        """Reads only, no transaction around them: each operation reads one snapshot of its own
+        (on SQLite beside the writer, taking no write lock). A write in it is a programming error."""
+        yield SqlWork(self._read)
+
+    async def _read(self, program: Program[Any]) -> Any:
+        return await self.db.run_direct(_reads_only(program), readonly=True)
+
+
+def _reads_only(program: Program[Any]) -> Generator[Op, Any, Any]:
+    result = None
+    while True:
+        try:
+            op = program.send(result)
+        except StopIteration as done:
+            return done.value
+        if op.kind != "fetch":
+            raise RuntimeError(f"a write in a reading unit of work: {op.statement!r}")
+        result = yield op

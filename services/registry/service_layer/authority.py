@@ -80,7 +80,7 @@ async def material_content(registry: Registry, query: GetMaterialContent) -> tup
         raise errors.InvalidInput.field("offset", say("not_negative"))
     if query.max_bytes < 0:
         raise errors.InvalidInput.field("max_bytes", say("not_negative"))
-    async with registry.uow() as work:
+    async with registry.uow.reading() as work:
         app = await work.applications.get(query.application_id)
         check_authority(app, query.authority_code)
         if app.state == State.DRAFT:  # not handed in: not the authority's to read yet

@@ -32,7 +32,7 @@ async def mark_fee_paid(work: Work, reference: str, transfer_id: str, currency: 
 async def flag_overdue(registry: Registry, now: datetime | None = None) -> int:
     """Flag every application whose decision deadline passed; each gets one overdue event. Returns how many."""
     moment = now or registry.clock()
-    async with registry.uow() as work:
+    async with registry.uow.reading() as work:
         ids = await work.applications.past_deadline(moment, registry.overdue_batch)
     flagged = 0
     for application_id in ids:

@@ -67,6 +67,9 @@ class UnitOfWork(Protocol):
     def __call__(self) -> AbstractAsyncContextManager[Work]:
         """A transaction: state and the events of the applications it touched commit together."""
 
+    def reading(self) -> AbstractAsyncContextManager[Work]:
+        """Reads only, outside any transaction: each read sees the latest committed state."""
+
 
 class Verdict(StrEnum):
     PASSED = "passed"

@@ -25,7 +25,7 @@ def page_size(requested: int) -> int:
 
 
 async def get_application(registry: Registry, application_id: str) -> Application:
-    async with registry.uow() as work:
+    async with registry.uow.reading() as work:
         return await work.applications.get(application_id)
 
 
@@ -33,7 +33,7 @@ async def list_applications(
     registry: Registry, where: ApplicationFilter, size: int, token: str
 ) -> tuple[list[Application], str]:
     limit = page_size(size)
-    async with registry.uow() as work:
+    async with registry.uow.reading() as work:
         apps = await work.applications.page(where, limit + 1, _decode(token) if token else None)
     more = len(apps) > limit
     apps = apps[:limit]

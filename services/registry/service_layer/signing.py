@@ -52,7 +52,7 @@ async def sign_material(registry: Registry, command: SignMaterial) -> tuple[Appl
     if not command.pades and not command.cms_signature:
         raise invalid([Problem("cms_signature", "required")], reason="UNSIGNED")
     field = "pades" if command.pades else "cms_signature"
-    async with registry.uow() as work:  # a short read: is there something to sign?
+    async with registry.uow.reading() as work:  # is there something to sign?
         app = await work.applications.get(command.application_id)
         check_applicant(app, command.applicant_ref)
         app.require(EDITABLE, "signed")

@@ -13,7 +13,17 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import aiosqlite
 
 from baylink.runtime.db import Database
-from baylink.runtime.direct import Program, Statement, execute, execute_many, fetch, insert, insert_ids
+from baylink.runtime.direct import (
+    Program,
+    Reads,
+    Statement,
+    execute,
+    execute_many,
+    fetch,
+    fetch_all,
+    insert,
+    insert_ids,
+)
 from tests.conftest import postgres_database
 
 metadata = sa.MetaData()
@@ -173,6 +183,67 @@ async def test_inserted_rows_come_back_with_the_keys_the_table_gave_them_in_row_
     )
 
 
+LOCKED = Statement(
+    sa.select(things)
+    .where(_c.thing_id.in_(sa.bindparam("ids", expanding=True)))
+    .order_by(_c.thing_id)
+    .with_for_update()
+)
+DUE_AFTER = Statement(sa.select(_c.thing_id, _c.due_at).where(_c.due_at > sa.bindparam("after", type_=_c.due_at.type)))
+ENTRY_NAMES = Statement(
+    sa.select(entries.c.name, entries.c.pairs).where(entries.c.name.in_(sa.bindparam("ids", expanding=True)))
+)
+READS = Reads(BY_IDS, LOCKED, DUE_AFTER, ENTRY_NAMES)
+
+
+async def test_reads_read_together_give_each_reads_rows_as_read_alone(db: Database) -> None:
+    """``fetch_all``: on PostgreSQL one statement of arrays of records, its parameters numbered on;
+    every column comes back through its type as a ``fetch`` gives it."""
+    await db.run_direct(_only(execute_many(ADD, rows(4))))
+    await db.run_direct(_only(insert_ids(ADD_ENTRY, [{"name": "e", "pairs": [["k", "澳門"]], "body": b"x", "at": T0}])))
+    params: list[dict[str, Any]] = [
+        {"ids": ["t2", "t0", "nope"]},
+        {"ids": ["t3", "t1"]},
+        {"after": T0 + timedelta(minutes=90)},
+        {"ids": []},
+    ]
+
+    def together() -> Program[list[list[Any]]]:
+        return (yield fetch_all(READS, params))
+
+    def apart() -> Program[list[list[Any]]]:
+        found = []
+        for statement, p in zip(READS.statements, params, strict=True):
+            found.append((yield fetch(statement, **p)))
+        return found
+
+    read = await db.run_direct(together())
+    assert [[tuple(r) for r in rows] for rows in read] == [
+        [tuple(r) for r in rows] for rows in await db.run_direct(apart())
+    ]
+    assert [r.thing_id for r in read[0]] == ["t0", "t2"] and [r.thing_id for r in read[1]] == ["t1", "t3"]
+    assert read[1][0].due_at.astimezone(UTC) == T0 + timedelta(hours=1) and read[1][0].active is False
+    assert read[0][1].note == {"i": 2, "zh": "商事登記"}
+    assert sorted(r.thing_id for r in read[2]) == ["t2", "t3"] and read[3] == []
+    with pytest.raises(ValueError, match="4 reads, 1 sets"):
+        fetch_all(READS, params[:1])
+    if db.dialect != "postgresql":
+        return
+
+    def locked_by_itself() -> Program[list[str]]:  # rows whose xmax is this transaction: its row locks
+        yield fetch_all(READS, params)
+        mine = yield fetch(
+            Statement(
+                sa.text(
+                    "SELECT thing_id FROM direct_things WHERE xmax::text = pg_current_xact_id()::text ORDER BY thing_id"
+                ).columns(sa.column("thing_id"))
+            )
+        )
+        return [r.thing_id for r in mine]
+
+    assert await db.run_direct(locked_by_itself()) == ["t1", "t3"]  # the FOR UPDATE read's rows, only
+
+
 @pytest.fixture
 async def pg_db() -> AsyncIterator[Database]:
     """``db`` on PostgreSQL only: for a planner setting SQLite does not have."""
@@ -255,3 +326,52 @@ def test_a_required_parameter_left_out_is_named_and_a_not_in_list_is_refused_whe
     not_in = Statement(sa.select(things).where(_c.thing_id.not_in(sa.bindparam("ids", expanding=True))))
     with pytest.raises(NotImplementedError, match="only IN takes a list"):
         not_in.compiled(dialect)
+
+
+async def test_a_direct_transaction_stays_open_across_awaits_and_commits_or_rolls_back_whole(db: Database) -> None:
+    async with db.direct_transaction() as run:
+        await run(_only(execute_many(ADD, rows(2))))
+        await asyncio.sleep(0)  # other tasks run meanwhile; the transaction waits
+        assert [r.thing_id for r in await run(_only(fetch(BY_IDS, ids=["t0", "t1"])))] == ["t0", "t1"]
+        assert await through_engine(db) == []  # not committed yet: another connection sees nothing
+        await run(_only(execute(BUMP, b_id="t1", by=5)))
+    assert [(r.thing_id, r.count) for r in await through_engine(db)] == [("t0", 7), ("t1", 12)]
+
+    with pytest.raises(RuntimeError, match="changed its mind"):
+        async with db.direct_transaction() as run:
+            await run(_only(execute(BUMP, b_id="t0", by=1)))
+            raise RuntimeError("changed its mind")
+    with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
+        async with db.direct_transaction() as run:
+            await run(_only(execute(BUMP, b_id="t0", by=1)))
+            await run(_only(execute_many(ADD, rows(1))))  # t0 again: the database refuses
+    assert [(r.thing_id, r.count) for r in await through_engine(db)] == [("t0", 7), ("t1", 12)]
+
+    async def cut_off() -> None:
+        async with db.direct_transaction() as run:
+            await run(_only(execute(BUMP, b_id="t0", by=1)))
+            await asyncio.sleep(10)
+
+    task = asyncio.create_task(cut_off())
+    await asyncio.sleep(0.2)
+    task.cancel()  # a deadline passing mid-transaction: rolled back, the next transaction runs
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    async with db.direct_transaction() as run:
+        await run(_only(execute(BUMP, b_id="t1", by=1)))
+    assert [(r.thing_id, r.count) for r in await through_engine(db)] == [("t0", 7), ("t1", 13)]
+
+
+async def test_a_program_run_within_a_session_commits_and_rolls_back_with_it(db: Database) -> None:
+    async with db.transaction() as session:
+        await db.run_within(session, _only(execute_many(ADD, rows(2))))
+        await session.execute(sa.update(things).where(_c.thing_id == "t0").values(state="SEEN"))
+        read = await db.run_within(session, _only(fetch(BY_IDS, ids=["t0", "t1"])))
+        assert [(r.thing_id, r.state) for r in read] == [("t0", "SEEN"), ("t1", "OPEN")]
+    assert [r.state for r in await through_engine(db)] == ["SEEN", "OPEN"]
+
+    with pytest.raises(RuntimeError, match="undone"):
+        async with db.transaction() as session:  # a program first, before any statement of the engine's
+            await db.run_within(session, _only(execute(BUMP, b_id="t0", by=1)))
+            raise RuntimeError("undone")
+    assert [r.count for r in await through_engine(db)] == [7, 7]

@@ -324,3 +324,19 @@ def test_a_signature_that_differs_outside_its_values_or_has_no_time_does_not_tak
     with pytest.raises(InvalidInput) as short:
         cms_verify.read_detached_cms(no_time, "signature")
     assert short.value.message == full.value.message
+
+
+def test_an_empty_request_policy_is_made_once_and_a_given_one_every_time() -> None:
+    from baylink.identity.v1 import validation_pb2 as pb
+    from services.identity.adapters import proto_mapping as m
+
+    empty = m.policy(pb.ValidationPolicy(), 10.0)
+    assert m.policy(pb.ValidationPolicy(), 10.0) is empty
+    assert empty == ValidationPolicy(deadline_seconds=10.0)
+    assert m.policy(pb.ValidationPolicy(), 5.0).deadline_seconds == 5.0
+    assert m.policy(pb.ValidationPolicy(), 10.0, hard_fail=False) != empty
+    given = pb.ValidationPolicy(acceptable_policy_oids=["1.2.3"])
+    assert m.policy(given, 10.0) is not m.policy(given, 10.0)
+    assert m.policy(given, 10.0).requested_policies == frozenset({"1.2.3"})
+    with pytest.raises(InvalidInput):
+        m.policy(pb.ValidationPolicy(acceptable_policy_oids=["not-an-oid"]), 10.0)

@@ -25,12 +25,8 @@ CHOSEN = "attacker-chosen-correlation-id"
 async def flows_of(registry: Registry) -> dict[str, Flow]:
     """Every staged event, grouped by correlation id and observed in order, as the flow worker does."""
     types = EventTypes.from_contracts()
-    async with registry.uow() as work:
-        rows = (
-            await work.applications.session.execute(  # type: ignore[attr-defined]
-                sa.select(outbox.c.headers, outbox.c.payload).order_by(outbox.c.id)
-            )
-        ).all()
+    async with registry.uow.db.transaction(readonly=True) as session:  # type: ignore[attr-defined]
+        rows = (await session.execute(sa.select(outbox.c.headers, outbox.c.payload).order_by(outbox.c.id))).all()
     flows: dict[str, Flow] = {}
     for headers, payload in rows:
         event = from_kafka([(str(n), str(v).encode()) for n, v in headers], payload)

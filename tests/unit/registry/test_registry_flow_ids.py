@@ -29,8 +29,8 @@ Headers = dict[str, str]
 
 async def outbox_events(registry: Registry, application_id: str) -> list[tuple[str, Headers]]:
     """(short type, CloudEvent headers) of the application's staged events, in order."""
-    async with registry.uow() as work:
-        rows = await work.applications.session.execute(  # type: ignore[attr-defined]
+    async with registry.uow.db.transaction(readonly=True) as session:  # type: ignore[attr-defined]
+        rows = await session.execute(
             sa.select(outbox.c.event_type, outbox.c.headers)
             .where(outbox.c.subject == application_id)
             .order_by(outbox.c.id)

@@ -23,8 +23,8 @@ from tests.unit.registry.flow import AUTHORITY, REASON, attach_all, drafted, pai
 
 
 async def event_types(registry: Registry, application_id: str) -> list[str]:
-    async with registry.uow() as work:
-        rows = await work.applications.session.execute(  # type: ignore[attr-defined]
+    async with registry.uow.db.transaction(readonly=True) as session:  # type: ignore[attr-defined]
+        rows = await session.execute(
             sa.select(outbox.c.event_type).where(outbox.c.subject == application_id).order_by(outbox.c.id)
         )
         return [t.removeprefix("baylink.registry.application.").removesuffix(".v1") for t in rows.scalars()]
@@ -191,3 +191,19 @@ async def test_a_deregistration_names_the_entity_needs_no_fee_and_issues_no_new_
     await authority.start_review(registry, authority.StartReview(app.application_id, "o", AUTHORITY))
     app = await authority.approve(registry, authority.ApproveApplication(app.application_id, "o", AUTHORITY))
     assert app.uscc == existing and app.licence is None
+
+
+async def test_a_read_sees_the_latest_commit_and_a_reading_unit_of_work_refuses_a_write(registry: Registry) -> None:
+    app = await drafted(registry)
+    async with registry.uow.reading() as work:
+        first = await work.applications.get(app.application_id)
+    updated = await applicant.update_draft(
+        registry, applicant.UpdateDraftApplication(app.application_id, "pseud-alice", company(), first.version)
+    )
+    async with registry.uow.reading() as work:
+        seen = await work.applications.get(app.application_id)
+        assert seen.version == updated.version == first.version + 1
+        with pytest.raises(RuntimeError, match="a write in a reading unit of work"):
+            await work.applications.save(seen)
+    async with registry.uow.reading() as work:
+        assert (await work.applications.get(app.application_id)).version == updated.version

@@ -83,6 +83,27 @@ async def test_correlation_id_from_the_caller_is_used_and_not_echoed(channel: ai
     assert info_detail.metadata["correlation_id"] == "corr-from-caller"
 
 
+async def test_calls_through_one_method_each_run_under_their_own_correlation_id(channel: aio.Channel) -> None:
+    """The interceptor wraps a method's handler once; each call still reads its own metadata."""
+
+    async def failing_under(cid: str | None) -> str:
+        with pytest.raises(aio.AioRpcError) as info:
+            if cid is None:
+                await call(channel, "Fail")(b"not_found")
+            else:
+                with correlation_scope(cid):
+                    await call(channel, "Fail")(b"not_found")
+        status = rpc_status.from_call(info.value)
+        assert status is not None
+        detail = error_details_pb2.ErrorInfo()
+        assert any(d.Unpack(detail) for d in status.details if d.Is(detail.DESCRIPTOR))
+        return detail.metadata["correlation_id"]
+
+    seen = await asyncio.gather(*(failing_under(f"corr-{n}") for n in range(5)), failing_under(None))
+    assert seen[:5] == [f"corr-{n}" for n in range(5)]
+    assert len(seen[5]) == 36 and not seen[5].startswith("corr-")
+
+
 async def test_a_call_without_correlation_id_gets_a_new_one(channel: aio.Channel) -> None:
     rpc = call(channel, "Echo")(b"hi")
     await rpc

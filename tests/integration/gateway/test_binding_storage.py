@@ -4,6 +4,8 @@ and racing first bindings of one person end in one binding."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -11,9 +13,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from baylink.runtime.db import Database
-from services.gateway.binding.adapters.store import MIGRATIONS
+from services.gateway.binding.adapters.store import MIGRATIONS, SqlBindingRepository
 from services.gateway.binding.adapters.tables import bindings, metadata
 from services.gateway.binding.domain.model import SubjectKind
+from services.gateway.binding.service_layer.service import BindingResult
 from services.gateway.shared.adapters.crypto import CiphertextRejected
 from tests.unit.gateway.test_binding_kit import (
     FINGERPRINT,
@@ -182,3 +185,36 @@ async def test_racing_first_bindings_of_one_person_end_in_one_binding(db: Databa
     assert sum(r.created for r in results) == 1
     assert len({r.pseudonyms[SHENZHEN] for r in results}) == 1
     assert len(await _key_ids(db)) == 1
+
+
+async def test_a_first_binding_committed_between_the_two_reads_is_joined_not_refused(db: Database) -> None:
+    # The interleaving the race above only sometimes meets, made certain: another gateway binds this
+    # person after this transaction has read the documents (none bound) and before it reads the
+    # certificate's owner (now them). PostgreSQL's read committed shows each read the latest commit.
+    if db.dialect == "sqlite":
+        pytest.skip("SQLite's binding transaction holds the write lock: no other binding commits inside it")
+    keys = Keys()
+    service, other = binding_service(db, keys), binding_service(db, keys)
+    store = service.store
+    opened = store.transaction
+
+    @asynccontextmanager
+    async def interleaved() -> AsyncIterator[SqlBindingRepository]:
+        async with opened() as repo:
+            read_owner = repo.certificate_owner
+
+            async def owner_after_the_other_commits(fingerprint: str) -> str | None:
+                if not others:
+                    others.append(await other.bind(hk_documents(), declared(), certificate(), cities=[SHENZHEN]))
+                return await read_owner(fingerprint)
+
+            repo.certificate_owner = owner_after_the_other_commits  # type: ignore[method-assign]
+            yield repo
+
+    others: list[BindingResult] = []
+    store.transaction = interleaved  # type: ignore[method-assign]
+    result = await service.bind(hk_documents(), declared(), certificate(), cities=[SHENZHEN])
+
+    [first] = others
+    assert (result.subject_id, result.created, first.created) == (first.subject_id, False, True)
+    assert result.pseudonyms == first.pseudonyms

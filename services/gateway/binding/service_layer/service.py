@@ -192,6 +192,10 @@ class BindingService:
             )
         holder = await repo.certificate_owner(person.certificate_fingerprint)
         if holder is not None and holder not in owners:
+            # Each read sees the latest commit (PostgreSQL's read committed): a racing first binding of
+            # this person may have committed between the two. Its documents are then there now.
+            if holder in (await repo.subjects_for(person.documents.numbers())).values():
+                raise errors.Aborted("the binding changed meanwhile; retry", reason="BINDING_RACE")
             raise denied(Refusal.CERTIFICATE_BOUND_TO_ANOTHER_PERSON, "this certificate identifies another person")
         if owners:
             record = await repo.get(owners.pop())

@@ -1,7 +1,7 @@
 """The steady mixed load the chaos scenarios run under, against deploy/cluster.sh, bounded in count and time.
 
 - Registrations end to end through the gateway's kiosk HTTP API (``tests/e2e/kiosk_user.KioskUser``, the
-  flow driver the end-to-end test and the gateway benchmark use): identify with the test e-Cert, draft,
+  flow driver the end-to-end test and the flow benchmark use): identify with the test e-Cert, draft,
   attach and sign, submit, quote, pay the fee (a two-phase transfer through payments), wait until the
   registry has consumed the committed transfer, then Nanhai decides over the partner API (mutual TLS):
   every third is rejected, and its fee must come back as exactly one refund (the flow worker's doing).

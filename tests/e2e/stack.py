@@ -1,7 +1,7 @@
 """The whole system in one test process: identity, registry, payments and the gateway, each on port 0
 with a database of its own, relaying to the real broker on topics of the test's own.
 
-Used by the kiosk integration tests, the end-to-end test and the gateway benchmark. Nothing is faked:
+Used by the kiosk integration tests, the end-to-end test and the gateway and flow benchmarks. Nothing is faked:
 the test PKI's revocation responder answers CRL/OCSP, identity validates and verifies, the registry
 has identity verify every signature, payments runs the two-phase transfer, and its committed-transfer
 event travels through Kafka to the registry, which marks the fee paid.

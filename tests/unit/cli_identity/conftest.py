@@ -114,8 +114,11 @@ def lists_copy(tmp_path: Path) -> Path:
     return directory
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups into the node ids
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # The committed test PKI names one responder port: its tests share one xdist worker.
+    # The committed test PKI names one responder port: its tests share one xdist worker. When they were
+    # split over two (pytest 9.2 with xdist 3.8 ignores the groups; pyproject pins pytest below it),
+    # one worker's responder closing left the other's tests with revocation_unavailable.
     for item in items:
         if "tests/unit/cli_identity/" in item.nodeid:
             item.add_marker(pytest.mark.xdist_group("testpki-responder-8399"))

@@ -213,8 +213,13 @@ async def test_calls_are_counted_by_method_and_code(server, channel) -> None:  #
         await call(channel, "Fail")(b"not_found")
     metrics: ServiceMetrics = server[1]
     value = metrics.registry.get_sample_value
+    failed = {"method": f"/{SERVICE}/Fail", "code": "NOT_FOUND"}
+    # The caller has its status once the server aborts; the server counts the call just after.
+    async with asyncio.timeout(5):
+        while value("baylink_grpc_server_handled_total", failed) is None:
+            await asyncio.sleep(0.01)
     assert value("baylink_grpc_server_handled_total", {"method": f"/{SERVICE}/Echo", "code": "OK"}) == 1
-    assert value("baylink_grpc_server_handled_total", {"method": f"/{SERVICE}/Fail", "code": "NOT_FOUND"}) == 1
+    assert value("baylink_grpc_server_handled_total", failed) == 1
     assert value("baylink_grpc_server_handling_seconds_count", {"method": f"/{SERVICE}/Echo"}) == 1
 
 

@@ -81,6 +81,7 @@ async def test_a_page_changed_after_signing_is_refused_with_the_reason(
         (pades.minimal_pdf(), "no_signatures"),
         (b"%PDF-1.7\n" + bytes(MAX_PDF_BYTES), "too_large"),
     ],
+    ids=["not_a_pdf", "no_signatures", "too_large"],  # the same on every xdist worker (a PDF's /ID is random)
 )
 async def test_bad_pdfs_are_invalid_argument_naming_the_field(
     stub: api_grpc.IdentityServiceStub,

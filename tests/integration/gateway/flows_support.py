@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
@@ -54,16 +55,25 @@ class Worker:
     """``python -m services.gateway.flows`` in a subprocess; stop() is SIGTERM and waits for the exit,
     kill() is SIGKILL. ``env`` adds to the topics' environment (a worker's own data directory, say)."""
 
-    def __init__(self, topics: FlowTopics, **env: str):
+    def __init__(self, topics: FlowTopics, log: Path | None = None, **env: str):
         self.topics = topics
         self.env = env
+        self.log = log  # the worker's output, appended (kept for a failure's post-mortem); else dropped
         self.process: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "services.gateway.flows", cwd=REPO_ROOT, env={**self.topics.env(), **self.env},
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-        )  # fmt: skip
+        out = self._output()
+        try:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "services.gateway.flows", cwd=REPO_ROOT, env={**self.topics.env(), **self.env},
+                stdout=out, stderr=asyncio.subprocess.STDOUT,
+            )  # fmt: skip
+        finally:
+            os.close(out)
+
+    def _output(self) -> int:
+        path = self.log if self.log is not None else os.devnull
+        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
 
     async def stop(self) -> None:
         if self.process is not None and self.process.returncode is None:

@@ -109,7 +109,10 @@ async def test_every_flow_started_finishes_on_the_other_worker_after_one_is_kill
         new_topic, BAYLINK_FLOWS_SESSION_TIMEOUT_SECONDS=str(SESSION_TIMEOUT), BAYLINK_FLOWS_STANDBY_REPLICAS="1"
     )
     flows = [OneFlow() for _ in range(FLOWS)]
-    workers = [Worker(topics, BAYLINK_FLOWS_DATADIR=str(tmp_path / f"flows-{n}")) for n in (1, 2)]
+    workers = [
+        Worker(topics, log=tmp_path / f"worker-{n}.log", BAYLINK_FLOWS_DATADIR=str(tmp_path / f"flows-{n}"))
+        for n in (1, 2)
+    ]
     async with AsyncExitStack() as stack:
         stack.push_async_callback(delete_internal_topics, kafka_settings, topics)
         for worker in workers:

@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import logging
 import time
-import uuid
 
 import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy.engine import make_url
@@ -31,6 +30,7 @@ from services.payments.domain.money import Money
 from services.payments.domain.pricing import AmountType, Quote
 from services.payments.domain.transfer import PrepareTransfer
 from services.payments.service_layer import audit, bulk, quotes
+from tests.conftest import postgres_database
 
 WARM_BULKS = 4
 
@@ -127,18 +127,8 @@ async def main() -> None:
     if not admin_url:
         print("postgresql skipped: no PostgreSQL (start it with deploy/postgres/pg.sh start)")
         return
-    admin = make_url(admin_url)
-    name = f"bench_{uuid.uuid4().hex[:12]}"
-    kwargs = {"host": admin.host, "port": admin.port, "user": admin.username, "password": admin.password}
-    conn = await asyncpg.connect(database=admin.database, **kwargs)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    try:
-        await run(admin.set(database=name).render_as_string(hide_password=False), args.transfers, args.bulk)
-    finally:
-        conn = await asyncpg.connect(database=admin.database, **kwargs)
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.close()
+    async with postgres_database(admin_url) as url:
+        await run(url, args.transfers, args.bulk)
 
 
 if __name__ == "__main__":

@@ -64,6 +64,7 @@ from baylink.runtime.settings import REPO_ROOT, KafkaSettings
 from baylink.runtime.topics import TopicSpec, apply_topics
 from benchmarks.procs import broker_pid, cpu_seconds, load_average, postgres_pid
 from services.payments.config import PaymentsSettings
+from tests.conftest import postgres_database
 
 PERSONS = 4000  # distinct payer pseudonyms, so per-person limits do not bind
 CONNECTIONS = 8  # client connections, taken in turn; with 2 server workers, all on one has odds 1 in 128
@@ -371,24 +372,10 @@ def main() -> None:
 
 
 async def _pg_bench(admin_url: str, n: int, concurrency: int, group_commit: bool, bulk: int, workers: int) -> None:
-    import asyncpg
-    from sqlalchemy.engine import make_url
-
-    admin = make_url(admin_url)
-    name = f"bench_{uuid.uuid4().hex[:12]}"
-    kwargs = {"host": admin.host, "port": admin.port, "user": admin.username, "password": admin.password}
-    conn = await asyncpg.connect(database=admin.database, **kwargs)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    try:
-        url = admin.set(database=name).render_as_string(hide_password=False)
+    async with postgres_database(admin_url) as url:
         await asyncio.get_running_loop().run_in_executor(
             None, bench, "postgresql", url, n, concurrency, group_commit, bulk, workers
         )
-    finally:
-        conn = await asyncpg.connect(database=admin.database, **kwargs)
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.close()
 
 
 if __name__ == "__main__":

@@ -114,10 +114,10 @@ def postgres_admin_url() -> str:
 
 
 class postgres_database:
-    """A fresh PostgreSQL database for one test, dropped afterwards."""
+    """A fresh PostgreSQL database for one test (or a benchmark, on ``admin_url``), dropped afterwards."""
 
-    def __init__(self) -> None:
-        self.admin_url = make_url(postgres_admin_url())
+    def __init__(self, admin_url: str | None = None) -> None:
+        self.admin_url = make_url(admin_url or postgres_admin_url())
         self.name = f"t_{uuid.uuid4().hex[:16]}"
 
     async def _execute(self, sql: str) -> None:

@@ -23,7 +23,7 @@ from services.payments.domain.transfer import Transfer, TransferState
 from services.payments.service_layer import audit, complete, participants, prepare, queries
 from services.payments.service_layer.group_commit import group_of
 from tests.integration.payments.conftest import database_url
-from tests.unit.payments.conftest import START, Clock, hkd, make_app, person, quote, request_for
+from tests.unit.payments.conftest import START, Clock, hkd, make_app, mixed_batch, person, quote, request_for
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -47,16 +47,7 @@ def _summary(outcome: Any) -> str:
 
 
 async def test_a_mixed_batch_gets_the_same_answers_and_rows_on_either_database(app: Payments) -> None:
-    await participants.set_net_debit_cap(app.deps, "HKBANK", hkd("1000.00"))
-    good = [await quote(app, f"q{i}", hkd("100.00")) for i in range(6)]
-    too_big = await quote(app, "big", hkd("990.00"))  # 20 already reserved + 990 > 1000, whatever the order
-    sanctioned = await quote(app, "hit", hkd("10.00"))
-    first = await quote(app, "mod", hkd("20.00"))
-    await prepare.prepare_transfer(app.deps, request_for(first, "taken"))
-    requests = [request_for(q, f"t{i}", payer_pseudonym=person(i)) for i, q in enumerate(good)]
-    requests.insert(2, request_for(too_big, "t-big", payer_pseudonym=person(90)))
-    requests.insert(4, request_for(sanctioned, "t-hit", payer_name="Boris Testarov Fictivich"))
-    requests.insert(5, request_for(first, "taken", reference="CHANGED"))  # a modified request
+    requests, good = await mixed_batch(app)
     requests.append(request_for(good[0], "t-again", payer_pseudonym=person(91)))  # its quote, twice in one batch
     requests.append(request_for(good[1], "t-ghost", quote_id="no-such-quote"))
     group = group_of(app.deps)

@@ -16,7 +16,7 @@ from services.payments.domain.money import Money
 from services.payments.domain.participants import Jurisdiction, Participant, ParticipantKind
 from services.payments.domain.pricing import AmountType, Rate
 from services.payments.domain.transfer import PrepareTransfer
-from services.payments.service_layer import participants, quotes
+from services.payments.service_layer import participants, prepare, quotes
 from services.payments.service_layer.settlement import ensure_open_window
 
 START = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)  # 10:00 in Hong Kong
@@ -114,6 +114,23 @@ def request_for(q: Any, transfer_id: str, **overrides: Any) -> PrepareTransfer:
 def person(i: int) -> str:
     """A payer pseudonym of its own for each i (per-person limits then do not bind)."""
     return f"{i:04x}" * 16
+
+
+async def mixed_batch(app: Payments) -> tuple[list[PrepareTransfer], list[Any]]:
+    """Six good requests t0-t5 among three bad: "t-big" over HKBANK's net debit cap of 1,000 HKD,
+    "t-hit" a sanctioned payer, "taken" a modified repeat of a transfer already prepared; and the six
+    good requests' quotes."""
+    await participants.set_net_debit_cap(app.deps, "HKBANK", hkd("1000.00"))
+    good = [await quote(app, f"q{i}", hkd("100.00")) for i in range(6)]
+    too_big = await quote(app, "big", hkd("990.00"))  # 20 already reserved + 990 > 1000, whatever the order
+    sanctioned = await quote(app, "hit", hkd("10.00"))
+    first = await quote(app, "mod", hkd("20.00"))
+    await prepare.prepare_transfer(app.deps, request_for(first, "taken"))
+    requests = [request_for(q, f"t{i}", payer_pseudonym=person(i)) for i, q in enumerate(good)]
+    requests.insert(2, request_for(too_big, "t-big", payer_pseudonym=person(90)))
+    requests.insert(4, request_for(sanctioned, "t-hit", payer_name="Boris Testarov Fictivich"))
+    requests.insert(5, request_for(first, "taken", reference="CHANGED"))  # a modified request
+    return requests, good
 
 
 async def reserved_and_one_expired(app: Payments, clock: Clock) -> None:

@@ -18,20 +18,20 @@ from services.payments.domain.limits import CorridorLimit, Usage, periods
 from services.payments.domain.transfer import TransferState
 from services.payments.service_layer import audit, complete, participants, prepare, queries
 from services.payments.service_layer.group_commit import group_of
-from tests.unit.payments.conftest import START, Clock, hkd, person, quote, request_for, reserved_and_one_expired
+from tests.unit.payments.conftest import (
+    START,
+    Clock,
+    hkd,
+    mixed_batch,
+    person,
+    quote,
+    request_for,
+    reserved_and_one_expired,
+)
 
 
 async def test_a_refused_transfer_in_a_batch_neither_fails_nor_half_posts_the_others(app: Payments) -> None:
-    await participants.set_net_debit_cap(app.deps, "HKBANK", hkd("1000.00"))
-    good = [await quote(app, f"q{i}", hkd("100.00")) for i in range(6)]
-    too_big = await quote(app, "big", hkd("990.00"))  # 20 already reserved + 990 > 1000, whatever the order
-    sanctioned = await quote(app, "hit", hkd("10.00"))
-    first = await quote(app, "mod", hkd("20.00"))
-    await prepare.prepare_transfer(app.deps, request_for(first, "taken"))
-    requests = [request_for(q, f"t{i}", payer_pseudonym=person(i)) for i, q in enumerate(good)]
-    requests.insert(2, request_for(too_big, "t-big", payer_pseudonym=person(90)))
-    requests.insert(4, request_for(sanctioned, "t-hit", payer_name="Boris Testarov Fictivich"))
-    requests.insert(5, request_for(first, "taken", reference="CHANGED"))  # modified request
+    requests, _ = await mixed_batch(app)
     group = group_of(app.deps)
     assert group is not None
     batches_before = group.batches

@@ -78,6 +78,7 @@ RATE_GOAL_PER_MINUTE = 300.0  # at 16 kiosks
 FEE_WAIT = "(wait) pay answered → fee_paid seen by the kiosk"
 APPROVAL = "(gRPC mTLS) Nanhai approves, USCC issued"
 NANHAI = "440605"
+IDLE_SECONDS = 5.0
 ROUND_SECONDS = 600.0  # a round of flows (or a client process's answer) taking longer is an error
 
 
@@ -239,6 +240,16 @@ def cpu_line(cpu: Mapping[str, float], flows: int, elapsed: float) -> str:
     )
 
 
+async def idle_line(measured: Mapping[str, int], seconds: float = IDLE_SECONDS) -> None:
+    """CPU ms per second of each process while no kiosk is busy: pollers, timers, consumers' fetches
+    (part of every registration's figure below, the more so the fewer registrations a second)."""
+    before = {name: cpu_seconds(pid) for name, pid in measured.items()}
+    await asyncio.sleep(seconds)
+    idle = {name: (cpu_seconds(pid) - before[name]) / seconds * 1000 for name, pid in measured.items()}
+    print(f"idle, {seconds:g} s: CPU ms per second " + " ".join(f"{n} {ms:.0f}" for n, ms in idle.items())
+          + f"; sum {sum(idle.values()):.0f} (load {load_average()})")  # fmt: skip
+
+
 def report(shape: str, kiosks: int, flows: int, done: Round, cpu: Mapping[str, float], load: str) -> None:
     p95 = percentile(done.latencies, 0.95)
     elapsed = flows / done.rate * 60
@@ -291,6 +302,8 @@ async def run(shape: str, kiosk_counts: list[int], per_kiosk: int, client_proces
                 profilers = [await start_profiler(f"{profile}.{name}.txt", pid) for name, pid in sut.pids.items()]
             broker = broker_pid()
             measured = {**sut.pids, **({"broker": broker} if broker else {})}
+            if shape == "processes":
+                await idle_line(measured)
             first = 2
             for kiosks in kiosk_counts:
                 flows = per_kiosk * kiosks

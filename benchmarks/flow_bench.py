@@ -3,6 +3,8 @@
     .venv/bin/python -m benchmarks.flow_bench [--shape processes|inprocess] [--kiosks 4,16]
         [--flows-per-kiosk 3] [--client-processes K] [--no-flow-worker]
 
+Over 300 lines: both shapes of the system and the client processes share one flow and one report.
+
 All four services real (each its own database, Kafka between them), the test PKI's live OCSP/CRL
 responder and Baylink's TSA: concurrent kiosks identify (identity validates the e-Cert), draft with a
 name, attach five materials and sign three (identity verifies each CMS signature, the registry has it

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from baylink.common.v1 import common_pb2
 from baylink.events.v1 import gateway_events_pb2 as gw
@@ -127,7 +128,8 @@ def test_the_worker_at_warn_makes_no_debug_records() -> None:
     root = logging.getLogger()
     saved = root.level, list(root.handlers)
     try:
-        worker = app.conf.Worker(app, loglevel="warn", quiet=True)
+        worker_class: Any = app.conf.Worker  # what `faust worker` starts
+        worker = worker_class(app, loglevel="warn", quiet=True)
         worker._setup_logging()  # what the worker does as it starts
         assert root.level == logging.WARNING
         assert not logging.getLogger("aiokafka.consumer.fetcher").isEnabledFor(logging.DEBUG)

@@ -33,6 +33,7 @@ from services.gateway.flows.config import FlowSettings
 from services.gateway.flows.publish import to_cloud_event
 from services.gateway.flows.refund import Refunds
 from services.gateway.flows.state import WATCHED, Flow, Output, RefundRetries
+from services.gateway.flows.transport import FlowApp
 
 log = logging.getLogger("baylink.gateway.flows")
 TICK_HEADER = "baylink_flow_tick"
@@ -95,7 +96,7 @@ def build_app(settings: FlowSettings, new_refunds: Callable[[], Refunds]) -> fau
     """The app, its topics, the flow table and the agents; ``new_refunds`` makes the payments client."""
     types = EventTypes.from_contracts()
     watched = {types.type_of(cls()) for cls in WATCHED}
-    app = faust.App(
+    app = FlowApp(
         settings.app_id,
         broker=broker_urls(settings.kafka),
         broker_credentials=broker_credentials(settings.kafka),

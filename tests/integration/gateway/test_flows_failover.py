@@ -9,8 +9,10 @@ table remembers.
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from contextlib import AsyncExitStack
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,12 +22,15 @@ from baylink.common.v1 import common_pb2
 from baylink.events.v1 import gateway_events_pb2 as gw
 from baylink.events.v1 import payments_events_pb2 as pe
 from baylink.events.v1 import registry_events_pb2 as re
+from baylink.ops.groups import consumer_group_lags
+from baylink.ops.reader import TopicReader
 from baylink.runtime.events import CloudEvent
 from baylink.runtime.kafka import close_quietly, new_admin
 from baylink.runtime.settings import KafkaSettings
 from tests.conftest import TopicFactory
 from tests.integration.gateway.flows_support import (
     FlowTopics,
+    Out,
     Worker,
     cloud_event,
     delete_internal_topics,
@@ -41,6 +46,16 @@ FEE = common_pb2.Money(currency="CNY", minor_units=50_000)
 SUCCEEDED = f"completed:{gw.FLOW_OUTCOME_SUCCEEDED}"
 FLOWS = 8  # over 6 partitions, shared by two workers: some flows are on the worker that dies
 SESSION_TIMEOUT = 10
+EVERY_STEP = [
+    "started",
+    "step:drafted",
+    "step:submitted",
+    "step:fee_requested",
+    "step:fee_paid",
+    "step:review_started",
+    "step:approved",
+    SUCCEEDED,
+]
 
 
 class OneFlow:
@@ -73,6 +88,10 @@ class OneFlow:
         ]
 
 
+def labels_of(outs: list[Out]) -> list[str]:
+    return [o.label for o in distinct(outs)]
+
+
 async def group_members(kafka: KafkaSettings, group: str) -> tuple[str, int]:
     admin = new_admin(kafka)
     await admin.start()
@@ -91,7 +110,34 @@ async def until_stable_with(kafka: KafkaSettings, topics: FlowTopics, members: i
 
 
 async def all_reach(kafka: KafkaSettings, topics: FlowTopics, flows: list[OneFlow], label: str) -> list[list]:  # type: ignore[type-arg]
-    return list(await asyncio.gather(*(flow_outputs(kafka, topics.sink, f.id, {label: 1}, timeout=150) for f in flows)))
+    try:
+        return list(
+            await asyncio.gather(*(flow_outputs(kafka, topics.sink, f.id, {label: 1}, timeout=150) for f in flows))
+        )
+    except TimeoutError:
+        raise AssertionError(f"not every flow reached {label}:\n{await stall_report(kafka, topics, flows)}") from None
+
+
+async def stall_report(kafka: KafkaSettings, topics: FlowTopics, flows: list[OneFlow]) -> str:
+    """What a failed run leaves to read: each flow's records on every topic it crosses (sources, the
+    regrouping topic, the sink), the steps its last row in the table's changelog holds, and the group's
+    committed offsets against the end of each partition (each worker's own output is in its log)."""
+    since = datetime.now(UTC) - timedelta(minutes=10)
+    reader = TopicReader(kafka, [topics.registry, topics.payments, f"{topics.app_id}-flow-events", topics.sink])
+    changelog = await TopicReader(kafka, [f"{topics.app_id}-flows-changelog"]).read(since, timeout=20)
+    lines = []
+    for f in flows:
+        timeline = await reader.flow(f.id, since=since, timeout=20)
+        seen = ", ".join(f"{r.topic[-12:]}[{r.partition}]@{r.offset} {r.type.split('.')[-2]}" for r in timeline)
+        rows = [r for r in changelog if r.key == json.dumps(f.id).encode()]
+        last = json.loads(rows[-1].value or b"null") or {} if rows else {}
+        steps, commits = sorted(last.get("steps", {})), sorted(last.get("committed", {}))
+        table = f"{len(rows)} rows, the last: steps {steps}, payments seen {commits}"
+        lines.append(f"flow {f.id[-6:]}: {seen}\n  table: {table if rows else 'no row'}")
+    [group] = await consumer_group_lags(kafka, group_ids=[topics.app_id])
+    lines.append(f"group {group.state}, {group.members} member(s)")
+    lines += [f"  {p.topic}[{p.partition}] committed {p.committed} end {p.end}" for p in group.partitions]
+    return "\n".join(lines)
 
 
 # Two Faust workers start, one dies, the group rebalances after the session timeout: under the full
@@ -131,19 +177,11 @@ async def test_every_flow_started_finishes_on_the_other_worker_after_one_is_kill
         for f in flows:
             await produce(kafka_settings, topics.registry, *f.after())
         finished = await all_reach(kafka_settings, topics, flows, SUCCEEDED)
+        out_of_order = [f.id for f, outs in zip(flows, finished, strict=True) if labels_of(outs) != EVERY_STEP]
+        if out_of_order:
+            raise AssertionError(f"flows {out_of_order}:\n{await stall_report(kafka_settings, topics, flows)}")
 
     for f, outs in zip(flows, finished, strict=True):
-        labels = [o.label for o in distinct(outs)]
-        assert labels == [
-            "started",
-            "step:drafted",
-            "step:submitted",
-            "step:fee_requested",
-            "step:fee_paid",
-            "step:review_started",
-            "step:approved",
-            SUCCEEDED,
-        ], f.id
         paid = next(o for o in distinct(outs) if o.label == "step:fee_paid")
         assert list(paid.message.related_ids) == [f.app, f.transfer]  # type: ignore[attr-defined]
     assert len({out.event.id for outs in finished for out in outs if out.label == SUCCEEDED}) == FLOWS

@@ -1,0 +1,97 @@
+"""The flow worker's Kafka transport: faust's aiokafka driver, corrected where a rebalance could lose records.
+
+Faust drops a stream record it has taken from aiokafka while its streams are suspended (a rebalance,
+the table recovery after it) or when the record belongs to an older generation, and relies on seeking
+every partition back to its committed offset once recovery is done. Two holes were left, both seen
+in the worker's debug log under issue 17's failover test (one flow in two stalled on the survivor):
+
+- aiokafka's ``seek_to_committed`` leaves a partition alone when the group has committed nothing there
+  (or offset 0). Records of a never-committed partition taken during recovery were gone for good.
+  Here such a stream partition goes back to its beginning, which is what the app's
+  ``auto_offset_reset="earliest"`` means for a partition without a commit.
+- Between that seek and the moment faust resumes its streams, a fetch could still hand over stream
+  records, which the streams then skipped (flow control not active) while the next records were
+  processed and acknowledged, so the commit moved past the skipped one. Here, while the streams are
+  suspended, only changelog partitions are fetched, and stream records that a fetch begun earlier
+  returns meanwhile are put back (their partition's position is set to the first of them).
+- Faust also drops any record at or below the last offset it read in a partition, so records read
+  again after such a rewind were dropped if a skipped copy had been drained before. aiokafka returns
+  an offset again only after a seek, so when a fetch starts at or below that offset, faust forgets it.
+
+Changelog partitions stay with faust's recovery, which positions them itself. Records read again
+this way are the at-least-once delivery the flow table absorbs (an event seen again yields the same
+outputs, with the same ids).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import faust
+from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import TP
+from faust.types.transports import TransportT
+
+IDLE_SECONDS = 0.1  # how soon a suspended consumer with nothing to recover looks again
+
+
+def never_committed(committed: Mapping[TP, int | None], is_changelog: Callable[[TP], bool]) -> list[TP]:
+    """The stream partitions that ``seek_to_committed`` leaves where they are: no commit, or offset 0."""
+    return sorted(tp for tp, offset in committed.items() if not offset and not is_changelog(tp))
+
+
+def held_back(records: Mapping[TP, list[Any]], is_changelog: Callable[[TP], bool]) -> dict[TP, int]:
+    """Stream partitions in a fetch's ``records`` and the offset of the first record of each."""
+    return {tp: batch[0].offset for tp, batch in records.items() if batch and not is_changelog(tp)}
+
+
+def read_again(
+    records: Mapping[TP, list[Any]], read_offsets: Mapping[TP, int | None], is_changelog: Callable[[TP], bool]
+) -> list[TP]:
+    """Stream partitions whose records start at or before the last offset faust read there: a rewind,
+    whose records faust would drop as already seen unless it forgets that offset."""
+    return sorted(
+        tp
+        for tp, batch in records.items()
+        if batch and not is_changelog(tp) and (seen := read_offsets.get(tp)) is not None and batch[0].offset <= seen
+    )
+
+
+class RewindingConsumer(faust_aiokafka.Consumer):
+    async def seek_to_committed(self) -> Mapping[TP, int]:
+        """Seek every partition to its committed offset, and a stream partition without one to its beginning."""
+        committed = await super().seek_to_committed()
+        never = never_committed(committed, self._is_changelog_tp)
+        if never:
+            await self._thread.seek_to_beginning(*never)
+        return committed
+
+    async def _getmany(self, active_partitions: set[TP] | None, timeout: float) -> Mapping[TP, list[Any]]:
+        streams_on = self.app.flow_control.is_active
+        if active_partitions is not None and not streams_on():
+            active_partitions = {tp for tp in active_partitions if self._is_changelog_tp(tp)}
+            if not active_partitions:  # aiokafka reads "no partitions" as all of them
+                await self.sleep(min(timeout, IDLE_SECONDS))
+                return {}
+        records = await super()._getmany(active_partitions, timeout)
+        if streams_on():
+            for tp in read_again(records, self._read_offset, self._is_changelog_tp):
+                self._read_offset[tp] = None
+            return records
+        assigned = self.assignment()
+        for tp, offset in held_back(records, self._is_changelog_tp).items():
+            if tp in assigned:
+                self._thread.seek(tp, offset)
+        return {tp: batch for tp, batch in records.items() if self._is_changelog_tp(tp)}
+
+
+class FlowTransport(faust_aiokafka.Transport):
+    Consumer = RewindingConsumer
+
+
+class FlowApp(faust.App):
+    """A faust app whose consumer is :class:`RewindingConsumer` (producers are faust's own)."""
+
+    def _new_transport(self) -> TransportT:
+        return FlowTransport(self.conf.broker_consumer, self)

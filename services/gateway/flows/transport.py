@@ -39,7 +39,7 @@ from faust.types import TP
 from faust.types.transports import TransportT
 
 IDLE_SECONDS = 0.1  # how soon a suspended consumer with nothing to recover looks again
-REPLAY_AFTER_SECONDS = 3.0  # after a rebalance's seek: longer than faust takes to resume its streams
+REPLAY_AFTER_SECONDS = 3.0  # once the streams run again after a rebalance: longer than faust's hand-over
 
 
 def never_committed(committed: Mapping[TP, int | None], is_changelog: Callable[[TP], bool]) -> list[TP]:
@@ -87,6 +87,8 @@ class RewindingConsumer(faust_aiokafka.Consumer):
         So the commits of the stream partitions wait, and once the streams have run for a moment every
         stream partition is read again from where this generation started (its committed offset, or its
         beginning); what was processed meanwhile comes again and is absorbed as a redelivery."""
+        while generation == self.app.consumer_generation_id and not self.app.flow_control.is_active():
+            await asyncio.sleep(IDLE_SECONDS)  # the tables' recovery can take longer than the wait below
         await asyncio.sleep(REPLAY_AFTER_SECONDS)
         if generation != self.app.consumer_generation_id or not self.app.flow_control.is_active():
             return  # another rebalance: its own seek schedules its own replay
@@ -96,6 +98,11 @@ class RewindingConsumer(faust_aiokafka.Consumer):
                 self._thread.seek(tp, offset)
                 self._read_offset[tp] = None
         self._held = frozenset()
+
+    async def on_stop(self) -> None:
+        if self._replay is not None:
+            self._replay.cancel()
+        await super().on_stop()
 
     def _new_offset(self, tp: TP) -> int | None:
         return None if tp in self._held else super()._new_offset(tp)

@@ -132,9 +132,10 @@ async def overhead(stack: Stack, calls: int) -> list[Timed]:
     return paths
 
 
-async def start_profiler(output: str) -> asyncio.subprocess.Process:
-    """py-spy sampling this process (every service of the stack runs in it) until sent SIGINT."""
-    spy = [str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(os.getpid()), "-r", "100", "--gil"]
+async def start_profiler(output: str, pid: int | None = None) -> asyncio.subprocess.Process:
+    """py-spy sampling this process (every service of the stack runs in it), or ``pid``, until sent SIGINT."""
+    target = str(pid or os.getpid())
+    spy = [str(Path(sys.executable).parent / "py-spy"), "record", "-p", target, "-r", "100", "--gil"]
     process = await asyncio.create_subprocess_exec(
         *spy,
         "--nonblocking",

@@ -68,7 +68,7 @@ def bootstrap(
             group_commit_max=settings.group_commit_max,
         ),
         clock=clock,
-        event_topic=event_topic,
+        event_topic=event_topic or settings.events_topic or None,
     )
     return Payments(settings=settings, deps=deps, register=register_servicer(deps))
 

@@ -69,6 +69,8 @@ class PaymentsSettings(ServiceSettings):
     business_timezone: str = "Asia/Hong_Kong"
     corridor_limits: dict[str, CorridorLimitSettings] = Field(default_factory=_default_limits)
     list_page_size: int = Field(default=100, ge=1, le=1000)
+    # Empty: events go to their type's topic (baylink.payments.v1). Benchmarks of separate processes name their own.
+    events_topic: str = ""
 
     @field_validator("business_timezone")
     @classmethod

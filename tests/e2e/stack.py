@@ -4,7 +4,9 @@ with a database of its own, relaying to the real broker on topics of the test's 
 Used by the kiosk integration tests, the end-to-end test and the gateway and flow benchmarks. Nothing is faked:
 the test PKI's revocation responder answers CRL/OCSP, identity validates and verifies, the registry
 has identity verify every signature, payments runs the two-phase transfer, and its committed-transfer
-event travels through Kafka to the registry, which marks the fee paid.
+event travels through Kafka to the registry, which marks the fee paid. Over 300 lines: each service's
+settings are values here (``identity_values`` …), which this stack and the stack of separate
+processes (``tests/e2e/processes.py``) both start from.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from baylink.common.v1 import common_pb2
 from baylink.payments.v1 import participant_pb2, transfer_pb2
 from baylink.payments.v1 import payments_service_pb2 as pay
 from baylink.payments.v1 import payments_service_pb2_grpc as pay_grpc
-from baylink.runtime.grpc.client import insecure_channel
+from baylink.runtime.grpc.client import insecure_channel, internal_channel
+from baylink.runtime.grpc.tls import InternalTransport
 from baylink.runtime.host import ServiceHost
 from baylink.runtime.kafka import close_quietly, new_admin
 from baylink.runtime.settings import KafkaSettings
@@ -35,7 +38,7 @@ from devtools.testpki.responder import RevocationResponder
 from services.gateway.bootstrap import Gateway
 from services.gateway.bootstrap import bootstrap as gateway_bootstrap
 from services.gateway.config import GatewaySettings
-from services.gateway.kiosk.adapters.device_pki import client_context, issue_kiosk
+from services.gateway.kiosk.adapters.device_pki import KioskPkiPaths, client_context, issue_kiosk
 from services.gateway.kiosk.agent.app import create_agent_app
 from services.gateway.shared.entrypoints.http_server import EmbeddedServer, listening_socket
 from services.identity.bootstrap import IdentityService
@@ -57,10 +60,21 @@ PARTICIPANTS = [
 RATES = [("HKD", "CNY", "0.9200"), ("MOP", "CNY", "0.8930")]
 
 
+# Ports a local deployment binds (deploy/services.sh, deploy/cluster.sh, the dev broker, PostgreSQL):
+# the kernel's ephemeral range may hand them out, and a test holding one would stop `make up`.
+FIXED_PORTS = ((8398, 8399), (9092, 9092), (18090, 18099), (18440, 18449), (19391, 19593), (50440, 50449),
+               (51100, 51499), (55432, 55433))  # fmt: skip
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A free loopback port, none of ``FIXED_PORTS`` (at most 50 tries)."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+        if not any(low <= port <= high for low, high in FIXED_PORTS):
+            return port
+    raise RuntimeError("no free loopback port outside the fixed ones in 50 tries")
 
 
 def build_pki(directory: Path) -> TestPKI:
@@ -79,10 +93,15 @@ class Topics:
 def kiosk_client(gateway: Gateway, kiosk_id: str) -> httpx.AsyncClient:
     """A kiosk's client of the kiosk door: its device certificate (issued by the real ``issue-kiosk`` code
     into the gateway's PKI directory when missing), the door verified against the kiosk CA."""
-    paths = gateway.kiosk_pki
+    return kiosk_client_at(gateway.settings.pki_dir, gateway.kiosk_url, kiosk_id)
+
+
+def kiosk_client_at(pki_dir: Path, kiosk_url: str, kiosk_id: str) -> httpx.AsyncClient:
+    """``kiosk_client`` of a gateway known by its PKI directory and kiosk door (another process's)."""
+    paths = KioskPkiPaths.under(pki_dir)
     if not paths.device_cert(kiosk_id).exists():
-        issue_kiosk(gateway.settings.pki_dir, kiosk_id)
-    return httpx.AsyncClient(base_url=gateway.kiosk_url, verify=client_context(paths, kiosk_id), timeout=60)
+        issue_kiosk(pki_dir, kiosk_id)
+    return httpx.AsyncClient(base_url=kiosk_url, verify=client_context(paths, kiosk_id), timeout=60)
 
 
 class KioskDoor(httpx.AsyncClient):
@@ -153,7 +172,7 @@ async def topics_of_our_own(kafka: KafkaSettings) -> AsyncIterator[Topics]:
         await close_quietly(admin)
 
 
-def _common(tmp: Path, name: str, kafka: KafkaSettings) -> dict[str, object]:
+def common_values(tmp: Path, name: str, kafka: KafkaSettings) -> dict[str, object]:
     return {
         "grpc_port": 0,
         "metrics_port": 0,
@@ -164,40 +183,49 @@ def _common(tmp: Path, name: str, kafka: KafkaSettings) -> dict[str, object]:
     }
 
 
+def identity_values(tmp: Path, pki: TestPKI, kafka: KafkaSettings) -> dict[str, object]:
+    """The identity service's settings here (in this process, or as another's environment)."""
+    signers = {j.value: [pki.directory / "certs" / f"tl-signer-{j.value.lower()}.pem"] for j in Jurisdiction}
+    return {
+        **common_values(tmp, "identity", kafka),
+        "trust_lists_dir": pki.directory / "trustlists",
+        "trusted_list_signers": signers,
+        "revocation_timeout_seconds": 2.0,
+        "revocation_allowed_hosts": ["127.0.0.1"],
+    }
+
+
 async def start_identity(tmp: Path, pki: TestPKI, kafka: KafkaSettings) -> IdentityService:
-    settings = IdentitySettings(
-        **_common(tmp, "identity", kafka),  # type: ignore[arg-type]
-        trust_lists_dir=pki.directory / "trustlists",
-        trusted_list_signers={
-            j.value: [pki.directory / "certs" / f"tl-signer-{j.value.lower()}.pem"] for j in Jurisdiction
-        },
-        revocation_timeout_seconds=2.0,
-        revocation_allowed_hosts=["127.0.0.1"],
-    )
-    service = identity_bootstrap(settings)
+    service = identity_bootstrap(IdentitySettings(**identity_values(tmp, pki, kafka)))  # type: ignore[arg-type]
     await service.start()
     return service
+
+
+def registry_values(
+    tmp: Path, kafka: KafkaSettings, identity_port: int, topics: Topics, tsa_url: str
+) -> dict[str, object]:
+    return {
+        **common_values(tmp, "registry", kafka),
+        "identity_target": f"127.0.0.1:{identity_port}",
+        "tsa_url": tsa_url,
+        "events_topic": topics.registry,
+        "payments_topic": topics.payments,
+        "fees_group_id": f"registry.fees.{topics.payments}",
+    }
 
 
 async def start_registry(
     tmp: Path, kafka: KafkaSettings, identity_port: int, topics: Topics, tsa_url: str
 ) -> RegistryService:
-    settings = RegistrySettings(
-        **_common(tmp, "registry", kafka),  # type: ignore[arg-type]
-        identity_target=f"127.0.0.1:{identity_port}",
-        tsa_url=tsa_url,
-        events_topic=topics.registry,
-        payments_topic=topics.payments,
-        fees_group_id=f"registry.fees.{topics.payments}",
-    )
-    service = registry_bootstrap(settings)
+    values = registry_values(tmp, kafka, identity_port, topics, tsa_url)
+    service = registry_bootstrap(RegistrySettings(**values))  # type: ignore[arg-type]
     await service.start()
     return service
 
 
 async def start_payments(tmp: Path, kafka: KafkaSettings, topics: Topics, **options: object) -> ServiceHost:
     """Payments as its ``__main__`` runs it, publishing to the test's topic, seeded over its own gRPC API."""
-    settings = PaymentsSettings(**_common(tmp, "payments", kafka), **options)  # type: ignore[arg-type]
+    settings = PaymentsSettings(**common_values(tmp, "payments", kafka), **options)  # type: ignore[arg-type]
     host = build_payments_host(settings, event_topic=topics.payments)
     await host.start()
     assert host.grpc is not None
@@ -205,9 +233,11 @@ async def start_payments(tmp: Path, kafka: KafkaSettings, topics: Topics, **opti
     return host
 
 
-async def seed_payments(port: int) -> None:
-    """What an operator does once: connect the banks and the fee collector, set caps and rates."""
-    channel = insecure_channel(f"127.0.0.1:{port}")
+async def seed_payments(port: int, transport: InternalTransport | None = None) -> None:
+    """What an operator does once: connect the banks and the fee collector, set caps and rates (as the
+    ``operator`` identity of ``transport`` where internal gRPC is mutual TLS)."""
+    target = f"127.0.0.1:{port}"
+    channel = internal_channel(target, transport, "payments") if transport else insecure_channel(target)
     stub = pay_grpc.PaymentsServiceStub(channel)
     try:
         for pid, name, jurisdiction, currency, kind in PARTICIPANTS:
@@ -226,8 +256,14 @@ async def seed_payments(port: int) -> None:
 
 
 def gateway_settings(tmp: Path, kafka: KafkaSettings, targets: dict[str, str], topics: Topics, **more: object):  # type: ignore[no-untyped-def]
-    values: dict[str, object] = {
-        **_common(tmp, "gateway", kafka),
+    return GatewaySettings(**gateway_values(tmp, kafka, targets, topics, **more))  # type: ignore[arg-type]
+
+
+def gateway_values(
+    tmp: Path, kafka: KafkaSettings, targets: dict[str, str], topics: Topics, **more: object
+) -> dict[str, object]:
+    return {
+        **common_values(tmp, "gateway", kafka),
         "kiosk_port": 0,
         "partner_port": 0,
         "console_port": 0,  # every listener on a free port: tests run gateways side by side
@@ -240,7 +276,6 @@ def gateway_settings(tmp: Path, kafka: KafkaSettings, targets: dict[str, str], t
         **targets,
         **more,
     }
-    return GatewaySettings(**values)  # type: ignore[arg-type]
 
 
 @asynccontextmanager

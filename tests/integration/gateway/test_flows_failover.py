@@ -143,11 +143,6 @@ async def stall_report(kafka: KafkaSettings, topics: FlowTopics, flows: list[One
 # Two Faust workers start, one dies, the group rebalances after the session timeout: under the full
 # suite's load on 2 cores this alone has taken over the default 120 s; every wait inside is bounded.
 @pytest.mark.timeout(300)
-@pytest.mark.xfail(
-    strict=False,
-    reason="issue 17, open: in about half of the recent runs (one at load 1.3) the surviving worker did not "
-    "bring the flows to fee_paid within 150 s of the kill; kept visible (XFAIL/XPASS) until it is found",
-)
 async def test_every_flow_started_finishes_on_the_other_worker_after_one_is_killed(
     kafka_settings: KafkaSettings, new_topic: TopicFactory, tmp_path: Path
 ) -> None:

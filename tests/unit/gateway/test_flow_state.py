@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from baylink.common.v1 import common_pb2
 from baylink.events.v1 import gateway_events_pb2 as gw
 from baylink.events.v1 import payments_events_pb2 as pe
@@ -116,3 +119,20 @@ def test_a_worker_that_stops_answering_loses_its_flows_to_the_others_within_seco
     assert app.conf.broker_session_timeout == 10.0
     assert app.conf.broker_heartbeat_interval * 3 <= app.conf.broker_session_timeout
     assert FlowSettings(session_timeout_seconds=30).session_timeout_seconds == 30
+
+
+def test_the_worker_at_warn_makes_no_debug_records() -> None:
+    # faust's own worker keeps a terminal spinner at WARN and up, which puts the root logger at DEBUG:
+    # every debug call of aiokafka and faust then made a record (a sixth of the worker's CPU).
+    app = build_app(FlowSettings(), lambda: None)  # type: ignore[arg-type,return-value]  # no refunds here
+    root = logging.getLogger()
+    saved = root.level, list(root.handlers)
+    try:
+        worker_class: Any = app.conf.Worker  # what `faust worker` starts
+        worker = worker_class(app, loglevel="warn", quiet=True)
+        worker._setup_logging()  # what the worker does as it starts
+        assert root.level == logging.WARNING
+        assert not logging.getLogger("aiokafka.consumer.fetcher").isEnabledFor(logging.DEBUG)
+    finally:
+        root.setLevel(saved[0])
+        root.handlers[:] = saved[1]

@@ -51,3 +51,14 @@ def test_a_fetch_that_starts_at_or_below_the_last_offset_read_is_a_rewind_to_rea
     }
     read = {TP("pay", 4): 1, TP("pay", 5): 2, TP("reg", 0): None, TP(CHANGELOG, 0): 5}
     assert read_again(records, read, is_changelog) == [TP("pay", 4)]
+
+
+def test_commits_of_a_stream_partition_wait_while_its_replay_is_pending() -> None:
+    app = build_app(FlowSettings(app_id="flows-transport-hold"), new_refunds=lambda: None)  # type: ignore[arg-type,return-value]
+    consumer = app.consumer
+    pay = TP("pay", 1)
+    consumer._acked[pay] = [0, 1, 2]
+    consumer._held = frozenset({pay})
+    assert consumer._new_offset(pay) is None
+    consumer._held = frozenset()
+    assert consumer._new_offset(pay) == 3

@@ -85,6 +85,21 @@ async def test_a_session_made_by_one_replica_is_served_by_the_other_with_its_peo
     assert on_b.quotes == {"q-1": ("app-1", quote("q-1"))}
 
 
+async def test_a_pseudonym_cached_by_a_later_call_is_saved(replicas) -> None:  # type: ignore[no-untyped-def]
+    # The kiosk caches each city's pseudonym in the session (deps.pseudonym); a call after the one that
+    # identified the person must save it, or every later call asks the binding store again.
+    a, b, _clock = replicas
+    token = (await a.create("HK-TST-01", "en")).token
+    identified = await a.get(token)
+    identified.persons["p-1"] = person("p-1", "subject-1", "陳大文")
+    await a.save(identified)
+
+    later = await a.get(token)
+    later.persons["p-1"].pseudonyms["440605"] = "ps-nanhai"
+    await a.save(later)
+    assert (await b.get(token)).person("p-1").pseudonyms == {"440605": "ps-nanhai"}
+
+
 async def test_concurrent_calls_on_two_replicas_keep_each_other_s_people(replicas) -> None:  # type: ignore[no-untyped-def]
     a, b, _clock = replicas
     token = (await a.create("HK-TST-01", "en")).token

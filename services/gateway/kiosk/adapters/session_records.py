@@ -41,7 +41,12 @@ def merged(base: State, changed: State) -> State:
 
 
 def fill(session: KioskSession, state: State) -> None:
-    session.persons = {handle: IdentifiedPerson(**entry) for handle, entry in state["persons"].items()}
+    """The session's people and quotes from ``state``, which it keeps as read (``stored``): each person
+    gets a pseudonym map of its own, so that one cached by a call is a change ``save`` writes."""
+    session.persons = {
+        handle: IdentifiedPerson(**{**entry, "pseudonyms": dict(entry.get("pseudonyms", {}))})
+        for handle, entry in state["persons"].items()
+    }
     session.quotes = {qid: (entry["application_id"], _quote_view(entry)) for qid, entry in state["quotes"].items()}
     session.stored = state
 

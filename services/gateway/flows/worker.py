@@ -134,6 +134,7 @@ def build_app(settings: FlowSettings, new_refunds: Callable[[], Refunds]) -> fau
     @app.agent(sources, name="route")
     async def route(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
+            log.debug("route reads %s[%d]@%d", event.message.topic, event.message.partition, event.message.offset)
             headers = list(event.message.headers or [])
             try:
                 ce = from_kafka(headers, event.value)
@@ -187,7 +188,9 @@ def build_app(settings: FlowSettings, new_refunds: Callable[[], Refunds]) -> fau
                 types, flow_id, output, time=cause.time if cause else now,
                 causation_id=cause.id if cause else "", traceparent=cause.traceparent if cause else None,
             )  # fmt: skip
-            await sink.send(key=ce.key, value=ce.data, headers=ce.kafka_headers())
+            # The record's time is the event's (its cause's): a step read again after a rebalance sorts
+            # where it happened in a timeline ordered by broker time (the console's), not where it arrived.
+            await sink.send(key=ce.key, value=ce.data, headers=ce.kafka_headers(), timestamp=ce.time.timestamp())
 
     @app.timer(settings.timer_interval_seconds, name="scan")  # type: ignore[untyped-decorator]
     async def scan() -> None:

@@ -8,9 +8,11 @@ the same TSA that matches one, exactly as `check_token` would (see `_TokenTempla
 from __future__ import annotations
 
 import hmac
+import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, datetime, timedelta
 
 from asn1crypto import x509
 
@@ -34,9 +36,11 @@ class _TokenTemplate:
     one the template was learnt from, which passed every check in full. Everything that depends
     only on the bytes outside the windows (the structure, the TSA certificate and its ESS binding
     and key purpose, the algorithms) is therefore as it was then; the catalogue's verdicts on the
-    algorithms are the day's, so a template serves on the day it was learnt only. What is left
-    per token is what is inherent to it: the time read as `tst_info` reads it, the message-digest,
-    the signature and the imprint. Anything else differs somewhere and takes the ordinary way."""
+    algorithms are the day's, so a template serves on the day it was learnt only (UTC, until
+    `until`). What is left per token is what is inherent to it: the time read as `tst_info` reads
+    it, the message-digest, the signature and the imprint. Anything else differs somewhere and
+    takes the ordinary way. The prepared verify of the TSA's key (`SignerProfile.verifier`, which
+    depends on the key's and the algorithm's bytes only) is kept with it, not looked up per token."""
 
     fixed: tuple[tuple[int, bytes], ...]  # (offset, bytes) of everything outside the windows
     info: tuple[int, int]  # (offset, end) of the TSTInfo DER, the content the message-digest covers
@@ -48,7 +52,8 @@ class _TokenTemplate:
     profile: SignerProfile
     tsa: x509.Certificate
     imprint_hash: str
-    day: date
+    until: float  # POSIX time of the UTC midnight that ends the day it was learnt on
+    verify: Callable[[bytes, bytes], bool]  # the TSA key's prepared verify of (signature, data)
 
 
 def check(token: bytes, imprint_data: bytes) -> TokenCheck | None:
@@ -65,31 +70,28 @@ def check(token: bytes, imprint_data: bytes) -> TokenCheck | None:
 
 
 def _check_by_template(template: _TokenTemplate, token: bytes, imprint_data: bytes) -> TokenCheck | None:
-    if template.day != today():
-        return None  # judged again the ordinary way, and learnt again
+    if time.time() >= template.until:
+        return None  # another day: judged again the ordinary way, and learnt again
     gen_time = tst_info.generalized_time(token[template.time[0] : template.time[1]])
     if gen_time is None:
         return None  # not the usual form: the ordinary way reads it or says why not
     profile = template.profile
     hash_name = profile.hash_name
     assert hash_name is not None
-
-    def result(failure: Reason | None, detail: str = "") -> TokenCheck:
-        return TokenCheck(template.tsa, profile.certificates, gen_time, failure, detail, hash_name)
-
     # The checks of `check_token` that depend on the windows, in its order and with its answers.
+    failure, detail = None, ""
     info_at, info_end = template.info
     digest_at, digest_end = template.message_digest
-    if token[digest_at:digest_end] != digest(hash_name, token[info_at:info_end]):
-        return result(Reason.TIMESTAMP_INVALID, "message-digest differs from the document's digest")
     attrs_at, attrs_end = template.attrs
-    verify_signature = profile.verifier(template.tsa, hash_name)
-    if not verify_signature(token[template.signature_at :], b"\x31" + token[attrs_at + 1 : attrs_end]):
-        return result(Reason.TIMESTAMP_INVALID, Reason.SIGNATURE_INVALID.value)
     imprint_hash = template.imprint_hash
-    if not hmac.compare_digest(token[template.imprint[0] : template.imprint[1]], digest(imprint_hash, imprint_data)):
-        return result(Reason.TIMESTAMP_IMPRINT_MISMATCH, f"the {imprint_hash} message imprint does not match")
-    return TokenCheck(template.tsa, profile.certificates, gen_time, None, "", hash_name)
+    imprint_at, imprint_end = template.imprint
+    if token[digest_at:digest_end] != digest(hash_name, token[info_at:info_end]):
+        failure, detail = Reason.TIMESTAMP_INVALID, "message-digest differs from the document's digest"
+    elif not template.verify(token[template.signature_at :], b"\x31" + token[attrs_at + 1 : attrs_end]):
+        failure, detail = Reason.TIMESTAMP_INVALID, Reason.SIGNATURE_INVALID.value
+    elif not hmac.compare_digest(token[imprint_at:imprint_end], digest(imprint_hash, imprint_data)):
+        failure, detail = Reason.TIMESTAMP_IMPRINT_MISMATCH, f"the {imprint_hash} message imprint does not match"
+    return TokenCheck(template.tsa, profile.certificates, gen_time, failure, detail, hash_name)
 
 
 def learn(token: bytes, parsed: ParsedCms, info_der: bytes, imprint_hash: str) -> None:
@@ -123,28 +125,33 @@ def learn(token: bytes, parsed: ParsedCms, info_der: bytes, imprint_hash: str) -
     attrs_at = attrs_end - len(parts.signed_attrs)
     if token[attrs_at:attrs_end] != parts.signed_attrs or token[signature_at:] != parts.signature:
         return
-    imprint, serial, time, nonce = ((info_at + a, info_at + b) if (a, b) != (0, 0) else None for a, b in info_windows)
-    assert imprint is not None and serial is not None and time is not None
+    imprint, serial, time_window, nonce = (
+        (info_at + a, info_at + b) if (a, b) != (0, 0) else None for a, b in info_windows
+    )
+    assert imprint is not None and serial is not None and time_window is not None
     message_digest = (attrs_at + digest_window[0], attrs_at + digest_window[1])
     windows = sorted(
-        w for w in (message_digest, imprint, serial, time, nonce, (signature_at, len(token))) if w is not None
+        w for w in (message_digest, imprint, serial, time_window, nonce, (signature_at, len(token))) if w is not None
     )
     fixed, at = [], 0
     for window_at, window_end in windows:
         fixed.append((at, token[at:window_at]))
         at = window_end
+    tsa, day = profile.carried_signer, today()
+    until = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
     template = _TokenTemplate(
         tuple(fixed),
         (info_at, info_at + len(info_der)),
         (attrs_at, attrs_end),
         message_digest,
         imprint,
-        time,
+        time_window,
         signature_at,
         profile,
-        profile.carried_signer,
+        tsa,
         imprint_hash,
-        today(),
+        until.timestamp(),
+        profile.verifier(tsa, profile.hash_name),
     )
     same_length = _TEMPLATES.setdefault(len(token), [])
     same_length.insert(0, template)

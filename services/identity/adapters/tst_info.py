@@ -137,16 +137,10 @@ _GENERALIZED_TIME = re.compile(rb"(\d{14})(?:\.(\d{0,5}[1-9]))?Z")
 
 def _generalized_time(text: bytes) -> datetime | None:
     if len(text) == 15 and text[14] == 0x5A and text[:14].isdigit():  # whole seconds: no fraction to read
+        # Fourteen ASCII digits as ISO 8601 basic format, which `fromisoformat` reads in C and
+        # refuses where `datetime(...)` would (month 13, hour 24, second 60): a quarter of six int().
         try:
-            return datetime(
-                int(text[0:4]),
-                int(text[4:6]),
-                int(text[6:8]),
-                int(text[8:10]),
-                int(text[10:12]),
-                int(text[12:14]),
-                tzinfo=UTC,
-            )
+            return datetime.fromisoformat(f"{text[:8].decode()}T{text[8:14].decode()}+00:00")
         except ValueError:
             return None
     found = _GENERALIZED_TIME.fullmatch(text)

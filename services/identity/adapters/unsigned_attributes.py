@@ -71,6 +71,8 @@ def _only_timestamps(element: bytes, start: int, end: int) -> tuple[bytes, ...] 
     tag, values_at, values_end = der.element(element, attribute_at + len(_SIGNATURE_TIME_STAMP_TOKEN), end)
     if tag != 0x31 or values_end != end:
         return None
+    if values_at < values_end and der.element(element, values_at, values_end)[2] == values_end:
+        return (element[values_at:values_end],)  # one token, the usual: no list of one to build
     return tuple(element[at:stop] for _, at, stop in der.children(element, values_at, values_end))
 
 

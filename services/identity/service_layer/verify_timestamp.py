@@ -23,6 +23,7 @@ from services.identity.service_layer.validate_certificate import CertificateVali
 
 # How a TSA certificate is validated: revocation checked (hard-fail), any jurisdiction's TSA.
 TSA_POLICY = ValidationPolicy(key_purpose=KeyPurpose.TIME_STAMPING)
+_TSA_FACTS_MAX = 1024
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,9 @@ class TimestampVerifier:
         self._checks = checks
         self._reader = validator.reader
         self._clock = clock
+        # What a report says of a TSA certificate (fingerprint, subject, notBefore), by its SHA-256:
+        # facts of the certificate's bytes alone, read once per TSA rather than once per token.
+        self._tsa_facts: dict[bytes, tuple[str, str, datetime]] = {}
 
     async def check_timestamp(
         self,
@@ -64,9 +68,8 @@ class TimestampVerifier:
         extra = list(extra_certificates)
         check = self._checks.check_token(token, imprint_data, extra)
         tsa = check.tsa
-        fingerprint = self._reader.fingerprint(tsa) if tsa is not None else ""
-        subject = tsa.subject.human_friendly if tsa is not None else ""
-        if check.failure is not None or tsa is None or check.gen_time is None:
+        fingerprint, subject, not_before = self._facts(tsa) if tsa is not None else ("", "", None)
+        if check.failure is not None or tsa is None or check.gen_time is None or not_before is None:
             reason = check.failure or Reason.TIMESTAMP_INVALID
             return TimestampReport(False, reason, check.gen_time, fingerprint, subject, detail=check.detail)
         tsa_hash = tsa.sha256
@@ -78,7 +81,7 @@ class TimestampVerifier:
         # time bucket, policy and trust-list generation, none older than the cache's max age.
         validation = await self._validator.validate_parsed(tsa, others, now, purpose, known)
         service = self._validator.tsa_service(validation.chain[-1].fingerprint_sha256) if validation.chain else None
-        trusted, reason, detail = tsa_trust(validation, service, check.gen_time, self._reader.validity(tsa)[0], now)
+        trusted, reason, detail = tsa_trust(validation, service, check.gen_time, not_before, now)
         return TimestampReport(
             trusted,
             reason,
@@ -90,6 +93,15 @@ class TimestampVerifier:
             detail=detail,
             validation_data=validation.validation_data,
         )
+
+    def _facts(self, tsa: x509.Certificate) -> tuple[str, str, datetime]:
+        facts = self._tsa_facts.get(tsa.sha256)
+        if facts is None:
+            facts = self._reader.fingerprint(tsa), tsa.subject.human_friendly, self._reader.validity(tsa)[0]
+            if len(self._tsa_facts) >= _TSA_FACTS_MAX:
+                self._tsa_facts.clear()
+            self._tsa_facts[tsa.sha256] = facts
+        return facts
 
     async def archive_chain(
         self,

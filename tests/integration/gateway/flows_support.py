@@ -129,6 +129,7 @@ async def produce(kafka: KafkaSettings, topic: str, *events: CloudEvent) -> None
 class Out:
     event: CloudEvent
     message: Message
+    record_ms: int  # the Kafka record's timestamp (milliseconds since the epoch)
 
     @property
     def label(self) -> str:
@@ -142,7 +143,7 @@ class Out:
 
 def decoded(record: ConsumerRecord) -> Out:
     event = from_kafka(record.headers, record.value)
-    return Out(event, TYPES.decode(event))
+    return Out(event, TYPES.decode(event), record.timestamp)
 
 
 async def flow_outputs(

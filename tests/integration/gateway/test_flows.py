@@ -91,6 +91,7 @@ async def test_a_flow_survives_a_worker_restart_mid_flow_and_completes_once(
     assert paid.event.causation_id == committed.id
     for o in kept:
         assert o.event.correlation_id == flow and o.event.subject == flow and o.event.source == "/baylink/gateway"
+        assert o.record_ms == int(o.event.time.timestamp() * 1000)  # the broker's time is the event's
     assert all(o.event.correlation_id == flow for o in outs)  # nothing for events without a correlation id
 
 

@@ -301,6 +301,10 @@ def digest_of(tsa: str, data: bytes) -> bytes:
         b"202602010930001",  # no Z
         b"20260201093000z",
         b"+0260201093000Z",
+        b"20240229093000Z",  # a leap day
+        b"20230229093000Z",  # not one
+        b"99991231235959Z",
+        b"2026020109300\xb2Z",  # not an ASCII digit
     ],
 )
 def test_generalized_times_are_read_as_asn1crypto_reads_them(text: bytes) -> None:

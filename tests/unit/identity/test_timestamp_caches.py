@@ -3,7 +3,8 @@ services by fingerprint) never answers for what changed: the trust lists, the TS
 revocation, another TSA, another token."""
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+from types import SimpleNamespace
 
 from asn1crypto import cms, crl, ocsp
 
@@ -148,3 +149,37 @@ async def test_a_tampered_token_is_refused_after_a_good_one_of_its_tsa(verifier,
         assert not stamp.trusted and stamp.reason is Reason.TIMESTAMP_INVALID, stamp
         assert report.proven_signing_time is None
     assert (await verify(verifier, pki, good)).timestamps[0].trusted
+
+
+async def test_a_token_template_serves_on_the_utc_day_it_was_learnt_only(verifier, pki, monkeypatch) -> None:
+    token_templates._TEMPLATES.clear()
+    signature = stamped(pki, "hk-tsa")
+    for _ in range(2):  # the first token read in full, the second the short way: its template learnt
+        assert (await verify(verifier, pki, signature)).timestamps[0].trusted
+    token, imprint = token_of(signature), signature_imprint(signature, "sha256")
+    [template] = token_templates._TEMPLATES[len(token)]
+    learnt_on = datetime.now(UTC).date()
+    assert datetime.fromtimestamp(template.until, UTC) == datetime.combine(learnt_on, time(), UTC) + timedelta(days=1)
+    assert token_templates.check(token, imprint) is not None
+    # At midnight UTC the catalogue's verdicts may have changed: the token takes the ordinary way.
+    monkeypatch.setattr(token_templates, "time", SimpleNamespace(time=lambda: template.until))
+    assert token_templates.check(token, imprint) is None
+    assert (await verify(verifier, pki, signature)).timestamps[0].trusted
+
+
+async def test_a_tsa_certificate_s_facts_are_its_own_once_another_tsa_was_seen(verifier, pki) -> None:
+    # What a report says of a TSA certificate (fingerprint, subject, notBefore) is read once per
+    # certificate: a second TSA gets its own, and a token dated before hk-tsa's notBefore is still
+    # refused after hk-tsa's facts were kept.
+    listed = stamped(pki, "hk-tsa")
+    for _ in range(2):
+        assert (await verify(verifier, pki, listed)).timestamps[0].trusted
+    [other] = (await verify(verifier, pki, stamped(pki, "hk-tsa-unlisted"))).timestamps
+    unlisted = pki.certificate("hk-tsa-unlisted")
+    assert other.tsa_fingerprint_sha256 == pki.entity("hk-tsa-unlisted")["sha256"]
+    assert other.tsa_subject == unlisted.subject.human_friendly != pki.certificate("hk-tsa").subject.human_friendly
+    not_before = pki.certificate("hk-tsa")["tbs_certificate"]["validity"]["not_before"].native
+    early = stamped(pki, "hk-tsa", not_before - timedelta(days=1))
+    [stamp] = (await verify(verifier, pki, early)).timestamps
+    assert not stamp.trusted and stamp.reason is Reason.TIMESTAMP_INVALID
+    assert "before its TSA certificate was valid" in stamp.detail

@@ -79,6 +79,7 @@ def test_the_one_pass_reading_serves_exactly_one_time_stamp_attribute(monkeypatc
         unsigned(attribute(TIME_STAMP, TOKEN_1) + b"\x05"),  # a stray byte after the attribute
         unsigned(tlv(0x30, TIME_STAMP + tlv(0x31, TOKEN_1) + b"\x05\x00")),  # a third element in it
         unsigned(tlv(0x30, TIME_STAMP + tlv(0x31, TOKEN_1 + b"\x30"))),  # a truncated second value
+        unsigned(tlv(0x30, TIME_STAMP + tlv(0x31, TOKEN_1[:-1]))),  # the one value truncated
         unsigned(tlv(0x30, TIME_STAMP + tlv(0x30, TOKEN_1))),  # values not in a SET
         unsigned(tlv(0x30, TIME_STAMP + b"\x31\x80" + TOKEN_1 + b"\x00\x00")),  # indefinite length
     ],

@@ -3,6 +3,10 @@
 Lag of a partition is ``end - committed``; a partition the group has never committed counts from 0
 only when the group has committed nothing at all there (``committed`` is then -1 and ``lag`` the
 whole partition). Only partitions of the topics asked about are shown.
+
+On a cluster with ACLs the broker answers only for what the caller may DESCRIBE: the groups it lists
+are those it may describe, and the committed offsets it returns leave out topics it may not describe
+(the console runs as baylink-gateway: ``describe_groups`` in deploy/kafka/topics.toml).
 """
 
 from __future__ import annotations

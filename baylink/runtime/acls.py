@@ -5,6 +5,8 @@ Each ``[[principal]]`` is one SCRAM user, ``baylink-<name>``::
     produce = [...]        WRITE + DESCRIBE on these topics (literal names, all declared)
     consume = [...]        READ + DESCRIBE on these topics (literal names, all declared)
     groups = [...]         READ on consumer groups whose id starts with each entry
+    describe_groups = [...]  DESCRIBE only on consumer groups whose id starts with each entry: the group's
+                           state, members and committed offsets, but no joining or committing (that is READ)
     internal_prefix = ""   ALL on topics with this prefix (Faust's changelogs); "" = none
 
 ``apply_acls`` makes the cluster hold exactly these ACLs for the declared principals (what is
@@ -31,7 +33,7 @@ from baylink.runtime.settings import KafkaSettings
 from baylink.runtime.topics import TopicSpec, declared
 
 USER_PREFIX = "baylink-"
-PRINCIPAL_KEYS = {"name", "produce", "consume", "groups", "internal_prefix"}
+PRINCIPAL_KEYS = {"name", "produce", "consume", "groups", "describe_groups", "internal_prefix"}
 NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 
 # Kafka's wire codes (org.apache.kafka.common.resource / acl).
@@ -64,6 +66,7 @@ class PrincipalSpec:
     consume: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
     internal_prefix: str = ""
+    describe_groups: tuple[str, ...] = ()
 
     @property
     def user(self) -> str:
@@ -79,6 +82,7 @@ class PrincipalSpec:
         rules = {Acl(p, "topic", t, "literal", op) for t in self.produce for op in ("WRITE", "DESCRIBE")}
         rules |= {Acl(p, "topic", t, "literal", op) for t in self.consume for op in ("READ", "DESCRIBE")}
         rules |= {Acl(p, "group", g, "prefixed", "READ") for g in self.groups}
+        rules |= {Acl(p, "group", g, "prefixed", "DESCRIBE") for g in self.describe_groups}
         if self.internal_prefix:
             rules.add(Acl(p, "topic", self.internal_prefix, "prefixed", "ALL"))
         return frozenset(rules)
@@ -101,20 +105,29 @@ def load_principals(path: Path, topics: list[TopicSpec]) -> list[PrincipalSpec]:
             raise ValueError(f"{where}: unknown keys {sorted(unknown)} (allowed: {sorted(PRINCIPAL_KEYS)})")
         if not isinstance(name, str) or not NAME.match(name):
             raise ValueError(f"{where}: name must be lower-case letters, digits and '-', got {name!r}")
-        lists = {key: _names(entry.get(key, []), f"{where}: {key}") for key in ("produce", "consume", "groups")}
+        keys = ("produce", "consume", "groups", "describe_groups")
+        lists = {key: _names(entry.get(key, []), f"{where}: {key}") for key in keys}
         for key in ("produce", "consume"):
             missing = [t for t in lists[key] if t not in declared]
             if missing:
                 raise ValueError(
                     f"{where}: {key} names topics that are not declared: {missing} (declared: {sorted(declared)})"
                 )
+        # READ on a group implies DESCRIBE: a describe-only prefix inside a READ prefix grants nothing more.
+        redundant = sorted(d for d in lists["describe_groups"] if any(d.startswith(g) for g in lists["groups"]))
+        if redundant:
+            raise ValueError(
+                f"{where}: describe_groups {redundant} are already covered by groups (READ includes DESCRIBE)"
+            )
         prefix = entry.get("internal_prefix", "")
         if not isinstance(prefix, str):
             raise ValueError(f"{where}: internal_prefix must be a string")
         covered = sorted(t for t in declared if prefix and t.startswith(prefix))
         if covered:
             raise ValueError(f"{where}: internal_prefix {prefix!r} would grant ALL on declared topics {covered}")
-        specs.append(PrincipalSpec(name, lists["produce"], lists["consume"], lists["groups"], prefix))
+        specs.append(
+            PrincipalSpec(name, lists["produce"], lists["consume"], lists["groups"], prefix, lists["describe_groups"])
+        )
     names = [s.name for s in specs]
     if len(set(names)) != len(names):
         raise ValueError(f"{path}: a principal is declared twice")

@@ -38,6 +38,7 @@ name = "payments"
 produce = ["baylink.payments.v1", "baylink.dlq.v1"]
 consume = ["baylink.registry.v1"]
 groups = ["baylink-payments"]
+describe_groups = ["registry.", "baylink-gateway-flows"]
 internal_prefix = ""
 """
 
@@ -74,7 +75,9 @@ def test_each_principal_becomes_a_scram_user_with_exactly_its_acls(tmp_path: Pat
         for a in payments["spec"]["authorization"]["acls"]
     ]
     assert sorted(acls) == [
+        ("group", "baylink-gateway-flows", "prefix", ["Describe"]),  # describe_groups: no Read
         ("group", "baylink-payments", "prefix", ["Read"]),
+        ("group", "registry.", "prefix", ["Describe"]),
         ("topic", "baylink.dlq.v1", "literal", ["Describe", "Write"]),
         ("topic", "baylink.payments.v1", "literal", ["Describe", "Write"]),
         ("topic", "baylink.registry.v1", "literal", ["Describe", "Read"]),
@@ -105,6 +108,7 @@ def test_each_topic_becomes_a_kafka_topic_on_three_replicas(tmp_path: Path) -> N
         ('name = "payments"\nproduce = ["baylink.payments.v1"]\nread = ["x"]', "unknown keys ['read']"),
         ('name = "payments"\nconsume = ["baylink.identity.v1"]', "consume names topics that are not declared"),
         ('name = "payments"\ngroups = "baylink-payments"', "groups must be a list of non-empty strings"),
+        ('name = "gateway"\ndescribe_groups = [""]', "describe_groups must be a list of non-empty strings"),
         ('produce = ["baylink.dlq.v1"]', "name must be lower-case letters"),
     ],
 )

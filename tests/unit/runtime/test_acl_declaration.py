@@ -7,6 +7,8 @@ import pytest
 from baylink.runtime.acls import Acl, declared_principals, load_principals
 from baylink.runtime.settings import KafkaSettings
 from baylink.runtime.topics import TopicSpec
+from services.gateway.flows.config import FlowSettings
+from services.registry.config import RegistrySettings
 
 TOPICS = [TopicSpec("baylink.payments.v1", 6, 1000), TopicSpec("baylink.dlq.v1", 3, 1000)]
 
@@ -21,7 +23,7 @@ def test_a_principal_becomes_its_user_and_one_acl_per_operation(tmp_path: Path) 
     path = write(
         tmp_path,
         '[[principal]]\nname = "payments"\nproduce = ["baylink.payments.v1"]\nconsume = ["baylink.dlq.v1"]\n'
-        'groups = ["baylink-payments"]\ninternal_prefix = "payments-app-"\n',
+        'groups = ["baylink-payments"]\ninternal_prefix = "payments-app-"\ndescribe_groups = ["registry."]\n',
     )
     [spec] = load_principals(path, TOPICS)
     assert spec.user == "baylink-payments"
@@ -33,6 +35,7 @@ def test_a_principal_becomes_its_user_and_one_acl_per_operation(tmp_path: Path) 
         Acl(p, "topic", "baylink.dlq.v1", "literal", "DESCRIBE"),
         Acl(p, "group", "baylink-payments", "prefixed", "READ"),
         Acl(p, "topic", "payments-app-", "prefixed", "ALL"),
+        Acl(p, "group", "registry.", "prefixed", "DESCRIBE"),
     }
 
 
@@ -52,6 +55,11 @@ def test_optional_keys_default_to_nothing(tmp_path: Path) -> None:
         ("[[principal]]\nproduce = []\n", "name must be lower-case"),
         ('[[principal]]\nname = "a"\ngroups = "a-"\n', "groups must be a list of non-empty strings"),
         ('[[principal]]\nname = "a"\ngroups = ["x", "x"]\n', "names one entry twice"),
+        ('[[principal]]\nname = "a"\ndescribe_groups = ["registry.", ""]\n',
+         "describe_groups must be a list of non-empty strings"),
+        ('[[principal]]\nname = "a"\ndescribe_groups = "registry."\n', "describe_groups must be a list"),
+        ('[[principal]]\nname = "a"\ngroups = ["a-"]\ndescribe_groups = ["a-fees", "b-"]\n',
+         r"describe_groups \['a-fees'\] are already covered by groups"),
         ('[[principal]]\nname = "a"\ninternal_prefix = "baylink."\n', "would grant ALL on declared topics"),
         ('[[principal]]\nname = "a"\n[[principal]]\nname = "a"\n', "declared twice"),
     ],
@@ -72,3 +80,21 @@ def test_the_repository_declares_one_principal_per_service_within_its_topics() -
             f"baylink.{name}.v1"
         }
         assert foreign == (set() if name != "gateway" else {"baylink.payments.v1"}), name
+
+
+def test_the_gateway_may_describe_every_consumer_group_in_the_system_but_join_none() -> None:
+    """The console's lag view runs as the gateway: DESCRIBE on each group a service consumes in
+    (services/registry/config.py fees_group_id, the flow worker's app id), and READ on no group."""
+    specs = {s.name: s for s in declared_principals(KafkaSettings())}
+    gateway = specs["gateway"]
+    assert gateway.groups == ()
+    assert not [a for a in gateway.acls if a.resource_type == "group" and a.operation != "DESCRIBE"]
+    consumer_groups = [
+        RegistrySettings.model_fields["fees_group_id"].default,
+        FlowSettings.model_fields["app_id"].default,
+    ]
+    for group in consumer_groups:
+        assert any(group.startswith(prefix) for prefix in gateway.describe_groups), group
+    # Each described group belongs to a principal that reads in it.
+    for prefix in gateway.describe_groups:
+        assert any(prefix.startswith(g) or g.startswith(prefix) for s in specs.values() for g in s.groups), prefix

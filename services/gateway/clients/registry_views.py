@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from baylink.registry.v1 import application_pb2 as app_pb
 from baylink.registry.v1 import catalogue_pb2 as cat_pb
 from services.gateway.clients.calls import (
@@ -29,6 +31,18 @@ _INVESTOR_KINDS = {"natural_person": app_pb.INVESTOR_KIND_NATURAL_PERSON, "enter
 
 
 def catalogue_item(item: cat_pb.CatalogueItem) -> CatalogueItemView:
+    """The kiosk's view of a catalogue item. A view is immutable and a function of the message alone,
+    so it is made once per distinct message (keyed by its bytes) and shared: every catalogue read
+    returns the same few items, and mapping them costs far more than serializing them."""
+    return _catalogue_view(item.SerializeToString(deterministic=True))
+
+
+@functools.lru_cache(maxsize=1024)
+def _catalogue_view(serialized: bytes) -> CatalogueItemView:
+    return _map_catalogue_item(cat_pb.CatalogueItem.FromString(serialized))
+
+
+def _map_catalogue_item(item: cat_pb.CatalogueItem) -> CatalogueItemView:
     return CatalogueItemView(
         item_id=item.item_id,
         title=local_text(item.title),

@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import sys
 import tempfile
@@ -48,13 +47,8 @@ from services.registry.bootstrap import MIGRATIONS, bootstrap
 from services.registry.config import RegistrySettings
 from services.registry.domain.application import Licence
 from tests.integration.registry.kiosk import Authority, Kiosk, pay, trade_name
+from tests.support.ports import free_port
 from tests.support.tsa import running_tsa
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def _topics(kafka: KafkaSettings, *names: str) -> None:
@@ -109,14 +103,14 @@ async def _start_identity(workdir: Path, pki_dir: Path, port: int) -> asyncio.su
 async def applications_per_second(workdir: Path, apps: int, concurrency: int) -> tuple[float, list[float]]:
     kafka = KafkaSettings()
     pki_dir = workdir / "pki"
-    build(pki_dir, f"http://127.0.0.1:{_free_port()}")
+    build(pki_dir, f"http://127.0.0.1:{free_port()}")
     pki = TestPKI(pki_dir)
     responder = RevocationResponder(pki)
     await responder.start(port=int(pki.base_url.rsplit(":", 1)[1]))
     suffix = uuid.uuid4().hex[:8]
     registry_topic, payments_topic = f"bench.registry.{suffix}", f"bench.payments.{suffix}"
     await _topics(kafka, registry_topic, payments_topic)
-    identity_port = _free_port()
+    identity_port = free_port()
     identity = await _start_identity(workdir, pki_dir, identity_port)
     tsa_running = running_tsa(pki, workdir / "tsa")  # every stored signature is time-stamped (B-T)
     tsa = await tsa_running.__aenter__()

@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import hashlib
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,6 +37,7 @@ from devtools.testpki.cms_sign import sign_detached
 from devtools.testpki.loader import COMMITTED, TestPKI
 from services.identity.tsa.server import QUERY
 from services.registry.adapters.timestamps import HttpTimeStamper
+from tests.support.ports import free_port
 from tests.support.tsa import make_authority
 
 
@@ -71,14 +71,8 @@ def in_process(directory: Path, seconds: float) -> tuple[Figure, str]:
     return Figure(count / elapsed, used / count * 1e6), kind
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def start_server(directory: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "BAYLINK_TSA_PORT": str(port),

@@ -37,7 +37,6 @@ from devtools.testpki.loader import TestPKI
 from tests.e2e.stack import (
     Topics,
     common_values,
-    free_port,
     gateway_values,
     identity_values,
     registry_values,
@@ -46,6 +45,7 @@ from tests.e2e.stack import (
 )
 from tests.integration.gateway.flows_support import FlowTopics, delete_internal_topics
 from tests.support.internal_pki import transport_of
+from tests.support.ports import free_port
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 _prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved here, not in the forked child

@@ -12,7 +12,6 @@ processes (``tests/e2e/processes.py``) both start from.
 from __future__ import annotations
 
 import asyncio
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -50,6 +49,7 @@ from services.payments.config import PaymentsSettings
 from services.registry.bootstrap import RegistryService
 from services.registry.bootstrap import bootstrap as registry_bootstrap
 from services.registry.config import RegistrySettings
+from tests.support.ports import free_port
 from tests.support.tsa import running_tsa
 
 PARTICIPANTS = [
@@ -58,23 +58,6 @@ PARTICIPANTS = [
     ("REGISTRY", "Registry fees", common_pb2.JURISDICTION_GD, "CNY", participant_pb2.PARTICIPANT_KIND_FEE_COLLECTOR),
 ]
 RATES = [("HKD", "CNY", "0.9200"), ("MOP", "CNY", "0.8930")]
-
-
-# Ports a local deployment binds (deploy/services.sh, deploy/cluster.sh, the dev broker, PostgreSQL):
-# the kernel's ephemeral range may hand them out, and a test holding one would stop `make up`.
-FIXED_PORTS = ((8398, 8399), (9092, 9092), (18090, 18099), (18440, 18449), (19391, 19593), (50440, 50449),
-               (51100, 51499), (55432, 55433))  # fmt: skip
-
-
-def free_port() -> int:
-    """A free loopback port, none of ``FIXED_PORTS`` (at most 50 tries)."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = int(probe.getsockname()[1])
-        if not any(low <= port <= high for low, high in FIXED_PORTS):
-            return port
-    raise RuntimeError("no free loopback port outside the fixed ones in 50 tries")
 
 
 def build_pki(directory: Path) -> TestPKI:

@@ -16,7 +16,8 @@ from services.gateway.audit.adapters.store import audit_records
 from services.gateway.bootstrap import Gateway, bootstrap
 from services.gateway.console.domain.passwords import hash_password
 from tests.conftest import TopicFactory
-from tests.e2e.stack import Topics, free_port, gateway_settings
+from tests.e2e.stack import Topics, gateway_settings
+from tests.support.ports import free_port
 
 # name → (role, password)
 USERS: dict[str, tuple[str, str]] = {"olivia": ("operator", "operator-pass-1"), "victor": ("viewer", "viewer-pass-1")}

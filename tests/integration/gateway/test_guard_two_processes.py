@@ -26,8 +26,8 @@ from baylink.runtime.settings import REPO_ROOT, KafkaSettings
 from services.gateway.partner.adapters.pki import PkiPaths, init_pki, issue_city
 from services.gateway.partner.entrypoints.mtls import city_channel_credentials
 from tests.conftest import TopicFactory
-from tests.e2e.stack import free_port
 from tests.integration.payments.conftest import database_url
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.kafka
 LIMIT = 4

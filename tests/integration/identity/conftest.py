@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 
 import pytest
@@ -18,21 +17,16 @@ from services.identity.adapters.trustlist_signature import ListSignatureVerifier
 from services.identity.domain.trustlist import Jurisdiction
 from services.identity.service_layer.trust_store import TrustListStore
 from services.identity.service_layer.validate_certificate import CertificateValidator
+from tests.support.ports import free_port
 
 LOOPBACK = frozenset({"127.0.0.1"})
 FETCH_TIMEOUT = 0.5
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def live_pki(tmp_path_factory: pytest.TempPathFactory) -> TestPKI:
     out = tmp_path_factory.mktemp("live-pki")
-    build(out, f"http://127.0.0.1:{_free_port()}")
+    build(out, f"http://127.0.0.1:{free_port()}")
     return TestPKI(out)
 
 

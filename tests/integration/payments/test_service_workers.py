@@ -29,9 +29,10 @@ from baylink.runtime.settings import KafkaSettings
 from services.payments.bootstrap import bootstrap
 from services.payments.config import PaymentsSettings
 from services.payments.service_layer import audit
-from tests.e2e.stack import free_port, seed_payments
+from tests.e2e.stack import seed_payments
 from tests.integration.payments.conftest import database_url
 from tests.integration.payments.test_grpc_api import error_info, hkd, prepare_request
+from tests.support.ports import free_port
 from tests.support.topics import scan_topic
 
 pytestmark = pytest.mark.kafka

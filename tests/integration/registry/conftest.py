@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -23,14 +22,9 @@ from services.identity.domain.trustlist import Jurisdiction
 from services.identity.tsa.server import TimeStampServer
 from services.registry.bootstrap import MIGRATIONS, RegistryService, bootstrap
 from services.registry.config import RegistrySettings
+from tests.support.ports import free_port
 from tests.support.tsa import running_tsa
 from tests.unit.registry.fakes import FakeIdentity, FakeTimeStamper
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
@@ -45,7 +39,7 @@ async def registry_on(database: Database) -> AsyncIterator[RegistryService]:
 def registry_pki(tmp_path_factory: pytest.TempPathFactory) -> TestPKI:
     """A test PKI whose CRL/OCSP URLs point at a free loopback port of this session."""
     out = tmp_path_factory.mktemp("registry-pki")
-    build(out, f"http://127.0.0.1:{_free_port()}")
+    build(out, f"http://127.0.0.1:{free_port()}")
     return TestPKI(out)
 
 

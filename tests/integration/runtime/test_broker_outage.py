@@ -24,8 +24,8 @@ from baylink.runtime.outbox import backlog
 from baylink.runtime.relay import OutboxRelay
 from baylink.runtime.settings import REPO_ROOT, KafkaSettings
 from baylink.runtime.topics import TopicSpec, apply_topics
-from tests.e2e.stack import free_port
 from tests.integration.runtime.conftest import TYPES, create_test_tables, read_topic, record
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.kafka
 KAFKA_SH = REPO_ROOT / "deploy" / "kafka" / "kafka.sh"

@@ -63,6 +63,15 @@ def person(handle: str, subject_id: str, name_zh: str) -> IdentifiedPerson:
     return IdentifiedPerson(handle, subject_id, "HK", "ab" * 32, "rsa", name_zh, "CHAN Tai Man")
 
 
+async def with_one_person(store: SqlSessionStore) -> str:
+    """A new session's token, saved with one identified person (handle p-1)."""
+    token = (await store.create("HK-TST-01", "en")).token
+    session = await store.get(token)
+    session.persons["p-1"] = person("p-1", "subject-1", "陳大文")
+    await store.save(session)
+    return token
+
+
 def quote(quote_id: str) -> QuoteView:
     return QuoteView(quote_id, "hk-bank", "nanhai-fees", Money("HKD", 32_609), Money("CNY", 30_000), None,
                      "0.9200", datetime(2026, 12, 2, 10, 0, tzinfo=UTC))  # fmt: skip
@@ -89,10 +98,7 @@ async def test_a_pseudonym_cached_by_a_later_call_is_saved(replicas) -> None:  #
     # The kiosk caches each city's pseudonym in the session (deps.pseudonym); a call after the one that
     # identified the person must save it, or every later call asks the binding store again.
     a, b, _clock = replicas
-    token = (await a.create("HK-TST-01", "en")).token
-    identified = await a.get(token)
-    identified.persons["p-1"] = person("p-1", "subject-1", "陳大文")
-    await a.save(identified)
+    token = await with_one_person(a)
 
     later = await a.get(token)
     later.persons["p-1"].pseudonyms["440605"] = "ps-nanhai"
@@ -132,10 +138,7 @@ async def test_only_the_token_s_hash_is_stored_and_what_the_session_carries_is_s
 
 async def test_an_expired_session_is_refused_as_expired_on_every_replica_and_its_people_are_gone(replicas) -> None:  # type: ignore[no-untyped-def]
     a, b, clock = replicas
-    token = (await a.create("HK-TST-01", "en")).token
-    session = await a.get(token)
-    session.persons["p-1"] = person("p-1", "subject-1", "陳大文")
-    await a.save(session)
+    token = await with_one_person(a)
     clock.now += TTL + 1
 
     with pytest.raises(errors.Unauthenticated) as expired:

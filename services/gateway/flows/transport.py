@@ -75,14 +75,14 @@ class RewindingConsumer(faust_aiokafka.Consumer):
         never = never_committed(committed, self._is_changelog_tp)
         if never:
             await self._thread.seek_to_beginning(*never)
-        starts = {tp: offset for tp, offset in committed.items() if not self._is_changelog_tp(tp)}
+        starts = {tp: offset or 0 for tp, offset in committed.items() if not self._is_changelog_tp(tp)}
         self._held = frozenset(starts)
         if self._replay is not None:
             self._replay.cancel()
         self._replay = asyncio.ensure_future(self._replay_from(starts, self.app.consumer_generation_id))
         return committed
 
-    async def _replay_from(self, starts: Mapping[TP, int | None], generation: int) -> None:
+    async def _replay_from(self, starts: Mapping[TP, int], generation: int) -> None:
         """Faust may still drop a record handed over while it resumes its streams, and commit past it.
         So the commits of the stream partitions wait, and once the streams have run for a moment every
         stream partition is read again from where this generation started (its committed offset, or its
@@ -92,14 +92,11 @@ class RewindingConsumer(faust_aiokafka.Consumer):
         await asyncio.sleep(REPLAY_AFTER_SECONDS)
         if generation != self.app.consumer_generation_id or not self.app.flow_control.is_active():
             return  # another rebalance: its own seek schedules its own replay
-        again = {tp: offset for tp, offset in starts.items() if tp in self.assignment()}
-        for tp, offset in again.items():
-            if offset:
+        assigned = self.assignment()
+        for tp, offset in starts.items():
+            if tp in assigned:
                 self._thread.seek(tp, offset)
-            self._read_offset[tp] = None
-        never = never_committed(again, self._is_changelog_tp)
-        if never:
-            await self._thread.seek_to_beginning(*never)
+                self._read_offset[tp] = None
         self._held = frozenset()
 
     async def on_stop(self) -> None:

@@ -8,8 +8,10 @@
   rows keep accumulating in the outbox and go out when it returns.
 - With several replicas of a service, one relay at a time holds a lease row in
   the database, so order per aggregate survives scale-out.
-- A round costs one read-only transaction (fetch) and one write (mark); after a
-  wake the relay lingers briefly so that the commits right behind share it. On
+- A round costs one read-only transaction (fetch) and one write (mark); rounds
+  start at least ``linger_seconds`` apart, so that under load the commits right
+  behind a round share the next one, while a wake after a quiet spell (the one
+  commit a caller waits for, e.g. a payment the registry must see) goes out at once. On
   SQLite a service's own writes may stamp the marks instead (``SentMarks``). The
   backlog gauge is derived from the rounds: a round that fetched less than a
   full batch saw the whole backlog. Only when that is not known (full batches,
@@ -68,8 +70,9 @@ class OutboxRelay:
         self.poll_seconds = poll_seconds
         self.max_backoff_seconds = max_backoff_seconds
         self.lease_seconds = lease_seconds
-        # After a wake, wait this long so that the commits right behind join the round: a round
-        # per commit would cost a fetch and a marking write each (cf. a producer's linger.ms).
+        # Rounds start at least this far apart, so that the commits right behind a round join the
+        # next one: a round per commit would cost a fetch and a marking write each (cf. a producer's
+        # linger.ms). A wake longer than this after the last round starts one at once.
         self.linger_seconds = linger_seconds
         # How long published rows may wait for a write of the service to stamp them sent before
         # the relay does (SentMarks); 0: the relay stamps them at the end of each round.
@@ -83,6 +86,7 @@ class OutboxRelay:
         self._leader = False
         self._round = asyncio.Lock()
         self._backlog_seen_at = float("-inf")  # monotonic time a round last saw the whole backlog
+        self._round_started = float("-inf")  # monotonic time the loop's last round started
         self._partitions = KeyPartitions()
         self._handed: dict[int, OutboxRow] = {}  # committed rows handed over in memory, by id
 
@@ -205,6 +209,8 @@ class OutboxRelay:
                     await self._sleep(0.2)
                     continue
                 try:
+                    self._wake.clear()  # the round's fetch sees every commit woken for so far
+                    self._round_started = time.monotonic()
                     sent = await self.run_once()
                 except (KafkaError, OSError, TimeoutError) as exc:
                     await self._drop_producer()
@@ -223,8 +229,9 @@ class OutboxRelay:
                 backoff = 0.0
                 if sent < self.batch_size:
                     await self._sleep(min(self.poll_seconds, self.marks.due_in(self.mark_delay_seconds)))
-                    if self.linger_seconds and not self._stopping.is_set():
-                        await asyncio.sleep(self.linger_seconds)
+                    spacing = self._round_started + self.linger_seconds - time.monotonic()
+                    if spacing > 0 and not self._stopping.is_set():
+                        await asyncio.sleep(spacing)
         finally:
             heartbeat.cancel()
             await asyncio.gather(heartbeat, return_exceptions=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 
 import pytest
@@ -281,3 +282,38 @@ async def test_the_relay_packs_rows_into_batches_yet_each_goes_where_a_keyed_sen
     for r in sorted(published, key=lambda r: (r.partition, r.offset)):
         per_subject.setdefault(r.key.decode(), []).append(order[dict(r.headers)["ce_id"].decode()])
     assert all(seq == sorted(seq) and len(seq) == 30 for seq in per_subject.values())
+
+
+async def published_after_wake(database: Database, relay: OutboxRelay, topic: str, sequence: int) -> float:
+    """Seconds from a commit and its wake until the relay has published the row and stamped it."""
+    await record(database, topic, "agg-spacing", sequence)
+    woken = time.monotonic()
+    relay.wake()
+    async with asyncio.timeout(20):
+        while await unsent(database):
+            await asyncio.sleep(0.01)
+    return time.monotonic() - woken
+
+
+async def test_a_wake_after_a_quiet_spell_publishes_at_once_and_rounds_keep_their_spacing(
+    database: Database, kafka_settings: KafkaSettings, new_topic
+) -> None:  # type: ignore[no-untyped-def]
+    await create_test_tables(database)
+    topic = await new_topic("spacing")
+    spacing = 1.5
+    relay = OutboxRelay(database, kafka_settings, name="spacing", poll_seconds=30, linger_seconds=spacing)
+    task = asyncio.create_task(relay.run())
+    try:
+        async with asyncio.timeout(20):
+            while not relay._leader:
+                await asyncio.sleep(0.02)
+        await relay._ensure_producer()  # connected before the clock starts
+        await asyncio.sleep(spacing + 0.2)  # quiet for longer than the spacing
+        # The one commit after a quiet spell does not wait: no lingering for company that may never come.
+        assert await published_after_wake(database, relay, topic, 1) < spacing / 2
+        # A commit right behind that round waits until the spacing since its start has passed.
+        assert await published_after_wake(database, relay, topic, 2) > spacing / 2
+    finally:
+        await relay.stop(drain_timeout=5)
+        await asyncio.gather(task, return_exceptions=True)
+    assert len(await read_topic(kafka_settings, topic, expected=2)) == 2

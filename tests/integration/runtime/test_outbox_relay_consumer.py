@@ -19,6 +19,7 @@ from baylink.runtime.consumer import (
     IdempotentConsumer,
 )
 from baylink.runtime.db import Database
+from baylink.runtime.events import CloudEvent
 from baylink.runtime.kafka import client_kwargs
 from baylink.runtime.outbox import add_events, backlog
 from baylink.runtime.relay import OutboxRelay
@@ -317,3 +318,28 @@ async def test_a_wake_after_a_quiet_spell_publishes_at_once_and_rounds_keep_thei
         await relay.stop(drain_timeout=5)
         await asyncio.gather(task, return_exceptions=True)
     assert len(await read_topic(kafka_settings, topic, expected=2)) == 2
+
+
+async def test_events_a_consumer_stages_go_out_when_its_transaction_commits_not_on_the_next_poll(
+    database: Database, kafka_settings: KafkaSettings, new_topic
+) -> None:  # type: ignore[no-untyped-def]
+    await create_test_tables(database)
+    incoming, outgoing = await new_topic("consumed"), await new_topic("staged")
+    await record(database, incoming, "agg-in", 1)
+    relay = OutboxRelay(database, kafka_settings, name="woken", poll_seconds=60)  # a poll would come too late
+    relaying = asyncio.create_task(relay.run())  # its first round publishes the incoming event
+
+    async def forward(session, event: CloudEvent) -> None:  # type: ignore[no-untyped-def]
+        await add_events(session, [probe_event("agg-out", 1)], topic=outgoing)
+
+    consumer = IdempotentConsumer(database, kafka_settings, group_id=f"g-{uuid.uuid4().hex[:8]}", topics=[incoming],
+                                  handler=forward, on_commit=relay.wake)  # fmt: skip
+    await consumer.start()
+    consuming = asyncio.create_task(consumer.run())
+    try:
+        [forwarded] = await read_topic(kafka_settings, outgoing, expected=1, timeout=20)
+        assert forwarded.key == b"agg-out"
+    finally:
+        await consumer.stop()
+        await relay.stop(drain_timeout=5)
+        await asyncio.gather(consuming, relaying, return_exceptions=True)

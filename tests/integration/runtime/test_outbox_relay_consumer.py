@@ -296,7 +296,7 @@ async def published_after_wake(database: Database, relay: OutboxRelay, topic: st
     return time.monotonic() - woken
 
 
-async def test_a_wake_after_a_quiet_spell_publishes_at_once_and_rounds_keep_their_spacing(
+async def test_wakes_after_a_quiet_spell_publish_at_once_and_rounds_under_load_keep_their_spacing(
     database: Database, kafka_settings: KafkaSettings, new_topic
 ) -> None:  # type: ignore[no-untyped-def]
     await create_test_tables(database)
@@ -309,15 +309,17 @@ async def test_a_wake_after_a_quiet_spell_publishes_at_once_and_rounds_keep_thei
             while not relay._leader:
                 await asyncio.sleep(0.02)
         await relay._ensure_producer()  # connected before the clock starts
-        await asyncio.sleep(spacing + 0.2)  # quiet for longer than the spacing
-        # The one commit after a quiet spell does not wait: no lingering for company that may never come.
+        await asyncio.sleep(2 * spacing + 0.2)  # quiet: no round for longer than twice the spacing
+        # A commit after a quiet spell does not wait (no lingering for company that may never come),
+        # nor does the one right behind it (a payment's commit behind its reservation).
         assert await published_after_wake(database, relay, topic, 1) < spacing / 2
-        # A commit right behind that round waits until the spacing since its start has passed.
-        assert await published_after_wake(database, relay, topic, 2) > spacing / 2
+        assert await published_after_wake(database, relay, topic, 2) < spacing / 2
+        # A third in a row is load: it waits until the spacing since the last round's start has passed.
+        assert await published_after_wake(database, relay, topic, 3) > spacing / 2
     finally:
         await relay.stop(drain_timeout=5)
         await asyncio.gather(task, return_exceptions=True)
-    assert len(await read_topic(kafka_settings, topic, expected=2)) == 2
+    assert len(await read_topic(kafka_settings, topic, expected=3)) == 3
 
 
 async def test_events_a_consumer_stages_go_out_when_its_transaction_commits_not_on_the_next_poll(

@@ -247,14 +247,17 @@ class OutboxRelay:
             await asyncio.sleep(spacing)
 
     async def _heartbeat(self) -> None:
+        """Hold the lease: the holder renews it every third of its term (each renewal is a write
+        transaction), a replica without it (or whose renewal failed) tries every second."""
         while not self._stopping.is_set():
+            renewed = False
             try:
-                self._leader = await self.hold_lease()
+                self._leader = renewed = await self.hold_lease()
             except Exception:
                 log.warning("could not renew the relay lease", exc_info=True)
             if time.monotonic() - self._backlog_seen_at > self.poll_seconds + 1.0:
                 await self._report_backlog()  # no recent round saw the whole backlog: count it
-            await asyncio.sleep(min(1.0, self.lease_seconds / 3))
+            await asyncio.sleep(self.lease_seconds / 3 if renewed else min(1.0, self.lease_seconds / 3))
 
     async def stop(self, drain_timeout: float = 10.0) -> None:
         """Stop the loop after a last drain of what is committed; flush and close the producer."""

@@ -89,7 +89,7 @@ from services.identity.service_layer.verify_signature import SignatureVerifier, 
 
 RATIO_GOAL = 0.5
 SIGNED_AT = datetime(2026, 2, 1, tzinfo=UTC)  # and time-stamped then
-TIMESTAMP_COST_GOAL = 2.0  # a timestamped verification costs at most this many plain ones
+TIMESTAMP_COST_GOAL = 2.0  # what checking a time-stamp adds: at most this many plain verifications
 # Each signer's TSA for the goal's lines: one of the signer's own key type.
 TSA_OF = {
     "hk-personal-ec": ("hk-tsa", "sha256"),

@@ -23,7 +23,7 @@ Times are epoch milliseconds (replicas' clocks are assumed to agree within a sec
 from __future__ import annotations
 
 from collections.abc import Generator
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -33,6 +33,7 @@ from baylink.runtime.db import Database
 from baylink.runtime.schema import BigInt
 from services.gateway.shared.domain.guard import GuardPolicy, Trip, TripKind, trip_of
 
+T = TypeVar("T")
 metadata = sa.MetaData()
 
 callers = sa.Table(
@@ -173,6 +174,18 @@ class SqlGuardLedger:
     async def admit_call(self, caller: str, now: float) -> Trip | None:
         await self._maybe_prune(now)
         return await self.db.run_direct(self._admit_call(caller, now))
+
+    async def admit_call_and(self, caller: str, now: float, then: direct.Program[T]) -> tuple[Trip | None, T]:
+        """``admit_call`` and ``then`` (a direct program that only reads, run whatever the admission
+        says) in the same transaction: on SQLite one hop to the writer's thread for both."""
+        await self._maybe_prune(now)
+        return await self.db.run_direct(self._admit_call_and(caller, now, then))
+
+    def _admit_call_and(
+        self, caller: str, now: float, then: direct.Program[T]
+    ) -> Generator[direct.Op, Any, tuple[Trip | None, T]]:
+        trip = yield from self._admit_call(caller, now)
+        return trip, (yield from then)
 
     async def admit_subjects(self, caller: str, subjects: list[str], now: float) -> Trip | None:
         await self._maybe_prune(now)

@@ -51,9 +51,9 @@ class CountingDatabase(Database):
         super().__init__(url)
         self.transactions = 0
 
-    async def run_direct(self, program: Any, *, readonly: bool = False) -> Any:
+    async def run_direct(self, program: Any, **options: bool) -> Any:
         self.transactions += 1
-        return await super().run_direct(program, readonly=readonly)
+        return await super().run_direct(program, **options)
 
 
 @dataclass

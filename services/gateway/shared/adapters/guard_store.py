@@ -1,7 +1,8 @@
 """The bulk-leak guard's counts in the gateway's database, shared by every replica (``GuardLedger``).
 
-Each admission is one transaction (a direct program: on SQLite one hop to the database's own
-thread, on PostgreSQL one statement after another on one connection). It begins by upserting the
+Each admission is one transaction (a direct program: on SQLite run on the event loop's thread, a
+few statements by key, no hop to a thread; on PostgreSQL one statement after another on one
+connection). It begins by upserting the
 caller's row of ``guard_callers``: on PostgreSQL that locks the row until the commit, so two
 replicas admitting the same caller take turns and the second counts what the first wrote; on
 SQLite every write transaction holds the database's only write lock. So a caller at its limit gets
@@ -173,13 +174,13 @@ class SqlGuardLedger:
 
     async def admit_call(self, caller: str, now: float) -> Trip | None:
         await self._maybe_prune(now)
-        return await self.db.run_direct(self._admit_call(caller, now))
+        return await self.db.run_direct(self._admit_call(caller, now), on_loop=True)
 
     async def admit_call_and(self, caller: str, now: float, then: direct.Program[T]) -> tuple[Trip | None, T]:
         """``admit_call`` and ``then`` (a direct program that only reads, run whatever the admission
-        says) in the same transaction: on SQLite one hop to the writer's thread for both."""
+        says) in the same transaction."""
         await self._maybe_prune(now)
-        return await self.db.run_direct(self._admit_call_and(caller, now, then))
+        return await self.db.run_direct(self._admit_call_and(caller, now, then), on_loop=True)
 
     def _admit_call_and(
         self, caller: str, now: float, then: direct.Program[T]
@@ -192,7 +193,7 @@ class SqlGuardLedger:
         wanted = [s for s in dict.fromkeys(subjects) if s]
         if not wanted:
             return None
-        return await self.db.run_direct(self._admit_subjects(caller, wanted, now))
+        return await self.db.run_direct(self._admit_subjects(caller, wanted, now), on_loop=True)
 
     def _admit_call(self, caller: str, now: float) -> Generator[direct.Op, Any, Trip | None]:
         p = self.policy

@@ -9,7 +9,8 @@ adds at most 2 ms at p50 and 5 ms at p99. Each path's CPU time per call (this pr
 gateway and registry alike) is printed beside the wall-clock figures, and the same read from a bare
 HTTP/1.1 client (``BareKiosk``) beside httpx's: the difference is the client's. Two goal lines follow:
 the gateway's own overhead (the bare client's path minus the direct one: the goal's figure) and the
-same through httpx.
+same through httpx, each with its CPU per call also as a multiple of the direct call's (on a shared
+machine the CPU a call takes moves with the load; the ratio moves less).
 GATEWAY_BENCH_PROFILE=path.txt samples this process (every service runs in it) with py-spy over the
 timed calls, only threads holding the GIL (where this process's Python CPU time goes), and writes
 collapsed stacks there (py-spy's raw format).
@@ -170,7 +171,8 @@ def print_overhead(paths: list[Timed], calls: int, load_before: str) -> None:
         met = "met" if over_p50 <= OVERHEAD_GOAL_P50_MS and over_p99 <= OVERHEAD_GOAL_P99_MS else "missed"
         cpu = (path.cpu - direct.cpu) / calls * 1000
         print(
-            f"  {label}: p50 {over_p50:.2f} ms, p99 {over_p99:.2f} ms, CPU {cpu:.2f} ms per call; "
+            f"  {label}: p50 {over_p50:.2f} ms, p99 {over_p99:.2f} ms, CPU {cpu:.2f} ms per call "
+            f"({(path.cpu - direct.cpu) / direct.cpu:.2f}x the direct call's); "
             f"goal p50 <= {OVERHEAD_GOAL_P50_MS:g} ms, p99 <= {OVERHEAD_GOAL_P99_MS:g} ms: {met} "
             f"(ratio p50 {over_p50 / OVERHEAD_GOAL_P50_MS:.2f}, p99 {over_p99 / OVERHEAD_GOAL_P99_MS:.2f})"
         )

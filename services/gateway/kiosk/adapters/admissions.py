@@ -4,9 +4,9 @@ Every kiosk call takes a token from its kiosk's bucket (``guard_callers``, an up
 session its token names (``kiosk_sessions``, by primary key). Both are in the gateway's database,
 shared by every replica, and both are read afresh for every call: here in one direct program (on
 SQLite one write transaction, run on the event loop's thread, instead of a hop to the reader's
-thread and another to the writer's; on PostgreSQL one transaction instead of two). The session's row is read after the upsert, within
-the same write transaction, so it is at least as fresh as a read of its own would be: a session
-ended or expired on any replica is refused at once on every replica.
+thread and another to the writer's; on PostgreSQL one transaction instead of two). The session's row
+is read after the upsert, within the same write transaction, so it is at least as fresh as a read of
+its own would be: a session ended or expired on any replica is refused at once on every replica.
 """
 
 from __future__ import annotations

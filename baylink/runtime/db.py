@@ -35,7 +35,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from baylink import errors
 from baylink.runtime.direct import Program
 from baylink.runtime.direct_drivers import run_adapted, run_asyncpg, run_sqlite
-from baylink.runtime.sqlite import READONLY_OPTION, OwnConnection, WalCheckpoint, create_sqlite_engine
+from baylink.runtime.sqlite import (
+    READONLY_OPTION,
+    LoopConnection,
+    OwnConnection,
+    WalCheckpoint,
+    create_sqlite_engine,
+)
 from baylink.runtime.sqlite_lock import WriteLock
 
 T = TypeVar("T")
@@ -84,6 +90,7 @@ class Database:
         self._own_writer = OwnConnection(self._sqlite_path, "sqlite-direct")
         self._own_reader = OwnConnection(self._sqlite_path, "sqlite-read")
         self._own_checkpointer = OwnConnection(self._sqlite_path, "sqlite-checkpoint")
+        self._loop_writer = LoopConnection(self._sqlite_path)  # run_direct's ``on_loop``
         # Pooled connections direct programs on PostgreSQL keep between transactions: (the
         # connection, its asyncpg connection, when it was given back), the most recent last.
         self._direct_kept: list[tuple[AsyncConnection, Any, float]] = []
@@ -167,16 +174,28 @@ class Database:
         """Whether ``run_direct`` is available: SQLite in a file, or PostgreSQL through asyncpg."""
         return self.direct_sqlite or self.engine.dialect.driver == "asyncpg"
 
-    async def run_direct(self, program: Program[T], *, readonly: bool = False) -> T:
+    async def run_direct(self, program: Program[T], *, readonly: bool = False, on_loop: bool = False) -> T:
         """Run a direct program (``baylink.runtime.direct``) in one write transaction on the driver's
         own connection: on SQLite all of it in ``write_sqlite``'s thread, one round trip; on
         PostgreSQL op by op on the asyncpg connection under a pooled one. Rolls back if the
         program or a statement raises (the driver's error, as ``DBAPIError`` on SQLite).
-        ``readonly`` promises the program only reads: on SQLite it takes no write lock."""
+        ``readonly`` promises the program only reads: on SQLite it takes no write lock.
+        ``on_loop`` (a write, on SQLite): run it on the event loop's own thread, no hop to a thread
+        and back, for a short program of a few statements by key that is run on every request
+        (figures: docs/performance.md); the loop waits for it, so nothing long. It still takes
+        turns on the write lock; if SQLite's lock is held all the same (a writer that takes no
+        turns), the program waits in ``write_sqlite``'s thread instead."""
         dialect = self.engine.dialect
         if self.direct_sqlite:
+            work = functools.partial(run_sqlite, program, dialect=dialect)
+            if on_loop and not readonly:
+                async with self.writing():
+                    done, result = self._loop_writer.transaction(work)
+                    if done:
+                        return result  # type: ignore[return-value]  # the work's own result
+                    return await self._direct(self._own_writer, work, "BEGIN IMMEDIATE")
             run = self.read_sqlite if readonly else self.write_sqlite
-            return await run(functools.partial(run_sqlite, program, dialect=dialect))
+            return await run(work)
         if dialect.driver != "asyncpg":
             raise RuntimeError("direct programs need SQLite in a file or PostgreSQL through asyncpg")
         conn, raw = await self._direct_connection()
@@ -267,6 +286,7 @@ class Database:
         await self.engine.dispose()
         for own in (self._own_writer, self._own_reader, self._own_checkpointer):
             await own.close()
+        self._loop_writer.close()
         if self._write_lock is not None:
             self._write_lock.close()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
+import sqlite3
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from baylink.runtime import direct
 from baylink.runtime.db import Database
 from baylink.runtime.metrics import ServiceMetrics
 from baylink.runtime.relay import OutboxRelay
@@ -249,3 +251,57 @@ async def test_a_writer_waits_for_another_processs_lock_and_a_cancelled_wait_lea
             assert sorted((await conn.execute(sa.select(NOTES.c.n))).scalars()) == [1, 3, 5]
     finally:
         os.close(other)
+
+
+def _note(n: int, fail: bool = False):  # type: ignore[no-untyped-def]
+    """A direct program inserting ``n`` into notes (then failing, if asked), saying which thread ran it."""
+    statement = direct.Statement(sa.insert(NOTES).values(n=sa.bindparam("n")))
+    broken = direct.Statement(sa.text("INSERT INTO no_such_table VALUES (1)"))
+
+    def program():  # type: ignore[no-untyped-def]
+        yield direct.execute(statement, n=n)
+        if fail:
+            yield direct.execute(broken)
+        return threading.get_ident()
+
+    return program()
+
+
+async def notes(db: Database) -> set[int]:
+    async with db.transaction(readonly=True) as session:
+        return set((await session.execute(sa.select(NOTES.c.n))).scalars())
+
+
+async def test_a_program_on_the_loop_runs_in_the_loops_thread_and_commits_whole_or_not_at_all(db: Database) -> None:
+    assert await db.run_direct(_note(2), on_loop=True) == threading.get_ident()
+    assert await db.run_direct(_note(3)) != threading.get_ident()  # without: the writer's thread
+    with pytest.raises(sa.exc.OperationalError):  # the engine's exception types, not sqlite3's
+        await db.run_direct(_note(4, fail=True), on_loop=True)
+    assert await db.run_direct(_note(5), on_loop=True) == threading.get_ident()  # and the connection goes on
+    assert await notes(db) == {1, 2, 3, 5}
+
+
+async def test_a_program_on_the_loop_takes_turns_with_every_other_writer(db: Database) -> None:
+    async def through_engine(n: int) -> None:
+        async with db.transaction() as session:
+            await session.execute(sa.insert(NOTES).values(n=n))
+            await asyncio.sleep(0.01)  # hold the lock a while: the program must wait, not fail
+
+    await asyncio.gather(*(through_engine(100 + i) for i in range(5)),
+                         *(db.run_direct(_note(200 + i), on_loop=True) for i in range(5)))  # fmt: skip
+    assert await notes(db) == {1, *range(100, 105), *range(200, 205)}
+
+
+async def test_a_program_on_the_loop_that_meets_a_foreign_writer_waits_for_it_in_the_writers_thread(
+    db: Database,
+) -> None:
+    foreign = sqlite3.connect(str(db.engine.url.database), isolation_level=None)  # takes no turns
+    foreign.execute("BEGIN IMMEDIATE")
+    foreign.execute("INSERT INTO notes (n) VALUES (7)")
+    waiting = asyncio.create_task(db.run_direct(_note(8), on_loop=True))
+    await asyncio.sleep(0.2)
+    assert not waiting.done()  # the loop goes on meanwhile: this sleep ended
+    foreign.execute("COMMIT")
+    foreign.close()
+    assert await asyncio.wait_for(waiting, timeout=10) != threading.get_ident()
+    assert await notes(db) == {1, 7, 8}

@@ -301,7 +301,7 @@ async def test_wakes_after_a_quiet_spell_publish_at_once_and_rounds_under_load_k
 ) -> None:  # type: ignore[no-untyped-def]
     await create_test_tables(database)
     topic = await new_topic("spacing")
-    spacing = 1.5
+    spacing = 3.0  # long beside a round, even on a busy machine
     relay = OutboxRelay(database, kafka_settings, name="spacing", poll_seconds=30, linger_seconds=spacing)
     task = asyncio.create_task(relay.run())
     try:

@@ -4,7 +4,8 @@
   begins every transaction itself: ``BEGIN IMMEDIATE`` for writers, deferred ``BEGIN`` for
   connections with ``READONLY_OPTION``.
 - ``OwnConnection``: a sqlite3 connection of the database's own, outside the engine's pool, used
-  by one thread of its own, so a whole transaction is one hop from the event loop.
+  by one thread of its own, so a whole transaction is one hop from the event loop (or, for a
+  small one, none: ``transaction_here``).
 - ``WalCheckpoint``: what a background checkpoint on such a connection found.
 """
 
@@ -83,6 +84,10 @@ class WalCheckpoint:
 Work = Callable[[sqlite3.Connection], Any]
 
 
+class WriterBusy(Exception):
+    """``transaction_here`` found another writer holding SQLite's write lock: nothing was done."""
+
+
 class OwnConnection:
     """A sqlite3 connection of the database's own (outside the engine's pool, with its pragmas),
     opened on first use by the one thread that uses it."""
@@ -140,6 +145,41 @@ class OwnConnection:
         """``PRAGMA wal_checkpoint(PASSIVE)``: it never waits for a reader or a writer."""
         return await self.run(_checkpoint)
 
+    def transaction_here(self, work: Callable[[sqlite3.Connection], T], begin: str) -> T:
+        """``transaction`` in the calling thread (the event loop's) instead of the connection's
+        own: for a transaction of a few rows the hop to a thread and back (a submit, a wake-up,
+        the loop's self-pipe) costs more CPU than the transaction (figures: docs/performance.md).
+        A connection used this way is never used through ``run``.
+
+        It does not stall the loop: it never waits for a writer in its way (busy timeout 0:
+        ``WriterBusy`` at ``BEGIN``, nothing done, for the caller to wait elsewhere), a commit
+        does not sync (WAL, ``synchronous=NORMAL``), and its commits never checkpoint the WAL
+        (the background checkpoints and the other connections' backstop do that)."""
+        connection = self._connection
+        if connection is None:
+            assert self.path is not None
+            connection = sqlite3.connect(self.path, timeout=0, check_same_thread=False)
+            _pragmas(connection, None)
+            connection.execute("PRAGMA busy_timeout=0")
+            connection.execute("PRAGMA wal_autocheckpoint=0")
+            self._connection = connection
+        try:
+            connection.execute(begin)
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                raise WriterBusy(str(exc)) from exc
+            raise DBAPIError.instance(None, None, exc, sqlite3.Error) from exc
+        try:
+            result = work(connection)
+            connection.execute("COMMIT")
+        except BaseException as exc:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise DBAPIError.instance(None, None, exc, sqlite3.Error) from exc
+            raise
+        return result
+
     def _call(self, work: Callable[[sqlite3.Connection], T]) -> T:
         if self._connection is None:
             assert self.path is not None
@@ -148,7 +188,10 @@ class OwnConnection:
         return work(self._connection)
 
     async def close(self) -> None:
-        if self._thread is None:
+        if self._thread is None:  # none, or one used in the caller's thread (transaction_here)
+            connection, self._connection = self._connection, None
+            if connection is not None:
+                connection.close()
             return
         connection, self._connection = self._connection, None
         if connection is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
+import sqlite3
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from baylink.runtime.db import Database
+from baylink.runtime.direct import Program, Statement, execute, execute_many, insert
 from baylink.runtime.metrics import ServiceMetrics
 from baylink.runtime.relay import OutboxRelay
 from baylink.runtime.settings import KafkaSettings
@@ -249,3 +251,61 @@ async def test_a_writer_waits_for_another_processs_lock_and_a_cancelled_wait_lea
             assert sorted((await conn.execute(sa.select(NOTES.c.n))).scalars()) == [1, 3, 5]
     finally:
         os.close(other)
+
+
+NOTES_TABLE = sa.Table("notes", sa.MetaData(), sa.Column("n", sa.Integer))
+
+
+def add_notes(values: list[int], threads: list[int], fail: bool = False) -> Program[int]:
+    """A direct program that inserts ``values`` and notes the thread it ran in."""
+    threads.append(threading.get_ident())
+    yield execute_many(insert(NOTES_TABLE), [{"n": v} for v in values])
+    if fail:
+        raise RuntimeError("the program fails after its insert")
+    return len(values)
+
+
+async def notes(db: Database) -> list[int]:
+    async with db.transaction(readonly=True) as session:
+        return sorted((await session.execute(sa.select(NOTES.c.n))).scalars())
+
+
+async def test_an_inline_direct_write_runs_in_the_loops_thread_and_commits_whole_or_not_at_all(db: Database) -> None:
+    threads: list[int] = []
+    assert await db.run_direct(add_notes([2, 3], threads), inline=True) == 2
+    assert await db.run_direct(add_notes([4], threads)) == 1
+    assert threads[0] == threading.get_ident() != threads[1]  # no hop inline; the writer's thread otherwise
+    with pytest.raises(RuntimeError):
+        await db.run_direct(add_notes([5], threads, fail=True), inline=True)
+    with pytest.raises(sa.exc.OperationalError):  # the engine's exception types, as through the thread
+        await db.run_direct(_broken(), inline=True)
+    assert await notes(db) == [1, 2, 3, 4]  # what failed left nothing
+    assert await db.run_direct(add_notes([7], threads), inline=True) == 1  # and the connection goes on
+    assert await notes(db) == [1, 2, 3, 4, 7]
+
+
+def _broken() -> Program[None]:
+    yield execute_many(insert(NOTES_TABLE), [{"n": 6}])
+    yield execute(Statement(sa.text("INSERT INTO no_such_table VALUES (1)")))
+
+
+async def test_an_inline_write_that_meets_a_writer_outside_the_lock_waits_in_a_thread_not_in_the_loop(
+    db: Database,
+) -> None:
+    shell = sqlite3.connect(db.engine.url.database, isolation_level=None)  # takes no lock of ours
+    try:
+        shell.execute("BEGIN IMMEDIATE")
+        shell.execute("INSERT INTO notes (n) VALUES (8)")
+        threads: list[int] = []
+        writing = asyncio.create_task(db.run_direct(add_notes([9], threads), inline=True))
+        ticks = 0
+        for _ in range(10):  # the loop keeps running while the write waits
+            await asyncio.sleep(0.02)
+            ticks += 1
+        assert ticks == 10 and not writing.done()
+        shell.execute("COMMIT")
+        assert await asyncio.wait_for(writing, timeout=5) == 1
+        assert threads[-1] != threading.get_ident()  # it went through the writer's thread
+    finally:
+        shell.close()
+    assert await notes(db) == [1, 8, 9]

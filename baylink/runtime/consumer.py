@@ -11,6 +11,10 @@ at all) is published to the dead-letter topic with the error and its origin in
 headers, and consumption moves on. A failure because the consumer's own database
 is out of reach (``db.database_unavailable``) is no attempt: the consumer waits
 for the database, offsets uncommitted, and tries again.
+
+Events a handler stages in the outbox commit with the batch; ``on_commit`` (the host gives its
+relay's ``wake``) is called after a transaction that handled a fresh event, so they go out then,
+not on the relay's next poll.
 """
 
 from __future__ import annotations
@@ -64,6 +68,7 @@ class IdempotentConsumer:
         max_attempts: int = 3,
         retry_backoff_seconds: float = 0.2,
         batch_size: int = 500,
+        on_commit: Callable[[], None] | None = None,
     ):
         self.db = db
         self.kafka = kafka
@@ -74,6 +79,7 @@ class IdempotentConsumer:
         self.max_attempts = max_attempts
         self.retry_backoff_seconds = retry_backoff_seconds
         self.batch_size = batch_size
+        self.on_commit = on_commit
         self._consumer: AIOKafkaConsumer | None = None
         self._dlq: AIOKafkaProducer | None = None
         self._stopping = asyncio.Event()
@@ -128,6 +134,7 @@ class IdempotentConsumer:
             return
         for (record, _), outcome in zip(events, outcomes, strict=True):
             self.metrics.events_consumed.labels(self.group_id, record.topic, outcome).inc()
+        self._committed(outcomes)
 
     async def _process_one(self, record: Record, event: CloudEvent) -> None:
         error: Exception | None = None
@@ -138,6 +145,7 @@ class IdempotentConsumer:
                 async with self.db.transaction() as session:
                     [outcome] = await self._apply_all(session, [event])
                 self.metrics.events_consumed.labels(self.group_id, record.topic, outcome).inc()
+                self._committed([outcome])
                 return
             except IntegrityError:
                 # Another member of the group committed this event meanwhile (rebalance).
@@ -169,6 +177,11 @@ class IdempotentConsumer:
                     await asyncio.sleep(self.retry_backoff_seconds * attempt)
         assert error is not None
         await self._dead_letter(record, error, attempts=self.max_attempts)
+
+    def _committed(self, outcomes: Sequence[str]) -> None:
+        """A transaction committed: if it handled a fresh event, what it staged may go out now."""
+        if self.on_commit is not None and "processed" in outcomes:
+            self.on_commit()
 
     async def _apply_all(self, session: AsyncSession, events: Sequence[CloudEvent]) -> list[str]:
         """Apply the events not yet in the inbox, and record them there, in the caller's transaction."""

@@ -35,7 +35,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from baylink import errors
 from baylink.runtime.direct import Program
 from baylink.runtime.direct_drivers import run_adapted, run_asyncpg, run_sqlite
-from baylink.runtime.sqlite import READONLY_OPTION, OwnConnection, WalCheckpoint, WriterBusy, create_sqlite_engine
+from baylink.runtime.sqlite import (
+    READONLY_OPTION,
+    LoopConnection,
+    OwnConnection,
+    WalCheckpoint,
+    create_sqlite_engine,
+)
 from baylink.runtime.sqlite_lock import WriteLock
 
 T = TypeVar("T")
@@ -84,8 +90,7 @@ class Database:
         self._own_writer = OwnConnection(self._sqlite_path, "sqlite-direct")
         self._own_reader = OwnConnection(self._sqlite_path, "sqlite-read")
         self._own_checkpointer = OwnConnection(self._sqlite_path, "sqlite-checkpoint")
-        # A writer's connection used in the event loop's thread (``run_direct(inline=True)``).
-        self._own_inline = OwnConnection(self._sqlite_path, "sqlite-inline")
+        self._loop_writer = LoopConnection(self._sqlite_path)  # run_direct's ``on_loop``
         # Pooled connections direct programs on PostgreSQL keep between transactions: (the
         # connection, its asyncpg connection, when it was given back), the most recent last.
         self._direct_kept: list[tuple[AsyncConnection, Any, float]] = []
@@ -159,13 +164,6 @@ class Database:
         and never waits behind a write transaction)."""
         return await self._direct(self._own_reader, work, "BEGIN")
 
-    async def _write_here(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        async with self.writing():
-            try:
-                return self._own_inline.transaction_here(work, "BEGIN IMMEDIATE")
-            except WriterBusy:
-                return await self._own_writer.transaction(work, "BEGIN IMMEDIATE")
-
     async def _direct(self, own: OwnConnection, work: Callable[[sqlite3.Connection], T], begin: str) -> T:
         if not self.direct_sqlite:
             raise RuntimeError("direct SQLite transactions need a SQLite database in a file")
@@ -176,23 +174,26 @@ class Database:
         """Whether ``run_direct`` is available: SQLite in a file, or PostgreSQL through asyncpg."""
         return self.direct_sqlite or self.engine.dialect.driver == "asyncpg"
 
-    async def run_direct(self, program: Program[T], *, readonly: bool = False, inline: bool = False) -> T:
+    async def run_direct(self, program: Program[T], *, readonly: bool = False, on_loop: bool = False) -> T:
         """Run a direct program (``baylink.runtime.direct``) in one write transaction on the driver's
         own connection: on SQLite all of it in ``write_sqlite``'s thread, one round trip; on
         PostgreSQL op by op on the asyncpg connection under a pooled one. Rolls back if the
         program or a statement raises (the driver's error, as ``DBAPIError`` on SQLite).
         ``readonly`` promises the program only reads: on SQLite it takes no write lock.
-
-        ``inline`` (a write of a few rows, e.g. the fact recorder's): on SQLite the transaction
-        runs in the event loop's thread, under the same write lock, instead of one hop away
-        (``OwnConnection.transaction_here``); if a writer that does not take the lock (the
-        sqlite3 shell) is in the way, it goes through ``write_sqlite``'s thread as usual. No
-        effect elsewhere."""
+        ``on_loop`` (a write, on SQLite): run it on the event loop's own thread, no hop to a thread
+        and back, for a short program of a few statements by key that is run on every request
+        (figures: docs/performance.md); the loop waits for it, so nothing long. It still takes
+        turns on the write lock; if SQLite's lock is held all the same (a writer that takes no
+        turns), the program waits in ``write_sqlite``'s thread instead."""
         dialect = self.engine.dialect
         if self.direct_sqlite:
             work = functools.partial(run_sqlite, program, dialect=dialect)
-            if inline and not readonly:
-                return await self._write_here(work)
+            if on_loop and not readonly:
+                async with self.writing():
+                    done, result = self._loop_writer.transaction(work)
+                    if done:
+                        return result  # type: ignore[return-value]  # the work's own result
+                    return await self._direct(self._own_writer, work, "BEGIN IMMEDIATE")
             run = self.read_sqlite if readonly else self.write_sqlite
             return await run(work)
         if dialect.driver != "asyncpg":
@@ -283,8 +284,9 @@ class Database:
         for conn, _, _ in kept:
             await conn.close()
         await self.engine.dispose()
-        for own in (self._own_writer, self._own_reader, self._own_checkpointer, self._own_inline):
+        for own in (self._own_writer, self._own_reader, self._own_checkpointer):
             await own.close()
+        self._loop_writer.close()
         if self._write_lock is not None:
             self._write_lock.close()
 

@@ -168,6 +168,7 @@ class ServiceHost:
                 metrics=self.metrics,
                 max_attempts=s.consumer_max_attempts,
                 retry_backoff_seconds=s.consumer_retry_backoff_seconds,
+                on_commit=self.relay.wake,  # events a handler staged go out at once
             )
             self._consumers.append(consumer)
             try:

@@ -8,8 +8,11 @@
   rows keep accumulating in the outbox and go out when it returns.
 - With several replicas of a service, one relay at a time holds a lease row in
   the database, so order per aggregate survives scale-out.
-- A round costs one read-only transaction (fetch) and one write (mark); after a
-  wake the relay lingers briefly so that the commits right behind share it. On
+- A round costs one read-only transaction (fetch) and one write (mark). Under load
+  (the last two rounds began less than two ``linger_seconds`` apart) rounds start
+  at least ``linger_seconds`` apart, so that the commits right behind a round share
+  the next one; otherwise a wake starts one at once: the commit a caller waits for
+  (a payment the registry must see, right behind its reservation) does not wait. On
   SQLite a service's own writes may stamp the marks instead (``SentMarks``). The
   backlog gauge is derived from the rounds: a round that fetched less than a
   full batch saw the whole backlog. Only when that is not known (full batches,
@@ -68,8 +71,9 @@ class OutboxRelay:
         self.poll_seconds = poll_seconds
         self.max_backoff_seconds = max_backoff_seconds
         self.lease_seconds = lease_seconds
-        # After a wake, wait this long so that the commits right behind join the round: a round
-        # per commit would cost a fetch and a marking write each (cf. a producer's linger.ms).
+        # Under load, rounds start at least this far apart, so that the commits right behind a round
+        # join the next one: a round per commit would cost a fetch and a marking write each (cf. a
+        # producer's linger.ms).
         self.linger_seconds = linger_seconds
         # How long published rows may wait for a write of the service to stamp them sent before
         # the relay does (SentMarks); 0: the relay stamps them at the end of each round.
@@ -83,6 +87,8 @@ class OutboxRelay:
         self._leader = False
         self._round = asyncio.Lock()
         self._backlog_seen_at = float("-inf")  # monotonic time a round last saw the whole backlog
+        self._round_started = float("-inf")  # monotonic time the loop's last round started
+        self._round_gap = float("inf")  # seconds between the starts of the loop's last two rounds
         self._partitions = KeyPartitions()
         self._handed: dict[int, OutboxRow] = {}  # committed rows handed over in memory, by id
 
@@ -205,6 +211,9 @@ class OutboxRelay:
                     await self._sleep(0.2)
                     continue
                 try:
+                    self._wake.clear()  # the round's fetch sees every commit woken for so far
+                    now = time.monotonic()
+                    self._round_gap, self._round_started = now - self._round_started, now
                     sent = await self.run_once()
                 except (KafkaError, OSError, TimeoutError) as exc:
                     await self._drop_producer()
@@ -223,21 +232,32 @@ class OutboxRelay:
                 backoff = 0.0
                 if sent < self.batch_size:
                     await self._sleep(min(self.poll_seconds, self.marks.due_in(self.mark_delay_seconds)))
-                    if self.linger_seconds and not self._stopping.is_set():
-                        await asyncio.sleep(self.linger_seconds)
+                    await self._space_rounds()
         finally:
             heartbeat.cancel()
             await asyncio.gather(heartbeat, return_exceptions=True)
 
+    async def _space_rounds(self) -> None:
+        """Under load (the last two rounds close together), wait until ``linger_seconds`` have
+        passed since the last round began; otherwise go at once."""
+        if self._round_gap >= 2 * self.linger_seconds or self._stopping.is_set():
+            return
+        spacing = self._round_started + self.linger_seconds - time.monotonic()
+        if spacing > 0:
+            await asyncio.sleep(spacing)
+
     async def _heartbeat(self) -> None:
+        """Hold the lease: the holder renews it every third of its term (each renewal is a write
+        transaction), a replica without it (or whose renewal failed) tries every second."""
         while not self._stopping.is_set():
+            renewed = False
             try:
-                self._leader = await self.hold_lease()
+                self._leader = renewed = await self.hold_lease()
             except Exception:
                 log.warning("could not renew the relay lease", exc_info=True)
             if time.monotonic() - self._backlog_seen_at > self.poll_seconds + 1.0:
                 await self._report_backlog()  # no recent round saw the whole backlog: count it
-            await asyncio.sleep(min(1.0, self.lease_seconds / 3))
+            await asyncio.sleep(self.lease_seconds / 3 if renewed else min(1.0, self.lease_seconds / 3))
 
     async def stop(self, drain_timeout: float = 10.0) -> None:
         """Stop the loop after a last drain of what is committed; flush and close the producer."""

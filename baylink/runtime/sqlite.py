@@ -4,8 +4,9 @@
   begins every transaction itself: ``BEGIN IMMEDIATE`` for writers, deferred ``BEGIN`` for
   connections with ``READONLY_OPTION``.
 - ``OwnConnection``: a sqlite3 connection of the database's own, outside the engine's pool, used
-  by one thread of its own, so a whole transaction is one hop from the event loop (or, for a
-  small one, none: ``transaction_here``).
+  by one thread of its own, so a whole transaction is one hop from the event loop.
+- ``LoopConnection``: one used on the event loop's thread, for short write transactions that need
+  not wait for the write lock (no hop at all).
 - ``WalCheckpoint``: what a background checkpoint on such a connection found.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -84,10 +86,6 @@ class WalCheckpoint:
 Work = Callable[[sqlite3.Connection], Any]
 
 
-class WriterBusy(Exception):
-    """``transaction_here`` found another writer holding SQLite's write lock: nothing was done."""
-
-
 class OwnConnection:
     """A sqlite3 connection of the database's own (outside the engine's pool, with its pragmas),
     opened on first use by the one thread that uses it."""
@@ -145,41 +143,6 @@ class OwnConnection:
         """``PRAGMA wal_checkpoint(PASSIVE)``: it never waits for a reader or a writer."""
         return await self.run(_checkpoint)
 
-    def transaction_here(self, work: Callable[[sqlite3.Connection], T], begin: str) -> T:
-        """``transaction`` in the calling thread (the event loop's) instead of the connection's
-        own: for a transaction of a few rows the hop to a thread and back (a submit, a wake-up,
-        the loop's self-pipe) costs more CPU than the transaction (figures: docs/performance.md).
-        A connection used this way is never used through ``run``.
-
-        It does not stall the loop: it never waits for a writer in its way (busy timeout 0:
-        ``WriterBusy`` at ``BEGIN``, nothing done, for the caller to wait elsewhere), a commit
-        does not sync (WAL, ``synchronous=NORMAL``), and its commits never checkpoint the WAL
-        (the background checkpoints and the other connections' backstop do that)."""
-        connection = self._connection
-        if connection is None:
-            assert self.path is not None
-            connection = sqlite3.connect(self.path, timeout=0, check_same_thread=False)
-            _pragmas(connection, None)
-            connection.execute("PRAGMA busy_timeout=0")
-            connection.execute("PRAGMA wal_autocheckpoint=0")
-            self._connection = connection
-        try:
-            connection.execute(begin)
-        except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-                raise WriterBusy(str(exc)) from exc
-            raise DBAPIError.instance(None, None, exc, sqlite3.Error) from exc
-        try:
-            result = work(connection)
-            connection.execute("COMMIT")
-        except BaseException as exc:
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.Error):
-                raise DBAPIError.instance(None, None, exc, sqlite3.Error) from exc
-            raise
-        return result
-
     def _call(self, work: Callable[[sqlite3.Connection], T]) -> T:
         if self._connection is None:
             assert self.path is not None
@@ -188,16 +151,64 @@ class OwnConnection:
         return work(self._connection)
 
     async def close(self) -> None:
-        if self._thread is None:  # none, or one used in the caller's thread (transaction_here)
-            connection, self._connection = self._connection, None
-            if connection is not None:
-                connection.close()
+        if self._thread is None:
             return
         connection, self._connection = self._connection, None
         if connection is not None:
             await asyncio.get_running_loop().run_in_executor(self._thread, connection.close)
         self._thread.shutdown(wait=True)
         self._thread = None
+
+
+class LoopConnection:
+    """A sqlite3 connection of the database's own used on the event loop's thread itself, for short
+    write transactions that should not pay a hop to a thread and back (``Database.run_direct``'s
+    ``on_loop``). It never waits: if another connection holds SQLite's write lock (busy timeout 0),
+    or the caller is not the thread that opened it, the work is not run and the caller hands it to
+    the writer's thread instead. Its commits checkpoint the WAL only past the backstop, as every
+    connection's do (the host's background checkpoint keeps the WAL far shorter)."""
+
+    def __init__(self, path: str | None):
+        self.path = path
+        self._connection: sqlite3.Connection | None = None
+        self._thread: int | None = None
+
+    def transaction(self, work: Callable[[sqlite3.Connection], T]) -> tuple[bool, T | None]:
+        """``BEGIN IMMEDIATE``, ``work(connection)``, ``COMMIT`` (or ``ROLLBACK``) here and now: (True,
+        its result); (False, None), ``work`` not run, when it cannot begin without waiting."""
+        if self._thread is not None and self._thread != threading.get_ident():
+            return False, None
+        try:
+            connection = self._connection or self._open()
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                    return False, None
+                raise
+            try:
+                result = work(connection)
+                connection.execute("COMMIT")
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
+            return True, result
+        except sqlite3.Error as exc:
+            raise DBAPIError.instance(None, None, exc, sqlite3.Error) from exc
+
+    def _open(self) -> sqlite3.Connection:
+        assert self.path is not None
+        connection = sqlite3.connect(self.path, timeout=0, check_same_thread=False)
+        _pragmas(connection, None)
+        connection.execute("PRAGMA busy_timeout=0")
+        self._connection, self._thread = connection, threading.get_ident()
+        return connection
+
+    def close(self) -> None:
+        connection, self._connection, self._thread = self._connection, None, None
+        if connection is not None:
+            connection.close()
 
 
 def _in_transaction(work: Callable[[sqlite3.Connection], T], begin: str, connection: sqlite3.Connection) -> T:

@@ -23,7 +23,7 @@ and local demo. No real CA issued them and nothing may ever trust them outside a
 - `certs/NAME.pem`, `keys/NAME.key.pem`: one certificate and PKCS#8 key per entity of `plan.py`.
 - `manifest.json`: roles, issuers, serials, revocations, the revocation base URL ({base_url}).
 - `trustlists/{{HK,MO,GD}}.json`: trust lists of the test PKI signed by `tl-signer-*`; besides the
-  CA roots each names its jurisdiction's time-stamping unit (`*-tsa`) as a TSA/QTST service.
+  CA roots each names its jurisdiction's time-stamping units (`*-tsa`, `hk-tsa-rsa`) as TSA/QTST services.
 
 Serve CRLs and OCSP for it with `python -m devtools.testpki serve OUTDIR`.
 `python -m devtools.testpki extend OUTDIR` adds entities new to the plan without touching the others.

@@ -214,9 +214,12 @@ ENTITIES: tuple[Entity, ...] = (
         policies=(POLICY_GD_PERSONAL,),
         revoked=True,
     ),
-    # Time-stamping authorities (RFC 3161), one per jurisdiction, each listed on its trust list as a
-    # TSA/QTST service; hk-tsa-unlisted is a well-formed TSA that no trust list names.
+    # Time-stamping authorities (RFC 3161), listed on their jurisdiction's trust list as TSA/QTST
+    # services: one per jurisdiction, and in Hong Kong a second with an RSA key like the HK signers'
+    # (a time-stamp then costs what the signature it stamps costs to verify); hk-tsa-unlisted is a
+    # well-formed TSA that no trust list names.
     Entity("hk-tsa", "tsa", _HK, KeyKind.EC_P256, "Baylink Test HK Time-Stamping Unit", "hk-ca", Scheme.PS256),
+    Entity("hk-tsa-rsa", "tsa", _HK, KeyKind.RSA_2048, "Baylink Test HK RSA Time-Stamping Unit", "hk-ca", Scheme.PS256),
     Entity("mo-tsa", "tsa", _MO, KeyKind.EC_P384, "Baylink Test MO Time-Stamping Unit", "mo-ca"),
     Entity("gd-tsa", "tsa", _GD, KeyKind.SM2, "Baylink Test GD SM2 Time-Stamping Unit", "gd-ca"),
     Entity("hk-tsa-unlisted", "tsa", _HK, KeyKind.EC_P256, "Unlisted Time-Stamping Unit (TEST)", "hk-ca", Scheme.PS256),
@@ -248,7 +251,7 @@ ENTITIES: tuple[Entity, ...] = (
 )
 
 # The TSAs each trust list names as a TSA/QTST service.
-LISTED_TSAS = {_HK: "hk-tsa", _MO: "mo-tsa", _GD: "gd-tsa"}
+LISTED_TSAS = {_HK: ("hk-tsa", "hk-tsa-rsa"), _MO: ("mo-tsa",), _GD: ("gd-tsa",)}
 
 # Which CA answers OCSP through a delegated responder certificate instead of signing itself.
 DELEGATED_RESPONDERS = {"hk-ca": "hk-ocsp"}

@@ -92,24 +92,33 @@ def pki_trust_lists(cert_der: dict[str, bytes]) -> dict[Jurisdiction, TrustList]
         ),
     }
     sequence = dict.fromkeys(services, 1)
-    for jurisdiction, tsa in TSA_SERVICE_NAMES.items():
-        tsa_der = cert_der.get(plan.LISTED_TSAS[jurisdiction.value])
-        if tsa_der is not None:  # a directory built before the TSAs existed lists none
-            services[jurisdiction] += (_service(tsa, tsa_der, set(), _granted(since), ServiceType.TSA),)
+    for jurisdiction in services:
+        for tsa in plan.LISTED_TSAS[jurisdiction.value]:
+            tsa_der = cert_der.get(tsa)
+            if tsa_der is None:  # a directory built before this TSA existed does not list it
+                continue
+            listed = _service(TSA_SERVICE_NAMES[tsa], tsa_der, set(), _granted(since), ServiceType.TSA)
+            services[jurisdiction] += (listed,)
             # A list that changed is a new issue: identity refuses a second list under a sequence
-            # number it already holds, so a database that loaded the lists before the TSAs keeps them.
-            sequence[jurisdiction] = 2
+            # number it already holds, so a database that loaded an earlier issue keeps it. Each
+            # TSA added to a jurisdiction's list was one more issue.
+            sequence[jurisdiction] += 1
     return {j: TrustList(j, sequence[j], ISSUE_DATE, NEXT_UPDATE, OPERATORS[j], s) for j, s in services.items()}
 
 
 TSA_SERVICE_NAMES = {
-    Jurisdiction.HK: LocalText(
+    "hk-tsa": LocalText(
         zh_hant="香港郵政時間戳記服務（測試）", zh_hans="香港邮政时间戳服务（测试）", en="Hongkong Post TSA (TEST)"
     ),
-    Jurisdiction.MO: LocalText(
+    "hk-tsa-rsa": LocalText(
+        zh_hant="香港郵政RSA時間戳記服務（測試）",
+        zh_hans="香港邮政RSA时间戳服务（测试）",
+        en="Hongkong Post RSA TSA (TEST)",
+    ),
+    "mo-tsa": LocalText(
         zh_hant="澳門電子簽署時間戳記（測試）", zh_hans="澳门电子签名时间戳（测试）", en="eSignTrust TSA (TEST)"
     ),
-    Jurisdiction.GD: LocalText(
+    "gd-tsa": LocalText(
         zh_hant="數安時代時間戳記服務（測試）", zh_hans="数安时代时间戳服务（测试）", en="GDCA SM2 TSA (TEST)"
     ),
 }

@@ -43,6 +43,7 @@ from services.gateway.console.service_layer.auth import ConsoleAuth, LoginThrott
 from services.gateway.console.service_layer.dlq import ConsoleDlq
 from services.gateway.console.service_layer.hub import ConsoleHub
 from services.gateway.console.service_layer.throttle import ThrottlePolicy
+from services.gateway.kiosk.adapters.admissions import SqlKioskAdmissions
 from services.gateway.kiosk.adapters.challenge_store import SqlChallengeStore
 from services.gateway.kiosk.adapters.device_pki import KioskPkiPaths, RevokedKiosks
 from services.gateway.kiosk.adapters.session_store import SqlSessionStore
@@ -88,16 +89,19 @@ def build_parts(settings: GatewaySettings, db: Database) -> Parts:
         return (await bindings.subject_number(subject_id)).number
 
     grants = settings.grants()
+    sessions = SqlSessionStore(
+        db,
+        keys.cipher,
+        settings.kiosk_session_ttl_seconds,
+        max_lifetime_seconds=settings.kiosk_session_max_lifetime_seconds,
+    )
+    kiosk_ledger = SqlGuardLedger(db, "kiosk", settings.kiosk_guard.policy())
     return Parts(
         audit=audit,
         bindings=bindings,
-        sessions=SqlSessionStore(
-            db,
-            keys.cipher,
-            settings.kiosk_session_ttl_seconds,
-            max_lifetime_seconds=settings.kiosk_session_max_lifetime_seconds,
-        ),
-        kiosk_guard=Guard(SqlGuardLedger(db, "kiosk", settings.kiosk_guard.policy()), alerts),
+        sessions=sessions,
+        kiosk_guard=Guard(kiosk_ledger, alerts),
+        kiosk_admissions=SqlKioskAdmissions(sessions, kiosk_ledger),
         partner_access=PartnerAccess(
             grants, Guard(SqlGuardLedger(db, "partner", settings.partner_guard.policy()), alerts), audit
         ),
@@ -178,7 +182,7 @@ def bootstrap(settings: GatewaySettings | None = None, *, db: Database | None = 
     registry = RegistryClient(settings.registry_target, transport, settings.call_timeout_seconds)
     payments = PaymentsClient(settings.payments_target, transport, settings.call_timeout_seconds)
     deps = KioskDeps(
-        access=KioskAccess(parts.sessions, parts.kiosk_guard, parts.audit),
+        access=KioskAccess(parts.sessions, parts.kiosk_guard, parts.audit, parts.kiosk_admissions),
         identity=identity,
         registry=KioskRegistry(registry),
         payments=payments,

@@ -36,6 +36,7 @@ from services.gateway.clients.registry import RegistryClient
 from services.gateway.config import GatewaySettings
 from services.gateway.console.entrypoints.server import Console
 from services.gateway.kiosk.adapters.device_pki import KioskPkiPaths, init_kiosk_pki, server_context
+from services.gateway.kiosk.service_layer.access import KioskAdmissions
 from services.gateway.kiosk.service_layer.sessions import SessionStore
 from services.gateway.partner.adapters.pki import PkiPaths, init_pki
 from services.gateway.partner.domain.cities import CityGrants
@@ -61,6 +62,7 @@ class Parts:
     bindings: BindingService
     sessions: SessionStore
     kiosk_guard: Guard
+    kiosk_admissions: KioskAdmissions  # the kiosk guard's and the sessions' one look per call
     partner_access: PartnerAccess
     grants: CityGrants
     payer_pseudonym: PayerPseudonyms

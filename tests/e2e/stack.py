@@ -161,7 +161,6 @@ def common_values(tmp: Path, name: str, kafka: KafkaSettings) -> dict[str, objec
         "metrics_port": 0,
         "database_url": f"sqlite+aiosqlite:///{tmp / f'{name}.db'}",
         "drain_delay_seconds": 0,
-        "outbox_poll_seconds": 0.05,
         "kafka": kafka,
     }
 

@@ -7,8 +7,11 @@ in the worker's debug log under issue 17's failover test (one flow in two stalle
 
 - aiokafka's ``seek_to_committed`` leaves a partition alone when the group has committed nothing there
   (or offset 0). Records of a never-committed partition taken during recovery were gone for good.
-  Here such a stream partition goes back to its beginning, which is what the app's
-  ``auto_offset_reset="earliest"`` means for a partition without a commit.
+  Here such a stream partition goes back to its first offset, which is what the app's
+  ``auto_offset_reset="earliest"`` means for a partition without a commit. The seek is to an explicit
+  offset (the log's start, or 0 when the broker cannot say): aiokafka's ``seek_to_beginning`` leaves
+  the partition without a position until a broker answers, and faust's livelock check asserts on
+  that position, which crashed the worker while a broker was down.
 - Between that seek and the moment faust resumes its streams, a fetch could still hand over stream
   records, which the streams then skipped (flow control not active) while the next records were
   processed and acknowledged, so the commit moved past the skipped one. Here, while the streams are
@@ -30,21 +33,32 @@ outputs, with the same ids).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import faust
+from aiokafka.errors import KafkaError
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 from faust.types.transports import TransportT
 
 IDLE_SECONDS = 0.1  # how soon a suspended consumer with nothing to recover looks again
 REPLAY_AFTER_SECONDS = 3.0  # once the streams run again after a rebalance: longer than faust's hand-over
+EARLIEST_SECONDS = 5.0  # how long a rebalance waits for the first offsets of never-committed partitions
 
 
 def never_committed(committed: Mapping[TP, int | None], is_changelog: Callable[[TP], bool]) -> list[TP]:
     """The stream partitions that ``seek_to_committed`` leaves where they are: no commit, or offset 0."""
     return sorted(tp for tp, offset in committed.items() if not offset and not is_changelog(tp))
+
+
+def stream_starts(
+    committed: Mapping[TP, int | None], earliest: Mapping[TP, int], is_changelog: Callable[[TP], bool]
+) -> dict[TP, int]:
+    """Where each stream partition's generation starts: its committed offset, else the log's first offset
+    (``earliest``), else 0 (a seek below the log's start is reset to it by ``auto_offset_reset``)."""
+    return {tp: offset or earliest.get(tp, 0) for tp, offset in committed.items() if not is_changelog(tp)}
 
 
 def held_back(records: Mapping[TP, list[Any]], is_changelog: Callable[[TP], bool]) -> dict[TP, int]:
@@ -73,9 +87,14 @@ class RewindingConsumer(faust_aiokafka.Consumer):
         then, once the rebalance has settled, read the stream partitions again from there (:meth:`_replay_from`)."""
         committed = await super().seek_to_committed()
         never = never_committed(committed, self._is_changelog_tp)
+        earliest: Mapping[TP, int] = {}
         if never:
-            await self._thread.seek_to_beginning(*never)
-        starts = {tp: offset or 0 for tp, offset in committed.items() if not self._is_changelog_tp(tp)}
+            # No broker answers: 0, which the fetch resets to the log's start if that is past it.
+            with contextlib.suppress(TimeoutError, KafkaError):
+                earliest = await asyncio.wait_for(self._thread.earliest_offsets(*never), EARLIEST_SECONDS)
+        starts = stream_starts(committed, earliest, self._is_changelog_tp)
+        for tp in never:
+            self._thread.seek(tp, starts[tp])
         self._held = frozenset(starts)
         if self._replay is not None:
             self._replay.cancel()

@@ -1,13 +1,15 @@
-"""Protobuf (baylink.registry.v1) ⇄ domain, at the edge."""
+"""Protobuf (baylink.registry.v1) ⇄ domain, at the edge; ``EdgeMessages`` keeps what it mapped."""
 
 from __future__ import annotations
+
+from collections import OrderedDict
 
 from baylink.common.v1 import common_pb2
 from baylink.registry.v1 import application_pb2 as pb
 from baylink.registry.v1 import catalogue_pb2 as cat
 from services.registry.adapters.event_mapping import money, text, ts
 from services.registry.domain.application import Application, Decision
-from services.registry.domain.catalogue import CatalogueItem, ItemKind, Signatory, SubjectCategory
+from services.registry.domain.catalogue import Catalogue, CatalogueItem, ItemKind, Signatory, SubjectCategory
 from services.registry.domain.enterprise import EnterpriseDetails, Investor, InvestorKind, Money
 from services.registry.domain.materials import Material
 from services.registry.domain.names import NameDeclaration
@@ -218,3 +220,44 @@ def catalogue_item(item: CatalogueItem) -> cat.CatalogueItem:
         subject_category=_CATEGORY[item.category],
         organisational_forms=list(item.organisational_forms),
     )
+
+
+class EdgeMessages:
+    """The messages the gRPC edge answers with, mapped once and kept: an application's per version,
+    a catalogue item's per catalogue.
+
+    Every write of an application saves a new version (``SqlApplications.save``, in any replica),
+    so an application id and version name one content, and its message is the same whether it was
+    mapped from the command that saved that version or from a later read; a different version is
+    mapped afresh. One version is kept per application, for the ``max_applications`` most recently
+    mapped. The catalogue's messages are kept for the ``Catalogue`` object they were mapped from
+    and dropped when the registry is given another. Callers copy a kept message into their answer
+    (a message given as a field's value is copied), so a kept one is never changed.
+    """
+
+    def __init__(self, max_applications: int = 1024):
+        self.max_applications = max_applications
+        self._applications: OrderedDict[str, tuple[int, pb.Application]] = OrderedDict()
+        self._catalogue: Catalogue | None = None
+        self._items: dict[str, cat.CatalogueItem] = {}
+
+    def application(self, app: Application, item: CatalogueItem) -> pb.Application:
+        kept = self._applications.get(app.application_id)
+        if kept is not None and kept[0] == app.version:
+            self._applications.move_to_end(app.application_id)
+            return kept[1]
+        message = application(app, item)
+        if kept is None or kept[0] < app.version:  # a read that raced a newer command keeps the newer
+            self._applications[app.application_id] = (app.version, message)
+            self._applications.move_to_end(app.application_id)
+            while len(self._applications) > self.max_applications:
+                self._applications.popitem(last=False)
+        return message
+
+    def catalogue_item(self, catalogue: Catalogue, item: CatalogueItem) -> cat.CatalogueItem:
+        if catalogue is not self._catalogue:
+            self._catalogue, self._items = catalogue, {}
+        message = self._items.get(item.code)
+        if message is None:
+            message = self._items[item.code] = catalogue_item(item)
+        return message

@@ -13,11 +13,12 @@ from typing import Any, TypeVar
 from grpc import aio
 
 from baylink import errors
-from baylink.registry.v1 import application_pb2
+from baylink.registry.v1 import application_pb2, catalogue_pb2
 from baylink.registry.v1 import registry_service_pb2 as rs
 from baylink.registry.v1 import registry_service_pb2_grpc as rs_grpc
 from services.registry.adapters import proto_mapping as mapping
 from services.registry.domain.application import Application, State
+from services.registry.domain.catalogue import CatalogueItem
 from services.registry.domain.text import Language, language_scope
 from services.registry.service_layer import applicant, authority, queries, signing
 from services.registry.service_layer.context import Registry
@@ -42,23 +43,27 @@ def in_callers_language(
 class RegistryServicer(rs_grpc.RegistryServiceServicer):
     def __init__(self, registry: Registry):
         self.registry = registry
+        self.messages = mapping.EdgeMessages()
 
     def register(self, server: aio.Server) -> None:
         rs_grpc.add_RegistryServiceServicer_to_server(self, server)
 
     def _app(self, app: Application) -> application_pb2.Application:
-        return mapping.application(app, self.registry.item_of(app))
+        return self.messages.application(app, self.registry.item_of(app))
+
+    def _item(self, item: CatalogueItem) -> catalogue_pb2.CatalogueItem:
+        return self.messages.catalogue_item(self.registry.catalogue, item)
 
     # -- catalogue -------------------------------------------------------------------------
 
     @in_callers_language
     async def ListCatalogueItems(self, request: rs.ListCatalogueItemsRequest, context: Any) -> Any:
         items, token = queries.list_items(self.registry, request.authority_code, request.page_size, request.page_token)
-        return rs.ListCatalogueItemsResponse(items=[mapping.catalogue_item(i) for i in items], next_page_token=token)
+        return rs.ListCatalogueItemsResponse(items=[self._item(i) for i in items], next_page_token=token)
 
     @in_callers_language
     async def GetCatalogueItem(self, request: rs.GetCatalogueItemRequest, context: Any) -> Any:
-        return rs.GetCatalogueItemResponse(item=mapping.catalogue_item(self.registry.catalogue.get(request.item_id)))
+        return rs.GetCatalogueItemResponse(item=self._item(self.registry.catalogue.get(request.item_id)))
 
     # -- the applicant -------------------------------------------------------------------------
 

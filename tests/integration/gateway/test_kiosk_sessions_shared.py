@@ -2,8 +2,9 @@
 
 The real stack (identity, registry, real broker) with two gateways bootstrapped on one database,
 a SQLite file and PostgreSQL: a person identified through one gateway drafts through the other
-with the same handle, a restarted gateway still knows the session, and an expired session is
-refused as expired by both. Then the kiosk metrics are scraped from the first gateway's endpoint.
+with the same handle, a session ended through one is refused by the other at its next call, a
+restarted gateway still knows the session, and an expired session is refused as expired by both.
+Then the kiosk metrics are scraped from the first gateway's endpoint.
 """
 
 from __future__ import annotations
@@ -97,6 +98,15 @@ async def test_two_gateways_on_one_database_serve_one_kiosk_session(
         application_id = drafted["application"]["application_id"]
         assert (await first.track(application_id))["application_id"] == application_id
 
+        # A session ended through one gateway is refused by the other at its very next call.
+        ending = KioskUser(stack.kiosk, pki, kiosk_id="HK-TST-SHARED")
+        await ending.open()
+        elsewhere = as_kiosk(second_http, ending)
+        assert (await second_http.get("/v1/catalogue", headers=elsewhere.auth)).status_code == 200
+        assert (await ending.http.delete("/v1/sessions/current", headers=ending.auth)).status_code == 204
+        ended = await second_http.get("/v1/catalogue", headers=elsewhere.auth)
+        assert (ended.status_code, ended.json()["code"]) == (401, "SESSION_UNKNOWN"), ended.text
+
         # A gateway started afresh on the same database still knows the session and its people.
         await second.stop()
         async with (
@@ -121,7 +131,7 @@ async def test_two_gateways_on_one_database_serve_one_kiosk_session(
         missing = await first.http.get("/v1/no-such-route", headers=first.auth)
         assert missing.status_code == 401  # the session has expired: refused before any route is looked for
         samples = await scrape(stack.gateway)
-        assert requests(samples, "/v1/sessions", "POST", 201) == 1
+        assert requests(samples, "/v1/sessions", "POST", 201) == 2
         assert requests(samples, "/v1/sessions/current/identify", "POST", 200) == 1
         assert requests(samples, "/v1/applications/{application_id}", "GET", 200) == 1
         assert requests(samples, "edge", "GET", 401) == 2  # refused before routing: expired, both

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 
 import pytest
@@ -18,6 +19,7 @@ from baylink.runtime.consumer import (
     IdempotentConsumer,
 )
 from baylink.runtime.db import Database
+from baylink.runtime.events import CloudEvent
 from baylink.runtime.kafka import client_kwargs
 from baylink.runtime.outbox import add_events, backlog
 from baylink.runtime.relay import OutboxRelay
@@ -281,3 +283,65 @@ async def test_the_relay_packs_rows_into_batches_yet_each_goes_where_a_keyed_sen
     for r in sorted(published, key=lambda r: (r.partition, r.offset)):
         per_subject.setdefault(r.key.decode(), []).append(order[dict(r.headers)["ce_id"].decode()])
     assert all(seq == sorted(seq) and len(seq) == 30 for seq in per_subject.values())
+
+
+async def published_after_wake(database: Database, relay: OutboxRelay, topic: str, sequence: int) -> float:
+    """Seconds from a commit and its wake until the relay has published the row and stamped it."""
+    await record(database, topic, "agg-spacing", sequence)
+    woken = time.monotonic()
+    relay.wake()
+    async with asyncio.timeout(20):
+        while await unsent(database):
+            await asyncio.sleep(0.01)
+    return time.monotonic() - woken
+
+
+async def test_wakes_after_a_quiet_spell_publish_at_once_and_rounds_under_load_keep_their_spacing(
+    database: Database, kafka_settings: KafkaSettings, new_topic
+) -> None:  # type: ignore[no-untyped-def]
+    await create_test_tables(database)
+    topic = await new_topic("spacing")
+    spacing = 1.5
+    relay = OutboxRelay(database, kafka_settings, name="spacing", poll_seconds=30, linger_seconds=spacing)
+    task = asyncio.create_task(relay.run())
+    try:
+        async with asyncio.timeout(20):
+            while not relay._leader:
+                await asyncio.sleep(0.02)
+        await relay._ensure_producer()  # connected before the clock starts
+        await asyncio.sleep(2 * spacing + 0.2)  # quiet: no round for longer than twice the spacing
+        # A commit after a quiet spell does not wait (no lingering for company that may never come),
+        # nor does the one right behind it (a payment's commit behind its reservation).
+        assert await published_after_wake(database, relay, topic, 1) < spacing / 2
+        assert await published_after_wake(database, relay, topic, 2) < spacing / 2
+        # A third in a row is load: it waits until the spacing since the last round's start has passed.
+        assert await published_after_wake(database, relay, topic, 3) > spacing / 2
+    finally:
+        await relay.stop(drain_timeout=5)
+        await asyncio.gather(task, return_exceptions=True)
+    assert len(await read_topic(kafka_settings, topic, expected=3)) == 3
+
+
+async def test_events_a_consumer_stages_go_out_when_its_transaction_commits_not_on_the_next_poll(
+    database: Database, kafka_settings: KafkaSettings, new_topic
+) -> None:  # type: ignore[no-untyped-def]
+    await create_test_tables(database)
+    incoming, outgoing = await new_topic("consumed"), await new_topic("staged")
+    await record(database, incoming, "agg-in", 1)
+    relay = OutboxRelay(database, kafka_settings, name="woken", poll_seconds=60)  # a poll would come too late
+    relaying = asyncio.create_task(relay.run())  # its first round publishes the incoming event
+
+    async def forward(session, event: CloudEvent) -> None:  # type: ignore[no-untyped-def]
+        await add_events(session, [probe_event("agg-out", 1)], topic=outgoing)
+
+    consumer = IdempotentConsumer(database, kafka_settings, group_id=f"g-{uuid.uuid4().hex[:8]}", topics=[incoming],
+                                  handler=forward, on_commit=relay.wake)  # fmt: skip
+    await consumer.start()
+    consuming = asyncio.create_task(consumer.run())
+    try:
+        [forwarded] = await read_topic(kafka_settings, outgoing, expected=1, timeout=20)
+        assert forwarded.key == b"agg-out"
+    finally:
+        await consumer.stop()
+        await relay.stop(drain_timeout=5)
+        await asyncio.gather(consuming, relaying, return_exceptions=True)

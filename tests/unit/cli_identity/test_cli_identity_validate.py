@@ -134,7 +134,7 @@ def test_chain_to_an_unlisted_root_finds_no_chain() -> None:
 
 def test_tampered_trust_list_is_refused_with_the_reason(lists_copy: Path) -> None:
     document = json.loads((lists_copy / "HK.json").read_text("utf-8"))
-    document["trust_list"]["sequence_number"] = 3
+    document["trust_list"]["sequence_number"] += 1
     (lists_copy / "HK.json").write_text(json.dumps(document), "utf-8")
     code, output = validate("hk-personal", "--trust-list", str(lists_copy))
     assert code == 2

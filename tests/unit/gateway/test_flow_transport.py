@@ -7,7 +7,14 @@ from types import SimpleNamespace
 from faust.types import TP
 
 from services.gateway.flows.config import FlowSettings
-from services.gateway.flows.transport import FlowTransport, RewindingConsumer, held_back, never_committed, read_again
+from services.gateway.flows.transport import (
+    FlowTransport,
+    RewindingConsumer,
+    held_back,
+    never_committed,
+    read_again,
+    stream_starts,
+)
 from services.gateway.flows.worker import build_app
 
 CHANGELOG = "flows-changelog"
@@ -62,3 +69,14 @@ def test_commits_of_a_stream_partition_wait_while_its_replay_is_pending() -> Non
     assert consumer._new_offset(pay) is None
     consumer._held = frozenset()
     assert consumer._new_offset(pay) == 3
+
+
+def test_a_generation_starts_at_the_commit_else_the_log_start_else_zero() -> None:
+    committed = {TP("pay", 0): None, TP("pay", 1): 0, TP("pay", 2): 3, TP("reg", 4): None, TP(CHANGELOG, 0): None}
+    earliest = {TP("pay", 0): 12, TP("pay", 1): 0, TP("pay", 2): 1}
+    assert stream_starts(committed, earliest, is_changelog) == {
+        TP("pay", 0): 12,  # never committed, the log starts at 12 (retention removed the rest)
+        TP("pay", 1): 0,
+        TP("pay", 2): 3,  # committed: the commit, whatever the log's start
+        TP("reg", 4): 0,  # no broker said where the log starts
+    }

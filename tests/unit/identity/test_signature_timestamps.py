@@ -148,7 +148,7 @@ async def test_the_tsa_service_must_be_granted_at_the_tokens_time(verifier, stor
         else s
         for s in hk.services
     )
-    later = replace(hk, sequence_number=3, services=services)
+    later = replace(hk, sequence_number=hk.sequence_number + 1, services=services)
     assert store.load(sign_trust_list(later, pki.key("tl-signer-hk"), pki.cert("tl-signer-hk"))).accepted
     before = await verify(verifier, pki, "hk-revoked", signed(pki, "hk-revoked", BEFORE_REVOCATION, "hk-tsa"))
     assert before.timestamps[0].trusted and before.reason is Reason.REVOKED_AFTER_POE

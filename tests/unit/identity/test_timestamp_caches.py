@@ -85,9 +85,8 @@ async def test_a_revoked_tsa_certificate_is_refused_once_its_cached_chain_result
     # revocation counts. As for a signer, a chain result answers for `max_age` at most.
     hk = decode_document(pki.trust_list_document(Jurisdiction.HK)).trust_list
     ca_der = pki.cert("hk-ca")
-    services = tuple(
-        replace(s, certificate_der=ca_der) if s.service_type is ServiceType.TSA else s for s in hk.services
-    )
+    tsa_der = pki.cert("hk-tsa")
+    services = tuple(replace(s, certificate_der=ca_der) if s.certificate_der == tsa_der else s for s in hk.services)
     later = replace(hk, sequence_number=hk.sequence_number + 1, services=services)
     assert store.load(sign_trust_list(later, pki.key("tl-signer-hk"), pki.cert("tl-signer-hk"))).accepted
     revocations = RevocationCache()

@@ -46,10 +46,11 @@ def test_tampered_list_is_refused_and_the_last_good_list_stays(store: TrustListS
 
 
 def test_list_signed_by_an_unconfigured_key_is_refused(store: TrustListStore, pki: TestPKI) -> None:
-    forged = signed_by(pki, replace(hk_list(pki), sequence_number=3), signer="tl-signer-mo")
+    current = hk_list(pki).sequence_number
+    forged = signed_by(pki, replace(hk_list(pki), sequence_number=current + 1), signer="tl-signer-mo")
     result = store.load(forged)
     assert result.refusal is Refusal.SIGNER_NOT_TRUSTED
-    assert store.current(Jurisdiction.HK).sequence_number == 2
+    assert store.current(Jurisdiction.HK).sequence_number == current
 
 
 def test_signer_trusted_for_one_jurisdiction_cannot_sign_another(pki: TestPKI) -> None:
@@ -58,22 +59,25 @@ def test_signer_trusted_for_one_jurisdiction_cannot_sign_another(pki: TestPKI) -
 
 
 def test_newer_list_replaces_the_current_one(store: TrustListStore, pki: TestPKI) -> None:
-    newer = replace(hk_list(pki), sequence_number=3, issue_date=datetime(2026, 6, 1, tzinfo=UTC))
+    number = hk_list(pki).sequence_number + 1
+    newer = replace(hk_list(pki), sequence_number=number, issue_date=datetime(2026, 6, 1, tzinfo=UTC))
     generation = store.generation
     result = store.load(signed_by(pki, newer))
-    assert result.outcome is LoadOutcome.LOADED and result.sequence_number == 3
-    assert store.current(Jurisdiction.HK).sequence_number == 3 and store.generation == generation + 1
+    assert result.outcome is LoadOutcome.LOADED and result.sequence_number == number
+    assert store.current(Jurisdiction.HK).sequence_number == number and store.generation == generation + 1
 
 
 def test_sequence_number_going_backwards_is_refused(store: TrustListStore, pki: TestPKI) -> None:
-    store.load(signed_by(pki, replace(hk_list(pki), sequence_number=5)))
-    result = store.load(signed_by(pki, replace(hk_list(pki), sequence_number=4)))
+    current = hk_list(pki).sequence_number
+    store.load(signed_by(pki, replace(hk_list(pki), sequence_number=current + 3)))
+    result = store.load(signed_by(pki, replace(hk_list(pki), sequence_number=current + 2)))
     assert result.refusal is Refusal.SEQUENCE_BACKWARDS
-    assert store.current(Jurisdiction.HK).sequence_number == 5
+    assert store.current(Jurisdiction.HK).sequence_number == current + 3
 
 
 def test_issue_date_going_backwards_is_refused(store: TrustListStore, pki: TestPKI) -> None:
-    earlier = replace(hk_list(pki), sequence_number=3, issue_date=datetime(2025, 12, 1, tzinfo=UTC))
+    number = hk_list(pki).sequence_number + 1
+    earlier = replace(hk_list(pki), sequence_number=number, issue_date=datetime(2025, 12, 1, tzinfo=UTC))
     assert store.load(signed_by(pki, earlier)).refusal is Refusal.ISSUE_DATE_BACKWARDS
 
 
@@ -94,7 +98,7 @@ def test_list_signed_by_an_expired_signer_certificate_is_refused(pki: TestPKI) -
 
 def test_service_without_a_readable_certificate_is_refused(store: TrustListStore, pki: TestPKI) -> None:
     broken = replace(hk_list(pki).services[0], certificate_der=b"\x30\x03\x02\x01\x01")
-    bad = replace(hk_list(pki), sequence_number=3, services=(broken,))
+    bad = replace(hk_list(pki), sequence_number=hk_list(pki).sequence_number + 1, services=(broken,))
     assert store.load(signed_by(pki, bad)).refusal is Refusal.BAD_SERVICE_CERTIFICATE
 
 

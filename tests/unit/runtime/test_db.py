@@ -14,8 +14,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from baylink.runtime import direct
 from baylink.runtime.db import Database
-from baylink.runtime.direct import Program, Statement, execute, execute_many, insert
 from baylink.runtime.metrics import ServiceMetrics
 from baylink.runtime.relay import OutboxRelay
 from baylink.runtime.settings import KafkaSettings
@@ -253,59 +253,55 @@ async def test_a_writer_waits_for_another_processs_lock_and_a_cancelled_wait_lea
         os.close(other)
 
 
-NOTES_TABLE = sa.Table("notes", sa.MetaData(), sa.Column("n", sa.Integer))
+def _note(n: int, fail: bool = False):  # type: ignore[no-untyped-def]
+    """A direct program inserting ``n`` into notes (then failing, if asked), saying which thread ran it."""
+    statement = direct.Statement(sa.insert(NOTES).values(n=sa.bindparam("n")))
+    broken = direct.Statement(sa.text("INSERT INTO no_such_table VALUES (1)"))
+
+    def program():  # type: ignore[no-untyped-def]
+        yield direct.execute(statement, n=n)
+        if fail:
+            yield direct.execute(broken)
+        return threading.get_ident()
+
+    return program()
 
 
-def add_notes(values: list[int], threads: list[int], fail: bool = False) -> Program[int]:
-    """A direct program that inserts ``values`` and notes the thread it ran in."""
-    threads.append(threading.get_ident())
-    yield execute_many(insert(NOTES_TABLE), [{"n": v} for v in values])
-    if fail:
-        raise RuntimeError("the program fails after its insert")
-    return len(values)
-
-
-async def notes(db: Database) -> list[int]:
+async def notes(db: Database) -> set[int]:
     async with db.transaction(readonly=True) as session:
-        return sorted((await session.execute(sa.select(NOTES.c.n))).scalars())
+        return set((await session.execute(sa.select(NOTES.c.n))).scalars())
 
 
-async def test_an_inline_direct_write_runs_in_the_loops_thread_and_commits_whole_or_not_at_all(db: Database) -> None:
-    threads: list[int] = []
-    assert await db.run_direct(add_notes([2, 3], threads), inline=True) == 2
-    assert await db.run_direct(add_notes([4], threads)) == 1
-    assert threads[0] == threading.get_ident() != threads[1]  # no hop inline; the writer's thread otherwise
-    with pytest.raises(RuntimeError):
-        await db.run_direct(add_notes([5], threads, fail=True), inline=True)
-    with pytest.raises(sa.exc.OperationalError):  # the engine's exception types, as through the thread
-        await db.run_direct(_broken(), inline=True)
-    assert await notes(db) == [1, 2, 3, 4]  # what failed left nothing
-    assert await db.run_direct(add_notes([7], threads), inline=True) == 1  # and the connection goes on
-    assert await notes(db) == [1, 2, 3, 4, 7]
+async def test_a_program_on_the_loop_runs_in_the_loops_thread_and_commits_whole_or_not_at_all(db: Database) -> None:
+    assert await db.run_direct(_note(2), on_loop=True) == threading.get_ident()
+    assert await db.run_direct(_note(3)) != threading.get_ident()  # without: the writer's thread
+    with pytest.raises(sa.exc.OperationalError):  # the engine's exception types, not sqlite3's
+        await db.run_direct(_note(4, fail=True), on_loop=True)
+    assert await db.run_direct(_note(5), on_loop=True) == threading.get_ident()  # and the connection goes on
+    assert await notes(db) == {1, 2, 3, 5}
 
 
-def _broken() -> Program[None]:
-    yield execute_many(insert(NOTES_TABLE), [{"n": 6}])
-    yield execute(Statement(sa.text("INSERT INTO no_such_table VALUES (1)")))
+async def test_a_program_on_the_loop_takes_turns_with_every_other_writer(db: Database) -> None:
+    async def through_engine(n: int) -> None:
+        async with db.transaction() as session:
+            await session.execute(sa.insert(NOTES).values(n=n))
+            await asyncio.sleep(0.01)  # hold the lock a while: the program must wait, not fail
+
+    await asyncio.gather(*(through_engine(100 + i) for i in range(5)),
+                         *(db.run_direct(_note(200 + i), on_loop=True) for i in range(5)))  # fmt: skip
+    assert await notes(db) == {1, *range(100, 105), *range(200, 205)}
 
 
-async def test_an_inline_write_that_meets_a_writer_outside_the_lock_waits_in_a_thread_not_in_the_loop(
+async def test_a_program_on_the_loop_that_meets_a_foreign_writer_waits_for_it_in_the_writers_thread(
     db: Database,
 ) -> None:
-    shell = sqlite3.connect(db.engine.url.database, isolation_level=None)  # takes no lock of ours
-    try:
-        shell.execute("BEGIN IMMEDIATE")
-        shell.execute("INSERT INTO notes (n) VALUES (8)")
-        threads: list[int] = []
-        writing = asyncio.create_task(db.run_direct(add_notes([9], threads), inline=True))
-        ticks = 0
-        for _ in range(10):  # the loop keeps running while the write waits
-            await asyncio.sleep(0.02)
-            ticks += 1
-        assert ticks == 10 and not writing.done()
-        shell.execute("COMMIT")
-        assert await asyncio.wait_for(writing, timeout=5) == 1
-        assert threads[-1] != threading.get_ident()  # it went through the writer's thread
-    finally:
-        shell.close()
-    assert await notes(db) == [1, 8, 9]
+    foreign = sqlite3.connect(str(db.engine.url.database), isolation_level=None)  # takes no turns
+    foreign.execute("BEGIN IMMEDIATE")
+    foreign.execute("INSERT INTO notes (n) VALUES (7)")
+    waiting = asyncio.create_task(db.run_direct(_note(8), on_loop=True))
+    await asyncio.sleep(0.2)
+    assert not waiting.done()  # the loop goes on meanwhile: this sleep ended
+    foreign.execute("COMMIT")
+    foreign.close()
+    assert await asyncio.wait_for(waiting, timeout=10) != threading.get_ident()
+    assert await notes(db) == {1, 7, 8}

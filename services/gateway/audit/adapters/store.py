@@ -1,11 +1,11 @@
 """The audit log in the gateway's database (SQLAlchemy Core; SQLite in a file or PostgreSQL).
 
-An extension of the log is one direct transaction (``baylink.runtime.direct``: on SQLite the
-whole of it one hop to the database's own thread, on PostgreSQL one statement after another on
-one connection). The chain head is locked by an UPDATE of its one row as the transaction's first
-statement: PostgreSQL takes the row lock (as SELECT … FOR UPDATE would), SQLite holds the
-database's write lock from BEGIN IMMEDIATE. Either way a second writer, in this process or
-another, waits for the commit.
+An extension of the log is one direct transaction (``baylink.runtime.direct``: on SQLite the whole
+of it on the event loop's thread, no hop to a thread, as every request appends; on PostgreSQL one
+statement after another on one connection). The chain head is locked by an UPDATE of its one row as
+the transaction's first statement: PostgreSQL takes the row lock (as SELECT … FOR UPDATE would),
+SQLite holds the database's write lock from BEGIN IMMEDIATE. Either way a second writer, in this
+process or another, waits for the commit.
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ class SqlAuditStore:
         self.page_size = page_size
 
     async def extend(self, step: Callable[[ChainHead], Extension | None]) -> Extension | None:
-        return await self.db.run_direct(self._extend(step))
+        return await self.db.run_direct(self._extend(step), on_loop=True)
 
     def _extend(self, step: Callable[[ChainHead], Extension | None]) -> Generator[direct.Op, Any, Extension | None]:
         (row,) = yield direct.fetch(LOCK_HEAD)

@@ -113,7 +113,11 @@ class SqlSessionStore:
         if not token:
             return None
         digest = token_digest(token)
-        found = await self.db.run_direct(_read(digest), readonly=True)
+        return self.session_of(token, digest, await self.db.run_direct(read_session(digest), readonly=True))
+
+    def session_of(self, token: str, digest: bytes, found: list[Any]) -> KioskSession | None:
+        """The session of what ``read_session(digest)`` found (``peek``'s answer), unsealed here, not in
+        the database's thread."""
         if not found:
             return None
         row = found[0]._asdict()
@@ -171,5 +175,7 @@ class SqlSessionStore:
             )
 
 
-def _read(digest: bytes) -> Generator[direct.Op, Any, list[Any]]:
+def read_session(digest: bytes) -> Generator[direct.Op, Any, list[Any]]:
+    """The row of the session whose token has this digest (none or one), as a direct program: alone
+    (``peek``) or within another transaction (``admissions.SqlKioskAdmissions``)."""
     return (yield direct.fetch(READ, digest=digest))  # type: ignore[no-any-return]

@@ -21,6 +21,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorOut} for status in (400, 401, 403, 404, 409, 422, 429, 503)
 }
 DEVICE_REQUIRED = "KIOSK_CERTIFICATE_REQUIRED"
+ADMISSION = "kiosk_admission"  # the request state's key of the edge's ``Admission``
 bearer = HTTPBearer(auto_error=False, description="The session token from POST /v1/sessions")
 Token = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 Lang = Annotated[str | None, Query(description="zh-Hant, zh-Hans, en or pt; overrides Accept-Language")]
@@ -51,17 +52,19 @@ class KioskApi:
         lang: str | None = None, accept_language: str | None = None, language: str | None = None,
     ) -> AsyncIterator[KioskCall]:  # fmt: skip
         """An audited, guarded call of the kiosk the device certificate names (``edge.KioskEdge`` put it on
-        the request), in the language the request asks for (else the session's)."""
+        the request, and with it the guard's admission of this call and its session, if it read them),
+        in the language the request asks for (else the session's)."""
         kiosk_id = device_of(request)
-        known = getattr(request.state, "kiosk_session", None)  # what the edge read for this token, if anything
-        if known is None or known.token != token:
-            known = await self.deps.access.sessions.peek(token)  # even expired: its kiosk hears why in its language
+        admission = request.scope.get("state", {}).pop(ADMISSION, None)  # spent here, once
+        if admission is None or (admission.kiosk_id, admission.token) != (kiosk_id, token):
+            admission = await self.deps.access.admit(kiosk_id, token)
+        known = admission.session  # even expired: its kiosk hears why in its language
         fallback = known.language if known else self.default_language
         try:
             request.state.language = language or i18n.requested(lang, accept_language, self.languages) or fallback
         except errors.InvalidInput:
             request.state.language = fallback  # refused below, inside the audited call
-        async with self.deps.access.call(action, kiosk_id=kiosk_id, token=token, opening=opening, known=known) as call:
+        async with self.deps.access.call(action, admission, opening=opening) as call:
             asked = language or i18n.requested(lang, accept_language, self.languages)
             request.state.language = asked or (call.session.language if call.session else self.default_language)
             marker = language_var.set(request.state.language)

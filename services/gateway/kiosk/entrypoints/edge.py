@@ -9,7 +9,8 @@ In order, for each request to the API (``/v1/…``):
    as it streams and refused with 413 the moment it passes the limit.
 3. The session: every call but opening one names its session (``Authorization: Bearer``); it must be
    live and belong to this kiosk, or the call is refused (audited, through ``KioskAccess``) without
-   its body being read.
+   its body being read. The guard's admission of the call is read with it (one look at the
+   database), and the route's call spends that admission.
 
 Every answer, refusals and the web app included, carries ``Cache-Control: no-store`` and
 ``X-Content-Type-Options: nosniff``: a kiosk is shared by strangers, and nothing it was told may linger.
@@ -30,7 +31,7 @@ from baylink import errors
 from baylink.runtime.db import database_down, database_unavailable
 from services.gateway.kiosk.adapters.device_pki import KioskDevice, kiosk_of_certificate
 from services.gateway.kiosk.entrypoints import i18n
-from services.gateway.kiosk.entrypoints.api import DEVICE_REQUIRED
+from services.gateway.kiosk.entrypoints.api import ADMISSION, DEVICE_REQUIRED
 from services.gateway.kiosk.entrypoints.metrics import EDGE, ROUTE_LABEL
 from services.gateway.kiosk.service_layer.access import KioskAccess
 from services.gateway.shared.entrypoints.http_server import PEER_CERTIFICATE
@@ -116,21 +117,24 @@ class KioskEdge:
         await self.app(scope, self._counted(receive), send)
 
     async def _session_refusal(self, scope: Scope, device: KioskDevice) -> tuple[int, errors.BaylinkError] | None:
-        """None when the call names a live session of this kiosk; else why not, audited like any call."""
+        """None when the call names a live session of this kiosk; else why not, audited like any call.
+        The guard admits the call in the same look at the database (``KioskAccess.admit``); a call it
+        refuses goes on to its route, which refuses it under its own action."""
         token = _bearer(scope)
-        sessions = self.access.sessions
+        access = self.access
         try:
-            known = await sessions.peek(token)
+            admission = await access.admit(device.kiosk_id, token)
         except Exception as exc:
             if not database_unavailable(exc):
                 raise
             log.warning("kiosk session check: the database is unavailable: %s", exc)
             return 503, database_down()  # answered here: this middleware runs outside the app's handlers
-        if known is not None and known.kiosk_id == device.kiosk_id and sessions.clock() < known.expires_at:
-            scope["state"]["kiosk_session"] = known
+        known = admission.session
+        if known is not None and known.kiosk_id == device.kiosk_id and access.sessions.clock() < known.expires_at:
+            scope["state"][ADMISSION] = admission
             return None
         try:
-            async with self.access.call("Authenticate", kiosk_id=device.kiosk_id, token=token, known=known):
+            async with access.call("Authenticate", admission):
                 pass
         except errors.BaylinkError as exc:
             status = {errors.PermissionDenied: 403, errors.ResourceExhausted: 429}.get(type(exc), 401)

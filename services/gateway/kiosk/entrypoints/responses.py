@@ -4,6 +4,7 @@ with every text in the request's language and money as decimal strings (never fl
 from __future__ import annotations
 
 import base64
+from collections import OrderedDict
 from datetime import datetime
 from decimal import Decimal
 
@@ -63,6 +64,22 @@ class CatalogueItemOut(BaseModel):
 
     @classmethod
     def of(cls, item: m.CatalogueItemView, lang: str) -> CatalogueItemOut:
+        """Made once per view and language and then shared (never changed): a view is made once per
+        distinct registry message (``clients.registry_views``), so every catalogue read brings the same
+        few views. Keyed by the view's identity; the entry keeps the view, so its id is not reused."""
+        key = (id(item), lang)
+        known = _ITEM_OUTS.get(key)
+        if known is not None and known[0] is item:
+            _ITEM_OUTS.move_to_end(key)
+            return known[1]
+        made = cls._of(item, lang)
+        _ITEM_OUTS[key] = (item, made)
+        if len(_ITEM_OUTS) > ITEM_OUTS_KEPT:
+            _ITEM_OUTS.popitem(last=False)
+        return made
+
+    @classmethod
+    def _of(cls, item: m.CatalogueItemView, lang: str) -> CatalogueItemOut:
         return cls(
             item_id=item.item_id, title=pick(item.title, lang), authority_code=item.authority_code,
             authority_name=pick(item.authority_name, lang), time_limit_working_days=item.time_limit_working_days,
@@ -75,6 +92,10 @@ class CatalogueItemOut(BaseModel):
                 for r in item.materials
             ],
         )  # fmt: skip
+
+
+ITEM_OUTS_KEPT = 1024  # catalogue items × languages
+_ITEM_OUTS: OrderedDict[tuple[int, str], tuple[m.CatalogueItemView, CatalogueItemOut]] = OrderedDict()
 
 
 class CatalogueOut(BaseModel):

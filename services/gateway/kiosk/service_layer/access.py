@@ -3,8 +3,9 @@
 ``KioskAccess.call`` wraps every kiosk endpoint. The actor is ``kiosk:<kiosk id>``, the kiosk its
 device certificate names (verified in the TLS handshake; never a kiosk id a request body names), so
 rate limits hold per real kiosk and a stranger cannot spend a named kiosk's. The guard admits the
-call before anything else happens; the session is looked up inside, so a refused or expired session,
-or one presented by a kiosk it does not belong to, is audited too.
+call before anything else happens (``KioskAccess.admit``, which reads the session the call names in
+the same look at the database: the kiosk edge does it before routing); inside the call a refused or
+expired session, or one presented by a kiosk it does not belong to, is audited too.
 On the way out one record says what was asked and how it ended, whatever happened.
 """
 
@@ -16,11 +17,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Protocol
 
 from baylink.errors import BaylinkError
 from services.gateway.audit.domain.chain import AuditNotes, check_subject
 from services.gateway.audit.service_layer.log import AuditLog
 from services.gateway.kiosk.service_layer.sessions import KioskSession, SessionStore, session_of_another_kiosk
+from services.gateway.shared.domain.guard import Trip
 from services.gateway.shared.service_layer.guard import Guard
 
 OK = "OK"
@@ -49,29 +52,56 @@ class KioskCall(AuditNotes):
         self.subject = check_subject(subject_id)
 
 
+class KioskAdmissions(Protocol):
+    """The guard's admission of a call and the session the call names, read together."""
+
+    async def admit(self, caller: str, token: str | None, now: float) -> tuple[Trip | None, KioskSession | None]:
+        """The guard's answer for one call of ``caller`` (a token taken, or why not) and the session
+        ``token`` names, live or expired, as ``SessionStore.peek`` reads it (None for no token)."""
+        ...
+
+
+@dataclass
+class Admission:
+    """One call of a kiosk, admitted by the guard or not (``trip``), and the session its token names as
+    it was read then. A ``KioskAccess.call`` spends it; it admits no second call."""
+
+    kiosk_id: str
+    token: str | None
+    trip: Trip | None
+    session: KioskSession | None
+    spent: bool = False
+
+
 class KioskAccess:
-    def __init__(self, sessions: SessionStore, guard: Guard, audit: AuditLog):
+    def __init__(self, sessions: SessionStore, guard: Guard, audit: AuditLog, admissions: KioskAdmissions):
         self.sessions = sessions
         self.guard = guard
         self.audit = audit
+        self.admissions = admissions
+
+    async def admit(self, kiosk_id: str, token: str | None) -> Admission:
+        """The guard's admission of the next call of ``kiosk_id`` (the authenticated kiosk) and the session
+        ``token`` names, in one look at the database; ``call`` spends it."""
+        trip, session = await self.admissions.admit(kiosk_actor(kiosk_id), token, self.guard.clock())
+        return Admission(kiosk_id, token, trip, session)
 
     @asynccontextmanager
-    async def call(
-        self, action: str, *, kiosk_id: str, token: str | None = None, opening: bool = False,
-        known: KioskSession | None = None,
-    ) -> AsyncIterator[KioskCall]:  # fmt: skip
-        """``kiosk_id``: the authenticated kiosk. ``opening`` for the call that opens a session; ``token``
-        for every other call (``known``: the session the caller has just peeked at for that token, if
-        any, to spare reading it again)."""
-        actor = kiosk_actor(kiosk_id)
+    async def call(self, action: str, admission: Admission, *, opening: bool = False) -> AsyncIterator[KioskCall]:
+        """The call ``admission`` admits (``admit``): refused if the guard refused it; ``opening`` for the
+        call that opens a session, else the admission's session must be live and its kiosk's."""
+        if admission.spent:
+            raise RuntimeError("an admission admits one call")  # a programming error, never a kiosk's
+        admission.spent = True
+        actor = kiosk_actor(admission.kiosk_id)
         call = KioskCall(actor)
         marker = kiosk_actor_var.set(actor)
         result = OK
         try:
-            await self.guard.admit_call(actor)
+            await self.guard.enforce(admission.trip)
             if not opening:
-                session = await self.sessions.get(token, known)
-                if session.kiosk_id != kiosk_id:
+                session = await self.sessions.get(admission.token, admission.session)
+                if session.kiosk_id != admission.kiosk_id:
                     raise session_of_another_kiosk()
                 call.session = session
             yield call

@@ -1,7 +1,8 @@
 """The bulk-leak guard's counts in the gateway's database, shared by every replica (``GuardLedger``).
 
-Each admission is one transaction (a direct program: on SQLite one hop to the database's own
-thread, on PostgreSQL one statement after another on one connection). It begins by upserting the
+Each admission is one transaction (a direct program: on SQLite run on the event loop's thread, a
+few statements by key, no hop to a thread; on PostgreSQL one statement after another on one
+connection). It begins by upserting the
 caller's row of ``guard_callers``: on PostgreSQL that locks the row until the commit, so two
 replicas admitting the same caller take turns and the second counts what the first wrote; on
 SQLite every write transaction holds the database's only write lock. So a caller at its limit gets
@@ -23,7 +24,7 @@ Times are epoch milliseconds (replicas' clocks are assumed to agree within a sec
 from __future__ import annotations
 
 from collections.abc import Generator
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -33,6 +34,7 @@ from baylink.runtime.db import Database
 from baylink.runtime.schema import BigInt
 from services.gateway.shared.domain.guard import GuardPolicy, Trip, TripKind, trip_of
 
+T = TypeVar("T")
 metadata = sa.MetaData()
 
 callers = sa.Table(
@@ -172,14 +174,26 @@ class SqlGuardLedger:
 
     async def admit_call(self, caller: str, now: float) -> Trip | None:
         await self._maybe_prune(now)
-        return await self.db.run_direct(self._admit_call(caller, now))
+        return await self.db.run_direct(self._admit_call(caller, now), on_loop=True)
+
+    async def admit_call_and(self, caller: str, now: float, then: direct.Program[T]) -> tuple[Trip | None, T]:
+        """``admit_call`` and ``then`` (a direct program that only reads, run whatever the admission
+        says) in the same transaction."""
+        await self._maybe_prune(now)
+        return await self.db.run_direct(self._admit_call_and(caller, now, then), on_loop=True)
+
+    def _admit_call_and(
+        self, caller: str, now: float, then: direct.Program[T]
+    ) -> Generator[direct.Op, Any, tuple[Trip | None, T]]:
+        trip = yield from self._admit_call(caller, now)
+        return trip, (yield from then)
 
     async def admit_subjects(self, caller: str, subjects: list[str], now: float) -> Trip | None:
         await self._maybe_prune(now)
         wanted = [s for s in dict.fromkeys(subjects) if s]
         if not wanted:
             return None
-        return await self.db.run_direct(self._admit_subjects(caller, wanted, now))
+        return await self.db.run_direct(self._admit_subjects(caller, wanted, now), on_loop=True)
 
     def _admit_call(self, caller: str, now: float) -> Generator[direct.Op, Any, Trip | None]:
         p = self.policy

@@ -92,7 +92,12 @@ class Guard:
         self.clock = clock
 
     async def admit_call(self, caller: str, *, city_code: str = "", certificate_fingerprint: str = "") -> None:
-        trip = await self.ledger.admit_call(caller, self.clock())
+        await self.enforce(await self.ledger.admit_call(caller, self.clock()), city_code=city_code,
+                           certificate_fingerprint=certificate_fingerprint)  # fmt: skip
+
+    async def enforce(self, trip: Trip | None, *, city_code: str = "", certificate_fingerprint: str = "") -> None:
+        """What ``admit_call`` does with the ledger's answer, for an admission read elsewhere (the kiosk's,
+        with its session): nothing if admitted; else the alert, if one is due, and RESOURCE_EXHAUSTED."""
         if trip is not None:
             await self._refuse(trip, city_code, "", certificate_fingerprint)
 

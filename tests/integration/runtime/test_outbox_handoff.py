@@ -136,3 +136,42 @@ async def test_published_rows_wait_for_a_write_to_stamp_them_and_are_never_publi
         assert await backlog(session) == 0
     await relay.stop()
     assert len(await read_topic(kafka_settings, topic, expected=15)) == 15
+
+
+@pytest.mark.kafka
+async def test_concurrent_facts_in_spaced_group_commits_all_reach_kafka_once_in_order_per_subject(
+    database: Database, kafka_settings: KafkaSettings, new_topic
+) -> None:  # type: ignore[no-untyped-def]
+    topic = await new_topic("facts", partitions=3)
+    relay = OutboxRelay(database, kafka_settings, name="facts", batch_size=50)
+    commits = 0
+
+    def counted() -> None:
+        nonlocal commits
+        commits += 1
+
+    # As a busy identity worker records them: many callers at once, commits at most every 5 ms.
+    recorder = FactRecorder(database, handoff=relay.hand_over, topic=topic, commit_interval=0.005, on_commit=counted)
+    running = asyncio.create_task(relay.run())
+    events = [probe_event(f"agg-{n % 5}", n) for n in range(300)]
+
+    async def caller(first: int) -> None:
+        for event in events[first::30]:  # each caller's events in order: one subject's order is theirs
+            await recorder.record([event])
+            await asyncio.sleep(0.001)
+
+    await asyncio.gather(*(caller(k) for k in range(30)))
+    assert commits < 150  # grouped: fewer commits than half the events
+    published = await read_topic(kafka_settings, topic, expected=300)
+    await relay.stop()
+    running.cancel()
+    await asyncio.gather(running, return_exceptions=True)
+    assert sorted(dict(r.headers)["ce_id"].decode() for r in published) == sorted(e.id for e in events)
+    async with database.transaction() as session:
+        assert await backlog(session) == 0
+    order = {e.id: n for n, e in enumerate(events)}
+    per_caller: dict[tuple[str, int], list[int]] = {}
+    for r in sorted(published, key=lambda r: (r.partition, r.offset)):
+        n = order[dict(r.headers)["ce_id"].decode()]
+        per_caller.setdefault((r.key.decode(), n % 30), []).append(n)
+    assert all(seq == sorted(seq) for seq in per_caller.values())  # one caller's events of a subject in order

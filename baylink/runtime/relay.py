@@ -19,7 +19,9 @@
   failures, a replica without the lease) does the heartbeat count the rows.
 
 Its parts: ``relay_lease`` (the lease), ``sent_marks`` (what is unsent, what waits for its
-stamp, the stamp), ``relay_packing`` (a round as record batches); this module is the loop.
+stamp, the stamp), ``relay_packing`` (a round as record batches); this module is the loop, kept
+in one module although over 300 lines: the rounds, their spacing, the heartbeat and the stop all
+share one relay's state (its lease, its wake, its producer).
 """
 
 from __future__ import annotations

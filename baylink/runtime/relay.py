@@ -1,5 +1,8 @@
 """The outbox relay: publishes committed outbox rows to Kafka, in order, and marks them sent.
 
+Kept in one module although over 300 lines: the rounds, their spacing, the heartbeat and the stop
+share one relay's state (its lease, its wake, its producer).
+
 - Rows go out in id order through one idempotent producer (acks=all), so one
   aggregate's events reach their partition in the order they were committed.
 - Publishing and marking are two steps. A crash between them publishes those
@@ -19,9 +22,7 @@
   failures, a replica without the lease) does the heartbeat count the rows.
 
 Its parts: ``relay_lease`` (the lease), ``sent_marks`` (what is unsent, what waits for its
-stamp, the stamp), ``relay_packing`` (a round as record batches); this module is the loop, kept
-in one module although over 300 lines: the rounds, their spacing, the heartbeat and the stop all
-share one relay's state (its lease, its wake, its producer).
+stamp, the stamp), ``relay_packing`` (a round as record batches); this module is the loop.
 """
 
 from __future__ import annotations

@@ -131,6 +131,47 @@ async def test_another_sessions_application_is_not_found(stack: Stack) -> None:
     assert someone_else.status_code == 404
 
 
+def registry_reads(stack: Stack) -> float:
+    """GetApplication calls the registry has answered so far."""
+    registry = stack.registry.host.metrics.registry
+    return sum(
+        sample.value
+        for metric in registry.collect()
+        if metric.name == "baylink_grpc_server_handled"
+        for sample in metric.samples
+        if sample.name.endswith("_total") and sample.labels["method"].endswith("GetApplication")
+    )
+
+
+async def test_commands_on_an_application_the_gateway_has_seen_check_its_owner_without_reading_it(
+    stack: Stack,
+) -> None:
+    owner = KioskUser(stack.kiosk, stack.pki, kiosk_id="HK-APP-06")
+    await owner.open()
+    handle = (await owner.identify(CHAN)).json()["person"]
+    app_id = (await owner.draft(handle, "湾丁"))["application"]["application_id"]
+
+    before = registry_reads(stack)
+    content = b"%PDF-1.7 articles, read by nobody"
+    attached = await owner.attach(app_id, "articles_of_association", content)
+    assert attached.status_code == 201, attached.text
+    material_id = attached.json()["material"]["material_id"]
+    signed = await owner.sign(app_id, material_id, owner.signature(CHAN.certificate, content))
+    assert signed.status_code == 200, signed.text
+    assert registry_reads(stack) == before  # the draft told the gateway whose it is
+
+    # What the gateway knows of the application does not open it to anyone else's session.
+    stranger = KioskUser(stack.kiosk, stack.pki, kiosk_id="MO-TST-06")
+    await stranger.open()
+    assert (await stranger.identify(LEE)).status_code == 200
+    refused = await stranger.attach(app_id, "articles_of_association", b"%PDF-1.7 not theirs")
+    assert (refused.status_code, refused.json()["code"]) == (404, "NOT_FOUND")
+    submit = await stranger.http.post(f"/v1/applications/{app_id}/submit", headers=stranger.auth)
+    assert (submit.status_code, submit.json()["code"]) == (404, "NOT_FOUND")
+    held = await registry_view(stack, app_id)
+    assert [m.sha256 for m in held.materials] == [hashlib.sha256(content).digest()]
+
+
 async def test_submitting_before_the_materials_are_signed_is_refused_and_there_is_no_fee_yet(stack: Stack) -> None:
     kiosk = KioskUser(stack.kiosk, stack.pki, kiosk_id="HK-APP-04")
     await kiosk.open()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from baylink import errors
 from services.gateway.kiosk.service_layer.access import KioskCall
-from services.gateway.kiosk.service_layer.deps import KioskDeps, own_application, pseudonym, signers_of
+from services.gateway.kiosk.service_layer.deps import KioskDeps, own_applicant, own_application, pseudonym, signers_of
 from services.gateway.kiosk.service_layer.model import (
     ApplicationView,
     CatalogueItemView,
@@ -98,6 +98,7 @@ async def draft(deps: KioskDeps, call: KioskCall, command: DraftInput) -> tuple[
     call.about(applicant.subject_id)
     request_id = registry_request_id(applicant_ref, command.request_id)
     app = await deps.registry.draft(request_id, item.item_id, applicant_ref, enterprise)
+    deps.owners.remember(app)
     call.note(application_id=app.application_id, catalogue_item_id=item.item_id)
     if command.name is None:
         return app, None
@@ -107,8 +108,8 @@ async def draft(deps: KioskDeps, call: KioskCall, command: DraftInput) -> tuple[
 async def declare_name(
     deps: KioskDeps, call: KioskCall, application_id: str, name: NameDraft
 ) -> tuple[ApplicationView, NameCheckView]:
-    app, _ = await _own(deps, call, application_id)
-    result = await deps.registry.declare_name(application_id, app.applicant_ref, name)
+    applicant_ref = await _applicant(deps, call, application_id)
+    result = await deps.registry.declare_name(application_id, applicant_ref, name)
     call.note(name_check=result[1].outcome)
     return result
 
@@ -118,8 +119,8 @@ async def attach(
 ) -> tuple[ApplicationView, MaterialView, list[SigningInstruction]]:
     if len(upload.content) > deps.max_material_bytes:
         raise errors.InvalidInput.field("content_base64", f"at most {deps.max_material_bytes} bytes")
-    app, _ = await _own(deps, call, application_id)
-    app, material = await deps.registry.attach(application_id, app.applicant_ref, upload)
+    applicant_ref = await _applicant(deps, call, application_id)
+    app, material = await deps.registry.attach(application_id, applicant_ref, upload)
     call.note(material_id=material.material_id, material_type=material.material_type, size=len(upload.content))
     item = await deps.registry.catalogue_item(app.catalogue_item_id)
     requirement = item.requirement(material.material_type)
@@ -147,16 +148,16 @@ async def sign(
         raise errors.InvalidInput.field("cms_base64", "leave out: with pades the PDF carries its signatures")
     if not pades and not cms_signature:
         raise errors.InvalidInput.field("cms_signature", "required: a detached CMS signature")
-    app, _ = await _own(deps, call, application_id)
+    applicant_ref = await _applicant(deps, call, application_id)
     call.note(material_id=material_id, pades=pades)
-    app, material = await deps.registry.sign(application_id, app.applicant_ref, material_id, cms_signature, pades)
+    app, material = await deps.registry.sign(application_id, applicant_ref, material_id, cms_signature, pades)
     call.note(material_status=material.status)
     return app, material
 
 
 async def submit(deps: KioskDeps, call: KioskCall, application_id: str) -> ApplicationView:
-    app, _ = await _own(deps, call, application_id)
-    app = await deps.registry.submit(application_id, app.applicant_ref)
+    applicant_ref = await _applicant(deps, call, application_id)
+    app = await deps.registry.submit(application_id, applicant_ref)
     call.note(state=app.state)
     return app
 
@@ -172,3 +173,12 @@ async def _own(deps: KioskDeps, call: KioskCall, application_id: str) -> tuple[A
     app, owner = await own_application(deps, call.live, application_id)
     call.about(owner.subject_id)
     return app, owner
+
+
+async def _applicant(deps: KioskDeps, call: KioskCall, application_id: str) -> str:
+    """A command's check that the application is the session's (no read of it when the gateway has
+    seen it before): its applicant reference, which the registry checks again."""
+    call.note(application_id=application_id)
+    applicant_ref, owner = await own_applicant(deps, call.live, application_id)
+    call.about(owner.subject_id)
+    return applicant_ref

@@ -39,23 +39,25 @@ mkdir -p "$RUN" "$LOGS"
 . deploy/lib.sh
 
 # The cluster's own PostgreSQL: durable (fsync on), so a crash loses only what was not committed.
-export BAYLINK_PG_HOME=$PWD/$HOME_DIR/pg BAYLINK_PG_PORT=${BAYLINK_CLUSTER_PG_PORT:-55433} BAYLINK_PG_DURABLE=1
+export BAYLINK_PG_HOME=$PWD/$HOME_DIR/pg BAYLINK_PG_PORT=${BAYLINK_CLUSTER_PG_PORT:-25433} BAYLINK_PG_DURABLE=1
 PG=deploy/postgres/pg.sh
 
 SERVICES=(identity registry payments gateway)
 WORKERS=(gateway-flows)
 
-# Ports: replica N of a service listens on BASE+N.
+# Ports: replica N of a service listens on BASE+N. Every fixed port here lies below Linux's
+# ephemeral range (32768-60999 by default): a port in it can be held by any outgoing connection's
+# local end at the moment a replica binds, which once kept gateway-2 from starting.
 grpc_base() {
-    case $1 in identity) echo $((51100 + OFFSET)) ;; registry) echo $((51200 + OFFSET)) ;;
-        payments) echo $((51300 + OFFSET)) ;; gateway) echo $((51400 + OFFSET)) ;; esac
+    case $1 in identity) echo $((21100 + OFFSET)) ;; registry) echo $((21200 + OFFSET)) ;;
+        payments) echo $((21300 + OFFSET)) ;; gateway) echo $((21400 + OFFSET)) ;; esac
 }
 metrics_base() {
     case $1 in identity) echo $((9210 + OFFSET)) ;; registry) echo $((9220 + OFFSET)) ;;
         payments) echo $((9230 + OFFSET)) ;; gateway) echo $((9240 + OFFSET)) ;; esac
 }
 KIOSK_BASE=$((18440 + OFFSET))
-PARTNER_BASE=$((50440 + OFFSET))
+PARTNER_BASE=$((20440 + OFFSET))
 CONSOLE_BASE=$((18090 + OFFSET))
 
 # Every replica of a service, as one gRPC target.

@@ -28,8 +28,8 @@ LOCAL = ROOT / ".local"
 BAYLINK = ROOT / ".venv" / "bin" / "baylink"
 
 SERVICES = ("identity", "registry", "payments", "gateway")
-KIOSK_BASE, PARTNER_BASE = 18440, 50440
-GRPC_BASE = {"identity": 51100, "registry": 51200, "payments": 51300, "gateway": 51400}
+KIOSK_BASE, PARTNER_BASE = 18440, 20440
+GRPC_BASE = {"identity": 21100, "registry": 21200, "payments": 21300, "gateway": 21400}
 OPEN_CORRIDOR = {"daily": "100000000", "yearly": "1000000000", "max_per_day": 100000, "max_per_bucket": 100000}
 CHAOS_ENV = {
     "BAYLINK_PAYMENTS_CORRIDOR_LIMITS": json.dumps(
@@ -133,7 +133,7 @@ class Cluster:
     # -- PostgreSQL (the cluster's own, durable)
 
     def pg_env(self) -> dict[str, str]:
-        port = os.environ.get("BAYLINK_CLUSTER_PG_PORT", "55433")
+        port = os.environ.get("BAYLINK_CLUSTER_PG_PORT", "25433")
         return {**self.env(), "BAYLINK_PG_HOME": str(self.home / "pg"), "BAYLINK_PG_PORT": port,
                 "BAYLINK_PG_DURABLE": "1"}  # fmt: skip
 

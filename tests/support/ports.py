@@ -6,8 +6,8 @@ import socket
 
 # Ports a local deployment binds (deploy/services.sh, deploy/cluster.sh, the dev broker, PostgreSQL):
 # the kernel's ephemeral range may hand them out, and a test holding one would stop `make up`.
-FIXED_PORTS = ((8398, 8399), (9092, 9092), (18090, 18099), (18440, 18449), (19391, 19593), (50440, 50449),
-               (51100, 51499), (55432, 55433))  # fmt: skip
+FIXED_PORTS = ((8398, 8399), (9092, 9092), (18090, 18099), (18440, 18449), (19391, 19593), (20440, 20449),
+               (21100, 21499), (25433, 25433), (55432, 55432))  # fmt: skip
 
 
 def free_port() -> int:

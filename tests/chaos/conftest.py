@@ -36,10 +36,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def cluster() -> Iterator[Cluster]:
     cluster = Cluster()
     started = not cluster.all_up()
-    if started:
-        cluster.up()
-    cluster.heal()
-    try:
+    try:  # a start that fails half-way (one replica down) still stops what it started
+        if started:
+            cluster.up()
+        cluster.heal()
         yield cluster
     finally:
         if started:

@@ -65,9 +65,10 @@ from services.gateway.kiosk.adapters.device_pki import KioskPkiPaths, issue_kios
 from services.gateway.partner.adapters.pki import PkiPaths, issue_city
 from services.gateway.partner.entrypoints.mtls import city_channel_credentials
 from tests.e2e.kiosk_user import CHAN, LEE, KioskUser
-from tests.e2e.processes import die_with_parent, running_processes
+from tests.e2e.processes import running_processes
 from tests.e2e.stack import build_pki, kiosk_client_at, running_stack
 from tests.integration.registry.kiosk import trade_name
+from tests.support.child import die_with_parent
 
 # Payments' per-person corridor limits would stop one test person after a few fees; lift them here.
 OPEN_LIMITS: dict[str, object] = {
@@ -170,7 +171,9 @@ class Round:
 def client_process(target: Target, warm: int, numbers: list[int], kiosks: int, conn: Connection) -> None:
     """One client process (spawned): a warm-up flow, "ready", then its share of the flows on "go";
     answers (latencies, step samples, CPU seconds of the timed flows)."""
-    die_with_parent()
+    parent = multiprocessing.parent_process()
+    assert parent is not None and parent.pid is not None, "a client process is spawned by the benchmark"
+    die_with_parent(parent.pid)
     pki = TestPKI(target.test_pki)
     asyncio.run(flows_at_once(target, pki, [warm], 1, StepTimer()))
     conn.send("ready")

@@ -13,9 +13,7 @@ environment (``BAYLINK_KAFKA_*``).
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import os
-import signal
 import sys
 from collections.abc import Sequence
 
@@ -26,8 +24,7 @@ from baylink.runtime.consumer import IdempotentConsumer, Record
 from baylink.runtime.db import Database
 from baylink.runtime.events import CloudEvent
 from baylink.runtime.settings import KafkaSettings
-
-PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+from tests.support.child import die_with_parent
 
 METADATA = sa.MetaData()
 APPLIED = sa.Table(
@@ -74,16 +71,7 @@ async def main(url: str, topic: str, group: str, pause: bool) -> None:
         await db.dispose()
 
 
-def die_with_the_parent() -> None:
-    """SIGKILL this process when the test process that started it dies (Linux prctl PR_SET_PDEATHSIG): a
-    scenario stopped by its timeout must not leave a consumer behind."""
-    parent = os.getppid()
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:  # the parent died before the request took hold
-        os._exit(1)
-
-
 if __name__ == "__main__":
-    die_with_the_parent()
+    die_with_parent(os.getppid())  # a scenario stopped by its timeout must not leave a consumer behind
     url, topic, group = sys.argv[1:4]
     asyncio.run(main(url, topic, group, "--pause-after-apply" in sys.argv[4:]))

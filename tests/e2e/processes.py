@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import json
 import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -44,11 +42,10 @@ from tests.e2e.stack import (
     topics_of_our_own,
 )
 from tests.integration.gateway.flows_support import FlowTopics, delete_internal_topics
+from tests.support.child import command as child_command
 from tests.support.internal_pki import transport_of
 from tests.support.ports import free_port
 
-PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
-_prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved here, not in the forked child
 START_SECONDS, STOP_SECONDS = 90.0, 30.0
 SERVICES = ("identity", "registry", "payments", "gateway")
 TOPIC_PARTITIONS = 3  # as topics_of_our_own makes them
@@ -86,14 +83,10 @@ def base_env() -> dict[str, str]:
     return {**inherited, "PYTHONPATH": str(REPO_ROOT)}
 
 
-def die_with_parent() -> None:
-    """SIGKILL this process when the thread that started it ends (Linux PR_SET_PDEATHSIG)."""
-    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
 @dataclass
 class Child:
-    """One process: ``python <argv>`` with ``env`` added to ``base_env()``, its output in ``log``."""
+    """One process: ``python <argv>`` (``-m MODULE …`` or ``-c CODE …``) with ``env`` added to
+    ``base_env()``, its output in ``log``; it dies with this process (``tests.support.child``)."""
 
     name: str
     argv: list[str]
@@ -112,8 +105,8 @@ class Child:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
-                [sys.executable, *self.argv], cwd=REPO_ROOT, env={**base_env(), **self.env}, stdout=out,
-                stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent,
+                child_command(os.getpid(), self.argv), cwd=REPO_ROOT, env={**base_env(), **self.env}, stdout=out,
+                stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
 
     async def started(self) -> None:

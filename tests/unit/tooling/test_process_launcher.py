@@ -4,6 +4,7 @@ process group of its own and is stopped by it, and dies with the process that st
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -12,7 +13,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from baylink.runtime.settings import REPO_ROOT, KafkaSettings
 from benchmarks.flow_bench import OPEN_LIMITS, parse
@@ -25,6 +28,7 @@ from services.payments.config import PaymentsSettings
 from services.registry.config import RegistrySettings
 from tests.e2e.processes import Child, Ports, alive_after, flow_worker_child, service_children, settings_env
 from tests.e2e.stack import Topics, common_values, identity_values
+from tests.support.child import command as child_command
 
 KAFKA = KafkaSettings(bootstrap_servers="127.0.0.1:19999", replication_factor=1)
 SETTINGS: dict[str, Any] = {
@@ -138,3 +142,62 @@ def test_a_child_dies_with_the_process_that_started_it(tmp_path: Path) -> None:
     else:
         os.kill(pid, 9)
         pytest.fail(f"child {pid} outlived the process that started it")
+
+
+def test_a_child_runs_its_module_or_code_as_python_would(tmp_path: Path) -> None:
+    show = "import sys; print(__name__, sys.argv)"
+    (tmp_path / "shown.py").write_text(show)
+    env = {**os.environ, "PYTHONPATH": f"{REPO_ROOT}:{tmp_path}"}
+    for target, argv0 in ((["-c", show, "a", "b c"], "-c"), (["-m", "shown", "a", "b c"], str(tmp_path / "shown.py"))):
+        done = subprocess.run(child_command(os.getpid(), target), env=env, capture_output=True, text=True, timeout=60)
+        assert (done.returncode, done.stdout) == (0, f"__main__ {[argv0, 'a', 'b c']}\n"), done.stderr
+    with pytest.raises(ValueError, match="-m MODULE"):
+        child_command(os.getpid(), ["shown.py"])
+
+
+def test_a_child_whose_parent_is_not_the_one_named_exits_at_once() -> None:
+    done = subprocess.run(child_command(os.getpid() + 1_000_000, ["-c", "print('ran')"]), cwd=REPO_ROOT,
+                          env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, capture_output=True, text=True,
+                          timeout=60)  # fmt: skip
+    assert (done.returncode, done.stdout) == (1, "")
+
+
+async def test_children_start_while_grpc_calls_are_in_flight(tmp_path: Path) -> None:
+    """grpcio's fork handlers crashed a share of children forked with a preexec_fn while this process had
+    gRPC calls in flight (grpc/grpc#43055; docs/testing.md): an e2e stack's service then "exited at
+    start-up". A child asks for its death signal itself, so none may fail here."""
+    server = grpc.aio.server()
+    health_pb2_grpc.add_HealthServicer_to_server(health.aio.HealthServicer(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+    stub = health_pb2_grpc.HealthStub(channel)
+    calls = 0
+
+    async def calling(until: asyncio.Event) -> None:
+        nonlocal calls
+        while not until.is_set():
+            await stub.Check(health_pb2.HealthCheckRequest(), timeout=10)
+            calls += 1
+
+    done = asyncio.Event()
+    callers = [asyncio.create_task(calling(done)) for _ in range(4)]
+    failed: list[tuple[int, str]] = []
+    try:
+        for n in range(40):
+            child = Child(f"c{n}", ["-c", "pass"], {}, tmp_path / f"c{n}.log", alive_after(0))
+            child.start()
+            assert child.process is not None
+            for _ in range(600):  # at most 30 s
+                if child.process.poll() is not None:
+                    break
+                await asyncio.sleep(0.05)
+            if child.process.returncode != 0:
+                failed.append((child.process.returncode, child.tail()))
+    finally:
+        done.set()
+        await asyncio.gather(*callers)
+        await channel.close()
+        await server.stop(None)
+    assert calls > 40, "the gRPC calls were in flight while the children started"
+    assert failed == []

@@ -100,7 +100,7 @@ def test_settings_env_leaves_out_unset_values_and_writes_structures_as_json() ->
 
 def test_the_benchmark_options() -> None:
     args = parse([])
-    assert (args.shape, args.kiosk_counts, args.flows_per_kiosk, args.client_processes) == ("processes", [4, 16], 3, 0)
+    assert (args.shape, args.kiosk_counts, args.flows_per_kiosk, args.client_processes) == ("processes", [4, 16], 10, 0)
     assert parse(["--kiosks", "4, 16,", "--client-processes", "2"]).kiosk_counts == [4, 16]
     for wrong in (["--shape", "inprocess", "--client-processes", "2"], ["--kiosks", "0"], ["--client-processes", "99"]):
         with pytest.raises(SystemExit):

@@ -344,7 +344,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--shape", choices=("processes", "inprocess"), default="processes")
     parser.add_argument("--kiosks", default="4,16", help="comma-separated numbers of kiosks at once")
     parser.add_argument("--flows-per-kiosk", type=int, default=10,
-                        help="flows per kiosk in each round (a round of 20 flows or fewer has its max as p95)")  # fmt: skip
+                        help="flows per kiosk in each round (20 flows or fewer: p95 is the max)")  # fmt: skip
     parser.add_argument("--client-processes", type=int, default=0,
                         help="run the kiosks in this many processes of their own (0: in this process)")  # fmt: skip
     parser.add_argument(

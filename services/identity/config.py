@@ -30,4 +30,4 @@ class IdentitySettings(ServiceSettings):
     # Fact events of concurrent calls share a commit: a busy worker commits them at most this
     # often (FactRecorder.commit_interval); an idle one at once. 0: every commit as soon as possible.
     # A busy worker's call waits up to this long for its commit; each commit saved is CPU saved.
-    fact_commit_interval_seconds: float = Field(default=0.005, ge=0, le=0.1)
+    fact_commit_interval_seconds: float = Field(default=0.01, ge=0, le=0.1)

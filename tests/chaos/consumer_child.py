@@ -4,6 +4,8 @@ event twice leaves two rows) in the same transaction as its inbox rows.
 
     python -m tests.chaos.consumer_child DATABASE_URL TOPIC GROUP [--pause-after-apply]
 
+It is started by ``ConsumerChild`` through ``tests.support.child``, so it dies with the test process.
+
 After each batch it prints ``APPLIED <records> <fresh>`` (fresh: handled now, not found in the inbox).
 With ``--pause-after-apply`` it then waits instead of committing the batch's offsets: the moment a
 crash would leave the batch applied and its offsets uncommitted. The Kafka settings come from the
@@ -13,7 +15,6 @@ environment (``BAYLINK_KAFKA_*``).
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from collections.abc import Sequence
 
@@ -24,7 +25,6 @@ from baylink.runtime.consumer import IdempotentConsumer, Record
 from baylink.runtime.db import Database
 from baylink.runtime.events import CloudEvent
 from baylink.runtime.settings import KafkaSettings
-from tests.support.child import die_with_parent
 
 METADATA = sa.MetaData()
 APPLIED = sa.Table(
@@ -72,6 +72,5 @@ async def main(url: str, topic: str, group: str, pause: bool) -> None:
 
 
 if __name__ == "__main__":
-    die_with_parent(os.getppid())  # a scenario stopped by its timeout must not leave a consumer behind
     url, topic, group = sys.argv[1:4]
     asyncio.run(main(url, topic, group, "--pause-after-apply" in sys.argv[4:]))

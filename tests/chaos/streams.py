@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 import time
 import uuid
 from collections import Counter
@@ -22,6 +21,7 @@ from baylink.runtime.settings import KafkaSettings
 from baylink.runtime.topics import TopicSpec, apply_topics
 from tests.chaos.cluster import ROOT, Cluster
 from tests.chaos.consumer_child import APPLIED
+from tests.support.child import command as child_command
 
 DATABASE = "baylink_chaos"
 
@@ -78,12 +78,14 @@ class ConsumerChild:
     async def start(self) -> None:
         env = {**os.environ, **self.cluster.kafka_env("admin")}
         env["PYTHONPATH"] = str(ROOT)
-        args = [sys.executable, "-m", "tests.chaos.consumer_child", self.url, self.topic, self.group]
+        target = ["-m", "tests.chaos.consumer_child", self.url, self.topic, self.group]
         if self.pause:
-            args.append("--pause-after-apply")
+            target.append("--pause-after-apply")
+        # dies with this process: a scenario stopped by its timeout must not leave a consumer behind
         self.process = await asyncio.create_subprocess_exec(
-            *args, cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
-        )
+            *child_command(os.getpid(), target), cwd=ROOT, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
         self.reader = asyncio.create_task(self._read())
 
     async def _read(self) -> None:

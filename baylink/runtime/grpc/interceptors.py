@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -38,36 +38,24 @@ CORRELATION_HEADER = "x-correlation-id"
 TRACEPARENT_HEADER = "traceparent"
 
 
-class ServiceInterceptor(aio.ServerInterceptor):  # type: ignore[misc]  # grpc ships no types
-    """Wraps each method's handler once (cached by method, for as long as the server hands out the
-    same handler) so that a call pays for its own work only: its metadata is read from the call's
-    context, and the metric series of each method and code are looked up once."""
+class ServiceInterceptor:
+    """Puts the per-call work around each method's handler once, when the handler is registered
+    (`InterceptingServer` in server.py), so that a call pays for its own work only: its metadata is
+    read from the call's context, and the metric series of each method and code are looked up once.
+    Not a ``grpc.aio`` interceptor: with one, the server runs an interceptor chain (coroutines) on
+    every call to find the handler it already knows (docs/performance.md)."""
 
     def __init__(self, metrics: ServiceMetrics, policy: CallerPolicy | None = None):
         self.metrics = metrics
         self.policy = policy  # None: plaintext, no verified caller to check
-        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
         self._handled: dict[tuple[str, grpc.StatusCode], Any] = {}
         self._latency: dict[str, Any] = {}
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(details)
-        if handler is None:
-            return handler
-        method = details.method
-        cached = self._wrapped.get(method)
-        if cached is not None and cached[0] is handler:
-            return cached[1]
+    def wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+        """`handler` (of the fully qualified `method`, "/package.Service/Method") with the per-call work."""
         if handler.unary_unary or handler.stream_unary:
-            wrapped = self._wrap_unary_response(handler, method)
-        else:
-            wrapped = self._wrap_stream_response(handler, method)
-        self._wrapped[method] = (handler, wrapped)
-        return wrapped
+            return self._wrap_unary_response(handler, method)
+        return self._wrap_stream_response(handler, method)
 
     def _wrap_unary_response(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
         behaviour = handler.unary_unary or handler.stream_unary
@@ -180,3 +168,25 @@ def _headers(context: aio.ServicerContext) -> tuple[str | None, str | None]:
         elif key == TRACEPARENT_HEADER:
             traceparent = value
     return cid, traceparent
+
+
+class WrappedHandlers(grpc.GenericRpcHandler):  # type: ignore[misc]  # grpc ships no types
+    """A generic handler whose method handlers come wrapped by `interceptor`, each wrapped once (for
+    as long as `inner` hands out the same handler for a method)."""
+
+    def __init__(self, inner: grpc.GenericRpcHandler, interceptor: ServiceInterceptor):
+        self._inner = inner
+        self._interceptor = interceptor
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+
+    def service(self, details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler | None:
+        handler = self._inner.service(details)
+        if handler is None:
+            return None
+        method = details.method
+        cached = self._wrapped.get(method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
+        wrapped = self._interceptor.wrap(handler, method)
+        self._wrapped[method] = (handler, wrapped)
+        return wrapped

@@ -235,3 +235,30 @@ async def test_the_metrics_endpoint_serves_prometheus_text() -> None:
     finally:
         endpoint.close()
     assert "baylink_outbox_backlog 5.0" in body
+
+
+async def test_every_handler_is_intercepted_registered_and_generic(server, channel) -> None:  # type: ignore[no-untyped-def]
+    """The interceptor wraps handlers at registration: the generated code's registered methods
+    (health, reflection) as well as generic handlers (the probe service) are counted, and each call
+    runs under a correlation id the server made (sent back to a caller that gave none)."""
+    health = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest())
+    assert (await health).status == health_pb2.HealthCheckResponse.SERVING
+    reflection = reflection_pb2_grpc.ServerReflectionStub(channel).ServerReflectionInfo(
+        iter([reflection_pb2.ServerReflectionRequest(list_services="")])
+    )
+    assert [r async for r in reflection]
+    echo = call(channel, "Echo")(b"x")
+    assert await echo == b"x"
+    metrics: ServiceMetrics = server[1]
+    value = metrics.registry.get_sample_value
+    methods = (
+        "/grpc.health.v1.Health/Check",
+        "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+        f"/{SERVICE}/Echo",
+    )
+    async with asyncio.timeout(5):
+        while any(value("baylink_grpc_server_handled_total", {"method": m, "code": "OK"}) is None for m in methods):
+            await asyncio.sleep(0.01)
+    for method in methods:
+        assert value("baylink_grpc_server_handled_total", {"method": method, "code": "OK"}) == 1
+    assert len(dict(await health.initial_metadata())["x-correlation-id"]) == 36

@@ -2,6 +2,7 @@
 
     .venv/bin/python -m benchmarks.identity_bench [--seconds 2] [--rounds 3] [--grpc-seconds 4] [--no-grpc]
         [--grpc-only] [--workers 1,2] [--paths 1,3,25,100] [--anonymous] [--events-share]
+        [--against NAME=VALUE] [--leaves hk-personal-ec,gd-personal]
 
 (a) cold chain validations/s: full RFC 5280 validation of a 3-certificate chain every time (no
     chain-result cache), revocation answers already in the revocation cache;
@@ -30,8 +31,12 @@
     verified and recorded as one call would be); `--paths 1` measures only the first. The clients
     send a correlation id per call as Baylink's callers do (`--anonymous`: none, and the server
     sends one back). Fact events stay on; `--events-share` adds rounds against a server that
-    records none. IDENTITY_BENCH_PROFILE=DIR samples the server with py-spy over the first window
-    of each path (DIR/<leaf>-<items per call>.spy, raw format).
+    records none; `--against NAME=VALUE` (repeatable) adds rounds against a server started with
+    those environment variables (a setting, BAYLINK_IDENTITY_..., or a gRPC option): each round's
+    pair is printed, since on this machine the same build moves by more than most changes gain.
+    `--leaves hk-personal-ec` measures only that signer. IDENTITY_BENCH_PROFILE=DIR samples the
+    server with py-spy over the first window of each path (DIR/<leaf>-<items per call>.spy, raw
+    format).
 
 Each figure is the median of `--rounds` rounds, as operations per wall-clock second; CPU
 microseconds per operation are printed beside it because the machine is shared and wall-clock
@@ -410,7 +415,7 @@ def _forward(lines: Any) -> None:
 
 
 class Server:
-    def __init__(self, events: bool, topic: str, workers: int = 1) -> None:
+    def __init__(self, events: bool, topic: str, workers: int = 1, env: dict[str, str] | None = None) -> None:
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -425,6 +430,7 @@ class Server:
             ],
             stdout=subprocess.PIPE,
             text=True,
+            env={**os.environ, **(env or {})},
         )
         assert self.process.stdout is not None
         # Its log lines share stdout with the port announcement: pass them on to stderr, before the
@@ -626,7 +632,7 @@ def grpc_figures(pki: TestPKI, args: argparse.Namespace) -> None:
     asyncio.run(create_topic(kafka, topic, EVENT_PARTITIONS))
     try:
         with tempfile.TemporaryDirectory(prefix="identity-bench-") as workdir:
-            for signer in (s for s in SIGNERS if s.grpc):
+            for signer in (s for s in SIGNERS if s.grpc and (not args.leaves or s.leaf in args.leaves)):
                 requests = Path(workdir) / f"{signer.leaf}.pickle"
                 _grpc_requests(pki, signer.leaf, requests)
                 for workers in args.workers:
@@ -654,7 +660,11 @@ GRPC_PATHS = (
 
 
 def _grpc_signer(signer: Signer, requests: Path, workers: int, topic: str, args: argparse.Namespace) -> None:
-    servers = [Server(True, topic, workers)] + ([Server(False, topic, workers)] if args.events_share else [])
+    servers = [Server(True, topic, workers)]
+    if args.events_share:
+        servers.append(Server(False, topic, workers))
+    if args.against:
+        servers.append(Server(True, topic, workers, dict(args.against)))
     try:
         for server in servers:
             # Chain validated and cached, connections up; on a loaded machine the first calls (revocation
@@ -676,7 +686,15 @@ def _grpc_signer(signer: Signer, requests: Path, workers: int, topic: str, args:
                 spy.wait(60)
             _grpc_line(label, path, results)
             if args.events_share:
-                _events_share(servers[0], servers[1], requests, path, args)
+                on, off = _alternating(servers[0], servers[1], requests, path, args)
+                print(
+                    f"    {'':40s} events on/off, alternating: {_median_rate(on):.0f}/s vs {_median_rate(off):.0f}/s; "
+                    f"server CPU {_median_server_cpu(on):.0f} vs {_median_server_cpu(off):.0f} us/verification: "
+                    f"events take {1 - _median_rate(on) / _median_rate(off):.0%} of the throughput, "
+                    f"{1 - _median_server_cpu(off) / _median_server_cpu(on):.0%} of the server's CPU"
+                )
+            if args.against:
+                _against(servers[0], servers[-1], requests, path, args)
     finally:
         for server in servers:
             server.stop()
@@ -696,20 +714,31 @@ def _profile(server: Server, name: str, seconds: float) -> subprocess.Popen[byte
     return subprocess.Popen([*spy, *options], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def _events_share(
-    on_server: Server, off_server: Server, requests: Path, path: GrpcPath, args: argparse.Namespace
-) -> None:
-    """The fact events' share of a path: rounds alternating between a server with and one without."""
-    on, off = [], []
+def _alternating(
+    first: Server, second: Server, requests: Path, path: GrpcPath, args: argparse.Namespace
+) -> tuple[list[ClientResult], list[ClientResult]]:
+    """Rounds alternating between two servers, so that both see the same machine."""
+    ones, twos = [], []
     for _ in range(args.rounds):
-        on.append(run_clients(on_server, requests, *path.shape, args.grpc_seconds, path.batch, args.anonymous))
-        off.append(run_clients(off_server, requests, *path.shape, args.grpc_seconds, path.batch, args.anonymous))
-    on_rate, off_rate = _median_rate(on), _median_rate(off)
-    on_cpu, off_cpu = _median_server_cpu(on), _median_server_cpu(off)
+        ones.append(run_clients(first, requests, *path.shape, args.grpc_seconds, path.batch, args.anonymous))
+        twos.append(run_clients(second, requests, *path.shape, args.grpc_seconds, path.batch, args.anonymous))
+    return ones, twos
+
+
+def _against(base: Server, other: Server, requests: Path, path: GrpcPath, args: argparse.Namespace) -> None:
+    """`--against`: the server with the environment overrides against the plain one, alternating;
+    each round's pair is printed as well as the medians (pairs cancel the machine's slow drift)."""
+    plain, changed = _alternating(base, other, requests, path, args)
+    overrides = " ".join(f"{k}={v}" for k, v in args.against)
+    pairs = ", ".join(
+        f"{c.server_cpu / c.calls * 1e6:.0f}/{p.server_cpu / p.calls * 1e6:.0f}"
+        for p, c in zip(plain, changed, strict=True)
+    )
+    base_cpu, other_cpu = _median_server_cpu(plain), _median_server_cpu(changed)
     print(
-        f"    {'':40s} events on/off, alternating: {on_rate:.0f}/s vs {off_rate:.0f}/s; server CPU "
-        f"{on_cpu:.0f} vs {off_cpu:.0f} us/verification: events take {1 - on_rate / off_rate:.0%} of the "
-        f"throughput, {1 - off_cpu / on_cpu:.0%} of the server's CPU"
+        f"    {'':40s} with {overrides}, alternating: server CPU {other_cpu:.0f} vs {base_cpu:.0f} us/verification "
+        f"(ratio {other_cpu / base_cpu:.2f}; rounds with/without {pairs}); "
+        f"{_median_rate(changed):.0f}/s vs {_median_rate(plain):.0f}/s"
     )
 
 
@@ -784,6 +813,17 @@ def main() -> None:
         "--anonymous", action="store_true", help="(d): calls without a correlation id (not as Baylink callers)"
     )
     parser.add_argument("--events-share", action="store_true", help="(d): also measure without fact events")
+    parser.add_argument(
+        "--against",
+        action="append",
+        type=lambda text: tuple(text.split("=", 1)),
+        default=[],
+        metavar="NAME=VALUE",
+        help="(d): also measure a server with this environment variable set (repeatable), rounds alternating",
+    )
+    parser.add_argument(
+        "--leaves", type=lambda text: set(text.split(",")), help="(d): only these signers, e.g. hk-personal-ec"
+    )
     # Child processes of (d).
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--no-events", action="store_true", help=argparse.SUPPRESS)

@@ -1,15 +1,72 @@
-"""Tests' free ports never fall on a port a local deployment binds."""
+"""Tests' free ports: never a port a local deployment binds, never one an outgoing connection may
+take before the server binds it, never one given to another process a moment ago."""
 
 from __future__ import annotations
 
+import os
+import random
 import socket
+import time
+from pathlib import Path
 
+import pytest
+
+from tests.support import ports
 from tests.support.ports import FIXED_PORTS, free_port
 
 
-def test_free_ports_are_bindable_and_outside_every_fixed_range() -> None:
-    for _ in range(200):
-        port = free_port()
+def _ephemeral_low() -> int:
+    return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+
+
+@pytest.fixture
+def claims(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setattr(ports, "_CLAIMS", tmp_path / "claims")
+    return tmp_path / "claims"
+
+
+def test_free_ports_are_bindable_distinct_and_outside_every_fixed_range(claims: Path) -> None:
+    given = [free_port() for _ in range(200)]
+    assert len(set(given)) == len(given)
+    for port in given:
         assert not any(low <= port <= high for low, high in FIXED_PORTS)
         with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             probe.bind(("127.0.0.1", port))
+
+
+def test_free_ports_come_from_below_the_kernels_ephemeral_range(claims: Path) -> None:
+    """Where outgoing connections never get their local port."""
+    if ports._below_ephemeral() is None:
+        pytest.skip("the ephemeral range leaves no room below it on this machine")
+    low = _ephemeral_low()
+    assert all(ports.LOWEST <= free_port() < low for _ in range(100))
+
+
+def test_a_port_claimed_by_another_process_is_not_given_until_the_claim_is_old(
+    claims: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if ports._below_ephemeral() is None:
+        pytest.skip("the ephemeral range leaves no room below it on this machine")
+    first = free_port()
+    picks = iter([first, first + 1 if not ports._fixed(first + 1) else first - 1])
+    monkeypatch.setattr(random, "randrange", lambda *_: next(picks))
+    assert free_port() != first  # claimed a moment ago: skipped
+    old = time.time() - ports.CLAIM_SECONDS - 1
+    os.utime(claims / str(first), (old, old))
+    monkeypatch.setattr(random, "randrange", lambda *_: first)
+    assert free_port() == first
+
+
+def test_a_port_something_listens_on_is_skipped(claims: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if ports._below_ephemeral() is None:
+        pytest.skip("the ephemeral range leaves no room below it on this machine")
+    with socket.socket() as listener:
+        busy = free_port()
+        listener.bind(("127.0.0.1", busy))
+        listener.listen()
+        (claims / str(busy)).unlink()  # as if its claim had expired long ago
+        other = busy + 1 if not ports._fixed(busy + 1) else busy - 1
+        picks = iter([busy, other])
+        monkeypatch.setattr(random, "randrange", lambda *_: next(picks))
+        assert free_port() == other

@@ -46,10 +46,40 @@ kiosk_sessions = sa.Table(
 )
 
 
+_BY_DIGEST = kiosk_sessions.c.token_sha256 == sa.bindparam("digest", type_=sa.LargeBinary)
 # Every call reads its session: a direct read (on SQLite one hop to the database's reader thread).
-READ = direct.Statement(
-    sa.select(kiosk_sessions).where(kiosk_sessions.c.token_sha256 == sa.bindparam("digest", type_=sa.LargeBinary))
+READ = direct.Statement(sa.select(kiosk_sessions).where(_BY_DIGEST))
+# Writes are direct programs too, on the event loop's own connection on SQLite (a few statements by
+# key, like the guard's and the audit's): no ORM session per write.
+LOCK = direct.Statement(
+    sa.select(kiosk_sessions.c.state_enc, kiosk_sessions.c.version).where(_BY_DIGEST).with_for_update()
 )
+TOUCH = direct.Statement(sa.update(kiosk_sessions).where(_BY_DIGEST).values(expires_at_ms=sa.bindparam("expires")))
+RESEAL = direct.Statement(
+    sa.update(kiosk_sessions)
+    .where(_BY_DIGEST)
+    .values(expires_at_ms=sa.bindparam("expires"), state_enc=sa.bindparam("state"), version=sa.bindparam("version"))
+)
+WIPE = direct.Statement(sa.update(kiosk_sessions).where(_BY_DIGEST).values(state_enc=None))
+DELETE = direct.Statement(sa.delete(kiosk_sessions).where(_BY_DIGEST))
+PURGE = direct.Statement(
+    sa.delete(kiosk_sessions).where(
+        (kiosk_sessions.c.expires_at_ms <= sa.bindparam("idle_before"))
+        | (kiosk_sessions.c.created_at_ms <= sa.bindparam("opened_before"))
+    )
+)
+LIVE = direct.Statement(
+    sa.select(sa.func.count()).where(
+        kiosk_sessions.c.expires_at_ms > sa.bindparam("now"), kiosk_sessions.c.created_at_ms > sa.bindparam("since")
+    )
+)
+CREATE = direct.Statement(
+    sa.insert(kiosk_sessions).values(
+        token_sha256=sa.bindparam("digest"), kiosk_id=sa.bindparam("kiosk_id"), language=sa.bindparam("language"),
+        expires_at_ms=sa.bindparam("expires"), state_enc=sa.bindparam("state"), version=1,
+        created_at_ms=sa.bindparam("created"),
+    )
+)  # fmt: skip
 
 
 def token_digest(token: str) -> bytes:
@@ -90,22 +120,8 @@ class SqlSessionStore:
         session = KioskSession(secrets.token_urlsafe(32), kiosk_id, language, now + self.ttl, created_at=now)
         digest = token_digest(session.token)
         empty = records.state_of(session)
-        async with self.db.transaction() as tx:
-            stale = (kiosk_sessions.c.expires_at_ms <= _ms(now - self.ttl)) | (
-                kiosk_sessions.c.created_at_ms <= _ms(now - self.max_lifetime - self.ttl)
-            )
-            await tx.execute(sa.delete(kiosk_sessions).where(stale))
-            live = sa.select(sa.func.count()).where(
-                kiosk_sessions.c.expires_at_ms > _ms(now), kiosk_sessions.c.created_at_ms > _ms(now - self.max_lifetime)
-            )
-            if (await tx.execute(live)).scalar_one() >= self.max_sessions:
-                raise sessions_full()
-            await tx.execute(
-                sa.insert(kiosk_sessions).values(
-                    token_sha256=digest, kiosk_id=kiosk_id, language=language, expires_at_ms=_ms(session.expires_at),
-                    state_enc=records.seal(self.cipher, digest, empty), version=1, created_at_ms=_ms(now),
-                )
-            )  # fmt: skip
+        sealed = records.seal(self.cipher, digest, empty)
+        await self.db.run_direct(self._create(session, digest, sealed, now), on_loop=True)
         records.fill(session, empty)
         return session
 
@@ -147,32 +163,49 @@ class SqlSessionStore:
         changed = records.changes(records.state_of(session), session.stored)
         if not any(changed.values()) and session.expires_at - now > self.ttl - self.refresh_slack:
             return
-        digest = token_digest(session.token)
-        where = kiosk_sessions.c.token_sha256 == digest
-        async with self.db.transaction() as tx:
-            query = sa.select(kiosk_sessions.c.state_enc, kiosk_sessions.c.version).where(where).with_for_update()
-            row = (await tx.execute(query)).first()
-            if row is None or row.state_enc is None:
-                return  # ended or expired meanwhile: not revived
-            expires_at = min(now + self.ttl, session.created_at + self.max_lifetime)
-            values: dict[str, object] = {"expires_at_ms": _ms(expires_at)}
-            if any(changed.values()):
-                state = records.merged(records.unseal(self.cipher, digest, row.state_enc), changed)
-                values.update(state_enc=records.seal(self.cipher, digest, state), version=row.version + 1)
-                session.stored = state
-            await tx.execute(sa.update(kiosk_sessions).where(where).values(**values))
+        expires_at = min(now + self.ttl, session.created_at + self.max_lifetime)
+        stored = await self.db.run_direct(self._save(token_digest(session.token), changed, expires_at), on_loop=True)
+        if stored is None:
+            return  # ended or expired meanwhile: not revived
+        if any(changed.values()):
+            session.stored = stored
         session.expires_at = expires_at
 
     async def end(self, token: str) -> None:
-        async with self.db.transaction() as tx:
-            await tx.execute(sa.delete(kiosk_sessions).where(kiosk_sessions.c.token_sha256 == token_digest(token)))
+        await self.db.run_direct(_one(DELETE, digest=token_digest(token)), on_loop=True)
 
     async def _wipe(self, digest: bytes) -> None:
         """Nothing personal outlives the session; the row stays a while to say it has expired."""
-        async with self.db.transaction() as tx:
-            await tx.execute(
-                sa.update(kiosk_sessions).where(kiosk_sessions.c.token_sha256 == digest).values(state_enc=None)
-            )
+        await self.db.run_direct(_one(WIPE, digest=digest), on_loop=True)
+
+    def _create(self, session: KioskSession, digest: bytes, sealed: bytes, now: float) -> direct.Program[None]:
+        """Purge what has been expired for a TTL (or lived too long), refuse past ``max_sessions``,
+        insert the new session."""
+        idle_before, opened_before = _ms(now - self.ttl), _ms(now - self.max_lifetime - self.ttl)
+        yield direct.execute(PURGE, idle_before=idle_before, opened_before=opened_before)
+        ((live,),) = yield direct.fetch(LIVE, now=_ms(now), since=_ms(now - self.max_lifetime))
+        if live >= self.max_sessions:
+            raise sessions_full()
+        values = {"kiosk_id": session.kiosk_id, "language": session.language, "expires": _ms(session.expires_at)}
+        yield direct.execute(CREATE, digest=digest, state=sealed, created=_ms(now), **values)
+
+    def _save(self, digest: bytes, changed: records.State, expires_at: float) -> direct.Program[records.State | None]:
+        """Restart the idle timer and merge ``changed`` into the stored state, under the row's lock;
+        the state now stored, or None if the session ended or expired meanwhile."""
+        found = yield direct.fetch(LOCK, digest=digest)
+        if not found or found[0].state_enc is None:
+            return None
+        if not any(changed.values()):
+            yield direct.execute(TOUCH, digest=digest, expires=_ms(expires_at))
+            return {}
+        state = records.merged(records.unseal(self.cipher, digest, found[0].state_enc), changed)
+        sealed = records.seal(self.cipher, digest, state)
+        yield direct.execute(RESEAL, digest=digest, expires=_ms(expires_at), state=sealed, version=found[0].version + 1)
+        return state
+
+
+def _one(statement: direct.Statement, **params: Any) -> direct.Program[None]:
+    yield direct.execute(statement, **params)
 
 
 def read_session(digest: bytes) -> Generator[direct.Op, Any, list[Any]]:

@@ -1,10 +1,12 @@
-"""Identify challenges in the gateway's database: single use, one session's only, short-lived, bounded.
+"""Identify challenges in the gateway's database: single use, one session's only, short-lived, bounded,
+on SQLite and PostgreSQL.
 
 Two stores on one database stand for two gateway replicas; the gateway's real migrations make the table.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from baylink import errors
 from baylink.runtime.db import Database
 from services.gateway.kiosk.adapters.challenge_store import SqlChallengeStore
 from services.gateway.kiosk.service_layer.possession import data_to_sign
+from tests.conftest import postgres_database
 from tests.unit.gateway.conftest import migrate_gateway
 
 TTL = 120.0
@@ -27,10 +30,19 @@ class Clock:
         return self.now
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'gw.db'}"
+        return
+    async with postgres_database() as pg_url:
+        yield pg_url
+
+
 @pytest.fixture
-async def stores(tmp_path: Path) -> AsyncIterator[tuple[SqlChallengeStore, SqlChallengeStore, Clock]]:
-    first = await migrate_gateway(Database(f"sqlite+aiosqlite:///{tmp_path / 'gw.db'}"))
-    second = Database(f"sqlite+aiosqlite:///{tmp_path / 'gw.db'}")
+async def stores(url: str) -> AsyncIterator[tuple[SqlChallengeStore, SqlChallengeStore, Clock]]:
+    first = await migrate_gateway(Database(url))
+    second = Database(url)
     clock = Clock()
     yield SqlChallengeStore(first, TTL, clock=clock), SqlChallengeStore(second, TTL, clock=clock), clock
     await first.dispose()
@@ -46,6 +58,16 @@ async def test_a_challenge_is_taken_once_whichever_replica_is_asked(
     assert await two.take("session-a", issued.challenge_id) == issued.nonce
     assert await one.take("session-a", issued.challenge_id) is None
     assert await two.take("session-a", issued.challenge_id) is None
+
+
+async def test_of_two_replicas_racing_with_one_answer_exactly_one_gets_the_nonce(
+    stores: tuple[SqlChallengeStore, SqlChallengeStore, Clock],
+) -> None:
+    one, two, _ = stores
+    for _ in range(5):
+        issued = await one.issue("session-r")
+        taken = await asyncio.gather(*(s.take("session-r", issued.challenge_id) for s in (one, two, one, two)))
+        assert sorted(taken, key=lambda t: t is None) == [issued.nonce, None, None, None]
 
 
 async def test_another_sessions_challenge_is_not_given_and_stays_its_owners(

@@ -11,10 +11,12 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
+from typing import Any
 
 import sqlalchemy as sa
 
 from baylink import errors
+from baylink.runtime import direct
 from baylink.runtime.db import Database
 from baylink.runtime.schema import BigInt
 from services.gateway.kiosk.adapters.session_store import token_digest
@@ -30,6 +32,26 @@ identify_challenges = sa.Table(
     sa.Column("nonce", sa.LargeBinary(32), nullable=False),
     sa.Column("expires_at_ms", BigInt, nullable=False),
 )
+
+
+_T = identify_challenges.c
+_MINE = sa.and_(
+    _T.challenge_id == sa.bindparam("challenge_id"), _T.session_sha256 == sa.bindparam("session", type_=sa.LargeBinary)
+)
+# Direct programs on the event loop's own connection on SQLite (a few statements by key, as the
+# session's writes): no ORM session per challenge.
+PURGE = direct.Statement(sa.delete(identify_challenges).where(_T.expires_at_ms <= sa.bindparam("now")))
+OPEN = direct.Statement(
+    sa.select(sa.func.count()).where(_T.session_sha256 == sa.bindparam("session", type_=sa.LargeBinary))
+)
+ISSUE = direct.Statement(
+    sa.insert(identify_challenges).values(
+        challenge_id=sa.bindparam("challenge_id"), session_sha256=sa.bindparam("session"),
+        nonce=sa.bindparam("nonce"), expires_at_ms=sa.bindparam("expires"),
+    )
+)  # fmt: skip
+# Taking deletes the row and returns it: of two replicas racing with one answer, one gets the row.
+TAKE = direct.Statement(sa.delete(identify_challenges).where(_MINE).returning(_T.nonce, _T.expires_at_ms))
 
 
 def _ms(seconds: float) -> int:
@@ -52,31 +74,28 @@ class SqlChallengeStore:
         now = self.clock()
         session = token_digest(session_token)
         challenge = Challenge(f"ch-{secrets.token_urlsafe(18)}", secrets.token_bytes(32), now + self.ttl)
-        table = identify_challenges.c
-        async with self.db.transaction() as tx:
-            await tx.execute(sa.delete(identify_challenges).where(table.expires_at_ms <= _ms(now)))
-            open_ones = sa.select(sa.func.count()).where(table.session_sha256 == session)
-            if (await tx.execute(open_ones)).scalar_one() >= self.max_open:
-                raise errors.ResourceExhausted(
-                    "too many open identify challenges in this session", subject="identify-challenges",
-                    retry_after_seconds=int(self.ttl), reason="CHALLENGES_FULL",
-                )  # fmt: skip
-            await tx.execute(
-                sa.insert(identify_challenges).values(
-                    challenge_id=challenge.challenge_id, session_sha256=session, nonce=challenge.nonce,
-                    expires_at_ms=_ms(challenge.expires_at),
-                )
-            )  # fmt: skip
+        await self.db.run_direct(self._issue(session, challenge, now), on_loop=True)
         return challenge
 
     async def take(self, session_token: str, challenge_id: str) -> bytes | None:
-        table = identify_challenges.c
-        mine = sa.and_(table.challenge_id == challenge_id, table.session_sha256 == token_digest(session_token))
-        async with self.db.transaction() as tx:
-            row = (await tx.execute(sa.select(table.nonce, table.expires_at_ms).where(mine))).first()
-            if row is None:
-                return None  # unknown, used already, or another session's (which stays theirs)
-            deleted = await tx.execute(sa.delete(identify_challenges).where(mine))
-        if deleted.rowcount != 1 or row.expires_at_ms <= _ms(self.clock()):  # type: ignore[attr-defined]
-            return None
-        return bytes(row.nonce)
+        taken = await self.db.run_direct(_take(challenge_id, token_digest(session_token)), on_loop=True)
+        if not taken or taken[0].expires_at_ms <= _ms(self.clock()):
+            return None  # unknown, used already, another session's (which stays theirs), or expired
+        return bytes(taken[0].nonce)
+
+    def _issue(self, session: bytes, challenge: Challenge, now: float) -> direct.Program[None]:
+        yield direct.execute(PURGE, now=_ms(now))
+        ((open_ones,),) = yield direct.fetch(OPEN, session=session)
+        if open_ones >= self.max_open:
+            raise errors.ResourceExhausted(
+                "too many open identify challenges in this session", subject="identify-challenges",
+                retry_after_seconds=int(self.ttl), reason="CHALLENGES_FULL",
+            )  # fmt: skip
+        yield direct.execute(
+            ISSUE, challenge_id=challenge.challenge_id, session=session, nonce=challenge.nonce,
+            expires=_ms(challenge.expires_at),
+        )  # fmt: skip
+
+
+def _take(challenge_id: str, session: bytes) -> direct.Program[list[Any]]:
+    return (yield direct.fetch(TAKE, challenge_id=challenge_id, session=session))  # type: ignore[no-any-return]

@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from baylink import errors
 from baylink.runtime.db import Database
 from services.gateway.binding.adapters.store import MIGRATIONS, SqlBindingRepository
 from services.gateway.binding.adapters.tables import bindings, metadata
@@ -80,6 +81,17 @@ async def test_a_person_binds_renews_and_keeps_subject_and_pseudonyms(db: Databa
     assert first.pseudonyms[SHENZHEN] != first.pseudonyms[GUANGZHOU]
     assert (await service.subject_number(first.subject_id)).number == PERMIT
     assert await service.resolve_pseudonym(GUANGZHOU, first.pseudonyms[GUANGZHOU]) == first.subject_id
+
+
+async def test_a_record_read_on_its_own_is_the_bound_one_and_an_unknown_subject_is_not_found(db: Database) -> None:
+    service = binding_service(db, Keys())
+    bound = await service.bind(hk_documents(travel_permit=PERMIT_ISSUE_1), declared(), certificate())
+    assert (await service.documents(bound.subject_id)).travel_permit_issue_count == 1
+    assert (await service.subject_number(bound.subject_id)).kind is SubjectKind.TRAVEL_PERMIT
+    with pytest.raises(errors.NotFound):
+        await service.subject_number("00000000-0000-0000-0000-000000000000")
+    with pytest.raises(errors.NotFound):
+        await service.documents("00000000-0000-0000-0000-000000000000")
 
 
 async def test_no_number_name_birth_date_fingerprint_or_pseudonym_is_stored_in_clear(db: Database) -> None:

@@ -12,12 +12,14 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from baylink import errors
+from baylink.runtime import direct
 from baylink.runtime.db import Database
 from services.gateway.binding.adapters.records import person, sealed_columns
 from services.gateway.binding.adapters.tables import (
@@ -182,8 +184,23 @@ class SqlBindingStore:
         async with self.db.transaction() as session:
             yield SqlBindingRepository(session, self.cipher, self.lookup)
 
+    async def record(self, subject_id: str) -> PersonRecord:
+        rows = await self.db.run_direct(_read_record(subject_id), readonly=True)
+        if not rows:
+            raise errors.NotFound("binding", subject_id)
+        return person(rows[0], self.cipher)
+
     def certificate_ref(self, fingerprint: str) -> str:
         return self.lookup.digest(_CERTIFICATE, fingerprint).hex()
+
+
+# A record read on its own (the subject's number for a payment, its documents for a mainland call):
+# a direct read, no ORM session.
+_RECORD = direct.Statement(sa.select(bindings).where(bindings.c.subject_id == sa.bindparam("subject_id")))
+
+
+def _read_record(subject_id: str) -> direct.Program[list[Any]]:
+    return (yield direct.fetch(_RECORD, subject_id=subject_id))  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)

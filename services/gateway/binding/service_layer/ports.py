@@ -50,6 +50,10 @@ class BindingStore(Protocol):
         """A unit of work: everything done through the repository commits together or not at all."""
         ...
 
+    async def record(self, subject_id: str) -> PersonRecord:
+        """One person's record, read on its own (no unit of work); NotFound if there is none."""
+        ...
+
     def certificate_ref(self, fingerprint: str) -> str:
         """A reference to a certificate that is safe to audit (a keyed digest, not the fingerprint)."""
         ...

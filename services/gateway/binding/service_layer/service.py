@@ -142,15 +142,13 @@ class BindingService:
 
     async def subject_number(self, subject_id: str) -> MainlandSubject:
         """Decrypt the mainland subject, for the gateway's calls to mainland services only."""
-        async with self.store.transaction() as repo:
-            record = await repo.get(subject_id)
+        record = await self.store.record(subject_id)
         return MainlandSubject(record.subject_kind, record.subject_number)
 
     async def documents(self, subject_id: str) -> VerifiedDocuments:
         """Decrypt every document bound to the subject (e.g. a residence permit linked after the
         subject was fixed to the travel permit), for the gateway's calls to mainland services only."""
-        async with self.store.transaction() as repo:
-            return (await repo.get(subject_id)).documents
+        return (await self.store.record(subject_id)).documents
 
     async def reseal_stale(self, limit: int = 100) -> int:
         """Re-seal up to ``limit`` records still under an older key with the current one; returns how many."""

@@ -16,6 +16,7 @@ from services.gateway.audit.adapters.keys import Ed25519Signer, Ed25519Verifier,
 from services.gateway.audit.adapters.store import SqlAuditStore
 from services.gateway.audit.domain.chain import AuditEntry, CheckpointPolicy
 from services.gateway.audit.service_layer.log import AuditLog
+from tests.conftest import postgres_database
 
 GATEWAY_MIGRATIONS = Path(__file__).resolve().parents[3] / "services" / "gateway" / "shared" / "adapters" / "migrations"
 
@@ -62,6 +63,16 @@ async def outbox_types(db: Database) -> list[str]:
     async with db.transaction() as session:
         rows = await session.execute(sa.select(outbox.c.event_type).order_by(outbox.c.id))
     return [r[0] for r in rows]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def shared_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A database URL for two replicas to share: a SQLite file, then a PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}"
+        return
+    async with postgres_database() as pg_url:
+        yield pg_url
 
 
 @pytest.fixture

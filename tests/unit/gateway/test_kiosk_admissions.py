@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,7 +28,6 @@ from services.gateway.shared.adapters.crypto import FieldCipher
 from services.gateway.shared.adapters.guard_store import SqlGuardLedger
 from services.gateway.shared.domain.guard import GuardPolicy
 from services.gateway.shared.service_layer.guard import AuditedAlerts, Guard
-from tests.conftest import postgres_database
 from tests.unit.gateway.conftest import make_log, migrate_gateway
 
 TTL = 600.0
@@ -63,24 +61,15 @@ class Replica:
     access: KioskAccess
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}"
-        return
-    async with postgres_database() as pg_url:
-        yield pg_url
-
-
 @pytest.fixture
-async def replicas(url: str, signer: Ed25519Signer) -> AsyncIterator[tuple[Replica, Replica, Clock]]:
+async def replicas(shared_db_url: str, signer: Ed25519Signer) -> AsyncIterator[tuple[Replica, Replica, Clock]]:
     """Two gateways' kiosk access, each on an engine of its own, on one database; a burst of 3 calls."""
     clock = Clock()
     cipher = FieldCipher({"numbers-1": os.urandom(32)}, "numbers-1")
     policy = GuardPolicy(rate_per_second=0.001, burst=3)
     made = []
     for _ in range(2):
-        db = CountingDatabase(url)
+        db = CountingDatabase(shared_db_url)
         await migrate_gateway(db)
         audit = make_log(db, signer)
         sessions = SqlSessionStore(db, cipher, TTL, clock=clock)
@@ -166,9 +155,9 @@ async def test_an_admission_admits_one_call(replicas) -> None:  # type: ignore[n
             pytest.fail("one admission admitted two calls")
 
 
-async def test_the_sessions_and_the_ledger_must_share_one_database(url: str) -> None:
+async def test_the_sessions_and_the_ledger_must_share_one_database(shared_db_url: str) -> None:
     cipher = FieldCipher({"numbers-1": os.urandom(32)}, "numbers-1")
-    one, other = Database(url), Database(url)
+    one, other = Database(shared_db_url), Database(shared_db_url)
     try:
         with pytest.raises(ValueError):
             SqlKioskAdmissions(SqlSessionStore(one, cipher, TTL), SqlGuardLedger(other, "kiosk", GuardPolicy()))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -16,7 +15,6 @@ from baylink import errors
 from baylink.runtime.db import Database
 from services.gateway.kiosk.adapters.challenge_store import SqlChallengeStore
 from services.gateway.kiosk.service_layer.possession import data_to_sign
-from tests.conftest import postgres_database
 from tests.unit.gateway.conftest import migrate_gateway
 
 TTL = 120.0
@@ -30,19 +28,10 @@ class Clock:
         return self.now
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'gw.db'}"
-        return
-    async with postgres_database() as pg_url:
-        yield pg_url
-
-
 @pytest.fixture
-async def stores(url: str) -> AsyncIterator[tuple[SqlChallengeStore, SqlChallengeStore, Clock]]:
-    first = await migrate_gateway(Database(url))
-    second = Database(url)
+async def stores(shared_db_url: str) -> AsyncIterator[tuple[SqlChallengeStore, SqlChallengeStore, Clock]]:
+    first = await migrate_gateway(Database(shared_db_url))
+    second = Database(shared_db_url)
     clock = Clock()
     yield SqlChallengeStore(first, TTL, clock=clock), SqlChallengeStore(second, TTL, clock=clock), clock
     await first.dispose()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -21,7 +20,6 @@ from services.gateway.kiosk.adapters.session_store import SqlSessionStore, kiosk
 from services.gateway.kiosk.service_layer.model import Money, QuoteView
 from services.gateway.kiosk.service_layer.sessions import IdentifiedPerson
 from services.gateway.shared.adapters.crypto import FieldCipher
-from tests.conftest import postgres_database
 from tests.unit.gateway.conftest import migrate_gateway
 
 TTL = 600.0
@@ -35,25 +33,18 @@ class Clock:
         return self.now
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}"
-        return
-    async with postgres_database() as pg_url:
-        yield pg_url
-
-
 @pytest.fixture
 def cipher() -> FieldCipher:
     return FieldCipher({"numbers-1": os.urandom(32)}, "numbers-1")
 
 
 @pytest.fixture
-async def replicas(url: str, cipher: FieldCipher) -> AsyncIterator[tuple[SqlSessionStore, SqlSessionStore, Clock]]:
+async def replicas(
+    shared_db_url: str, cipher: FieldCipher
+) -> AsyncIterator[tuple[SqlSessionStore, SqlSessionStore, Clock]]:
     """Two stores, each with its own engine, on one database: what two gateway replicas share."""
     clock = Clock()
-    first, second = await migrate_gateway(Database(url)), Database(url)
+    first, second = await migrate_gateway(Database(shared_db_url)), Database(shared_db_url)
     yield SqlSessionStore(first, cipher, TTL, clock=clock), SqlSessionStore(second, cipher, TTL, clock=clock), clock
     await first.dispose()
     await second.dispose()
@@ -168,9 +159,11 @@ async def test_use_restarts_the_idle_timer_and_unknown_or_missing_tokens_say_so(
     assert missing.value.reason == "SESSION_REQUIRED"
 
 
-async def test_long_expired_sessions_are_purged_and_the_open_count_is_bounded(url: str, cipher: FieldCipher) -> None:
+async def test_long_expired_sessions_are_purged_and_the_open_count_is_bounded(
+    shared_db_url: str, cipher: FieldCipher
+) -> None:
     clock = Clock()
-    db = await migrate_gateway(Database(url))
+    db = await migrate_gateway(Database(shared_db_url))
     try:
         store = SqlSessionStore(db, cipher, TTL, clock=clock, max_sessions=2)
         old = (await store.create("HK-TST-01", "en")).token

@@ -1,7 +1,7 @@
 """Complete registrations from the kiosk to the USCC: what a person at a kiosk waits for (not a test).
 
     .venv/bin/python -m benchmarks.flow_bench [--shape processes|inprocess] [--kiosks 4,16]
-        [--flows-per-kiosk 10] [--client-processes K] [--no-flow-worker]
+        [--flows-per-kiosk 10] [--client-processes K] [--client bare|httpx] [--no-flow-worker]
 
 Over 300 lines: both shapes of the system and the client processes share one flow and one report.
 
@@ -18,7 +18,10 @@ its first minute.
 Shapes. ``processes`` (the default) is the deployed one, so it is the headline: identity, registry,
 payments, the gateway (kiosk and partner doors), the flow worker, the responder and the TSA each in an
 OS process of its own (``tests.e2e.processes``), internal gRPC over mutual TLS; the kiosks run in
-this process or, with ``--client-processes K``, spread over K processes of their own. ``inprocess``
+this process or, with ``--client-processes K``, spread over K processes of their own. Each kiosk
+speaks HTTP/1.1 over mutual TLS through ``benchmarks.kiosk_http.BareKioskHttp`` (``--client httpx``:
+through httpx, as until 2026-12-07): the kiosks' clients share the servers' two cores here, as
+they would not on the kiosks' own devices, and httpx's own work was about a quarter of the machine's. ``inprocess``
 runs every service, the kiosks, the responder and the TSA in this one process
 (``tests.e2e.stack.running_stack``, internal gRPC as BAYLINK_INSECURE_INTERNAL says): one event
 loop serves everything, which no deployment does, but it shows the CPU of the code without the
@@ -52,6 +55,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnProcess
 from pathlib import Path
 
+import httpx
 from grpc import aio
 
 from baylink.gateway.v1 import partner_city_pb2 as pc
@@ -61,14 +65,15 @@ from baylink.runtime.host import settle_heap
 from baylink.runtime.settings import KafkaSettings
 from benchmarks.flow_steps import StepTimer
 from benchmarks.gateway_bench import UNLIMITED, percentile, start_profiler
+from benchmarks.kiosk_http import BareKioskHttp
 from benchmarks.procs import broker_pid, cpu_seconds, load_average
 from devtools.testpki.loader import TestPKI
-from services.gateway.kiosk.adapters.device_pki import KioskPkiPaths, issue_kiosk
+from services.gateway.kiosk.adapters.device_pki import KioskPkiPaths, client_context, issue_kiosk
 from services.gateway.partner.adapters.pki import PkiPaths, issue_city
 from services.gateway.partner.entrypoints.mtls import city_channel_credentials
 from tests.e2e.kiosk_user import CHAN, LEE, KioskUser
 from tests.e2e.processes import running_processes
-from tests.e2e.stack import build_pki, kiosk_client_at, running_stack
+from tests.e2e.stack import build_pki, running_stack
 from tests.integration.registry.kiosk import trade_name
 from tests.support.child import die_with_parent
 
@@ -98,6 +103,7 @@ class Target:
     door_pki: Path  # the gateway's PKI directory: the kiosk CA (device certificates), the partner CA
     kiosk_url: str
     partner_port: int
+    client: str = "bare"  # the kiosks' HTTP client: "bare" (BareKioskHttp) or "httpx"
 
 
 def kiosk_id(n: int) -> str:
@@ -115,7 +121,11 @@ async def one_flow(
     target: Target, pki: TestPKI, n: int, nanhai: api_grpc.PartnerCityServiceStub, steps: StepTimer
 ) -> float:
     started = time.perf_counter()
-    async with kiosk_client_at(target.door_pki, target.kiosk_url, kiosk_id(n)) as http:
+    context = client_context(KioskPkiPaths.under(target.door_pki), kiosk_id(n))
+    client = BareKioskHttp(target.kiosk_url, context)
+    if target.client == "httpx":
+        client = httpx.AsyncClient(base_url=target.kiosk_url, verify=context, timeout=60)
+    async with client as http:
         steps.watch(http)
         kiosk = KioskUser(http, pki, kiosk_id=kiosk_id(n))
         await kiosk.open()
@@ -260,10 +270,10 @@ async def idle_line(measured: Mapping[str, int], seconds: float = IDLE_SECONDS) 
           + f"; sum {sum(idle.values()):.0f} (load {load_average()})")  # fmt: skip
 
 
-def report(shape: str, kiosks: int, flows: int, done: Round, cpu: Mapping[str, float], load: str) -> None:
+def report(shape: str, kiosks: int, flows: int, done: Round, cpu: Mapping[str, float], load: str, client: str) -> None:
     p95 = percentile(done.latencies, 0.95)
     elapsed = flows / done.rate * 60
-    print(f"flow ({shape}): {flows} registrations kiosk → USCC, {kiosks} kiosks at once "
+    print(f"flow ({shape}): {flows} registrations kiosk → USCC, {kiosks} kiosks at once, {client} client "
           f"(load {load} → {load_average()})")  # fmt: skip
     print(
         f"  {done.rate:7.1f} registrations/min   p50 {statistics.median(done.latencies):.2f} s, "
@@ -281,24 +291,28 @@ class System:
 
 
 @asynccontextmanager
-async def system(shape: str, workdir: Path, flow_worker: bool) -> AsyncIterator[System]:
+async def system(shape: str, workdir: Path, flow_worker: bool, client: str) -> AsyncIterator[System]:
     kafka = KafkaSettings()
     pki = build_pki(workdir / "testpki")
     if shape == "inprocess":
         async with running_stack(workdir, kafka, pki, with_payments=True, payments_options=OPEN_LIMITS,
                                  kiosk_guard=UNLIMITED) as stack:  # fmt: skip
             gateway = stack.gateway
-            yield System(Target(pki.directory, gateway.settings.pki_dir, gateway.kiosk_url, gateway.partner_port))
+            yield System(
+                Target(pki.directory, gateway.settings.pki_dir, gateway.kiosk_url, gateway.partner_port, client)
+            )
         return
     async with running_processes(workdir, kafka, pki, payments_options=OPEN_LIMITS, flow_worker=flow_worker,
                                  kiosk_guard=UNLIMITED) as running:  # fmt: skip
-        target = Target(pki.directory, running.gateway_pki_dir, running.kiosk_url, running.ports.partner)
+        target = Target(pki.directory, running.gateway_pki_dir, running.kiosk_url, running.ports.partner, client)
         yield System(target, running.pids())
 
 
-async def run(shape: str, kiosk_counts: list[int], per_kiosk: int, client_processes: int, flow_worker: bool) -> None:
+async def run(
+    shape: str, kiosk_counts: list[int], per_kiosk: int, client_processes: int, flow_worker: bool, client: str
+) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        async with system(shape, Path(tmp), flow_worker) as sut:
+        async with system(shape, Path(tmp), flow_worker, client) as sut:
             target = sut.target
             issue_city(target.door_pki, NANHAI)
             pki = TestPKI(target.test_pki)
@@ -333,7 +347,7 @@ async def run(shape: str, kiosk_counts: list[int], per_kiosk: int, client_proces
                     cpu = {"this process (every service, client, responder, TSA)": cpu_seconds(os.getpid()) - own}
                 else:
                     cpu["client"] = done.client_cpu + time.process_time() - own
-                report(shape, kiosks, flows, done, cpu, load)
+                report(shape, kiosks, flows, done, cpu, load, client)
             for profiler in profilers:
                 profiler.send_signal(signal.SIGINT)  # py-spy writes its samples on SIGINT
                 await profiler.wait()
@@ -347,6 +361,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
                         help="flows per kiosk in each round (20 flows or fewer: p95 is the max)")  # fmt: skip
     parser.add_argument("--client-processes", type=int, default=0,
                         help="run the kiosks in this many processes of their own (0: in this process)")  # fmt: skip
+    parser.add_argument("--client", choices=("bare", "httpx"), default="bare",
+                        help="the kiosks' HTTP client (bare: benchmarks.kiosk_http, the cheapest)")  # fmt: skip
     parser.add_argument(
         "--no-flow-worker",
         dest="flow_worker",
@@ -366,7 +382,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main() -> None:
     args = parse()
-    asyncio.run(run(args.shape, args.kiosk_counts, args.flows_per_kiosk, args.client_processes, args.flow_worker))
+    asyncio.run(
+        run(args.shape, args.kiosk_counts, args.flows_per_kiosk, args.client_processes, args.flow_worker, args.client)
+    )
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """Where a registration's time goes: every kiosk API call of a flow timed by its route.
 
-`StepTimer.watch(client)` adds event hooks to an httpx client: each request is timed from the moment
-httpx hands it to the transport until the response head arrives, and filed under its method and path
-with the ids in it replaced by ``{id}`` (``POST /v1/applications/{id}/materials/{id}/signature``).
+`StepTimer.watch(client)` adds event hooks to an httpx client (or the hook of a `BareKioskHttp`): each
+request is timed from the moment it is handed to the transport until the response head arrives, and
+filed under its method and path with the ids in it replaced by ``{id}``
+(``POST /v1/applications/{id}/materials/{id}/signature``).
 Steps that are not one HTTP call (waiting for the fee event, the city's approval) are added with
 `StepTimer.add`. `StepTimer.table` prints calls per flow, p50 and p95 per call, and each step's share
 of the summed flow time (steps may overlap: the kiosk's polls while it waits for the fee event are
@@ -17,6 +18,8 @@ from collections import defaultdict
 from typing import Any
 
 import httpx
+
+from benchmarks.kiosk_http import BareKioskHttp
 
 _STARTED = "benchmark_started"
 # The kiosk API's collections whose next path segment is an id (see services/gateway/kiosk/entrypoints).
@@ -36,11 +39,17 @@ class StepTimer:
     def add(self, step: str, seconds: float) -> None:
         self.samples[step].append(seconds)
 
-    def watch(self, client: httpx.AsyncClient) -> None:
+    def watch(self, client: httpx.AsyncClient | BareKioskHttp) -> None:
+        if isinstance(client, BareKioskHttp):
+            client.on_response = self._on_bare_response
+            return
         if self._on_response in client.event_hooks["response"]:
             return
         client.event_hooks["request"].append(self._on_request)
         client.event_hooks["response"].append(self._on_response)
+
+    def _on_bare_response(self, method: str, path: str, seconds: float) -> None:
+        self.add(route(method, path), seconds)
 
     @staticmethod
     async def _on_request(request: httpx.Request) -> None:

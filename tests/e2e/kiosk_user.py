@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from asn1crypto import pem, x509
@@ -63,8 +63,25 @@ def webcrypto_signature(pki: TestPKI, entity: str, data: bytes) -> bytes:
     return key.sign(data)
 
 
+class KioskHttp(Protocol):
+    """What a kiosk user needs of its client: httpx's, or the benchmarks' `BareKioskHttp`."""
+
+    async def get(
+        self, url: str, *, params: dict[str, str] | None = None, headers: dict[str, str] | None = None
+    ) -> httpx.Response: ...
+
+    async def post(
+        self,
+        url: str,
+        *,
+        json: Any = None,
+        params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response: ...
+
+
 class KioskUser:
-    def __init__(self, http: httpx.AsyncClient, pki: TestPKI, kiosk_id: str = "HK-TST-01"):
+    def __init__(self, http: KioskHttp, pki: TestPKI, kiosk_id: str = "HK-TST-01"):
         # The kiosk is who its device certificate says: a client of several kiosks gives this one's.
         as_kiosk = getattr(http, "as_kiosk", None)
         self.http = as_kiosk(kiosk_id) if as_kiosk is not None else http

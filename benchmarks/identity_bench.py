@@ -2,7 +2,7 @@
 
     .venv/bin/python -m benchmarks.identity_bench [--seconds 2] [--rounds 3] [--grpc-seconds 4] [--no-grpc]
         [--grpc-only] [--workers 1,2] [--paths 1,3,25,100] [--anonymous] [--events-share]
-        [--against NAME=VALUE] [--leaves hk-personal-ec,gd-personal]
+        [--against NAME=VALUE] [--against-tree DIR] [--leaves hk-personal-ec,gd-personal]
 
 (a) cold chain validations/s: full RFC 5280 validation of a 3-certificate chain every time (no
     chain-result cache), revocation answers already in the revocation cache;
@@ -32,8 +32,9 @@
     send a correlation id per call as Baylink's callers do (`--anonymous`: none, and the server
     sends one back). Fact events stay on; `--events-share` adds rounds against a server that
     records none; `--against NAME=VALUE` (repeatable) adds rounds against a server started with
-    those environment variables (a setting, BAYLINK_IDENTITY_..., or a gRPC option): each round's
-    pair is printed, since on this machine the same build moves by more than most changes gain.
+    those environment variables (a setting, BAYLINK_IDENTITY_...), and `--against-tree DIR` against a
+    server running another checkout's code (`git worktree add /tmp/base main`): each round's pair is
+    printed, since on this machine the same build moves by more than most changes gain.
     `--leaves hk-personal-ec` measures only that signer. IDENTITY_BENCH_PROFILE=DIR samples the
     server with py-spy over the first window of each path (DIR/<leaf>-<items per call>.spy, raw
     format).
@@ -415,7 +416,9 @@ def _forward(lines: Any) -> None:
 
 
 class Server:
-    def __init__(self, events: bool, topic: str, workers: int = 1, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, events: bool, topic: str, workers: int = 1, env: dict[str, str] | None = None, cwd: Path | None = None
+    ) -> None:
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -430,7 +433,8 @@ class Server:
             ],
             stdout=subprocess.PIPE,
             text=True,
-            env={**os.environ, **(env or {})},
+            env={**os.environ, **(env or {}), **({"PYTHONPATH": str(cwd)} if cwd else {})},
+            cwd=cwd,
         )
         assert self.process.stdout is not None
         # Its log lines share stdout with the port announcement: pass them on to stderr, before the
@@ -663,8 +667,8 @@ def _grpc_signer(signer: Signer, requests: Path, workers: int, topic: str, args:
     servers = [Server(True, topic, workers)]
     if args.events_share:
         servers.append(Server(False, topic, workers))
-    if args.against:
-        servers.append(Server(True, topic, workers, dict(args.against)))
+    if args.against or args.against_tree:
+        servers.append(Server(True, topic, workers, dict(args.against), args.against_tree))
     try:
         for server in servers:
             # Chain validated and cached, connections up; on a loaded machine the first calls (revocation
@@ -693,7 +697,7 @@ def _grpc_signer(signer: Signer, requests: Path, workers: int, topic: str, args:
                     f"events take {1 - _median_rate(on) / _median_rate(off):.0%} of the throughput, "
                     f"{1 - _median_server_cpu(off) / _median_server_cpu(on):.0%} of the server's CPU"
                 )
-            if args.against:
+            if args.against or args.against_tree:
                 _against(servers[0], servers[-1], requests, path, args)
     finally:
         for server in servers:
@@ -729,7 +733,9 @@ def _against(base: Server, other: Server, requests: Path, path: GrpcPath, args: 
     """`--against`: the server with the environment overrides against the plain one, alternating;
     each round's pair is printed as well as the medians (pairs cancel the machine's slow drift)."""
     plain, changed = _alternating(base, other, requests, path, args)
-    overrides = " ".join(f"{k}={v}" for k, v in args.against)
+    overrides = " ".join(
+        [f"{k}={v}" for k, v in args.against] + ([f"the code of {args.against_tree}"] if args.against_tree else [])
+    )
     pairs = ", ".join(
         f"{c.server_cpu / c.calls * 1e6:.0f}/{p.server_cpu / p.calls * 1e6:.0f}"
         for p, c in zip(plain, changed, strict=True)
@@ -820,6 +826,12 @@ def main() -> None:
         default=[],
         metavar="NAME=VALUE",
         help="(d): also measure a server with this environment variable set (repeatable), rounds alternating",
+    )
+    parser.add_argument(
+        "--against-tree",
+        type=lambda text: Path(text).resolve(),
+        metavar="DIR",
+        help="(d): the server measured against runs the code of this checkout (e.g. a git worktree of main)",
     )
     parser.add_argument(
         "--leaves", type=lambda text: set(text.split(",")), help="(d): only these signers, e.g. hk-personal-ec"

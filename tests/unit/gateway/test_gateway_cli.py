@@ -142,7 +142,9 @@ def _configure(monkeypatch: pytest.MonkeyPatch, gateway_key: Path, trust_dir: Pa
 
 def test_pki_init_then_issue_city_writes_the_credentials(tmp_path: Path) -> None:
     pki = tmp_path / "pki"
-    assert runner.invoke(app, ["pki", "init", "--dir", str(pki)]).exit_code == 0
+    assert (
+        runner.invoke(app, ["pki", "init", "--dir", str(pki), "--internal-dir", str(pki / "internal")]).exit_code == 0
+    )
     issued = runner.invoke(app, ["pki", "issue-city", "440605", "--dir", str(pki)])
     assert issued.exit_code == 0 and "440605 Nanhai" in issued.output
     assert (pki / "cities" / "440605.crt").is_file() and (pki / "cities" / "440605.key").is_file()
@@ -150,7 +152,7 @@ def test_pki_init_then_issue_city_writes_the_credentials(tmp_path: Path) -> None
 
 def test_pki_issue_city_refuses_a_code_that_is_not_a_partner_city(tmp_path: Path) -> None:
     pki = tmp_path / "pki"
-    runner.invoke(app, ["pki", "init", "--dir", str(pki)])
+    runner.invoke(app, ["pki", "init", "--dir", str(pki), "--internal-dir", str(pki / "internal")])
     refused = runner.invoke(app, ["pki", "issue-city", "110000", "--dir", str(pki)])
     assert refused.exit_code == 2 and "not a partner city" in refused.output
     assert not (pki / "cities" / "110000.crt").exists()
@@ -158,7 +160,7 @@ def test_pki_issue_city_refuses_a_code_that_is_not_a_partner_city(tmp_path: Path
 
 def test_pki_revoke_city_lists_the_certificate_in_the_cas_crl(tmp_path: Path) -> None:
     pki = tmp_path / "pki"
-    runner.invoke(app, ["pki", "init", "--dir", str(pki)])
+    runner.invoke(app, ["pki", "init", "--dir", str(pki), "--internal-dir", str(pki / "internal")])
     runner.invoke(app, ["pki", "issue-city", "440605", "--dir", str(pki)])
     cert = x509.load_pem_x509_certificate((pki / "cities" / "440605.crt").read_bytes())
     revoked = runner.invoke(
@@ -173,7 +175,7 @@ def test_pki_revoke_city_lists_the_certificate_in_the_cas_crl(tmp_path: Path) ->
 def test_pki_revoke_city_refuses_a_certificate_of_another_ca(tmp_path: Path) -> None:
     ours, theirs = tmp_path / "ours", tmp_path / "theirs"
     for pki in (ours, theirs):
-        runner.invoke(app, ["pki", "init", "--dir", str(pki)])
+        runner.invoke(app, ["pki", "init", "--dir", str(pki), "--internal-dir", str(pki / "internal")])
     runner.invoke(app, ["pki", "issue-city", "440605", "--dir", str(theirs)])
     refused = runner.invoke(app, ["pki", "revoke-city", str(theirs / "cities" / "440605.crt"), "--dir", str(ours)])
     assert refused.exit_code == 2 and "not a certificate issued by this partner CA" in refused.output

@@ -60,7 +60,7 @@ def test_the_kiosk_doors_server_certificate_names_no_kiosk(tmp_path: Path) -> No
 
 
 def test_pki_init_makes_the_kiosk_ca_beside_the_partner_ca(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["pki", "init", "--dir", str(tmp_path)])
+    result = runner.invoke(app, ["pki", "init", "--dir", str(tmp_path), "--internal-dir", str(tmp_path / "internal")])
     assert result.exit_code == 0, result.output
     assert "kiosk CA" in result.output
     kiosk_ca = x509.load_pem_x509_certificate(KioskPkiPaths.under(tmp_path).ca.ca_cert.read_bytes())

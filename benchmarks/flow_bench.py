@@ -122,9 +122,11 @@ async def one_flow(
 ) -> float:
     started = time.perf_counter()
     context = client_context(KioskPkiPaths.under(target.door_pki), kiosk_id(n))
-    client = BareKioskHttp(target.kiosk_url, context)
-    if target.client == "httpx":
-        client = httpx.AsyncClient(base_url=target.kiosk_url, verify=context, timeout=60)
+    client: BareKioskHttp | httpx.AsyncClient = (
+        httpx.AsyncClient(base_url=target.kiosk_url, verify=context, timeout=60)
+        if target.client == "httpx"
+        else BareKioskHttp(target.kiosk_url, context)
+    )
     async with client as http:
         steps.watch(http)
         kiosk = KioskUser(http, pki, kiosk_id=kiosk_id(n))

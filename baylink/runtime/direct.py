@@ -297,3 +297,9 @@ def insert_ids(statement: Insert, rows: Sequence[Mapping[str, Any]]) -> Op:
 
 
 Program = Generator[Op, Any, T]
+
+
+def alone(op: Op) -> Program[Any]:
+    """A program of the one step ``op``; its result is that step's (the rows of a ``fetch``, the
+    row count of an ``execute``)."""
+    return (yield op)

@@ -12,7 +12,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -185,7 +184,7 @@ class SqlBindingStore:
             yield SqlBindingRepository(session, self.cipher, self.lookup)
 
     async def record(self, subject_id: str) -> PersonRecord:
-        rows = await self.db.run_direct(_read_record(subject_id), readonly=True)
+        rows = await self.db.run_direct(direct.alone(direct.fetch(_RECORD, subject_id=subject_id)), readonly=True)
         if not rows:
             raise errors.NotFound("binding", subject_id)
         return person(rows[0], self.cipher)
@@ -197,10 +196,6 @@ class SqlBindingStore:
 # A record read on its own (the subject's number for a payment, its documents for a mainland call):
 # a direct read, no ORM session.
 _RECORD = direct.Statement(sa.select(bindings).where(bindings.c.subject_id == sa.bindparam("subject_id")))
-
-
-def _read_record(subject_id: str) -> direct.Program[list[Any]]:
-    return (yield direct.fetch(_RECORD, subject_id=subject_id))  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)

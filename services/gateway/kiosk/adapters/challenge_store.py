@@ -11,7 +11,6 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
-from typing import Any
 
 import sqlalchemy as sa
 
@@ -78,7 +77,8 @@ class SqlChallengeStore:
         return challenge
 
     async def take(self, session_token: str, challenge_id: str) -> bytes | None:
-        taken = await self.db.run_direct(_take(challenge_id, token_digest(session_token)), on_loop=True)
+        mine = {"challenge_id": challenge_id, "session": token_digest(session_token)}
+        taken = await self.db.run_direct(direct.alone(direct.fetch(TAKE, **mine)), on_loop=True)
         if not taken or taken[0].expires_at_ms <= _ms(self.clock()):
             return None  # unknown, used already, another session's (which stays theirs), or expired
         return bytes(taken[0].nonce)
@@ -95,7 +95,3 @@ class SqlChallengeStore:
             ISSUE, challenge_id=challenge.challenge_id, session=session, nonce=challenge.nonce,
             expires=_ms(challenge.expires_at),
         )  # fmt: skip
-
-
-def _take(challenge_id: str, session: bytes) -> direct.Program[list[Any]]:
-    return (yield direct.fetch(TAKE, challenge_id=challenge_id, session=session))  # type: ignore[no-any-return]

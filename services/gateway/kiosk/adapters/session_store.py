@@ -172,11 +172,11 @@ class SqlSessionStore:
         session.expires_at = expires_at
 
     async def end(self, token: str) -> None:
-        await self.db.run_direct(_one(DELETE, digest=token_digest(token)), on_loop=True)
+        await self.db.run_direct(direct.alone(direct.execute(DELETE, digest=token_digest(token))), on_loop=True)
 
     async def _wipe(self, digest: bytes) -> None:
         """Nothing personal outlives the session; the row stays a while to say it has expired."""
-        await self.db.run_direct(_one(WIPE, digest=digest), on_loop=True)
+        await self.db.run_direct(direct.alone(direct.execute(WIPE, digest=digest)), on_loop=True)
 
     def _create(self, session: KioskSession, digest: bytes, sealed: bytes, now: float) -> direct.Program[None]:
         """Purge what has been expired for a TTL (or lived too long), refuse past ``max_sessions``,
@@ -204,11 +204,7 @@ class SqlSessionStore:
         return state
 
 
-def _one(statement: direct.Statement, **params: Any) -> direct.Program[None]:
-    yield direct.execute(statement, **params)
-
-
 def read_session(digest: bytes) -> Generator[direct.Op, Any, list[Any]]:
     """The row of the session whose token has this digest (none or one), as a direct program: alone
     (``peek``) or within another transaction (``admissions.SqlKioskAdmissions``)."""
-    return (yield direct.fetch(READ, digest=digest))  # type: ignore[no-any-return]
+    return direct.alone(direct.fetch(READ, digest=digest))

@@ -1,5 +1,8 @@
 """Transactions run on the database driver's own connection: one program, two drivers.
 
+Kept in one module although over 300 lines: the statements, the ops and the program they make
+are one vocabulary, which every service's programs import as ``direct``.
+
 Through the async engine every statement costs SQLAlchemy's execution context,
 a greenlet switch and (on SQLite) a round trip to aiosqlite's thread, and a hot
 transaction runs a dozen or more (figures: docs/performance.md). For such

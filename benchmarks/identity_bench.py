@@ -2,7 +2,7 @@
 
     .venv/bin/python -m benchmarks.identity_bench [--seconds 2] [--rounds 3] [--grpc-seconds 4] [--no-grpc]
         [--grpc-only] [--workers 1,2] [--paths 1,3,25,100] [--anonymous] [--events-share]
-        [--against NAME=VALUE] [--against-tree DIR] [--leaves hk-personal-ec,gd-personal]
+        [--against NAME=VALUE] [--against-tree DIR] [--leaves hk-personal-ec,gd-personal] [--no-floor]
 
 (a) cold chain validations/s: full RFC 5280 validation of a 3-certificate chain every time (no
     chain-result cache), revocation answers already in the revocation cache;
@@ -35,7 +35,9 @@
     those environment variables (a setting, BAYLINK_IDENTITY_...), and `--against-tree DIR` against a
     server running another checkout's code (`git worktree add /tmp/base main`): each round's pair is
     printed, since on this machine the same build moves by more than most changes gain.
-    `--leaves hk-personal-ec` measures only that signer. IDENTITY_BENCH_PROFILE=DIR samples the
+    `--leaves hk-personal-ec` measures only that signer. Under the unary line, the floor: the same
+    server's health Check from the same clients, rounds alternating with VerifySignature's (what any
+    call costs this server before a verification; `--no-floor` skips it). IDENTITY_BENCH_PROFILE=DIR samples the
     server with py-spy over the first window of each path (DIR/<leaf>-<items per call>.spy, raw
     format).
 
@@ -347,6 +349,7 @@ class ClientResult:
 async def client(args: argparse.Namespace, serialized: list[bytes]) -> None:
     """Child process: keep `inflight` VerifySignature calls going over `channels` channels."""
     from grpc import aio
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
 
     from baylink.identity.v1 import identity_service_pb2 as api
     from baylink.identity.v1 import identity_service_pb2_grpc as api_grpc
@@ -358,7 +361,8 @@ async def client(args: argparse.Namespace, serialized: list[bytes]) -> None:
     size = args.batch
     batches = [api.VerifySignaturesRequest(requests=requests[j : j + size]) for j in range(0, len(requests), size or 1)]
     channels = [aio.insecure_channel(args.target) for _ in range(args.channels)]
-    stubs = [api_grpc.IdentityServiceStub(c) for c in channels]
+    stubs = [(api_grpc.IdentityServiceStub(c), health_pb2_grpc.HealthStub(c)) for c in channels]
+    health_request = health_pb2.HealthCheckRequest()
     window: dict[str, float] = {}
     latencies: list[float] = []
     counts = {"calls": 0, "failures": 0}  # calls: verifications (a batch call counts its items)
@@ -369,23 +373,30 @@ async def client(args: argparse.Namespace, serialized: list[bytes]) -> None:
         here); with --anonymous none, and the server sends a new one back in the initial metadata."""
         return None if args.anonymous else ((CORRELATION_HEADER, new_id()),)
 
-    async def call(stub: Any, i: int) -> list[Any]:
-        """The reports of one call: one VerifySignature, or one VerifySignatures of `size` items."""
+    async def call(stub: Any, health: Any, i: int) -> list[bool]:
+        """Whether each verification of one call passed: one VerifySignature, one VerifySignatures
+        of `size` items, or (`size` < 0, the floor) one health Check answered SERVING."""
+        if size < 0:
+            reply = await health.Check(health_request, metadata=metadata())
+            return [reply.status == health_pb2.HealthCheckResponse.SERVING]
         if not size:
-            return [(await stub.VerifySignature(requests[i % len(requests)], metadata=metadata())).report]
+            report = (await stub.VerifySignature(requests[i % len(requests)], metadata=metadata())).report
+            return [report.indication == pb.INDICATION_TOTAL_PASSED]
         reply = await stub.VerifySignatures(batches[i % len(batches)], metadata=metadata())
-        return [r.response.report if r.HasField("response") else None for r in reply.results]
+        return [
+            r.HasField("response") and r.response.report.indication == pb.INDICATION_TOTAL_PASSED for r in reply.results
+        ]
 
     async def worker(index: int) -> None:
-        stub, i = stubs[index % len(stubs)], index * 7919
+        (stub, health), i = stubs[index % len(stubs)], index * 7919
         while (now := time.perf_counter()) < deadline:
-            reports = await call(stub, i)
+            passed = await call(stub, health, i)
             i += 1
             done = time.perf_counter()
             if "start" in window:
-                counts["calls"] += len(reports)
+                counts["calls"] += len(passed)
                 latencies.append(done - now)
-                counts["failures"] += sum(r is None or r.indication != pb.INDICATION_TOTAL_PASSED for r in reports)
+                counts["failures"] += passed.count(False)
 
     async def clock() -> None:
         await asyncio.sleep(args.warmup)
@@ -488,7 +499,8 @@ def run_clients(
     anonymous: bool = False,
 ) -> ClientResult:
     """`processes` client processes sharing `inflight` calls in flight; their results summed.
-    `batch` > 0: each call is one VerifySignatures of that many items (calls count verifications)."""
+    `batch` > 0: each call is one VerifySignatures of that many items (calls count verifications);
+    `FLOOR` (-1): each call is the server's health Check."""
     per = max(1, inflight // processes)
     command = [
         sys.executable,
@@ -655,6 +667,7 @@ class GrpcPath:
     shape: tuple[int, int, int]  # calls in flight, channels, client processes
 
 
+FLOOR = -1  # a path's batch: the server's grpc.health.v1 Check, the cheapest call it answers
 GRPC_PATHS = (
     GrpcPath("VerifySignature, 1 per call", 0, (32, 2, 2)),
     GrpcPath("VerifySignatures, batch of 3", 3, (16, 2, 2)),  # one registry application's materials
@@ -699,9 +712,30 @@ def _grpc_signer(signer: Signer, requests: Path, workers: int, topic: str, args:
                 )
             if args.against or args.against_tree:
                 _against(servers[0], servers[-1], requests, path, args)
+            if path.batch == 0 and not args.no_floor:
+                _floor(servers[0], requests, path, args, results)
     finally:
         for server in servers:
             server.stop()
+
+
+def _floor(
+    server: Server, requests: Path, path: GrpcPath, args: argparse.Namespace, verifications: list[ClientResult]
+) -> None:
+    """The floor under the unary line: the same server's health Check, as many rounds from the same
+    clients, each right after a VerifySignature round (alternating, as `_alternating`). What one call
+    costs before any verification: gRPC's own work in and around the call and the interceptor."""
+    checks, again = [], []
+    for _ in range(args.rounds):
+        checks.append(run_clients(server, requests, *path.shape, args.grpc_seconds, FLOOR, args.anonymous))
+        again.append(run_clients(server, requests, *path.shape, args.grpc_seconds, path.batch, args.anonymous))
+    floor, verification = _median_server_cpu(checks), _median_server_cpu(again)
+    budget = 1e6 / GRPC_GOAL
+    print(
+        f"    {'':40s} floor, the same server's health Check from the same clients: {floor:.0f} us CPU per call "
+        f"({floor / budget:.0%} of the {budget:.0f} us); VerifySignature in the rounds between: {verification:.0f} us, "
+        f"{verification - floor:.0f} us above the floor ({_median_rate(checks):.0f} checks/s)"
+    )
 
 
 def _profile(server: Server, name: str, seconds: float) -> subprocess.Popen[bytes] | None:
@@ -819,6 +853,9 @@ def main() -> None:
         "--anonymous", action="store_true", help="(d): calls without a correlation id (not as Baylink callers)"
     )
     parser.add_argument("--events-share", action="store_true", help="(d): also measure without fact events")
+    parser.add_argument(
+        "--no-floor", action="store_true", help="(d): skip the floor (the server's health Check) under the unary line"
+    )
     parser.add_argument(
         "--against",
         action="append",

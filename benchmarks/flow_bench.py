@@ -66,7 +66,7 @@ from baylink.runtime.settings import KafkaSettings
 from benchmarks.flow_steps import StepTimer
 from benchmarks.gateway_bench import UNLIMITED, percentile, start_profiler
 from benchmarks.kiosk_http import BareKioskHttp
-from benchmarks.procs import broker_pid, cpu_seconds, load_average
+from benchmarks.procs import broker_pid, cpu_seconds, load_average, machine_speed
 from devtools.testpki.loader import TestPKI
 from services.gateway.kiosk.adapters.device_pki import KioskPkiPaths, client_context, issue_kiosk
 from services.gateway.partner.adapters.pki import PkiPaths, issue_city
@@ -384,9 +384,17 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main() -> None:
     args = parse()
-    asyncio.run(
-        run(args.shape, args.kiosk_counts, args.flows_per_kiosk, args.client_processes, args.flow_worker, args.client)
-    )
+    with machine_speed():
+        asyncio.run(
+            run(
+                args.shape,
+                args.kiosk_counts,
+                args.flows_per_kiosk,
+                args.client_processes,
+                args.flow_worker,
+                args.client,
+            )
+        )
 
 
 if __name__ == "__main__":

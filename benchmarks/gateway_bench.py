@@ -38,7 +38,7 @@ from baylink.registry.v1 import registry_service_pb2_grpc as rs_grpc
 from baylink.runtime.grpc.client import insecure_channel
 from baylink.runtime.host import settle_heap
 from baylink.runtime.settings import KafkaSettings
-from benchmarks.procs import load_average
+from benchmarks.procs import load_average, machine_speed
 from services.gateway.config import GuardSettings
 from services.gateway.kiosk.adapters.device_pki import client_context
 from tests.e2e.kiosk_user import KioskUser
@@ -192,7 +192,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=500)
     args = parser.parse_args()
-    asyncio.run(run(args.calls))
+    with machine_speed():
+        asyncio.run(run(args.calls))
 
 
 if __name__ == "__main__":

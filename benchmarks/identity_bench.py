@@ -76,7 +76,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding
 
 from baylink.runtime.settings import KafkaSettings
-from benchmarks.procs import cpu_seconds
+from benchmarks.procs import cpu_seconds, machine_speed
 from benchmarks.runtime_bench import create_topic, delete_topics
 from devtools.testpki.cms_sign import sign_detached
 from devtools.testpki.loader import COMMITTED, TestPKI
@@ -893,10 +893,11 @@ def main() -> None:
         asyncio.run(client(args, pickle.loads(Path(args.requests).read_bytes())))
     else:
         pki, started_load = TestPKI(COMMITTED), os.getloadavg()
-        if not args.grpc_only:
-            asyncio.run(in_process(args, pki))
-        if not args.no_grpc:
-            grpc_figures(pki, args)
+        with machine_speed():
+            if not args.grpc_only:
+                asyncio.run(in_process(args, pki))
+            if not args.no_grpc:
+                grpc_figures(pki, args)
         _machine(started_load)
 
 

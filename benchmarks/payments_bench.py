@@ -62,7 +62,7 @@ from baylink.runtime.grpc.client import insecure_channel
 from baylink.runtime.kafka import client_kwargs, close_quietly, new_admin
 from baylink.runtime.settings import REPO_ROOT, KafkaSettings
 from baylink.runtime.topics import TopicSpec, apply_topics
-from benchmarks.procs import broker_pid, cpu_seconds, load_average, postgres_pid
+from benchmarks.procs import broker_pid, cpu_seconds, load_average, machine_speed, postgres_pid
 from services.payments.config import PaymentsSettings
 from tests.conftest import postgres_database
 
@@ -357,6 +357,11 @@ def main() -> None:
     runs = [(True, *line) for line in parse_lines(args.lines)]
     if args.compare:
         runs.insert(0, (False, 0, 32, 1))
+    with machine_speed():
+        _benches(args, runs)
+
+
+def _benches(args: argparse.Namespace, runs: list[tuple[bool, int, int, int]]) -> None:
     for backend in args.backends.split(","):
         for group_commit, bulk, concurrency, workers in runs:
             if backend == "sqlite":

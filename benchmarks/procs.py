@@ -1,13 +1,20 @@
-"""What the benchmarks read about processes on this machine: CPU seconds of a process tree, the load.
+"""What the benchmarks read about processes on this machine: CPU seconds of a process tree, the load,
+the machine's speed.
 
 Every benchmark shares the 2 cores with its own client, the broker and whatever else runs, so each
-reports the CPU its parts used and the load average around its run.
+reports the CPU its parts used and the load average around its run. The load does not tell
+everything: the same pure-Python loop has taken from 260 to 495 ms of CPU on the reference machine
+within one afternoon with nothing else running, and every figure moved with it, so the goal
+benchmarks print that loop's time before and after their runs (``reference_loop_ms``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import statistics
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from baylink.runtime.settings import REPO_ROOT
@@ -54,3 +61,31 @@ def load_average() -> str:
         return Path("/proc/loadavg").read_text().split()[0]
     except OSError:
         return "?"
+
+
+REFERENCE_LOOP = 3_000_000  # multiply-adds, as the loop of docs/performance.md ("The afternoon")
+
+
+def reference_loop_ms(iterations: int = REFERENCE_LOOP, runs: int = 3) -> float:
+    """CPU milliseconds of ``s += i * i`` for ``iterations`` values of ``i`` in pure Python, the
+    median of ``runs``: how fast this machine is right now, beside a benchmark's figures. Here the
+    loop's names are a function's locals; the same loop at a module's top level (where the earlier
+    figures of docs/performance.md ran it) takes about twice as long."""
+    times = []
+    for _ in range(runs):
+        started, total = time.process_time(), 0
+        for i in range(iterations):
+            total += i * i
+        times.append((time.process_time() - started) * 1000)
+    return statistics.median(times)
+
+
+@contextlib.contextmanager
+def machine_speed() -> Iterator[None]:
+    """Around a benchmark's runs: print the reference loop's time before and after them."""
+    before = reference_loop_ms()
+    yield
+    print(
+        f"machine speed: the reference loop ({REFERENCE_LOOP:,} multiply-adds in Python) took {before:.0f} ms "
+        f"of CPU before the runs, {reference_loop_ms():.0f} ms after"
+    )

@@ -713,22 +713,17 @@ def _grpc_signer(signer: Signer, requests: Path, workers: int, topic: str, args:
             if args.against or args.against_tree:
                 _against(servers[0], servers[-1], requests, path, args)
             if path.batch == 0 and not args.no_floor:
-                _floor(servers[0], requests, path, args, results)
+                _floor(servers[0], requests, path, args)
     finally:
         for server in servers:
             server.stop()
 
 
-def _floor(
-    server: Server, requests: Path, path: GrpcPath, args: argparse.Namespace, verifications: list[ClientResult]
-) -> None:
-    """The floor under the unary line: the same server's health Check, as many rounds from the same
-    clients, each right after a VerifySignature round (alternating, as `_alternating`). What one call
-    costs before any verification: gRPC's own work in and around the call and the interceptor."""
-    checks, again = [], []
-    for _ in range(args.rounds):
-        checks.append(run_clients(server, requests, *path.shape, args.grpc_seconds, FLOOR, args.anonymous))
-        again.append(run_clients(server, requests, *path.shape, args.grpc_seconds, path.batch, args.anonymous))
+def _floor(server: Server, requests: Path, path: GrpcPath, args: argparse.Namespace) -> None:
+    """The floor under the unary line: the same server's health Check from the same clients, rounds
+    alternating with VerifySignature's. What one call costs before any verification: gRPC's own
+    work in and around the call and the interceptor."""
+    checks, again = _alternating(server, server, requests, path, args, batches=(FLOOR, path.batch))
     floor, verification = _median_server_cpu(checks), _median_server_cpu(again)
     budget = 1e6 / GRPC_GOAL
     print(
@@ -753,13 +748,20 @@ def _profile(server: Server, name: str, seconds: float) -> subprocess.Popen[byte
 
 
 def _alternating(
-    first: Server, second: Server, requests: Path, path: GrpcPath, args: argparse.Namespace
+    first: Server,
+    second: Server,
+    requests: Path,
+    path: GrpcPath,
+    args: argparse.Namespace,
+    batches: tuple[int, int] | None = None,
 ) -> tuple[list[ClientResult], list[ClientResult]]:
-    """Rounds alternating between two servers, so that both see the same machine."""
+    """Rounds alternating between two servers (or two kinds of call, `batches`, on one), so that
+    both see the same machine."""
+    one, two = batches or (path.batch, path.batch)
     ones, twos = [], []
     for _ in range(args.rounds):
-        ones.append(run_clients(first, requests, *path.shape, args.grpc_seconds, path.batch, args.anonymous))
-        twos.append(run_clients(second, requests, *path.shape, args.grpc_seconds, path.batch, args.anonymous))
+        ones.append(run_clients(first, requests, *path.shape, args.grpc_seconds, one, args.anonymous))
+        twos.append(run_clients(second, requests, *path.shape, args.grpc_seconds, two, args.anonymous))
     return ones, twos
 
 
